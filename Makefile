@@ -1,0 +1,63 @@
+# kubectl access: build, test and run targets. The targets named in
+# ../shared/DESIGN.md (build, test, cluster, cluster-down) are a contract.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+PKG     := github.com/kubectl-access/kubectl-access
+LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+CONTROLPLANE_BIN := $(CURDIR)/.cache/bin
+export KUBECTL_ACCESS_CONTROLPLANE_BIN := $(CONTROLPLANE_BIN)
+TEST_TIMEOUT ?= 60m
+
+.PHONY: help
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/kubectl-access
+	CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/kubectl-access ./cmd/kubectl-access
+
+.PHONY: controlplane
+controlplane: ## Build (or reuse) etcd, kube-apiserver and kube-controller-manager from Go modules
+	@hack/controlplane.sh
+
+.PHONY: test
+test: controlplane build ## Run every test (unit and integration against a real API server), with -race
+	go test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no control plane (fast feedback; make test runs everything)
+	go test -race -count=1 -short ./...
+
+.PHONY: cluster
+cluster: controlplane ## Start a local cluster in the background; kubeconfig in .cache/cluster/kubeconfig
+	@go run ./hack/localcluster up -dir .cache/cluster
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster
+	@go run ./hack/localcluster down -dir .cache/cluster
+
+.PHONY: lint
+lint: ## gofmt and go vet, both modules
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	cd tools && go vet ./etcd
+
+.PHONY: bench
+bench: controlplane build ## Benchmarks (engine in memory, and commands against a large local cluster)
+	go test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: cross
+cross: ## Cross-compile for every krew platform with CGO_ENABLED=0
+	@for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  echo "  $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build $(GOFLAGS_BUILD) -o bin/$$os-$$arch/kubectl-access$$ext ./cmd/kubectl-access || exit 1; \
+	done
+
+.PHONY: clean
+clean: cluster-down ## Stop the cluster and remove build outputs (the control-plane cache outside the tree stays)
+	rm -rf bin .cache

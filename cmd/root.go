@@ -1,0 +1,84 @@
+// Package cmd holds the cobra commands of `kubectl access`. Each command is a
+// NewCmdX(streams) with an options struct whose RunE calls Complete,
+// Validate and Run; the work itself lives in the packages below.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Exit codes, part of the contract in DESIGN.md.
+const (
+	ExitOK     = 0
+	ExitDenied = 1 // `can` answered "denied"
+	ExitError  = 2 // usage or runtime error: the answer is unknown
+	ExitFailOn = 3 // `audit --fail-on` threshold reached
+)
+
+// ExitCodeError carries a non-zero exit code that is an answer, not a
+// failure (a denied `can`); Execute prints nothing for it.
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.Code) }
+
+// Execute runs the command line and returns the process exit code. Errors
+// are printed once, here.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams) int {
+	root := NewCmdAccess(streams)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		return ec.Code
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(streams.ErrOut, "error: interrupted")
+		return ExitError
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	return ExitError
+}
+
+// NewCmdAccess builds the root command with every subcommand.
+func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl-access",
+		Short: "Who can do what in a Kubernetes cluster, why, and how to fix it",
+		Long: `kubectl access answers who can do what in a cluster, exactly as the API
+server's RBAC authorizer decides, with the binding -> role -> rule path behind
+every grant. It works live against a cluster or offline on manifests.`,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl access",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			// The interactive explorer lands with its own issue; until then
+			// the bare command explains itself.
+			return c.Help()
+		},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	flags.AddFlags(root.PersistentFlags())
+
+	root.AddCommand(NewCmdVersion(streams))
+	for _, add := range subcommands {
+		root.AddCommand(add(flags, streams))
+	}
+	return root
+}
+
+// subcommands are the commands that talk to a cluster or read files; each
+// file registers its own in init so root.go does not grow with them.
+var subcommands []func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command
