@@ -1,0 +1,180 @@
+package rbac
+
+import (
+	"sort"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// role is a Role or ClusterRole with the rules the authorizer would read.
+type role struct {
+	id    int // position in Index.roles, for per-query memos
+	ref   ObjectRef
+	rules []rbacv1.PolicyRule
+}
+
+// binding is a RoleBinding or ClusterRoleBinding with its role resolved.
+type binding struct {
+	ref       ObjectRef
+	namespace string // "" for a ClusterRoleBinding
+	roleRef   rbacv1.RoleRef
+	subjects  []rbacv1.Subject
+	role      *role // nil when the referenced role does not exist
+}
+
+func (b *binding) roleObjectRef() ObjectRef {
+	ns := ""
+	if b.roleRef.Kind == "Role" {
+		ns = b.namespace
+	}
+	return ObjectRef{Kind: b.roleRef.Kind, Name: b.roleRef.Name, Namespace: ns}
+}
+
+// subjectKey indexes bindings by the subject they name, for what-can.
+type subjectKey struct {
+	kind, namespace, name string
+}
+
+// Index answers queries over a snapshot. Build it once with NewIndex; it is
+// read-only afterwards and safe for concurrent queries.
+type Index struct {
+	snap *Snapshot
+
+	roles        []*role
+	clusterRoles map[string]*role
+	nsRoles      map[string]map[string]*role // namespace -> name
+
+	crbs       []*binding
+	rbs        map[string][]*binding // namespace -> bindings
+	namespaces []string              // namespaces with RoleBindings, sorted
+	bySubject  map[subjectKey][]*binding
+
+	warnings []string
+}
+
+// NewIndex builds the index. When the snapshot's ClusterRoles do not carry
+// aggregated rules (offline input), it computes them as the
+// clusterrole-aggregation controller would.
+func NewIndex(s *Snapshot) *Index {
+	ix := &Index{
+		snap:         s,
+		clusterRoles: make(map[string]*role, len(s.ClusterRoles)),
+		nsRoles:      map[string]map[string]*role{},
+		rbs:          map[string][]*binding{},
+		bySubject:    map[subjectKey][]*binding{},
+	}
+	clusterRules := make([][]rbacv1.PolicyRule, len(s.ClusterRoles))
+	for i := range s.ClusterRoles {
+		clusterRules[i] = s.ClusterRoles[i].Rules
+	}
+	if !s.RulesAggregated {
+		var notes []string
+		clusterRules, notes = aggregate(s.ClusterRoles)
+		ix.warnings = append(ix.warnings, notes...)
+	}
+	for i := range s.ClusterRoles {
+		cr := &s.ClusterRoles[i]
+		r := ix.addRole(ObjectRef{Kind: "ClusterRole", Name: cr.Name}, clusterRules[i])
+		ix.clusterRoles[cr.Name] = r
+	}
+	for i := range s.Roles {
+		ro := &s.Roles[i]
+		r := ix.addRole(ObjectRef{Kind: "Role", Name: ro.Name, Namespace: ro.Namespace}, ro.Rules)
+		m := ix.nsRoles[ro.Namespace]
+		if m == nil {
+			m = map[string]*role{}
+			ix.nsRoles[ro.Namespace] = m
+		}
+		m[ro.Name] = r
+	}
+	for i := range s.ClusterRoleBindings {
+		crb := &s.ClusterRoleBindings[i]
+		b := &binding{
+			ref:      ObjectRef{Kind: "ClusterRoleBinding", Name: crb.Name},
+			roleRef:  crb.RoleRef,
+			subjects: crb.Subjects,
+		}
+		b.role = ix.resolve(crb.RoleRef, "")
+		ix.crbs = append(ix.crbs, b)
+		ix.indexSubjects(b)
+	}
+	for i := range s.RoleBindings {
+		rb := &s.RoleBindings[i]
+		b := &binding{
+			ref:       ObjectRef{Kind: "RoleBinding", Name: rb.Name, Namespace: rb.Namespace},
+			namespace: rb.Namespace,
+			roleRef:   rb.RoleRef,
+			subjects:  rb.Subjects,
+		}
+		b.role = ix.resolve(rb.RoleRef, rb.Namespace)
+		ix.rbs[rb.Namespace] = append(ix.rbs[rb.Namespace], b)
+		ix.indexSubjects(b)
+	}
+	for ns := range ix.rbs {
+		ix.namespaces = append(ix.namespaces, ns)
+	}
+	sort.Strings(ix.namespaces)
+	return ix
+}
+
+func (ix *Index) addRole(ref ObjectRef, rules []rbacv1.PolicyRule) *role {
+	r := &role{id: len(ix.roles), ref: ref, rules: rules}
+	ix.roles = append(ix.roles, r)
+	return r
+}
+
+// resolve is GetRoleReferenceRules: a Role in the binding's namespace or a
+// ClusterRole; any other kind, or a missing role, grants nothing.
+func (ix *Index) resolve(ref rbacv1.RoleRef, namespace string) *role {
+	switch ref.Kind {
+	case "Role":
+		return ix.nsRoles[namespace][ref.Name]
+	case "ClusterRole":
+		return ix.clusterRoles[ref.Name]
+	}
+	return nil
+}
+
+// indexSubjects files the binding under each subject it names, with a
+// ServiceAccount's namespace defaulted as appliesToUser defaults it. The
+// index only narrows the search: every candidate is checked again with
+// appliesToUser.
+func (ix *Index) indexSubjects(b *binding) {
+	for i := range b.subjects {
+		s := &b.subjects[i]
+		k := subjectKey{kind: s.Kind, name: s.Name}
+		if s.Kind == rbacv1.ServiceAccountKind {
+			k.namespace = s.Namespace
+			if k.namespace == "" {
+				k.namespace = b.namespace
+			}
+			if k.namespace == "" {
+				continue // matches nobody (see appliesToUser)
+			}
+		}
+		list := ix.bySubject[k]
+		if n := len(list); n > 0 && list[n-1] == b {
+			continue // the same subject twice in one binding
+		}
+		ix.bySubject[k] = append(list, b)
+	}
+}
+
+// Snapshot returns the snapshot the index was built from.
+func (ix *Index) Snapshot() *Snapshot { return ix.snap }
+
+// Warnings are notes about how the index read the snapshot (aggregated
+// roles computed offline, for instance).
+func (ix *Index) Warnings() []string { return ix.warnings }
+
+// Incomplete reports whether the snapshot has gaps.
+func (ix *Index) Incomplete() bool { return len(ix.snap.Gaps) > 0 }
+
+// gapWarnings renders the snapshot's gaps for a result's warnings.
+func (ix *Index) gapWarnings() []string {
+	var w []string
+	for _, g := range ix.snap.Gaps {
+		w = append(w, g.String())
+	}
+	return append(w, ix.warnings...)
+}

@@ -1,0 +1,56 @@
+package rbac
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SnapshotKind is the kind of a saved snapshot document.
+const SnapshotKind = "Snapshot"
+
+// Snapshot is everything the engine knows of a cluster: the RBAC objects,
+// the service accounts and namespaces they refer to, and what could not be
+// read. `kubectl access snapshot` writes it; `-f` reads it back.
+type Snapshot struct {
+	metav1.TypeMeta `json:",inline"`
+	// Source says where the objects came from: a context and server, or
+	// the files read.
+	Source string `json:"source,omitempty"`
+	// RulesAggregated is true when ClusterRoles carry the rules the
+	// aggregation controller wrote (a live cluster). When false, the index
+	// computes aggregated roles from their aggregationRule, as the
+	// controller would.
+	RulesAggregated bool `json:"rulesAggregated"`
+
+	Namespaces          []corev1.Namespace          `json:"namespaces,omitempty"`
+	ServiceAccounts     []corev1.ServiceAccount     `json:"serviceAccounts,omitempty"`
+	Roles               []rbacv1.Role               `json:"roles,omitempty"`
+	ClusterRoles        []rbacv1.ClusterRole        `json:"clusterRoles,omitempty"`
+	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings,omitempty"`
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings,omitempty"`
+
+	// Gaps are the parts that could not be read; any gap makes every
+	// answer incomplete.
+	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Gap is one part of the cluster the snapshot lacks, and why.
+type Gap struct {
+	Resource  string `json:"resource"`
+	Namespace string `json:"namespace,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+func (g Gap) String() string {
+	where := g.Resource
+	if g.Namespace != "" {
+		where += " in namespace " + g.Namespace
+	}
+	return "could not read " + where + ": " + g.Reason
+}
+
+// NewSnapshot returns an empty snapshot with its type set.
+func NewSnapshot() *Snapshot {
+	return &Snapshot{TypeMeta: metav1.TypeMeta{APIVersion: APIVersion, Kind: SnapshotKind}}
+}

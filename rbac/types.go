@@ -1,0 +1,221 @@
+package rbac
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// APIVersion is the apiVersion of every document the tool prints.
+const APIVersion = "access.kubectl.io/v1alpha1"
+
+// Well-known groups and users the API server adds or special-cases.
+const (
+	GroupMasters                 = "system:masters"
+	GroupAuthenticated           = "system:authenticated"
+	GroupUnauthenticated         = "system:unauthenticated"
+	GroupServiceAccounts         = "system:serviceaccounts"
+	GroupServiceAccountsPrefix   = "system:serviceaccounts:"
+	UserAnonymous                = "system:anonymous"
+	ServiceAccountUsernamePrefix = "system:serviceaccount:"
+)
+
+// Attributes describe one request, as authorizer.Attributes do less the
+// user. A request with Path set is a non-resource request.
+type Attributes struct {
+	Verb        string `json:"verb"`
+	APIGroup    string `json:"group"`
+	Resource    string `json:"resource,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Namespace   string `json:"namespace"`
+	Path        string `json:"nonResourceURL,omitempty"`
+}
+
+// IsResourceRequest is false for non-resource URLs (/healthz, /metrics).
+func (a *Attributes) IsResourceRequest() bool { return a.Path == "" }
+
+// String renders the request the way kubectl writes it.
+func (a *Attributes) String() string {
+	if !a.IsResourceRequest() {
+		return a.Verb + " " + a.Path
+	}
+	r := a.Resource
+	if a.APIGroup != "" {
+		r += "." + a.APIGroup
+	}
+	if a.Subresource != "" {
+		r += "/" + a.Subresource
+	}
+	s := a.Verb + " " + r
+	if a.Name != "" {
+		s += " " + a.Name
+	}
+	return s
+}
+
+// Identity is a user as the authorizer sees one: a name and groups.
+type Identity struct {
+	Name   string
+	Groups []string
+}
+
+func (id *Identity) inGroup(g string) bool { return slices.Contains(id.Groups, g) }
+
+// Subject kinds on the command line and in documents, as in RBAC subjects.
+const (
+	UserKind           = rbacv1.UserKind
+	GroupKind          = rbacv1.GroupKind
+	ServiceAccountKind = rbacv1.ServiceAccountKind
+)
+
+// Subject names a user, group or service account. Groups are extra
+// memberships of a user (like kubectl --as-group).
+type Subject struct {
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name"`
+	Namespace string   `json:"namespace,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
+}
+
+// ParseSubject reads user:NAME, group:NAME or sa:NAMESPACE:NAME. A user
+// named system:serviceaccount:NS:NAME is that service account.
+func ParseSubject(s string) (Subject, error) {
+	kind, rest, ok := strings.Cut(s, ":")
+	if !ok || rest == "" {
+		return Subject{}, fmt.Errorf("subject %q: write user:NAME, group:NAME or sa:NAMESPACE:NAME", s)
+	}
+	switch strings.ToLower(kind) {
+	case "user", "u":
+		if ns, name, ok := splitServiceAccountUsername(rest); ok {
+			return Subject{Kind: ServiceAccountKind, Namespace: ns, Name: name}, nil
+		}
+		return Subject{Kind: UserKind, Name: rest}, nil
+	case "group", "g":
+		return Subject{Kind: GroupKind, Name: rest}, nil
+	case "sa", "serviceaccount":
+		ns, name, ok := strings.Cut(rest, ":")
+		if !ok || ns == "" || name == "" || strings.Contains(name, ":") {
+			return Subject{}, fmt.Errorf("service account %q: write sa:NAMESPACE:NAME", s)
+		}
+		return Subject{Kind: ServiceAccountKind, Namespace: ns, Name: name}, nil
+	}
+	return Subject{}, fmt.Errorf("subject %q: unknown kind %q; write user:NAME, group:NAME or sa:NAMESPACE:NAME", s, kind)
+}
+
+func splitServiceAccountUsername(u string) (ns, name string, ok bool) {
+	rest, ok := strings.CutPrefix(u, ServiceAccountUsernamePrefix)
+	if !ok {
+		return "", "", false
+	}
+	ns, name, ok = strings.Cut(rest, ":")
+	if !ok || ns == "" || name == "" || strings.Contains(name, ":") {
+		return "", "", false
+	}
+	return ns, name, true
+}
+
+// String is the command-line form of the subject.
+func (s Subject) String() string {
+	switch s.Kind {
+	case UserKind:
+		return "user:" + s.Name
+	case GroupKind:
+		return "group:" + s.Name
+	case ServiceAccountKind:
+		return "sa:" + s.Namespace + ":" + s.Name
+	}
+	return s.Kind + ":" + s.Name
+}
+
+// Identity is what the API server would see for the subject: a user is in
+// system:authenticated (system:anonymous in system:unauthenticated), a
+// service account also in system:serviceaccounts and
+// system:serviceaccounts:NS. A group subject is a nameless member of that
+// group only, so its answer is what the group itself is granted.
+func (s Subject) Identity() Identity {
+	var id Identity
+	switch s.Kind {
+	case UserKind:
+		id.Name = s.Name
+		id.Groups = append(id.Groups, s.Groups...)
+		if s.Name == UserAnonymous {
+			id.Groups = append(id.Groups, GroupUnauthenticated)
+		} else {
+			id.Groups = append(id.Groups, GroupAuthenticated)
+		}
+	case GroupKind:
+		id.Groups = append([]string{s.Name}, s.Groups...)
+	case ServiceAccountKind:
+		id.Name = ServiceAccountUsernamePrefix + s.Namespace + ":" + s.Name
+		id.Groups = append(id.Groups, s.Groups...)
+		id.Groups = append(id.Groups, GroupServiceAccounts, GroupServiceAccountsPrefix+s.Namespace, GroupAuthenticated)
+	}
+	return id
+}
+
+// ObjectRef names an object in a path or a finding.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+func (r ObjectRef) String() string {
+	if r.Namespace != "" {
+		return r.Kind + " " + r.Namespace + "/" + r.Name
+	}
+	return r.Kind + " " + r.Name
+}
+
+// Path is the provenance of one grant: the binding, the role it references
+// and the rule that matches. For system:masters, which needs no binding,
+// Binding is nil and Role names system:masters.
+type Path struct {
+	Binding *ObjectRef        `json:"binding"`
+	Role    ObjectRef         `json:"role"`
+	Rule    rbacv1.PolicyRule `json:"rule"`
+}
+
+// String renders the path as binding -> role -> rule.
+func (p Path) String() string {
+	b := "(no binding: group system:masters)"
+	if p.Binding != nil {
+		b = p.Binding.String()
+	}
+	return b + " -> " + p.Role.String() + " -> " + RuleString(p.Rule)
+}
+
+// mastersPath is the grant system:masters holds without any binding.
+var mastersPath = Path{
+	Role: ObjectRef{Kind: GroupKind, Name: GroupMasters},
+	Rule: rbacv1.PolicyRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}, NonResourceURLs: []string{"*"}},
+}
+
+// RuleString renders a rule compactly: "get,list pods,secrets (apps) [a,b]".
+func RuleString(r rbacv1.PolicyRule) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(r.Verbs, ","))
+	if len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
+		b.WriteString(" " + strings.Join(r.NonResourceURLs, ","))
+		return b.String()
+	}
+	b.WriteString(" " + strings.Join(r.Resources, ","))
+	groups := make([]string, len(r.APIGroups))
+	for i, g := range r.APIGroups {
+		if g == "" {
+			g = `""`
+		}
+		groups[i] = g
+	}
+	b.WriteString(" (" + strings.Join(groups, ",") + ")")
+	if len(r.ResourceNames) > 0 {
+		b.WriteString(" [" + strings.Join(r.ResourceNames, ",") + "]")
+	}
+	if len(r.NonResourceURLs) > 0 {
+		b.WriteString(" " + strings.Join(r.NonResourceURLs, ","))
+	}
+	return b.String()
+}
