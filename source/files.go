@@ -1,0 +1,316 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Location is where an object was read from, for messages and SARIF.
+type Location struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+func (l Location) String() string { return fmt.Sprintf("%s:%d", l.File, l.Line) }
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// shift moves the location to the line a YAML error names (counted from
+// the document's start), so the message points at the offending line.
+func (l Location) shift(err error) Location {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if n, e := strconv.Atoi(m[1]); e == nil && n > 0 {
+			l.Line += n - 1
+		}
+	}
+	return l
+}
+
+// Files loads a snapshot from files, directories (recursively: *.yaml,
+// *.yml, *.json) and "-" for stdin. Multi-document YAML, JSON, List kinds
+// (kubectl get -o yaml) and saved snapshots are understood; other kinds are
+// skipped. A malformed document is an error naming the file and line.
+// Aggregated ClusterRoles are computed from their aggregationRule unless
+// every input was a snapshot of a live cluster.
+func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[string]Location, error) {
+	l := &loader{snap: rbac.NewSnapshot(), where: map[string]Location{}}
+	l.snap.RulesAggregated = true
+	var files []string
+	for _, p := range paths {
+		if p == "-" {
+			files = append(files, "-")
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				if !d.IsDir() {
+					found = append(found, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	sawObjects := false
+	for _, f := range files {
+		var data []byte
+		var err error
+		name := f
+		if f == "-" {
+			name = "<stdin>"
+			if stdin == nil {
+				return nil, nil, errors.New("-f -: no standard input")
+			}
+			data, err = io.ReadAll(stdin)
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		n, err := l.file(name, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		sawObjects = sawObjects || n > 0
+	}
+	if !l.sawSnapshotOnly() && sawObjects {
+		l.snap.RulesAggregated = false
+	}
+	l.snap.Source = strings.Join(paths, ",")
+	return l.snap, l.where, nil
+}
+
+type loader struct {
+	snap      *rbac.Snapshot
+	where     map[string]Location // "Kind/namespace/name" -> location
+	snapshots int
+	objects   int
+}
+
+func (l *loader) sawSnapshotOnly() bool { return l.snapshots > 0 && l.objects == 0 }
+
+// file reads every document of one file and returns how many objects it
+// held.
+func (l *loader) file(name string, data []byte) (int, error) {
+	before := l.objects + l.snapshots
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	line := 1
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		start := line + leadingBlankLines(doc)
+		line += bytes.Count(doc, []byte("\n"))
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		if err := l.document(doc, Location{File: name, Line: start}); err != nil {
+			return 0, err
+		}
+	}
+	return l.objects + l.snapshots - before, nil
+}
+
+func leadingBlankLines(doc []byte) int {
+	n := 0
+	for _, ln := range bytes.Split(doc, []byte("\n")) {
+		t := bytes.TrimSpace(ln)
+		if len(t) != 0 && !bytes.HasPrefix(t, []byte("#")) && !bytes.Equal(t, []byte("---")) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+func stripComments(doc []byte) []byte {
+	var out [][]byte
+	for _, ln := range bytes.Split(doc, []byte("\n")) {
+		t := bytes.TrimSpace(ln)
+		if bytes.HasPrefix(t, []byte("#")) || bytes.Equal(t, []byte("---")) {
+			continue
+		}
+		out = append(out, ln)
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// document decodes one YAML or JSON document.
+func (l *loader) document(doc []byte, at Location) error {
+	var tm typeMeta
+	if err := yaml.Unmarshal(doc, &tm); err != nil {
+		return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
+	}
+	if tm.Kind == "" {
+		return fmt.Errorf("%s: object has no kind", at)
+	}
+	group := tm.APIVersion
+	if i := strings.Index(group, "/"); i >= 0 {
+		group = group[:i]
+	} else {
+		group = ""
+	}
+	decode := func(into any) error {
+		if err := yaml.UnmarshalStrict(doc, into); err != nil {
+			return fmt.Errorf("%s: %s: %v", at.shift(err), tm.Kind, cleanYAMLError(err))
+		}
+		return nil
+	}
+	key := func(ns, name string) string { return tm.Kind + "/" + ns + "/" + name }
+	switch {
+	case strings.HasSuffix(tm.Kind, "List") && (tm.APIVersion == "v1" || group == rbacv1.GroupName):
+		var list struct {
+			Items []rawDoc `json:"items"`
+		}
+		if err := yaml.Unmarshal(doc, &list); err != nil {
+			return fmt.Errorf("%s: %s: %v", at, tm.Kind, cleanYAMLError(err))
+		}
+		for _, item := range list.Items {
+			if err := l.document(item, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	case tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion:
+		var s rbac.Snapshot
+		if err := decode(&s); err != nil {
+			return err
+		}
+		l.snapshots++
+		l.merge(&s)
+		return nil
+	case group == rbacv1.GroupName || tm.APIVersion == "v1":
+	default:
+		return nil // another kind: not the engine's business
+	}
+	l.objects++
+	switch tm.Kind {
+	case "Role":
+		var o rbacv1.Role
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key(o.Namespace, o.Name)] = at
+		l.snap.Roles = append(l.snap.Roles, o)
+	case "ClusterRole":
+		var o rbacv1.ClusterRole
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.ClusterRoles = append(l.snap.ClusterRoles, o)
+	case "RoleBinding":
+		var o rbacv1.RoleBinding
+		if err := decode(&o); err != nil {
+			return err
+		}
+		if o.Namespace == "" {
+			o.Namespace = "default" // as kubectl apply would place it
+		}
+		l.where[key(o.Namespace, o.Name)] = at
+		l.snap.RoleBindings = append(l.snap.RoleBindings, o)
+	case "ClusterRoleBinding":
+		var o rbacv1.ClusterRoleBinding
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.ClusterRoleBindings = append(l.snap.ClusterRoleBindings, o)
+	case "ServiceAccount":
+		var o corev1.ServiceAccount
+		if err := decode(&o); err != nil {
+			return err
+		}
+		if o.Namespace == "" {
+			o.Namespace = "default"
+		}
+		l.where[key(o.Namespace, o.Name)] = at
+		l.snap.ServiceAccounts = append(l.snap.ServiceAccounts, o)
+	case "Namespace":
+		var o corev1.Namespace
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.Namespaces = append(l.snap.Namespaces, o)
+	default:
+		l.objects--
+	}
+	return nil
+}
+
+// rawDoc is a List item as sigs.k8s.io/yaml hands it over: JSON.
+type rawDoc []byte
+
+func (r *rawDoc) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+func (l *loader) merge(s *rbac.Snapshot) {
+	d := l.snap
+	d.Namespaces = append(d.Namespaces, s.Namespaces...)
+	d.ServiceAccounts = append(d.ServiceAccounts, s.ServiceAccounts...)
+	d.Roles = append(d.Roles, s.Roles...)
+	d.ClusterRoles = append(d.ClusterRoles, s.ClusterRoles...)
+	d.RoleBindings = append(d.RoleBindings, s.RoleBindings...)
+	d.ClusterRoleBindings = append(d.ClusterRoleBindings, s.ClusterRoleBindings...)
+	d.Gaps = append(d.Gaps, s.Gaps...)
+	if !s.RulesAggregated {
+		d.RulesAggregated = false
+		l.objects++ // treat as raw objects: compute aggregation
+	}
+}
+
+// cleanYAMLError drops the library's "error converting YAML to JSON:"
+// preamble.
+func cleanYAMLError(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "error converting YAML to JSON: ")
+	s = strings.TrimPrefix(s, "error unmarshaling JSON: while decoding JSON: ")
+	return s
+}

@@ -1,0 +1,256 @@
+// Package source loads snapshots: live from a cluster (parallel, paginated,
+// protobuf LISTs of only what a query needs) or offline from files,
+// directories, stdin and saved snapshots.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Scope says which objects a query needs. The zero value reads nothing.
+type Scope struct {
+	// Namespace, when set, limits Roles and RoleBindings to one namespace;
+	// AllNamespaces reads them everywhere.
+	Namespace     string
+	AllNamespaces bool
+	// ClusterRBAC reads ClusterRoles and ClusterRoleBindings.
+	ClusterRBAC bool
+	// ServiceAccounts and Namespaces read those (in Namespace, or all).
+	ServiceAccounts bool
+	Namespaces      bool
+}
+
+// Full is what a whole-cluster view (snapshot, audit) reads.
+var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true}
+
+// PageSize is the LIST page size: large enough for few round trips, small
+// enough that one page never dominates memory.
+const PageSize = 500
+
+// ProtobufConfig returns a copy of cfg that speaks protobuf to the API
+// server for built-in types, which decode several times faster than JSON.
+func ProtobufConfig(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	if c.QPS < 50 {
+		c.QPS, c.Burst = 50, 100
+	}
+	return c
+}
+
+// Counter counts the HTTP requests made through a config, for the
+// benchmark's "API requests" figure.
+type Counter struct{ n atomic.Int64 }
+
+// Wrap installs the counter on cfg.
+func (c *Counter) Wrap(cfg *rest.Config) {
+	prev := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if prev != nil {
+			rt = prev(rt)
+		}
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			c.n.Add(1)
+			return rt.RoundTrip(r)
+		})
+	}
+}
+
+// Requests returns the number counted so far.
+func (c *Counter) Requests() int64 { return c.n.Load() }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Live loads a snapshot of scope from the cluster behind cs. LISTs run in
+// parallel and page through large collections. A forbidden LIST becomes a
+// gap in the snapshot (the answer is then incomplete, never "denied");
+// any other failure (unreachable server, expired credentials) is an error,
+// because nothing useful can be said.
+func Live(ctx context.Context, cs kubernetes.Interface, scope Scope) (*rbac.Snapshot, error) {
+	s := rbac.NewSnapshot()
+	s.RulesAggregated = true
+	ns := scope.Namespace
+	if scope.AllNamespaces {
+		ns = metav1.NamespaceAll
+	}
+	var mu sync.Mutex
+	gap := func(resource, namespace string, err error) error {
+		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+			mu.Lock()
+			defer mu.Unlock()
+			s.Gaps = append(s.Gaps, rbac.Gap{Resource: resource, Namespace: namespace, Reason: reason(resource, err)})
+			return nil
+		}
+		return fmt.Errorf("list %s: %w", resource, err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	nsScoped := scope.AllNamespaces || scope.Namespace != ""
+	if scope.ClusterRBAC {
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.ClusterRole, string, error) {
+				l, err := cs.RbacV1().ClusterRoles().List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.ClusterRoles = items
+			return gapOr(err, gap, "clusterroles", "")
+		})
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.ClusterRoleBinding, string, error) {
+				l, err := cs.RbacV1().ClusterRoleBindings().List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.ClusterRoleBindings = items
+			return gapOr(err, gap, "clusterrolebindings", "")
+		})
+	}
+	if nsScoped {
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.Role, string, error) {
+				l, err := cs.RbacV1().Roles(ns).List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.Roles = items
+			return gapOr(err, gap, "roles", ns)
+		})
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.RoleBinding, string, error) {
+				l, err := cs.RbacV1().RoleBindings(ns).List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.RoleBindings = items
+			return gapOr(err, gap, "rolebindings", ns)
+		})
+	}
+	if scope.ServiceAccounts && nsScoped {
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]corev1.ServiceAccount, string, error) {
+				l, err := cs.CoreV1().ServiceAccounts(ns).List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+					l.Items[i].Secrets = nil // token secret names are not needed
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.ServiceAccounts = items
+			return gapOr(err, gap, "serviceaccounts", ns)
+		})
+	}
+	if scope.Namespaces {
+		g.Go(func() error {
+			items, err := list(ctx, func(o metav1.ListOptions) ([]corev1.Namespace, string, error) {
+				l, err := cs.CoreV1().Namespaces().List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				for i := range l.Items {
+					slim(&l.Items[i].ObjectMeta)
+				}
+				return l.Items, l.Continue, nil
+			})
+			s.Namespaces = items
+			return gapOr(err, gap, "namespaces", "")
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func gapOr(err error, gap func(string, string, error) error, resource, ns string) error {
+	if err == nil {
+		return nil
+	}
+	return gap(resource, ns, err)
+}
+
+// list pages through one collection.
+func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+	var all []T
+	opts := metav1.ListOptions{Limit: PageSize}
+	for {
+		items, cont, err := page(opts)
+		if err != nil {
+			var status apierrors.APIStatus
+			// An expired continue token (410) restarts the LIST without
+			// paging, as client-go's pager does.
+			if errors.As(err, &status) && apierrors.IsResourceExpired(err) && opts.Continue != "" {
+				all, opts = nil, metav1.ListOptions{}
+				continue
+			}
+			return nil, err
+		}
+		if all == nil {
+			all = items
+		} else {
+			all = append(all, items...)
+		}
+		if cont == "" || ctx.Err() != nil {
+			return all, ctx.Err()
+		}
+		opts.Continue = cont
+	}
+}
+
+// slim drops what the engine never reads and memory pays for: managed
+// fields and kubectl's last-applied copy of the object.
+func slim(m *metav1.ObjectMeta) {
+	m.ManagedFields = nil
+	delete(m.Annotations, corev1.LastAppliedConfigAnnotation)
+	if len(m.Annotations) == 0 {
+		m.Annotations = nil
+	}
+}
+
+func reason(resource string, err error) string {
+	if apierrors.IsForbidden(err) {
+		return fmt.Sprintf("forbidden: ask for `list` on %s (%v)", resource, apierrors.ReasonForError(err))
+	}
+	return err.Error()
+}

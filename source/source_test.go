@@ -1,0 +1,163 @@
+package source
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+)
+
+var update = flag.Bool("update", false, "rewrite builtin_resources.json from the local control plane")
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// TestBuiltinCatalogMatchesServer keeps the offline catalog equal to what
+// the pinned API server serves.
+func TestBuiltinCatalogMatchesServer(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	live, _, err := Discover(cs.Discovery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		b, _ := json.MarshalIndent(live, "", "  ")
+		if err := os.WriteFile("builtin_resources.json", append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if d := cmp.Diff(live, Builtin()); d != "" {
+		t.Errorf("builtin_resources.json differs from the server (-server +file); run go test ./source -run TestBuiltinCatalog -update:\n%s", d)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c := Builtin()
+	for _, tc := range []struct {
+		arg   string
+		want  Resolved
+		warns int
+		err   bool
+	}{
+		{"secrets", Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
+		{"secret", Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
+		{"deploy", Resolved{Group: "apps", Resource: "deployments", Namespaced: true, Known: true}, 0, false},
+		{"deployments.apps/scale", Resolved{Group: "apps", Resource: "deployments", Subresource: "scale", Namespaced: true, Known: true}, 0, false},
+		{"pods/exec", Resolved{Resource: "pods", Subresource: "exec", Namespaced: true, Known: true}, 0, false},
+		{"nodes", Resolved{Resource: "nodes", Known: true}, 0, false},
+		{"clusterroles.rbac.authorization.k8s.io", Resolved{Group: "rbac.authorization.k8s.io", Resource: "clusterroles", Known: true}, 0, false},
+		{"gmsacredentialspecs.windows.k8s.io", Resolved{Group: "windows.k8s.io", Resource: "gmsacredentialspecs", Namespaced: true}, 1, false},
+		{"pods/exex", Resolved{Resource: "pods", Subresource: "exex", Namespaced: true, Known: true}, 1, false},
+		{"sercets", Resolved{Resource: "sercets", Namespaced: true}, 1, false},
+		{"", Resolved{}, 0, true},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			got, warns, err := c.Resolve(tc.arg)
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v", err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+			if len(warns) != tc.warns {
+				t.Errorf("warnings = %q, want %d", warns, tc.warns)
+			}
+		})
+	}
+}
+
+// TestLiveForbiddenListIsAGap: a caller who may list cluster RBAC but not
+// RoleBindings gets a snapshot marked incomplete, not an error and not a
+// silently empty answer.
+func TestLiveForbiddenListIsAGap(t *testing.T) {
+	c := clustertest.Get(t)
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	_, err := admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "partial-reader"},
+		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"list"}, APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles", "clusterrolebindings"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "partial-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "partial-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "partial"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "partial"}
+	snap, err := Live(ctx, kubernetes.NewForConfigOrDie(ProtobufConfig(cfg)), Scope{AllNamespaces: true, ClusterRBAC: true})
+	if err != nil {
+		t.Fatalf("Live: %v", err)
+	}
+	if len(snap.ClusterRoles) == 0 {
+		t.Error("allowed LIST of clusterroles returned nothing")
+	}
+	var resources []string
+	for _, g := range snap.Gaps {
+		resources = append(resources, g.Resource)
+		if !strings.Contains(g.Reason, "forbidden") {
+			t.Errorf("gap reason %q does not say forbidden", g.Reason)
+		}
+	}
+	if d := cmp.Diff([]string{"rolebindings", "roles"}, slices.Sorted(slices.Values(resources))); d != "" {
+		t.Errorf("gaps (-want +got):\n%s", d)
+	}
+}
+
+func TestLivePagesThroughLargeLists(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	ns := "paging"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := PageSize*2 + 7
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			_, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "rb-" + strconv.Itoa(i)},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+				Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "u" + strconv.Itoa(i)}},
+			}, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var counter Counter
+	cfg := ProtobufConfig(c.Config)
+	counter.Wrap(cfg)
+	snap, err := Live(ctx, kubernetes.NewForConfigOrDie(cfg), Scope{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.RoleBindings) != n {
+		t.Fatalf("got %d RoleBindings, want %d", len(snap.RoleBindings), n)
+	}
+	if got := counter.Requests(); got != 3+1 { // 3 pages of RoleBindings, 1 of Roles
+		t.Errorf("requests = %d, want 4", got)
+	}
+}
