@@ -30,7 +30,10 @@ func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.Co
 // Execute runs the command line and returns the process exit code. Errors
 // are printed once, here.
 func Execute(ctx context.Context, streams genericiooptions.IOStreams) int {
-	root := NewCmdAccess(streams)
+	return execute(ctx, NewCmdAccess(streams), streams)
+}
+
+func execute(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

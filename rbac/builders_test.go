@@ -25,8 +25,12 @@ func nsRole(ns, name string, rules ...rbacv1.PolicyRule) rbacv1.Role {
 	return rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: rules}
 }
 
-func user(n string) rbacv1.Subject  { return rbacv1.Subject{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: n} }
-func group(n string) rbacv1.Subject { return rbacv1.Subject{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: n} }
+func user(n string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: n}
+}
+func group(n string) rbacv1.Subject {
+	return rbacv1.Subject{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: n}
+}
 func sa(ns, n string) rbacv1.Subject {
 	return rbacv1.Subject{Kind: "ServiceAccount", Namespace: ns, Name: n}
 }

@@ -178,3 +178,16 @@ func (ix *Index) gapWarnings() []string {
 	}
 	return append(w, ix.warnings...)
 }
+
+// Names reports whether any binding names s directly (by user name, group
+// name or service account), ignoring implicit groups.
+func (ix *Index) Names(s Subject) bool {
+	k := subjectKey{kind: s.Kind, name: s.Name}
+	if s.Kind == ServiceAccountKind {
+		k.namespace = s.Namespace
+		if len(ix.bySubject[subjectKey{kind: UserKind, name: ServiceAccountUsernamePrefix + s.Namespace + ":" + s.Name}]) > 0 {
+			return true
+		}
+	}
+	return len(ix.bySubject[k]) > 0
+}

@@ -303,7 +303,7 @@ func broad(k subjectKey) string {
 	case strings.HasPrefix(k.name, GroupServiceAccountsPrefix):
 		return "every service account in namespace " + strings.TrimPrefix(k.name, GroupServiceAccountsPrefix)
 	case k.name == GroupMasters:
-		return "cluster administrators (allowed everything, no binding needed)"
+		return "allowed everything, needs no binding"
 	}
 	return ""
 }
@@ -407,4 +407,11 @@ func (ix *Index) candidates(id *Identity) []*binding {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.ref.Name, b.ref.Name))
 	})
 	return out
+}
+
+// Matches reports whether id is one of the identities the grant's subject
+// stands for (the user, a member of the group, the service account).
+func (g *SubjectGrant) Matches(id Identity) bool {
+	s := rbacv1.Subject{Kind: g.Kind, Name: g.Name, Namespace: g.Namespace}
+	return appliesToUser(&id, &s, "")
 }

@@ -1,0 +1,156 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// run executes the command line in-process and returns stdout, stderr and
+// the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	root := NewCmdAccess(streams)
+	root.SetArgs(args)
+	code := execute(context.Background(), root, streams)
+	return out.String(), errOut.String(), code
+}
+
+func TestOfflineCommands(t *testing.T) {
+	f := "testdata/team.yaml"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{"can allowed", []string{"can", "user:alice", "list", "pods", "-n", "prod", "-f", f}, ExitOK,
+			[]string{"yes: user:alice may list pods in namespace prod", "RoleBinding prod/alice-reads-pods -> Role prod/pod-reader"}, nil},
+		{"can denied with nearest", []string{"can", "user:alice", "delete", "pods", "x", "-n", "prod", "-f", f}, ExitDenied,
+			[]string{"no: user:alice may not delete pods x", "nearest grants:", "pod-reader"}, nil},
+		{"service account defaulted to the binding's namespace", []string{"can", "sa:prod:ci", "get", "pods/log", "p", "-n", "prod", "-f", f}, ExitOK, []string{"yes"}, nil},
+		{"broad group", []string{"who-can", "get", "secrets", "-n", "prod", "-f", f}, ExitOK,
+			[]string{"group:system:authenticated (every authenticated user)", "group:system:masters"}, nil},
+		{"cluster-scoped resource ignores -n", []string{"can", "user:alice", "list", "nodes", "-n", "prod", "-f", f}, ExitDenied, []string{"no: user:alice may not list nodes\n"}, nil},
+		{"typo in verb warns", []string{"can", "user:alice", "gett", "pods", "-n", "prod", "-f", f}, ExitDenied, nil, []string{`"gett" is not a standard verb (did you mean "get"?)`}},
+		{"unknown resource warns", []string{"who-can", "get", "sercets", "-n", "prod", "-f", f}, ExitOK, nil, []string{`does not serve "sercets"`}},
+		{"unknown subject warns", []string{"what-can", "user:alcie", "-f", f}, ExitOK, nil, []string{"no binding names user:alcie"}},
+		{"missing namespace warns", []string{"who-can", "get", "pods", "-n", "prdo", "-f", f}, ExitOK, nil, []string{`namespace "prdo" does not exist`}},
+		{"malformed subject", []string{"what-can", "alice", "-f", f}, ExitError, nil, []string{"write user:NAME, group:NAME or sa:NAMESPACE:NAME"}},
+		{"corrupt file names file and line", []string{"who-can", "get", "pods", "-f", "testdata/broken.yaml"}, ExitError, nil, []string{"testdata/broken.yaml:16"}},
+		{"missing file", []string{"who-can", "get", "pods", "-f", "testdata/nope.yaml"}, ExitError, nil, []string{"nope.yaml"}},
+		{"bad output", []string{"who-can", "get", "pods", "-o", "xml", "-f", f}, ExitError, nil, []string{"unknown output format"}},
+		{"wrong arg count", []string{"can", "user:alice", "get"}, ExitError, nil, []string{"accepts between 3 and 4 arg(s)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := run(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(out, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tc.stderr {
+				if !strings.Contains(errOut, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestJSONDocuments(t *testing.T) {
+	f := "testdata/team.yaml"
+	for _, tc := range []struct {
+		args []string
+		kind string
+		keys []string
+	}{
+		{[]string{"who-can", "get", "pods", "-n", "prod", "-f", f, "-o", "json"}, "WhoCan", []string{"query", "subjects", "incomplete", "warnings"}},
+		{[]string{"what-can", "user:alice", "-f", f, "-o", "json"}, "WhatCan", []string{"subject", "rules", "incomplete"}},
+		{[]string{"can", "user:alice", "get", "pods", "-n", "prod", "-f", f, "-o", "json"}, "Can", []string{"subject", "query", "allowed", "via", "nearest"}},
+		{[]string{"snapshot", "-f", f, "-o", "json"}, "Snapshot", []string{"roles", "roleBindings", "clusterRoles"}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			out, errOut, _ := run(t, tc.args...)
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatalf("not JSON: %v\n%s%s", err, out, errOut)
+			}
+			if doc["apiVersion"] != "access.kubectl.io/v1alpha1" || doc["kind"] != tc.kind {
+				t.Errorf("apiVersion/kind = %v/%v", doc["apiVersion"], doc["kind"])
+			}
+			for _, k := range tc.keys {
+				if _, ok := doc[k]; !ok {
+					t.Errorf("document lacks %q", k)
+				}
+			}
+		})
+	}
+}
+
+// TestSnapshotRoundTrip: a live snapshot read back offline answers the same.
+func TestLiveAndSnapshotAgree(t *testing.T) {
+	c := clustertest.Get(t)
+	kc := "--kubeconfig=" + c.Kubeconfig
+	live, errOut, code := run(t, "who-can", "list", "secrets", "-n", "kube-system", kc, "-o", "json")
+	if code != 0 {
+		t.Fatalf("live who-can: %d %s", code, errOut)
+	}
+	snap, errOut, code := run(t, "snapshot", kc)
+	if code != 0 {
+		t.Fatalf("snapshot: %d %s", code, errOut)
+	}
+	file := t.TempDir() + "/snap.yaml"
+	if err := writeFile(file, snap); err != nil {
+		t.Fatal(err)
+	}
+	offline, errOut, code := run(t, "who-can", "list", "secrets", "-n", "kube-system", "-f", file, "-o", "json")
+	if code != 0 {
+		t.Fatalf("offline who-can: %d %s", code, errOut)
+	}
+	var a, b map[string]any
+	_ = json.Unmarshal([]byte(live), &a)
+	_ = json.Unmarshal([]byte(offline), &b)
+	ja, _ := json.Marshal(a["subjects"])
+	jb, _ := json.Marshal(b["subjects"])
+	if string(ja) != string(jb) || len(ja) < 100 {
+		t.Errorf("live and snapshot subjects differ:\nlive:    %s\noffline: %s", ja, jb)
+	}
+}
+
+func TestLiveErrors(t *testing.T) {
+	clustertest.Require(t)
+	_, errOut, code := run(t, "who-can", "get", "pods", "--kubeconfig=/nonexistent/kubeconfig")
+	if code != ExitError || !strings.Contains(errOut, "--kubeconfig") {
+		t.Errorf("broken kubeconfig: code %d, stderr %q", code, errOut)
+	}
+	c := clustertest.Get(t)
+	empty := t.TempDir() + "/empty"
+	if err := writeFile(empty, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, "who-can", "get", "pods", "--kubeconfig="+empty, "--server="+c.Server, "--insecure-skip-tls-verify", "--token=not-a-token")
+	if code != ExitError || !strings.Contains(errOut, "credentials") {
+		t.Errorf("rejected token: code %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(errOut, "not-a-token") {
+		t.Error("the token was printed")
+	}
+}
+
+func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o600) }

@@ -1,0 +1,352 @@
+// Package differential checks the engine against the real API server: seeded
+// random RBAC universes are loaded into a fresh local cluster, and every
+// decision of can, who-can and what-can, live and offline, is compared with
+// the server's own SubjectAccessReview. Any disagreement is a bug in the
+// engine.
+package differential
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// seeds are the universes every run checks; DIFFERENTIAL_SEEDS adds more
+// (comma-separated) to hunt with.
+func seeds(t *testing.T) []uint64 {
+	s := []uint64{1, 2, 3}
+	for _, f := range strings.Split(os.Getenv("DIFFERENTIAL_SEEDS"), ",") {
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			t.Fatalf("DIFFERENTIAL_SEEDS: %v", err)
+		}
+		s = append(s, n)
+	}
+	return s
+}
+
+func TestEngineAgreesWithSubjectAccessReview(t *testing.T) {
+	clustertest.Require(t)
+	total := 0
+	for _, seed := range seeds(t) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			total += checkSeed(t, seed)
+		})
+	}
+	if total < 2000 {
+		t.Errorf("only %d decisions compared; want at least 2,000 per run", total)
+	}
+	t.Logf("%d decisions compared with SubjectAccessReview, each against can, who-can and what-can, live and offline", total)
+}
+
+func checkSeed(t *testing.T, seed uint64) int {
+	u := newUniverse(seed)
+	c := clustertest.Start(t, localcluster.Options{})
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	dir := t.TempDir()
+
+	// What the cluster holds before the universe (bootstrap roles and
+	// bindings) goes to the offline input too, as a kubectl get -o yaml
+	// List would carry it.
+	base, err := source.Live(ctx, cs, source.Scope{AllNamespaces: true, ClusterRBAC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeList(t, filepath.Join(dir, "baseline.yaml"), base)
+	load(t, ctx, cs, u)
+	writeUniverse(t, filepath.Join(dir, "universe.yaml"), u)
+	waitAggregated(t, ctx, cs)
+
+	live, err := source.Live(ctx, kubernetes.NewForConfigOrDie(source.ProtobufConfig(c.Config)), source.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline, _, err := source.Files([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offline.RulesAggregated {
+		t.Fatal("files were read as aggregated: the offline aggregation path is not exercised")
+	}
+	indexes := map[string]*rbac.Index{"live": rbac.NewIndex(live), "offline": rbac.NewIndex(offline)}
+
+	type job struct {
+		id rbac.Identity
+		a  rbac.Attributes
+	}
+	var jobs []job
+	for _, id := range u.identities {
+		for _, a := range u.requests {
+			jobs = append(jobs, job{id, a})
+		}
+	}
+	decisions := make([]bool, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, j := range jobs {
+		g.Go(func() error {
+			allowed, err := sar(gctx, cs, j.id, j.a)
+			decisions[i] = allowed
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	disagreements := 0
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		disagreements++
+		if disagreements <= 20 {
+			t.Errorf("seed %d: "+format, append([]any{seed}, args...)...)
+		}
+	}
+	whoCan := map[string]map[int]rbac.WhoCanResult{}
+	whatCan := map[string]map[int]rbac.WhatCanResult{}
+	for name, ix := range indexes {
+		whoCan[name] = map[int]rbac.WhoCanResult{}
+		whatCan[name] = map[int]rbac.WhatCanResult{}
+		for i, a := range u.requests {
+			whoCan[name][i] = ix.WhoCan(a, false)
+		}
+		for i, id := range u.identities {
+			whatCan[name][i] = ix.WhatCan(id, "")
+		}
+	}
+	for k, j := range jobs {
+		want := decisions[k]
+		ii, ri := k/len(u.requests), k%len(u.requests)
+		for name, ix := range indexes {
+			caseDesc := fmt.Sprintf("[%s] user=%q groups=%v request=%q ns=%q: server allowed=%v", name, j.id.Name, j.id.Groups, j.a.String(), j.a.Namespace, want)
+			can := ix.Can(j.id, j.a)
+			if can.Allowed != want {
+				report("can disagrees: %s; via %v", caseDesc, can.Via)
+			}
+			listed := false
+			for _, s := range whoCan[name][ri].Subjects {
+				if s.Matches(j.id) {
+					listed = true
+					break
+				}
+			}
+			if listed != want {
+				report("who-can disagrees: %s", caseDesc)
+			}
+			held := false
+			for _, r := range whatCan[name][ii].Rules {
+				pr := r.PolicyRule()
+				if (r.Namespace == "" || r.Namespace == j.a.Namespace) && rbac.RuleAllows(&j.a, &pr) {
+					held = true
+					break
+				}
+			}
+			if held != want {
+				report("what-can disagrees: %s", caseDesc)
+			}
+		}
+	}
+	if disagreements > 0 {
+		t.Fatalf("seed %d: %d disagreements with SubjectAccessReview (rerun with DIFFERENTIAL_SEEDS=%d)", seed, disagreements, seed)
+	}
+	allowed := 0
+	for _, d := range decisions {
+		if d {
+			allowed++
+		}
+	}
+	// A universe where everything or nothing is allowed proves little.
+	if allowed < len(decisions)/20 || allowed > len(decisions)*19/20 {
+		t.Errorf("seed %d: %d of %d decisions allowed: the universe does not discriminate", seed, allowed, len(decisions))
+	}
+	t.Logf("seed %d: %d decisions, %d allowed", seed, len(decisions), allowed)
+	return len(decisions)
+}
+
+func sar(ctx context.Context, cs kubernetes.Interface, id rbac.Identity, a rbac.Attributes) (bool, error) {
+	spec := authorizationv1.SubjectAccessReviewSpec{User: id.Name, Groups: id.Groups}
+	if a.IsResourceRequest() {
+		spec.ResourceAttributes = &authorizationv1.ResourceAttributes{Namespace: a.Namespace, Verb: a.Verb,
+			Group: a.APIGroup, Resource: a.Resource, Subresource: a.Subresource, Name: a.Name}
+	} else {
+		spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: a.Path, Verb: a.Verb}
+	}
+	r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("SubjectAccessReview: %w", err)
+	}
+	return r.Status.Allowed, nil
+}
+
+func load(t *testing.T, ctx context.Context, cs kubernetes.Interface, u *universe) {
+	t.Helper()
+	must := func(err error) {
+		if err != nil {
+			t.Helper()
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range u.namespaces {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		must(err)
+	}
+	for i := range u.clusterRoles {
+		_, err := cs.RbacV1().ClusterRoles().Create(ctx, &u.clusterRoles[i], metav1.CreateOptions{})
+		must(err)
+	}
+	for i := range u.roles {
+		_, err := cs.RbacV1().Roles(u.roles[i].Namespace).Create(ctx, &u.roles[i], metav1.CreateOptions{})
+		must(err)
+	}
+	for i := range u.clusterRoleBindings {
+		_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &u.clusterRoleBindings[i], metav1.CreateOptions{})
+		must(err)
+	}
+	for i := range u.roleBindings {
+		_, err := cs.RbacV1().RoleBindings(u.roleBindings[i].Namespace).Create(ctx, &u.roleBindings[i], metav1.CreateOptions{})
+		must(err)
+	}
+}
+
+// waitAggregated waits until the aggregation controller has settled: the
+// aggregated roles' rules unchanged across consecutive reads.
+func waitAggregated(t *testing.T, ctx context.Context, cs kubernetes.Interface) {
+	t.Helper()
+	read := func() map[string][]rbacv1.PolicyRule {
+		l, err := cs.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string][]rbacv1.PolicyRule{}
+		for _, cr := range l.Items {
+			if cr.AggregationRule != nil {
+				m[cr.Name] = cr.Rules
+			}
+		}
+		return m
+	}
+	prev := read()
+	stable := 0
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		cur := read()
+		if equality.Semantic.DeepEqual(prev, cur) {
+			if stable++; stable >= 3 {
+				return
+			}
+		} else {
+			stable = 0
+		}
+		prev = cur
+	}
+	t.Fatal("aggregated ClusterRoles did not settle")
+}
+
+func writeList(t *testing.T, path string, s *rbac.Snapshot) {
+	t.Helper()
+	list := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	add := func(obj any) {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list.Items = append(list.Items, runtimeRaw(j))
+	}
+	tm := func(kind string) metav1.TypeMeta {
+		return metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind}
+	}
+	for _, o := range s.ClusterRoles {
+		o.TypeMeta = tm("ClusterRole")
+		add(o)
+	}
+	for _, o := range s.ClusterRoleBindings {
+		o.TypeMeta = tm("ClusterRoleBinding")
+		add(o)
+	}
+	for _, o := range s.Roles {
+		o.TypeMeta = tm("Role")
+		add(o)
+	}
+	for _, o := range s.RoleBindings {
+		o.TypeMeta = tm("RoleBinding")
+		add(o)
+	}
+	b, err := yaml.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeUniverse(t *testing.T, path string, u *universe) {
+	t.Helper()
+	var buf bytes.Buffer
+	doc := func(obj any) {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteString("---\n")
+		buf.Write(b)
+	}
+	for _, ns := range u.namespaces {
+		doc(corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	tm := func(kind string) metav1.TypeMeta {
+		return metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind}
+	}
+	for _, o := range u.clusterRoles {
+		o.TypeMeta = tm("ClusterRole")
+		doc(o)
+	}
+	for _, o := range u.roles {
+		o.TypeMeta = tm("Role")
+		doc(o)
+	}
+	for _, o := range u.clusterRoleBindings {
+		o.TypeMeta = tm("ClusterRoleBinding")
+		doc(o)
+	}
+	for _, o := range u.roleBindings {
+		o.TypeMeta = tm("RoleBinding")
+		doc(o)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
