@@ -1,0 +1,123 @@
+// Package large generates the LARGE synthetic cluster the benchmarks use:
+// 500 namespaces, 10,000 service accounts, 5,000 Roles, 20,000
+// RoleBindings, 1,000 ClusterRoles (some aggregated) and 2,000
+// ClusterRoleBindings. It is deterministic: the same seed gives the same
+// objects.
+package large
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Sizes of LARGE.
+const (
+	Namespaces          = 500
+	ServiceAccounts     = 10000
+	Roles               = 5000
+	RoleBindings        = 20000
+	ClusterRoles        = 1000
+	AggregatedRoles     = 20
+	ClusterRoleBindings = 2000
+	Users               = 2000
+	Groups              = 300
+)
+
+var (
+	verbs     = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+	resources = []string{"pods", "secrets", "configmaps", "services", "deployments", "statefulsets", "jobs", "pods/exec", "pods/log", "deployments/scale", "ingresses", "persistentvolumeclaims"}
+	groupOf   = map[string]string{"deployments": "apps", "statefulsets": "apps", "deployments/scale": "apps", "jobs": "batch", "ingresses": "networking.k8s.io"}
+)
+
+func rule(r *rand.Rand) rbacv1.PolicyRule {
+	res := resources[r.IntN(len(resources))]
+	n := 1 + r.IntN(4)
+	return rbacv1.PolicyRule{APIGroups: []string{groupOf[res]}, Resources: []string{res}, Verbs: verbs[:n]}
+}
+
+// Namespace returns the name of namespace i.
+func Namespace(i int) string { return fmt.Sprintf("team-%03d", i) }
+
+// User returns the name of user i (Entra-style UPN).
+func User(i int) string { return fmt.Sprintf("user%04d@contoso.com", i) }
+
+// Group returns the object id of group i (Entra-style GUID).
+func Group(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// Snapshot builds LARGE in memory, with the aggregated roles' rules left
+// for the index to compute (as offline input would).
+func Snapshot(seed uint64) *rbac.Snapshot {
+	r := rand.New(rand.NewPCG(seed, 42))
+	s := rbac.NewSnapshot()
+	for i := range Namespaces {
+		s.Namespaces = append(s.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(i)}})
+	}
+	for i := range ServiceAccounts {
+		s.ServiceAccounts = append(s.ServiceAccounts, corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+			Namespace: Namespace(i % Namespaces), Name: fmt.Sprintf("sa-%02d", i/Namespaces)}})
+	}
+	for i := range ClusterRoles - AggregatedRoles {
+		cr := rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cr-%04d", i)}}
+		for range 1 + r.IntN(6) {
+			cr.Rules = append(cr.Rules, rule(r))
+		}
+		if i%10 == 0 {
+			cr.Labels = map[string]string{"example.com/aggregate-to": fmt.Sprintf("agg-%02d", i/10%AggregatedRoles)}
+		}
+		s.ClusterRoles = append(s.ClusterRoles, cr)
+	}
+	for i := range AggregatedRoles {
+		s.ClusterRoles = append(s.ClusterRoles, rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("agg-%02d", i)},
+			AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+				{MatchLabels: map[string]string{"example.com/aggregate-to": fmt.Sprintf("agg-%02d", i)}}}},
+		})
+	}
+	for i := range Roles {
+		ro := rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace(i % Namespaces), Name: fmt.Sprintf("role-%02d", i/Namespaces)}}
+		for range 1 + r.IntN(4) {
+			ro.Rules = append(ro.Rules, rule(r))
+		}
+		s.Roles = append(s.Roles, ro)
+	}
+	subject := func(ns string) rbacv1.Subject {
+		switch r.IntN(3) {
+		case 0:
+			return rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: User(r.IntN(Users))}
+		case 1:
+			return rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: Group(r.IntN(Groups))}
+		}
+		if ns == "" {
+			ns = Namespace(r.IntN(Namespaces))
+		}
+		return rbacv1.Subject{Kind: "ServiceAccount", Namespace: ns, Name: fmt.Sprintf("sa-%02d", r.IntN(ServiceAccounts/Namespaces))}
+	}
+	for i := range RoleBindings {
+		ns := Namespace(i % Namespaces)
+		b := rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rb-%02d", i/Namespaces)}}
+		if r.IntN(2) == 0 {
+			b.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: fmt.Sprintf("role-%02d", r.IntN(Roles/Namespaces))}
+		} else {
+			b.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.ClusterRoles[r.IntN(len(s.ClusterRoles))].Name}
+		}
+		for range 1 + r.IntN(3) {
+			b.Subjects = append(b.Subjects, subject(ns))
+		}
+		s.RoleBindings = append(s.RoleBindings, b)
+	}
+	for i := range ClusterRoleBindings {
+		b := rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("crb-%04d", i)},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.ClusterRoles[r.IntN(len(s.ClusterRoles))].Name}}
+		for range 1 + r.IntN(3) {
+			b.Subjects = append(b.Subjects, subject(""))
+		}
+		s.ClusterRoleBindings = append(s.ClusterRoleBindings, b)
+	}
+	return s
+}

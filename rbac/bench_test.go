@@ -1,0 +1,90 @@
+package rbac_test
+
+import (
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The engine's queries on the LARGE snapshot in memory. Each reports the
+// baseline of a bare pass over every binding's subjects in the same run
+// (BenchmarkLargeBaselineScan), so figures read as ratios to it.
+
+var largeIndex = func() func() *rbac.Index {
+	var ix *rbac.Index
+	return func() *rbac.Index {
+		if ix == nil {
+			ix = rbac.NewIndex(large.Snapshot(1))
+		}
+		return ix
+	}
+}()
+
+func BenchmarkLargeBaselineScan(b *testing.B) {
+	s := largeIndex().Snapshot()
+	n := 0
+	for b.Loop() {
+		for i := range s.RoleBindings {
+			n += len(s.RoleBindings[i].Subjects)
+		}
+		for i := range s.ClusterRoleBindings {
+			n += len(s.ClusterRoleBindings[i].Subjects)
+		}
+	}
+	_ = n
+}
+
+func BenchmarkLargeNewIndex(b *testing.B) {
+	s := large.Snapshot(1)
+	for b.Loop() {
+		rbac.NewIndex(s)
+	}
+}
+
+func BenchmarkLargeWhoCanNamespace(b *testing.B) {
+	ix := largeIndex()
+	a := rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: large.Namespace(7)}
+	for b.Loop() {
+		if len(ix.WhoCan(a, false).Subjects) == 0 {
+			b.Fatal("no subjects")
+		}
+	}
+}
+
+func BenchmarkLargeWhoCanAllNamespaces(b *testing.B) {
+	ix := largeIndex()
+	a := rbac.Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Name: "p"}
+	for b.Loop() {
+		if len(ix.WhoCan(a, true).Subjects) < 100 {
+			b.Fatal("too few subjects")
+		}
+	}
+}
+
+func BenchmarkLargeWhatCanUserWithGroups(b *testing.B) {
+	ix := largeIndex()
+	id := rbac.Subject{Kind: rbac.UserKind, Name: large.User(11), Groups: []string{large.Group(3), large.Group(4), large.Group(5)}}.Identity()
+	for b.Loop() {
+		if len(ix.WhatCan(id, "").Rules) == 0 {
+			b.Fatal("no rules")
+		}
+	}
+}
+
+func BenchmarkLargeWhatCanServiceAccount(b *testing.B) {
+	ix := largeIndex()
+	id := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: large.Namespace(3), Name: "sa-01"}.Identity()
+	for b.Loop() {
+		ix.WhatCan(id, "")
+	}
+}
+
+func BenchmarkLargeCan(b *testing.B) {
+	ix := largeIndex()
+	id := rbac.Subject{Kind: rbac.UserKind, Name: large.User(11), Groups: []string{large.Group(3)}}.Identity()
+	a := rbac.Attributes{Verb: "delete", Resource: "pods", Name: "p", Namespace: large.Namespace(9)}
+	for b.Loop() {
+		ix.Can(id, a)
+	}
+}
