@@ -104,98 +104,59 @@ func Live(ctx context.Context, cs kubernetes.Interface, scope Scope) (*rbac.Snap
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	nsScoped := scope.AllNamespaces || scope.Namespace != ""
+	rb, core := cs.RbacV1(), cs.CoreV1()
 	if scope.ClusterRBAC {
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.ClusterRole, string, error) {
-				l, err := cs.RbacV1().ClusterRoles().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.ClusterRoles = items
-			return gapOr(err, gap, "clusterroles", "")
-		})
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.ClusterRoleBinding, string, error) {
-				l, err := cs.RbacV1().ClusterRoleBindings().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.ClusterRoleBindings = items
-			return gapOr(err, gap, "clusterrolebindings", "")
-		})
+		g.Go(fetch(ctx, gap, "clusterroles", "", &s.ClusterRoles, func(o metav1.ListOptions) ([]rbacv1.ClusterRole, string, error) {
+			l, err := rb.ClusterRoles().List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}))
+		g.Go(fetch(ctx, gap, "clusterrolebindings", "", &s.ClusterRoleBindings, func(o metav1.ListOptions) ([]rbacv1.ClusterRoleBinding, string, error) {
+			l, err := rb.ClusterRoleBindings().List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}))
 	}
 	if nsScoped {
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.Role, string, error) {
-				l, err := cs.RbacV1().Roles(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.Roles = items
-			return gapOr(err, gap, "roles", ns)
-		})
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]rbacv1.RoleBinding, string, error) {
-				l, err := cs.RbacV1().RoleBindings(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.RoleBindings = items
-			return gapOr(err, gap, "rolebindings", ns)
-		})
+		g.Go(fetch(ctx, gap, "roles", ns, &s.Roles, func(o metav1.ListOptions) ([]rbacv1.Role, string, error) {
+			l, err := rb.Roles(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}))
+		g.Go(fetch(ctx, gap, "rolebindings", ns, &s.RoleBindings, func(o metav1.ListOptions) ([]rbacv1.RoleBinding, string, error) {
+			l, err := rb.RoleBindings(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}))
 	}
 	if scope.ServiceAccounts && nsScoped {
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]corev1.ServiceAccount, string, error) {
-				l, err := cs.CoreV1().ServiceAccounts(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-					l.Items[i].Secrets = nil // token secret names are not needed
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.ServiceAccounts = items
-			return gapOr(err, gap, "serviceaccounts", ns)
-		})
+		g.Go(fetch(ctx, gap, "serviceaccounts", ns, &s.ServiceAccounts, func(o metav1.ListOptions) ([]corev1.ServiceAccount, string, error) {
+			l, err := core.ServiceAccounts(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			for i := range l.Items {
+				l.Items[i].Secrets = nil // token secret names are not needed
+			}
+			return l.Items, l.Continue, nil
+		}))
 	}
 	if scope.Namespaces {
-		g.Go(func() error {
-			items, err := list(ctx, func(o metav1.ListOptions) ([]corev1.Namespace, string, error) {
-				l, err := cs.CoreV1().Namespaces().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				for i := range l.Items {
-					slim(&l.Items[i].ObjectMeta)
-				}
-				return l.Items, l.Continue, nil
-			})
-			s.Namespaces = items
-			return gapOr(err, gap, "namespaces", "")
-		})
+		g.Go(fetch(ctx, gap, "namespaces", "", &s.Namespaces, func(o metav1.ListOptions) ([]corev1.Namespace, string, error) {
+			l, err := core.Namespaces().List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -203,11 +164,23 @@ func Live(ctx context.Context, cs kubernetes.Interface, scope Scope) (*rbac.Snap
 	return s, nil
 }
 
-func gapOr(err error, gap func(string, string, error) error, resource, ns string) error {
-	if err == nil {
+// fetch returns an errgroup task that pages through one collection into
+// dst, slims every object, and turns a forbidden LIST into a gap.
+func fetch[T any, PT interface {
+	*T
+	metav1.Object
+}](ctx context.Context, gap func(string, string, error) error, resource, ns string, dst *[]T, page func(metav1.ListOptions) ([]T, string, error)) func() error {
+	return func() error {
+		all, err := list(ctx, page)
+		if err != nil {
+			return gap(resource, ns, err)
+		}
+		for i := range all {
+			slim(PT(&all[i]))
+		}
+		*dst = all
 		return nil
 	}
-	return gap(resource, ns, err)
 }
 
 // list pages through one collection.
@@ -240,12 +213,14 @@ func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string
 
 // slim drops what the engine never reads and memory pays for: managed
 // fields and kubectl's last-applied copy of the object.
-func slim(m *metav1.ObjectMeta) {
-	m.ManagedFields = nil
-	delete(m.Annotations, corev1.LastAppliedConfigAnnotation)
-	if len(m.Annotations) == 0 {
-		m.Annotations = nil
+func slim(m metav1.Object) {
+	m.SetManagedFields(nil)
+	a := m.GetAnnotations()
+	delete(a, corev1.LastAppliedConfigAnnotation)
+	if len(a) == 0 {
+		a = nil
 	}
+	m.SetAnnotations(a)
 }
 
 func reason(resource string, err error) string {
