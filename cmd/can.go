@@ -45,14 +45,10 @@ would. Exit code 0 means allowed, 1 denied, 2 that no answer could be given
   kubectl access can user:alice get /healthz`,
 		Args: cobra.RangeArgs(3, 4),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := rbac.ParseSubject(args[0])
+			s, err := parseSubject(args[0], o.Groups)
 			if err != nil {
 				return err
 			}
-			if s.Kind == rbac.GroupKind && len(o.Groups) > 0 {
-				return fmt.Errorf("--group adds memberships to a user or service account, not to group %s", s.Name)
-			}
-			s.Groups = o.Groups
 			o.subject, o.verb, o.resource = s, args[1], args[2]
 			if len(args) == 4 {
 				o.name = args[3]

@@ -48,7 +48,7 @@ func (o *queryOptions) addFlags(c *cobra.Command) {
 // server's resource catalog.
 func (o *queryOptions) complete(needCatalog bool) error {
 	o.offline = len(o.Filenames) > 0
-	ns, explicit, err := o.flags.ToRawKubeConfigLoader().Namespace()
+	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
 	switch {
 	case err == nil:
 		o.namespace = ns
@@ -61,7 +61,6 @@ func (o *queryOptions) complete(needCatalog bool) error {
 	default:
 		return kubeconfigError(err)
 	}
-	_ = explicit
 	if o.offline {
 		o.catalog = source.Builtin()
 		return nil
@@ -262,4 +261,18 @@ func clusterError(err error) error {
 		return fmt.Errorf("%w\n(ask your administrator for `list` on roles, clusterroles, rolebindings and clusterrolebindings)", err)
 	}
 	return err
+}
+
+// parseSubject reads a SUBJECT argument and adds the --group memberships,
+// which only a user or service account can have.
+func parseSubject(arg string, groups []string) (rbac.Subject, error) {
+	s, err := rbac.ParseSubject(arg)
+	if err != nil {
+		return s, err
+	}
+	if s.Kind == rbac.GroupKind && len(groups) > 0 {
+		return s, fmt.Errorf("--group adds memberships to a user or service account, not to group %s", s.Name)
+	}
+	s.Groups = groups
+	return s, nil
 }

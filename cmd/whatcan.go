@@ -51,14 +51,10 @@ namespace's.`,
   kubectl access what-can group:system:authenticated -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := rbac.ParseSubject(args[0])
+			s, err := parseSubject(args[0], o.Groups)
 			if err != nil {
 				return err
 			}
-			if s.Kind == rbac.GroupKind && len(o.Groups) > 0 {
-				return fmt.Errorf("--group adds memberships to a user or service account, not to group %s", s.Name)
-			}
-			s.Groups = o.Groups
 			o.subject = s
 			if err := o.validate(); err != nil {
 				return err
@@ -96,11 +92,7 @@ func (o *WhatCanOptions) Run(c *cobra.Command) error {
 	printWarnings(o.ErrOut, res.Incomplete, res.Warnings)
 	t := newTable(o.Out)
 	wide := o.Output == "wide"
-	if wide {
-		fmt.Fprintln(t, "NAMESPACE\tVERBS\tRESOURCES\tVIA")
-	} else {
-		fmt.Fprintln(t, "NAMESPACE\tVERBS\tRESOURCES\tVIA")
-	}
+	fmt.Fprintln(t, "NAMESPACE\tVERBS\tRESOURCES\tVIA")
 	for _, r := range res.Rules {
 		where := r.Namespace
 		if where == "" {
