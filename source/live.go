@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -183,9 +184,11 @@ func fetch[T any, PT interface {
 	}
 }
 
-// list pages through one collection.
+// list pages through one collection. Pages are kept apart and joined once
+// at the end: appending page after page to one slice copied the large
+// collections over and over (a fifth of the CPU of a LARGE what-can).
 func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
-	var all []T
+	var pages [][]T
 	opts := metav1.ListOptions{Limit: PageSize}
 	for {
 		items, cont, err := page(opts)
@@ -194,18 +197,14 @@ func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string
 			// An expired continue token (410) restarts the LIST without
 			// paging, as client-go's pager does.
 			if errors.As(err, &status) && apierrors.IsResourceExpired(err) && opts.Continue != "" {
-				all, opts = nil, metav1.ListOptions{}
+				pages, opts = nil, metav1.ListOptions{}
 				continue
 			}
 			return nil, err
 		}
-		if all == nil {
-			all = items
-		} else {
-			all = append(all, items...)
-		}
+		pages = append(pages, items)
 		if cont == "" || ctx.Err() != nil {
-			return all, ctx.Err()
+			return slices.Concat(pages...), ctx.Err()
 		}
 		opts.Continue = cont
 	}
