@@ -6,11 +6,13 @@ package cmd
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // Exit codes, part of the contract in DESIGN.md.
@@ -74,6 +76,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
+	addLogLevelFlag(root)
 
 	root.AddCommand(NewCmdVersion(streams))
 	for _, add := range subcommands {
@@ -85,3 +88,14 @@ every grant. It works live against a cluster or offline on manifests.`,
 // subcommands are the commands that talk to a cluster or read files; each
 // file registers its own in init so root.go does not grow with them.
 var subcommands []func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command
+
+// addLogLevelFlag adds kubectl's -v: at 6 every API request is logged with
+// its status and duration, at 7 with headers (tokens masked by client-go).
+func addLogLevelFlag(root *cobra.Command) {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	v := fs.Lookup("v")
+	v.Usage = "Log level: 6 logs every API request, 7 adds headers (credentials masked)"
+	root.PersistentFlags().AddGoFlag(v)
+	root.PersistentFlags().Lookup("v").Shorthand = "v"
+}
