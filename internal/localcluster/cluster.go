@@ -129,6 +129,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := checkBinaries(o.BinDir); err != nil {
 		return nil, err
 	}
+	if name, pid, ok := busy(o.Dir); ok {
+		return nil, fmt.Errorf("a cluster is already running in %s (%s, pid %d): stop it first (make cluster-down, or Ctrl-C the program that started it)", o.Dir, name, pid)
+	}
 	if o.AuthorizationMode == "" {
 		o.AuthorizationMode = "Node,RBAC"
 	}

@@ -172,6 +172,14 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	if _, started, err := localcluster.Up(ctx, localcluster.Options{Dir: dir}); err != nil || started {
 		t.Fatalf("second Up: started=%v err=%v; want a no-op", started, err)
 	}
+	// A second Start on the same data would hang on etcd's lock: it must
+	// refuse at once and say what to do.
+	if c, err := localcluster.Start(ctx, localcluster.Options{Dir: dir}); err == nil {
+		c.Stop()
+		t.Fatal("Start on a directory with a running cluster succeeded")
+	} else if !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("Start on a busy directory: %v; want it to say a cluster is already running", err)
+	}
 	if err := localcluster.Down(dir); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,17 @@ func Down(dir string) error {
 	return errors.Join(errs...)
 }
 
+// busy returns a process of an earlier cluster in dir that is still alive:
+// a second cluster on the same etcd data would hang waiting for its lock.
+func busy(dir string) (name string, pid int, ok bool) {
+	for _, b := range binaries {
+		if pid, ok := readPid(filepath.Join(dir, b+".pid")); ok && alive(pid, b) {
+			return b, pid, true
+		}
+	}
+	return "", 0, false
+}
+
 // running reports whether every process of a detached cluster is alive.
 func running(dir string) bool {
 	for _, b := range binaries {
