@@ -11,6 +11,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 CONTROLPLANE_BIN := $(CURDIR)/.cache/bin
 export KUBECTL_ACCESS_CONTROLPLANE_BIN := $(CONTROLPLANE_BIN)
 TEST_TIMEOUT ?= 60m
+BENCH_RUNS ?= 5
 
 .PHONY: help
 help: ## Show this help
@@ -47,8 +48,9 @@ lint: ## gofmt and go vet, both modules
 	cd tools && go vet ./etcd
 
 .PHONY: bench
-bench: controlplane build ## Benchmarks (engine in memory, and commands against a large local cluster)
+bench: controlplane build ## Benchmarks: the engine in memory, then the commands against LARGE in a local cluster (loaded once into .cache/bench)
 	go test -run '^$$' -bench . -benchmem ./...
+	go run ./hack/bench -dir .cache/bench -runs $(BENCH_RUNS)
 
 .PHONY: cross
 cross: ## Cross-compile for every krew platform with CGO_ENABLED=0

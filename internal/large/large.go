@@ -29,6 +29,36 @@ const (
 	Groups              = 300
 )
 
+// Sizes says how many objects of each kind a generated cluster has.
+type Sizes struct {
+	Namespaces, ServiceAccounts, Roles, RoleBindings   int
+	ClusterRoles, AggregatedRoles, ClusterRoleBindings int
+	Users, Groups                                      int
+}
+
+// Large is the LARGE cluster.
+var Large = Sizes{
+	Namespaces: Namespaces, ServiceAccounts: ServiceAccounts, Roles: Roles, RoleBindings: RoleBindings,
+	ClusterRoles: ClusterRoles, AggregatedRoles: AggregatedRoles, ClusterRoleBindings: ClusterRoleBindings,
+	Users: Users, Groups: Groups,
+}
+
+// Scaled returns LARGE divided by d (at least one of each), for smoke
+// tests of the code that loads and measures LARGE.
+func Scaled(d int) Sizes {
+	f := func(n int) int { return max(1, n/d) }
+	return Sizes{
+		Namespaces: f(Namespaces), ServiceAccounts: f(ServiceAccounts), Roles: f(Roles), RoleBindings: f(RoleBindings),
+		ClusterRoles: max(2, ClusterRoles/d), AggregatedRoles: 1, ClusterRoleBindings: f(ClusterRoleBindings),
+		Users: f(Users), Groups: f(Groups),
+	}
+}
+
+// Objects is the number of objects the sizes make.
+func (z Sizes) Objects() int {
+	return z.Namespaces + z.ServiceAccounts + z.Roles + z.RoleBindings + z.ClusterRoles + z.ClusterRoleBindings
+}
+
 var (
 	verbs     = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 	resources = []string{"pods", "secrets", "configmaps", "services", "deployments", "statefulsets", "jobs", "pods/exec", "pods/log", "deployments/scale", "ingresses", "persistentvolumeclaims"}
@@ -52,35 +82,38 @@ func Group(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i
 
 // Snapshot builds LARGE in memory, with the aggregated roles' rules left
 // for the index to compute (as offline input would).
-func Snapshot(seed uint64) *rbac.Snapshot {
+func Snapshot(seed uint64) *rbac.Snapshot { return Generate(seed, Large) }
+
+// Generate builds a cluster of the given sizes in memory.
+func Generate(seed uint64, z Sizes) *rbac.Snapshot {
 	r := rand.New(rand.NewPCG(seed, 42))
 	s := rbac.NewSnapshot()
-	for i := range Namespaces {
+	for i := range z.Namespaces {
 		s.Namespaces = append(s.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(i)}})
 	}
-	for i := range ServiceAccounts {
+	for i := range z.ServiceAccounts {
 		s.ServiceAccounts = append(s.ServiceAccounts, corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
-			Namespace: Namespace(i % Namespaces), Name: fmt.Sprintf("sa-%02d", i/Namespaces)}})
+			Namespace: Namespace(i % z.Namespaces), Name: fmt.Sprintf("sa-%02d", i/z.Namespaces)}})
 	}
-	for i := range ClusterRoles - AggregatedRoles {
+	for i := range z.ClusterRoles - z.AggregatedRoles {
 		cr := rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cr-%04d", i)}}
 		for range 1 + r.IntN(6) {
 			cr.Rules = append(cr.Rules, rule(r))
 		}
 		if i%10 == 0 {
-			cr.Labels = map[string]string{"example.com/aggregate-to": fmt.Sprintf("agg-%02d", i/10%AggregatedRoles)}
+			cr.Labels = map[string]string{"example.com/aggregate-to": fmt.Sprintf("agg-%02d", i/10%z.AggregatedRoles)}
 		}
 		s.ClusterRoles = append(s.ClusterRoles, cr)
 	}
-	for i := range AggregatedRoles {
+	for i := range z.AggregatedRoles {
 		s.ClusterRoles = append(s.ClusterRoles, rbacv1.ClusterRole{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("agg-%02d", i)},
 			AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
 				{MatchLabels: map[string]string{"example.com/aggregate-to": fmt.Sprintf("agg-%02d", i)}}}},
 		})
 	}
-	for i := range Roles {
-		ro := rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace(i % Namespaces), Name: fmt.Sprintf("role-%02d", i/Namespaces)}}
+	for i := range z.Roles {
+		ro := rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace(i % z.Namespaces), Name: fmt.Sprintf("role-%02d", i/z.Namespaces)}}
 		for range 1 + r.IntN(4) {
 			ro.Rules = append(ro.Rules, rule(r))
 		}
@@ -89,20 +122,20 @@ func Snapshot(seed uint64) *rbac.Snapshot {
 	subject := func(ns string) rbacv1.Subject {
 		switch r.IntN(3) {
 		case 0:
-			return rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: User(r.IntN(Users))}
+			return rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: User(r.IntN(z.Users))}
 		case 1:
-			return rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: Group(r.IntN(Groups))}
+			return rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: Group(r.IntN(z.Groups))}
 		}
 		if ns == "" {
-			ns = Namespace(r.IntN(Namespaces))
+			ns = Namespace(r.IntN(z.Namespaces))
 		}
-		return rbacv1.Subject{Kind: "ServiceAccount", Namespace: ns, Name: fmt.Sprintf("sa-%02d", r.IntN(ServiceAccounts/Namespaces))}
+		return rbacv1.Subject{Kind: "ServiceAccount", Namespace: ns, Name: fmt.Sprintf("sa-%02d", r.IntN(max(1, z.ServiceAccounts/z.Namespaces)))}
 	}
-	for i := range RoleBindings {
-		ns := Namespace(i % Namespaces)
-		b := rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rb-%02d", i/Namespaces)}}
+	for i := range z.RoleBindings {
+		ns := Namespace(i % z.Namespaces)
+		b := rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rb-%02d", i/z.Namespaces)}}
 		if r.IntN(2) == 0 {
-			b.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: fmt.Sprintf("role-%02d", r.IntN(Roles/Namespaces))}
+			b.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: fmt.Sprintf("role-%02d", r.IntN(max(1, z.Roles/z.Namespaces)))}
 		} else {
 			b.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.ClusterRoles[r.IntN(len(s.ClusterRoles))].Name}
 		}
@@ -111,7 +144,7 @@ func Snapshot(seed uint64) *rbac.Snapshot {
 		}
 		s.RoleBindings = append(s.RoleBindings, b)
 	}
-	for i := range ClusterRoleBindings {
+	for i := range z.ClusterRoleBindings {
 		b := rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("crb-%04d", i)},
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.ClusterRoles[r.IntN(len(s.ClusterRoles))].Name}}
 		for range 1 + r.IntN(3) {

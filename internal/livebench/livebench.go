@@ -1,0 +1,474 @@
+// Package livebench measures the commands against a cluster loaded with the
+// LARGE synthetic RBAC data: wall time, peak RSS and API requests of each
+// command (run as its own process, as a user would), against the floor:
+// the bare parallel, paginated LISTs of every object the engine can read,
+// measured in the same run.
+package livebench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// Config says what to measure and where.
+type Config struct {
+	Binary     string // the kubectl-access binary
+	Kubeconfig string // admin kubeconfig of the cluster
+	Rest       *rest.Config
+	Sizes      large.Sizes
+	Seed       uint64
+	Runs       int       // timed runs of each command and of the floor; the median counts
+	Progress   io.Writer // where loading progress goes; nil for none
+}
+
+// Query is one measured command line and the ceiling on its wall time as a
+// multiple of the full floor.
+type Query struct {
+	Name    string
+	Args    []string
+	Ceiling float64
+}
+
+// Queries are the commands the issue names, on names that exist at any
+// scale of the generator.
+func Queries(z large.Sizes) []Query {
+	ns := large.Namespace(min(7, z.Namespaces-1))
+	return []Query{
+		{"who-can -n", []string{"who-can", "get", "secrets", "-n", ns}, 0.5},
+		{"who-can -A", []string{"who-can", "create", "pods/exec", "-A"}, 1.3},
+		{"what-can user+groups", []string{"what-can", "user:" + large.User(1),
+			"--group", large.Group(1), "--group", large.Group(2), "--group", large.Group(3)}, 1.3},
+		{"what-can sa", []string{"what-can", "sa:" + ns + ":sa-00"}, 1.3},
+	}
+}
+
+// MaxRSSMiB is the ceiling on every command's peak resident memory.
+const MaxRSSMiB = 150
+
+// Result is the measurement of one query.
+type Result struct {
+	Query
+	Wall     time.Duration // median of the timed runs
+	Min      time.Duration
+	RSSMiB   float64 // largest peak RSS over the runs
+	Requests int     // API requests one run makes (counted at -v=6)
+	Answer   int     // subjects or rules in the answer: it must not be empty
+	Ratio    float64 // Wall / Floor
+}
+
+// Met says whether the result is within its ceilings.
+func (r Result) Met() bool { return r.Ratio <= r.Ceiling && r.RSSMiB < MaxRSSMiB }
+
+// Report is one run of the benchmark.
+type Report struct {
+	Sizes         large.Sizes
+	Objects       int           // objects the floor read
+	Loaded        time.Duration // time to load the data, zero when it was already there
+	Floor         time.Duration // median of the floor's runs
+	FloorRequests int
+	Results       []Result
+}
+
+// Run loads the data if the cluster lacks it, then measures.
+func Run(ctx context.Context, c Config) (*Report, error) {
+	if c.Runs < 1 {
+		c.Runs = 1
+	}
+	cfg := source.ProtobufConfig(c.Rest)
+	cfg.QPS = -1
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Sizes: c.Sizes}
+	if rep.Loaded, err = Ensure(ctx, cs, c.Sizes, c.Seed, c.Progress); err != nil {
+		return nil, err
+	}
+	queries := Queries(c.Sizes)
+	// Warm up: the first LIST of each collection fills caches on both
+	// sides, and the first command run fills the discovery cache.
+	if _, _, err := Floor(ctx, c.Rest); err != nil {
+		return nil, err
+	}
+	for _, q := range queries {
+		if _, err := runCommand(ctx, c.Binary, c.Kubeconfig, q.Args); err != nil {
+			return nil, err
+		}
+	}
+	floors := make([]time.Duration, 0, c.Runs)
+	walls := make([][]time.Duration, len(queries))
+	rep.Results = make([]Result, len(queries))
+	// Interleave floor and commands so that drift in the machine's load
+	// affects both alike.
+	for range c.Runs {
+		d, st, err := Floor(ctx, c.Rest)
+		if err != nil {
+			return nil, err
+		}
+		floors = append(floors, d)
+		rep.Objects, rep.FloorRequests = st.objects, st.requests
+		for i, q := range queries {
+			run, err := runCommand(ctx, c.Binary, c.Kubeconfig, q.Args)
+			if err != nil {
+				return nil, err
+			}
+			walls[i] = append(walls[i], run.wall)
+			rep.Results[i].RSSMiB = max(rep.Results[i].RSSMiB, run.rssMiB)
+			rep.Results[i].Answer = run.answer
+		}
+	}
+	rep.Floor = median(floors)
+	for i, q := range queries {
+		r := &rep.Results[i]
+		r.Query = q
+		r.Wall, r.Min = median(walls[i]), slices.Min(walls[i])
+		r.Ratio = float64(r.Wall) / float64(rep.Floor)
+		if r.Requests, err = countRequests(ctx, c.Binary, c.Kubeconfig, q.Args); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Print writes the report as a table with the ceilings.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "cluster: %d namespaces, %d service accounts, %d Roles, %d RoleBindings, %d ClusterRoles (%d aggregated), %d ClusterRoleBindings\n",
+		r.Sizes.Namespaces, r.Sizes.ServiceAccounts, r.Sizes.Roles, r.Sizes.RoleBindings, r.Sizes.ClusterRoles, r.Sizes.AggregatedRoles, r.Sizes.ClusterRoleBindings)
+	if r.Loaded > 0 {
+		fmt.Fprintf(w, "loaded in %s (kept for the next run)\n", r.Loaded.Round(time.Second))
+	}
+	fmt.Fprintf(w, "floor: bare parallel paginated protobuf LISTs of all %d objects: %s, %d requests\n\n", r.Objects, ms(r.Floor), r.FloorRequests)
+	fmt.Fprintf(w, "%-22s %10s %10s %8s %9s %9s %8s  %s\n", "QUERY", "WALL", "MIN", "xFLOOR", "CEILING", "RSS MiB", "REQUESTS", "ANSWER")
+	for _, x := range r.Results {
+		verdict := "met"
+		if !x.Met() {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "%-22s %10s %10s %8.2f %8.1fx %9.1f %8d  %d rows, %s\n", x.Name, ms(x.Wall), ms(x.Min), x.Ratio, x.Ceiling, x.RSSMiB, x.Requests, x.Answer, verdict)
+	}
+	fmt.Fprintln(w)
+	for _, x := range r.Results {
+		fmt.Fprintf(w, "  %-22s kubectl access %s\n", x.Name, strings.Join(x.Args, " "))
+	}
+}
+
+// Missed lists the queries over a ceiling.
+func (r *Report) Missed() []string {
+	var out []string
+	for _, x := range r.Results {
+		if !x.Met() {
+			out = append(out, fmt.Sprintf("%s: %.2fx floor (ceiling %.1fx), %.0f MiB (ceiling %d)", x.Name, x.Ratio, x.Ceiling, x.RSSMiB, MaxRSSMiB))
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+type floorStats struct{ objects, requests int }
+
+// Floor times the bare parallel, paginated protobuf LISTs of every
+// collection the engine reads (the six kinds, all namespaces), decoding into
+// typed lists and nothing more.
+func Floor(ctx context.Context, base *rest.Config) (time.Duration, floorStats, error) {
+	cfg := source.ProtobufConfig(base)
+	cfg.QPS = -1
+	var counter source.Counter
+	counter.Wrap(cfg)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, floorStats{}, err
+	}
+	rb, core := cs.RbacV1(), cs.CoreV1()
+	counts := make([]int, 6)
+	pagers := []func(metav1.ListOptions) (int, string, error){
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := rb.ClusterRoles().List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := rb.ClusterRoleBindings().List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := rb.Roles("").List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := rb.RoleBindings("").List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := core.ServiceAccounts("").List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+		func(o metav1.ListOptions) (int, string, error) {
+			l, err := core.Namespaces().List(ctx, o)
+			return lenOr(l, err, func() (int, string) { return len(l.Items), l.Continue })
+		},
+	}
+	start := time.Now()
+	g, _ := errgroup.WithContext(ctx)
+	for i, page := range pagers {
+		g.Go(func() error {
+			o := metav1.ListOptions{Limit: source.PageSize}
+			for {
+				n, cont, err := page(o)
+				if err != nil {
+					return err
+				}
+				counts[i] += n
+				if cont == "" {
+					return nil
+				}
+				o.Continue = cont
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, floorStats{}, fmt.Errorf("floor: %w", err)
+	}
+	d := time.Since(start)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	return d, floorStats{objects: total, requests: int(counter.Requests())}, nil
+}
+
+func lenOr[L any](l *L, err error, f func() (int, string)) (int, string, error) {
+	if err != nil {
+		return 0, "", err
+	}
+	n, c := f()
+	return n, c, nil
+}
+
+type commandRun struct {
+	wall   time.Duration
+	rssMiB float64
+	answer int
+}
+
+// runCommand runs the binary once with -o json and measures it.
+func runCommand(ctx context.Context, bin, kubeconfig string, args []string) (commandRun, error) {
+	cmd := exec.CommandContext(ctx, bin, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json")...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return commandRun{}, fmt.Errorf("kubectl access %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return commandRun{}, errors.New("no resource usage for the child process on this platform")
+	}
+	var doc struct {
+		Subjects []json.RawMessage `json:"subjects"`
+		Rules    []json.RawMessage `json:"rules"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		return commandRun{}, fmt.Errorf("kubectl access %s: output is not JSON: %v", strings.Join(args, " "), err)
+	}
+	// Linux reports ru_maxrss in KiB.
+	return commandRun{wall: wall, rssMiB: float64(ru.Maxrss) / 1024, answer: len(doc.Subjects) + len(doc.Rules)}, nil
+}
+
+// countRequests runs the command once at -v=6, where client-go logs one
+// "Response" line per API request, and counts them.
+func countRequests(ctx context.Context, bin, kubeconfig string, args []string) (int, error) {
+	cmd := exec.CommandContext(ctx, bin, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json", "-v", "6")...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("kubectl access %s -v 6: %v", strings.Join(args, " "), err)
+	}
+	n := 0
+	sc := bufio.NewScanner(&stderr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), `] "Response"`) {
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, errors.New("no requests seen at -v=6: has client-go's log format changed?")
+	}
+	return n, nil
+}
+
+// markerName names the ConfigMap that says the data is fully loaded.
+const markerName = "kubectl-access-bench"
+
+// Ensure loads the generated cluster unless a previous run finished loading
+// the same sizes and seed, and returns how long loading took (zero if it
+// was already there). Loading is idempotent: an interrupted load resumes.
+func Ensure(ctx context.Context, cs kubernetes.Interface, z large.Sizes, seed uint64, progress io.Writer) (time.Duration, error) {
+	want := fmt.Sprintf("%+v seed=%d", z, seed)
+	cm, err := cs.CoreV1().ConfigMaps(metav1.NamespaceDefault).Get(ctx, markerName, metav1.GetOptions{})
+	switch {
+	case err == nil && cm.Data["data"] == want:
+		return 0, nil
+	case err == nil:
+		return 0, fmt.Errorf("the cluster holds other benchmark data (%s); remove its directory to reload", cm.Data["data"])
+	case !apierrors.IsNotFound(err):
+		return 0, err
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	start := time.Now()
+	s := large.Generate(seed, z)
+	fmt.Fprintf(progress, "loading %d objects (once; later runs reuse them)...\n", z.Objects())
+	// Namespaces first: everything else lives in them.
+	err = parallel(ctx, len(s.Namespaces), func(ctx context.Context, i int) error {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &s.Namespaces[i], metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("load namespaces: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return parallel(gctx, len(s.ServiceAccounts), func(ctx context.Context, i int) error {
+			_, err := cs.CoreV1().ServiceAccounts(s.ServiceAccounts[i].Namespace).Create(ctx, &s.ServiceAccounts[i], metav1.CreateOptions{})
+			return err
+		})
+	})
+	g.Go(func() error {
+		return parallel(gctx, len(s.ClusterRoles), func(ctx context.Context, i int) error {
+			_, err := cs.RbacV1().ClusterRoles().Create(ctx, &s.ClusterRoles[i], metav1.CreateOptions{})
+			return err
+		})
+	})
+	g.Go(func() error {
+		return parallel(gctx, len(s.Roles), func(ctx context.Context, i int) error {
+			_, err := cs.RbacV1().Roles(s.Roles[i].Namespace).Create(ctx, &s.Roles[i], metav1.CreateOptions{})
+			return err
+		})
+	})
+	g.Go(func() error {
+		return parallel(gctx, len(s.RoleBindings), func(ctx context.Context, i int) error {
+			_, err := cs.RbacV1().RoleBindings(s.RoleBindings[i].Namespace).Create(ctx, &s.RoleBindings[i], metav1.CreateOptions{})
+			return err
+		})
+	})
+	g.Go(func() error {
+		return parallel(gctx, len(s.ClusterRoleBindings), func(ctx context.Context, i int) error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &s.ClusterRoleBindings[i], metav1.CreateOptions{})
+			return err
+		})
+	})
+	if err := g.Wait(); err != nil {
+		return 0, fmt.Errorf("load: %w", err)
+	}
+	if err := waitAggregated(ctx, cs, s); err != nil {
+		return 0, err
+	}
+	_, err = cs.CoreV1().ConfigMaps(metav1.NamespaceDefault).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: markerName},
+		Data:       map[string]string{"data": want},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// parallel runs f for 0..n-1 on a few workers; objects that exist already
+// (an earlier, interrupted load) count as created.
+func parallel(ctx context.Context, n int, f func(context.Context, int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			if err := f(ctx, i); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// waitAggregated waits for the controller to fill every aggregated role, so
+// that the commands measure the data as a real cluster would hold it.
+func waitAggregated(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapshot) error {
+	var names []string
+	for _, cr := range s.ClusterRoles {
+		if cr.AggregationRule != nil {
+			names = append(names, cr.Name)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, name := range names {
+		for {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if len(cr.Rules) > 0 || !hasSource(s, cr) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("ClusterRole %s was not aggregated within 2 minutes: is the controller manager running?", name)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// hasSource says whether some ClusterRole with rules matches cr's selectors
+// (at small scales an aggregated role may have none and stays empty).
+func hasSource(s *rbac.Snapshot, cr *rbacv1.ClusterRole) bool {
+	want := cr.AggregationRule.ClusterRoleSelectors[0].MatchLabels
+	for _, c := range s.ClusterRoles {
+		if c.AggregationRule == nil && len(c.Rules) > 0 && len(want) > 0 {
+			match := true
+			for k, v := range want {
+				if c.Labels[k] != v {
+					match = false
+				}
+			}
+			if match {
+				return true
+			}
+		}
+	}
+	return false
+}

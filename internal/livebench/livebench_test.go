@@ -1,0 +1,81 @@
+package livebench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// TestRunSmall runs the whole benchmark on a small cluster, so that `make
+// bench` cannot rot unnoticed: loading, the floor, every command, and the
+// figures the report is made of.
+func TestRunSmall(t *testing.T) {
+	clustertest.Require(t)
+	c := clustertest.Get(t)
+	bin := filepath.Join(t.TempDir(), "kubectl-access")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-access")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	z := large.Scaled(100)
+	rep, err := Run(ctx, Config{Binary: bin, Kubeconfig: c.Kubeconfig, Rest: c.Config, Sizes: z, Seed: 7, Runs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Loaded == 0 {
+		t.Error("first run reports no loading")
+	}
+	if rep.Objects < z.Objects() {
+		t.Errorf("floor read %d objects, the cluster has at least %d", rep.Objects, z.Objects())
+	}
+	if rep.Floor <= 0 || rep.FloorRequests < 6 {
+		t.Errorf("floor %v with %d requests: want > 0 and at least one LIST per kind", rep.Floor, rep.FloorRequests)
+	}
+	if len(rep.Results) != 4 {
+		t.Fatalf("%d results, want 4", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Wall <= 0 || r.Min > r.Wall || r.RSSMiB <= 1 || r.Answer == 0 {
+			t.Errorf("%s: implausible figures %+v", r.Name, r)
+		}
+		// Four LISTs (or fewer) plus at most a GET of the namespace or
+		// service account asked about; discovery comes from the cache the
+		// warm-up filled.
+		if r.Requests < 3 || r.Requests > 8 {
+			t.Errorf("%s: %d API requests, want 3..8", r.Name, r.Requests)
+		}
+	}
+	var sb strings.Builder
+	rep.Print(&sb)
+	for _, want := range []string{"floor:", "who-can -n", "what-can sa", "xFLOOR"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, sb.String())
+		}
+	}
+
+	// The data is kept: a second Ensure finds the marker and loads nothing.
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Ensure(ctx, cs, z, 7, nil); err != nil || d != 0 {
+		t.Errorf("second Ensure = %v, %v; want 0, nil", d, err)
+	}
+	if _, err := Ensure(ctx, cs, z, 8, nil); err == nil {
+		t.Error("Ensure with another seed on loaded data: want an error")
+	}
+}
