@@ -77,7 +77,9 @@ func (o *WhatCanOptions) Run(c *cobra.Command) error {
 	if c.Flags().Changed("namespace") && !o.AllNamespaces {
 		ns = o.namespace
 	}
-	ix, err := o.load(ctx, source.Scope{ClusterRBAC: true, AllNamespaces: true})
+	// With -n only that namespace's Roles and RoleBindings count.
+	scope := source.Scope{ClusterRBAC: true, Namespace: ns, AllNamespaces: ns == ""}
+	ix, err := o.load(ctx, scope)
 	if err != nil {
 		return err
 	}
