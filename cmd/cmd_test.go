@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
 )
@@ -167,3 +170,36 @@ func TestLiveErrors(t *testing.T) {
 }
 
 func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o600) }
+
+// TestLiveForbiddenListIsIncomplete: a caller who may read cluster RBAC but
+// not RoleBindings gets answers labelled incomplete: who-can still answers
+// (exit 0) and can says "unknown" (exit 2), never a bare "no".
+func TestLiveForbiddenListIsIncomplete(t *testing.T) {
+	c := clustertest.Get(t)
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	_, err := admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "cmd-partial-reader"},
+		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"list"}, APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles", "clusterrolebindings"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "cmd-partial-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cmd-partial-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "cmd-partial"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := []string{"--kubeconfig=" + c.Kubeconfig, "--as=cmd-partial"}
+	out, errOut, code := run(t, append([]string{"who-can", "get", "pods", "-n", "default"}, as...)...)
+	if code != ExitOK || !strings.Contains(errOut, "INCOMPLETE") || !strings.Contains(errOut, "rolebindings") || !strings.Contains(out, "system:masters") {
+		t.Errorf("who-can with a forbidden LIST: code %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	out, errOut, code = run(t, append([]string{"can", "user:nobody", "delete", "pods", "-n", "default"}, as...)...)
+	if code != ExitError || !strings.Contains(out, "unknown") || strings.Contains(out, "no:") {
+		t.Errorf("can with a forbidden LIST: code %d (want %d)\nstdout %s\nstderr %s", code, ExitError, out, errOut)
+	}
+}
