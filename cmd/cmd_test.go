@@ -50,6 +50,7 @@ func TestOfflineCommands(t *testing.T) {
 		{"typo in verb warns", []string{"can", "user:alice", "gett", "pods", "-n", "prod", "-f", f}, ExitDenied, nil, []string{`"gett" is not a standard verb (did you mean "get"?)`}},
 		{"unknown resource warns", []string{"who-can", "get", "sercets", "-n", "prod", "-f", f}, ExitOK, nil, []string{`does not serve "sercets"`}},
 		{"unknown subject warns", []string{"what-can", "user:alcie", "-f", f}, ExitOK, nil, []string{"no binding names user:alcie"}},
+		{"-A on a cluster-scoped resource warns", []string{"who-can", "list", "nodes", "-A", "-f", f}, ExitOK, nil, []string{"only ClusterRoleBindings grant it"}},
 		{"missing namespace warns", []string{"who-can", "get", "pods", "-n", "prdo", "-f", f}, ExitOK, nil, []string{`namespace "prdo" does not exist`}},
 		{"malformed subject", []string{"what-can", "alice", "-f", f}, ExitError, nil, []string{"write user:NAME, group:NAME or sa:NAMESPACE:NAME"}},
 		{"corrupt file names file and line", []string{"who-can", "get", "pods", "-f", "testdata/broken.yaml"}, ExitError, nil, []string{"testdata/broken.yaml:16"}},

@@ -79,7 +79,12 @@ func (o *WhoCanOptions) Run(c *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	scope := source.Scope{ClusterRBAC: true, Namespace: a.Namespace, AllNamespaces: o.AllNamespaces}
+	if o.AllNamespaces && a.Namespace == "" {
+		// Only ClusterRoleBindings grant it: reading every namespace's
+		// RoleBindings would change nothing.
+		o.warnings = append(o.warnings, fmt.Sprintf("%s is not namespaced: only ClusterRoleBindings grant it, so -A changes nothing", a.String()))
+	}
+	scope := source.Scope{ClusterRBAC: true, Namespace: a.Namespace, AllNamespaces: o.AllNamespaces && a.Namespace != ""}
 	ix, err := o.load(ctx, scope)
 	if err != nil {
 		return err

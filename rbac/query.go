@@ -172,7 +172,10 @@ type WhoCanResult struct {
 // is allowed for, with every path. With allNamespaces the request's
 // namespace is ignored and a RoleBinding in any namespace counts (its path
 // says which); otherwise only the ClusterRoleBindings and the RoleBindings
-// of a.Namespace do, exactly as for one request.
+// of a.Namespace do, exactly as for one request. A request without a
+// namespace (a cluster-scoped resource, a non-resource URL) is granted by
+// ClusterRoleBindings only, allNamespaces or not: set any namespace to ask
+// about a namespaced resource in all namespaces.
 func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 	res := WhoCanResult{Incomplete: ix.Incomplete(), Warnings: ix.gapWarnings()}
 	m := newRoleMatcher(ix, &a)
@@ -223,6 +226,8 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 		grant(b)
 	}
 	switch {
+	case a.Namespace == "":
+		// RoleBindings never grant cluster-scoped requests.
 	case allNamespaces:
 		for _, ns := range ix.namespaces {
 			for _, b := range ix.rbs[ns] {

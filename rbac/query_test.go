@@ -117,7 +117,7 @@ func TestCan(t *testing.T) {
 
 func TestWhoCanAllNamespacesIncludesRoleBindings(t *testing.T) {
 	ix := NewIndex(trapSnapshot())
-	got := ix.WhoCan(Attributes{Verb: "get", Resource: "secrets", Name: "x"}, true)
+	got := ix.WhoCan(Attributes{Verb: "get", Resource: "secrets", Name: "x", Namespace: "any"}, true)
 	var names []string
 	for _, s := range got.Subjects {
 		names = append(names, s.Kind+":"+s.Namespace+":"+s.Name)
@@ -133,6 +133,25 @@ func TestWhoCanAllNamespacesIncludesRoleBindings(t *testing.T) {
 		}
 		if s.Name == GroupMasters && (len(s.Via) != 1 || s.Via[0].Binding != nil || s.Via[0].Role.Name != GroupMasters) {
 			t.Errorf("system:masters path: %+v", s.Via)
+		}
+	}
+}
+
+// TestWhoCanAllNamespacesClusterScoped: a RoleBinding to a ClusterRole that
+// names nodes grants nothing (RoleBindings never grant cluster-scoped
+// resources), -A or not.
+func TestWhoCanAllNamespacesClusterScoped(t *testing.T) {
+	ix := NewIndex(trapSnapshot())
+	for _, all := range []bool{false, true} {
+		got := ix.WhoCan(Attributes{Verb: "list", Resource: "nodes"}, all)
+		for _, s := range got.Subjects {
+			if s.Name == "bob" {
+				t.Errorf("allNamespaces=%v: bob listed through %v, but RoleBindings never grant nodes", all, s.Via)
+			}
+		}
+		got = ix.WhoCan(Attributes{Verb: "get", Path: "/metrics"}, all)
+		if len(got.Subjects) != 2 { // system:authenticated via CRB metrics, and system:masters
+			t.Errorf("allNamespaces=%v: who-can get /metrics = %+v", all, got.Subjects)
 		}
 	}
 }

@@ -132,12 +132,24 @@ func checkSeed(t *testing.T, seed uint64) int {
 		}
 	}
 	whoCan := map[string]map[int]rbac.WhoCanResult{}
+	whoCanAll := map[string]map[int]rbac.WhoCanResult{}
 	whatCan := map[string]map[int]rbac.WhatCanResult{}
 	for name, ix := range indexes {
 		whoCan[name] = map[int]rbac.WhoCanResult{}
+		whoCanAll[name] = map[int]rbac.WhoCanResult{}
 		whatCan[name] = map[int]rbac.WhatCanResult{}
 		for i, a := range u.requests {
 			whoCan[name][i] = ix.WhoCan(a, false)
+			whoCanAll[name][i] = ix.WhoCan(a, true)
+			// RoleBindings never grant a request without a namespace:
+			// with -A they must not appear either.
+			for _, s := range whoCanAll[name][i].Subjects {
+				for _, p := range s.Via {
+					if a.Namespace == "" && p.Binding != nil && p.Binding.Kind == "RoleBinding" {
+						report("[%s] who-can -A %q lists %s through %s, which cannot grant a cluster-scoped request", name, a.String(), s.Name, p.Binding)
+					}
+				}
+			}
 		}
 		for i, id := range u.identities {
 			whatCan[name][i] = ix.WhatCan(id, "")
@@ -161,6 +173,22 @@ func checkSeed(t *testing.T, seed uint64) int {
 			}
 			if listed != want {
 				report("who-can disagrees: %s", caseDesc)
+			}
+			// who-can -A: the paths that apply in the request's namespace
+			// (ClusterRoleBindings, its RoleBindings) decide as the server.
+			listedHere := false
+			for _, s := range whoCanAll[name][ri].Subjects {
+				if !s.Matches(j.id) {
+					continue
+				}
+				for _, p := range s.Via {
+					if p.Binding == nil || p.Binding.Kind == "ClusterRoleBinding" || p.Binding.Namespace == j.a.Namespace {
+						listedHere = true
+					}
+				}
+			}
+			if listedHere != want {
+				report("who-can -A disagrees: %s", caseDesc)
 			}
 			held := false
 			for _, r := range whatCan[name][ii].Rules {
