@@ -181,11 +181,14 @@ type Path struct {
 
 // String renders the path as binding -> role -> rule.
 func (p Path) String() string {
-	b := "(no binding: group system:masters)"
-	if p.Binding != nil {
-		b = p.Binding.String()
+	switch {
+	case p.Binding != nil:
+		return p.Binding.String() + " -> " + p.Role.String() + " -> " + RuleString(p.Rule)
+	case p.Role.Kind == GroupKind:
+		return "(no binding: group system:masters) -> " + p.Role.String() + " -> " + RuleString(p.Rule)
 	}
-	return b + " -> " + p.Role.String() + " -> " + RuleString(p.Rule)
+	// A role's own rule, bound by nobody yet (audit evidence).
+	return p.Role.String() + " -> " + RuleString(p.Rule)
 }
 
 // mastersPath is the grant system:masters holds without any binding.

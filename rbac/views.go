@@ -1,0 +1,104 @@
+package rbac
+
+import (
+	"cmp"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// Grant is one rule that one binding grants, as the authorizer reads it:
+// aggregated rules included, service-account subjects with their namespace
+// filled in. It is what checks over the whole cluster (audit) walk.
+type Grant struct {
+	// Namespace is where the grant applies: the RoleBinding's namespace,
+	// or "" for a ClusterRoleBinding (everywhere).
+	Namespace string
+	Subjects  []Subject
+	Path      Path
+}
+
+// Grants calls fn for every rule of every binding whose role exists,
+// ClusterRoleBindings first, then RoleBindings by namespace.
+func (ix *Index) Grants(fn func(Grant)) {
+	each := func(b *binding) {
+		if b.role == nil {
+			return
+		}
+		subjects := bindingSubjects(b)
+		for ri := range b.role.rules {
+			fn(Grant{Namespace: b.namespace, Subjects: subjects, Path: ix.path(b, ri)})
+		}
+	}
+	for _, b := range ix.crbs {
+		each(b)
+	}
+	for _, ns := range ix.namespaces {
+		for _, b := range ix.rbs[ns] {
+			each(b)
+		}
+	}
+}
+
+// bindingSubjects returns the subjects a binding names that can match an
+// identity, service accounts with the binding's namespace when they omit
+// theirs (a ServiceAccount without a namespace in a ClusterRoleBinding
+// matches nobody and is left out).
+func bindingSubjects(b *binding) []Subject {
+	var out []Subject
+	for _, s := range b.subjects {
+		switch s.Kind {
+		case rbacv1.UserKind, rbacv1.GroupKind:
+			out = append(out, Subject{Kind: s.Kind, Name: s.Name})
+		case rbacv1.ServiceAccountKind:
+			if ns := cmp.Or(s.Namespace, b.namespace); ns != "" {
+				out = append(out, Subject{Kind: s.Kind, Name: s.Name, Namespace: ns})
+			}
+		}
+	}
+	return out
+}
+
+// BindingView is a binding with its role resolved, for checks of the
+// objects themselves (dangling references, unused roles).
+type BindingView struct {
+	Ref ObjectRef
+	// Role is the role the binding references; RoleFound says whether it
+	// exists.
+	Role      ObjectRef
+	RoleFound bool
+	// Subjects are the subjects as written in the binding.
+	Subjects []rbacv1.Subject
+}
+
+// Bindings returns every binding, ClusterRoleBindings first.
+func (ix *Index) Bindings() []BindingView {
+	var out []BindingView
+	add := func(b *binding) {
+		out = append(out, BindingView{Ref: b.ref, Role: b.roleObjectRef(), RoleFound: b.role != nil, Subjects: b.subjects})
+	}
+	for _, b := range ix.crbs {
+		add(b)
+	}
+	for _, ns := range ix.namespaces {
+		for _, b := range ix.rbs[ns] {
+			add(b)
+		}
+	}
+	return out
+}
+
+// RoleView is a Role or ClusterRole with the rules the authorizer reads
+// (for an aggregated ClusterRole offline, the computed union).
+type RoleView struct {
+	Ref   ObjectRef
+	Rules []rbacv1.PolicyRule
+}
+
+// Roles returns every Role and ClusterRole.
+func (ix *Index) Roles() []RoleView {
+	out := make([]RoleView, 0, len(ix.roles))
+	for _, r := range ix.roles {
+		out = append(out, RoleView{Ref: r.ref, Rules: r.rules})
+	}
+	return out
+}
