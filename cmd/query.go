@@ -33,6 +33,7 @@ type queryOptions struct {
 	catalog   source.Catalog
 	client    kubernetes.Interface
 	warnings  []string
+	locations map[string]source.Location // offline: where each object was read
 }
 
 var outputFormats = []string{"table", "wide", "json", "yaml"}
@@ -99,10 +100,11 @@ func (o *queryOptions) validate() error {
 // load reads the snapshot a query needs and indexes it.
 func (o *queryOptions) load(ctx context.Context, scope source.Scope) (*rbac.Index, error) {
 	if o.offline {
-		snap, _, err := source.Files(o.Filenames, o.In)
+		snap, where, err := source.Files(o.Filenames, o.In)
 		if err != nil {
 			return nil, err
 		}
+		o.locations = where
 		return rbac.NewIndex(snap), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)

@@ -1,0 +1,391 @@
+// Package audit turns the engine's answers into findings an administrator
+// can act on and a pipeline can gate on. Every check asks the engine
+// (who-can over all namespaces, the resolved grants and roles), never the
+// raw YAML, so aggregated roles, groups and wildcards count as the API
+// server counts them. One small file per family of checks.
+package audit
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Kind is the kind of the AuditReport document.
+const Kind = "AuditReport"
+
+// Severity orders findings; the zero value is Info.
+type Severity int
+
+// Severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = []string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads one of critical, high, medium, low, info.
+func ParseSeverity(s string) (Severity, error) {
+	if i := slices.Index(severityNames, strings.ToLower(s)); i >= 0 {
+		return Severity(i), nil
+	}
+	return 0, fmt.Errorf("unknown severity %q: use one of critical, high, medium, low, info", s)
+}
+
+// MarshalJSON writes the severity's name.
+func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads a severity's name.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	v, err := ParseSeverity(name)
+	*s = v
+	return err
+}
+
+// Category groups rules, per the AuditReport contract.
+type Category string
+
+// Categories.
+const (
+	CategoryRBAC        Category = "rbac"
+	CategoryGMSA        Category = "gmsa"
+	CategoryNodeAuthz   Category = "node-authorization"
+	CategoryCredentials Category = "credentials"
+)
+
+// ObjectRef names an object a finding is about.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace,omitempty"`
+}
+
+func (o ObjectRef) String() string {
+	if o.Namespace != "" {
+		return o.Kind + " " + o.Namespace + "/" + o.Name
+	}
+	return o.Kind + " " + o.Name
+}
+
+// Finding is one problem: who, what, through which path, and whether a fix
+// exists.
+type Finding struct {
+	ID       string         `json:"id"`
+	Rule     string         `json:"rule"`
+	Severity Severity       `json:"severity"`
+	Category Category       `json:"category"`
+	Title    string         `json:"title"`
+	Message  string         `json:"message"`
+	Subjects []rbac.Subject `json:"subjects"`
+	Objects  []ObjectRef    `json:"objects"`
+	Evidence []rbac.Path    `json:"evidence"`
+	Fixable  bool           `json:"fixable"`
+	// Managed marks findings on objects the platform owns (Kubernetes'
+	// bootstrap policy, AKS add-ons): reported at info, since editing
+	// them is undone by the platform.
+	Managed bool `json:"managed,omitempty"`
+}
+
+// Summary counts findings by severity.
+type Summary struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+}
+
+// Cluster says which cluster a live report is about.
+type Cluster struct {
+	Context string `json:"context,omitempty"`
+	Server  string `json:"server,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// Report is the AuditReport document.
+type Report struct {
+	APIVersion string    `json:"apiVersion"`
+	Kind       string    `json:"kind"`
+	Cluster    *Cluster  `json:"cluster,omitempty"`
+	Source     string    `json:"source,omitempty"`
+	Summary    Summary   `json:"summary"`
+	Findings   []Finding `json:"findings"`
+	Incomplete bool      `json:"incomplete"`
+	Warnings   []string  `json:"warnings"`
+}
+
+// Rule is one entry of the rule catalogue.
+type Rule struct {
+	Name     string
+	Category Category
+	// Severity is the highest severity the rule reports.
+	Severity Severity
+	Title    string
+	Why      string // why it matters
+	Fix      string // what the fix does
+	check    func(*checker)
+}
+
+// Catalogue returns every rule by category, then highest severity first,
+// then name: the order the README documents them in.
+func Catalogue() []Rule {
+	out := slices.Clone(catalogue)
+	slices.SortStableFunc(out, func(a, b Rule) int {
+		return cmp.Or(cmp.Compare(a.Category, b.Category), cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+var catalogue []Rule
+
+func register(r ...Rule) { catalogue = append(catalogue, r...) }
+
+// Options select rules.
+type Options struct {
+	Only, Skip []string
+}
+
+// Validate checks the rule names in Only and Skip.
+func (o Options) Validate() error {
+	for _, n := range append(slices.Clone(o.Only), o.Skip...) {
+		if !slices.ContainsFunc(catalogue, func(r Rule) bool { return r.Name == n }) {
+			names := make([]string, len(catalogue))
+			for i, r := range Catalogue() {
+				names[i] = r.Name
+			}
+			return fmt.Errorf("unknown rule %q; rules: %s", n, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+func (o Options) selected(name string) bool {
+	if len(o.Only) > 0 && !slices.Contains(o.Only, name) {
+		return false
+	}
+	return !slices.Contains(o.Skip, name)
+}
+
+// Run checks the snapshot behind ix with the selected rules.
+func Run(ix *rbac.Index, o Options) *Report {
+	c := newChecker(ix)
+	for _, r := range catalogue {
+		if o.selected(r.Name) {
+			c.rule = r
+			r.check(c)
+		}
+	}
+	rep := &Report{
+		APIVersion: rbac.APIVersion, Kind: Kind,
+		Findings:   c.findings,
+		Incomplete: ix.Incomplete(),
+		Warnings:   append([]string{}, ix.Warnings()...),
+	}
+	for _, g := range ix.Snapshot().Gaps {
+		rep.Warnings = append(rep.Warnings, g.String())
+	}
+	if rep.Findings == nil {
+		rep.Findings = []Finding{}
+	}
+	sort.SliceStable(rep.Findings, func(i, j int) bool {
+		a, b := &rep.Findings[i], &rep.Findings[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Message, b.Message)) < 0
+	})
+	rep.Summary = summarize(rep.Findings)
+	return rep
+}
+
+func summarize(fs []Finding) Summary {
+	var s Summary
+	for _, f := range fs {
+		switch f.Severity {
+		case Critical:
+			s.Critical++
+		case High:
+			s.High++
+		case Medium:
+			s.Medium++
+		case Low:
+			s.Low++
+		default:
+			s.Info++
+		}
+	}
+	return s
+}
+
+// Filter keeps the findings absent from an earlier report (by id) and
+// recounts the summary.
+func (r *Report) Filter(baseline *Report) {
+	seen := map[string]bool{}
+	for _, f := range baseline.Findings {
+		seen[f.ID] = true
+	}
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return seen[f.ID] })
+	r.Summary = summarize(r.Findings)
+}
+
+// Reaches says whether any finding is at or above s.
+func (r *Report) Reaches(s Severity) bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity >= s })
+}
+
+// checker carries what the checks share while they run.
+type checker struct {
+	ix       *rbac.Index
+	snap     *rbac.Snapshot
+	rule     Rule
+	managed  map[rbac.ObjectRef]bool
+	findings []Finding
+	// probed keeps each probe rule's findings by subject, for the checks
+	// that combine them (escalation-path).
+	probed map[string][]probeHit
+}
+
+// probeHit is one subject a probe rule found in one scope, with the
+// severity before any platform-managed downgrade.
+type probeHit struct {
+	subject  rbac.Subject
+	scope    string
+	severity Severity
+	evidence []rbac.Path
+}
+
+func newChecker(ix *rbac.Index) *checker {
+	c := &checker{ix: ix, snap: ix.Snapshot(), managed: map[rbac.ObjectRef]bool{}, probed: map[string][]probeHit{}}
+	s := c.snap
+	for _, o := range s.ClusterRoles {
+		c.managed[rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}] = isManaged(o.Labels, o.Annotations)
+	}
+	for _, o := range s.ClusterRoleBindings {
+		c.managed[rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}] = isManaged(o.Labels, o.Annotations)
+	}
+	for _, o := range s.Roles {
+		c.managed[rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}] = isManaged(o.Labels, o.Annotations)
+	}
+	for _, o := range s.RoleBindings {
+		c.managed[rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}] = isManaged(o.Labels, o.Annotations)
+	}
+	return c
+}
+
+// isManaged recognises objects the platform reconciles: Kubernetes'
+// bootstrap policy (labelled kubernetes.io/bootstrapping=rbac-defaults,
+// annotated rbac.authorization.kubernetes.io/autoupdate=true) and add-ons
+// that the addon manager or AKS own.
+func isManaged(labels, annotations map[string]string) bool {
+	switch {
+	case labels["kubernetes.io/bootstrapping"] == "rbac-defaults",
+		annotations["rbac.authorization.kubernetes.io/autoupdate"] == "true",
+		labels["addonmanager.kubernetes.io/mode"] != "",
+		labels["kubernetes.azure.com/managedby"] != "":
+		return true
+	}
+	return false
+}
+
+// pathManaged says whether a path runs through platform-owned objects only.
+func (c *checker) pathManaged(p rbac.Path) bool {
+	if p.Binding == nil {
+		return c.managed[p.Role] // a role's own rule, not granted through a binding
+	}
+	return c.managed[*p.Binding]
+}
+
+// add records a finding of the current rule, filling in what every finding
+// has: its rule, category, id and the managed downgrade; it returns the
+// finding as recorded.
+func (c *checker) add(f Finding) Finding {
+	f.Rule, f.Category = c.rule.Name, c.rule.Category
+	if f.Title == "" {
+		f.Title = c.rule.Title
+	}
+	if f.Subjects == nil {
+		f.Subjects = []rbac.Subject{}
+	}
+	if f.Evidence == nil {
+		f.Evidence = []rbac.Path{}
+	}
+	f.Objects = objectsOf(f.Objects, f.Evidence)
+	if len(f.Evidence) > 0 && !f.Managed {
+		f.Managed = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.pathManaged(p) })
+	}
+	if f.Managed {
+		f.Severity = Info
+		f.Message += " (platform-managed)"
+	}
+	f.ID = findingID(&f)
+	c.findings = append(c.findings, f)
+	return f
+}
+
+// objectsOf adds the bindings and roles of the evidence to objs, once each.
+func objectsOf(objs []ObjectRef, evidence []rbac.Path) []ObjectRef {
+	seen := map[ObjectRef]bool{}
+	out := []ObjectRef{}
+	push := func(o ObjectRef) {
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	for _, o := range objs {
+		push(o)
+	}
+	for _, p := range evidence {
+		if p.Binding != nil { // system:masters has neither binding nor role
+			push(rbacRef(*p.Binding))
+			push(rbacRef(p.Role))
+		}
+	}
+	return out
+}
+
+func rbacRef(r rbac.ObjectRef) ObjectRef {
+	return ObjectRef{APIVersion: "rbac.authorization.k8s.io/v1", Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}
+}
+
+// findingID is stable for the same rule, subjects and objects across runs:
+// rule name plus a short hash.
+func findingID(f *Finding) string {
+	h := sha256.New()
+	fmt.Fprintln(h, f.Rule)
+	for _, s := range f.Subjects {
+		fmt.Fprintln(h, s.Kind, s.Namespace, s.Name)
+	}
+	objs := make([]string, len(f.Objects))
+	for i, o := range f.Objects {
+		objs[i] = o.APIVersion + "/" + o.String()
+	}
+	slices.Sort(objs)
+	for _, o := range objs {
+		fmt.Fprintln(h, o)
+	}
+	return f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+}

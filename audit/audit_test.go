@@ -1,0 +1,328 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// expectation: the rule must report trigger (a subject, or an object for
+// the rules about objects) and must not report nearMiss.
+type expectation struct {
+	rule, trigger, nearMiss string
+}
+
+var expectations = []expectation{
+	{"cluster-admin-equivalent", "user:u-admin", "user:u-ns-admin"},
+	{"secrets-read", "user:u-secrets", "user:u-configmaps"},
+	{"impersonate", "user:u-imp", "user:u-get-groups"},
+	{"escalate-or-bind", "user:u-bind", "user:u-rbac-read"},
+	{"rbac-write", "user:u-rbac-writer", "user:u-rbac-read"},
+	{"pod-exec", "user:u-exec", "user:u-logs"},
+	{"workload-create", "user:u-deployer", "user:u-scaler"},
+	{"nodes-proxy", "user:u-nodeproxy", "user:u-nodes"},
+	{"serviceaccount-token-create", "user:u-tokens", "user:u-sa-reader"},
+	{"csr-approve", "user:u-approver", "user:u-csr-reader"},
+	{"webhook-config-write", "user:u-webhooks", "user:u-webhook-reader"},
+	{"persistentvolume-create", "user:u-pv", "user:u-pvc"},
+	{"wildcard-grant", "user:u-wild", "user:u-configmaps"},
+	{"anonymous-access", "ClusterRoleBinding audit-anonymous", "ClusterRoleBinding system:public-info-viewer"},
+	{"broad-group-grant", "group:system:serviceaccounts:audit-a", "ClusterRoleBinding audit-self-review"},
+	{"system-masters-binding", "ClusterRoleBinding audit-masters", "ClusterRoleBinding audit-not-masters"},
+	{"default-serviceaccount-grant", "sa:audit-a:default", "sa:audit-a:app"},
+	{"dangling-binding", "RoleBinding audit-a/dangling-role", "RoleBinding audit-a/ok-binding"},
+	{"dangling-binding", "RoleBinding audit-a/ghost-sa", "RoleBinding audit-a/app-sa"},
+	{"unused-role", "Role audit-a/orphan", "Role audit-a/logs"},
+	{"aggregation-latent-grant", "ClusterRole audit-view-secrets", "ClusterRole audit-view-widgets"},
+	{"escalation-path", "user:u-deployer", "user:u-deployer-b"},
+}
+
+// names says whether a finding is about x: a subject or an object. Findings
+// on platform-managed objects never count as reported.
+func names(f *Finding, x string) bool {
+	if f.Managed {
+		return false
+	}
+	for _, s := range f.Subjects {
+		if s.String() == x {
+			return true
+		}
+	}
+	for _, o := range f.Objects {
+		if o.String() == x {
+			return true
+		}
+	}
+	return false
+}
+
+func check(t *testing.T, label string, rep *Report) {
+	t.Helper()
+	for _, e := range expectations {
+		var got, near []string
+		for i := range rep.Findings {
+			f := &rep.Findings[i]
+			if f.Rule != e.rule {
+				continue
+			}
+			if names(f, e.trigger) {
+				got = append(got, f.Message)
+			}
+			if names(f, e.nearMiss) {
+				near = append(near, f.Message)
+			}
+		}
+		if len(got) == 0 {
+			t.Errorf("%s: %s does not report %s", label, e.rule, e.trigger)
+		}
+		if len(near) > 0 {
+			t.Errorf("%s: %s reports the near miss %s: %v", label, e.rule, e.nearMiss, near)
+		}
+	}
+	// Every rule in the catalogue is exercised by some expectation (the
+	// gMSA and node families have their own tests when they land).
+	for _, r := range catalogue {
+		if r.Category == CategoryRBAC && !slices.ContainsFunc(expectations, func(e expectation) bool { return e.rule == r.Name }) {
+			t.Errorf("rule %s has no fixture", r.Name)
+		}
+	}
+	for _, f := range rep.Findings {
+		if f.ID == "" || !strings.HasPrefix(f.ID, f.Rule+"-") || f.Message == "" || f.Title == "" {
+			t.Errorf("%s: malformed finding %+v", label, f)
+		}
+		if f.Category == CategoryRBAC && len(f.Evidence) == 0 && len(f.Objects) == 0 {
+			t.Errorf("%s: finding %s says neither through which path nor on which object", label, f.ID)
+		}
+	}
+}
+
+// TestRulesOnTheRealServer loads the fixtures into the real API server and
+// audits the live cluster (where the aggregation controller, not our
+// engine, fills the aggregated roles); then the same files offline.
+func TestRulesOnTheRealServer(t *testing.T) {
+	c := clustertest.Get(t)
+	ctx := t.Context()
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+
+	fresh := live(t, ctx, cs)
+	for _, f := range fresh.Findings {
+		if f.Severity >= High {
+			t.Errorf("fresh cluster: %s finding %s: %s", f.Severity, f.Rule, f.Message)
+		}
+	}
+
+	snap, _, err := source.Files([]string{"testdata/fixtures.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, ctx, cs, snap)
+	// The aggregation controller adds audit-view-secrets' rules to view.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v, err := cs.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(v.Rules, func(r rbacRule) bool { return slices.Contains(r.Resources, "widgets") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("view was not aggregated")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	liveRep := live(t, ctx, cs)
+	check(t, "live", liveRep)
+
+	offline := Run(rbac.NewIndex(snap), Options{})
+	check(t, "offline", offline)
+
+	// Ids are stable across runs and between live and offline input.
+	again := live(t, ctx, cs)
+	if !slices.EqualFunc(liveRep.Findings, again.Findings, func(a, b Finding) bool { return a.ID == b.ID }) {
+		t.Error("finding ids differ between two runs on the same cluster")
+	}
+	ids := map[string]bool{}
+	for _, f := range liveRep.Findings {
+		ids[f.ID] = true
+	}
+	for _, f := range offline.Findings {
+		if f.Rule == "secrets-read" && names(&f, "user:u-secrets") && !ids[f.ID] {
+			t.Errorf("offline finding %s has an id the live report lacks", f.ID)
+		}
+	}
+}
+
+type rbacRule = rbacv1.PolicyRule
+
+func live(t *testing.T, ctx context.Context, cs kubernetes.Interface) *Report {
+	t.Helper()
+	snap, err := source.Live(ctx, cs, source.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(rbac.NewIndex(snap), Options{})
+	if rep.Incomplete {
+		t.Fatalf("admin's view is incomplete: %v", rep.Warnings)
+	}
+	return rep
+}
+
+func load(t *testing.T, ctx context.Context, cs kubernetes.Interface, s *rbac.Snapshot) {
+	t.Helper()
+	ok := func(err error) {
+		t.Helper()
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	for i := range s.Namespaces {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &s.Namespaces[i], metav1.CreateOptions{})
+		ok(err)
+	}
+	for i := range s.ServiceAccounts {
+		_, err := cs.CoreV1().ServiceAccounts(s.ServiceAccounts[i].Namespace).Create(ctx, &s.ServiceAccounts[i], metav1.CreateOptions{})
+		ok(err)
+	}
+	for i := range s.ClusterRoles {
+		_, err := cs.RbacV1().ClusterRoles().Create(ctx, &s.ClusterRoles[i], metav1.CreateOptions{})
+		ok(err)
+	}
+	for i := range s.Roles {
+		_, err := cs.RbacV1().Roles(s.Roles[i].Namespace).Create(ctx, &s.Roles[i], metav1.CreateOptions{})
+		ok(err)
+	}
+	for i := range s.ClusterRoleBindings {
+		_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &s.ClusterRoleBindings[i], metav1.CreateOptions{})
+		ok(err)
+	}
+	for i := range s.RoleBindings {
+		_, err := cs.RbacV1().RoleBindings(s.RoleBindings[i].Namespace).Create(ctx, &s.RoleBindings[i], metav1.CreateOptions{})
+		ok(err)
+	}
+}
+
+// TestSARIF checks the SARIF log's shape: the 2.1.0 version, one driver
+// rule per catalogue entry, results pointing at file and line for offline
+// input, and levels GitHub understands.
+func TestSARIF(t *testing.T) {
+	snap, where, err := source.Files([]string{"testdata/fixtures.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(rbac.NewIndex(snap), Options{Only: []string{"secrets-read", "unused-role"}})
+	b, err := rep.SARIF("v1.2.3", func(o ObjectRef) (string, int, bool) {
+		l, ok := where[o.Kind+"/"+o.Namespace+"/"+o.Name]
+		return l.File, l.Line, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Schema  string `json:"$schema"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Level     string `json:"level"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || log.Schema == "" || len(log.Runs) != 1 {
+		t.Fatalf("not a SARIF 2.1.0 log: %s", b)
+	}
+	run := log.Runs[0]
+	if len(run.Tool.Driver.Rules) != len(catalogue) {
+		t.Errorf("%d driver rules, want %d", len(run.Tool.Driver.Rules), len(catalogue))
+	}
+	if len(run.Results) != len(rep.Findings) || len(run.Results) == 0 {
+		t.Fatalf("%d results for %d findings", len(run.Results), len(rep.Findings))
+	}
+	for _, r := range run.Results {
+		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result %s points at rule %d", r.RuleID, r.RuleIndex)
+		}
+		if !slices.Contains([]string{"error", "warning", "note"}, r.Level) {
+			t.Errorf("level %q", r.Level)
+		}
+		if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation.ArtifactLocation.URI != "testdata/fixtures.yaml" || r.Locations[0].PhysicalLocation.Region.StartLine < 2 {
+			t.Errorf("result %s: locations %+v, want testdata/fixtures.yaml at a line", r.RuleID, r.Locations)
+		}
+	}
+}
+
+func TestOptionsAndBaseline(t *testing.T) {
+	if err := (Options{Only: []string{"secrets-reed"}}).Validate(); err == nil || !strings.Contains(err.Error(), "secrets-read") {
+		t.Errorf("unknown rule: %v, want the list of rules", err)
+	}
+	snap, _, err := source.Files([]string{"testdata/fixtures.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := rbac.NewIndex(snap)
+	full := Run(ix, Options{})
+	only := Run(ix, Options{Only: []string{"escalation-path"}})
+	if len(only.Findings) == 0 || slices.ContainsFunc(only.Findings, func(f Finding) bool { return f.Rule != "escalation-path" }) {
+		t.Errorf("--only escalation-path: %d findings, some of another rule", len(only.Findings))
+	}
+	skipped := Run(ix, Options{Skip: []string{"unused-role"}})
+	if len(skipped.Findings) == len(full.Findings) {
+		t.Error("--skip unused-role removed nothing")
+	}
+	// A baseline of the full report leaves nothing new; a partial one
+	// leaves exactly the rest.
+	rep := Run(ix, Options{})
+	rep.Filter(full)
+	if len(rep.Findings) != 0 || rep.Summary != (Summary{}) {
+		t.Errorf("against itself: %d findings left, summary %+v", len(rep.Findings), rep.Summary)
+	}
+	rep = Run(ix, Options{})
+	rep.Filter(skipped)
+	if len(rep.Findings) == 0 || slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Rule != "unused-role" }) {
+		t.Errorf("against a report without unused-role: %v", rep.Findings)
+	}
+	if !full.Reaches(Critical) || Run(ix, Options{Only: []string{"unused-role"}}).Reaches(Low) {
+		t.Error("Reaches disagrees with the findings' severities")
+	}
+	var sev Severity
+	if err := json.Unmarshal([]byte(`"high"`), &sev); err != nil || sev != High {
+		t.Errorf("severity from JSON: %v %v", sev, err)
+	}
+
+}

@@ -1,0 +1,107 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+func init() {
+	register(Rule{Name: "escalation-path", Category: CategoryRBAC, Severity: Critical,
+		Title: "Subject can act as a more powerful service account",
+		Why: "Whoever can create pods in a namespace can run one as any service account there (and whoever can mint tokens can act as it directly): " +
+			"they hold that account's rights, whatever their own bindings say. The chain is reported: subject -> create pods or tokens -> service account -> its risky right.",
+		Fix:   "Removes the subject's grant to create pods or tokens there, or moves the powerful service account to a namespace of its own.",
+		check: checkEscalationPaths})
+}
+
+// riskyRules are the probe rules whose high or critical hits make a
+// service account worth stealing.
+var riskyRules = []string{"cluster-admin-equivalent", "impersonate", "escalate-or-bind", "secrets-read", "rbac-write",
+	"nodes-proxy", "serviceaccount-token-create", "webhook-config-write", "csr-approve", "pod-exec", "persistentvolume-create"}
+
+// stepRules are what lets a subject act as a service account in scope.
+var stepRules = map[string]string{"workload-create": "create pods", "serviceaccount-token-create": "mint tokens"}
+
+func checkEscalationPaths(c *checker) {
+	sas := map[string]bool{}
+	for _, sa := range c.snap.ServiceAccounts {
+		sas[sa.Namespace+"/"+sa.Name] = true
+	}
+	exists := func(s rbac.Subject) bool { return len(c.snap.ServiceAccounts) == 0 || sas[s.Namespace+"/"+s.Name] }
+
+	// What each service account holds that is worth stealing.
+	type power struct {
+		sa       rbac.Subject
+		rule     string
+		scope    string
+		severity Severity
+		evidence []rbac.Path
+	}
+	bySA := map[string][]power{} // namespace -> powers of its service accounts
+	holds := map[string]map[string][]string{}
+	for _, name := range riskyRules {
+		for _, h := range c.hits(probeRuleNamed(name)) {
+			key := h.subject.String()
+			if holds[key] == nil {
+				holds[key] = map[string][]string{}
+			}
+			holds[key][name] = append(holds[key][name], h.scope)
+			if h.subject.Kind != rbac.ServiceAccountKind || h.severity < High || !exists(h.subject) {
+				continue
+			}
+			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace], power{h.subject, name, h.scope, h.severity, h.evidence})
+		}
+	}
+	// covered says whether s already holds rule in scope (or cluster-wide).
+	covered := func(s rbac.Subject, rule, scope string) bool {
+		scopes := holds[s.String()][rule]
+		return slices.Contains(scopes, "") || slices.Contains(scopes, scope)
+	}
+
+	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
+		for _, h := range c.hits(probeRuleNamed(step)) {
+			var targets []power
+			for ns, ps := range bySA {
+				if h.scope != "" && ns != h.scope {
+					continue
+				}
+				for _, p := range ps {
+					if p.sa.String() != h.subject.String() && !covered(h.subject, p.rule, p.scope) {
+						targets = append(targets, p)
+					}
+				}
+			}
+			if len(targets) == 0 {
+				continue
+			}
+			slices.SortFunc(targets, func(a, b power) int {
+				if a.severity != b.severity {
+					return int(b.severity - a.severity)
+				}
+				return strings.Compare(a.sa.String()+a.rule, b.sa.String()+b.rule)
+			})
+			sev := targets[0].severity
+			subjects := []rbac.Subject{h.subject}
+			evidence := slices.Clone(h.evidence)
+			var chains []string
+			for _, t := range targets {
+				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.String() == t.sa.String() }) {
+					subjects = append(subjects, t.sa)
+				}
+				evidence = append(evidence, t.evidence...)
+				if len(chains) < 3 {
+					chains = append(chains, fmt.Sprintf("%s (%s %s)", t.sa, t.rule, where(t.scope)))
+				}
+			}
+			more := ""
+			if len(targets) > len(chains) {
+				more = fmt.Sprintf(" and %d more", len(targets)-len(chains))
+			}
+			c.add(Finding{Severity: sev, Subjects: subjects, Evidence: evidence,
+				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepRules[step], where(h.scope), strings.Join(chains, ", "), more)})
+		}
+	}
+}

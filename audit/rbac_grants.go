@@ -1,0 +1,334 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The rules in this file walk the engine's resolved grants (every rule of
+// every binding, aggregated roles included) and the objects themselves.
+
+func init() {
+	register(
+		Rule{Name: "wildcard-grant", Category: CategoryRBAC, Severity: Medium,
+			Title: "Binding grants a wildcard rule",
+			Why:   "A * in verbs, resources or API groups grants what exists now and whatever is added later (new CRDs, new subresources such as */scale).",
+			Fix:   "Removes the subject from the binding; replace the role with one that lists verbs and resources.",
+			check: checkWildcards},
+		Rule{Name: "anonymous-access", Category: CategoryRBAC, Severity: Critical,
+			Title: "Unauthenticated requests are granted access",
+			Why:   "system:anonymous and system:unauthenticated are anyone who can reach the API server.",
+			Fix:   "Removes system:anonymous and system:unauthenticated from the binding.",
+			check: checkBroad(true)},
+		Rule{Name: "broad-group-grant", Category: CategoryRBAC, Severity: High,
+			Title: "Every authenticated user or every service account is granted access",
+			Why:   "system:authenticated is every identity the cluster accepts (on AKS, every user of the tenant who can reach it); system:serviceaccounts is every pod. Grants beyond discovery reach all of them.",
+			Fix:   "Removes the implicit group from the binding; bind the groups that need the access.",
+			check: checkBroad(false)},
+		Rule{Name: "system-masters-binding", Category: CategoryRBAC, Severity: High,
+			Title: "A binding names the group system:masters",
+			Why:   "system:masters bypasses RBAC: binding it grants nothing and signals that someone hands out membership in it (client certificates with O=system:masters), which no RBAC change can revoke.",
+			Fix:   "Removes system:masters from the binding; revoke the certificates that carry it.",
+			check: checkMastersBinding},
+		Rule{Name: "default-serviceaccount-grant", Category: CategoryRBAC, Severity: Medium,
+			Title: "A default service account is granted access",
+			Why:   "Every pod that names no service account runs as default: a grant to it is a grant to all of them.",
+			Fix:   "Removes the default service account from the binding; give the workload its own service account.",
+			check: checkDefaultServiceAccount},
+		Rule{Name: "dangling-binding", Category: CategoryRBAC, Severity: Medium,
+			Title: "A binding references a role, service account or namespace that does not exist",
+			Why:   "Whoever later creates the missing object with that name inherits the grant.",
+			Fix:   "Deletes the binding, or removes the missing subjects from it.",
+			check: checkDangling},
+		Rule{Name: "unused-role", Category: CategoryRBAC, Severity: Info,
+			Title: "A role is bound by nothing",
+			Why:   "Unused roles are clutter that reviews must still read, and a ready-made grant for a future binding.",
+			Fix:   "Deletes the role.",
+			check: checkUnusedRoles},
+		Rule{Name: "aggregation-latent-grant", Category: CategoryRBAC, Severity: High,
+			Title: "A role aggregated into admin, edit or view carries risky rules",
+			Why:   "Rules labelled to aggregate into the built-in admin, edit or view roles reach every subject bound to them, usually far more than the role's author meant.",
+			Fix:   "Removes the aggregate-to label from the role, or the risky rules from it.",
+			check: checkLatentAggregation},
+	)
+}
+
+func subjectOf(s rbacv1.Subject, namespace string) rbac.Subject {
+	out := rbac.Subject{Kind: s.Kind, Name: s.Name}
+	if s.Kind == rbacv1.ServiceAccountKind {
+		out.Namespace = s.Namespace
+		if out.Namespace == "" {
+			out.Namespace = namespace
+		}
+	}
+	return out
+}
+
+func where(namespace string) string {
+	if namespace == "" {
+		return "cluster-wide"
+	}
+	return "in namespace " + namespace
+}
+
+// grantsBySubject gathers, per binding and subject, the grants fn selects.
+func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool, report func(s rbac.Subject, namespace string, paths []rbac.Path)) {
+	type key struct {
+		binding rbac.ObjectRef
+		subject string
+	}
+	paths := map[key][]rbac.Path{}
+	subjects := map[key]rbac.Subject{}
+	scope := map[key]string{}
+	var order []key
+	c.ix.Grants(func(g rbac.Grant) {
+		for _, s := range g.Subjects {
+			if !keep(&g, s) {
+				continue
+			}
+			k := key{*g.Path.Binding, s.String()}
+			if _, ok := paths[k]; !ok {
+				order = append(order, k)
+				subjects[k], scope[k] = s, g.Namespace
+			}
+			paths[k] = append(paths[k], g.Path)
+		}
+	})
+	for _, k := range order {
+		report(subjects[k], scope[k], paths[k])
+	}
+}
+
+func hasWildcard(r *rbacv1.PolicyRule) bool {
+	return slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.APIGroups, "*") || slices.Contains(r.NonResourceURLs, "*")
+}
+
+func fullWildcard(r *rbacv1.PolicyRule) bool {
+	return slices.Contains(r.Verbs, "*") && slices.Contains(r.Resources, "*") && slices.Contains(r.APIGroups, "*")
+}
+
+func checkWildcards(c *checker) {
+	c.grantsBySubject(func(g *rbac.Grant, s rbac.Subject) bool {
+		// * on * cluster-wide is cluster-admin-equivalent's finding.
+		return hasWildcard(&g.Path.Rule) && !(g.Namespace == "" && fullWildcard(&g.Path.Rule))
+	}, func(s rbac.Subject, ns string, paths []rbac.Path) {
+		sev := Low
+		if ns == "" || ns == "kube-system" {
+			sev = Medium
+		}
+		rules := make([]string, len(paths))
+		for i, p := range paths {
+			rules[i] = rbac.RuleString(p.Rule)
+		}
+		c.add(Finding{Severity: sev, Subjects: []rbac.Subject{s}, Evidence: paths,
+			Message: fmt.Sprintf("%s holds wildcard rules %s: %s", s, where(ns), strings.Join(rules, "; "))})
+	})
+}
+
+// discoveryOnly says whether a rule grants only what every cluster grants
+// every authenticated user: discovery, health and self reviews.
+func discoveryOnly(r *rbacv1.PolicyRule) bool {
+	if len(r.NonResourceURLs) > 0 {
+		return !slices.ContainsFunc(r.Verbs, func(v string) bool { return v != "get" && v != "head" }) &&
+			!slices.Contains(r.NonResourceURLs, "*")
+	}
+	self := []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"}
+	return !slices.ContainsFunc(r.Resources, func(res string) bool { return !slices.Contains(self, res) }) &&
+		!slices.ContainsFunc(r.Verbs, func(v string) bool { return v != "create" })
+}
+
+func checkBroad(anonymous bool) func(*checker) {
+	return func(c *checker) {
+		c.grantsBySubject(func(g *rbac.Grant, s rbac.Subject) bool {
+			anon := (s.Kind == rbac.UserKind && s.Name == rbac.UserAnonymous) || (s.Kind == rbac.GroupKind && s.Name == rbac.GroupUnauthenticated)
+			if anonymous {
+				return anon
+			}
+			broadGroup := s.Kind == rbac.GroupKind && (s.Name == rbac.GroupAuthenticated || s.Name == rbac.GroupServiceAccounts ||
+				strings.HasPrefix(s.Name, rbac.GroupServiceAccountsPrefix))
+			return broadGroup && !discoveryOnly(&g.Path.Rule)
+		}, func(s rbac.Subject, ns string, paths []rbac.Path) {
+			sev := Critical
+			who := "anyone who can reach the API server"
+			if !anonymous {
+				sev, who = High, "every authenticated user"
+				switch {
+				case s.Name == rbac.GroupServiceAccounts:
+					who = "every service account"
+				case strings.HasPrefix(s.Name, rbac.GroupServiceAccountsPrefix):
+					sev, who = Medium, "every service account in namespace "+strings.TrimPrefix(s.Name, rbac.GroupServiceAccountsPrefix)
+				}
+			}
+			c.add(Finding{Severity: sev, Subjects: []rbac.Subject{s}, Evidence: paths,
+				Message: fmt.Sprintf("%s (%s) is granted %s %s", s, who, rulesText(paths), where(ns))})
+		})
+	}
+}
+
+func rulesText(paths []rbac.Path) string {
+	var rules []string
+	for _, p := range paths {
+		if r := rbac.RuleString(p.Rule); !slices.Contains(rules, r) {
+			rules = append(rules, r)
+		}
+	}
+	return strings.Join(rules, "; ")
+}
+
+func checkMastersBinding(c *checker) {
+	for _, b := range c.ix.Bindings() {
+		for _, s := range b.Subjects {
+			if s.Kind == rbacv1.GroupKind && s.Name == rbac.GroupMasters {
+				c.add(Finding{Severity: High, Subjects: []rbac.Subject{{Kind: rbac.GroupKind, Name: rbac.GroupMasters}},
+					Objects: []ObjectRef{rbacRef(b.Ref)},
+					Managed: c.managed[b.Ref],
+					Message: fmt.Sprintf("%s names group system:masters, which holds every right without any binding", b.Ref)})
+			}
+		}
+	}
+}
+
+func checkDefaultServiceAccount(c *checker) {
+	c.grantsBySubject(func(g *rbac.Grant, s rbac.Subject) bool {
+		return s.Kind == rbac.ServiceAccountKind && s.Name == "default" && !discoveryOnly(&g.Path.Rule)
+	}, func(s rbac.Subject, ns string, paths []rbac.Path) {
+		c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{s}, Evidence: paths,
+			Message: fmt.Sprintf("%s (every pod in %s that names no service account) is granted %s %s", s, s.Namespace, rulesText(paths), where(ns))})
+	})
+}
+
+func checkDangling(c *checker) {
+	haveSAs, haveNS := len(c.snap.ServiceAccounts) > 0, len(c.snap.Namespaces) > 0
+	sas, nss := map[string]bool{}, map[string]bool{}
+	for _, sa := range c.snap.ServiceAccounts {
+		sas[sa.Namespace+"/"+sa.Name] = true
+	}
+	for _, n := range c.snap.Namespaces {
+		nss[n.Name] = true
+	}
+	for _, b := range c.ix.Bindings() {
+		if !b.RoleFound {
+			c.add(Finding{Severity: Low, Objects: []ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
+				Message: fmt.Sprintf("%s references %s, which does not exist: whoever creates it grants its rules to the binding's subjects", b.Ref, b.Role)})
+		}
+		var missing []rbac.Subject
+		var why []string
+		for _, s := range b.Subjects {
+			if s.Kind != rbacv1.ServiceAccountKind {
+				continue
+			}
+			sub := subjectOf(s, b.Ref.Namespace)
+			switch {
+			case sub.Namespace == "":
+				continue // matches nobody; the engine warns
+			case haveNS && !nss[sub.Namespace]:
+				missing = append(missing, sub)
+				why = append(why, fmt.Sprintf("%s (namespace %s does not exist)", sub, sub.Namespace))
+			case haveSAs && (!haveNS || nss[sub.Namespace]) && !sas[sub.Namespace+"/"+sub.Name]:
+				missing = append(missing, sub)
+				why = append(why, fmt.Sprintf("%s (no such service account)", sub))
+			}
+		}
+		if len(missing) > 0 {
+			c.add(Finding{Severity: Medium, Subjects: missing, Objects: []ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
+				Message: fmt.Sprintf("%s names %s: whoever creates it inherits %s", b.Ref, strings.Join(why, ", "), b.Role)})
+		}
+	}
+}
+
+const aggregateToPrefix = "rbac.authorization.k8s.io/aggregate-to-"
+
+func checkUnusedRoles(c *checker) {
+	used := map[rbac.ObjectRef]bool{}
+	for _, b := range c.ix.Bindings() {
+		used[b.Role] = true
+	}
+	aggregates := map[string]bool{} // ClusterRoles that feed an aggregated role
+	for _, cr := range c.snap.ClusterRoles {
+		if cr.AggregationRule == nil {
+			continue
+		}
+		for _, src := range c.snap.ClusterRoles {
+			for _, sel := range cr.AggregationRule.ClusterRoleSelectors {
+				if len(sel.MatchLabels) > 0 && matchLabels(sel.MatchLabels, src.Labels) {
+					aggregates[src.Name] = true
+				}
+			}
+		}
+	}
+	labelled := map[string]bool{} // ClusterRoles meant to aggregate into another
+	for _, cr := range c.snap.ClusterRoles {
+		for l := range cr.Labels {
+			if strings.HasPrefix(l, aggregateToPrefix) {
+				labelled[cr.Name] = true
+			}
+		}
+	}
+	for _, r := range c.ix.Roles() {
+		if used[r.Ref] || c.managed[r.Ref] || (r.Ref.Kind == "ClusterRole" && (aggregates[r.Ref.Name] || labelled[r.Ref.Name])) {
+			continue
+		}
+		if r.Ref.Kind == "ClusterRole" && strings.HasPrefix(r.Ref.Name, "system:") {
+			continue // read by components through their own bindings or by name
+		}
+		c.add(Finding{Severity: Info, Objects: []ObjectRef{rbacRef(r.Ref)},
+			Message: fmt.Sprintf("%s is referenced by no binding and aggregated into no role", r.Ref)})
+	}
+}
+
+func matchLabels(want, have map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// latentRisks are requests no role aggregated into view should allow, and
+// the ones no role aggregated into edit or admin should either.
+var (
+	viewRisks = []rbac.Attributes{res("get", "", "secrets"), res("list", "", "secrets"), res("create", "", "pods/exec"),
+		res("create", "", "serviceaccounts/token")}
+	anyRisks = []rbac.Attributes{clusterRes("impersonate", "", "users"), clusterRes("impersonate", "", "groups"),
+		res("escalate", "rbac.authorization.k8s.io", "roles"), res("bind", "rbac.authorization.k8s.io", "roles"),
+		clusterRes("get", "", "nodes/proxy"), res("*", "*", "*")}
+)
+
+func checkLatentAggregation(c *checker) {
+	for _, cr := range c.snap.ClusterRoles {
+		for label, v := range cr.Labels {
+			target, ok := strings.CutPrefix(label, aggregateToPrefix)
+			if !ok || v != "true" {
+				continue
+			}
+			risks := anyRisks
+			if target == "view" {
+				risks = append(slices.Clone(viewRisks), anyRisks...)
+			}
+			ref := rbac.ObjectRef{Kind: "ClusterRole", Name: cr.Name}
+			var evidence []rbac.Path
+			var what []string
+			for i := range cr.Rules {
+				r := &cr.Rules[i]
+				for _, a := range risks {
+					if rbac.RuleAllows(&a, r) {
+						evidence = append(evidence, rbac.Path{Role: ref, Rule: *r})
+						what = append(what, a.String())
+						break
+					}
+				}
+			}
+			if len(evidence) == 0 {
+				continue
+			}
+			c.add(Finding{Severity: High, Objects: []ObjectRef{rbacRef(ref)}, Evidence: evidence, Managed: c.managed[ref],
+				Message: fmt.Sprintf("%s aggregates into %s and allows %s: everyone bound to %s gets it", ref, target, strings.Join(what, ", "), target)})
+		}
+	}
+}

@@ -1,0 +1,273 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The rules in this file ask the engine who can make risky requests, in
+// every namespace at once, and report each subject once per place: once
+// cluster-wide (through ClusterRoleBindings), once per namespace (through
+// that namespace's RoleBindings).
+
+// anyNS marks a probe of a namespaced resource; with who-can over all
+// namespaces, the value itself is never matched.
+const anyNS = "*"
+
+// skip is a severity that means "not reported at this scope".
+const skip Severity = -1
+
+type probeRule struct {
+	Rule
+	probes []rbac.Attributes
+	// Severities through a ClusterRoleBinding, through a RoleBinding, and
+	// through a RoleBinding in kube-system (the control plane's home).
+	cluster, namespaced, kubeSystem Severity
+	what                            string // "read secrets"
+}
+
+func res(verb, group, resource string) rbac.Attributes {
+	r, sub, _ := strings.Cut(resource, "/")
+	return rbac.Attributes{Verb: verb, APIGroup: group, Resource: r, Subresource: sub, Namespace: anyNS}
+}
+
+func clusterRes(verb, group, resource string) rbac.Attributes {
+	a := res(verb, group, resource)
+	a.Namespace = ""
+	return a
+}
+
+func verbs(group, resource string, vs ...string) []rbac.Attributes {
+	var out []rbac.Attributes
+	for _, v := range vs {
+		out = append(out, res(v, group, resource))
+	}
+	return out
+}
+
+func clusterVerbs(group, resource string, vs ...string) []rbac.Attributes {
+	var out []rbac.Attributes
+	for _, v := range vs {
+		out = append(out, clusterRes(v, group, resource))
+	}
+	return out
+}
+
+var probeRules = []probeRule{
+	{
+		Rule: Rule{Name: "cluster-admin-equivalent", Category: CategoryRBAC, Severity: Critical,
+			Title: "Subject holds every verb on every resource cluster-wide",
+			Why:   "Whoever holds * on * through a ClusterRoleBinding is cluster-admin by another name, whatever the role is called; a stolen credential of theirs is the whole cluster.",
+			Fix:   "Removes the subject from the ClusterRoleBinding (or deletes a binding left with no subjects); bind a narrower role instead."},
+		probes:  []rbac.Attributes{res("*", "*", "*")},
+		cluster: Critical, namespaced: skip, kubeSystem: skip, what: "do everything",
+	},
+	{
+		Rule: Rule{Name: "secrets-read", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can read secrets",
+			Why:   "Secrets hold service-account tokens, registry and cloud credentials; reading them cluster-wide (or in kube-system) is a path to every identity they hold.",
+			Fix:   "Removes the subject from the binding that grants get, list or watch on secrets."},
+		probes:  verbs("", "secrets", "get", "list", "watch"),
+		cluster: High, namespaced: Medium, kubeSystem: High, what: "read secrets",
+	},
+	{
+		Rule: Rule{Name: "impersonate", Category: CategoryRBAC, Severity: Critical,
+			Title: "Subject can impersonate users, groups or service accounts",
+			Why:   "Impersonating system:masters or any admin is holding their rights.",
+			Fix:   "Removes the subject from the binding that grants impersonate."},
+		probes: []rbac.Attributes{clusterRes("impersonate", "", "users"), clusterRes("impersonate", "", "groups"),
+			res("impersonate", "", "serviceaccounts"), clusterRes("impersonate", "authentication.k8s.io", "uids"),
+			clusterRes("impersonate", "authentication.k8s.io", "userextras/scopes")},
+		cluster: Critical, namespaced: High, kubeSystem: Critical, what: "impersonate",
+	},
+	{
+		Rule: Rule{Name: "escalate-or-bind", Category: CategoryRBAC, Severity: Critical,
+			Title: "Subject can escalate or bind roles",
+			Why:   "escalate lets a subject write roles with rights it lacks, bind lets it bind any role: both bypass RBAC's escalation check.",
+			Fix:   "Removes the subject from the binding that grants escalate or bind."},
+		probes: append(verbs("rbac.authorization.k8s.io", "roles", "escalate", "bind"),
+			append(verbs("rbac.authorization.k8s.io", "clusterroles", "bind"),
+				clusterRes("escalate", "rbac.authorization.k8s.io", "clusterroles"))...),
+		cluster: Critical, namespaced: High, kubeSystem: Critical, what: "escalate or bind roles",
+	},
+	{
+		Rule: Rule{Name: "rbac-write", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can write RBAC objects",
+			Why:   "Writing roles and bindings hands out whatever the writer holds, and with escalate or bind, anything.",
+			Fix:   "Removes the subject from the binding that grants create, update or patch on RBAC objects."},
+		probes: append(append(verbs("rbac.authorization.k8s.io", "roles", "create", "update", "patch"),
+			verbs("rbac.authorization.k8s.io", "rolebindings", "create", "update", "patch")...),
+			append(clusterVerbs("rbac.authorization.k8s.io", "clusterroles", "create", "update", "patch"),
+				clusterVerbs("rbac.authorization.k8s.io", "clusterrolebindings", "create", "update", "patch")...)...),
+		cluster: High, namespaced: Medium, kubeSystem: High, what: "write RBAC objects",
+	},
+	{
+		Rule: Rule{Name: "pod-exec", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can run commands in, attach to or forward ports of pods",
+			Why:   "exec, attach, port-forward and ephemeral containers reach inside running pods: their service-account tokens, mounted secrets and network.",
+			Fix:   "Removes the subject from the binding that grants pods/exec, pods/attach, pods/portforward or pods/ephemeralcontainers."},
+		probes: []rbac.Attributes{res("create", "", "pods/exec"), res("create", "", "pods/attach"),
+			res("create", "", "pods/portforward"), res("patch", "", "pods/ephemeralcontainers"), res("update", "", "pods/ephemeralcontainers")},
+		cluster: High, namespaced: Medium, kubeSystem: High, what: "exec into pods",
+	},
+	{
+		Rule: Rule{Name: "workload-create", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can create workloads",
+			Why:   "Whoever creates a pod chooses its service account, host mounts and image: in kube-system or cluster-wide that reaches the control plane's identities.",
+			Fix:   "Removes the subject from the binding that grants create on pods or workload controllers."},
+		probes: []rbac.Attributes{res("create", "", "pods"), res("create", "apps", "deployments"), res("create", "apps", "daemonsets"),
+			res("create", "apps", "statefulsets"), res("create", "apps", "replicasets"), res("create", "batch", "jobs"),
+			res("create", "batch", "cronjobs"), res("create", "", "replicationcontrollers")},
+		cluster: High, namespaced: Low, kubeSystem: High, what: "create workloads",
+	},
+	{
+		Rule: Rule{Name: "nodes-proxy", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can reach the kubelet API through nodes/proxy",
+			Why:   "nodes/proxy, even with get, reaches every kubelet: exec into any container on any node, bypassing pod-level RBAC and audit.",
+			Fix:   "Removes the subject from the binding that grants nodes/proxy."},
+		probes:  clusterVerbs("", "nodes/proxy", "get", "create"),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "proxy to kubelets",
+	},
+	{
+		Rule: Rule{Name: "serviceaccount-token-create", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can mint service-account tokens",
+			Why:   "create on serviceaccounts/token issues a token for any service account in scope: its holder acts as that account.",
+			Fix:   "Removes the subject from the binding that grants create on serviceaccounts/token."},
+		probes:  []rbac.Attributes{res("create", "", "serviceaccounts/token")},
+		cluster: High, namespaced: Medium, kubeSystem: High, what: "mint service-account tokens",
+	},
+	{
+		Rule: Rule{Name: "csr-approve", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can approve certificate signing requests",
+			Why:   "Approving CSRs can mint client certificates for any name, system:masters included on clusters that sign them.",
+			Fix:   "Removes the subject from the binding that grants update on certificatesigningrequests/approval."},
+		probes:  clusterVerbs("certificates.k8s.io", "certificatesigningrequests/approval", "update", "patch"),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "approve CSRs",
+	},
+	{
+		Rule: Rule{Name: "webhook-config-write", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can write admission webhooks or policies",
+			Why:   "An admission webhook sees, and a mutating one rewrites, every object it selects, secrets included; deleting one removes a guard.",
+			Fix:   "Removes the subject from the binding that grants writes on admission configuration."},
+		probes: append(append(clusterVerbs("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "create", "update", "patch", "delete"),
+			clusterVerbs("admissionregistration.k8s.io", "validatingwebhookconfigurations", "create", "update", "patch", "delete")...),
+			clusterVerbs("admissionregistration.k8s.io", "validatingadmissionpolicies", "create", "update", "patch", "delete")...),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "write admission configuration",
+	},
+	{
+		Rule: Rule{Name: "persistentvolume-create", Category: CategoryRBAC, Severity: High,
+			Title: "Subject can create persistent volumes",
+			Why:   "A hostPath PersistentVolume mounts any path of a node into a pod that claims it.",
+			Fix:   "Removes the subject from the binding that grants create on persistentvolumes."},
+		probes:  clusterVerbs("", "persistentvolumes", "create"),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "create persistent volumes",
+	},
+}
+
+func init() {
+	for i := range probeRules {
+		pr := &probeRules[i]
+		pr.check = pr.run
+		register(pr.Rule)
+	}
+}
+
+// place is one subject in one scope ("" = cluster-wide).
+type place struct {
+	kind, namespace, name string
+	scope                 string
+}
+
+func (p place) subject() rbac.Subject {
+	return rbac.Subject{Kind: p.kind, Namespace: p.namespace, Name: p.name}
+}
+
+func (pr *probeRule) run(c *checker) {
+	// A cluster-admin-equivalent subject holds every risky right: its one
+	// critical finding says so, without a copy under every other rule.
+	admins := map[string]bool{}
+	if pr.Name != "cluster-admin-equivalent" {
+		for _, h := range c.hits(probeRuleNamed("cluster-admin-equivalent")) {
+			admins[h.subject.String()] = true
+		}
+	}
+	for _, h := range c.hits(pr) {
+		if admins[h.subject.String()] {
+			continue
+		}
+		where := "cluster-wide"
+		if h.scope != "" {
+			where = "in namespace " + h.scope
+		}
+		c.add(Finding{
+			Severity: h.severity,
+			Message:  fmt.Sprintf("%s can %s %s", h.subject, pr.what, where),
+			Subjects: []rbac.Subject{h.subject},
+			Evidence: h.evidence,
+		})
+	}
+}
+
+// hits asks the engine who can make the rule's requests, once per report
+// (escalation-path reuses the answers, whether the rule is selected or not).
+func (c *checker) hits(pr *probeRule) []probeHit {
+	if h, ok := c.probed[pr.Name]; ok {
+		return h
+	}
+	evidence := map[place][]rbac.Path{}
+	var order []place
+	for _, a := range pr.probes {
+		res := c.ix.WhoCan(a, a.Namespace != "")
+		for _, g := range res.Subjects {
+			s := g.Subject()
+			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters {
+				continue // holds everything by definition; see system-masters-binding
+			}
+			for _, p := range g.Via {
+				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name}
+				if p.Binding != nil && p.Binding.Kind == "RoleBinding" {
+					k.scope = p.Binding.Namespace
+				}
+				if _, ok := evidence[k]; !ok {
+					order = append(order, k)
+				}
+				if !slices.ContainsFunc(evidence[k], func(q rbac.Path) bool { return samePath(p, q) }) {
+					evidence[k] = append(evidence[k], p)
+				}
+			}
+		}
+	}
+	hits := []probeHit{}
+	for _, k := range order {
+		sev := pr.cluster
+		switch {
+		case k.scope == "kube-system":
+			sev = pr.kubeSystem
+		case k.scope != "":
+			sev = pr.namespaced
+		}
+		if sev == skip {
+			continue
+		}
+		hits = append(hits, probeHit{subject: k.subject(), scope: k.scope, severity: sev, evidence: evidence[k]})
+	}
+	c.probed[pr.Name] = hits
+	return hits
+}
+
+func probeRuleNamed(name string) *probeRule {
+	for i := range probeRules {
+		if probeRules[i].Name == name {
+			return &probeRules[i]
+		}
+	}
+	panic("audit: no probe rule " + name)
+}
+
+func samePath(a, b rbac.Path) bool {
+	return ((a.Binding == nil && b.Binding == nil) || (a.Binding != nil && b.Binding != nil && *a.Binding == *b.Binding)) &&
+		a.Role == b.Role && rbac.RuleString(a.Rule) == rbac.RuleString(b.Rule)
+}

@@ -1,0 +1,149 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// SARIF 2.1.0 output, for GitHub code scanning and other SARIF readers.
+// Only the properties this report fills are modelled.
+
+// SARIFSchema is the schema the output conforms to.
+const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri"`
+	Version        string      `json:"version,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	ShortDescription     sarifText       `json:"shortDescription"`
+	FullDescription      sarifText       `json:"fullDescription"`
+	Help                 sarifText       `json:"help"`
+	DefaultConfiguration sarifConfig     `json:"defaultConfiguration"`
+	Properties           sarifProperties `json:"properties"`
+}
+
+type sarifConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifProperties struct {
+	Tags []string `json:"tags"`
+	// GitHub reads security-severity (0.0-10.0) to rank security alerts.
+	SecuritySeverity string `json:"security-severity"`
+}
+
+type sarifResult struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogical struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+// Locator says in which file and at which line an object was read, for
+// offline input; ok is false for live objects.
+type Locator func(ObjectRef) (file string, line int, ok bool)
+
+func sarifLevel(s Severity) string {
+	switch s {
+	case Critical, High:
+		return "error"
+	case Medium:
+		return "warning"
+	}
+	return "note"
+}
+
+var securitySeverity = map[Severity]string{Critical: "9.5", High: "8.0", Medium: "5.5", Low: "3.0", Info: "0.0"}
+
+// SARIF renders the report as a SARIF 2.1.0 log. Each result points at the
+// objects of its finding: at file and line when locate knows them, else at
+// the object by name.
+func (r *Report) SARIF(toolVersion string, locate Locator) ([]byte, error) {
+	driver := sarifDriver{Name: "kubectl-access", InformationURI: "https://github.com/kubectl-access/kubectl-access", Version: toolVersion}
+	index := map[string]int{}
+	for _, rule := range catalogue {
+		index[rule.Name] = len(driver.Rules)
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID: rule.Name, Name: rule.Name,
+			ShortDescription:     sarifText{rule.Title},
+			FullDescription:      sarifText{rule.Why},
+			Help:                 sarifText{fmt.Sprintf("%s\n\nFix: %s", rule.Why, rule.Fix)},
+			DefaultConfiguration: sarifConfig{sarifLevel(rule.Severity)},
+			Properties:           sarifProperties{Tags: []string{"security", "kubernetes", string(rule.Category)}, SecuritySeverity: securitySeverity[rule.Severity]},
+		})
+	}
+	results := []sarifResult{}
+	for _, f := range r.Findings {
+		res := sarifResult{
+			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: sarifLevel(f.Severity),
+			Message:             sarifText{fmt.Sprintf("[%s] %s", f.Severity, f.Message)},
+			PartialFingerprints: map[string]string{"kubectlAccessFindingId/v1": f.ID},
+			Locations:           []sarifLocation{},
+		}
+		for _, o := range f.Objects {
+			if locate != nil {
+				if file, line, ok := locate(o); ok {
+					res.Locations = append(res.Locations, sarifLocation{PhysicalLocation: &sarifPhysical{
+						ArtifactLocation: sarifArtifact{URI: file}, Region: &sarifRegion{StartLine: max(line, 1)}}})
+					continue
+				}
+			}
+			res.Locations = append(res.Locations, sarifLocation{LogicalLocations: []sarifLogical{{
+				Name: o.Name, FullyQualifiedName: o.String(), Kind: "resource"}}})
+		}
+		results = append(results, res)
+	}
+	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{driver}, Results: results}}}
+	return json.MarshalIndent(log, "", "  ")
+}
