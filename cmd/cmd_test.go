@@ -204,3 +204,49 @@ func TestLiveForbiddenListIsIncomplete(t *testing.T) {
 		t.Errorf("can with a forbidden LIST: code %d (want %d)\nstdout %s\nstderr %s", code, ExitError, out, errOut)
 	}
 }
+
+func TestAuditCommand(t *testing.T) {
+	f := "../audit/testdata/fixtures.yaml"
+	out, errOut, code := run(t, "audit", "-f", f, "--fail-on", "high")
+	if code != ExitFailOn || !strings.Contains(out, "CRITICAL") || !strings.Contains(out, "cluster-admin-equivalent") {
+		t.Errorf("--fail-on high: code %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run(t, "audit", "-f", f, "--only", "unused-role", "--fail-on", "high"); code != ExitOK {
+		t.Errorf("--only unused-role --fail-on high: code %d, want 0", code)
+	}
+	js, errOut, code := run(t, "audit", "-f", f, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("-o json: %d %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || doc["kind"] != "AuditReport" || doc["source"] != f {
+		t.Fatalf("-o json: %v %v", err, doc["kind"])
+	}
+	for _, k := range []string{"summary", "findings", "incomplete", "warnings"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("AuditReport lacks %q", k)
+		}
+	}
+	base := t.TempDir() + "/base.json"
+	if err := writeFile(base, js); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = run(t, "audit", "-f", f, "--baseline", base, "--fail-on", "info")
+	if code != ExitOK || !strings.Contains(out, "No findings.") {
+		t.Errorf("against its own baseline: code %d\n%s", code, out)
+	}
+	sarif, _, code := run(t, "audit", "-f", f, "-o", "sarif")
+	if code != ExitOK || !strings.Contains(sarif, `"version": "2.1.0"`) || !strings.Contains(sarif, `"startLine"`) {
+		t.Errorf("-o sarif: code %d\n%.400s", code, sarif)
+	}
+	for _, bad := range [][]string{
+		{"audit", "-f", f, "--fail-on", "severe"},
+		{"audit", "-f", f, "--only", "secret-read"},
+		{"audit", "-f", f, "--baseline", f},
+		{"audit", "-f", f, "-o", "xml"},
+	} {
+		if _, errOut, code := run(t, bad...); code != ExitError || errOut == "" {
+			t.Errorf("%v: code %d, stderr %q; want a clear error and exit 2", bad, code, errOut)
+		}
+	}
+}

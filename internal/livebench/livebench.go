@@ -300,7 +300,10 @@ func runCommand(ctx context.Context, bin, kubeconfig string, args []string) (com
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		return commandRun{}, fmt.Errorf("kubectl access %s: output is not JSON: %v", strings.Join(args, " "), err)
 	}
-	// Linux reports ru_maxrss in KiB.
+	// Linux reports ru_maxrss in KiB. It is an upper bound: os/exec starts
+	// the child sharing this process's memory until exec, and the kernel
+	// carries that high-water mark into the child's maxrss, so a figure
+	// never reads below this process's own RSS at the time.
 	return commandRun{wall: wall, rssMiB: float64(ru.Maxrss) / 1024, answer: len(doc.Subjects) + len(doc.Rules)}, nil
 }
 

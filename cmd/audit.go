@@ -1,0 +1,206 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/version"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+func init() { subcommands = append(subcommands, NewCmdAudit) }
+
+// AuditOptions checks the cluster against the rule catalogue.
+type AuditOptions struct {
+	queryOptions
+	FailOn   string
+	Only     []string
+	Skip     []string
+	Baseline string
+
+	failOn   audit.Severity
+	baseline *audit.Report
+}
+
+// NewCmdAudit returns `kubectl access audit`.
+func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AuditOptions{queryOptions: queryOptions{flags: flags, IOStreams: streams}}
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "Find risky access: who holds admin, secrets, exec, escalation paths; sorted by severity",
+		Example: `  # Audit the current cluster
+  kubectl access audit
+
+  # Gate a pipeline on manifests: exit 3 on any high or critical finding
+  kubectl access audit -f ./deploy/ --fail-on high
+
+  # SARIF for GitHub code scanning, with file and line of each object
+  kubectl access audit -f ./deploy/ -o sarif > access.sarif
+
+  # Only what is new since a saved report
+  kubectl access audit -o json > baseline.json
+  kubectl access audit --baseline baseline.json
+
+  # One rule, or all but one
+  kubectl access audit --only secrets-read
+  kubectl access audit --skip unused-role`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if err := o.complete(false); err != nil {
+				return err
+			}
+			return o.Run(c)
+		},
+	}
+	o.addFlags(c)
+	c.Flags().Lookup("output").Usage = "Output format: one of table, wide, json, yaml, sarif"
+	c.Flags().StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding reaches this severity: critical, high, medium, low or info")
+	c.Flags().StringSliceVar(&o.Only, "only", nil, "Run only these rules (comma-separated names from the catalogue)")
+	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
+	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report")
+	return c
+}
+
+func (o *AuditOptions) validate() error {
+	if o.Output != "sarif" {
+		if err := o.queryOptions.validate(); err != nil {
+			return fmt.Errorf("%w, sarif", err)
+		}
+	}
+	if o.FailOn != "" {
+		s, err := audit.ParseSeverity(o.FailOn)
+		if err != nil {
+			return fmt.Errorf("--fail-on: %w", err)
+		}
+		o.failOn = s
+	}
+	if err := (audit.Options{Only: o.Only, Skip: o.Skip}).Validate(); err != nil {
+		return err
+	}
+	if o.Baseline != "" {
+		b, err := os.ReadFile(o.Baseline)
+		if err != nil {
+			return fmt.Errorf("--baseline: %w", err)
+		}
+		var rep audit.Report
+		if err := yaml.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("--baseline %s: not an audit report: %v", o.Baseline, err)
+		}
+		if rep.Kind != audit.Kind {
+			return fmt.Errorf("--baseline %s: kind %q, want %s (write one with `kubectl access audit -o json`)", o.Baseline, rep.Kind, audit.Kind)
+		}
+		o.baseline = &rep
+	}
+	return nil
+}
+
+// Run audits and prints the report.
+func (o *AuditOptions) Run(c *cobra.Command) error {
+	ix, err := o.load(c.Context(), source.Full)
+	if err != nil {
+		return err
+	}
+	rep := audit.Run(ix, audit.Options{Only: o.Only, Skip: o.Skip})
+	rep.Warnings = append(o.warnings, rep.Warnings...)
+	if o.offline {
+		rep.Source = strings.Join(o.Filenames, ", ")
+	} else {
+		rep.Cluster = o.clusterInfo()
+	}
+	if o.baseline != nil {
+		rep.Filter(o.baseline)
+	}
+	switch o.Output {
+	case "json", "yaml":
+		err = printDoc(o.Out, o.Output, rep)
+	case "sarif":
+		var b []byte
+		if b, err = rep.SARIF(version.Version, o.locate); err == nil {
+			_, err = fmt.Fprintln(o.Out, string(b))
+		}
+	default:
+		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
+		printAudit(o.Out, rep, o.Output == "wide")
+	}
+	if err != nil {
+		return err
+	}
+	if o.FailOn != "" && rep.Reaches(o.failOn) {
+		return &ExitCodeError{Code: ExitFailOn}
+	}
+	return nil
+}
+
+func (o *AuditOptions) clusterInfo() *audit.Cluster {
+	info := &audit.Cluster{}
+	if raw, err := o.flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		info.Context = raw.CurrentContext
+		if o.flags.Context != nil && *o.flags.Context != "" {
+			info.Context = *o.flags.Context
+		}
+	}
+	if cfg, err := o.flags.ToRESTConfig(); err == nil {
+		info.Server = cfg.Host
+	}
+	if v, err := o.client.Discovery().ServerVersion(); err == nil {
+		info.Version = v.GitVersion
+	}
+	return info
+}
+
+// locate finds an object of a finding in the files it was read from.
+func (o *AuditOptions) locate(r audit.ObjectRef) (string, int, bool) {
+	l, ok := o.locations[r.Kind+"/"+r.Namespace+"/"+r.Name]
+	return l.File, l.Line, ok
+}
+
+// printAudit writes findings grouped by severity, each with its first
+// path; platform-managed ones only with wide.
+func printAudit(w io.Writer, rep *audit.Report, wide bool) {
+	hidden := 0
+	current := audit.Severity(-1)
+	for _, f := range rep.Findings {
+		if f.Managed && !wide {
+			hidden++
+			continue
+		}
+		if f.Severity != current {
+			current = f.Severity
+			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
+		}
+		fmt.Fprintf(w, "  %s  %s\n", f.Rule, f.Message)
+		shown := f.Evidence
+		if !wide && len(shown) > 1 {
+			shown = shown[:1]
+		}
+		for _, p := range shown {
+			fmt.Fprintf(w, "      via %s\n", p)
+		}
+		if more := len(f.Evidence) - len(shown); more > 0 {
+			fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
+		}
+		if wide {
+			fmt.Fprintf(w, "      id %s\n", f.ID)
+		}
+	}
+	s := rep.Summary
+	if len(rep.Findings) == hidden {
+		fmt.Fprintln(w, "No findings.")
+	}
+	fmt.Fprintf(w, "\n%d critical, %d high, %d medium, %d low, %d info", s.Critical, s.High, s.Medium, s.Low, s.Info)
+	if hidden > 0 {
+		fmt.Fprintf(w, " (%d on platform-managed objects not shown: -o wide)", hidden)
+	}
+	fmt.Fprintln(w)
+}
