@@ -9,10 +9,10 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-access/kubectl-access/internal/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
@@ -129,7 +129,9 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load(t, ctx, cs, snap)
+	if err := localcluster.Load(ctx, cs, snap); err != nil {
+		t.Fatal(err)
+	}
 	// The aggregation controller adds audit-view-secrets' rules to view.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -180,40 +182,6 @@ func live(t *testing.T, ctx context.Context, cs kubernetes.Interface) *Report {
 		t.Fatalf("admin's view is incomplete: %v", rep.Warnings)
 	}
 	return rep
-}
-
-func load(t *testing.T, ctx context.Context, cs kubernetes.Interface, s *rbac.Snapshot) {
-	t.Helper()
-	ok := func(err error) {
-		t.Helper()
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
-	for i := range s.Namespaces {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &s.Namespaces[i], metav1.CreateOptions{})
-		ok(err)
-	}
-	for i := range s.ServiceAccounts {
-		_, err := cs.CoreV1().ServiceAccounts(s.ServiceAccounts[i].Namespace).Create(ctx, &s.ServiceAccounts[i], metav1.CreateOptions{})
-		ok(err)
-	}
-	for i := range s.ClusterRoles {
-		_, err := cs.RbacV1().ClusterRoles().Create(ctx, &s.ClusterRoles[i], metav1.CreateOptions{})
-		ok(err)
-	}
-	for i := range s.Roles {
-		_, err := cs.RbacV1().Roles(s.Roles[i].Namespace).Create(ctx, &s.Roles[i], metav1.CreateOptions{})
-		ok(err)
-	}
-	for i := range s.ClusterRoleBindings {
-		_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &s.ClusterRoleBindings[i], metav1.CreateOptions{})
-		ok(err)
-	}
-	for i := range s.RoleBindings {
-		_, err := cs.RbacV1().RoleBindings(s.RoleBindings[i].Namespace).Create(ctx, &s.RoleBindings[i], metav1.CreateOptions{})
-		ok(err)
-	}
 }
 
 // TestSARIF checks the SARIF log's shape: the 2.1.0 version, one driver

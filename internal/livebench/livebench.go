@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/internal/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -353,47 +354,8 @@ func Ensure(ctx context.Context, cs kubernetes.Interface, z large.Sizes, seed ui
 	start := time.Now()
 	s := large.Generate(seed, z)
 	fmt.Fprintf(progress, "loading %d objects (once; later runs reuse them)...\n", z.Objects())
-	// Namespaces first: everything else lives in them.
-	err = parallel(ctx, len(s.Namespaces), func(ctx context.Context, i int) error {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &s.Namespaces[i], metav1.CreateOptions{})
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("load namespaces: %w", err)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return parallel(gctx, len(s.ServiceAccounts), func(ctx context.Context, i int) error {
-			_, err := cs.CoreV1().ServiceAccounts(s.ServiceAccounts[i].Namespace).Create(ctx, &s.ServiceAccounts[i], metav1.CreateOptions{})
-			return err
-		})
-	})
-	g.Go(func() error {
-		return parallel(gctx, len(s.ClusterRoles), func(ctx context.Context, i int) error {
-			_, err := cs.RbacV1().ClusterRoles().Create(ctx, &s.ClusterRoles[i], metav1.CreateOptions{})
-			return err
-		})
-	})
-	g.Go(func() error {
-		return parallel(gctx, len(s.Roles), func(ctx context.Context, i int) error {
-			_, err := cs.RbacV1().Roles(s.Roles[i].Namespace).Create(ctx, &s.Roles[i], metav1.CreateOptions{})
-			return err
-		})
-	})
-	g.Go(func() error {
-		return parallel(gctx, len(s.RoleBindings), func(ctx context.Context, i int) error {
-			_, err := cs.RbacV1().RoleBindings(s.RoleBindings[i].Namespace).Create(ctx, &s.RoleBindings[i], metav1.CreateOptions{})
-			return err
-		})
-	})
-	g.Go(func() error {
-		return parallel(gctx, len(s.ClusterRoleBindings), func(ctx context.Context, i int) error {
-			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &s.ClusterRoleBindings[i], metav1.CreateOptions{})
-			return err
-		})
-	})
-	if err := g.Wait(); err != nil {
-		return 0, fmt.Errorf("load: %w", err)
+	if err := localcluster.Load(ctx, cs, s); err != nil {
+		return 0, err
 	}
 	if err := waitAggregated(ctx, cs, s); err != nil {
 		return 0, err
@@ -406,22 +368,6 @@ func Ensure(ctx context.Context, cs kubernetes.Interface, z large.Sizes, seed ui
 		return 0, err
 	}
 	return time.Since(start), nil
-}
-
-// parallel runs f for 0..n-1 on a few workers; objects that exist already
-// (an earlier, interrupted load) count as created.
-func parallel(ctx context.Context, n int, f func(context.Context, int) error) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for i := range n {
-		g.Go(func() error {
-			if err := f(ctx, i); err != nil && !apierrors.IsAlreadyExists(err) {
-				return err
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }
 
 // waitAggregated waits for the controller to fill every aggregated role, so

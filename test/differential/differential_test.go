@@ -237,31 +237,14 @@ func sar(ctx context.Context, cs kubernetes.Interface, id rbac.Identity, a rbac.
 
 func load(t *testing.T, ctx context.Context, cs kubernetes.Interface, u *universe) {
 	t.Helper()
-	must := func(err error) {
-		if err != nil {
-			t.Helper()
-			t.Fatal(err)
-		}
-	}
+	s := rbac.NewSnapshot()
 	for _, ns := range u.namespaces {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		must(err)
+		s.Namespaces = append(s.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
-	for i := range u.clusterRoles {
-		_, err := cs.RbacV1().ClusterRoles().Create(ctx, &u.clusterRoles[i], metav1.CreateOptions{})
-		must(err)
-	}
-	for i := range u.roles {
-		_, err := cs.RbacV1().Roles(u.roles[i].Namespace).Create(ctx, &u.roles[i], metav1.CreateOptions{})
-		must(err)
-	}
-	for i := range u.clusterRoleBindings {
-		_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &u.clusterRoleBindings[i], metav1.CreateOptions{})
-		must(err)
-	}
-	for i := range u.roleBindings {
-		_, err := cs.RbacV1().RoleBindings(u.roleBindings[i].Namespace).Create(ctx, &u.roleBindings[i], metav1.CreateOptions{})
-		must(err)
+	s.ClusterRoles, s.Roles = u.clusterRoles, u.roles
+	s.ClusterRoleBindings, s.RoleBindings = u.clusterRoleBindings, u.roleBindings
+	if err := localcluster.Load(ctx, cs, s); err != nil {
+		t.Fatal(err)
 	}
 }
 
