@@ -11,9 +11,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -192,15 +194,40 @@ func (o Options) selected(name string) bool {
 // Run checks the snapshot behind ix with the selected rules.
 func Run(ix *rbac.Index, o Options) *Report {
 	c := newChecker(ix)
+	var rules []Rule
 	for _, r := range catalogue {
 		if o.selected(r.Name) {
-			c.rule = r
-			r.check(c)
+			rules = append(rules, r)
 		}
 	}
+	// The rules run in parallel, each on its own copy of the checker (the
+	// index, the snapshot and the managed set are read-only; the probes'
+	// answers are computed once, by whichever rule asks first). Findings
+	// are joined in catalogue order, so the report does not depend on
+	// scheduling.
+	found := make([][]Finding, len(rules))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(rules)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rc := *c
+				rc.rule = rules[i]
+				rules[i].check(&rc)
+				found[i] = rc.findings
+			}
+		}()
+	}
+	for i := range rules {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	rep := &Report{
 		APIVersion: rbac.APIVersion, Kind: Kind,
-		Findings:   c.findings,
+		Findings:   slices.Concat(found...),
 		Incomplete: ix.Incomplete(),
 		Warnings:   append([]string{}, ix.Warnings()...),
 	}
@@ -263,9 +290,15 @@ type checker struct {
 	rule     Rule
 	managed  map[rbac.ObjectRef]bool
 	findings []Finding
-	// probed keeps each probe rule's findings by subject, for the checks
-	// that combine them (escalation-path).
-	probed map[string][]probeHit
+	// probed keeps each probe rule's hits, for the rule itself and for the
+	// checks that combine them (escalation-path); computed once, on first
+	// use, by whichever rule asks.
+	probed map[string]*probeMemo
+}
+
+type probeMemo struct {
+	once sync.Once
+	hits []probeHit
 }
 
 // probeHit is one subject a probe rule found in one scope, with the
@@ -278,7 +311,10 @@ type probeHit struct {
 }
 
 func newChecker(ix *rbac.Index) *checker {
-	c := &checker{ix: ix, snap: ix.Snapshot(), managed: map[rbac.ObjectRef]bool{}, probed: map[string][]probeHit{}}
+	c := &checker{ix: ix, snap: ix.Snapshot(), managed: map[rbac.ObjectRef]bool{}, probed: map[string]*probeMemo{}}
+	for _, pr := range probeRules {
+		c.probed[pr.Name] = &probeMemo{}
+	}
 	s := c.snap
 	for _, o := range s.ClusterRoles {
 		c.managed[rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}] = isManaged(o.Labels, o.Annotations)

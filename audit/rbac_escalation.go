@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,9 @@ var riskyRules = []string{"cluster-admin-equivalent", "impersonate", "escalate-o
 	"nodes-proxy", "serviceaccount-token-create", "webhook-config-write", "csr-approve", "pod-exec", "persistentvolume-create"}
 
 // stepRules are what lets a subject act as a service account in scope.
+// maxChains is how many chains one escalation-path finding spells out.
+const maxChains = 3
+
 var stepRules = map[string]string{"workload-create": "create pods", "serviceaccount-token-create": "mint tokens"}
 
 func checkEscalationPaths(c *checker) {
@@ -35,6 +39,7 @@ func checkEscalationPaths(c *checker) {
 	// What each service account holds that is worth stealing.
 	type power struct {
 		sa       rbac.Subject
+		key      string // sa.String()
 		rule     string
 		scope    string
 		severity Severity
@@ -52,53 +57,61 @@ func checkEscalationPaths(c *checker) {
 			if h.subject.Kind != rbac.ServiceAccountKind || h.severity < High || !exists(h.subject) {
 				continue
 			}
-			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace], power{h.subject, name, h.scope, h.severity, h.evidence})
+			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace], power{h.subject, key, name, h.scope, h.severity, h.evidence})
 		}
 	}
 	// covered says whether s already holds rule in scope (or cluster-wide).
-	covered := func(s rbac.Subject, rule, scope string) bool {
-		scopes := holds[s.String()][rule]
+	covered := func(s, rule, scope string) bool {
+		scopes := holds[s][rule]
 		return slices.Contains(scopes, "") || slices.Contains(scopes, scope)
 	}
 
+	// Each namespace's powers, strongest first, and all of them for the
+	// subjects who reach every namespace: sorted once, walked per subject.
+	byStrength := func(a, b power) int {
+		return cmp.Or(cmp.Compare(b.severity, a.severity), strings.Compare(a.key, b.key), strings.Compare(a.rule, b.rule))
+	}
+	var all []power
+	for _, ps := range bySA {
+		slices.SortFunc(ps, byStrength)
+		all = append(all, ps...)
+	}
+	slices.SortFunc(all, byStrength)
+
 	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
 		for _, h := range c.hits(probeRuleNamed(step)) {
-			var targets []power
-			for ns, ps := range bySA {
-				if h.scope != "" && ns != h.scope {
-					continue
-				}
-				for _, p := range ps {
-					if p.sa.String() != h.subject.String() && !covered(h.subject, p.rule, p.scope) {
+			self := h.subject.String()
+			candidates := all
+			if h.scope != "" {
+				candidates = bySA[h.scope]
+			}
+			var targets []power // the first maxChains
+			count := 0
+			for _, p := range candidates {
+				if p.key != self && !covered(self, p.rule, p.scope) {
+					if count < maxChains {
 						targets = append(targets, p)
 					}
+					count++
 				}
 			}
-			if len(targets) == 0 {
+			if count == 0 {
 				continue
 			}
-			slices.SortFunc(targets, func(a, b power) int {
-				if a.severity != b.severity {
-					return int(b.severity - a.severity)
-				}
-				return strings.Compare(a.sa.String()+a.rule, b.sa.String()+b.rule)
-			})
 			sev := targets[0].severity
 			subjects := []rbac.Subject{h.subject}
 			evidence := slices.Clone(h.evidence)
 			var chains []string
 			for _, t := range targets {
-				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.String() == t.sa.String() }) {
+				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.String() == t.key }) {
 					subjects = append(subjects, t.sa)
 				}
 				evidence = append(evidence, t.evidence...)
-				if len(chains) < 3 {
-					chains = append(chains, fmt.Sprintf("%s (%s %s)", t.sa, t.rule, where(t.scope)))
-				}
+				chains = append(chains, fmt.Sprintf("%s (%s %s)", t.sa, t.rule, where(t.scope)))
 			}
 			more := ""
-			if len(targets) > len(chains) {
-				more = fmt.Sprintf(" and %d more", len(targets)-len(chains))
+			if count > len(chains) {
+				more = fmt.Sprintf(" and %d more", count-len(chains))
 			}
 			c.add(Finding{Severity: sev, Subjects: subjects, Evidence: evidence,
 				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepRules[step], where(h.scope), strings.Join(chains, ", "), more)})

@@ -214,9 +214,13 @@ func (pr *probeRule) run(c *checker) {
 // hits asks the engine who can make the rule's requests, once per report
 // (escalation-path reuses the answers, whether the rule is selected or not).
 func (c *checker) hits(pr *probeRule) []probeHit {
-	if h, ok := c.probed[pr.Name]; ok {
-		return h
-	}
+	m := c.probed[pr.Name]
+	m.once.Do(func() { m.hits = c.probe(pr) })
+	return m.hits
+}
+
+// probe asks the engine who can make the rule's requests.
+func (c *checker) probe(pr *probeRule) []probeHit {
 	evidence := map[place][]rbac.Path{}
 	var order []place
 	for _, a := range pr.probes {
@@ -254,7 +258,6 @@ func (c *checker) hits(pr *probeRule) []probeHit {
 		}
 		hits = append(hits, probeHit{subject: k.subject(), scope: k.scope, severity: sev, evidence: evidence[k]})
 	}
-	c.probed[pr.Name] = hits
 	return hits
 }
 

@@ -122,7 +122,11 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 		rep.Filter(o.baseline)
 	}
 	switch o.Output {
-	case "json", "yaml":
+	case "json":
+		doc := *rep
+		doc.Findings = []audit.Finding{}
+		err = writeListJSON(o.Out, &doc, "findings", rep.Findings)
+	case "yaml":
 		err = printDoc(o.Out, o.Output, rep)
 	case "sarif":
 		var b []byte

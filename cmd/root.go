@@ -77,6 +77,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	root.SetErr(streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
 	addLogLevelFlag(root)
+	addProfilingFlags(root)
 
 	root.AddCommand(NewCmdVersion(streams))
 	for _, add := range subcommands {

@@ -45,14 +45,14 @@ func TestRunSmall(t *testing.T) {
 	if rep.Floor <= 0 || rep.FloorRequests < 6 {
 		t.Errorf("floor %v with %d requests: want > 0 and at least one LIST per kind", rep.Floor, rep.FloorRequests)
 	}
-	if len(rep.Results) != 4 {
-		t.Fatalf("%d results, want 4", len(rep.Results))
+	if len(rep.Results) != len(Queries(z)) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(Queries(z)))
 	}
 	for _, r := range rep.Results {
 		if r.Wall <= 0 || r.Min > r.Wall || r.RSSMiB <= 1 || r.Answer == 0 {
 			t.Errorf("%s: implausible figures %+v", r.Name, r)
 		}
-		// Four LISTs (or fewer) plus at most a GET of the namespace or
+		// Six LISTs (or fewer) plus at most a GET of the namespace or
 		// service account asked about; discovery comes from the cache the
 		// warm-up filled.
 		if r.Requests < 3 || r.Requests > 8 {
@@ -61,7 +61,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	var sb strings.Builder
 	rep.Print(&sb)
-	for _, want := range []string{"floor:", "who-can -n", "what-can sa", "xFLOOR"} {
+	for _, want := range []string{"floor:", "who-can -n", "what-can sa", "audit", "xFLOOR"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, sb.String())
 		}
