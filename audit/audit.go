@@ -234,6 +234,10 @@ func Run(ix *rbac.Index, o Options) *Report {
 	for _, g := range ix.Snapshot().Gaps {
 		rep.Warnings = append(rep.Warnings, g.String())
 	}
+	if ix.Snapshot().Probes == nil && (o.selected("node-authorizer-active") || o.selected("node-restriction-active")) {
+		rep.Warnings = append(rep.Warnings, "node-authorizer-active and node-restriction-active were not checked: "+
+			"they probe a live API server (run against the cluster, or audit a snapshot saved from it)")
+	}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
@@ -294,6 +298,10 @@ type checker struct {
 	// checks that combine them (escalation-path); computed once, on first
 	// use, by whichever rule asks.
 	probed map[string]*probeMemo
+	// evidenceNotManaged keeps a finding's severity when its evidence runs
+	// through platform-owned objects: set by rules for which no platform
+	// default ever matches, so a match is someone's edit of such an object.
+	evidenceNotManaged bool
 }
 
 type probeMemo struct {
@@ -369,7 +377,7 @@ func (c *checker) add(f Finding) Finding {
 		f.Evidence = []rbac.Path{}
 	}
 	f.Objects = objectsOf(f.Objects, f.Evidence)
-	if len(f.Evidence) > 0 && !f.Managed {
+	if len(f.Evidence) > 0 && !f.Managed && !c.evidenceNotManaged {
 		f.Managed = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.pathManaged(p) })
 	}
 	if f.Managed {

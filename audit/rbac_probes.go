@@ -165,6 +165,15 @@ var probeRules = []probeRule{
 		probes:  clusterVerbs("", "persistentvolumes", "create"),
 		cluster: High, namespaced: skip, kubeSystem: skip, what: "create persistent volumes",
 	},
+	{
+		Rule: Rule{Name: "node-write", Category: CategoryNodeAuthz, Severity: High,
+			Title: "Subject can modify nodes or their status",
+			Why: "Writing a Node's labels and taints steers workloads onto a node of the writer's choosing; writing its status rewrites the addresses " +
+				"the API server dials for logs and exec, and the conditions the scheduler trusts.",
+			Fix: "Removes the subject from the binding that grants update or patch on nodes or nodes/status."},
+		probes:  append(clusterVerbs("", "nodes", "update", "patch"), clusterVerbs("", "nodes/status", "update", "patch")...),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "modify nodes",
+	},
 }
 
 func init() {
@@ -229,6 +238,9 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 			s := g.Subject()
 			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters {
 				continue // holds everything by definition; see system-masters-binding
+			}
+			if isNodeIdentity(s) {
+				continue // what nodes are granted: see node-group-binding
 			}
 			for _, p := range g.Via {
 				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
@@ -32,6 +33,7 @@ type queryOptions struct {
 	offline   bool
 	catalog   source.Catalog
 	client    kubernetes.Interface
+	config    *rest.Config // live: the client's config
 	warnings  []string
 	locations map[string]source.Location // offline: where each object was read
 }
@@ -71,6 +73,7 @@ func (o *queryOptions) complete(needCatalog bool) error {
 		return kubeconfigError(err)
 	}
 	cfg = source.ProtobufConfig(cfg)
+	o.config = cfg
 	if o.client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}
@@ -109,10 +112,17 @@ func (o *queryOptions) load(ctx context.Context, scope source.Scope) (*rbac.Inde
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	probes := make(chan *rbac.Probes, 1)
+	if scope.Probes {
+		go func() { probes <- source.ProbeNodes(ctx, o.config) }()
+	} else {
+		probes <- nil
+	}
 	snap, err := source.Live(ctx, o.client, scope)
 	if err != nil {
 		return nil, clusterError(err)
 	}
+	snap.Probes = <-probes
 	return rbac.NewIndex(snap), nil
 }
 

@@ -30,9 +30,37 @@ type Snapshot struct {
 	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings,omitempty"`
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings,omitempty"`
 
+	// Probes are what the live API server answered to questions its
+	// objects cannot: whether the Node authorizer and NodeRestriction are
+	// in force. Nil when the snapshot was read from files.
+	Probes *Probes `json:"probes,omitempty"`
+
 	// Gaps are the parts that could not be read; any gap makes every
 	// answer incomplete.
 	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Probes are the results of the live probes.
+type Probes struct {
+	NodeAuthorizer  Probe `json:"nodeAuthorizer"`
+	NodeRestriction Probe `json:"nodeRestriction"`
+}
+
+// ProbeState is what a probe found.
+type ProbeState string
+
+const (
+	ProbeActive   ProbeState = "active"
+	ProbeInactive ProbeState = "inactive"
+	// ProbeUnknown means the probe could not decide; Detail says why (the
+	// permission it lacked, or what it could not find to probe with).
+	ProbeUnknown ProbeState = "unknown"
+)
+
+// Probe is one probe's result and what the server said.
+type Probe struct {
+	State  ProbeState `json:"state"`
+	Detail string     `json:"detail"`
 }
 
 // Gap is one part of the cluster the snapshot lacks, and why.

@@ -300,6 +300,9 @@ func (l *loader) merge(s *rbac.Snapshot) {
 	d.RoleBindings = append(d.RoleBindings, s.RoleBindings...)
 	d.ClusterRoleBindings = append(d.ClusterRoleBindings, s.ClusterRoleBindings...)
 	d.Gaps = append(d.Gaps, s.Gaps...)
+	if s.Probes != nil {
+		d.Probes = s.Probes // a saved snapshot keeps what the live probes found
+	}
 	if !s.RulesAggregated {
 		d.RulesAggregated = false
 		l.objects++ // treat as raw objects: compute aggregation

@@ -35,10 +35,13 @@ type Scope struct {
 	// ServiceAccounts and Namespaces read those (in Namespace, or all).
 	ServiceAccounts bool
 	Namespaces      bool
+	// Probes runs the node probes (ProbeNodes), which the caller does
+	// itself: they need the rest config, not only a clientset.
+	Probes bool
 }
 
 // Full is what a whole-cluster view (snapshot, audit) reads.
-var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true}
+var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true, Probes: true}
 
 // PageSize is the LIST page size: large enough for few round trips, small
 // enough that one page never dominates memory.

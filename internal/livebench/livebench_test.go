@@ -53,10 +53,11 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s: implausible figures %+v", r.Name, r)
 		}
 		// Six LISTs (or fewer) plus at most a GET of the namespace or
-		// service account asked about; discovery comes from the cache the
-		// warm-up filled.
-		if r.Requests < 3 || r.Requests > 8 {
-			t.Errorf("%s: %d API requests, want 3..8", r.Name, r.Requests)
+		// service account asked about, and for audit the node probes (a
+		// SubjectAccessReview, a LIST of nodes, a dry-run patch);
+		// discovery comes from the cache the warm-up filled.
+		if r.Requests < 3 || r.Requests > 10 {
+			t.Errorf("%s: %d API requests, want 3..10", r.Name, r.Requests)
 		}
 	}
 	var sb strings.Builder

@@ -1,0 +1,158 @@
+package audit
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// TestNodeProbes checks the node probes on the real server in both states:
+// a server as DESIGN.md starts it (Node,RBAC and NodeRestriction), then a second server
+// started with --authorization-mode=RBAC and without NodeRestriction,
+// first as it starts (nodes may not even patch themselves), then with the
+// legacy binding of nodes that such clusters need. Then it checks that a
+// caller without the permissions the probes need gets "unknown", naming
+// them, never "inactive".
+func TestNodeProbes(t *testing.T) {
+	ctx := t.Context()
+
+	// Its own servers: the shared test cluster holds the audit fixtures,
+	// whose legacy node binding the probe would (rightly) see.
+	c, err := localcluster.Start(ctx, localcluster.Options{Dir: t.TempDir(), NoControllerManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	addNode(t, ctx, cs, "probe-node-a")
+	p := source.ProbeNodes(ctx, c.Config)
+	wantProbe(t, "Node,RBAC+NodeRestriction authorizer", p.NodeAuthorizer, rbac.ProbeActive, "no relationship found between node")
+	wantProbe(t, "Node,RBAC+NodeRestriction admission", p.NodeRestriction, rbac.ProbeActive, "is not allowed to modify labels")
+	rep := auditWithProbes(t, ctx, cs, p)
+	if fs := ruleFindings(rep, "node-authorizer-active", "node-restriction-active"); len(fs) != 0 {
+		t.Errorf("both in force, yet: %v", fs)
+	}
+
+	// A caller that may neither create SubjectAccessReviews nor list nodes
+	// nor impersonate: a service account with a token of its own (not an
+	// impersonated admin, whose impersonation the probe would replace).
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "probe-limited"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts("default").CreateToken(ctx, "probe-limited", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := rest.AnonymousClientConfig(c.Config)
+	limited.BearerToken = tok.Status.Token
+	p = source.ProbeNodes(ctx, limited)
+	wantProbe(t, "limited caller authorizer", p.NodeAuthorizer, rbac.ProbeUnknown, "needs create on subjectaccessreviews")
+	wantProbe(t, "limited caller admission", p.NodeRestriction, rbac.ProbeUnknown, "needs list on nodes")
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe-list-nodes"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bind(t, ctx, cs, "probe-list-nodes", "probe-list-nodes", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: "probe-limited"})
+	p = source.ProbeNodes(ctx, limited)
+	wantProbe(t, "caller without impersonate", p.NodeRestriction, rbac.ProbeUnknown, "needs impersonate on users and groups")
+	rep = auditWithProbes(t, ctx, cs, p)
+	for _, f := range ruleFindings(rep, "node-authorizer-active", "node-restriction-active") {
+		if f.Severity != Info || !strings.Contains(f.Message, "unknown") {
+			t.Errorf("an unknown probe reported as %s: %s", f.Severity, f.Message)
+		}
+	}
+
+	// The second server: RBAC only, no NodeRestriction.
+	rc, err := localcluster.Start(ctx, localcluster.Options{Dir: t.TempDir(), AuthorizationMode: "RBAC",
+		AdmissionPlugins: []string{}, NoControllerManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.Stop)
+	rcs := kubernetes.NewForConfigOrDie(rc.Config)
+	addNode(t, ctx, rcs, "probe-node-b")
+	p = source.ProbeNodes(ctx, rc.Config)
+	wantProbe(t, "RBAC-only authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "not in the chain")
+	wantProbe(t, "RBAC-only, nodes unbound", p.NodeRestriction, rbac.ProbeUnknown, "may not patch Node objects at all")
+
+	// What RBAC-only clusters do for their kubelets: bind system:node to
+	// every node.
+	bind(t, ctx, rcs, "legacy-nodes", "system:node", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"})
+	p = source.ProbeNodes(ctx, rc.Config)
+	wantProbe(t, "RBAC-only with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "RBAC lets every node read secrets")
+	wantProbe(t, "RBAC-only with legacy binding admission", p.NodeRestriction, rbac.ProbeInactive, "was allowed (in a dry run)")
+	if n, err := rcs.CoreV1().Nodes().Get(ctx, "probe-node-b", metav1.GetOptions{}); err != nil || n.Labels[source.ProbeLabel] != "" {
+		t.Errorf("the dry run changed the node: %v %v", n.Labels, err)
+	}
+	rep = auditWithProbes(t, ctx, rcs, p)
+	for _, rule := range []string{"node-authorizer-active", "node-restriction-active"} {
+		if fs := ruleFindings(rep, rule); len(fs) != 1 || fs[0].Severity != High {
+			t.Errorf("RBAC-only: %s findings %v, want one high", rule, fs)
+		}
+	}
+	fs := ruleFindings(rep, "node-group-binding")
+	if !slices.ContainsFunc(fs, func(f Finding) bool {
+		return f.Severity == High && names(&f, "ClusterRoleBinding legacy-nodes") && names(&f, "group:system:nodes")
+	}) {
+		t.Errorf("RBAC-only: node-group-binding does not report legacy-nodes as high: %v", fs)
+	}
+}
+
+func addNode(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) {
+	t.Helper()
+	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func bind(t *testing.T, ctx context.Context, cs kubernetes.Interface, name, role string, s rbacv1.Subject) {
+	t.Helper()
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+		Subjects:   []rbacv1.Subject{s},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantProbe(t *testing.T, label string, p rbac.Probe, state rbac.ProbeState, detail string) {
+	t.Helper()
+	if p.State != state || !strings.Contains(p.Detail, detail) {
+		t.Errorf("%s: probe %s (%s), want %s mentioning %q", label, p.State, p.Detail, state, detail)
+	}
+}
+
+func auditWithProbes(t *testing.T, ctx context.Context, cs kubernetes.Interface, p *rbac.Probes) *Report {
+	t.Helper()
+	snap, err := source.Live(ctx, cs, source.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Probes = p
+	return Run(rbac.NewIndex(snap), Options{})
+}
+
+func ruleFindings(rep *Report, rules ...string) []Finding {
+	var out []Finding
+	for _, f := range rep.Findings {
+		if slices.Contains(rules, f.Rule) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The node probes answer what a managed cluster's API server flags would:
+// is the Node authorizer in the authorization chain, and does the
+// NodeRestriction admission plugin run? Both ask the server itself, and
+// neither changes anything: a SubjectAccessReview only asks, and the patch
+// is a server-side dry run.
+
+// probeName names the object the authorizer probe asks about; it need not
+// exist.
+const probeName = "kubectl-access-probe"
+
+// ProbeLabel is the label the NodeRestriction probe tries to set: the
+// node-restriction.kubernetes.io/ prefix is one NodeRestriction forbids
+// nodes to set, on themselves too.
+const ProbeLabel = "node-restriction.kubernetes.io/kubectl-access-probe"
+
+var nodeGroups = []string{"system:nodes", "system:authenticated"}
+
+// ProbeNodes runs both probes with the caller's credentials in cfg.
+func ProbeNodes(ctx context.Context, cfg *rest.Config) *rbac.Probes {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		u := rbac.Probe{State: rbac.ProbeUnknown, Detail: err.Error()}
+		return &rbac.Probes{NodeAuthorizer: u, NodeRestriction: u}
+	}
+	return &rbac.Probes{NodeAuthorizer: probeNodeAuthorizer(ctx, cs), NodeRestriction: probeNodeRestriction(ctx, cs, cfg)}
+}
+
+// probeNodeAuthorizer asks, as a node that has no pods, to read a secret
+// no pod uses. The Node authorizer answers such a request with no opinion
+// and the reason "no relationship found between node ..."; the union of
+// authorizers passes that reason on when the request is denied. Without
+// the Node authorizer, the reason is absent.
+func probeNodeAuthorizer(ctx context.Context, cs kubernetes.Interface) rbac.Probe {
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   "system:node:" + probeName,
+		Groups: nodeGroups,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: "get", Resource: "secrets", Namespace: "kube-system", Name: probeName,
+		},
+	}}
+	res, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsForbidden(err):
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "needs create on subjectaccessreviews.authorization.k8s.io"}
+	case err != nil:
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "SubjectAccessReview failed: " + err.Error()}
+	case res.Status.Allowed:
+		return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf(
+			"a node may read a secret that none of its pods uses (%s): whatever the authorizer chain, RBAC lets every node read secrets", strings.TrimSpace(res.Status.Reason))}
+	case strings.Contains(res.Status.Reason, "no relationship found between node"):
+		return rbac.Probe{State: rbac.ProbeActive, Detail: "the Node authorizer denied a node a secret none of its pods uses: " + res.Status.Reason}
+	}
+	return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf(
+		"a node's request for a secret none of its pods uses was denied without the Node authorizer's reason (%q): the Node authorizer is not in the chain", res.Status.Reason)}
+}
+
+// probeNodeRestriction impersonates an existing node and, in a server-side
+// dry run, tries to set a label on that node that NodeRestriction forbids.
+func probeNodeRestriction(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config) rbac.Probe {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
+	switch {
+	case apierrors.IsForbidden(err):
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "needs list on nodes"}
+	case err != nil:
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "listing nodes failed: " + err.Error()}
+	case len(nodes.Items) == 0:
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "the cluster has no Node objects to probe with"}
+	}
+	node := nodes.Items[0].Name
+	imp := rest.CopyConfig(cfg)
+	imp.Impersonate = rest.ImpersonationConfig{UserName: "system:node:" + node, Groups: nodeGroups}
+	ics, err := kubernetes.NewForConfig(imp)
+	if err != nil {
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: err.Error()}
+	}
+	patch := fmt.Appendf(nil, `{"metadata":{"labels":{%q:"dry-run"}}}`, ProbeLabel)
+	_, err = ics.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil {
+		return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf("node %s was allowed (in a dry run) to set the restricted label %s on itself", node, ProbeLabel)}
+	}
+	msg := err.Error()
+	switch {
+	case apierrors.IsForbidden(err) && strings.Contains(msg, "cannot impersonate"):
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "needs impersonate on users and groups (to act as a node in a dry run)"}
+	case apierrors.IsForbidden(err) && strings.Contains(msg, "is not allowed to"):
+		return rbac.Probe{State: rbac.ProbeActive, Detail: "NodeRestriction refused a node's dry-run patch of a restricted label: " + msg}
+	case apierrors.IsForbidden(err):
+		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "node " + node + " may not patch Node objects at all, so admission was not reached: " + msg}
+	}
+	return rbac.Probe{State: rbac.ProbeUnknown, Detail: "the dry-run patch failed: " + msg}
+}
