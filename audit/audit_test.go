@@ -50,6 +50,7 @@ var expectations = []expectation{
 	{"aggregation-latent-grant", "ClusterRole audit-view-secrets", "ClusterRole audit-view-widgets"},
 	{"escalation-path", "user:u-deployer", "user:u-deployer-b"},
 	{"node-write", "user:u-node-writer", "user:u-nodes"},
+	{"workload-identity-admin", "sa:audit-w:robot", "sa:audit-w:idle-admin"},
 	// Nodes' own grants are node-group-binding's, not the rbac rules'.
 	{"node-group-binding", "ClusterRoleBinding audit-legacy-nodes", "ClusterRoleBinding audit-not-nodes"},
 	{"secrets-read", "user:u-secrets", "group:system:nodes"},
@@ -81,7 +82,21 @@ func names(f *Finding, x string) bool {
 
 func check(t *testing.T, label string, rep *Report) {
 	t.Helper()
-	for _, e := range expectations {
+	expect(t, label, rep, expectations)
+	// Every rule in the catalogue is exercised by some expectation.
+	for _, r := range catalogue {
+		all := slices.Concat(expectations, gmsaExpectations)
+		if !slices.Contains(probed, r.Name) && !slices.ContainsFunc(all, func(e expectation) bool { return e.rule == r.Name }) {
+			t.Errorf("rule %s has no fixture", r.Name)
+		}
+	}
+}
+
+// expect checks each expectation's trigger and near miss, and that every
+// finding is well formed.
+func expect(t *testing.T, label string, rep *Report, exps []expectation) {
+	t.Helper()
+	for _, e := range exps {
 		var got, near []string
 		for i := range rep.Findings {
 			f := &rep.Findings[i]
@@ -100,14 +115,6 @@ func check(t *testing.T, label string, rep *Report) {
 		}
 		if len(near) > 0 {
 			t.Errorf("%s: %s reports the near miss %s: %v", label, e.rule, e.nearMiss, near)
-		}
-	}
-	// Every rule in the catalogue is exercised by some expectation (the
-	// gMSA family has its own test).
-	for _, r := range catalogue {
-		if (r.Category == CategoryRBAC || r.Category == CategoryNodeAuthz) && !slices.Contains(probed, r.Name) &&
-			!slices.ContainsFunc(expectations, func(e expectation) bool { return e.rule == r.Name }) {
-			t.Errorf("rule %s has no fixture", r.Name)
 		}
 	}
 	for _, f := range rep.Findings {
@@ -142,6 +149,9 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	if err := localcluster.Load(ctx, cs, snap); err != nil {
 		t.Fatal(err)
 	}
+	if err := localcluster.ApplyFiles(ctx, c.Config, "testdata/workloads.yaml"); err != nil {
+		t.Fatal(err)
+	}
 	// The aggregation controller adds audit-view-secrets' rules to view.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -160,7 +170,11 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	liveRep := live(t, ctx, cs)
 	check(t, "live", liveRep)
 
-	offline := Run(rbac.NewIndex(snap), Options{})
+	all, _, err := source.Files([]string{"testdata/fixtures.yaml", "testdata/workloads.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := Run(rbac.NewIndex(all), Options{})
 	check(t, "offline", offline)
 
 	// Ids are stable across runs and between live and offline input.

@@ -27,6 +27,8 @@ type probeRule struct {
 	// through a RoleBinding in kube-system (the control plane's home).
 	cluster, namespaced, kubeSystem Severity
 	what                            string // "read secrets"
+	// when, if set, says whether the rule applies to this cluster at all.
+	when func(*checker) bool
 }
 
 func res(verb, group, resource string) rbac.Attributes {
@@ -174,6 +176,16 @@ var probeRules = []probeRule{
 		probes:  append(clusterVerbs("", "nodes", "update", "patch"), clusterVerbs("", "nodes/status", "update", "patch")...),
 		cluster: High, namespaced: skip, kubeSystem: skip, what: "modify nodes",
 	},
+	{
+		Rule: Rule{Name: "gmsa-spec-write", Category: CategoryGMSA, Severity: High,
+			Title: "Subject can write gMSA credential specs",
+			Why: "A credential spec names the Active Directory identity its pods run as: whoever writes one can point a workload at another gMSA " +
+				"(or delete it and stop the workload). Checked where gMSA is in use.",
+			Fix: "Removes the subject from the binding that grants create, update, patch or delete on gmsacredentialspecs."},
+		probes:  clusterVerbs(rbac.GMSAGroup, "gmsacredentialspecs", "create", "update", "patch", "delete"),
+		cluster: High, namespaced: skip, kubeSystem: skip, what: "write gMSA credential specs",
+		when: (*checker).gmsaInUse,
+	},
 }
 
 func init() {
@@ -195,6 +207,9 @@ func (p place) subject() rbac.Subject {
 }
 
 func (pr *probeRule) run(c *checker) {
+	if pr.when != nil && !pr.when(c) {
+		return
+	}
 	// A cluster-admin-equivalent subject holds every risky right: its one
 	// critical finding says so, without a copy under every other rule.
 	admins := map[string]bool{}

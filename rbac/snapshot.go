@@ -1,6 +1,9 @@
 package rbac
 
 import (
+	"encoding/json"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +33,19 @@ type Snapshot struct {
 	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings,omitempty"`
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings,omitempty"`
 
+	// The objects the gMSA and workload checks read (whole-cluster loads
+	// only). Pods are slimmed to identity, placement, Windows options and
+	// secret volumes; offline, a workload's pod template becomes a pod
+	// named after the workload (see PodFromTemplate). Services are only
+	// those admission webhooks point at.
+	Pods                []corev1.Pod                                             `json:"pods,omitempty"`
+	Nodes               []corev1.Node                                            `json:"nodes,omitempty"`
+	GMSAInstalled       bool                                                     `json:"gmsaInstalled,omitempty"`
+	GMSACredentialSpecs []GMSACredentialSpec                                     `json:"gmsaCredentialSpecs,omitempty"`
+	MutatingWebhooks    []admissionregistrationv1.MutatingWebhookConfiguration   `json:"mutatingWebhookConfigurations,omitempty"`
+	ValidatingWebhooks  []admissionregistrationv1.ValidatingWebhookConfiguration `json:"validatingWebhookConfigurations,omitempty"`
+	Services            []corev1.Service                                         `json:"services,omitempty"`
+
 	// Probes are what the live API server answered to questions its
 	// objects cannot: whether the Node authorizer and NodeRestriction are
 	// in force. Nil when the snapshot was read from files.
@@ -39,6 +55,21 @@ type Snapshot struct {
 	// answer incomplete.
 	Gaps []Gap `json:"gaps,omitempty"`
 }
+
+// GMSAGroup is the API group of GMSACredentialSpec (kubernetes-sigs/windows-gmsa).
+const GMSAGroup = "windows.k8s.io"
+
+// GMSACredentialSpec is a Windows gMSA credential spec: cluster-scoped,
+// its one field the credential spec document.
+type GMSACredentialSpec struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Credspec          json.RawMessage `json:"credspec,omitempty"`
+}
+
+// TemplateAnnotation marks a pod made offline from a workload's pod
+// template; its owner reference names the workload.
+const TemplateAnnotation = "access.kubectl.io/from-template"
 
 // Probes are the results of the live probes.
 type Probes struct {

@@ -14,8 +14,12 @@ import (
 	"strconv"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -225,7 +229,7 @@ func (l *loader) document(doc []byte, at Location) error {
 		return nil
 	case group == rbacv1.GroupName || tm.APIVersion == "v1":
 	default:
-		return nil // another kind: not the engine's business
+		return l.workload(tm, group, doc, at, decode)
 	}
 	l.objects++
 	switch tm.Kind {
@@ -279,6 +283,116 @@ func (l *loader) document(doc []byte, at Location) error {
 		l.snap.Namespaces = append(l.snap.Namespaces, o)
 	default:
 		l.objects--
+		return l.workload(tm, group, doc, at, decode)
+	}
+	return nil
+}
+
+// workload reads the kinds the gMSA and workload checks need: pods and
+// the pod templates of workload controllers, nodes, services, admission
+// webhooks, gMSA credential specs and the gMSA CRD itself.
+func (l *loader) workload(tm typeMeta, group string, doc []byte, at Location, decode func(any) error) error {
+	key := func(ns, name string) string { return tm.Kind + "/" + ns + "/" + name }
+	orDefault := func(ns string) string {
+		if ns == "" {
+			return "default"
+		}
+		return ns
+	}
+	template := func(meta metav1.ObjectMeta, t *corev1.PodTemplateSpec) {
+		meta.Namespace = orDefault(meta.Namespace)
+		l.where[key(meta.Namespace, meta.Name)] = at
+		l.snap.Pods = append(l.snap.Pods, PodFromTemplate(tm.APIVersion, tm.Kind, meta, t))
+	}
+	switch {
+	case tm.APIVersion == "v1" && tm.Kind == "Pod":
+		var o corev1.Pod
+		if err := decode(&o); err != nil {
+			return err
+		}
+		o.Namespace = orDefault(o.Namespace)
+		l.where[key(o.Namespace, o.Name)] = at
+		l.snap.Pods = append(l.snap.Pods, SlimPod(&o))
+	case tm.APIVersion == "v1" && tm.Kind == "Node":
+		var o corev1.Node
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.Nodes = append(l.snap.Nodes, SlimNode(&o))
+	case tm.APIVersion == "v1" && tm.Kind == "Service":
+		var o corev1.Service
+		if err := decode(&o); err != nil {
+			return err
+		}
+		o.Namespace = orDefault(o.Namespace)
+		l.where[key(o.Namespace, o.Name)] = at
+		l.snap.Services = append(l.snap.Services, corev1.Service{TypeMeta: o.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace}})
+	case group == "apps" && tm.Kind == "Deployment":
+		var o appsv1.Deployment
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.Template)
+	case group == "apps" && tm.Kind == "StatefulSet":
+		var o appsv1.StatefulSet
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.Template)
+	case group == "apps" && tm.Kind == "DaemonSet":
+		var o appsv1.DaemonSet
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.Template)
+	case group == "apps" && tm.Kind == "ReplicaSet":
+		var o appsv1.ReplicaSet
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.Template)
+	case group == "batch" && tm.Kind == "Job":
+		var o batchv1.Job
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.Template)
+	case group == "batch" && tm.Kind == "CronJob":
+		var o batchv1.CronJob
+		if err := decode(&o); err != nil {
+			return err
+		}
+		template(o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template)
+	case group == "admissionregistration.k8s.io" && tm.Kind == "MutatingWebhookConfiguration":
+		var o admissionregistrationv1.MutatingWebhookConfiguration
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.MutatingWebhooks = append(l.snap.MutatingWebhooks, o)
+	case group == "admissionregistration.k8s.io" && tm.Kind == "ValidatingWebhookConfiguration":
+		var o admissionregistrationv1.ValidatingWebhookConfiguration
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.ValidatingWebhooks = append(l.snap.ValidatingWebhooks, o)
+	case group == rbac.GMSAGroup && tm.Kind == "GMSACredentialSpec":
+		var o rbac.GMSACredentialSpec
+		if err := decode(&o); err != nil {
+			return err
+		}
+		l.where[key("", o.Name)] = at
+		l.snap.GMSAInstalled = true
+		l.snap.GMSACredentialSpecs = append(l.snap.GMSACredentialSpecs, o)
+	case group == "apiextensions.k8s.io" && tm.Kind == "CustomResourceDefinition":
+		var o struct {
+			metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(doc, &o); err == nil && o.Name == "gmsacredentialspecs."+rbac.GMSAGroup {
+			l.snap.GMSAInstalled = true
+		}
 	}
 	return nil
 }
@@ -300,6 +414,13 @@ func (l *loader) merge(s *rbac.Snapshot) {
 	d.RoleBindings = append(d.RoleBindings, s.RoleBindings...)
 	d.ClusterRoleBindings = append(d.ClusterRoleBindings, s.ClusterRoleBindings...)
 	d.Gaps = append(d.Gaps, s.Gaps...)
+	d.Pods = append(d.Pods, s.Pods...)
+	d.Nodes = append(d.Nodes, s.Nodes...)
+	d.GMSAInstalled = d.GMSAInstalled || s.GMSAInstalled
+	d.GMSACredentialSpecs = append(d.GMSACredentialSpecs, s.GMSACredentialSpecs...)
+	d.MutatingWebhooks = append(d.MutatingWebhooks, s.MutatingWebhooks...)
+	d.ValidatingWebhooks = append(d.ValidatingWebhooks, s.ValidatingWebhooks...)
+	d.Services = append(d.Services, s.Services...)
 	if s.Probes != nil {
 		d.Probes = s.Probes // a saved snapshot keeps what the live probes found
 	}

@@ -35,13 +35,16 @@ type Scope struct {
 	// ServiceAccounts and Namespaces read those (in Namespace, or all).
 	ServiceAccounts bool
 	Namespaces      bool
+	// Workloads reads pods, nodes, admission webhooks (and the services
+	// they call) and gMSA credential specs.
+	Workloads bool
 	// Probes runs the node probes (ProbeNodes), which the caller does
 	// itself: they need the rest config, not only a clientset.
 	Probes bool
 }
 
 // Full is what a whole-cluster view (snapshot, audit) reads.
-var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true, Probes: true}
+var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true, Workloads: true, Probes: true}
 
 // PageSize is the LIST page size: large enough for few round trips, small
 // enough that one page never dominates memory.
@@ -161,6 +164,11 @@ func Live(ctx context.Context, cs kubernetes.Interface, scope Scope) (*rbac.Snap
 			}
 			return l.Items, l.Continue, nil
 		}))
+	}
+	if scope.Workloads {
+		for _, task := range liveWorkloads(ctx, cs, s, gap) {
+			g.Go(task)
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
