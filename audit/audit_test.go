@@ -256,6 +256,27 @@ func TestSARIF(t *testing.T) {
 	if err := json.Unmarshal(b, &log); err != nil {
 		t.Fatal(err)
 	}
+	if err := validateSARIF(b); err != nil {
+		t.Fatalf("the SARIF log does not validate against the 2.1.0 schema: %v", err)
+	}
+	// Every rule's findings, objects of every kind, findings without any
+	// location: the whole log validates too.
+	files := []string{"testdata/fixtures.yaml", "testdata/gmsa.yaml", "testdata/workloads.yaml"}
+	everything, at, err := source.Files(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := Run(rbac.NewIndex(everything), Options{})
+	fb, err := full.SARIF("v1.2.3", func(o ObjectRef) (string, int, bool) {
+		l, ok := at[o.Kind+"/"+o.Namespace+"/"+o.Name]
+		return l.File, l.Line, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validateSARIF(fb); err != nil {
+		t.Fatalf("the full SARIF log (%d findings) does not validate: %v", len(full.Findings), err)
+	}
 	if log.Version != "2.1.0" || log.Schema == "" || len(log.Runs) != 1 {
 		t.Fatalf("not a SARIF 2.1.0 log: %s", b)
 	}
