@@ -266,7 +266,7 @@ func liveGMSA(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapshot, ga
 				return gap("gmsacredentialspecs."+rbac.GMSAGroup, "", err)
 			}
 			var l struct {
-				Metadata metav1.ListMeta          `json:"metadata"`
+				Metadata metav1.ListMeta           `json:"metadata"`
 				Items    []rbac.GMSACredentialSpec `json:"items"`
 			}
 			if err := json.Unmarshal(raw, &l); err != nil {
