@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -25,6 +26,7 @@ type AuditOptions struct {
 	Only     []string
 	Skip     []string
 	Baseline string
+	Width    int
 
 	failOn   audit.Severity
 	baseline *audit.Report
@@ -68,6 +70,7 @@ func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.
 	c.Flags().StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding reaches this severity: critical, high, medium, low or info")
 	c.Flags().StringSliceVar(&o.Only, "only", nil, "Run only these rules (comma-separated names from the catalogue)")
 	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
+	c.Flags().IntVar(&o.Width, "width", -1, "Wrap the table at this many columns (0: never); default: the terminal's width, no wrapping into a pipe")
 	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report")
 	return c
 }
@@ -135,7 +138,7 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 		}
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, o.Output == "wide")
+		printAudit(o.Out, rep, o.Output == "wide", o.width())
 	}
 	if err != nil {
 		return err
@@ -171,7 +174,47 @@ func (o *AuditOptions) locate(r audit.ObjectRef) (string, int, bool) {
 
 // printAudit writes findings grouped by severity, each with its first
 // path; platform-managed ones only with wide.
-func printAudit(w io.Writer, rep *audit.Report, wide bool) {
+// width is --width, else the terminal's width when stdout is one.
+func (o *AuditOptions) width() int {
+	if o.Width >= 0 {
+		return o.Width
+	}
+	if f, ok := o.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return 80
+	}
+	return 0
+}
+
+// wrap writes text at indent, breaking at spaces so no line passes width
+// (0: never); continuation lines are indented by hang more. A word longer
+// than the room (a long object name) is kept whole.
+func wrap(w io.Writer, width, indent, hang int, text string) {
+	pad := strings.Repeat(" ", indent)
+	if width <= 0 {
+		fmt.Fprintf(w, "%s%s\n", pad, text)
+		return
+	}
+	line := pad
+	room := width
+	empty := true
+	for _, word := range strings.Fields(text) {
+		if !empty && len(line)+1+len(word) > room {
+			fmt.Fprintln(w, line)
+			line, empty = pad+strings.Repeat(" ", hang), true
+		}
+		if !empty {
+			line += " "
+		}
+		line += word
+		empty = false
+	}
+	fmt.Fprintln(w, line)
+}
+
+func printAudit(w io.Writer, rep *audit.Report, wide bool, width int) {
 	hidden := 0
 	current := audit.Severity(-1)
 	for _, f := range rep.Findings {
@@ -183,13 +226,13 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool) {
 			current = f.Severity
 			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
 		}
-		fmt.Fprintf(w, "  %s  %s\n", f.Rule, f.Message)
+		wrap(w, width, 2, 2, f.Rule+": "+f.Message)
 		shown := f.Evidence
 		if !wide && len(shown) > 1 {
 			shown = shown[:1]
 		}
 		for _, p := range shown {
-			fmt.Fprintf(w, "      via %s\n", p)
+			wrap(w, width, 6, 4, "via "+p.String())
 		}
 		if more := len(f.Evidence) - len(shown); more > 0 {
 			fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
@@ -202,9 +245,10 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool) {
 	if len(rep.Findings) == hidden {
 		fmt.Fprintln(w, "No findings.")
 	}
-	fmt.Fprintf(w, "\n%d critical, %d high, %d medium, %d low, %d info", s.Critical, s.High, s.Medium, s.Low, s.Info)
+	summary := fmt.Sprintf("%d critical, %d high, %d medium, %d low, %d info", s.Critical, s.High, s.Medium, s.Low, s.Info)
 	if hidden > 0 {
-		fmt.Fprintf(w, " (%d on platform-managed objects not shown: -o wide)", hidden)
+		summary += fmt.Sprintf(" (%d on platform-managed objects not shown: -o wide)", hidden)
 	}
 	fmt.Fprintln(w)
+	wrap(w, width, 0, 2, summary)
 }

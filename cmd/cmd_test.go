@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -238,6 +239,21 @@ func TestAuditCommand(t *testing.T) {
 	sarif, _, code := run(t, "audit", "-f", f, "-o", "sarif")
 	if code != ExitOK || !strings.Contains(sarif, `"version": "2.1.0"`) || !strings.Contains(sarif, `"startLine"`) {
 		t.Errorf("-o sarif: code %d\n%.400s", code, sarif)
+	}
+	// --width 80: every line fits, and nothing is lost (the words of the
+	// unwrapped table are all there, in order).
+	narrow, _, _ := run(t, "audit", "-f", f, "-f", "../audit/testdata/gmsa.yaml", "--width", "80")
+	long, _, _ := run(t, "audit", "-f", f, "-f", "../audit/testdata/gmsa.yaml", "--width", "0")
+	for _, line := range strings.Split(narrow, "\n") {
+		if len([]rune(line)) > 80 {
+			t.Errorf("line of %d columns at --width 80: %q", len([]rune(line)), line)
+		}
+	}
+	if strings.Join(strings.Fields(narrow), " ") != strings.Join(strings.Fields(long), " ") {
+		t.Error("wrapping changed the table's words")
+	}
+	if !slices.ContainsFunc(strings.Split(long, "\n"), func(l string) bool { return len(l) > 80 }) {
+		t.Error("--width 0 wrapped the table")
 	}
 	for _, bad := range [][]string{
 		{"audit", "-f", f, "--fail-on", "severe"},
