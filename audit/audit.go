@@ -151,6 +151,22 @@ type Rule struct {
 	check    func(*checker)
 }
 
+// Fixable are the rules with a fix (package fix generates them; its tests
+// keep the two lists equal). The others ask for a change no manifest can
+// make: API server flags, an installed webhook, a workload's own spec.
+var Fixable = map[string]bool{}
+
+func init() {
+	for _, r := range []string{"cluster-admin-equivalent", "secrets-read", "impersonate", "escalate-or-bind", "rbac-write",
+		"pod-exec", "workload-create", "nodes-proxy", "serviceaccount-token-create", "csr-approve", "webhook-config-write",
+		"persistentvolume-create", "node-write", "gmsa-spec-write", "anonymous-access", "broad-group-grant",
+		"system-masters-binding", "default-serviceaccount-grant", "gmsa-credential-secret-readable",
+		"workload-identity-admin", "node-group-binding", "wildcard-grant", "escalation-path", "dangling-binding",
+		"unused-role", "aggregation-latent-grant", "gmsa-use-denied", "gmsa-use-broad", "gmsa-namespace-opt-out"} {
+		Fixable[r] = true
+	}
+}
+
 // Catalogue returns every rule by category, then highest severity first,
 // then name: the order the README documents them in.
 func Catalogue() []Rule {
@@ -366,7 +382,7 @@ func (c *checker) pathManaged(p rbac.Path) bool {
 // has: its rule, category, id and the managed downgrade; it returns the
 // finding as recorded.
 func (c *checker) add(f Finding) Finding {
-	f.Rule, f.Category = c.rule.Name, c.rule.Category
+	f.Rule, f.Category, f.Fixable = c.rule.Name, c.rule.Category, Fixable[c.rule.Name]
 	if f.Title == "" {
 		f.Title = c.rule.Title
 	}

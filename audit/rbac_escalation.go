@@ -14,7 +14,7 @@ func init() {
 		Title: "Subject can act as a more powerful service account",
 		Why: "Whoever can create pods in a namespace can run one as any service account there (and whoever can mint tokens can act as it directly): " +
 			"they hold that account's rights, whatever their own bindings say. The chain is reported: subject -> create pods or tokens -> service account -> its risky right.",
-		Fix:   "Removes the subject's grant to create pods or tokens there, or moves the powerful service account to a namespace of its own.",
+		Fix:   "Removes the subject from the bindings that let it create pods or mint tokens there (or move the powerful service account to a namespace of its own).",
 		check: checkEscalationPaths})
 }
 

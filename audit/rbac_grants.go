@@ -18,7 +18,7 @@ func init() {
 		Rule{Name: "wildcard-grant", Category: CategoryRBAC, Severity: Medium,
 			Title: "Binding grants a wildcard rule",
 			Why:   "A * in verbs, resources or API groups grants what exists now and whatever is added later (new CRDs, new subresources such as */scale).",
-			Fix:   "Removes the subject from the binding; replace the role with one that lists verbs and resources.",
+			Fix:   "Narrows the rule: wildcard verbs to get, list, watch (fix --keep chooses), a wildcard resource to its group's resources; where that cannot be listed (apiGroups *, URLs), removes the subject from the binding.",
 			check: checkWildcards},
 		Rule{Name: "anonymous-access", Category: CategoryRBAC, Severity: Critical,
 			Title: "Unauthenticated requests are granted access",
@@ -53,7 +53,7 @@ func init() {
 		Rule{Name: "aggregation-latent-grant", Category: CategoryRBAC, Severity: High,
 			Title: "A role aggregated into admin, edit or view carries risky rules",
 			Why:   "Rules labelled to aggregate into the built-in admin, edit or view roles reach every subject bound to them, usually far more than the role's author meant.",
-			Fix:   "Removes the aggregate-to label from the role, or the risky rules from it.",
+			Fix:   "Removes the aggregate-to labels from the role; the subjects of admin, edit or view who lose its rules are named.",
 			check: checkLatentAggregation},
 	)
 }

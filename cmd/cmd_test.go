@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
 )
 
@@ -264,5 +265,90 @@ func TestAuditCommand(t *testing.T) {
 		if _, errOut, code := run(t, bad...); code != ExitError || errOut == "" {
 			t.Errorf("%v: code %d, stderr %q; want a clear error and exit 2", bad, code, errOut)
 		}
+	}
+}
+
+// TestFixCommand: offline, the fix prints as a document and as kubectl
+// commands, and bad use is refused; live, --apply without --yes on a
+// non-terminal refuses and changes nothing, with --yes it applies, and the
+// finding is gone from the next audit.
+func TestFixCommand(t *testing.T) {
+	f := "../audit/testdata/fixtures.yaml"
+	js, _, _ := run(t, "audit", "-f", f, "-o", "json", "--only", "secrets-read")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool { return strings.Contains(f.Message, "u-secrets") })
+	if i < 0 || !rep.Findings[i].Fixable {
+		t.Fatalf("no fixable secrets-read finding for u-secrets: %v", rep.Findings)
+	}
+	id := rep.Findings[i].ID
+	out, errOut, code := run(t, "fix", id, "-f", f)
+	if code != ExitOK || !strings.Contains(out, "remove user:u-secrets from ClusterRoleBinding audit-secrets") || !strings.Contains(out, "kubectl patch clusterrolebinding") {
+		t.Errorf("fix %s: code %d\n%s\n%s", id, code, out, errOut)
+	}
+	y, _, code := run(t, "fix", id, "-f", f, "-o", "yaml")
+	if code != ExitOK || !strings.Contains(y, "kind: Fix") || !strings.Contains(y, "op: test") || !strings.Contains(y, "findingGone: true") {
+		t.Errorf("fix -o yaml: code %d\n%s", code, y)
+	}
+	k, _, _ := run(t, "fix", id, "-f", f, "-o", "kubectl")
+	if !strings.HasPrefix(k, "# "+id) || strings.Count(k, "kubectl ") != 1 {
+		t.Errorf("fix -o kubectl:\n%s", k)
+	}
+	for _, bad := range [][]string{
+		{"fix", "not-an-id", "-f", f},
+		{"fix", "secrets-read-0000000000", "-f", f},
+		{"fix", id, "-f", f, "--apply"},
+		{"fix", id, "-f", f, "--yes"},
+		{"fix", "node-restriction-active-0000000000", "-f", f},
+	} {
+		if _, errOut, code := run(t, bad...); code != ExitError || errOut == "" {
+			t.Errorf("%v: code %d, stderr %q; want a clear error", bad, code, errOut)
+		}
+	}
+
+	// Live.
+	c := clustertest.Get(t)
+	ctx := t.Context()
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "cmd-fix-secrets"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "cmd-fix-secrets"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cmd-fix-secrets"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "cmd-fix-a"}, {Kind: "User", APIGroup: rbacv1.GroupName, Name: "cmd-fix-b"}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := "--kubeconfig=" + c.Kubeconfig
+	js, _, _ = run(t, "audit", kc, "-o", "json", "--only", "secrets-read")
+	rep = audit.Report{}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	i = slices.IndexFunc(rep.Findings, func(f audit.Finding) bool { return strings.Contains(f.Message, "cmd-fix-a") })
+	if i < 0 {
+		t.Fatal("no live finding for cmd-fix-a")
+	}
+	id = rep.Findings[i].ID
+	if _, errOut, code := run(t, "fix", id, kc, "--apply"); code != ExitError || !strings.Contains(errOut, "--yes") {
+		t.Errorf("--apply without a terminal or --yes: code %d, %q", code, errOut)
+	}
+	if b, _ := admin.RbacV1().ClusterRoleBindings().Get(ctx, "cmd-fix-secrets", metav1.GetOptions{}); len(b.Subjects) != 2 {
+		t.Fatalf("unconfirmed --apply changed the binding: %v", b.Subjects)
+	}
+	_, errOut, code = run(t, "fix", id, kc, "--apply", "--yes")
+	if code != ExitOK || !strings.Contains(errOut, "Server-side dry run") || !strings.Contains(errOut, "- - apiGroup: rbac.authorization.k8s.io") && !strings.Contains(errOut, "-   name: cmd-fix-a") && !strings.Contains(errOut, "name: cmd-fix-a") || !strings.Contains(errOut, "applied: patch") {
+		t.Errorf("--apply --yes: code %d\n%s", code, errOut)
+	}
+	b, _ := admin.RbacV1().ClusterRoleBindings().Get(ctx, "cmd-fix-secrets", metav1.GetOptions{})
+	if len(b.Subjects) != 1 || b.Subjects[0].Name != "cmd-fix-b" {
+		t.Errorf("after the fix the binding names %v, want only cmd-fix-b", b.Subjects)
+	}
+	js, _, _ = run(t, "audit", kc, "-o", "json", "--only", "secrets-read")
+	if strings.Contains(js, id) || strings.Contains(js, "cmd-fix-a") {
+		t.Error("the finding is still reported after --apply")
 	}
 }

@@ -1,0 +1,151 @@
+package fix
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+var fixtures = []string{"../audit/testdata/fixtures.yaml", "../audit/testdata/gmsa.yaml", "../audit/testdata/workloads.yaml"}
+
+func offline(t *testing.T) (*rbac.Index, *audit.Report) {
+	t.Helper()
+	snap, _, err := source.Files(fixtures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := rbac.NewIndex(snap)
+	return ix, audit.Run(ix, audit.Options{})
+}
+
+// The audit's list of fixable rules and the fixes this package has are
+// the same list.
+func TestFixableRulesHaveFixes(t *testing.T) {
+	fixable := slices.Sorted(maps.Keys(audit.Fixable))
+	if !slices.Equal(fixable, Rules()) {
+		t.Fatalf("audit.Fixable %v\nfix.Rules %v", fixable, Rules())
+	}
+	for _, r := range audit.Catalogue() {
+		if audit.Fixable[r.Name] {
+			continue
+		}
+		if _, err := For(nil, &audit.Finding{Rule: r.Name}, Options{}); !errors.Is(err, ErrNotFixable) {
+			t.Errorf("%s is not fixable, but For says %v", r.Name, err)
+		}
+	}
+}
+
+// Offline, every fixable rule's findings in the fixtures get a verified
+// fix whose every removed or replaced value is guarded by a test, and
+// every delete by a guard.
+func TestEveryRuleHasAVerifiedFixOffline(t *testing.T) {
+	ix, rep := offline(t)
+	fixed := map[string]int{}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		if !f.Fixable {
+			continue
+		}
+		fx, err := For(ix, f, Options{Resources: func(string) []string { return []string{"configmaps", "secrets"} }})
+		if err != nil {
+			t.Errorf("%s (%s): %v", f.ID, f.Message, err)
+			continue
+		}
+		fixed[f.Rule]++
+		v := fx.Verification
+		if !v.FindingGone || len(v.Gained) > 0 || fx.Finding != f.ID || fx.Kind != Kind {
+			t.Errorf("%s: verification %+v", f.ID, v)
+		}
+		for _, op := range fx.Operations {
+			checkGuarded(t, f.ID, op)
+		}
+	}
+	for r := range audit.Fixable {
+		if fixed[r] == 0 {
+			t.Errorf("rule %s: no finding in the fixtures got a fix", r)
+		}
+	}
+}
+
+func checkGuarded(t *testing.T, id string, op Operation) {
+	t.Helper()
+	switch op.Action {
+	case Patch:
+		tested := map[string]bool{}
+		for _, p := range op.Patch {
+			switch p.Op {
+			case "test":
+				tested[p.Path] = true
+			case "remove", "replace":
+				if !tested[p.Path] {
+					t.Errorf("%s: %s %s is not guarded by a test", id, p.Op, p.Path)
+				}
+			default:
+				t.Errorf("%s: unexpected patch op %s", id, p.Op)
+			}
+		}
+	case Delete:
+		if len(op.Guard) == 0 || slices.ContainsFunc(op.Guard, func(p PatchOp) bool { return p.Op != "test" }) {
+			t.Errorf("%s: delete of %s without a test-only guard: %v", id, op.Target, op.Guard)
+		}
+	case Create:
+		if !json.Valid(op.Object) {
+			t.Errorf("%s: create without an object", id)
+		}
+	}
+}
+
+// A change that would widen anyone's access is refused, and so is one
+// that leaves the finding.
+func TestWideningAndUselessFixesAreRefused(t *testing.T) {
+	ix, rep := offline(t)
+	f := &rep.Findings[slices.IndexFunc(rep.Findings, func(f audit.Finding) bool { return f.Rule == "secrets-read" })]
+	crb := rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: "widen"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "audit-secret-reader"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "u-innocent"}}}
+	widen := &Fix{Operations: []Operation{createOp(ref("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "widen", ""), crb)}}
+	err := verify(ix, f, widen)
+	if err == nil || !strings.Contains(err.Error(), "widen access") && !strings.Contains(err.Error(), "remain") {
+		t.Errorf("a fix granting u-innocent secrets: %v", err)
+	}
+	if len(widen.Verification.Gained) == 0 || widen.Verification.Gained[0].Subject.Name != "u-innocent" {
+		t.Errorf("gained %v, want u-innocent's new grant", widen.Verification.Gained)
+	}
+}
+
+// A guard fails on a concurrent change: the subject moved, or the
+// object's content changed.
+func TestGuardsFailOnConcurrentChange(t *testing.T) {
+	ix, rep := offline(t)
+	snap := ix.Snapshot()
+	i := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
+		return f.Rule == "secrets-read" && slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.Name == "u-secrets" })
+	})
+	fx, err := For(ix, &rep.Findings[i], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := *snap
+	changed.ClusterRoleBindings = slices.Clone(snap.ClusterRoleBindings)
+	for k := range changed.ClusterRoleBindings {
+		if b := &changed.ClusterRoleBindings[k]; b.Name == fx.Operations[0].Target.Name {
+			b.Subjects = append([]rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "u-newcomer"}}, b.Subjects...)
+		}
+	}
+	if _, err := Apply(&changed, fx.Operations); err == nil {
+		t.Error("the patch applied although another subject now sits at the index it removes")
+	}
+	if _, err := Apply(snap, fx.Operations); err != nil {
+		t.Errorf("on the unchanged snapshot: %v", err)
+	}
+}
