@@ -24,10 +24,11 @@ func init() { subcommands = append(subcommands, NewCmdFix) }
 // FixOptions prints, or applies, the fix for one finding.
 type FixOptions struct {
 	queryOptions
-	Keep  []string
-	Apply bool
-	Yes   bool
-	ID    string
+	Keep   []string
+	Narrow bool
+	Apply  bool
+	Yes    bool
+	ID     string
 }
 
 // NewCmdFix returns `kubectl access fix`.
@@ -56,6 +57,9 @@ changes anything (--yes answers for pipelines).`,
   # Dry run, diff, confirm, apply
   kubectl access fix secrets-read-3f9a1c2b7d --apply
 
+  # A service account's cluster-wide grant, kept in its own namespace
+  kubectl access fix secrets-read-9a076ff63d --narrow
+
   # Narrow a wildcard verb to these verbs instead of get, list, watch
   kubectl access fix wildcard-grant-0c1d2e3f4a --keep get,list,watch,create`,
 		Args: cobra.ExactArgs(1),
@@ -73,6 +77,7 @@ changes anything (--yes answers for pipelines).`,
 	o.addFlags(c)
 	c.Flags().Lookup("output").Usage = "Output format: one of table, yaml, json, kubectl"
 	c.Flags().StringSliceVar(&o.Keep, "keep", nil, "Verbs a wildcard verb is narrowed to (default get,list,watch)")
+	c.Flags().BoolVar(&o.Narrow, "narrow", false, "For a cluster-wide grant, keep it in the subject's namespaces through RoleBindings instead of removing it")
 	c.Flags().BoolVar(&o.Apply, "apply", false, "Apply the fix to the cluster: server-side dry run, diff, confirmation, then for real")
 	c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "With --apply, do not ask for confirmation")
 	return c
@@ -116,7 +121,7 @@ func (o *FixOptions) Run(c *cobra.Command) error {
 		return errors.New(msg)
 	}
 	f := &rep.Findings[i]
-	fx, err := fix.For(ix, f, fix.Options{Keep: o.Keep, Resources: o.resources})
+	fx, err := fix.For(ix, f, fix.Options{Keep: o.Keep, Resources: o.resources, Narrow: o.Narrow})
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,11 @@ type Options struct {
 	// Resources lists the resources of an API group, for narrowing a
 	// wildcard resource; nil means the fix cannot narrow resources.
 	Resources func(group string) []string
+	// Narrow prefers, for a subject that holds a right cluster-wide through
+	// ClusterRoleBindings, RoleBindings in the namespaces where it works
+	// (a service account's own; a user's or group's namespaces with
+	// RoleBindings) over removing it outright.
+	Narrow bool
 }
 
 // ErrNotFixable says the rule has no fix as a manifest.
@@ -123,6 +128,9 @@ func For(ix *rbac.Index, f *audit.Finding, o Options) (*Fix, error) {
 	}
 	if len(o.Keep) == 0 {
 		o.Keep = []string{"get", "list", "watch"}
+	}
+	if o.Narrow {
+		gens = append([]generator{narrowToNamespaces}, gens...)
 	}
 	var reasons []string
 	for _, gen := range gens {

@@ -448,3 +448,70 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// narrowToNamespaces replaces a subject's ClusterRoleBindings (those of
+// the finding) with RoleBindings of the same roles in the namespaces where
+// it works: the RoleBindings are created first, then the subject removed
+// from the ClusterRoleBindings, so it never lacks what it keeps.
+func narrowToNamespaces(c *fixContext) (*Fix, error) {
+	if len(c.f.Subjects) != 1 {
+		return nil, errors.New("narrowing takes a finding about one subject")
+	}
+	s := c.f.Subjects[0]
+	var crbs []audit.ObjectRef
+	for _, b := range findingBindings(c.f) {
+		if b.Kind != "ClusterRoleBinding" {
+			return nil, errors.New("the finding is not cluster-wide")
+		}
+		crbs = append(crbs, b)
+	}
+	if len(crbs) == 0 {
+		return nil, errors.New("no ClusterRoleBinding to narrow")
+	}
+	var namespaces []string
+	if s.Kind == rbac.ServiceAccountKind {
+		namespaces = []string{s.Namespace}
+	} else {
+		for _, rb := range c.snap.RoleBindings {
+			if slices.ContainsFunc(rb.Subjects, func(w rbacv1.Subject) bool { return matches(w, rb.Namespace, s) }) && !slices.Contains(namespaces, rb.Namespace) {
+				namespaces = append(namespaces, rb.Namespace)
+			}
+		}
+		slices.Sort(namespaces)
+	}
+	if len(namespaces) == 0 {
+		return nil, fmt.Errorf("%s has no namespace of its own to keep the grant in", s)
+	}
+	fx := &Fix{}
+	subject := rbacv1.Subject{Kind: s.Kind, Name: s.Name, Namespace: s.Namespace}
+	if s.Kind != rbac.ServiceAccountKind {
+		subject.APIGroup = rbacv1.GroupName
+	}
+	for _, b := range crbs {
+		var roleRef rbacv1.RoleRef
+		for _, o := range c.snap.ClusterRoleBindings {
+			if o.Name == b.Name {
+				roleRef = o.RoleRef
+			}
+		}
+		for _, ns := range namespaces {
+			name := b.Name + "-" + strings.ToLower(strings.NewReplacer(":", "-", "@", "-", "/", "-").Replace(s.Name))
+			if len(name) > 253 {
+				name = name[:253]
+			}
+			if sub, _, _ := bindingSubjects(c.snap, ref("", "RoleBinding", name, ns)); sub != nil {
+				return nil, fmt.Errorf("RoleBinding %s/%s exists", ns, name)
+			}
+			rb := rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, RoleRef: roleRef, Subjects: []rbacv1.Subject{subject}}
+			fx.Operations = append(fx.Operations, createOp(rbacRef(rbac.ObjectRef{Kind: "RoleBinding", Name: name, Namespace: ns}), rb))
+		}
+	}
+	rm, err := removeSubjects(c, crbs, c.f.Subjects)
+	if err != nil {
+		return nil, err
+	}
+	fx.Operations = append(fx.Operations, rm.Operations...)
+	fx.Description = fmt.Sprintf("%s, keeping the grant in namespace(s) %s through RoleBindings", rm.Description, strings.Join(namespaces, ", "))
+	return fx, nil
+}

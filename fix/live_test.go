@@ -30,36 +30,38 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 var liveFixes = []struct {
 	rule, trigger string
 	kubectl       bool
+	narrow        bool // Options.Narrow
 }{
-	{"escalation-path", "user:u-deployer", false},
-	{"secrets-read", "user:u-secrets", true},
-	{"gmsa-use-denied", "sa:gmsa-a:nouse", true},
-	{"dangling-binding", "RoleBinding audit-a/dangling-role", true},
-	{"cluster-admin-equivalent", "user:u-admin", false},
-	{"impersonate", "user:u-imp", false},
-	{"escalate-or-bind", "user:u-bind", false},
-	{"rbac-write", "user:u-rbac-writer", false},
-	{"pod-exec", "user:u-exec", false},
-	{"workload-create", "user:u-deployer-b", false},
-	{"nodes-proxy", "user:u-nodeproxy", false},
-	{"serviceaccount-token-create", "user:u-tokens", false},
-	{"csr-approve", "user:u-approver", false},
-	{"webhook-config-write", "user:u-webhooks", false},
-	{"persistentvolume-create", "user:u-pv", false},
-	{"node-write", "user:u-node-writer", false},
-	{"gmsa-spec-write", "user:u-gmsa-writer", false},
-	{"anonymous-access", "ClusterRoleBinding audit-anonymous", false},
-	{"broad-group-grant", "group:system:serviceaccounts:audit-a", false},
-	{"system-masters-binding", "ClusterRoleBinding audit-masters", false},
-	{"default-serviceaccount-grant", "sa:audit-a:default", false},
-	{"gmsa-credential-secret-readable", "user:u-cred-reader", false},
-	{"workload-identity-admin", "sa:audit-w:robot", false},
-	{"node-group-binding", "ClusterRoleBinding audit-legacy-nodes", false},
-	{"wildcard-grant", "user:u-wild", false},
-	{"unused-role", "ClusterRole audit-orphan-cluster", false},
-	{"aggregation-latent-grant", "ClusterRole audit-view-secrets", false},
-	{"gmsa-use-broad", "sa:gmsa-a:broad", false},
-	{"gmsa-namespace-opt-out", "Namespace gmsa-off", false},
+	{"escalation-path", "user:u-deployer", false, false},
+	{"secrets-read", "user:u-secrets", true, false},
+	{"gmsa-use-denied", "sa:gmsa-a:nouse", true, false},
+	{"dangling-binding", "RoleBinding audit-a/dangling-role", true, false},
+	{"cluster-admin-equivalent", "user:u-admin", false, false},
+	{"impersonate", "user:u-imp", false, false},
+	{"escalate-or-bind", "user:u-bind", false, false},
+	{"rbac-write", "user:u-rbac-writer", false, false},
+	{"pod-exec", "user:u-exec", false, false},
+	{"workload-create", "user:u-deployer-b", false, false},
+	{"nodes-proxy", "user:u-nodeproxy", false, false},
+	{"serviceaccount-token-create", "user:u-tokens", false, false},
+	{"csr-approve", "user:u-approver", false, false},
+	{"webhook-config-write", "user:u-webhooks", false, false},
+	{"persistentvolume-create", "user:u-pv", false, false},
+	{"node-write", "user:u-node-writer", false, false},
+	{"gmsa-spec-write", "user:u-gmsa-writer", false, false},
+	{"anonymous-access", "ClusterRoleBinding audit-anonymous", false, false},
+	{"broad-group-grant", "group:system:serviceaccounts:audit-a", false, false},
+	{"system-masters-binding", "ClusterRoleBinding audit-masters", false, false},
+	{"default-serviceaccount-grant", "sa:audit-a:default", false, false},
+	{"gmsa-credential-secret-readable", "user:u-cred-reader", false, false},
+	{"workload-identity-admin", "sa:audit-w:robot", false, false},
+	{"node-group-binding", "ClusterRoleBinding audit-legacy-nodes", false, false},
+	{"wildcard-grant", "user:u-wild", false, false},
+	{"unused-role", "ClusterRole audit-orphan-cluster", false, false},
+	{"aggregation-latent-grant", "ClusterRole audit-view-secrets", false, false},
+	{"gmsa-use-broad", "sa:gmsa-a:broad", false, false},
+	{"gmsa-namespace-opt-out", "Namespace gmsa-off", false, false},
+	{"secrets-read", "sa:audit-a:powerful", false, true},
 }
 
 func about(f *audit.Finding, x string) bool {
@@ -85,9 +87,13 @@ func TestFixesOnTheRealServer(t *testing.T) {
 	kubectl := kubectlBinary(t)
 
 	for _, tc := range liveFixes {
-		t.Run(tc.rule, func(t *testing.T) {
+		name := tc.rule
+		if tc.narrow {
+			name += "/narrow"
+		}
+		t.Run(name, func(t *testing.T) {
 			ix, f := liveFinding(t, ctx, cs, tc.rule, tc.trigger)
-			fx, err := For(ix, f, Options{})
+			fx, err := For(ix, f, Options{Narrow: tc.narrow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +145,9 @@ func TestFixesOnTheRealServer(t *testing.T) {
 				case allowed && !want[k]:
 					t.Errorf("still allowed, which the engine said the fix removes: %s", k)
 				}
+			}
+			if tc.narrow && !slices.ContainsFunc(fx.Operations, func(op Operation) bool { return op.Action == Create && op.Target.Kind == "RoleBinding" }) {
+				t.Errorf("--narrow created no RoleBinding: %s", fx.Description)
 			}
 			if tc.rule == "aggregation-latent-grant" && !slices.ContainsFunc(fx.Verification.Others, func(s rbac.Subject) bool { return s.Name == "u-viewer" }) {
 				t.Errorf("removing the aggregation label takes secrets from u-viewer (bound to view), but the fix names only %v", fx.Verification.Others)
