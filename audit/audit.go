@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -181,9 +182,12 @@ var catalogue []Rule
 
 func register(r ...Rule) { catalogue = append(catalogue, r...) }
 
-// Options select rules.
+// Options select rules and carry what the snapshot cannot.
 type Options struct {
 	Only, Skip []string
+	// Credential is the kubeconfig credential a live audit runs with, for
+	// the credentials rules; nil offline.
+	Credential *auth.Credential
 }
 
 // Validate checks the rule names in Only and Skip.
@@ -210,6 +214,7 @@ func (o Options) selected(name string) bool {
 // Run checks the snapshot behind ix with the selected rules.
 func Run(ix *rbac.Index, o Options) *Report {
 	c := newChecker(ix)
+	c.opts = o
 	var rules []Rule
 	for _, r := range catalogue {
 		if o.selected(r.Name) {
@@ -305,6 +310,7 @@ func (r *Report) Reaches(s Severity) bool {
 
 // checker carries what the checks share while they run.
 type checker struct {
+	opts     Options
 	ix       *rbac.Index
 	snap     *rbac.Snapshot
 	rule     Rule

@@ -85,7 +85,7 @@ func check(t *testing.T, label string, rep *Report) {
 	expect(t, label, rep, expectations)
 	// Every rule in the catalogue is exercised by some expectation.
 	for _, r := range catalogue {
-		all := slices.Concat(expectations, gmsaExpectations)
+		all := slices.Concat(expectations, gmsaExpectations, credentialExpectations)
 		if !slices.Contains(probed, r.Name) && !slices.ContainsFunc(all, func(e expectation) bool { return e.rule == r.Name }) {
 			t.Errorf("rule %s has no fixture", r.Name)
 		}

@@ -114,7 +114,15 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	rep := audit.Run(ix, audit.Options{Only: o.Only, Skip: o.Skip})
+	opts := audit.Options{Only: o.Only, Skip: o.Skip}
+	if !o.offline {
+		cred, err := o.credential()
+		if err != nil {
+			o.warnings = append(o.warnings, "the credentials rules were not checked: "+err.Error())
+		}
+		opts.Credential = cred
+	}
+	rep := audit.Run(ix, opts)
 	rep.Warnings = append(o.warnings, rep.Warnings...)
 	if o.offline {
 		rep.Source = strings.Join(o.Filenames, ", ")
@@ -138,7 +146,7 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 		}
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, o.Output == "wide", o.width())
+		printAudit(o.Out, rep, o.Output == "wide", o.width(), o.annotate)
 	}
 	if err != nil {
 		return err
@@ -214,7 +222,7 @@ func wrap(w io.Writer, width, indent, hang int, text string) {
 	fmt.Fprintln(w, line)
 }
 
-func printAudit(w io.Writer, rep *audit.Report, wide bool, width int) {
+func printAudit(w io.Writer, rep *audit.Report, wide bool, width int, annotate func(string) string) {
 	hidden := 0
 	current := audit.Severity(-1)
 	for _, f := range rep.Findings {
@@ -226,7 +234,7 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool, width int) {
 			current = f.Severity
 			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
 		}
-		wrap(w, width, 2, 2, f.Rule+": "+f.Message)
+		wrap(w, width, 2, 2, f.Rule+": "+annotate(f.Message))
 		shown := f.Evidence
 		if !wide && len(shown) > 1 {
 			shown = shown[:1]

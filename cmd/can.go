@@ -99,14 +99,14 @@ func (o *CanOptions) Run(c *cobra.Command) error {
 		}
 		switch {
 		case res.Allowed:
-			fmt.Fprintf(o.Out, "yes: %s may %s%s\n", o.subject, a.String(), where)
+			fmt.Fprintf(o.Out, "yes: %s may %s%s\n", o.label(o.subject), a.String(), where)
 			for _, p := range res.Via {
 				fmt.Fprintf(o.Out, "  via %s\n", p)
 			}
 		case res.Incomplete:
-			fmt.Fprintf(o.Out, "unknown: no grant found for %s to %s%s, but the view is incomplete\n", o.subject, a.String(), where)
+			fmt.Fprintf(o.Out, "unknown: no grant found for %s to %s%s, but the view is incomplete\n", o.label(o.subject), a.String(), where)
 		default:
-			fmt.Fprintf(o.Out, "no: %s may not %s%s\n", o.subject, a.String(), where)
+			fmt.Fprintf(o.Out, "no: %s may not %s%s\n", o.label(o.subject), a.String(), where)
 		}
 		if !res.Allowed && len(res.Nearest) > 0 {
 			fmt.Fprintln(o.Out, "nearest grants:")

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -350,5 +354,86 @@ func TestFixCommand(t *testing.T) {
 	js, _, _ = run(t, "audit", kc, "-o", "json", "--only", "secrets-read")
 	if strings.Contains(js, id) || strings.Contains(js, "cmd-fix-a") {
 		t.Error("the finding is still reported after --apply")
+	}
+}
+
+// TestGroupNames: --group-names puts a group's name beside its id in the
+// tables of who-can and audit.
+func TestGroupNames(t *testing.T) {
+	f := "../audit/testdata/fixtures.yaml"
+	names := filepath.Join(t.TempDir(), "groups.csv")
+	if err := writeFile(names, "id,name\nsystem:unauthenticated,Anyone at all\nsystem:serviceaccounts:audit-a,Every audit-a pod\n"); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "who-can", "get", "configmaps", "-A", "-f", f, "--group-names", names)
+	if code != ExitOK || !strings.Contains(out, "group:system:unauthenticated (Anyone at all)") {
+		t.Errorf("who-can --group-names: code %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, _ = run(t, "audit", "-f", f, "--group-names", names, "--width", "0")
+	if !strings.Contains(out, "group:system:serviceaccounts:audit-a (Every audit-a pod)") {
+		t.Errorf("audit --group-names:\n%s", out)
+	}
+	if _, errOut, code := run(t, "who-can", "get", "pods", "-f", f, "--group-names", "/nonexistent"); code != ExitError || !strings.Contains(errOut, "--group-names") {
+		t.Errorf("a missing names file: code %d, %q", code, errOut)
+	}
+}
+
+// TestWhoAmI: the admin's identity and how it signed in; a service
+// account's token identity, whose token appears in no output, at any
+// log level; names beside groups.
+func TestWhoAmI(t *testing.T) {
+	c := clustertest.Get(t)
+	kc := "--kubeconfig=" + c.Kubeconfig
+	out, errOut, code := run(t, "whoami", kc)
+	if code != ExitOK || !strings.Contains(out, "system:masters") || !strings.Contains(out, "break-glass") {
+		t.Errorf("whoami: code %d\n%s\n%s", code, out, errOut)
+	}
+	names := filepath.Join(t.TempDir(), "names.json")
+	if err := writeFile(names, `{"3f0c6c1e-0000-4000-8000-00000000000a": "AKS Admins"}`); err != nil {
+		t.Fatal(err)
+	}
+	js, _, code := run(t, "whoami", kc, "--as=alice@contoso.com", "--as-group=3f0c6c1e-0000-4000-8000-00000000000a", "--group-names", names, "-o", "json")
+	var doc struct {
+		Kind string
+		User struct {
+			Username string
+			Groups   []struct{ ID, Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || code != ExitOK || doc.Kind != "WhoAmI" || doc.User.Username != "alice@contoso.com" ||
+		!slices.ContainsFunc(doc.User.Groups, func(g struct{ ID, Name string }) bool { return g.Name == "AKS Admins" }) {
+		t.Errorf("whoami --as -o json: code %d, %v\n%s", code, err, js)
+	}
+
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "whoami-sa"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, "whoami-sa", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := writeFile(cfg, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]
+users: [{name: sa, user: {token: %q}}]
+contexts: [{name: sa, context: {cluster: c, user: sa}}]
+current-context: sa
+`, c.Server, tok.Status.Token)); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"whoami"}, {"whoami", "-o", "yaml"}, {"whoami", "-v", "9"}, {"audit", "--only", "token-in-kubeconfig,insecure-tls"}} {
+		out, errOut, code := run(t, append(args, "--kubeconfig="+cfg)...)
+		if strings.Contains(out+errOut, tok.Status.Token) || strings.Contains(out+errOut, strings.Split(tok.Status.Token, ".")[2]) {
+			t.Errorf("%v printed the token", args)
+		}
+		if args[0] == "whoami" && (code != ExitOK || !strings.Contains(out, "system:serviceaccount:default:whoami-sa")) {
+			t.Errorf("%v: code %d\n%s\n%s", args, code, out, errOut)
+		}
+		if args[0] == "audit" && (!strings.Contains(out, "token-in-kubeconfig") || !strings.Contains(out, "insecure-tls")) {
+			t.Errorf("audit of a kubeconfig with a written token and no TLS checks:\n%s\n%s", out, errOut)
+		}
 	}
 }

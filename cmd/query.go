@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -28,6 +29,7 @@ type queryOptions struct {
 	AllNamespaces bool
 	Output        string
 	Timeout       time.Duration
+	GroupNames    string
 
 	namespace string // resolved: -n, else the kubeconfig's, else "default"
 	offline   bool
@@ -36,6 +38,7 @@ type queryOptions struct {
 	config    *rest.Config // live: the client's config
 	warnings  []string
 	locations map[string]source.Location // offline: where each object was read
+	names     auth.Names                 // group object id -> display name
 }
 
 var outputFormats = []string{"table", "wide", "json", "yaml"}
@@ -45,12 +48,39 @@ func (o *queryOptions) addFlags(c *cobra.Command) {
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Across every namespace")
 	c.Flags().StringVarP(&o.Output, "output", "o", "table", "Output format: one of "+strings.Join(outputFormats, ", "))
 	c.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long loading from the cluster may take")
+	c.Flags().StringVar(&o.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids")
+}
+
+// label renders a subject for a table, a group with its name beside its
+// object id when --group-names knows it.
+func (o *queryOptions) label(s rbac.Subject) string {
+	if s.Kind == rbac.GroupKind {
+		return "group:" + o.names.Label(s.Name)
+	}
+	return s.String()
+}
+
+// annotate puts known group names beside group ids in a line of text.
+func (o *queryOptions) annotate(text string) string {
+	for id := range o.names {
+		if strings.Contains(text, "group:"+id) {
+			text = strings.ReplaceAll(text, "group:"+id, "group:"+o.names.Label(id))
+		}
+	}
+	return text
 }
 
 // complete resolves the namespace and, for live use, the client and the
 // server's resource catalog.
 func (o *queryOptions) complete(needCatalog bool) error {
 	o.offline = len(o.Filenames) > 0
+	if o.GroupNames != "" {
+		names, err := auth.LoadNames(o.GroupNames)
+		if err != nil {
+			return err
+		}
+		o.names = names
+	}
 	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
 	switch {
 	case err == nil:
@@ -98,6 +128,20 @@ func (o *queryOptions) validate() error {
 		}
 	}
 	return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(outputFormats, ", "))
+}
+
+// credential inspects the kubeconfig credential of the context in use.
+func (o *queryOptions) credential() (*auth.Credential, error) {
+	loader := o.flags.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	context := ""
+	if o.flags.Context != nil {
+		context = *o.flags.Context
+	}
+	return auth.Inspect(&raw, context, loader.ConfigAccess().GetLoadingPrecedence())
 }
 
 // load reads the snapshot a query needs and indexes it.

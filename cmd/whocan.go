@@ -106,7 +106,7 @@ func (o *WhoCanOptions) Run(c *cobra.Command) error {
 		fmt.Fprintln(t, "SUBJECT\tVIA")
 	}
 	for _, s := range res.Subjects {
-		name := s.Subject().String()
+		name := o.label(s.Subject())
 		if s.Broad != "" {
 			name += " (" + s.Broad + ")"
 		}

@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// GraphScope is the scope a token for Microsoft Graph is asked for.
+const GraphScope = "https://graph.microsoft.com/.default"
+
+// Graph resolves group object ids to display names with Microsoft Graph's
+// directoryObjects/getByIds. Its token is Graph's own (GraphScope), never
+// the cluster's.
+type Graph struct {
+	BaseURL string // https://graph.microsoft.com
+	Token   func(ctx context.Context) (string, error)
+	Client  *http.Client
+	// MaxRetries bounds the retries of a throttled (429) request.
+	MaxRetries int
+	sleep      func(context.Context, time.Duration) error
+}
+
+// ErrGraphForbidden means the token may not read groups.
+var ErrGraphForbidden = errors.New("Microsoft Graph refused to read the groups (403): the signed-in identity needs Directory.Read.All or GroupMember.Read.All; pass --group-names FILE instead")
+
+// Resolve returns the names of the groups among ids it can read, asking
+// for up to 1000 ids a request and following @odata.nextLink pages.
+func (g *Graph) Resolve(ctx context.Context, ids []string) (Names, error) {
+	out := Names{}
+	for lo := 0; lo < len(ids); lo += 1000 {
+		body, _ := json.Marshal(map[string]any{"ids": ids[lo:min(lo+1000, len(ids))], "types": []string{"group"}})
+		url := g.BaseURL + "/v1.0/directoryObjects/getByIds"
+		method := http.MethodPost
+		for url != "" {
+			var page struct {
+				Value []struct {
+					ID          string `json:"id"`
+					DisplayName string `json:"displayName"`
+				} `json:"value"`
+				Next string `json:"@odata.nextLink"`
+			}
+			if err := g.do(ctx, method, url, body, &page); err != nil {
+				return out, err
+			}
+			for _, v := range page.Value {
+				out[v.ID] = v.DisplayName
+			}
+			url, method, body = page.Next, http.MethodGet, nil
+		}
+	}
+	return out, nil
+}
+
+func (g *Graph) do(ctx context.Context, method, url string, body []byte, into any) error {
+	client := g.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	sleep := g.sleep
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+				return nil
+			}
+		}
+	}
+	retries := g.MaxRetries
+	if retries == 0 {
+		retries = 5
+	}
+	for attempt := 0; ; attempt++ {
+		token, err := g.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("a token for Microsoft Graph: %w", err)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("Microsoft Graph: %w", err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return json.Unmarshal(b, into)
+		case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
+			return ErrGraphForbidden
+		case (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && attempt < retries:
+			wait := time.Duration(1<<attempt) * time.Second
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+				wait = time.Duration(s) * time.Second
+			}
+			if err := sleep(ctx, min(wait, time.Minute)); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("Microsoft Graph answered %s", resp.Status)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+func load(t *testing.T, path string) *Credential {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Inspect(cfg, "", []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestInspectKubeconfigShapes(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		method Method
+		login  string
+		check  func(*Credential) bool
+		note   string
+	}{
+		{"aks-user.yaml", Kubelogin, "devicecode", func(c *Credential) bool {
+			return c.ServerID == AKSServerID && c.TenantID == "72f988bf-86f1-41af-91ab-2d7cd011db47" && c.ClientID == "80faf920-1908-4b52-b5ef-a8e7bedfc67a" && !c.LocalAccount
+		}, "Entra ID through kubelogin (login devicecode)"},
+		{"converted-azurecli.yaml", Kubelogin, "azurecli", nil, "login azurecli"},
+		{"converted-spn.yaml", Kubelogin, "spn", nil, "login spn"},
+		{"converted-msi.yaml", Kubelogin, "msi", nil, "login msi"},
+		{"converted-workloadidentity.yaml", Kubelogin, "workloadidentity", nil, "login workloadidentity"},
+		{"converted-interactive.yaml", Kubelogin, "interactive", nil, "login interactive"},
+		{"converted-pop.yaml", Kubelogin, "spn", func(c *Credential) bool { return c.PoP && c.ClientID == "11111111-2222-3333-4444-555555555555" }, "login spn"},
+		{"legacy-azure.yaml", AzureAuthProvider, "", func(c *Credential) bool { return c.ServerID == AKSServerID }, "kubelogin convert-kubeconfig"},
+		{"static-token.yaml", StaticToken, "", func(c *Credential) bool { return c.LocalAccount && c.HoldsSecret && c.InsecureTLS }, "insecure-skip-tls-verify"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			c := load(t, filepath.Join("testdata", tc.file))
+			if c.Method != tc.method || c.Login != tc.login {
+				t.Errorf("method %s login %q, want %s %q", c.Method, c.Login, tc.method, tc.login)
+			}
+			if tc.check != nil && !tc.check(c) {
+				t.Errorf("unexpected %+v", c)
+			}
+			if !strings.Contains(strings.Join(c.Notes, "\n"), tc.note) {
+				t.Errorf("notes %q lack %q", c.Notes, tc.note)
+			}
+		})
+	}
+}
+
+// writeCertKubeconfig writes an AKS-style client-certificate kubeconfig
+// with the given user name and certificate organizations.
+func writeCertKubeconfig(t *testing.T, user string, orgs []string, mode os.FileMode) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "masterclient", Organization: orgs},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * 365 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["aks"] = &clientcmdapi.Cluster{Server: "https://contoso.hcp.westeurope.azmk8s.io:443"}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		ClientKeyData:         pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+	}
+	cfg.Contexts["aks-admin"] = &clientcmdapi.Context{Cluster: "aks", AuthInfo: user}
+	cfg.CurrentContext = "aks-admin"
+	p := filepath.Join(t.TempDir(), "config")
+	if err := clientcmd.WriteToFile(*cfg, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInspectClientCertificates(t *testing.T) {
+	admin := load(t, writeCertKubeconfig(t, "clusterAdmin_rg-contoso_contoso", []string{"system:masters"}, 0o644))
+	if admin.Method != ClientCertificate || !admin.BreakGlass || !admin.LocalAccount || !admin.HoldsSecret || admin.CertificateCN != "masterclient" {
+		t.Errorf("AKS admin kubeconfig: %+v", admin)
+	}
+	if !admin.ReadableByOthers || admin.FileMode != "0644" {
+		t.Errorf("mode 0644 not flagged: %+v", admin)
+	}
+	user := load(t, writeCertKubeconfig(t, "clusterUser_rg-contoso_contoso", []string{"system:authenticated"}, 0o600))
+	if user.BreakGlass || !user.LocalAccount || user.ReadableByOthers {
+		t.Errorf("AKS local user kubeconfig: %+v", user)
+	}
+	for _, c := range []*Credential{admin, user} {
+		for _, n := range c.Notes {
+			if strings.Contains(n, "PRIVATE KEY") || strings.Contains(n, "BEGIN") {
+				t.Errorf("a note carries key material: %q", n)
+			}
+		}
+	}
+}
+
+func TestInspectErrors(t *testing.T) {
+	cfg := clientcmdapi.NewConfig()
+	if _, err := Inspect(cfg, "", nil); err == nil || !strings.Contains(err.Error(), "--context") {
+		t.Errorf("no current context: %v", err)
+	}
+	if _, err := Inspect(cfg, "nope", nil); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown context: %v", err)
+	}
+}

@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Names maps group object ids to display names.
+type Names map[string]string
+
+// Label renders id with its name beside it when known: "GUID (Name)".
+func (n Names) Label(id string) string {
+	if name, ok := n[id]; ok && name != "" && name != id {
+		return id + " (" + name + ")"
+	}
+	return id
+}
+
+// LoadNames reads a names file: a JSON object {"id": "name"}, a JSON list
+// of {"id", "displayName" or "name"} (what `az ad group list --query
+// "[].{id:id, displayName:displayName}"` writes), or CSV lines "id,name"
+// (a header line is skipped).
+func LoadNames(path string) (Names, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--group-names: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	out := Names{}
+	switch {
+	case len(b) == 0:
+		return out, nil
+	case b[0] == '{':
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, fmt.Errorf("--group-names %s: not a JSON object of id to name: %v", path, err)
+		}
+	case b[0] == '[':
+		var list []struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+			Name        string `json:"name"`
+		}
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, fmt.Errorf("--group-names %s: not a JSON list of {id, displayName}: %v", path, err)
+		}
+		for _, g := range list {
+			if g.ID != "" {
+				out[g.ID] = firstNonEmpty(g.DisplayName, g.Name)
+			}
+		}
+	default:
+		r := csv.NewReader(bytes.NewReader(b))
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("--group-names %s: not CSV of id,name: %v", path, err)
+		}
+		for i, rec := range recs {
+			if len(rec) < 2 {
+				return nil, fmt.Errorf("--group-names %s: line %d: want id,name", path, i+1)
+			}
+			id := strings.TrimSpace(rec[0])
+			if i == 0 && (strings.EqualFold(id, "id") || strings.EqualFold(id, "objectid")) {
+				continue
+			}
+			out[id] = strings.TrimSpace(rec[1])
+		}
+	}
+	return out, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
