@@ -22,7 +22,7 @@ build: ## Build bin/kubectl-access
 	CGO_ENABLED=0 go build $(GOFLAGS_BUILD) -o bin/kubectl-access ./cmd/kubectl-access
 
 .PHONY: controlplane
-controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager and kubectl from Go modules
+controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl and kubelogin from Go modules
 	@hack/controlplane.sh
 
 .PHONY: test

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl (the fix
-# tests run the kubectl commands the tool prints) from the Go modules
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl (the fix
+# tests run the kubectl commands the tool prints) and kubelogin (the Entra ID
+# sign-in test; its own module in tools/kubelogin, built with GOTOOLCHAIN=auto
+# as it needs a newer Go than the machine's) from the Go modules
 # pinned in tools/go.mod, caches them under a key of everything that decides
 # their bytes (tools/go.mod, go.sum, the etcd wrapper, the Go version), and
 # links the cached set into .cache/bin. A second run with the same pins only
@@ -10,9 +12,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/tools"
 
-key=$( { cat go.mod go.sum etcd/main.go; go version; } | sha256sum | cut -c1-16)
+key=$( { cat go.mod go.sum etcd/main.go kubelogin/go.mod kubelogin/go.sum; go version; } | sha256sum | cut -c1-16)
 cache=${KUBECTL_ACCESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-access}/controlplane/$key
-bins=(etcd kube-apiserver kube-controller-manager kubectl)
+bins=(etcd kube-apiserver kube-controller-manager kubectl kubelogin)
 
 have=1
 for b in "${bins[@]}"; do [ -x "$cache/$b" ] || have=0; done
@@ -26,6 +28,7 @@ if [ "$have" = 0 ]; then
   go build -trimpath -ldflags "$ldflags" -o "$cache.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   go build -trimpath -ldflags "$ldflags" -o "$cache.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   go build -trimpath -ldflags "$ldflags" -o "$cache.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
+  (cd kubelogin && GOTOOLCHAIN=auto go build -trimpath -ldflags "-s -w" -o "$cache.tmp/kubelogin" github.com/Azure/kubelogin)
   rm -rf "$cache" && mv "$cache.tmp" "$cache"
 fi
 mkdir -p "$root/.cache/bin"
