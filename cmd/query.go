@@ -141,7 +141,13 @@ func (o *queryOptions) credential() (*auth.Credential, error) {
 	if o.flags.Context != nil {
 		context = *o.flags.Context
 	}
-	return auth.Inspect(&raw, context, loader.ConfigAccess().GetLoadingPrecedence())
+	c, err := auth.Inspect(&raw, context, loader.ConfigAccess().GetLoadingPrecedence())
+	if err == nil {
+		if l := loginOf(o.flags); l != nil {
+			l.Describe(c)
+		}
+	}
+	return c, err
 }
 
 // load reads the snapshot a query needs and indexes it.

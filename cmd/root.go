@@ -78,6 +78,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	flags.AddFlags(root.PersistentFlags())
 	addLogLevelFlag(root)
 	addProfilingFlags(root)
+	addLoginFlags(root, flags)
 
 	root.AddCommand(NewCmdVersion(streams))
 	for _, add := range subcommands {
