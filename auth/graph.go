@@ -8,8 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // GraphScope is the scope a token for Microsoft Graph is asked for.
@@ -114,4 +121,55 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 			return fmt.Errorf("Microsoft Graph answered %s", resp.Status)
 		}
 	}
+}
+
+// GraphTokenFromExec returns a token source for Microsoft Graph that runs
+// the kubelogin exec plugin the kubeconfig (or --login) signs in with, but
+// asking for Graph's audience instead of the cluster's (kubelogin requests
+// SERVER_ID/.default). Its prompts go to stderr, as when client-go runs it.
+func GraphTokenFromExec(exec *clientcmdapi.ExecConfig, graphURL string) (func(context.Context) (string, error), error) {
+	if exec == nil || !isKubelogin(exec.Command) {
+		return nil, errors.New("--resolve-groups asks Microsoft Graph with an Entra sign-in through kubelogin, which this kubeconfig does not use: pass --login, or --group-names FILE")
+	}
+	args := slices.Clone(exec.Args)
+	replaced := false
+	for i := range args {
+		if args[i] == "--server-id" && i+1 < len(args) {
+			args[i+1], replaced = graphURL, true
+		}
+	}
+	if !replaced {
+		args = append(args, "--server-id", graphURL)
+	}
+	var token string
+	return func(ctx context.Context) (string, error) {
+		if token != "" {
+			return token, nil
+		}
+		cmd := osexec.CommandContext(ctx, exec.Command, args...)
+		cmd.Env = os.Environ()
+		for _, e := range exec.Env {
+			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+		}
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("kubelogin get-token for Microsoft Graph: %w", err)
+		}
+		var cred struct {
+			Status struct {
+				Token string `json:"token"`
+			} `json:"status"`
+		}
+		if err := json.Unmarshal(out, &cred); err != nil || cred.Status.Token == "" {
+			return "", errors.New("kubelogin get-token for Microsoft Graph printed no ExecCredential token")
+		}
+		token = cred.Status.Token
+		return token, nil
+	}, nil
+}
+
+func isKubelogin(command string) bool {
+	base := strings.TrimSuffix(filepath.Base(command), ".exe")
+	return base == "kubelogin" || base == "kubectl-kubelogin"
 }

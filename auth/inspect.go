@@ -129,7 +129,7 @@ func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
 	case u.Exec != nil:
 		c.Method, c.Command = ExecPlugin, u.Exec.Command
 		base := strings.TrimSuffix(filepath.Base(u.Exec.Command), ".exe")
-		if base == "kubelogin" || base == "kubectl-kubelogin" {
+		if isKubelogin(u.Exec.Command) {
 			c.Method = Kubelogin
 			c.Login = "devicecode" // kubelogin's default
 			c.ServerID, c.TenantID, c.ClientID = flag(u.Exec.Args, "--server-id"), flag(u.Exec.Args, "--tenant-id"), flag(u.Exec.Args, "--client-id")

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +125,22 @@ jwt:
 	if len(is.Issued()) == 0 {
 		t.Fatal("the issuer issued no token: kubelogin did not sign in")
 	}
+	// Names from Graph, with a Graph token from the same kubelogin sign-in.
+	is.GroupNames = map[string]string{teamB: "Team B"}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(is.CAPEM())
+	graphHTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer func() { graphHTTPClient = http.DefaultClient }()
+	js, errOut, code = run(t, append([]string{"whoami", "-o", "json", "--resolve-groups", "--graph-url", is.Authority()}, login...)...)
+	outputs = append(outputs, js, errOut)
+	who = auth.WhoAmI{}
+	if err := json.Unmarshal([]byte(js), &who); err != nil || code != ExitOK || !slices.ContainsFunc(who.User.Groups, func(g auth.Group) bool { return g.ID == teamB && g.Name == "Team B" }) {
+		t.Errorf("whoami --resolve-groups: code %d %v\n%s\n%s", code, err, js, errOut)
+	}
+	if _, errOut, _ := run(t, "whoami", "--kubeconfig="+c.Kubeconfig, "--resolve-groups"); !strings.Contains(errOut, "--group-names") {
+		t.Errorf("--resolve-groups without kubelogin: %q", errOut)
+	}
+
 	table, errOut, _ := run(t, append([]string{"whoami", "--group-names", names}, login...)...)
 	outputs = append(outputs, table, errOut)
 	if !strings.Contains(table, teamA+" (Team A)") || !strings.Contains(table, "kubelogin, login spn") {

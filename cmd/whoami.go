@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"io"
 	"slices"
 	"strings"
@@ -21,8 +22,13 @@ func init() { subcommands = append(subcommands, NewCmdWhoAmI) }
 // WhoAmIOptions asks the API server who the caller is.
 type WhoAmIOptions struct {
 	queryOptions
-	GroupNames string
+	ResolveGroups bool
+	GraphURL      string
 }
+
+// graphHTTPClient is the client Graph is asked with (tests point it at a
+// loopback Graph).
+var graphHTTPClient = http.DefaultClient
 
 // NewCmdWhoAmI returns `kubectl access whoami`.
 func NewCmdWhoAmI(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -40,6 +46,9 @@ shown with their names when --group-names gives them.`,
   # With the names of my Entra groups (a JSON map, a JSON list of {id, displayName}, or CSV id,name)
   az ad group list --query "[].{id:id, displayName:displayName}" -o json > groups.json
   kubectl access whoami --group-names groups.json
+
+  # With names from Microsoft Graph, through the same Entra sign-in
+  kubectl access whoami --resolve-groups
 
   # As JSON, for scripts
   kubectl access whoami -o json`,
@@ -60,6 +69,8 @@ shown with their names when --group-names gives them.`,
 	c.Flags().StringVarP(&o.Output, "output", "o", "table", "Output format: one of table, json, yaml")
 	c.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long the sign-in and the review may take")
 	c.Flags().StringVar(&o.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV)")
+	c.Flags().BoolVar(&o.ResolveGroups, "resolve-groups", false, "Ask Microsoft Graph for group names (directoryObjects/getByIds) with a Graph token from the same kubelogin sign-in; needs Directory.Read.All or GroupMember.Read.All")
+	c.Flags().StringVar(&o.GraphURL, "graph-url", "https://graph.microsoft.com", "With --resolve-groups: Microsoft Graph's endpoint (sovereign clouds have their own)")
 	return c
 }
 
@@ -71,17 +82,20 @@ func (o *WhoAmIOptions) Run(c *cobra.Command) error {
 		doc.Warnings = append(doc.Warnings, "could not inspect the kubeconfig: "+err.Error())
 	}
 	doc.Credential = cred
-	names := auth.Names{}
-	if o.GroupNames != "" {
-		if names, err = auth.LoadNames(o.GroupNames); err != nil {
-			return err
-		}
+	names := o.names
+	if names == nil {
+		names = auth.Names{}
 	}
 	ctx, cancel := contextWithTimeout(c, o.Timeout)
 	defer cancel()
 	user, token, err := auth.Review(ctx, o.config)
 	if err != nil {
 		return clusterError(err)
+	}
+	if o.ResolveGroups {
+		if err := o.resolve(ctx, user, names); err != nil {
+			doc.Warnings = append(doc.Warnings, "group names from Microsoft Graph: "+err.Error())
+		}
 	}
 	for i := range user.Groups {
 		user.Groups[i].Name = names[user.Groups[i].ID]
@@ -147,4 +161,24 @@ func printWhoAmI(w io.Writer, d *auth.WhoAmI, names auth.Names) {
 
 func contextWithTimeout(c *cobra.Command, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Context(), d)
+}
+
+// resolve adds the names Graph knows of the user's groups to names.
+func (o *WhoAmIOptions) resolve(ctx context.Context, u *auth.User, names auth.Names) error {
+	token, err := auth.GraphTokenFromExec(o.config.ExecProvider, o.GraphURL)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, g := range u.Groups {
+		if !strings.HasPrefix(g.ID, "system:") {
+			ids = append(ids, g.ID)
+		}
+	}
+	g := &auth.Graph{BaseURL: strings.TrimSuffix(o.GraphURL, "/"), Token: token, Client: graphHTTPClient}
+	found, err := g.Resolve(ctx, ids)
+	for id, n := range found {
+		names[id] = n
+	}
+	return err
 }

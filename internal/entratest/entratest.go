@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ type Identity struct {
 type Issuer struct {
 	Tenant   string
 	Audience string // the API server's application id (the tokens' aud)
+	// GroupNames are the display names the Graph endpoint
+	// (/v1.0/directoryObjects/getByIds, for tokens of its audience) knows.
+	GroupNames map[string]string
 	// Clients are the confidential clients: id -> secret and identity.
 	Clients map[string]Client
 
@@ -125,6 +129,8 @@ func (is *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		}}})
 	case r.URL.Path == base+"/oauth2/v2.0/token" && r.Method == http.MethodPost:
 		is.token(w, r)
+	case r.URL.Path == "/v1.0/directoryObjects/getByIds" && r.Method == http.MethodPost:
+		is.getByIds(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -145,13 +151,17 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scopes := strings.Fields(r.PostForm.Get("scope"))
-	if len(scopes) == 0 || scopes[0] != is.Audience+"/.default" {
-		oauthError(w, "invalid_scope", fmt.Sprintf("AADSTS70011: scope %q is not %s/.default", r.PostForm.Get("scope"), is.Audience))
+	aud := ""
+	if len(scopes) > 0 {
+		aud = strings.TrimSuffix(scopes[0], "/.default")
+	}
+	if aud != is.Audience && aud != is.GraphAudience() {
+		oauthError(w, "invalid_scope", fmt.Sprintf("AADSTS70011: scope %q is neither %s/.default nor Graph's", r.PostForm.Get("scope"), is.Audience))
 		return
 	}
 	now := time.Now()
 	claims := map[string]any{
-		"aud": is.Audience, "iss": is.URL(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"aud": aud, "iss": is.URL(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"tid": is.Tenant, "oid": cl.Identity.OID, "sub": cl.Identity.OID, "upn": cl.Identity.UPN,
 		"groups": cl.Identity.Groups, "ver": "2.0", "azp": r.PostForm.Get("client_id"),
 	}
@@ -164,6 +174,47 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	is.issued = append(is.issued, tok)
 	is.mu.Unlock()
 	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+}
+
+// GraphAudience is the resource of the Graph this issuer serves: like
+// Microsoft Graph's (https://graph.microsoft.com), the URL it is served at,
+// here the issuer's own authority.
+func (is *Issuer) GraphAudience() string { return is.srv.URL }
+
+// getByIds answers Graph's directoryObjects/getByIds for a token this
+// issuer gave for Graph's audience (a token for the cluster is refused,
+// as Graph would).
+func (is *Issuer) getByIds(w http.ResponseWriter, r *http.Request) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	parts := strings.Split(tok, ".")
+	var claims struct {
+		Aud string `json:"aud"`
+	}
+	if len(parts) == 3 {
+		b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		_ = json.Unmarshal(b, &claims)
+	}
+	is.mu.Lock()
+	known := slices.Contains(is.issued, tok)
+	is.mu.Unlock()
+	if !known || claims.Aud != is.GraphAudience() {
+		http.Error(w, `{"error":{"code":"InvalidAuthenticationToken"}}`, http.StatusUnauthorized)
+		return
+	}
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var vals []map[string]string
+	for _, id := range req.IDs {
+		if n, ok := is.GroupNames[id]; ok {
+			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.group"})
+		}
+	}
+	writeJSON(w, map[string]any{"value": vals})
 }
 
 func (is *Issuer) sign(claims map[string]any) (string, error) {
