@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/rest"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // AKSClientID is the public client the Azure CLI and kubelogin use to sign

@@ -3,8 +3,8 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
