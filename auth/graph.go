@@ -170,6 +170,6 @@ func GraphTokenFromExec(exec *clientcmdapi.ExecConfig, graphURL string) (func(co
 }
 
 func isKubelogin(command string) bool {
-	base := strings.TrimSuffix(filepath.Base(command), ".exe")
+	base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(command, `\`, "/")), ".exe")
 	return base == "kubelogin" || base == "kubectl-kubelogin"
 }

@@ -128,7 +128,7 @@ func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
 	switch {
 	case u.Exec != nil:
 		c.Method, c.Command = ExecPlugin, u.Exec.Command
-		base := strings.TrimSuffix(filepath.Base(u.Exec.Command), ".exe")
+		base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(u.Exec.Command, `\`, "/")), ".exe")
 		if isKubelogin(u.Exec.Command) {
 			c.Method = Kubelogin
 			c.Login = "devicecode" // kubelogin's default
@@ -143,6 +143,8 @@ func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
 				}
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("Entra ID through kubelogin (login %s)", c.Login))
+		} else if base == "kubectl-adsso" {
+			c.Notes = append(c.Notes, "Active Directory sign-in of AKS hybrid through kubectl-adsso (Kerberos): the kubeconfig holds no secret")
 		} else {
 			c.Notes = append(c.Notes, fmt.Sprintf("exec plugin %s signs in (its own prompts and errors are shown as it prints them)", base))
 		}

@@ -49,6 +49,7 @@ func TestInspectKubeconfigShapes(t *testing.T) {
 		{"converted-interactive.yaml", Kubelogin, "interactive", nil, "login interactive"},
 		{"converted-pop.yaml", Kubelogin, "spn", func(c *Credential) bool { return c.PoP && c.ClientID == "11111111-2222-3333-4444-555555555555" }, "login spn"},
 		{"legacy-azure.yaml", AzureAuthProvider, "", func(c *Credential) bool { return c.ServerID == AKSServerID }, "kubelogin convert-kubeconfig"},
+		{"aks-hybrid-ad.yaml", ExecPlugin, "", func(c *Credential) bool { return !c.LocalAccount && !c.HoldsSecret }, "Active Directory sign-in of AKS hybrid"},
 		{"static-token.yaml", StaticToken, "", func(c *Credential) bool { return c.LocalAccount && c.HoldsSecret && c.InsecureTLS }, "insecure-skip-tls-verify"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

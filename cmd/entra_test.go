@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,6 +148,18 @@ jwt:
 		t.Errorf("whoami table:\n%s", table)
 	}
 
+	// A failed sign-in surfaces kubelogin's own message and exits 2. (An
+	// unknown client: client-go reuses a credential an identical exec
+	// config got earlier in the process.)
+	bad := slices.Clone(login)
+	bad[slices.Index(bad, appID)] = "00000000-0000-4000-8000-0000000000ff"
+	stderr := captureStderr(t, func() {
+		_, errOut, code = run(t, append([]string{"whoami"}, bad...)...)
+	})
+	if code != ExitError || !strings.Contains(stderr+errOut, "AADSTS7000215") || !strings.Contains(errOut, "kubelogin") {
+		t.Errorf("a wrong client secret: code %d\nplugin stderr %q\nour stderr %q", code, stderr, errOut)
+	}
+
 	// A RoleBinding to team A's object id in namespace entra.
 	admin := kubernetes.NewForConfigOrDie(c.Config)
 	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "entra"}}, metav1.CreateOptions{}); err != nil {
@@ -209,4 +222,25 @@ jwt:
 			}
 		}
 	}
+}
+
+// captureStderr runs f with the process's stderr (where an exec plugin's
+// own messages go) read into a string.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	f()
+	os.Stderr = old
+	w.Close()
+	return <-done
 }
