@@ -9,6 +9,10 @@ PKG     := github.com/kubectl-access/kubectl-access
 LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 CONTROLPLANE_BIN := $(CURDIR)/.cache/bin
+# go.mod needs Go 1.26.10 (kubelogin's Go package does); Debian's and this
+# machine's go.env say GOTOOLCHAIN=local, so ask for the toolchain go.mod
+# names, which the go command fetches once through the module proxy.
+export GOTOOLCHAIN := auto
 export KUBECTL_ACCESS_CONTROLPLANE_BIN := $(CONTROLPLANE_BIN)
 TEST_TIMEOUT ?= 60m
 BENCH_RUNS ?= 5

@@ -24,6 +24,9 @@ type Login struct {
 	TenantID      string
 	ClientID      string
 	AuthorityHost string
+	// UseExec forces the kubelogin exec plugin for the modes that can run
+	// in-process.
+	UseExec bool
 }
 
 // Validate checks the mode and fills in AKS's defaults: the AKS server
@@ -86,8 +89,13 @@ func (l *Login) Exec() *clientcmdapi.ExecConfig {
 
 // Apply makes cfg sign in with this login instead of the kubeconfig
 // user's credentials: the cluster (server, CA) stays, every other
-// credential goes.
+// credential goes. The non-interactive modes (spn, msi, workloadidentity)
+// run kubelogin's Go package in-process, so no kubelogin binary is needed;
+// the others run the kubelogin exec plugin.
 func (l *Login) Apply(cfg *rest.Config) *rest.Config {
+	if c, ok := l.applyInProcess(cfg); ok {
+		return c
+	}
 	c := rest.AnonymousClientConfig(cfg)
 	c.ExecProvider = l.Exec()
 	c.Impersonate = cfg.Impersonate
@@ -99,5 +107,10 @@ func (l *Login) Describe(c *Credential) {
 	*c = Credential{Kubeconfig: c.Kubeconfig, Context: c.Context, Cluster: c.Cluster, Server: c.Server, User: c.User,
 		InsecureTLS: c.InsecureTLS, FileMode: c.FileMode, ReadableByOthers: c.ReadableByOthers,
 		Method: Kubelogin, Command: "kubelogin", Login: l.Mode, ServerID: l.ServerID, TenantID: l.TenantID, ClientID: l.ClientID}
-	c.Notes = append(c.Notes, fmt.Sprintf("Entra ID through kubelogin (login %s), from --login: the kubeconfig on disk is unchanged", l.Mode))
+	how := "the kubelogin exec plugin"
+	if l.InProcess() {
+		c.Command = ""
+		how = "kubelogin's Go package, in-process (no kubelogin binary needed)"
+	}
+	c.Notes = append(c.Notes, fmt.Sprintf("Entra ID (login %s) through %s, from --login: the kubeconfig on disk is unchanged", l.Mode, how))
 }

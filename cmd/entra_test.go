@@ -53,18 +53,28 @@ func TestEntraSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer is.Close()
+	// A second issuer for the in-process sign-in (kubelogin's Go package):
+	// its public options cannot turn off MSAL's instance discovery, which
+	// would ask login.microsoftonline.com about a loopback authority;
+	// azidentity skips discovery for the tenant "adfs", so this issuer
+	// serves that tenant.
+	adfs, err := entratest.Start("adfs", audience, map[string]entratest.Client{
+		appID: {Secret: secret, Identity: entratest.Identity{UPN: "bob@contoso.com", OID: "9c1d7c1e-0000-4000-8000-0000000000b0", Groups: []string{teamB}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adfs.Close()
 
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "issuer-ca.pem")
-	if err := os.WriteFile(caFile, is.CAPEM(), 0o600); err != nil {
+	if err := os.WriteFile(caFile, append(is.CAPEM(), adfs.CAPEM()...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	authn := filepath.Join(dir, "authentication.yaml")
-	ca, _ := json.Marshal(string(is.CAPEM()))
-	if err := os.WriteFile(authn, fmt.Appendf(nil, `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
+	jwt := func(is *entratest.Issuer) string {
+		ca, _ := json.Marshal(string(is.CAPEM()))
+		return fmt.Sprintf(`- issuer:
     url: %s
     audiences: [%s]
     certificateAuthority: %s
@@ -75,7 +85,9 @@ jwt:
     extra:
     - key: kubectl-access.io/oid
       valueExpression: claims.oid
-`, is.URL(), audience, ca), 0o600); err != nil {
+`, is.URL(), audience, ca)
+	}
+	if err := os.WriteFile(authn, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n"+jwt(is)+jwt(adfs)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(dir, "cluster"), NoControllerManager: true,
@@ -102,7 +114,7 @@ jwt:
 	t.Setenv("KUBECACHEDIR", filepath.Join(dir, "home", "cache"))
 
 	login := []string{"--kubeconfig=" + c.Kubeconfig, "--login", "spn", "--server-id", audience, "--tenant-id", tenant,
-		"--client-id", appID, "--authority-host", is.Authority()}
+		"--client-id", appID, "--authority-host", is.Authority(), "--login-exec"}
 	names := filepath.Join(dir, "groups.json")
 	if err := os.WriteFile(names, fmt.Appendf(nil, `[{"id": %q, "displayName": "Team A"}]`, teamA), 0o600); err != nil {
 		t.Fatal(err)
@@ -147,6 +159,22 @@ jwt:
 	if !strings.Contains(table, teamA+" (Team A)") || !strings.Contains(table, "kubelogin, login spn") {
 		t.Errorf("whoami table:\n%s", table)
 	}
+
+	// In-process, through kubelogin's Go package, with no kubelogin on PATH.
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", strings.TrimPrefix(path, bin+string(os.PathListSeparator)))
+	js, errOut, code = run(t, "whoami", "-o", "json", "--kubeconfig="+c.Kubeconfig, "--login", "spn", "--server-id", audience,
+		"--tenant-id", "adfs", "--client-id", appID, "--authority-host", adfs.Authority())
+	outputs = append(outputs, js, errOut)
+	who = auth.WhoAmI{}
+	if err := json.Unmarshal([]byte(js), &who); err != nil || code != ExitOK || who.User.Username != "bob@contoso.com" ||
+		who.Credential == nil || who.Credential.Command != "" || !strings.Contains(strings.Join(who.Credential.Notes, " "), "in-process") {
+		t.Errorf("whoami --login spn in-process: code %d %v\n%s\n%s\nissuer saw %v", code, err, js, errOut, adfs.Requests)
+	}
+	if len(adfs.Issued()) == 0 {
+		t.Error("the in-process sign-in got no token from the issuer")
+	}
+	t.Setenv("PATH", path)
 
 	// A failed sign-in surfaces kubelogin's own message and exits 2. (An
 	// unknown client: client-go reuses a credential an identical exec
@@ -215,7 +243,7 @@ jwt:
 	if out, err := exec.Command(filepath.Join(bin, "kubectl"), "--kubeconfig="+kc, "get", "pods", "-n", "entra").CombinedOutput(); err != nil {
 		t.Errorf("kubectl get pods -n entra as alice: %v\n%s", err, out)
 	}
-	for _, tok := range is.Issued() {
+	for _, tok := range append(is.Issued(), adfs.Issued()...) {
 		for _, o := range outputs {
 			if strings.Contains(o, tok) || strings.Contains(o, strings.Split(tok, ".")[2]) {
 				t.Fatal("an output carries the token")

@@ -23,6 +23,7 @@ func addLoginFlags(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 	fs.StringVar(&l.TenantID, "tenant-id", "", "With --login: the Entra tenant id")
 	fs.StringVar(&l.ClientID, "client-id", "", "With --login: the client (application) id that signs in (default for user logins: the AKS public client)")
 	fs.StringVar(&l.AuthorityHost, "authority-host", "", "With --login: the Entra authority, for sovereign clouds and private authorities (an https URL)")
+	fs.BoolVar(&l.UseExec, "login-exec", false, "With --login spn, msi or workloadidentity: run the kubelogin binary instead of kubelogin's Go package in-process (needed for a private authority without instance discovery)")
 	logins.Store(flags, l)
 	prev := flags.WrapConfigFn
 	flags.WrapConfigFn = func(c *rest.Config) *rest.Config {

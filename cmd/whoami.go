@@ -165,9 +165,14 @@ func contextWithTimeout(c *cobra.Command, d time.Duration) (context.Context, con
 
 // resolve adds the names Graph knows of the user's groups to names.
 func (o *WhoAmIOptions) resolve(ctx context.Context, u *auth.User, names auth.Names) error {
-	token, err := auth.GraphTokenFromExec(o.config.ExecProvider, o.GraphURL)
-	if err != nil {
-		return err
+	var token func(context.Context) (string, error)
+	if l := loginOf(o.flags); l != nil && l.InProcess() {
+		token = l.GraphToken(o.GraphURL)
+	} else {
+		var err error
+		if token, err = auth.GraphTokenFromExec(o.config.ExecProvider, o.GraphURL); err != nil {
+			return err
+		}
 	}
 	var ids []string
 	for _, g := range u.Groups {

@@ -109,7 +109,8 @@ func (is *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 	is.mu.Unlock()
 	base := "/" + is.Tenant
 	switch {
-	case r.URL.Path == base+"/v2.0/.well-known/openid-configuration":
+	case r.URL.Path == base+"/v2.0/.well-known/openid-configuration",
+		is.Tenant == "adfs" && r.URL.Path == base+"/.well-known/openid-configuration": // MSAL's ADFS authority
 		writeJSON(w, map[string]any{
 			"issuer":                                is.URL(),
 			"authorization_endpoint":                is.srv.URL + base + "/oauth2/v2.0/authorize",
