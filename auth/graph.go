@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"os"
 	osexec "os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -167,9 +165,4 @@ func GraphTokenFromExec(exec *clientcmdapi.ExecConfig, graphURL string) (func(co
 		token = cred.Status.Token
 		return token, nil
 	}, nil
-}
-
-func isKubelogin(command string) bool {
-	base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(command, `\`, "/")), ".exe")
-	return base == "kubelogin" || base == "kubectl-kubelogin"
 }

@@ -234,3 +234,9 @@ func checkFile(c *Credential) {
 		}
 	}
 }
+
+// isKubelogin says whether an exec plugin command is kubelogin.
+func isKubelogin(command string) bool {
+	base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(command, `\`, "/")), ".exe")
+	return base == "kubelogin" || base == "kubectl-kubelogin"
+}

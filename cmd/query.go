@@ -60,14 +60,31 @@ func (o *queryOptions) label(s rbac.Subject) string {
 	return s.String()
 }
 
-// annotate puts known group names beside group ids in a line of text.
+// annotate puts known group names beside group ids in a line of text: each
+// "group:ID" token (up to a space, comma, semicolon or parenthesis) is
+// looked up once, so a names file of thousands of groups costs nothing per
+// line and an id that prefixes another is not mistaken for it.
 func (o *queryOptions) annotate(text string) string {
-	for id := range o.names {
-		if strings.Contains(text, "group:"+id) {
-			text = strings.ReplaceAll(text, "group:"+id, "group:"+o.names.Label(id))
-		}
+	if len(o.names) == 0 {
+		return text
 	}
-	return text
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "group:")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		i += len("group:")
+		b.WriteString(text[:i])
+		text = text[i:]
+		end := strings.IndexAny(text, " ,;()")
+		if end < 0 {
+			end = len(text)
+		}
+		b.WriteString(o.names.Label(text[:end]))
+		text = text[end:]
+	}
 }
 
 // complete resolves the namespace and, for live use, the client and the
