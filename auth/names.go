@@ -20,6 +20,33 @@ func (n Names) Label(id string) string {
 	return id
 }
 
+// Annotate puts known names beside group ids in a line of text: each
+// "group:ID" token (up to a space, comma, semicolon or parenthesis) is
+// looked up once, so a names file of thousands of groups costs nothing per
+// line and an id that prefixes another is not mistaken for it.
+func (n Names) Annotate(text string) string {
+	if len(n) == 0 {
+		return text
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "group:")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		i += len("group:")
+		b.WriteString(text[:i])
+		text = text[i:]
+		end := strings.IndexAny(text, " ,;()")
+		if end < 0 {
+			end = len(text)
+		}
+		b.WriteString(n.Label(text[:end]))
+		text = text[end:]
+	}
+}
+
 // LoadNames reads a names file: a JSON object {"id": "name"}, a JSON list
 // of {"id", "displayName" or "name"} (what `az ad group list --query
 // "[].{id:id, displayName:displayName}"` writes), or CSV lines "id,name"

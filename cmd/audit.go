@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/internal/version"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -114,21 +116,7 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	opts := audit.Options{Only: o.Only, Skip: o.Skip}
-	if !o.offline {
-		cred, err := o.credential()
-		if err != nil {
-			o.warnings = append(o.warnings, "the credentials rules were not checked: "+err.Error())
-		}
-		opts.Credential = cred
-	}
-	rep := audit.Run(ix, opts)
-	rep.Warnings = append(o.warnings, rep.Warnings...)
-	if o.offline {
-		rep.Source = strings.Join(o.Filenames, ", ")
-	} else {
-		rep.Cluster = o.clusterInfo()
-	}
+	rep := o.audit(ix, audit.Options{Only: o.Only, Skip: o.Skip})
 	if o.baseline != nil {
 		rep.Filter(o.baseline)
 	}
@@ -157,7 +145,27 @@ func (o *AuditOptions) Run(c *cobra.Command) error {
 	return nil
 }
 
-func (o *AuditOptions) clusterInfo() *audit.Cluster {
+// audit runs the catalogue over ix, the kubeconfig's credential included
+// when live, and says where the report comes from.
+func (o *queryOptions) audit(ix *rbac.Index, opts audit.Options) *audit.Report {
+	if !o.offline {
+		cred, err := o.credential()
+		if err != nil {
+			o.warnings = append(o.warnings, "the credentials rules were not checked: "+err.Error())
+		}
+		opts.Credential = cred
+	}
+	rep := audit.Run(ix, opts)
+	rep.Warnings = append(slices.Clone(o.warnings), rep.Warnings...)
+	if o.offline {
+		rep.Source = strings.Join(o.Filenames, ", ")
+	} else {
+		rep.Cluster = o.clusterInfo()
+	}
+	return rep
+}
+
+func (o *queryOptions) clusterInfo() *audit.Cluster {
 	info := &audit.Cluster{}
 	if raw, err := o.flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
 		info.Context = raw.CurrentContext

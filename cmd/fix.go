@@ -121,7 +121,7 @@ func (o *FixOptions) Run(c *cobra.Command) error {
 		return errors.New(msg)
 	}
 	f := &rep.Findings[i]
-	fx, err := fix.For(ix, f, fix.Options{Keep: o.Keep, Resources: o.resources, Narrow: o.Narrow})
+	fx, err := fix.For(ix, f, fix.Options{Keep: o.Keep, Resources: catalogResources(o.catalog), Narrow: o.Narrow})
 	if err != nil {
 		return err
 	}
@@ -139,18 +139,6 @@ func (o *FixOptions) Run(c *cobra.Command) error {
 		return nil
 	}
 	return o.apply(c, fx)
-}
-
-// resources lists a group's resources from the server's discovery, for
-// narrowing a wildcard resource.
-func (o *FixOptions) resources(group string) []string {
-	var out []string
-	for _, r := range o.catalog {
-		if r.Group == group && !slices.Contains(out, r.Resource) {
-			out = append(out, r.Resource)
-		}
-	}
-	return out
 }
 
 func printFix(w io.Writer, f *audit.Finding, fx *fix.Fix) {

@@ -60,32 +60,8 @@ func (o *queryOptions) label(s rbac.Subject) string {
 	return s.String()
 }
 
-// annotate puts known group names beside group ids in a line of text: each
-// "group:ID" token (up to a space, comma, semicolon or parenthesis) is
-// looked up once, so a names file of thousands of groups costs nothing per
-// line and an id that prefixes another is not mistaken for it.
-func (o *queryOptions) annotate(text string) string {
-	if len(o.names) == 0 {
-		return text
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(text, "group:")
-		if i < 0 {
-			b.WriteString(text)
-			return b.String()
-		}
-		i += len("group:")
-		b.WriteString(text[:i])
-		text = text[i:]
-		end := strings.IndexAny(text, " ,;()")
-		if end < 0 {
-			end = len(text)
-		}
-		b.WriteString(o.names.Label(text[:end]))
-		text = text[end:]
-	}
-}
+// annotate puts known group names beside group ids in a line of text.
+func (o *queryOptions) annotate(text string) string { return o.names.Annotate(text) }
 
 // complete resolves the namespace and, for live use, the client and the
 // server's resource catalog.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -55,6 +56,7 @@ func execute(ctx context.Context, root *cobra.Command, streams genericiooptions.
 // NewCmdAccess builds the root command with every subcommand.
 func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
+	explore := &ExploreOptions{queryOptions: queryOptions{flags: flags, IOStreams: streams, Timeout: 2 * time.Minute}}
 	root := &cobra.Command{
 		Use:   "kubectl-access",
 		Short: "Who can do what in a Kubernetes cluster, why, and how to fix it",
@@ -66,12 +68,16 @@ every grant. It works live against a cluster or offline on manifests.`,
 		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			// The interactive explorer lands with its own issue; until then
-			// the bare command explains itself.
-			return c.Help()
+			// The explorer needs a terminal; into a pipe, the help.
+			if !isTerminal(streams.In, streams.Out) {
+				return c.Help()
+			}
+			return explore.Run(c)
 		},
 	}
+	explore.addFlags(root)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

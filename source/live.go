@@ -183,6 +183,17 @@ func fetch[T any, PT interface {
 	metav1.Object
 }](ctx context.Context, gap func(string, string, error) error, resource, ns string, dst *[]T, page func(metav1.ListOptions) ([]T, string, error)) func() error {
 	return func() error {
+		if report := progressFrom(ctx); report != nil {
+			inner, n := page, 0
+			page = func(o metav1.ListOptions) ([]T, string, error) {
+				items, cont, err := inner(o)
+				n += len(items)
+				if err == nil {
+					report(resource, n)
+				}
+				return items, cont, err
+			}
+		}
 		all, err := list(ctx, page)
 		if err != nil {
 			return gap(resource, ns, err)
@@ -219,6 +230,20 @@ func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string
 		}
 		opts.Continue = cont
 	}
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context under which Live reports, after each page
+// of each LIST, the resource and how many of its objects have arrived (from
+// several goroutines at once: report must be safe for that).
+func WithProgress(ctx context.Context, report func(resource string, items int)) context.Context {
+	return context.WithValue(ctx, progressKey{}, report)
+}
+
+func progressFrom(ctx context.Context) func(string, int) {
+	f, _ := ctx.Value(progressKey{}).(func(string, int))
+	return f
 }
 
 // slim drops what the engine never reads and memory pays for: managed

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -150,9 +151,21 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 	var counter Counter
 	cfg := ProtobufConfig(c.Config)
 	counter.Wrap(cfg)
-	snap, err := Live(ctx, kubernetes.NewForConfigOrDie(cfg), Scope{Namespace: ns})
+	var mu sync.Mutex
+	var seen []int // RoleBindings so far, after each page
+	pctx := WithProgress(ctx, func(resource string, items int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if resource == "rolebindings" {
+			seen = append(seen, items)
+		}
+	})
+	snap, err := Live(pctx, kubernetes.NewForConfigOrDie(cfg), Scope{Namespace: ns})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d := cmp.Diff([]int{PageSize, 2 * PageSize, n}, seen); d != "" {
+		t.Errorf("progress after each page of rolebindings (-want +got):\n%s", d)
 	}
 	if len(snap.RoleBindings) != n {
 		t.Fatalf("got %d RoleBindings, want %d", len(snap.RoleBindings), n)

@@ -1,0 +1,227 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Common is what every page shares: the screen size, styles and keys.
+type Common struct {
+	Width, Height int
+	Styles        *Styles
+	Keys          *KeyMap
+}
+
+// page is one of the explorer's pages. Pages are changed only from the
+// root model's Update.
+type page interface {
+	title() string
+	setData(*Data)
+	setSize(w, h int)
+	update(tea.Msg) tea.Cmd
+	view() string
+	// typing is true while a text input has the keyboard: the page gets
+	// every key, the global ones (q, 1-4, tab) included.
+	typing() bool
+	// help lists the page's keys for the help line.
+	help() []key.Binding
+	// status is the page's part of the status line.
+	status() string
+}
+
+// filterBar is the `/` filter line of a list page.
+type filterBar struct {
+	input  textinput.Model
+	active bool
+}
+
+func newFilterBar() filterBar {
+	in := textinput.New()
+	in.Prompt = "/"
+	in.Placeholder = "filter: words, or key:value"
+	return filterBar{input: in}
+}
+
+// update handles a key while the filter is active; done is true when the
+// filter line closes (enter keeps the filter, esc clears it).
+func (f *filterBar) update(msg tea.Msg, k *KeyMap) (changed bool, cmd tea.Cmd) {
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(km, k.Enter):
+			f.active = false
+			f.input.Blur()
+			return false, nil
+		case key.Matches(km, k.Back):
+			f.active = false
+			f.input.Blur()
+			f.input.SetValue("")
+			return true, nil
+		}
+	}
+	before := f.input.Value()
+	f.input, cmd = f.input.Update(msg)
+	return f.input.Value() != before, cmd
+}
+
+func (f *filterBar) open() tea.Cmd {
+	f.active = true
+	return f.input.Focus()
+}
+
+func (f *filterBar) value() string { return f.input.Value() }
+
+func (f *filterBar) view(s *Styles) string {
+	if f.active {
+		return f.input.View()
+	}
+	if v := f.input.Value(); v != "" {
+		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ to change, esc in it to clear)")
+	}
+	return ""
+}
+
+// split lays out a list and its detail: side by side on a wide screen,
+// stacked on a narrow one. It returns the sizes of both.
+type split struct {
+	wide             bool
+	listW, listH     int
+	detailW, detailH int
+}
+
+func layout(w, h int) split {
+	if w >= 120 {
+		lw := w * 45 / 100
+		return split{wide: true, listW: lw, listH: h, detailW: w - lw - 1, detailH: h}
+	}
+	lh := max(h*2/5, 4)
+	return split{listW: w, listH: lh, detailW: w, detailH: max(h-lh-1, 1)}
+}
+
+func (s split) join(st *Styles, list, detail string, detailFocused bool) string {
+	rule := st.Rule
+	if detailFocused {
+		rule = st.FocusedRule
+	}
+	list = fit(list, s.listW, s.listH)
+	detail = fit(detail, s.detailW, s.detailH)
+	if s.wide {
+		ll, dl := strings.Split(list, "\n"), strings.Split(detail, "\n")
+		var b strings.Builder
+		for i := range ll {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(ll[i] + rule.Render("│") + dl[i])
+		}
+		return b.String()
+	}
+	return list + "\n" + rule.Render(strings.Repeat("─", s.listW)) + "\n" + detail
+}
+
+// fit pads or cuts s to exactly w columns and h lines.
+func fit(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	for i, l := range lines {
+		lines[i] = padRight(ansi.Truncate(l, w, "…"), w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// detailPane is a scrollable detail view.
+type detailPane struct {
+	vp      viewport.Model
+	focused bool
+}
+
+func newDetailPane(wrap bool) detailPane {
+	vp := viewport.New()
+	vp.SoftWrap = wrap
+	return detailPane{vp: vp}
+}
+
+func (d *detailPane) setSize(w, h int) {
+	d.vp.SetWidth(w)
+	d.vp.SetHeight(h)
+}
+
+// setContent replaces the text; top scrolls back to the first line.
+func (d *detailPane) setContent(s string, top bool) {
+	d.vp.SetContent(s)
+	if top {
+		d.vp.GotoTop()
+	}
+}
+
+func (d *detailPane) update(msg tea.Msg, k *KeyMap) bool {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			d.vp.ScrollUp(1)
+		case key.Matches(msg, k.Down):
+			d.vp.ScrollDown(1)
+		case key.Matches(msg, k.PageUp):
+			d.vp.PageUp()
+		case key.Matches(msg, k.PageDown):
+			d.vp.PageDown()
+		case key.Matches(msg, k.Home):
+			d.vp.GotoTop()
+		case key.Matches(msg, k.End):
+			d.vp.GotoBottom()
+		default:
+			return false
+		}
+		return true
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			d.vp.ScrollUp(3)
+		case tea.MouseWheelDown:
+			d.vp.ScrollDown(3)
+		default:
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+func (d *detailPane) view() string { return d.vp.View() }
+
+func itoa(n int) string {
+	s := strconv.Itoa(n)
+	if n < 10000 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// styleLines styles each line of s on its own: lipgloss pads a multi-line
+// block to its widest line, which a narrower pane would wrap.
+func styleLines(st lipgloss.Style, s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = st.Render(l)
+	}
+	return strings.Join(lines, "\n")
+}

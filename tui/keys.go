@@ -1,0 +1,65 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key the explorer answers to, defined once and matched
+// with key.Matches.
+type KeyMap struct {
+	Quit, ForceQuit, Help      key.Binding
+	NextPage, PrevPage         key.Binding
+	Page1, Page2, Page3, Page4 key.Binding
+	Up, Down, PageUp, PageDown key.Binding
+	Home, End, Left, Right     key.Binding
+	Filter, Enter, Back        key.Binding
+	Reload, SignIn             key.Binding
+	Fix, Write, Apply, Copy    key.Binding
+	Category                   key.Binding
+	ScopePrev, ScopeNext       key.Binding
+	Yes, No                    key.Binding
+}
+
+// DefaultKeyMap is the explorer's key map.
+func DefaultKeyMap() *KeyMap {
+	b := func(help string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
+	}
+	k := &KeyMap{
+		Quit:      b("quit", "q"),
+		ForceQuit: b("quit", "ctrl+c"),
+		Help:      b("help", "?"),
+		NextPage:  b("next page", "tab"),
+		PrevPage:  b("previous page", "shift+tab"),
+		Page1:     b("subjects", "1"),
+		Page2:     b("who can", "2"),
+		Page3:     b("findings", "3"),
+		Page4:     b("roles & bindings", "4"),
+		Up:        b("up", "up", "k"),
+		Down:      b("down", "down", "j"),
+		PageUp:    b("page up", "pgup", "ctrl+b"),
+		PageDown:  b("page down", "pgdown", "ctrl+f", " "),
+		Home:      b("first", "home", "g"),
+		End:       b("last", "end", "G"),
+		Left:      b("left", "left", "h"),
+		Right:     b("right", "right", "l"),
+		Filter:    b("filter", "/"),
+		Enter:     b("open detail", "enter"),
+		Back:      b("back", "esc"),
+		Reload:    b("reload", "r"),
+		SignIn:    b("sign in again", "L"),
+		Fix:       b("show fix", "f"),
+		Write:     b("write fix to a file", "w"),
+		Apply:     b("apply fix", "a"),
+		Copy:      b("copy kubectl command", "y"),
+		Category:  b("next category", "c"),
+		ScopePrev: b("previous namespace", "["),
+		ScopeNext: b("next namespace", "]"),
+		Yes:       b("yes", "y"),
+		No:        b("no", "n", "esc"),
+	}
+	k.Up.SetHelp("↑/k", "up")
+	k.Down.SetHelp("↓/j", "down")
+	k.PageDown.SetHelp("pgdn", "page down")
+	k.Left.SetHelp("←/h", "left")
+	k.Right.SetHelp("→/l", "right")
+	return k
+}

@@ -1,0 +1,271 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// column is one column of a list: a fixed width, or flex (the rest).
+type column struct {
+	title string
+	width int
+	flex  bool
+}
+
+// row is one line of a list. search is its lower-cased text for the
+// filter; fields are the values `key:value` filter terms match.
+type row struct {
+	cells  []string
+	search string
+	fields map[string]string
+}
+
+// list is a virtualised table: it renders only the rows on screen, so a
+// page of 10,000 subjects draws as fast as one of ten, and its filter
+// narrows the previous matches when the text only grows.
+type list struct {
+	cols    []column
+	rows    []row
+	match   []int // indices into rows that pass the filter
+	cursor  int   // index into match
+	offset  int   // first visible match
+	width   int
+	height  int // rows on screen, the header included
+	filter  string
+	extra   func(row) bool // a page's own filter (category), or nil
+	styles  *Styles
+	focused bool
+}
+
+func newList(s *Styles, cols ...column) *list {
+	return &list{cols: cols, styles: s, focused: true}
+}
+
+// setRows replaces the rows, keeps the filter and, where it can, the
+// cursor on the same row.
+func (l *list) setRows(rows []row) {
+	var keep string
+	if i, ok := l.selected(); ok {
+		keep = l.rows[i].search
+	}
+	l.rows = rows
+	l.refilter(true)
+	if keep != "" {
+		for mi, ri := range l.match {
+			if l.rows[ri].search == keep {
+				l.cursor = mi
+				break
+			}
+		}
+	}
+	l.clamp()
+}
+
+// setFilter applies a filter: every space-separated term must match, a
+// `key:value` term against that field, any other term anywhere in the row.
+func (l *list) setFilter(f string) {
+	f = strings.ToLower(strings.TrimSpace(f))
+	// Typing on only narrows the matches, so only they are checked again,
+	// unless a term turns into a key:value term (or back), which matches
+	// differently.
+	narrowing := l.filter != "" && strings.HasPrefix(f, l.filter) &&
+		strings.Count(f, ":") == strings.Count(l.filter, ":") && !strings.HasSuffix(l.filter, ":")
+	l.filter = f
+	l.refilter(!narrowing)
+	l.cursor, l.offset = 0, 0
+}
+
+func (l *list) refilter(all bool) {
+	terms := strings.Fields(l.filter)
+	pass := func(r *row) bool {
+		if l.extra != nil && !l.extra(*r) {
+			return false
+		}
+		for _, t := range terms {
+			if k, v, ok := strings.Cut(t, ":"); ok {
+				if fv, has := r.fields[k]; has {
+					if !strings.Contains(fv, v) { // "key:" alone matches every row with the key
+						return false
+					}
+					continue
+				}
+			}
+			if !strings.Contains(r.search, t) {
+				return false
+			}
+		}
+		return true
+	}
+	if all || l.match == nil {
+		l.match = make([]int, 0, len(l.rows))
+		for i := range l.rows {
+			if pass(&l.rows[i]) {
+				l.match = append(l.match, i)
+			}
+		}
+		return
+	}
+	kept := l.match[:0]
+	for _, i := range l.match {
+		if pass(&l.rows[i]) {
+			kept = append(kept, i)
+		}
+	}
+	l.match = kept
+}
+
+// selected returns the index into rows under the cursor.
+func (l *list) selected() (int, bool) {
+	if l.cursor < 0 || l.cursor >= len(l.match) {
+		return 0, false
+	}
+	return l.match[l.cursor], true
+}
+
+func (l *list) setSize(w, h int) {
+	l.width, l.height = w, h
+	l.clamp()
+}
+
+func (l *list) visible() int { return max(l.height-1, 1) }
+
+func (l *list) move(n int) {
+	l.cursor += n
+	l.clamp()
+}
+
+func (l *list) clamp() {
+	l.cursor = min(max(l.cursor, 0), max(len(l.match)-1, 0))
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if v := l.visible(); l.cursor >= l.offset+v {
+		l.offset = l.cursor - v + 1
+	}
+	l.offset = max(min(l.offset, len(l.match)-l.visible()), 0)
+}
+
+// update moves the cursor; it reports whether the key was a list key.
+func (l *list) update(msg tea.Msg, k *KeyMap) bool {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			l.move(-1)
+		case key.Matches(msg, k.Down):
+			l.move(1)
+		case key.Matches(msg, k.PageUp):
+			l.move(-l.visible())
+		case key.Matches(msg, k.PageDown):
+			l.move(l.visible())
+		case key.Matches(msg, k.Home):
+			l.move(-len(l.match))
+		case key.Matches(msg, k.End):
+			l.move(len(l.match))
+		default:
+			return false
+		}
+		return true
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			l.move(-3)
+		case tea.MouseWheelDown:
+			l.move(3)
+		default:
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// widths lays the columns out in the list's width: fixed columns as asked
+// (shrunk when the screen is narrow), the flex column gets the rest.
+func (l *list) widths() []int {
+	ws := make([]int, len(l.cols))
+	fixed := 0
+	for i, c := range l.cols {
+		if !c.flex {
+			ws[i] = c.width
+			fixed += c.width + 1
+		}
+	}
+	rest := l.width - fixed
+	for i, c := range l.cols {
+		if c.flex {
+			ws[i] = max(rest, 8)
+		}
+	}
+	return ws
+}
+
+func (l *list) view() string {
+	ws := l.widths()
+	var b strings.Builder
+	line := func(cells []string) string {
+		var lb strings.Builder
+		for i, w := range ws {
+			c := ""
+			if i < len(cells) {
+				c = cells[i]
+			}
+			if i > 0 {
+				lb.WriteByte(' ')
+			}
+			c = ansi.Truncate(c, w, "…")
+			lb.WriteString(c)
+			if pad := w - ansi.StringWidth(c); pad > 0 && i < len(ws)-1 {
+				lb.WriteString(strings.Repeat(" ", pad))
+			}
+		}
+		return ansi.Truncate(lb.String(), l.width, "")
+	}
+	titles := make([]string, len(l.cols))
+	for i, c := range l.cols {
+		titles[i] = c.title
+	}
+	b.WriteString(l.styles.Header.Render(padRight(line(titles), l.width)))
+	if len(l.match) == 0 {
+		b.WriteString("\n" + l.styles.Muted.Render(l.empty()))
+		return b.String()
+	}
+	end := min(l.offset+l.visible(), len(l.match))
+	for mi := l.offset; mi < end; mi++ {
+		text := line(l.rows[l.match[mi]].cells)
+		b.WriteByte('\n')
+		if mi == l.cursor && l.focused {
+			b.WriteString(l.styles.Selected.Render(padRight(text, l.width)))
+		} else if mi == l.cursor {
+			b.WriteString(l.styles.Bold.Render(padRight(text, l.width)))
+		} else {
+			b.WriteString(text)
+		}
+	}
+	return b.String()
+}
+
+func (l *list) empty() string {
+	if len(l.rows) == 0 {
+		return "nothing here"
+	}
+	return "no row matches the filter"
+}
+
+// position is "12/3,400" for the status line.
+func (l *list) position() string {
+	if len(l.match) == 0 {
+		return "0/0"
+	}
+	return itoa(l.cursor+1) + "/" + itoa(len(l.match))
+}
+
+func padRight(s string, w int) string {
+	if pad := w - ansi.StringWidth(s); pad > 0 {
+		return s + strings.Repeat(" ", pad)
+	}
+	return s
+}

@@ -1,0 +1,200 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	"charm.land/lipgloss/v2/tree"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// matrixVerbs are the matrix's columns; any other verb a rule holds
+// (use, bind, impersonate, ...) is listed in the last column.
+var matrixVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// matrixVerbTitles are the column titles, short enough for 80 columns.
+var matrixVerbTitles = []string{"get", "list", "watch", "create", "update", "patch", "delete", "dcol"}
+
+type cellState int
+
+const (
+	denied    cellState = iota
+	namedOnly           // allowed only on some objects (resourceNames)
+	allowed
+)
+
+// cell is one resource x verb of a subject's matrix, with the paths that
+// grant it.
+type cell struct {
+	state cellState
+	paths []rbac.Path
+}
+
+// matrixRow is one resource (or non-resource URL) of a matrix.
+type matrixRow struct {
+	label string
+	attrs rbac.Attributes // without the verb
+	cells []cell          // one per matrixVerbs, then one for the other verbs
+	other []string        // the other verbs, in the last cell's order
+}
+
+// matrix is a subject's effective permissions in one scope: cluster-wide
+// (""), or a namespace, where the cluster-wide grants apply too.
+type matrix struct {
+	scope string
+	rows  []matrixRow
+}
+
+// scopes lists where a subject holds rules: "" (cluster-wide) first, then
+// each namespace, sorted.
+func scopes(rules []rbac.GrantedRule) []string {
+	out := []string{""}
+	for _, r := range rules {
+		if r.Namespace != "" && !slices.Contains(out, r.Namespace) {
+			out = append(out, r.Namespace)
+		}
+	}
+	slices.Sort(out[1:])
+	return out
+}
+
+// buildMatrix decides every cell with the engine's own matcher
+// (rbac.RuleAllows), so a cell says exactly what a request would get.
+func buildMatrix(rules []rbac.GrantedRule, scope string) matrix {
+	var in []rbac.GrantedRule
+	for _, r := range rules {
+		if r.Namespace == "" || r.Namespace == scope {
+			in = append(in, r)
+		}
+	}
+	ns := scope // "": a namespaced resource asked cluster-wide
+	seen := map[string]bool{}
+	var rows []matrixRow
+	addRow := func(label string, a rbac.Attributes) {
+		if seen[label] {
+			return
+		}
+		seen[label] = true
+		rows = append(rows, matrixRow{label: label, attrs: a})
+	}
+	for _, r := range in {
+		for _, u := range r.NonResourceURLs {
+			addRow(u, rbac.Attributes{Path: u})
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				name, sub, _ := strings.Cut(res, "/")
+				addRow(resourceLabel(g, res), rbac.Attributes{APIGroup: g, Resource: name, Subresource: sub, Namespace: ns})
+			}
+		}
+	}
+	slices.SortFunc(rows, func(a, b matrixRow) int { return strings.Compare(a.label, b.label) })
+	for i := range rows {
+		fillRow(&rows[i], in)
+	}
+	return matrix{scope: scope, rows: rows}
+}
+
+func resourceLabel(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	name, sub, hasSub := strings.Cut(resource, "/")
+	label := name + "." + group
+	if hasSub {
+		label += "/" + sub
+	}
+	return label
+}
+
+func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
+	row.cells = make([]cell, len(matrixVerbs)+1)
+	decide := func(c *cell, verb string) {
+		for _, r := range rules {
+			pr := r.PolicyRule()
+			a := row.attrs
+			a.Verb = verb
+			st := denied
+			if rbac.RuleAllows(&a, &pr) {
+				st = allowed
+			} else if len(pr.ResourceNames) > 0 && a.IsResourceRequest() {
+				a.Name = pr.ResourceNames[0]
+				if rbac.RuleAllows(&a, &pr) {
+					st = namedOnly
+				}
+			}
+			if st == denied {
+				continue
+			}
+			c.state = max(c.state, st)
+			c.paths = append(c.paths, r.Via...)
+		}
+	}
+	for i, v := range matrixVerbs {
+		decide(&row.cells[i], v)
+	}
+	// The other verbs: what the matching rules name beyond the columns.
+	for _, r := range rules {
+		for _, v := range r.Verbs {
+			if v == "*" || slices.Contains(matrixVerbs, v) || slices.Contains(row.other, v) {
+				continue
+			}
+			row.other = append(row.other, v)
+		}
+	}
+	var kept []string
+	last := &row.cells[len(matrixVerbs)]
+	for _, v := range row.other {
+		var c cell
+		decide(&c, v)
+		if c.state != denied {
+			kept = append(kept, v)
+			last.state = max(last.state, c.state)
+			last.paths = append(last.paths, c.paths...)
+		}
+	}
+	row.other = kept
+	last.paths = dedupPaths(last.paths)
+	for i := range row.cells {
+		row.cells[i].paths = dedupPaths(row.cells[i].paths)
+	}
+}
+
+func dedupPaths(ps []rbac.Path) []rbac.Path {
+	var out []rbac.Path
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if k := p.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// provenance renders the paths of one cell as a tree: binding -> role ->
+// rule.
+func provenance(s *Styles, title string, paths []rbac.Path, label func(string) string) string {
+	t := tree.Root(title)
+	if len(paths) == 0 {
+		t.Child(s.Muted.Render("no binding grants this here"))
+	}
+	for _, p := range paths {
+		var bind string
+		switch {
+		case p.Binding != nil:
+			bind = p.Binding.String()
+		case p.Role.Kind == rbac.GroupKind:
+			bind = "no binding: the API server grants group system:masters everything"
+		default:
+			bind = "no binding"
+		}
+		role := p.Role.String()
+		if p.Role.Kind == rbac.GroupKind {
+			role = "group " + p.Role.Name
+		}
+		t.Child(tree.Root(bind).Child(tree.Root(role).Child(label(rbac.RuleString(p.Rule)))))
+	}
+	return t.String()
+}

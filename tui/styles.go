@@ -1,0 +1,71 @@
+package tui
+
+import (
+	"charm.land/lipgloss/v2"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+)
+
+// Styles are every style the explorer draws with, defined once. Colours are
+// the terminal's 16 ANSI colours, so they follow its theme; the renderer
+// drops them for NO_COLOR and dumb terminals, which is why selection and
+// focus also use reverse video and bold, which survive that.
+type Styles struct {
+	Title       lipgloss.Style
+	Source      lipgloss.Style
+	Tab         lipgloss.Style
+	ActiveTab   lipgloss.Style
+	Header      lipgloss.Style // column headers of a list
+	Selected    lipgloss.Style // the list's cursor row
+	Muted       lipgloss.Style
+	Bold        lipgloss.Style
+	Error       lipgloss.Style
+	Warning     lipgloss.Style
+	OK          lipgloss.Style
+	Incomplete  lipgloss.Style
+	Status      lipgloss.Style
+	Rule        lipgloss.Style // the line between list and detail
+	FocusedRule lipgloss.Style
+	Cell        lipgloss.Style // the matrix cursor
+	Allowed     lipgloss.Style
+	Named       lipgloss.Style
+	Added       lipgloss.Style
+	Removed     lipgloss.Style
+	Dialog      lipgloss.Style
+	Severity    map[audit.Severity]lipgloss.Style
+}
+
+// NewStyles returns the explorer's styles.
+func NewStyles() *Styles {
+	c := lipgloss.Color
+	return &Styles{
+		Title:       lipgloss.NewStyle().Bold(true).Foreground(c("6")),
+		Source:      lipgloss.NewStyle().Foreground(c("8")),
+		Tab:         lipgloss.NewStyle().Padding(0, 1),
+		ActiveTab:   lipgloss.NewStyle().Padding(0, 1).Bold(true).Reverse(true),
+		Header:      lipgloss.NewStyle().Bold(true),
+		Selected:    lipgloss.NewStyle().Reverse(true),
+		Muted:       lipgloss.NewStyle().Foreground(c("8")),
+		Bold:        lipgloss.NewStyle().Bold(true),
+		Error:       lipgloss.NewStyle().Bold(true).Foreground(c("1")),
+		Warning:     lipgloss.NewStyle().Foreground(c("3")),
+		OK:          lipgloss.NewStyle().Foreground(c("2")),
+		Incomplete:  lipgloss.NewStyle().Bold(true).Foreground(c("3")),
+		Status:      lipgloss.NewStyle().Foreground(c("6")),
+		Rule:        lipgloss.NewStyle().Foreground(c("8")),
+		FocusedRule: lipgloss.NewStyle().Foreground(c("6")).Bold(true),
+		Cell:        lipgloss.NewStyle().Reverse(true).Bold(true),
+		Allowed:     lipgloss.NewStyle().Foreground(c("2")).Bold(true),
+		Named:       lipgloss.NewStyle().Foreground(c("3")),
+		Added:       lipgloss.NewStyle().Foreground(c("2")),
+		Removed:     lipgloss.NewStyle().Foreground(c("1")),
+		Dialog:      lipgloss.NewStyle().Border(lipgloss.NormalBorder()).Padding(0, 1),
+		Severity: map[audit.Severity]lipgloss.Style{
+			audit.Critical: lipgloss.NewStyle().Bold(true).Foreground(c("9")),
+			audit.High:     lipgloss.NewStyle().Foreground(c("1")),
+			audit.Medium:   lipgloss.NewStyle().Foreground(c("3")),
+			audit.Low:      lipgloss.NewStyle().Foreground(c("4")),
+			audit.Info:     lipgloss.NewStyle().Foreground(c("8")),
+		},
+	}
+}

@@ -1,0 +1,436 @@
+// Package tui is the interactive explorer: a Bubble Tea v2 program with a
+// root model that owns one model per page (Subjects, Who can, Findings,
+// Roles & bindings) and a Common of size, styles and keys. It reaches the
+// cluster only through a Backend, inside tea.Cmds that return typed
+// messages; the model changes only in Update.
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Options configure the explorer.
+type Options struct {
+	// WriteDir is where `w` writes fixes (default: the working directory).
+	WriteDir string
+	// Initial is data already loaded (the command loads before the screen
+	// is taken when it can); nil makes the explorer load it.
+	Initial *Data
+	// Page is the page to open on (0-3).
+	Page int
+	// Notices are lines to show as they come: what the credential plugin
+	// prints while the screen is taken (a device code to enter, an error).
+	Notices <-chan string
+}
+
+// Model is the explorer's root model.
+type Model struct {
+	c        *Common
+	deps     *deps
+	data     *Data
+	pages    []page
+	active   int
+	loading  bool
+	progress string
+	spin     spinner.Model
+	loadErr  error
+	session  bool // the last error was a rejected sign-in
+	note     string
+	showHelp bool
+	help     help.Model
+	loadCh   chan tea.Msg
+	visited  map[int]bool
+	quitting bool
+	notices  <-chan string
+	// lastScreen is the screen at the last screenMsg.
+	lastScreen string
+}
+
+// noticeMsg is one line from Options.Notices.
+type noticeMsg string
+
+// screenMsg records the screen as it is in lastScreen (the View of a model
+// that quits is empty, so tests ask for the screen before they quit).
+type screenMsg struct{}
+
+// reloadMsg asks the root model to load again (after an apply).
+type reloadMsg struct{}
+
+// New returns the explorer's model over b.
+func New(ctx context.Context, b Backend, o Options) *Model {
+	c := &Common{Styles: NewStyles(), Keys: DefaultKeyMap(), Width: 80, Height: 24}
+	d := &deps{ctx: ctx, backend: b, writeDir: o.WriteDir}
+	if d.writeDir == "" {
+		d.writeDir = "."
+	}
+	m := &Model{c: c, deps: d, help: help.New(), visited: map[int]bool{}, notices: o.Notices}
+	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
+	m.pages = []page{newSubjectsPage(c), newWhoCanPage(c), newFindingsPage(c, d), newRolesPage(c)}
+	m.active = min(max(o.Page, 0), len(m.pages)-1)
+	if o.Initial != nil {
+		m.setData(o.Initial)
+	}
+	return m
+}
+
+// Init starts the first load, unless the data came with the options.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.waitNotice()}
+	if m.data != nil {
+		cmds = append(cmds, m.enterPage(m.active))
+	} else {
+		cmds = append(cmds, m.startLoad())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) waitNotice() tea.Cmd {
+	if m.notices == nil {
+		return nil
+	}
+	ch := m.notices
+	return func() tea.Msg {
+		n, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return noticeMsg(n)
+	}
+}
+
+func (m *Model) setData(d *Data) {
+	m.data = d
+	for _, p := range m.pages {
+		p.setData(d)
+	}
+}
+
+// startLoad runs Backend.Load in a command; progress arrives as messages
+// through a channel the model reads one message at a time.
+func (m *Model) startLoad() tea.Cmd {
+	m.loading, m.progress, m.loadErr, m.session = true, "connecting", nil, false
+	ch := make(chan tea.Msg, 16)
+	m.loadCh = ch
+	ctx, b := m.deps.ctx, m.deps.backend
+	go func() {
+		d, err := b.Load(ctx, func(s string) {
+			select {
+			case ch <- progressMsg(s):
+			default: // a slow screen skips progress, never the result
+			}
+		})
+		ch <- loadedMsg{data: d, err: err}
+	}()
+	return tea.Batch(m.spin.Tick, waitFor(ch))
+}
+
+func waitFor(ch chan tea.Msg) tea.Cmd {
+	return func() tea.Msg { return <-ch }
+}
+
+// Update is the only place the model changes.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case screenMsg:
+		m.lastScreen = m.render()
+		return m, nil
+	case noticeMsg:
+		m.note = string(msg)
+		return m, m.waitNotice()
+	case progressMsg:
+		m.progress = string(msg)
+		return m, waitFor(m.loadCh)
+	case loadedMsg:
+		m.loading = false
+		if msg.err != nil {
+			m.loadErr = msg.err
+			m.session = errors.Is(msg.err, ErrSession)
+			return m, nil
+		}
+		m.note = ""
+		m.setData(msg.data)
+		m.resize()
+		return m, m.enterPage(m.active)
+	case spinner.TickMsg:
+		if !m.loading {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case reloadMsg:
+		if m.loading {
+			return m, nil
+		}
+		return m, m.startLoad()
+	case signedInMsg:
+		if msg.err != nil {
+			m.loadErr, m.session = fmt.Errorf("sign-in failed: %w", msg.err), true
+			return m, nil
+		}
+		return m, m.startLoad()
+	case appliedMsg:
+		if msg.err != nil && errors.Is(msg.err, ErrSession) {
+			m.loadErr, m.session = msg.err, true
+		}
+	case tea.KeyPressMsg:
+		if cmd, done := m.globalKey(msg); done {
+			return m, cmd
+		}
+	}
+	if m.data == nil {
+		return m, nil
+	}
+	return m, m.pages[m.active].update(msg)
+}
+
+// globalKey handles the keys every page shares; done is false when the
+// key belongs to the page.
+func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k := m.c.Keys
+	if key.Matches(msg, k.ForceQuit) {
+		m.quitting = true
+		return tea.Quit, true
+	}
+	if m.showHelp {
+		m.showHelp = false
+		return nil, true
+	}
+	typing := m.data != nil && m.pages[m.active].typing()
+	if typing {
+		return nil, false
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		m.quitting = true
+		return tea.Quit, true
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+		return nil, true
+	case key.Matches(msg, k.SignIn) && m.session:
+		if c := m.deps.backend.SignIn(); c != nil {
+			return tea.Exec(c, func(err error) tea.Msg { return signedInMsg{err: err} }), true
+		}
+		return nil, true
+	case key.Matches(msg, k.Reload):
+		if m.loading {
+			return nil, true
+		}
+		return m.startLoad(), true
+	}
+	if m.data == nil {
+		return nil, true
+	}
+	switch {
+	case key.Matches(msg, k.NextPage):
+		return m.enterPage((m.active + 1) % len(m.pages)), true
+	case key.Matches(msg, k.PrevPage):
+		return m.enterPage((m.active + len(m.pages) - 1) % len(m.pages)), true
+	case key.Matches(msg, k.Page1):
+		return m.enterPage(0), true
+	case key.Matches(msg, k.Page2):
+		return m.enterPage(1), true
+	case key.Matches(msg, k.Page3):
+		return m.enterPage(2), true
+	case key.Matches(msg, k.Page4):
+		return m.enterPage(3), true
+	}
+	return nil, false
+}
+
+// enterPage switches pages; the query line takes the keyboard the first
+// time Who can opens.
+func (m *Model) enterPage(i int) tea.Cmd {
+	m.active = i
+	first := !m.visited[i]
+	m.visited[i] = true
+	if wc, ok := m.pages[i].(*whoCanPage); ok && first && !wc.ran {
+		return wc.focusInput()
+	}
+	return nil
+}
+
+const headerLines, footerLines = 2, 2
+
+func (m *Model) resize() {
+	h := max(m.c.Height-headerLines-footerLines, 3)
+	for _, p := range m.pages {
+		p.setSize(m.c.Width, h)
+	}
+	m.help.SetWidth(m.c.Width)
+}
+
+// View renders the whole screen.
+func (m *Model) View() tea.View {
+	var v tea.View
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "kubectl access"
+	if m.quitting {
+		return v
+	}
+	v.SetContent(m.render())
+	return v
+}
+
+// Screen renders the screen as View draws it, without changing the model
+// (the explorer's benchmark measures it).
+func (m *Model) Screen() string { return m.render() }
+
+func (m *Model) render() string {
+	w, h := m.c.Width, m.c.Height
+	if w < 40 || h < 10 {
+		return fit(ansi.Wordwrap(fmt.Sprintf("kubectl access needs at least 40x10 characters; this terminal is %dx%d. Enlarge it, or press q to quit.", w, h), w, " "), w, h)
+	}
+	var b strings.Builder
+	b.WriteString(m.header() + "\n")
+	bodyH := h - headerLines - footerLines
+	switch {
+	case m.showHelp:
+		b.WriteString(fit(m.fullHelp(), w, bodyH))
+	case m.data == nil && m.loading:
+		b.WriteString(fit("\n  "+m.spin.View()+" loading: "+m.progress+"…", w, bodyH))
+	case m.data == nil && m.loadErr != nil:
+		b.WriteString(fit(m.errorText(), w, bodyH))
+	case m.data == nil:
+		b.WriteString(fit("", w, bodyH))
+	default:
+		b.WriteString(fit(m.pages[m.active].view(), w, bodyH))
+	}
+	b.WriteString("\n" + m.footer())
+	return b.String()
+}
+
+func (m *Model) errorText() string {
+	st := m.c.Styles
+	var b strings.Builder
+	if m.session {
+		b.WriteString("\n  " + st.Error.Render("Your session has expired or was rejected.") + "\n\n")
+		b.WriteString("  " + wrapText(m.loadErr.Error(), m.c.Width-4, "  ") + "\n\n")
+		hint := "Sign in again (for example `kubelogin convert-kubeconfig` or `az login`), then press r to reload; q quits."
+		if m.deps.backend.SignIn() != nil {
+			hint = "Press L to sign in again: the explorer hands the terminal to the sign-in (a device-code prompt shows there), then reloads. r retries, q quits."
+		}
+		b.WriteString("  " + wrapText(hint, m.c.Width-4, "  ") + "\n")
+		return b.String()
+	}
+	b.WriteString("\n  " + st.Error.Render("Could not load the cluster") + "\n\n  " + wrapText(m.loadErr.Error(), m.c.Width-4, "  ") + "\n\n  r retries, q quits.\n")
+	return b.String()
+}
+
+func wrapText(s string, w int, indent string) string {
+	return strings.ReplaceAll(ansi.Wordwrap(s, max(w, 20), " "), "\n", "\n"+indent)
+}
+
+func (m *Model) header() string {
+	st, w := m.c.Styles, m.c.Width
+	src := ""
+	if m.data != nil {
+		src = m.data.Source
+		if m.data.Index.Incomplete() {
+			src = st.Incomplete.Render("INCOMPLETE VIEW") + " " + src
+		}
+	}
+	title := st.Title.Render("kubectl access") + "  " + st.Source.Render(src)
+	var tabs []string
+	for i, p := range m.pages {
+		t := fmt.Sprintf("%d %s", i+1, p.title())
+		if _, ok := p.(*findingsPage); ok && m.data != nil && m.data.Report != nil {
+			t += fmt.Sprintf(" (%d)", len(m.data.Report.Findings))
+		}
+		if i == m.active {
+			tabs = append(tabs, st.ActiveTab.Render(t))
+		} else {
+			tabs = append(tabs, st.Tab.Render(t))
+		}
+	}
+	return ansi.Truncate(title, w, "…") + "\n" + ansi.Truncate(strings.Join(tabs, ""), w, "…")
+}
+
+func (m *Model) footer() string {
+	st, w := m.c.Styles, m.c.Width
+	var status string
+	switch {
+	case m.note != "":
+		status = st.Warning.Render(m.note)
+	case m.loading && m.data != nil:
+		status = m.spin.View() + " reloading " + m.progress + "…"
+	case m.loadErr != nil && m.data != nil:
+		status = st.Error.Render("reload failed: " + firstLine(m.loadErr.Error()))
+		if m.session {
+			status += "  L signs in again"
+		}
+	case m.data != nil:
+		status = m.pages[m.active].status()
+	}
+	var keys []key.Binding
+	if m.data != nil {
+		keys = m.pages[m.active].help()
+	}
+	k := m.c.Keys
+	if m.data == nil || !m.pages[m.active].typing() {
+		keys = append(keys, k.NextPage, k.Reload, k.Help, k.Quit)
+	}
+	return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(m.help.ShortHelpView(keys), w, "…")
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func (m *Model) fullHelp() string {
+	k, st := m.c.Keys, m.c.Styles
+	groups := []struct {
+		name string
+		keys []key.Binding
+	}{
+		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
+		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category}},
+		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}},
+		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, g := range groups {
+		var items []string
+		for _, kb := range g.keys {
+			h := kb.Help()
+			items = append(items, st.Bold.Render(h.Key)+" "+h.Desc)
+		}
+		b.WriteString(st.Title.Render(padRight(g.name, 8)) + wrapText(strings.Join(items, " · "), m.c.Width-10, "        ") + "\n")
+	}
+	b.WriteString(`
+Filters: words match anywhere in a row; key:value matches one field
+(findings: rule:, cat:, sev:, id:; subjects and roles: kind:, ns:, name:).
+Who can: type VERB RESOURCE [NAME] [-n NS | -A]; tab completes.
+The mouse wheel scrolls lists and details. Press any key to close this help.`)
+	return b.String()
+}
+
+// Run runs the explorer on the terminal until the user quits or ctx ends,
+// and restores the terminal whatever happens.
+func Run(ctx context.Context, b Backend, o Options, in io.Reader, out io.Writer, opts ...tea.ProgramOption) error {
+	m := New(ctx, b, o)
+	opts = append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, opts...)
+	_, err := tea.NewProgram(m, opts...).Run()
+	if errors.Is(err, tea.ErrInterrupted) || errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,541 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// The flows run the real Bubble Tea program (teatest) over the audit's
+// fixture read offline, as `kubectl access -f` does, at 80x24 unless a
+// test says otherwise; golden files hold the final screen with the ANSI
+// (16-colour) profile. Regenerate them with `go test ./tui -update`.
+
+const fixtures = "../audit/testdata/fixtures.yaml"
+
+var groupNames = auth.Names{"masters": "Masters (not system:masters)"}
+
+// loadData reads the fixture and audits it, as the command's backend does
+// for -f.
+func loadData(t testing.TB, snap *rbac.Snapshot) *Data {
+	t.Helper()
+	if snap == nil {
+		s, _, err := source.Files([]string{fixtures}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap = s
+	}
+	ix := rbac.NewIndex(snap)
+	cat := source.Builtin()
+	return &Data{
+		Index: ix, Report: audit.Run(ix, audit.Options{}), Names: groupNames, Source: "fixtures.yaml",
+		Resolve: func(q Query) (rbac.Attributes, []string, error) {
+			r, warns, err := cat.Resolve(q.Resource)
+			if err != nil {
+				return rbac.Attributes{}, nil, err
+			}
+			a := rbac.Attributes{Verb: q.Verb, APIGroup: r.Group, Resource: r.Resource, Subresource: r.Subresource, Name: q.Name}
+			if r.Namespaced {
+				a.Namespace = cmpOr(q.Namespace, "default")
+			}
+			return a, warns, nil
+		},
+		Resources: []string{"pods", "pods/exec", "secrets", "serviceaccounts", "serviceaccounts/token"},
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// testBackend serves the fixture; with live set it also "applies" a fix to
+// its snapshot, so a reload after an apply shows the cluster without the
+// finding, as a real one would.
+type testBackend struct {
+	t       testing.TB
+	mu      sync.Mutex
+	snap    *rbac.Snapshot
+	live    bool
+	loads   int
+	applied []string
+	loadErr error
+}
+
+func (b *testBackend) Load(_ context.Context, progress func(string)) (*Data, error) {
+	progress("reading the fixture")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.loads++
+	if b.loadErr != nil {
+		return nil, b.loadErr
+	}
+	d := loadData(b.t, b.snap)
+	d.Live = b.live
+	return d, nil
+}
+
+func (b *testBackend) DryRun(_ context.Context, fx *fix.Fix) ([]OpDiff, error) {
+	changes, err := fix.Preview(b.snap, fx)
+	var out []OpDiff
+	for _, c := range changes {
+		out = append(out, OpDiff{Operation: string(c.Operation.Action) + " " + c.Operation.Target.String(), Diff: fix.Diff(c.Before, c.After)})
+	}
+	return out, err
+}
+
+func (b *testBackend) Apply(_ context.Context, fx *fix.Fix) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, err := fix.Apply(b.snap, fx.Operations)
+	if err != nil {
+		return err
+	}
+	b.snap = s
+	b.applied = append(b.applied, fx.Finding)
+	return nil
+}
+
+func (b *testBackend) SignIn() tea.ExecCommand { return nil }
+
+func newBackend(t testing.TB) *testBackend {
+	s, _, err := source.Files([]string{fixtures}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testBackend{t: t, snap: s}
+}
+
+// flow runs the explorer; seen is signalled for every message of the kinds
+// a test waits for (the result of a command).
+type flow struct {
+	tm   *teatest.TestModel
+	seen chan tea.Msg
+	t    *testing.T
+}
+
+func start(t *testing.T, b Backend, w, h int, o Options) *flow {
+	t.Helper()
+	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
+	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
+		switch msg.(type) {
+		case loadedMsg, fixMsg, wroteMsg, dryRunMsg, appliedMsg:
+			f.seen <- msg
+		}
+		return msg
+	}
+	if o.WriteDir == "" {
+		o.WriteDir = t.TempDir()
+	}
+	m := New(t.Context(), b, o)
+	f.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithFilter(snoop), tea.WithColorProfile(colorprofile.ANSI)))
+	f.wait(loadedMsg{})
+	return f
+}
+
+// wait blocks until a message of like's type has reached Update.
+func (f *flow) wait(like tea.Msg) tea.Msg {
+	f.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-f.seen:
+			if sameType(m, like) {
+				// Sent before Update ran: let Update run before the next key.
+				time.Sleep(20 * time.Millisecond)
+				return m
+			}
+		case <-deadline:
+			f.t.Fatalf("no %T within 20s", like)
+		}
+	}
+}
+
+func sameType(a, b tea.Msg) bool {
+	switch a.(type) {
+	case loadedMsg:
+		_, ok := b.(loadedMsg)
+		return ok
+	case fixMsg:
+		_, ok := b.(fixMsg)
+		return ok
+	case wroteMsg:
+		_, ok := b.(wroteMsg)
+		return ok
+	case dryRunMsg:
+		_, ok := b.(dryRunMsg)
+		return ok
+	case appliedMsg:
+		_, ok := b.(appliedMsg)
+		return ok
+	}
+	return false
+}
+
+// keys sends key presses: single characters, or names (enter, esc, tab,
+// shift+tab, up, down, left, right, ctrl+c) between angle brackets.
+func (f *flow) keys(ks ...string) {
+	for _, k := range ks {
+		f.tm.Send(keyMsg(k))
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (f *flow) typeText(s string) {
+	for _, r := range s {
+		f.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "<enter>":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "<esc>":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "<tab>":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "<shift+tab>":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "<up>":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "<down>":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "<left>":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "<right>":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "<ctrl+c>":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// finish quits and returns the last screen as the ANSI profile draws it.
+func (f *flow) finish() (*Model, string) {
+	f.t.Helper()
+	// The screen before q: q itself clears it.
+	time.Sleep(30 * time.Millisecond)
+	f.tm.Send(screenMsg{})
+	f.keys("<ctrl+c>")
+	m := f.tm.FinalModel(f.t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	var b bytes.Buffer
+	w := colorprofile.NewWriter(&b, nil)
+	w.Profile = colorprofile.ANSI
+	if _, err := w.WriteString(m.lastScreen); err != nil {
+		f.t.Fatal(err)
+	}
+	return m, b.String()
+}
+
+// plain is a screen without its escape sequences, for assertions.
+func plain(s string) string { return ansi.Strip(s) }
+
+func TestPages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want []string
+	}{
+		{"subjects", []string{"1"}, []string{"KIND  NAME", "user  u-admin", "cluster-wide"}},
+		{"whocan", []string{"2"}, []string{"who can", "create pods/exec -A", "tab completes"}},
+		{"findings", []string{"3"}, []string{"SEVERITY RULE", "critical", "cluster-admin-equivalent"}},
+		{"roles", []string{"4"}, []string{"ClusterRole", "audit-all-star"}},
+		// Who can's query line takes tab (completion) on the first visit: esc leaves it.
+		{"tab", []string{"<tab>", "<esc>", "<tab>"}, []string{"SEVERITY RULE"}},
+		{"shift-tab", []string{"<shift+tab>"}, []string{"audit-all-star"}},
+		{"help", []string{"?"}, []string{"Filters: words match anywhere", "sign in again"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := start(t, newBackend(t), 80, 24, Options{})
+			f.keys(tc.keys...)
+			_, screen := f.finish()
+			for _, w := range tc.want {
+				if !strings.Contains(plain(screen), w) {
+					t.Errorf("screen lacks %q:\n%s", w, plain(screen))
+				}
+			}
+			golden.RequireEqual(t, screen)
+		})
+	}
+}
+
+func TestFilterSubjects(t *testing.T) {
+	f := start(t, newBackend(t), 80, 24, Options{})
+	f.keys("/")
+	f.typeText("u-sec")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	p := m.pages[0].(*subjectsPage)
+	if len(p.list.match) != 1 || p.subs[p.list.match[0]].s.Name != "u-secrets" {
+		t.Fatalf("filter u-sec matched %d subjects, want only u-secrets", len(p.list.match))
+	}
+	if !strings.Contains(plain(screen), "filter: u-sec") {
+		t.Errorf("the filter is not shown:\n%s", plain(screen))
+	}
+	golden.RequireEqual(t, screen)
+}
+
+func TestProvenanceTree(t *testing.T) {
+	f := start(t, newBackend(t), 100, 30, Options{})
+	f.keys("/")
+	f.typeText("u-secrets")
+	f.keys("<enter>", "<enter>") // close the filter, open the matrix
+	_, screen := f.finish()
+	// u-secrets gets secrets cluster-wide: the first row and column.
+	for _, w := range []string{"get secrets cluster-wide: allowed", "ClusterRoleBinding", "└──"} {
+		if !strings.Contains(plain(screen), w) {
+			t.Errorf("screen lacks %q:\n%s", w, plain(screen))
+		}
+	}
+	golden.RequireEqual(t, screen)
+}
+
+func TestWhoCanQuery(t *testing.T) {
+	f := start(t, newBackend(t), 80, 24, Options{})
+	f.keys("2")
+	f.typeText("get secr")
+	f.keys("<tab>") // completes "secrets"
+	f.typeText(" -n audit-a")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	p := m.pages[1].(*whoCanPage)
+	if p.query != "get secrets -n audit-a" {
+		t.Fatalf("query = %q, want the completed one", p.query)
+	}
+	// The engine's own answer, as `who-can` gives it.
+	want := p.data.Index.WhoCan(rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: "audit-a"}, false)
+	if len(p.res.Subjects) != len(want.Subjects) || len(want.Subjects) == 0 {
+		t.Fatalf("%d subjects shown, the engine says %d", len(p.res.Subjects), len(want.Subjects))
+	}
+	if !strings.Contains(plain(screen), "u-secrets") {
+		t.Errorf("u-secrets not on screen:\n%s", plain(screen))
+	}
+	golden.RequireEqual(t, screen)
+}
+
+func TestFixPreviewAndWrite(t *testing.T) {
+	// A fixed path: the screen (and so the golden file) shows it.
+	dir := filepath.Join(os.TempDir(), "kubectl-access-tui-write")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	f := start(t, newBackend(t), 100, 40, Options{WriteDir: dir})
+	f.keys("3", "/")
+	f.typeText("user:u-secrets")
+	f.keys("<enter>", "f")
+	f.wait(fixMsg{})
+	f.keys("w")
+	w := f.wait(wroteMsg{}).(wroteMsg)
+	if w.err != nil {
+		t.Fatal(w.err)
+	}
+	m, screen := f.finish()
+	fp := m.pages[2].(*findingsPage)
+	fi, ok := fp.current()
+	if !ok || fi.Rule != "secrets-read" {
+		t.Fatalf("current finding = %+v, want the secrets-read of u-secrets", fi)
+	}
+	path := filepath.Join(dir, fi.ID+".fix.yaml")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, st.Mode().Perm())
+	}
+	body, _ := os.ReadFile(path)
+	for _, want := range []string{"kind: Fix", "finding: " + fi.ID, "Apply with:", "kubectl patch"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s lacks %q:\n%s", path, want, body)
+		}
+	}
+	for _, want := range []string{"Checked on a copy of the snapshot", "loses user:u-secrets", "wrote " + path} {
+		if !strings.Contains(plain(screen), want) {
+			t.Errorf("screen lacks %q:\n%s", want, plain(screen))
+		}
+	}
+	golden.RequireEqual(t, screen)
+}
+
+func TestCopyShowsCommands(t *testing.T) {
+	f := start(t, newBackend(t), 100, 40, Options{})
+	f.keys("3", "/")
+	f.typeText("user:u-secrets")
+	f.keys("<enter>", "f")
+	f.wait(fixMsg{})
+	f.keys("y", "G") // G: to the end of the fix, where the commands are
+	_, screen := f.finish()
+	for _, want := range []string{"copied the kubectl commands", "kubectl patch clusterrolebinding"} {
+		if !strings.Contains(plain(screen), want) {
+			t.Errorf("screen lacks %q:\n%s", want, plain(screen))
+		}
+	}
+}
+
+func TestApplyOfflineIsRefused(t *testing.T) {
+	b := newBackend(t)
+	f := start(t, b, 100, 40, Options{})
+	f.keys("3", "/")
+	f.typeText("user:u-secrets")
+	f.keys("<enter>", "f")
+	f.wait(fixMsg{})
+	f.keys("a")
+	_, screen := f.finish()
+	if len(b.applied) != 0 || !strings.Contains(plain(screen), "read from files: nothing to apply to") {
+		t.Errorf("an offline view applied or did not say why not:\n%s", plain(screen))
+	}
+}
+
+// TestApplyFlow walks a: dry run, the confirmation, y, the reload; n
+// cancels. The real cluster's side is the tmux test's.
+func TestApplyFlow(t *testing.T) {
+	b := newBackend(t)
+	b.live = true
+	f := start(t, b, 100, 40, Options{})
+	f.keys("3", "/")
+	f.typeText("user:u-secrets")
+	f.keys("<enter>", "a") // a on a fix not built yet builds it first
+	f.wait(fixMsg{})
+	f.keys("a")
+	f.wait(dryRunMsg{})
+	f.keys("n") // cancel: nothing applied
+	f.keys("a")
+	f.wait(dryRunMsg{})
+	f.keys("y")
+	f.wait(appliedMsg{})
+	f.wait(loadedMsg{})
+	m, screen := f.finish()
+	if len(b.applied) != 1 {
+		t.Fatalf("applied %d fixes, want 1 (n must cancel)", len(b.applied))
+	}
+	fp := m.pages[2].(*findingsPage)
+	for _, fi := range fp.data.Report.Findings {
+		if fi.ID == b.applied[0] {
+			t.Errorf("finding %s is still listed after the apply and reload", fi.ID)
+		}
+	}
+	if b.loads != 2 {
+		t.Errorf("%d loads, want 2 (the first and the reload after the apply)", b.loads)
+	}
+	if !strings.Contains(plain(screen), "applied the fix for "+b.applied[0]) {
+		t.Errorf("no word of the apply on screen:\n%s", plain(screen))
+	}
+}
+
+func TestResize(t *testing.T) {
+	f := start(t, newBackend(t), 80, 24, Options{})
+	f.keys("3")
+	f.tm.Send(tea.WindowSizeMsg{Width: 140, Height: 30})
+	time.Sleep(20 * time.Millisecond)
+	m, wide := f.finish()
+	if !m.pages[2].(*findingsPage).lay.wide {
+		t.Error("140 columns should lay the list and the detail side by side")
+	}
+	for _, l := range strings.Split(plain(wide), "\n") {
+		if ansi.StringWidth(l) > 140 {
+			t.Fatalf("a line is wider than the terminal: %q", l)
+		}
+	}
+	if n := strings.Count(wide, "\n") + 1; n != 30 {
+		t.Errorf("%d lines, want 30", n)
+	}
+	golden.RequireEqual(t, wide)
+}
+
+func TestTinyTerminal(t *testing.T) {
+	f := start(t, newBackend(t), 30, 8, Options{})
+	_, screen := f.finish()
+	if !strings.Contains(plain(screen), "needs at least") || !strings.Contains(plain(screen), "Enlarge it") {
+		t.Errorf("a tiny terminal is not explained:\n%s", plain(screen))
+	}
+}
+
+func TestQuitFromAnyState(t *testing.T) {
+	for _, keys := range [][]string{
+		{"q"},
+		{"<ctrl+c>"},
+		{"/", "<ctrl+c>"},      // while typing a filter
+		{"2", "q", "<ctrl+c>"}, // q is text in the query line; ctrl+c quits
+		{"?", "<ctrl+c>"},
+	} {
+		f := start(t, newBackend(t), 80, 24, Options{})
+		f.keys(keys...)
+		m := f.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+		if !m.quitting {
+			t.Errorf("%v: did not quit", keys)
+		}
+	}
+}
+
+func TestSessionExpiredIsShown(t *testing.T) {
+	b := newBackend(t)
+	b.loadErr = errors.Join(ErrSession, errors.New("Unauthorized"))
+	f := start(t, b, 80, 24, Options{})
+	_, screen := f.finish()
+	if !strings.Contains(plain(screen), "Your session has expired or was rejected") || !strings.Contains(plain(screen), "then press r") {
+		t.Errorf("an expired session is not explained with what to do:\n%s", plain(screen))
+	}
+
+	// Signed in again outside: r loads.
+	f = start(t, b, 80, 24, Options{})
+	b.mu.Lock()
+	b.loadErr = nil
+	b.mu.Unlock()
+	f.keys("r")
+	f.wait(loadedMsg{})
+	m, _ := f.finish()
+	if m.data == nil || m.loadErr != nil {
+		t.Error("r did not load again after the session came back")
+	}
+}
+
+func TestListFilterNarrowsLikeAFullPass(t *testing.T) {
+	d := loadData(t, nil)
+	p := newFindingsPage(&Common{Styles: NewStyles(), Keys: DefaultKeyMap()}, &deps{})
+	p.setData(d)
+	full := func(f string) []int {
+		l := *p.list
+		l.match, l.filter = nil, ""
+		l.setFilter(f)
+		return slices.Clone(l.match)
+	}
+	typed := "rule:secrets-read u-"
+	for i := 1; i <= len(typed); i++ {
+		p.list.setFilter(typed[:i])
+		if got, want := p.list.match, full(typed[:i]); !slices.Equal(got, want) {
+			t.Fatalf("after typing %q: %d matches, a full pass gives %d", typed[:i], len(got), len(want))
+		}
+	}
+	if len(p.list.match) == 0 {
+		t.Fatal("the typed filter should match the secrets-read findings of users u-*")
+	}
+}

@@ -1,0 +1,327 @@
+package tui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// completionVerbs are the verbs the query line completes first.
+var completionVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
+	"use", "bind", "escalate", "impersonate", "approve", "sign", "proxy", "*"}
+
+// whoCanPage asks who can make one request: `get secrets -n prod`,
+// `create pods/exec -A`, `get /metrics`.
+type whoCanPage struct {
+	c      *Common
+	data   *Data
+	input  textinput.Model
+	list   *list
+	detail detailPane
+	lay    split
+	query  string
+	attrs  rbac.Attributes
+	all    bool
+	res    rbac.WhoCanResult
+	err    error
+	warns  []string
+	focus  bool
+	ran    bool
+}
+
+func newWhoCanPage(c *Common) *whoCanPage {
+	in := textinput.New()
+	in.Prompt = "who can "
+	in.Placeholder = "get secrets -n prod   |   create pods/exec -A   |   get /metrics"
+	in.ShowSuggestions = true
+	p := &whoCanPage{c: c, input: in, detail: newDetailPane(true)}
+	p.list = newList(c.Styles,
+		column{title: "KIND", width: 5},
+		column{title: "NAME", flex: true},
+		column{title: "NAMESPACE", width: 12},
+		column{title: "PATHS", width: 5},
+	)
+	return p
+}
+
+func (p *whoCanPage) title() string { return "Who can" }
+
+func (p *whoCanPage) typing() bool { return p.input.Focused() }
+
+// focusInput gives the query line the keyboard (the page opens on it).
+func (p *whoCanPage) focusInput() tea.Cmd {
+	p.focus = false
+	return p.input.Focus()
+}
+
+func (p *whoCanPage) setData(d *Data) {
+	p.data = d
+	if p.ran {
+		p.run()
+	}
+	p.suggest()
+}
+
+func (p *whoCanPage) setSize(w, h int) {
+	p.input.SetWidth(max(w-len(p.input.Prompt)-2, 10))
+	p.lay = layout(w, h-3) // query line, its status line, a blank
+	p.list.setSize(p.lay.listW, p.lay.listH)
+	p.detail.setSize(p.lay.detailW, p.lay.detailH)
+	p.syncDetail(false)
+}
+
+func (p *whoCanPage) help() []key.Binding {
+	k := p.c.Keys
+	if p.input.Focused() {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ask")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "to the results")),
+		}
+	}
+	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back}
+}
+
+func (p *whoCanPage) status() string {
+	if !p.ran {
+		return "type a request and press enter"
+	}
+	return "subjects " + p.list.position()
+}
+
+func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
+	k := p.c.Keys
+	if p.input.Focused() {
+		if km, ok := msg.(tea.KeyPressMsg); ok {
+			switch {
+			case key.Matches(km, k.Enter):
+				p.query = p.input.Value()
+				p.run()
+				p.input.Blur()
+				return nil
+			case key.Matches(km, k.Back):
+				p.input.Blur()
+				return nil
+			}
+		}
+		var cmd tea.Cmd
+		before := p.input.Value()
+		p.input, cmd = p.input.Update(msg)
+		if p.input.Value() != before {
+			p.suggest()
+		}
+		return cmd
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(km, k.Filter):
+			return p.focusInput()
+		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
+			p.focus = true
+			p.list.focused = false
+			return nil
+		case key.Matches(km, k.Back), key.Matches(km, k.Left):
+			if p.focus {
+				p.focus = false
+				p.list.focused = true
+			}
+			return nil
+		}
+	}
+	if p.focus {
+		p.detail.update(msg, k)
+		return nil
+	}
+	if p.list.update(msg, k) {
+		p.syncDetail(true)
+	}
+	return nil
+}
+
+// parseQuery reads VERB RESOURCE [NAME] [-n NS | -A] as the CLI does.
+func parseQuery(s string) (Query, error) {
+	var q Query
+	var pos []string
+	words := strings.Fields(s)
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "-A" || w == "--all-namespaces":
+			q.AllNamespaces = true
+		case w == "-n" || w == "--namespace":
+			if i+1 >= len(words) {
+				return q, errors.New("-n needs a namespace")
+			}
+			i++
+			q.Namespace = words[i]
+		case strings.HasPrefix(w, "-n="), strings.HasPrefix(w, "--namespace="):
+			_, q.Namespace, _ = strings.Cut(w, "=")
+		case strings.HasPrefix(w, "-"):
+			return q, errors.New("unknown flag " + w + ": the query line takes -n NAMESPACE and -A")
+		default:
+			pos = append(pos, w)
+		}
+	}
+	switch len(pos) {
+	case 2:
+		q.Verb, q.Resource = pos[0], pos[1]
+	case 3:
+		q.Verb, q.Resource, q.Name = pos[0], pos[1], pos[2]
+	default:
+		return q, errors.New("write VERB RESOURCE [NAME] [-n NAMESPACE | -A], e.g. get secrets -n prod")
+	}
+	return q, nil
+}
+
+// run answers the query with the engine (in memory: milliseconds even on
+// the largest clusters, so it runs in Update, as a filter does).
+func (p *whoCanPage) run() {
+	p.ran = true
+	p.err, p.warns = nil, nil
+	q, err := parseQuery(p.query)
+	if err == nil && p.data != nil {
+		var a rbac.Attributes
+		a, p.warns, err = p.data.Resolve(q)
+		if err == nil {
+			p.attrs, p.all = a, q.AllNamespaces
+			p.res = p.data.Index.WhoCan(a, q.AllNamespaces)
+			p.warns = append(p.warns, p.res.Warnings...)
+			if ns := p.data.Index.Snapshot().Namespaces; a.Namespace != "" && !q.AllNamespaces && len(ns) > 0 &&
+				!slices.ContainsFunc(ns, func(n corev1.Namespace) bool { return n.Name == a.Namespace }) {
+				p.warns = append(p.warns, "namespace "+a.Namespace+" does not exist; only cluster-wide grants apply there")
+			}
+			if q.AllNamespaces && a.Namespace == "" {
+				p.warns = append(p.warns, "-A changes nothing here: only ClusterRoleBindings grant cluster-scoped and non-resource requests")
+			}
+		}
+	}
+	p.err = err
+	if err != nil {
+		p.res = rbac.WhoCanResult{}
+	}
+	rows := make([]row, len(p.res.Subjects))
+	for i, g := range p.res.Subjects {
+		name := g.Name
+		if g.Kind == rbac.GroupKind {
+			name = p.data.Names.Label(name)
+		}
+		if g.Broad != "" {
+			name += "  (" + g.Broad + ")"
+		}
+		kind := kindWord(g.Kind)
+		rows[i] = row{cells: []string{kind, name, g.Namespace, itoa(len(g.Via))},
+			search: strings.ToLower(kind + " " + name + " " + g.Namespace)}
+	}
+	p.list.setRows(rows)
+	p.list.cursor, p.list.offset = 0, 0
+	p.syncDetail(true)
+}
+
+func (p *whoCanPage) syncDetail(top bool) {
+	if !p.ran || p.data == nil {
+		p.detail.setContent(styleLines(p.c.Styles.Muted, whoCanIntro), true)
+		return
+	}
+	st := p.c.Styles
+	i, ok := p.list.selected()
+	if !ok {
+		p.detail.setContent(st.Muted.Render("nobody"), true)
+		return
+	}
+	g := p.res.Subjects[i]
+	s := g.Subject()
+	title := s.String()
+	if g.Kind == rbac.GroupKind {
+		title = "group:" + p.data.Names.Label(g.Name)
+	}
+	where := "in " + p.attrs.Namespace
+	switch {
+	case p.attrs.Namespace == "":
+		where = "cluster-wide"
+	case p.all:
+		where = "in some namespace"
+	}
+	text := provenance(st, st.Bold.Render(title)+" may "+p.attrs.String()+" "+where, g.Via, func(s string) string { return s })
+	p.detail.setContent(text, top)
+}
+
+const whoCanIntro = `Ask who may make a request, exactly as the API server's RBAC authorizer decides:
+
+  get secrets -n prod            in one namespace
+  get secrets db-password -n prod   one object
+  create pods/exec -A            in any namespace (RoleBindings everywhere count)
+  get /metrics                   a non-resource URL
+  patch deployments.apps/scale   a subresource
+
+tab completes verbs, resources and namespaces; enter asks.`
+
+// suggest offers completions of the word being typed: a verb first, then
+// a resource, a namespace after -n, else the flags.
+func (p *whoCanPage) suggest() {
+	if p.data == nil {
+		return
+	}
+	v := p.input.Value()
+	words := strings.Fields(v)
+	prefix, cur := v, ""
+	if !strings.HasSuffix(v, " ") && len(words) > 0 {
+		cur = words[len(words)-1]
+		prefix = v[:len(v)-len(cur)]
+	} else if len(words) == 0 {
+		prefix = ""
+	}
+	n := len(words)
+	if cur != "" {
+		n--
+	}
+	var cands []string
+	switch {
+	case n > 0 && (words[n-1] == "-n" || words[n-1] == "--namespace"):
+		for _, ns := range p.data.Index.Snapshot().Namespaces {
+			cands = append(cands, ns.Name)
+		}
+	case n == 0:
+		cands = completionVerbs
+	case n == 1:
+		cands = p.data.Resources
+	default:
+		cands = []string{"-n", "-A"}
+	}
+	var out []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, cur) && c != cur {
+			out = append(out, prefix+c)
+			if len(out) == 200 {
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	p.input.SetSuggestions(out)
+}
+
+func (p *whoCanPage) view() string {
+	st := p.c.Styles
+	var b strings.Builder
+	b.WriteString(p.input.View() + "\n")
+	switch {
+	case p.err != nil:
+		b.WriteString(st.Error.Render("error: " + p.err.Error()))
+	case p.ran && p.res.Incomplete:
+		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
+	case len(p.warns) > 0:
+		b.WriteString(st.Warning.Render("warning: " + strings.Join(p.warns, "; ")))
+	case p.ran:
+		b.WriteString(st.Muted.Render(p.attrs.String() + " " + inScope(p.attrs.Namespace) + ": " + itoa(len(p.res.Subjects)) + " subjects"))
+	}
+	b.WriteString("\n\n")
+	b.WriteString(p.lay.join(st, p.list.view(), p.detail.view(), p.focus))
+	return b.String()
+}
