@@ -1,0 +1,178 @@
+// Package terminal runs the explorer in a real terminal (tmux) against the
+// local cluster: keys go in with send-keys, the screen comes back with
+// capture-pane, and a fix applied with its keys must leave the cluster.
+package terminal
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// tmux drives one tmux server of the test's own (its own socket).
+type tmux struct {
+	t      *testing.T
+	bin    string
+	socket string
+}
+
+func (x *tmux) run(args ...string) string {
+	x.t.Helper()
+	cmd := exec.Command(x.bin, append([]string{"-S", x.socket}, args...)...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "TMUX=") })
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (x *tmux) screen() string { return x.run("capture-pane", "-p", "-t", "explorer") }
+
+// keys sends each key on its own, a moment apart, so that an escape is
+// never read together with the next key as alt+key.
+func (x *tmux) keys(keys ...string) {
+	for _, k := range keys {
+		x.run("send-keys", "-t", "explorer", k)
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+func (x *tmux) text(s string) {
+	x.run("send-keys", "-t", "explorer", "-l", s)
+	time.Sleep(150 * time.Millisecond)
+}
+
+// waitFor waits until the screen shows want, and returns it.
+func (x *tmux) waitFor(want string, d time.Duration) string {
+	x.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := x.screen()
+		if strings.Contains(s, want) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("the screen does not show %q after %s:\n%s", want, d, s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
+	tmuxBin, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatal("tmux is needed for the real-terminal test (.ci/run installs it: apt-get install tmux)")
+	}
+	bin, _ := filepath.Abs("../../bin/kubectl-access")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s: build it first (make test does: make build)", bin)
+	}
+	c := clustertest.Get(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	snap, _, err := source.Files([]string{"../../audit/testdata/fixtures.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := localcluster.Load(ctx, cs, snap); err != nil {
+		t.Fatal(err)
+	}
+	// The finding to fix: u-secrets reads secrets cluster-wide. Its id is
+	// the audit's, from the cluster as loaded.
+	live, err := source.Live(ctx, kubernetes.NewForConfigOrDie(source.ProtobufConfig(c.Config)), source.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, f := range audit.Run(rbac.NewIndex(live), audit.Options{}).Findings {
+		if f.Rule == "secrets-read" && slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.Kind == rbac.UserKind && s.Name == "u-secrets" }) {
+			id = f.ID
+		}
+	}
+	if id == "" {
+		t.Fatal("the fixture's secrets-read finding for u-secrets is missing")
+	}
+
+	fixDir := t.TempDir()
+	x := &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	t.Cleanup(func() { exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() })
+	command := bin + " --kubeconfig " + c.Kubeconfig + " --fix-dir " + fixDir + "; echo EXPLORER-EXITED $?; sleep 600"
+	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
+
+	x.waitFor("Findings (", time.Minute)
+	x.keys("3")
+	x.waitFor("SEVERITY", 10*time.Second)
+	x.keys("/")
+	x.text("id:" + id)
+	x.keys("Enter")
+	x.waitFor(id, 10*time.Second)
+	x.keys("f")
+	x.waitFor("Checked on a copy of the snapshot", 30*time.Second)
+	x.keys("w")
+	x.waitFor("(mode 0600)", 10*time.Second)
+	if st, err := os.Stat(filepath.Join(fixDir, id+".fix.yaml")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("w did not write the fix 0600: %v", err)
+	}
+	x.keys("a")
+	x.waitFor("Server-side dry run accepted every change", 30*time.Second)
+	x.waitFor("Apply 1 change(s) for "+id, 5*time.Second)
+	x.keys("y")
+	x.waitFor("applied the fix for "+id, 30*time.Second)
+	// The reload: the finding is gone from the screen.
+	s := x.waitFor("no finding matches the filter", time.Minute)
+	if strings.Contains(s, "secrets-read ") && strings.Contains(s, "u-secrets") {
+		t.Errorf("the finding is still on the screen after the reload:\n%s", s)
+	}
+	x.keys("q")
+	s = x.waitFor("EXPLORER-EXITED", 10*time.Second)
+	if !strings.Contains(s, "EXPLORER-EXITED 0") {
+		t.Errorf("the explorer did not exit cleanly:\n%s", s)
+	}
+	if !strings.Contains(s, "Signing in to "+c.Server) {
+		t.Errorf("no sign-in line on the terminal before the screen was taken:\n%s", s)
+	}
+
+	// And a following audit no longer reports it.
+	out, err := exec.CommandContext(ctx, bin, "--kubeconfig", c.Kubeconfig, "audit", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+	var rep audit.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(rep.Findings, func(f audit.Finding) bool { return f.ID == id }) {
+		t.Errorf("audit -o json still reports %s after the explorer applied its fix", id)
+	}
+	// The real authorizer agrees: u-secrets lost the right.
+	sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: "u-secrets", Groups: []string{rbac.GroupAuthenticated},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "default"},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sar.Status.Allowed {
+		t.Errorf("the API server still lets u-secrets get secrets: %s", sar.Status.Reason)
+	}
+}
