@@ -434,3 +434,14 @@ func Run(ctx context.Context, b Backend, o Options, in io.Reader, out io.Writer,
 	}
 	return err
 }
+
+// MatchingSubjects are the subjects the Subjects page shows now (its
+// filter applied), as SUBJECT strings: the explorer's benchmark prints them.
+func (m *Model) MatchingSubjects() []string {
+	p := m.pages[0].(*subjectsPage)
+	out := make([]string, 0, len(p.list.match))
+	for _, i := range p.list.match {
+		out = append(out, p.subs[i].s.String())
+	}
+	return out
+}

@@ -74,6 +74,10 @@ func Queries(z large.Sizes) []Query {
 		// The audit holds every finding (tens of thousands on LARGE) and
 		// their evidence in memory to sort and group them.
 		{"audit", []string{"audit"}, 3, 600},
+		// The explorer's first screen: the same reads and audit, then the
+		// model of every page; then a filter typed key by key.
+		{"explorer first screen", []string{"explorer-bench"}, 3.5, 700},
+		{"explorer filtered", []string{"explorer-bench", "--filter", ns}, 3.5, 700},
 	}
 }
 

@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"fmt"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The explorer on LARGE in memory: the model built from a loaded snapshot
+// and its audit (the first screen, less the LISTs that `make bench`'s live
+// half measures), a filter typed one key at a time, and one View of a page
+// of more than 10,000 rows, which must stay under 16 ms (a frame at 60 Hz).
+// BenchmarkExplorerBaselineSprintf, in the same run, is the baseline:
+// formatting the page's rows as plain text once.
+
+var largeData = func() func(testing.TB) *Data {
+	var d *Data
+	return func(tb testing.TB) *Data {
+		if d == nil {
+			ix := rbac.NewIndex(large.Snapshot(1))
+			d = &Data{Index: ix, Report: audit.Run(ix, audit.Options{}), Source: "LARGE"}
+			d.Resolve = loadData(tb, nil).Resolve
+		}
+		return d
+	}
+}()
+
+func largeModel(b *testing.B) *Model {
+	m := New(b.Context(), nil, Options{Initial: largeData(b)})
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	return m
+}
+
+func BenchmarkExplorerBaselineSprintf(b *testing.B) {
+	m := largeModel(b)
+	p := m.pages[0].(*subjectsPage)
+	n := 0
+	for b.Loop() {
+		for _, s := range p.subs {
+			n += len(fmt.Sprintf("%s %s %s %d %d", s.s.Kind, s.s.Name, s.s.Namespace, s.bindings, s.findings))
+		}
+	}
+	_ = n
+}
+
+func BenchmarkExplorerFirstScreen(b *testing.B) {
+	d := largeData(b)
+	rows := 0
+	for b.Loop() {
+		m := New(b.Context(), nil, Options{Initial: d})
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+		_ = m.Screen()
+		rows = len(m.pages[0].(*subjectsPage).subs)
+	}
+	b.ReportMetric(float64(rows), "subjects")
+}
+
+func BenchmarkExplorerView10kRows(b *testing.B) {
+	m := largeModel(b)
+	if n := len(m.pages[0].(*subjectsPage).list.rows); n < 10000 {
+		b.Fatalf("the subjects page has %d rows, want a page of at least 10,000", n)
+	}
+	for b.Loop() {
+		_ = m.Screen()
+	}
+}
+
+func BenchmarkExplorerFindingsView(b *testing.B) {
+	m := largeModel(b)
+	m.Update(tea.KeyPressMsg{Code: '3', Text: "3"})
+	b.ReportMetric(float64(len(m.data.Report.Findings)), "findings")
+	for b.Loop() {
+		_ = m.Screen()
+	}
+}
+
+// BenchmarkExplorerTypeFilter types "team-007" into the subjects filter,
+// rendering after each key as the program does.
+func BenchmarkExplorerTypeFilter(b *testing.B) {
+	m := largeModel(b)
+	for b.Loop() {
+		m.Update(tea.KeyPressMsg{Code: '/', Text: "/"})
+		for _, r := range "team-007" {
+			m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+			_ = m.Screen()
+		}
+		m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
+	}
+}
