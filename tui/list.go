@@ -194,7 +194,7 @@ func (l *list) widths() []int {
 			fixed += c.width + 1
 		}
 	}
-	rest := l.width - fixed
+	rest := l.width - fixed - 1 // the cursor's gutter
 	for i, c := range l.cols {
 		if c.flex {
 			ws[i] = max(rest, 8)
@@ -222,13 +222,13 @@ func (l *list) view() string {
 				lb.WriteString(strings.Repeat(" ", pad))
 			}
 		}
-		return ansi.Truncate(lb.String(), l.width, "")
+		return ansi.Truncate(lb.String(), l.width-1, "")
 	}
 	titles := make([]string, len(l.cols))
 	for i, c := range l.cols {
 		titles[i] = c.title
 	}
-	b.WriteString(l.styles.Header.Render(padRight(line(titles), l.width)))
+	b.WriteString(l.styles.Header.Render(padRight(" "+line(titles), l.width)))
 	if len(l.match) == 0 {
 		b.WriteString("\n" + l.styles.Muted.Render(l.empty()))
 		return b.String()
@@ -237,12 +237,15 @@ func (l *list) view() string {
 	for mi := l.offset; mi < end; mi++ {
 		text := line(l.rows[l.match[mi]].cells)
 		b.WriteByte('\n')
-		if mi == l.cursor && l.focused {
-			b.WriteString(l.styles.Selected.Render(padRight(text, l.width)))
-		} else if mi == l.cursor {
-			b.WriteString(l.styles.Bold.Render(padRight(text, l.width)))
-		} else {
-			b.WriteString(text)
+		// The cursor row is marked in the gutter too: NO_COLOR terminals
+		// get no reverse video or bold.
+		switch {
+		case mi == l.cursor && l.focused:
+			b.WriteString(l.styles.Selected.Render(padRight("›"+text, l.width)))
+		case mi == l.cursor:
+			b.WriteString(l.styles.Bold.Render(padRight("›"+text, l.width)))
+		default:
+			b.WriteString(" " + text)
 		}
 	}
 	return b.String()

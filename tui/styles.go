@@ -41,8 +41,8 @@ func NewStyles() *Styles {
 	return &Styles{
 		Title:       lipgloss.NewStyle().Bold(true).Foreground(c("6")),
 		Source:      lipgloss.NewStyle().Foreground(c("8")),
-		Tab:         lipgloss.NewStyle().Padding(0, 1),
-		ActiveTab:   lipgloss.NewStyle().Padding(0, 1).Bold(true).Reverse(true),
+		Tab:         lipgloss.NewStyle(),
+		ActiveTab:   lipgloss.NewStyle().Bold(true).Reverse(true),
 		Header:      lipgloss.NewStyle().Bold(true),
 		Selected:    lipgloss.NewStyle().Reverse(true),
 		Muted:       lipgloss.NewStyle().Foreground(c("8")),

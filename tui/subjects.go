@@ -311,7 +311,7 @@ func (p *subjectsPage) renderDetail() string {
 			n = "cluster-wide"
 		}
 		if i == p.scope {
-			n = st.ActiveTab.Render(n)
+			n = st.ActiveTab.Render("[" + n + "]")
 		}
 		sc = append(sc, n)
 	}
@@ -421,7 +421,9 @@ func (p *subjectsPage) cellText(c cell, ri, ci int, yes, named, no string) strin
 		case namedOnly:
 			text = named
 		}
-		s = st.Cell.Render(text)
+		// Brackets mark the cell where reverse video does not show.
+		t := strings.TrimSpace(text)
+		s = st.Cell.Render(padRight(" ["+t+"]", ansi.StringWidth(text)))
 	}
 	return s
 }

@@ -353,9 +353,9 @@ func (m *Model) header() string {
 			t += fmt.Sprintf(" (%d)", len(m.data.Report.Findings))
 		}
 		if i == m.active {
-			tabs = append(tabs, st.ActiveTab.Render(t))
+			tabs = append(tabs, st.ActiveTab.Render("["+t+"]"))
 		} else {
-			tabs = append(tabs, st.Tab.Render(t))
+			tabs = append(tabs, st.Tab.Render(" "+t+" "))
 		}
 	}
 	return ansi.Truncate(title, w, "…") + "\n" + ansi.Truncate(strings.Join(tabs, ""), w, "…")

@@ -539,3 +539,36 @@ func TestListFilterNarrowsLikeAFullPass(t *testing.T) {
 		t.Fatal("the typed filter should match the secrets-read findings of users u-*")
 	}
 }
+
+func TestMouseWheelScrollsTheList(t *testing.T) {
+	f := start(t, newBackend(t), 80, 24, Options{})
+	f.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	f.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	m, _ := f.finish()
+	if c := m.pages[0].(*subjectsPage).list.cursor; c != 6 {
+		t.Errorf("two wheel notches down moved the cursor to %d, want 6", c)
+	}
+}
+
+// TestNoColor runs the program as a NO_COLOR terminal would: the renderer
+// draws no colour (nor reverse video), and the selection still shows.
+func TestNoColor(t *testing.T) {
+	m := New(t.Context(), newBackend(t), Options{})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24),
+		teatest.WithProgramOptions(tea.WithEnvironment([]string{"NO_COLOR=1", "TERM=xterm-256color"})))
+	var out []byte // everything drawn until the first screen
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		out = slices.Clone(b)
+		return bytes.Contains(b, []byte("u-admin"))
+	}, teatest.WithDuration(10*time.Second))
+	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	for _, sgr := range []string{"\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[90m", "38;5;", "38;2;"} {
+		if bytes.Contains(out, []byte(sgr)) {
+			t.Errorf("NO_COLOR output has the colour sequence %q", sgr)
+		}
+	}
+	if !bytes.Contains(out, []byte("›user  system:nodeadm")) || !bytes.Contains(out, []byte("[1 Subjects]")) {
+		t.Errorf("NO_COLOR output does not mark the selected row and page in text:\n%q", out[:min(len(out), 3000)])
+	}
+}
