@@ -259,15 +259,22 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// showFix opens the fix of the current finding, building it first.
-func (p *findingsPage) showFix() tea.Cmd {
+// fixable is the current finding when it has a fix; otherwise it says why
+// not.
+func (p *findingsPage) fixable() (*audit.Finding, bool) {
 	f, ok := p.current()
-	if !ok {
-		return nil
-	}
-	if !f.Fixable {
+	if ok && !f.Fixable {
 		p.note = f.Rule + " has no fix as a manifest"
 		p.sync(false)
+		return nil, false
+	}
+	return f, ok
+}
+
+// showFix opens the fix of the current finding, building it first.
+func (p *findingsPage) showFix() tea.Cmd {
+	f, ok := p.fixable()
+	if !ok {
 		return nil
 	}
 	p.mode, p.focus, p.list.focused = modeFix, true, false
@@ -308,13 +315,8 @@ func buildFix(ix *rbac.Index, f *audit.Finding, o fix.Options) fixMsg {
 // withFix runs then once the current finding's fix is built; until then it
 // shows the fix being built.
 func (p *findingsPage) withFix(then func(*fix.Fix) tea.Cmd) tea.Cmd {
-	f, ok := p.current()
+	f, ok := p.fixable()
 	if !ok {
-		return nil
-	}
-	if !f.Fixable {
-		p.note = f.Rule + " has no fix as a manifest"
-		p.sync(false)
 		return nil
 	}
 	fm, ok := p.fixes[f.ID]
