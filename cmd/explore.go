@@ -63,6 +63,7 @@ func (o *ExploreOptions) Run(c *cobra.Command) error {
 	}
 	ctx := c.Context()
 	if !o.offline {
+		o.signIn = o.config
 		if err := o.preflight(ctx); err != nil {
 			return err
 		}
@@ -76,7 +77,6 @@ func (o *ExploreOptions) Run(c *cobra.Command) error {
 // preflight asks the API server who we are (SelfSubjectReview) on the
 // terminal: the exec plugin (kubelogin) prompts here when it must.
 func (o *ExploreOptions) preflight(ctx context.Context) error {
-	o.signIn = o.config
 	fmt.Fprintf(o.ErrOut, "Signing in to %s…\n", o.config.Host)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -161,7 +161,8 @@ func (b *explorerBackend) Load(ctx context.Context, progress func(string)) (*tui
 	if err != nil {
 		return nil, sessionError(err)
 	}
-	progress(fmt.Sprintf("auditing %s bindings", humanInt(len(ix.Bindings()))))
+	s := ix.Snapshot()
+	progress(fmt.Sprintf("auditing %s bindings", humanInt(len(s.RoleBindings)+len(s.ClusterRoleBindings))))
 	rep := q.audit(ix, audit.Options{})
 	src := rep.Source
 	if rep.Cluster != nil {
@@ -255,15 +256,12 @@ func (s *signInCommand) SetStdout(io.Writer)   {}
 func (s *signInCommand) SetStderr(w io.Writer) { s.stderr = w }
 
 func (s *signInCommand) Run() error {
-	o := *s.o
+	o := *s.o // a copy: the explorer's clients keep their own config
 	if s.stderr != nil {
 		o.ErrOut = s.stderr
 	}
-	cfg := o.config
 	o.config = o.signIn
-	err := o.preflight(context.Background())
-	o.config = cfg
-	return err
+	return o.preflight(context.Background())
 }
 
 // resourceNames are the names the query line completes: every resource

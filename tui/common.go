@@ -49,8 +49,9 @@ func newFilterBar() filterBar {
 	return filterBar{input: in}
 }
 
-// update handles a key while the filter is active; done is true when the
-// filter line closes (enter keeps the filter, esc clears it).
+// update handles a key while the filter is active and reports whether the
+// filter text changed; enter closes the line keeping the filter, esc closes
+// it and clears the filter.
 func (f *filterBar) update(msg tea.Msg, k *KeyMap) (changed bool, cmd tea.Cmd) {
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {

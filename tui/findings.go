@@ -426,7 +426,7 @@ func (p *findingsPage) renderFinding(f *audit.Finding) string {
 		}
 	}
 	if len(f.Evidence) > 0 {
-		b.WriteString("\n" + provenance(st, st.Bold.Render("Why (binding → role → rule)"), f.Evidence, names.Annotate) + "\n")
+		b.WriteString("\n" + provenance(st, st.Bold.Render("Why (binding → role → rule)"), f.Evidence) + "\n")
 	}
 	b.WriteString("\n")
 	if f.Fixable {

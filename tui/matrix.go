@@ -175,7 +175,7 @@ func dedupPaths(ps []rbac.Path) []rbac.Path {
 
 // provenance renders the paths of one cell as a tree: binding -> role ->
 // rule.
-func provenance(s *Styles, title string, paths []rbac.Path, label func(string) string) string {
+func provenance(s *Styles, title string, paths []rbac.Path) string {
 	t := tree.Root(title)
 	if len(paths) == 0 {
 		t.Child(s.Muted.Render("no binding grants this here"))
@@ -194,7 +194,7 @@ func provenance(s *Styles, title string, paths []rbac.Path, label func(string) s
 		if p.Role.Kind == rbac.GroupKind {
 			role = "group " + p.Role.Name
 		}
-		t.Child(tree.Root(bind).Child(tree.Root(role).Child(label(rbac.RuleString(p.Rule)))))
+		t.Child(tree.Root(bind).Child(tree.Root(role).Child(rbac.RuleString(p.Rule))))
 	}
 	return t.String()
 }

@@ -211,9 +211,7 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 	k := p.c.Keys
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		if p.detail.update(msg, k) {
-			return nil
-		}
+		p.detail.update(msg, k) // the mouse wheel scrolls the detail
 		return nil
 	}
 	switch {
@@ -340,7 +338,7 @@ func (p *subjectsPage) renderDetail() string {
 			state = "allowed on named objects only"
 		}
 		title := fmt.Sprintf("%s %s %s: %s", verb, r.label, inScope(p.mx.scope), state)
-		b.WriteString("\n" + provenance(st, title, c.paths, p.annotate) + "\n")
+		b.WriteString("\n" + provenance(st, title, c.paths) + "\n")
 	}
 	return b.String()
 }
@@ -351,8 +349,6 @@ func inScope(s string) string {
 	}
 	return "in " + s
 }
-
-func (p *subjectsPage) annotate(s string) string { return s }
 
 func labels(d *Data, groups []string) []string {
 	out := make([]string, len(groups))

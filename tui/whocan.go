@@ -248,7 +248,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 	case p.all:
 		where = "in some namespace"
 	}
-	text := provenance(st, st.Bold.Render(title)+" may "+p.attrs.String()+" "+where, g.Via, func(s string) string { return s })
+	text := provenance(st, st.Bold.Render(title)+" may "+p.attrs.String()+" "+where, g.Via)
 	p.detail.setContent(text, top)
 }
 
