@@ -90,6 +90,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	for _, add := range subcommands {
 		root.AddCommand(add(flags, streams))
 	}
+	addCompletions(root, flags)
 	return root
 }
 

@@ -1,0 +1,144 @@
+package cmd
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// completionTimeout bounds what a completion may ask the cluster: a shell
+// waiting on tab must not hang on an unreachable server.
+const completionTimeout = 5 * time.Second
+
+// completer completes verbs, resources (from discovery, else the built-in
+// catalog), namespaces and subjects (those the cluster's bindings name)
+// for `kubectl access completion` and kubectl's plugin completion.
+type completer struct{ flags *genericclioptions.ConfigFlags }
+
+func (c *completer) client() (kubernetes.Interface, error) {
+	cfg, err := c.flags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = completionTimeout
+	return kubernetes.NewForConfig(source.ProtobufConfig(cfg))
+}
+
+func (c *completer) resources() []string {
+	cat := source.Builtin()
+	if dc, err := c.flags.ToDiscoveryClient(); err == nil {
+		if live, _, err := source.Discover(dc); err == nil {
+			cat = live
+		}
+	}
+	return resourceNames(cat)
+}
+
+func (c *completer) namespaces() []string {
+	cs, err := c.client()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	l, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(l.Items))
+	for _, n := range l.Items {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// subjects are user:, group: and sa: subjects the bindings name, and the
+// three prefixes themselves.
+func (c *completer) subjects() []string {
+	out := []string{"user:", "group:", "sa:"}
+	cs, err := c.client()
+	if err != nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	snap, err := source.Live(ctx, cs, source.Scope{ClusterRBAC: true, AllNamespaces: true})
+	if err != nil {
+		return out
+	}
+	add := func(kind, name, ns string) {
+		switch kind {
+		case "User":
+			out = append(out, "user:"+name)
+		case "Group":
+			out = append(out, "group:"+name)
+		case "ServiceAccount":
+			if ns != "" {
+				out = append(out, "sa:"+ns+":"+name)
+			}
+		}
+	}
+	for _, b := range snap.ClusterRoleBindings {
+		for _, s := range b.Subjects {
+			add(s.Kind, s.Name, s.Namespace)
+		}
+	}
+	for _, b := range snap.RoleBindings {
+		for _, s := range b.Subjects {
+			add(s.Kind, s.Name, cmp.Or(s.Namespace, b.Namespace))
+		}
+	}
+	slices.Sort(out[3:])
+	return slices.Compact(out)
+}
+
+// complete keeps the candidates that start with what is typed.
+func complete(cands []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, toComplete) {
+			out = append(out, c)
+		}
+	}
+	directive := cobra.ShellCompDirectiveNoFileComp
+	if len(out) == 1 && strings.HasSuffix(out[0], ":") {
+		directive |= cobra.ShellCompDirectiveNoSpace // user: wants its name next
+	}
+	return out, directive
+}
+
+// addCompletions gives the commands' arguments and -n their completions.
+// Each position of each command says what it takes.
+func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
+	c := &completer{flags: flags}
+	verbs := func() []string { return slices.DeleteFunc(slices.Clone(knownVerbList), func(v string) bool { return v == "*" }) }
+	positions := map[string][]func() []string{
+		"who-can":  {verbs, c.resources},
+		"can":      {c.subjects, verbs, c.resources},
+		"what-can": {c.subjects},
+	}
+	for _, sub := range root.Commands() {
+		pos, ok := positions[sub.Name()]
+		if !ok {
+			continue
+		}
+		sub.ValidArgsFunction = func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) >= len(pos) {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return complete(pos[len(args)](), toComplete)
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("namespace", func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return complete(c.namespaces(), toComplete)
+	})
+}
