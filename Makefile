@@ -64,6 +64,14 @@ cross: ## Cross-compile for every krew platform with CGO_ENABLED=0
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build $(GOFLAGS_BUILD) -o bin/$$os-$$arch/kubectl-access$$ext ./cmd/kubectl-access || exit 1; \
 	done
 
+# The release version: the tag when HEAD has one, else a semantic
+# pre-release of the commit (krew requires vMAJOR.MINOR.PATCH).
+DIST_VERSION ?= $(shell git describe --tags --exact-match --match 'v*' 2>/dev/null || echo v0.0.0-dev.g$$(git rev-parse --short HEAD))
+
+.PHONY: dist
+dist: ## Release archives for every krew platform, checksums and the krew manifest, in dist/ (reproducible)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/dist -out dist -version $(DIST_VERSION) -commit $(COMMIT)
+
 .PHONY: clean
 clean: cluster-down ## Stop the cluster and remove build outputs (the control-plane cache outside the tree stays)
-	rm -rf bin .cache
+	rm -rf bin .cache dist
