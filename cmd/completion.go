@@ -22,7 +22,9 @@ const completionTimeout = 5 * time.Second
 // completer completes verbs, resources (from discovery, else the built-in
 // catalog), namespaces and subjects (those the cluster's bindings name)
 // for `kubectl access completion` and kubectl's plugin completion.
-type completer struct{ flags *genericclioptions.ConfigFlags }
+type completer struct {
+	flags *genericclioptions.ConfigFlags
+}
 
 func (c *completer) client() (kubernetes.Interface, error) {
 	cfg, err := c.flags.ToRESTConfig()
@@ -120,7 +122,9 @@ func complete(cands []string, toComplete string) ([]string, cobra.ShellCompDirec
 // Each position of each command says what it takes.
 func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 	c := &completer{flags: flags}
-	verbs := func() []string { return slices.DeleteFunc(slices.Clone(knownVerbList), func(v string) bool { return v == "*" }) }
+	verbs := func() []string {
+		return slices.DeleteFunc(slices.Clone(knownVerbList), func(v string) bool { return v == "*" })
+	}
 	positions := map[string][]func() []string{
 		"who-can":  {verbs, c.resources},
 		"can":      {c.subjects, verbs, c.resources},

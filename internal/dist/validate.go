@@ -228,7 +228,6 @@ func Validate(manifest []byte, dir string) (*Plugin, error) {
 	return &p, nil
 }
 
-
 // archiveNames lists the files of a .tar.gz or .zip.
 func archiveNames(file string) ([]string, error) {
 	if strings.HasSuffix(file, ".zip") {
