@@ -41,6 +41,21 @@ test-unit: ## Run the tests that need no control plane (fast feedback; make test
 cluster: controlplane ## Start a local cluster in the background; kubeconfig in .cache/cluster/kubeconfig
 	@go run ./hack/localcluster up -dir .cache/cluster
 
+# The demo's cluster directory: the same cluster as make cluster unless
+# DEMO_DIR says otherwise (the demo test uses its own).
+DEMO_DIR ?= .cache/cluster
+
+.PHONY: demo demo-run
+demo: controlplane build ## Start the local cluster, load the AKS-like demo (testdata/demo) and open the explorer
+	@$(MAKE) --no-print-directory demo-run
+
+# demo-run is demo without building: the demo test runs it inside make
+# test, where a nested build would see another Go toolchain on PATH.
+demo-run:
+	@go run ./hack/localcluster up -dir $(DEMO_DIR)
+	@go run ./hack/demo -dir $(DEMO_DIR)
+	bin/kubectl-access --kubeconfig $(DEMO_DIR)/kubeconfig --group-names testdata/demo/group-names.json
+
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster
 	@go run ./hack/localcluster down -dir .cache/cluster

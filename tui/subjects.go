@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -66,7 +67,7 @@ func (p *subjectsPage) setData(d *Data) {
 	for i, si := range p.subs {
 		name := si.s.Name
 		if si.s.Kind == rbac.GroupKind {
-			name = d.Names.Label(name)
+			name = groupCell(d.Names, name)
 		}
 		kind := kindWord(si.s.Kind)
 		rows[i] = row{
@@ -78,6 +79,15 @@ func (p *subjectsPage) setData(d *Data) {
 	p.list.setRows(rows)
 	p.sel = -1
 	p.syncDetail()
+}
+
+// groupCell is a group in a list column: its name first when known, since
+// a column too narrow for a GUID and a name would cut the name off.
+func groupCell(n auth.Names, id string) string {
+	if name, ok := n[id]; ok && name != "" && name != id {
+		return name + " (" + id + ")"
+	}
+	return id
 }
 
 func kindWord(k string) string {

@@ -210,7 +210,7 @@ func (p *whoCanPage) run() {
 	for i, g := range p.res.Subjects {
 		name := g.Name
 		if g.Kind == rbac.GroupKind {
-			name = p.data.Names.Label(name)
+			name = groupCell(p.data.Names, name)
 		}
 		if g.Broad != "" {
 			name += "  (" + g.Broad + ")"
