@@ -87,6 +87,10 @@ DIST_VERSION ?= $(shell git describe --tags --exact-match --match 'v*' 2>/dev/nu
 dist: ## Release archives for every krew platform, checksums and the krew manifest, in dist/ (reproducible)
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/dist -out dist -version $(DIST_VERSION) -commit $(COMMIT)
 
+.PHONY: docs
+docs: ## Regenerate the README's command reference from the commands (a test checks it)
+	go run ./hack/docs
+
 .PHONY: clean
 clean: cluster-down ## Stop the cluster and remove build outputs (the control-plane cache outside the tree stays)
 	rm -rf bin .cache dist

@@ -44,10 +44,10 @@ func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.
   kubectl access audit
 
   # Gate a pipeline on manifests: exit 3 on any high or critical finding
-  kubectl access audit -f ./deploy/ --fail-on high
+  kubectl access audit -f testdata/demo/cluster.yaml --fail-on high
 
   # SARIF for GitHub code scanning, with file and line of each object
-  kubectl access audit -f ./deploy/ -o sarif > access.sarif
+  kubectl access audit -f testdata/demo/cluster.yaml -o sarif > access.sarif
 
   # Only what is new since a saved report
   kubectl access audit -o json > baseline.json

@@ -39,10 +39,10 @@ func NewCmdCan(flags *genericclioptions.ConfigFlags, streams genericiooptions.IO
 		Long: `Decide whether SUBJECT may make the request, exactly as the RBAC authorizer
 would. Exit code 0 means allowed, 1 denied, 2 that no answer could be given
 (including a denial seen through an incomplete view).`,
-		Example: `  kubectl access can user:alice get secrets -n prod
-  kubectl access can sa:ci:deployer create pods/exec -n prod
-  kubectl access can user:bob --group devs delete deployments.apps web -n prod -o json
-  kubectl access can user:alice get /healthz`,
+		Example: `  kubectl access can user:alice@contoso.com get secrets -n web
+  kubectl access can sa:ci:deployer create pods/exec -n payments
+  kubectl access can user:bob@contoso.com --group 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e03 delete deployments.apps frontend -n web -o json
+  kubectl access can user:alice@contoso.com get /healthz`,
 		Args: cobra.RangeArgs(3, 4),
 		RunE: func(c *cobra.Command, args []string) error {
 			s, err := parseSubject(args[0], o.Groups)

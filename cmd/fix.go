@@ -46,22 +46,22 @@ any permission. Everyone who loses access is listed.
 With --apply it runs a server-side dry run, shows the diff, and asks before it
 changes anything (--yes answers for pipelines).`,
 		Example: `  # What would fix this finding, and who loses what
-  kubectl access fix secrets-read-3f9a1c2b7d
+  kubectl access fix secrets-read-0fcdc92217
 
   # The ready-to-run kubectl commands
-  kubectl access fix secrets-read-3f9a1c2b7d -o kubectl
+  kubectl access fix secrets-read-0fcdc92217 -o kubectl
 
   # The Fix document, for review or GitOps
-  kubectl access fix secrets-read-3f9a1c2b7d -o yaml
+  kubectl access fix secrets-read-0fcdc92217 -o yaml
 
   # Dry run, diff, confirm, apply
-  kubectl access fix secrets-read-3f9a1c2b7d --apply
+  kubectl access fix secrets-read-0fcdc92217 --apply
 
   # A service account's cluster-wide grant, kept in its own namespace
-  kubectl access fix secrets-read-9a076ff63d --narrow
+  kubectl access fix workload-create-aa8a4925f6 --narrow
 
   # Narrow a wildcard verb to these verbs instead of get, list, watch
-  kubectl access fix wildcard-grant-0c1d2e3f4a --keep get,list,watch,create`,
+  kubectl access fix wildcard-grant-9343489652 --keep get,list,watch,create`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]

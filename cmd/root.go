@@ -66,6 +66,15 @@ every grant. It works live against a cluster or offline on manifests.`,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl access",
 		},
+		Example: `  # The interactive explorer (on a terminal): signs in first, then takes the screen
+  kubectl access
+
+  # The explorer on manifests, with Entra group names
+  kubectl access -f testdata/demo/cluster.yaml --group-names testdata/demo/group-names.json
+
+  # The questions, one at a time
+  kubectl access who-can get secrets -n payments
+  kubectl access audit --fail-on high`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -91,6 +100,19 @@ every grant. It works live against a cluster or offline on manifests.`,
 		root.AddCommand(add(flags, streams))
 	}
 	addCompletions(root, flags)
+	// Made now rather than when the command line runs, so that the
+	// reference and the help list it like any command.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Example = `  # bash (needs the bash-completion package), for this shell
+  source <(kubectl access completion bash)
+
+  # zsh, for every new shell
+  kubectl access completion zsh > _kubectl-access    # then move it into a directory of $fpath
+
+  # For kubectl access <TAB> through kubectl (1.26+): kubectl_complete-access
+  # from the release archive on PATH beside kubectl-access`
+	}
 	return root
 }
 

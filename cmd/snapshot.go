@@ -22,7 +22,7 @@ func NewCmdSnapshot(flags *genericclioptions.ConfigFlags, streams genericiooptio
 		Use:   "snapshot",
 		Short: "Write the cluster's RBAC objects as one document, for offline use with -f",
 		Example: `  kubectl access snapshot -o yaml > cluster.snapshot.yaml
-  kubectl access who-can get secrets -n prod -f cluster.snapshot.yaml`,
+  kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.Output == "table" {

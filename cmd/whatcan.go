@@ -42,7 +42,7 @@ also in system:serviceaccounts and system:serviceaccounts:NAMESPACE.
 Without -n every namespace is shown; with -n, cluster-wide rules and that
 namespace's.`,
 		Example: `  # An Entra ID user with two group memberships
-  kubectl access what-can user:alice@contoso.com --group 6f1c2d3e-0000-4000-8000-000000000001 --group devs
+  kubectl access what-can user:alice@contoso.com --group 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e03
 
   # A service account, in its namespace only
   kubectl access what-can sa:ci:deployer -n ci

@@ -45,7 +45,7 @@ shown with their names when --group-names gives them.`,
 
   # With the names of my Entra groups (a JSON map, a JSON list of {id, displayName}, or CSV id,name)
   az ad group list --query "[].{id:id, displayName:displayName}" -o json > groups.json
-  kubectl access whoami --group-names groups.json
+  kubectl access whoami --group-names testdata/demo/group-names.json
 
   # With names from Microsoft Graph, through the same Entra sign-in
   kubectl access whoami --resolve-groups

@@ -39,20 +39,20 @@ func NewCmdWhoCan(flags *genericclioptions.ConfigFlags, streams genericiooptions
 	c := &cobra.Command{
 		Use:   "who-can VERB RESOURCE [NAME]",
 		Short: "List every subject allowed to make a request, with the binding -> role -> rule behind each",
-		Example: `  # Who can read secrets in the prod namespace?
-  kubectl access who-can get secrets -n prod
+		Example: `  # Who can read secrets in the payments namespace?
+  kubectl access who-can get secrets -n payments
 
   # Who can exec into pods anywhere (RoleBindings in every namespace count)?
   kubectl access who-can create pods/exec -A
 
   # Who can scale one deployment, as JSON?
-  kubectl access who-can update deployments.apps/scale web -n prod -o json
+  kubectl access who-can update deployments.apps/scale frontend -n web -o json
 
   # Non-resource URLs
   kubectl access who-can get /metrics
 
   # Offline, on manifests
-  kubectl access who-can delete nodes -f ./rbac/`,
+  kubectl access who-can delete nodes -f testdata/demo/cluster.yaml`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.verb, o.resource = args[0], args[1]
