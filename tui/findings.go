@@ -86,7 +86,7 @@ func (p *findingsPage) setData(d *Data) {
 			sev := f.Severity.String()
 			text := d.Names.Annotate(f.Title)
 			if len(f.Subjects) > 0 {
-				text = d.Names.Annotate(f.Subjects[0].String()) + ": " + text
+				text = subjectCell(d.Names, f.Subjects[0]) + ": " + text
 			}
 			if f.Managed {
 				text += " (platform-managed)"

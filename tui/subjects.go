@@ -90,6 +90,14 @@ func groupCell(n auth.Names, id string) string {
 	return id
 }
 
+// subjectCell is a subject in a list column, a group by its name first.
+func subjectCell(n auth.Names, s rbac.Subject) string {
+	if s.Kind == rbac.GroupKind {
+		return "group:" + groupCell(n, s.Name)
+	}
+	return s.String()
+}
+
 func kindWord(k string) string {
 	switch k {
 	case rbac.UserKind:
