@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
@@ -424,6 +426,11 @@ current-context: sa
 `, c.Server, tok.Status.Token)); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // -v sets klog's global level: put it back for the tests after this one
+		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+		klog.InitFlags(fs)
+		_ = fs.Set("v", "0")
+	})
 	for _, args := range [][]string{{"whoami"}, {"whoami", "-o", "yaml"}, {"whoami", "-v", "9"}, {"audit", "--only", "token-in-kubeconfig,insecure-tls"}} {
 		out, errOut, code := run(t, append(args, "--kubeconfig="+cfg)...)
 		if strings.Contains(out+errOut, tok.Status.Token) || strings.Contains(out+errOut, strings.Split(tok.Status.Token, ".")[2]) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -24,7 +25,7 @@ func TestREADMECommandReference(t *testing.T) {
 	}
 	want := Reference(NewCmdAccess(genericiooptions.NewTestIOStreamsDiscard()))
 	if got := s[i+len(begin) : j]; got != want {
-		t.Errorf("the README's command reference has drifted from the commands: run make docs")
+		t.Errorf("the README's command reference has drifted from the commands: run make docs\n%s", cmp.Diff(got, want))
 	}
 }
 

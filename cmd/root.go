@@ -127,6 +127,9 @@ func addLogLevelFlag(root *cobra.Command) {
 	klog.InitFlags(fs)
 	v := fs.Lookup("v")
 	v.Usage = "Log level: 6 logs every API request, 7 adds headers (credentials masked)"
+	// klog's level is global: the default shown is the real one, not the
+	// level an earlier command line in the same process set.
+	v.DefValue = "0"
 	root.PersistentFlags().AddGoFlag(v)
 	root.PersistentFlags().Lookup("v").Shorthand = "v"
 }

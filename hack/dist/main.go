@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/internal/dist"
@@ -19,7 +20,14 @@ func main() {
 	out := flag.String("out", "dist", "output directory")
 	ver := flag.String("version", "", "release version (vMAJOR.MINOR.PATCH[-PRE])")
 	commit := flag.String("commit", "", "commit stamped into the binary")
+	only := flag.String("platforms", "", "only these, e.g. linux/amd64,windows/arm64 (default: every krew platform)")
 	flag.Parse()
+	var platforms []dist.Platform
+	for _, p := range strings.Split(*only, ",") {
+		if os, arch, ok := strings.Cut(p, "/"); ok {
+			platforms = append(platforms, dist.Platform{OS: os, Arch: arch})
+		}
+	}
 	// SOURCE_DATE_EPOCH (the reproducible-builds convention) dates every
 	// archived file; the Makefile sets it to the commit's time.
 	t := time.Unix(0, 0)
@@ -34,8 +42,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root, _ := os.Getwd()
-	res, err := dist.Build(ctx, dist.Options{Root: root, Out: *out, Version: *ver, Commit: *commit, Time: t, Log: os.Stdout})
-	if err == nil {
+	res, err := dist.Build(ctx, dist.Options{Root: root, Out: *out, Version: *ver, Commit: *commit, Time: t, Platforms: platforms, Log: os.Stdout})
+	if err == nil && res.Manifest != "" {
 		var manifest []byte
 		if manifest, err = os.ReadFile(res.Manifest); err == nil {
 			_, err = dist.Validate(manifest, *out)
@@ -48,5 +56,7 @@ func main() {
 	for _, a := range res.Archives {
 		fmt.Printf("%s  %s\n", a.SHA256, filepath.Base(a.Path))
 	}
-	fmt.Printf("krew manifest (validated): %s\n", res.Manifest)
+	if res.Manifest != "" {
+		fmt.Printf("krew manifest (validated): %s\n", res.Manifest)
+	}
 }

@@ -58,7 +58,7 @@ type Archive struct {
 type Result struct {
 	Archives  []Archive
 	Checksums string // path of checksums.txt
-	Manifest  string // path of the rendered krew manifest
+	Manifest  string // path of the rendered krew manifest ("" for a subset of the platforms)
 }
 
 const pkg = "github.com/kubectl-access/kubectl-access"
@@ -135,6 +135,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err := os.WriteFile(res.Checksums, []byte(sums.String()), 0o644); err != nil {
 		return nil, err
 	}
+	if len(o.Platforms) != len(Platforms) {
+		return res, nil // the manifest names every platform's archive
+	}
 	tmpl, err := os.ReadFile(filepath.Join(o.Root, ".krew.yaml"))
 	if err != nil {
 		return nil, err
@@ -177,7 +180,7 @@ type entry struct {
 // without name or time: the same inputs give the same bytes.
 func tarGz(entries []entry, t time.Time) ([]byte, error) {
 	var buf bytes.Buffer
-	gz, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	gz, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
