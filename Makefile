@@ -61,8 +61,9 @@ cluster-down: ## Stop the local cluster
 	@go run ./hack/localcluster down -dir .cache/cluster
 
 .PHONY: lint
-lint: ## gofmt and go vet, both modules
+lint: ## gofmt, go vet (both modules), and go.mod tidy (every import listed directly)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@go mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	go vet ./...
 	cd tools && go vet ./etcd
 

@@ -17,12 +17,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // Kind is the kind of the AuditReport document.
 const Kind = "AuditReport"
+
+// WarnNotProbed: rules that probe a live API server were not checked.
+const WarnNotProbed rbac.WarningCode = "not-probed"
 
 // Severity orders findings; the zero value is Info.
 type Severity int
@@ -78,34 +81,19 @@ const (
 	CategoryCredentials Category = "credentials"
 )
 
-// ObjectRef names an object a finding is about.
-type ObjectRef struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Name       string `json:"name"`
-	Namespace  string `json:"namespace,omitempty"`
-}
-
-func (o ObjectRef) String() string {
-	if o.Namespace != "" {
-		return o.Kind + " " + o.Namespace + "/" + o.Name
-	}
-	return o.Kind + " " + o.Name
-}
-
 // Finding is one problem: who, what, through which path, and whether a fix
 // exists.
 type Finding struct {
-	ID       string         `json:"id"`
-	Rule     string         `json:"rule"`
-	Severity Severity       `json:"severity"`
-	Category Category       `json:"category"`
-	Title    string         `json:"title"`
-	Message  string         `json:"message"`
-	Subjects []rbac.Subject `json:"subjects"`
-	Objects  []ObjectRef    `json:"objects"`
-	Evidence []rbac.Path    `json:"evidence"`
-	Fixable  bool           `json:"fixable"`
+	ID       string           `json:"id"`
+	Rule     string           `json:"rule"`
+	Severity Severity         `json:"severity"`
+	Category Category         `json:"category"`
+	Title    string           `json:"title"`
+	Message  string           `json:"message"`
+	Subjects []rbac.Subject   `json:"subjects"`
+	Objects  []rbac.ObjectRef `json:"objects"`
+	Evidence []rbac.Path      `json:"evidence"`
+	Fixable  bool             `json:"fixable"`
 	// Managed marks findings on objects the platform owns (Kubernetes'
 	// bootstrap policy, AKS add-ons): reported at info, since editing
 	// them is undone by the platform.
@@ -136,8 +124,12 @@ type Report struct {
 	Source     string    `json:"source,omitempty"`
 	Summary    Summary   `json:"summary"`
 	Findings   []Finding `json:"findings"`
-	Incomplete bool      `json:"incomplete"`
-	Warnings   []string  `json:"warnings"`
+	// Incomplete: parts of the cluster could not be read, so findings may
+	// be missing (no rule reports on what it could not read). Gaps say
+	// which parts.
+	Incomplete bool           `json:"incomplete"`
+	Gaps       []rbac.Gap     `json:"gaps,omitempty"`
+	Warnings   []rbac.Warning `json:"warnings"`
 }
 
 // Rule is one entry of the rule catalogue.
@@ -150,22 +142,6 @@ type Rule struct {
 	Why      string // why it matters
 	Fix      string // what the fix does
 	check    func(*checker)
-}
-
-// Fixable are the rules with a fix (package fix generates them; its tests
-// keep the two lists equal). The others ask for a change no manifest can
-// make: API server flags, an installed webhook, a workload's own spec.
-var Fixable = map[string]bool{}
-
-func init() {
-	for _, r := range []string{"cluster-admin-equivalent", "secrets-read", "impersonate", "escalate-or-bind", "rbac-write",
-		"pod-exec", "workload-create", "nodes-proxy", "serviceaccount-token-create", "csr-approve", "webhook-config-write",
-		"persistentvolume-create", "node-write", "gmsa-spec-write", "anonymous-access", "broad-group-grant",
-		"system-masters-binding", "default-serviceaccount-grant", "gmsa-credential-secret-readable",
-		"workload-identity-admin", "node-group-binding", "wildcard-grant", "escalation-path", "dangling-binding",
-		"unused-role", "aggregation-latent-grant", "gmsa-use-denied", "gmsa-use-broad", "gmsa-namespace-opt-out"} {
-		Fixable[r] = true
-	}
 }
 
 // Catalogue returns every rule by category, then highest severity first,
@@ -187,7 +163,10 @@ type Options struct {
 	Only, Skip []string
 	// Credential is the kubeconfig credential a live audit runs with, for
 	// the credentials rules; nil offline.
-	Credential *auth.Credential
+	Credential *identity.Credential
+	// Fixable says which rules have a fix; package fix declares them (the
+	// application layer passes fix.Has). Nil: none.
+	Fixable func(rule string) bool
 }
 
 // Validate checks the rule names in Only and Skip.
@@ -250,14 +229,15 @@ func Run(ix *rbac.Index, o Options) *Report {
 		APIVersion: rbac.APIVersion, Kind: Kind,
 		Findings:   slices.Concat(found...),
 		Incomplete: ix.Incomplete(),
-		Warnings:   append([]string{}, ix.Warnings()...),
+		Gaps:       ix.Gaps(),
+		Warnings:   append([]rbac.Warning{}, ix.Warnings()...),
 	}
-	for _, g := range ix.Snapshot().Gaps {
-		rep.Warnings = append(rep.Warnings, g.String())
+	for _, g := range ix.Gaps() {
+		rep.Warnings = append(rep.Warnings, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
 	}
 	if ix.Snapshot().Probes == nil && (o.selected("node-authorizer-active") || o.selected("node-restriction-active")) {
-		rep.Warnings = append(rep.Warnings, "node-authorizer-active and node-restriction-active were not checked: "+
-			"they probe a live API server (run against the cluster, or audit a snapshot saved from it)")
+		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnNotProbed, "node-authorizer-active and node-restriction-active were not checked: "+
+			"they probe a live API server (run against the cluster, or audit a snapshot saved from it)"))
 	}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
@@ -388,7 +368,8 @@ func (c *checker) pathManaged(p rbac.Path) bool {
 // has: its rule, category, id and the managed downgrade; it returns the
 // finding as recorded.
 func (c *checker) add(f Finding) Finding {
-	f.Rule, f.Category, f.Fixable = c.rule.Name, c.rule.Category, Fixable[c.rule.Name]
+	f.Rule, f.Category = c.rule.Name, c.rule.Category
+	f.Fixable = c.opts.Fixable != nil && c.opts.Fixable(c.rule.Name)
 	if f.Title == "" {
 		f.Title = c.rule.Title
 	}
@@ -412,10 +393,10 @@ func (c *checker) add(f Finding) Finding {
 }
 
 // objectsOf adds the bindings and roles of the evidence to objs, once each.
-func objectsOf(objs []ObjectRef, evidence []rbac.Path) []ObjectRef {
-	seen := map[ObjectRef]bool{}
-	out := []ObjectRef{}
-	push := func(o ObjectRef) {
+func objectsOf(objs []rbac.ObjectRef, evidence []rbac.Path) []rbac.ObjectRef {
+	seen := map[rbac.ObjectRef]bool{}
+	out := []rbac.ObjectRef{}
+	push := func(o rbac.ObjectRef) {
 		if !seen[o] {
 			seen[o] = true
 			out = append(out, o)
@@ -433,9 +414,7 @@ func objectsOf(objs []ObjectRef, evidence []rbac.Path) []ObjectRef {
 	return out
 }
 
-func rbacRef(r rbac.ObjectRef) ObjectRef {
-	return ObjectRef{APIVersion: "rbac.authorization.k8s.io/v1", Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}
-}
+func rbacRef(r rbac.ObjectRef) rbac.ObjectRef { return r.WithAPIVersion(rbac.RBACAPIVersion) }
 
 // findingID is stable for the same rule, subjects and objects across runs:
 // rule name plus a short hash.
@@ -454,4 +433,24 @@ func findingID(f *Finding) string {
 		fmt.Fprintln(h, o)
 	}
 	return f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+}
+
+// ParseID reads a finding id (RULE-HASH, as the audit prints them) and
+// returns its rule.
+func ParseID(id string) (string, error) {
+	i := strings.LastIndex(id, "-")
+	if i > 0 && len(id)-i-1 == 10 && isHex(id[i+1:]) &&
+		slices.ContainsFunc(catalogue, func(r Rule) bool { return r.Name == id[:i] }) {
+		return id[:i], nil
+	}
+	return "", fmt.Errorf("%q is not a finding id (RULE-HASH, as kubectl access audit prints them)", id)
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

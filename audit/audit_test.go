@@ -1,6 +1,8 @@
-package audit
+package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/audit"
+
 	"context"
 	"encoding/json"
 	"slices"
@@ -12,8 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -63,7 +66,7 @@ var probed = []string{"node-authorizer-active", "node-restriction-active"}
 
 // names says whether a finding is about x: a subject or an object. Findings
 // on platform-managed objects never count as reported.
-func names(f *Finding, x string) bool {
+func names(f *audit.Finding, x string) bool {
 	if f.Managed {
 		return false
 	}
@@ -80,11 +83,11 @@ func names(f *Finding, x string) bool {
 	return false
 }
 
-func check(t *testing.T, label string, rep *Report) {
+func check(t *testing.T, label string, rep *audit.Report) {
 	t.Helper()
 	expect(t, label, rep, expectations)
 	// Every rule in the catalogue is exercised by some expectation.
-	for _, r := range catalogue {
+	for _, r := range audit.Catalogue() {
 		all := slices.Concat(expectations, gmsaExpectations, credentialExpectations)
 		if !slices.Contains(probed, r.Name) && !slices.ContainsFunc(all, func(e expectation) bool { return e.rule == r.Name }) {
 			t.Errorf("rule %s has no fixture", r.Name)
@@ -94,7 +97,7 @@ func check(t *testing.T, label string, rep *Report) {
 
 // expect checks each expectation's trigger and near miss, and that every
 // finding is well formed.
-func expect(t *testing.T, label string, rep *Report, exps []expectation) {
+func expect(t *testing.T, label string, rep *audit.Report, exps []expectation) {
 	t.Helper()
 	for _, e := range exps {
 		var got, near []string
@@ -121,7 +124,7 @@ func expect(t *testing.T, label string, rep *Report, exps []expectation) {
 		if f.ID == "" || !strings.HasPrefix(f.ID, f.Rule+"-") || f.Message == "" || f.Title == "" {
 			t.Errorf("%s: malformed finding %+v", label, f)
 		}
-		if f.Category == CategoryRBAC && len(f.Evidence) == 0 && len(f.Objects) == 0 {
+		if f.Category == audit.CategoryRBAC && len(f.Evidence) == 0 && len(f.Objects) == 0 {
 			t.Errorf("%s: finding %s says neither through which path nor on which object", label, f.ID)
 		}
 	}
@@ -137,7 +140,7 @@ func TestRulesOnTheRealServer(t *testing.T) {
 
 	fresh := live(t, ctx, cs)
 	for _, f := range fresh.Findings {
-		if f.Severity >= High {
+		if f.Severity >= audit.High {
 			t.Errorf("fresh cluster: %s finding %s: %s", f.Severity, f.Rule, f.Message)
 		}
 	}
@@ -174,12 +177,12 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offline := Run(rbac.NewIndex(all), Options{})
+	offline := audit.Run(rbac.NewIndex(all), audit.Options{})
 	check(t, "offline", offline)
 
 	// Ids are stable across runs and between live and offline input.
 	again := live(t, ctx, cs)
-	if !slices.EqualFunc(liveRep.Findings, again.Findings, func(a, b Finding) bool { return a.ID == b.ID }) {
+	if !slices.EqualFunc(liveRep.Findings, again.Findings, func(a, b audit.Finding) bool { return a.ID == b.ID }) {
 		t.Error("finding ids differ between two runs on the same cluster")
 	}
 	ids := map[string]bool{}
@@ -195,13 +198,13 @@ func TestRulesOnTheRealServer(t *testing.T) {
 
 type rbacRule = rbacv1.PolicyRule
 
-func live(t *testing.T, ctx context.Context, cs kubernetes.Interface) *Report {
+func live(t *testing.T, ctx context.Context, cs kubernetes.Interface) *audit.Report {
 	t.Helper()
-	snap, err := source.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(rbac.NewIndex(snap), Options{})
+	rep := audit.Run(rbac.NewIndex(snap), audit.Options{})
 	if rep.Incomplete {
 		t.Fatalf("admin's view is incomplete: %v", rep.Warnings)
 	}
@@ -216,9 +219,9 @@ func TestSARIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(rbac.NewIndex(snap), Options{Only: []string{"secrets-read", "unused-role"}})
-	b, err := rep.SARIF("v1.2.3", func(o ObjectRef) (string, int, bool) {
-		l, ok := where[o.Kind+"/"+o.Namespace+"/"+o.Name]
+	rep := audit.Run(rbac.NewIndex(snap), audit.Options{Only: []string{"secrets-read", "unused-role"}})
+	b, err := rep.SARIF("v1.2.3", func(o rbac.ObjectRef) (string, int, bool) {
+		l, ok := where[o.Key()]
 		return l.File, l.Line, ok
 	})
 	if err != nil {
@@ -266,9 +269,9 @@ func TestSARIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := Run(rbac.NewIndex(everything), Options{})
-	fb, err := full.SARIF("v1.2.3", func(o ObjectRef) (string, int, bool) {
-		l, ok := at[o.Kind+"/"+o.Namespace+"/"+o.Name]
+	full := audit.Run(rbac.NewIndex(everything), audit.Options{})
+	fb, err := full.SARIF("v1.2.3", func(o rbac.ObjectRef) (string, int, bool) {
+		l, ok := at[o.Key()]
 		return l.File, l.Line, ok
 	})
 	if err != nil {
@@ -281,8 +284,8 @@ func TestSARIF(t *testing.T) {
 		t.Fatalf("not a SARIF 2.1.0 log: %s", b)
 	}
 	run := log.Runs[0]
-	if len(run.Tool.Driver.Rules) != len(catalogue) {
-		t.Errorf("%d driver rules, want %d", len(run.Tool.Driver.Rules), len(catalogue))
+	if len(run.Tool.Driver.Rules) != len(audit.Catalogue()) {
+		t.Errorf("%d driver rules, want %d", len(run.Tool.Driver.Rules), len(audit.Catalogue()))
 	}
 	if len(run.Results) != len(rep.Findings) || len(run.Results) == 0 {
 		t.Fatalf("%d results for %d findings", len(run.Results), len(rep.Findings))
@@ -301,7 +304,7 @@ func TestSARIF(t *testing.T) {
 }
 
 func TestOptionsAndBaseline(t *testing.T) {
-	if err := (Options{Only: []string{"secrets-reed"}}).Validate(); err == nil || !strings.Contains(err.Error(), "secrets-read") {
+	if err := (audit.Options{Only: []string{"secrets-reed"}}).Validate(); err == nil || !strings.Contains(err.Error(), "secrets-read") {
 		t.Errorf("unknown rule: %v, want the list of rules", err)
 	}
 	snap, _, err := source.Files([]string{"testdata/fixtures.yaml"}, nil)
@@ -309,32 +312,32 @@ func TestOptionsAndBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix := rbac.NewIndex(snap)
-	full := Run(ix, Options{})
-	only := Run(ix, Options{Only: []string{"escalation-path"}})
-	if len(only.Findings) == 0 || slices.ContainsFunc(only.Findings, func(f Finding) bool { return f.Rule != "escalation-path" }) {
+	full := audit.Run(ix, audit.Options{})
+	only := audit.Run(ix, audit.Options{Only: []string{"escalation-path"}})
+	if len(only.Findings) == 0 || slices.ContainsFunc(only.Findings, func(f audit.Finding) bool { return f.Rule != "escalation-path" }) {
 		t.Errorf("--only escalation-path: %d findings, some of another rule", len(only.Findings))
 	}
-	skipped := Run(ix, Options{Skip: []string{"unused-role"}})
+	skipped := audit.Run(ix, audit.Options{Skip: []string{"unused-role"}})
 	if len(skipped.Findings) == len(full.Findings) {
 		t.Error("--skip unused-role removed nothing")
 	}
 	// A baseline of the full report leaves nothing new; a partial one
 	// leaves exactly the rest.
-	rep := Run(ix, Options{})
+	rep := audit.Run(ix, audit.Options{})
 	rep.Filter(full)
-	if len(rep.Findings) != 0 || rep.Summary != (Summary{}) {
+	if len(rep.Findings) != 0 || rep.Summary != (audit.Summary{}) {
 		t.Errorf("against itself: %d findings left, summary %+v", len(rep.Findings), rep.Summary)
 	}
-	rep = Run(ix, Options{})
+	rep = audit.Run(ix, audit.Options{})
 	rep.Filter(skipped)
-	if len(rep.Findings) == 0 || slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Rule != "unused-role" }) {
+	if len(rep.Findings) == 0 || slices.ContainsFunc(rep.Findings, func(f audit.Finding) bool { return f.Rule != "unused-role" }) {
 		t.Errorf("against a report without unused-role: %v", rep.Findings)
 	}
-	if !full.Reaches(Critical) || Run(ix, Options{Only: []string{"unused-role"}}).Reaches(Low) {
+	if !full.Reaches(audit.Critical) || audit.Run(ix, audit.Options{Only: []string{"unused-role"}}).Reaches(audit.Low) {
 		t.Error("Reaches disagrees with the findings' severities")
 	}
-	var sev Severity
-	if err := json.Unmarshal([]byte(`"high"`), &sev); err != nil || sev != High {
+	var sev audit.Severity
+	if err := json.Unmarshal([]byte(`"high"`), &sev); err != nil || sev != audit.High {
 		t.Errorf("severity from JSON: %v %v", sev, err)
 	}
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

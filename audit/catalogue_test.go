@@ -1,6 +1,8 @@
-package audit
+package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/audit"
+
 	"fmt"
 	"os"
 	"strings"
@@ -11,7 +13,7 @@ import (
 func catalogueMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| rule | category | severity (at most) | why it matters | what the fix does |\n| --- | --- | --- | --- | --- |\n")
-	for _, r := range Catalogue() {
+	for _, r := range audit.Catalogue() {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Name, r.Category, r.Severity, r.Why, r.Fix)
 	}
 	return b.String()

@@ -3,7 +3,8 @@ package audit
 import (
 	"fmt"
 
-	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // The credentials family: the kubeconfig the audit runs with, inspected by
@@ -43,7 +44,7 @@ func init() {
 
 func (c *checker) credentialFinding(sev Severity, msg string) {
 	cr := c.opts.Credential
-	c.add(Finding{Severity: sev, Objects: []ObjectRef{{APIVersion: "v1", Kind: "Config", Name: cr.Context}},
+	c.add(Finding{Severity: sev, Objects: []rbac.ObjectRef{{APIVersion: "v1", Kind: "Config", Name: cr.Context}},
 		Message: fmt.Sprintf("context %s (user %s, %s): %s", cr.Context, cr.User, cr.Kubeconfig, msg)})
 }
 
@@ -61,14 +62,14 @@ func checkLocalAccount(c *checker) {
 }
 
 func checkLegacyAzure(c *checker) {
-	if cr := c.opts.Credential; cr != nil && cr.Method == auth.AzureAuthProvider {
+	if cr := c.opts.Credential; cr != nil && cr.Method == identity.AzureAuthProvider {
 		c.credentialFinding(High, "the azure auth-provider, removed in Kubernetes 1.26: run `kubelogin convert-kubeconfig -l azurecli`")
 	}
 }
 
 func checkTokenInKubeconfig(c *checker) {
-	if cr := c.opts.Credential; cr != nil && cr.HoldsSecret && (cr.Method == auth.StaticToken || cr.Method == auth.BasicAuth) {
-		c.credentialFinding(High, fmt.Sprintf("a %s is written in the file", map[auth.Method]string{auth.StaticToken: "bearer token", auth.BasicAuth: "password"}[cr.Method]))
+	if cr := c.opts.Credential; cr != nil && cr.HoldsSecret && (cr.Method == identity.StaticToken || cr.Method == identity.BasicAuth) {
+		c.credentialFinding(High, fmt.Sprintf("a %s is written in the file", map[identity.Method]string{identity.StaticToken: "bearer token", identity.BasicAuth: "password"}[cr.Method]))
 	}
 }
 

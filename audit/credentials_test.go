@@ -1,6 +1,8 @@
-package audit
+package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/audit"
+
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,7 +27,7 @@ var credentialExpectations = []expectation{
 // package auth's test data, copied with the mode under test.
 func TestCredentialRules(t *testing.T) {
 	ix := rbac.NewIndex(rbac.NewSnapshot())
-	rep := &Report{}
+	rep := &audit.Report{}
 	for _, tc := range []struct {
 		file, context string
 		mode          os.FileMode
@@ -59,14 +61,14 @@ func TestCredentialRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := Run(ix, Options{Credential: cred})
+		r := audit.Run(ix, audit.Options{Credential: cred})
 		rep.Findings = append(rep.Findings, r.Findings...)
 	}
 	expect(t, "credentials", rep, credentialExpectations)
 	// aks-user.yaml is readable by others but holds no secret: reported,
 	// at low.
 	for _, f := range rep.Findings {
-		if f.Rule == "kubeconfig-permissions" && names(&f, "Config contoso") && f.Severity != Low {
+		if f.Rule == "kubeconfig-permissions" && names(&f, "Config contoso") && f.Severity != audit.Low {
 			t.Errorf("a readable kubeconfig without a secret: %s, want low", f.Severity)
 		}
 	}

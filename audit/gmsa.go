@@ -120,14 +120,14 @@ func (g gmsaPod) sa() rbac.Subject {
 
 // ref is the object a finding names: the pod, or offline the workload
 // whose template it is.
-func (g gmsaPod) ref() ObjectRef { return podRef(g.pod) }
+func (g gmsaPod) ref() rbac.ObjectRef { return podRef(g.pod) }
 
-func podRef(p *corev1.Pod) ObjectRef {
+func podRef(p *corev1.Pod) rbac.ObjectRef {
 	if p.Annotations[rbac.TemplateAnnotation] == "true" && len(p.OwnerReferences) > 0 {
 		o := p.OwnerReferences[0]
-		return ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: p.Namespace}
+		return rbac.ObjectRef{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: p.Namespace}
 	}
-	return ObjectRef{APIVersion: "v1", Kind: "Pod", Name: p.Name, Namespace: p.Namespace}
+	return rbac.ObjectRef{APIVersion: "v1", Kind: "Pod", Name: p.Name, Namespace: p.Namespace}
 }
 
 func (c *checker) gmsaPods() []gmsaPod {
@@ -144,8 +144,8 @@ func (c *checker) gmsaInUse() bool {
 	return c.snap.GMSAInstalled || len(c.snap.GMSACredentialSpecs) > 0 || len(c.gmsaPods()) > 0
 }
 
-func specRef(name string) ObjectRef {
-	return ObjectRef{APIVersion: rbac.GMSAGroup + "/v1", Kind: "GMSACredentialSpec", Name: name}
+func specRef(name string) rbac.ObjectRef {
+	return rbac.ObjectRef{APIVersion: rbac.GMSAGroup + "/v1", Kind: "GMSACredentialSpec", Name: name}
 }
 
 // useAttributes is the webhook's LocalSubjectAccessReview: use on the
@@ -195,7 +195,7 @@ func checkGMSAWebhook(c *checker) {
 		if h.svc == nil || services[h.svc.namespace+"/"+h.svc.name] {
 			continue
 		}
-		f := Finding{Severity: Medium, Objects: []ObjectRef{{APIVersion: "admissionregistration.k8s.io/v1", Kind: h.kind, Name: h.config},
+		f := Finding{Severity: Medium, Objects: []rbac.ObjectRef{{APIVersion: "admissionregistration.k8s.io/v1", Kind: h.kind, Name: h.config},
 			{APIVersion: "v1", Kind: "Service", Name: h.svc.name, Namespace: h.svc.namespace}},
 			Message: fmt.Sprintf("%s %s webhook %s calls service %s/%s, which does not exist: with failurePolicy Fail every pod it selects is rejected",
 				h.kind, h.config, h.name, h.svc.namespace, h.svc.name)}
@@ -238,7 +238,7 @@ func checkGMSAUseDenied(c *checker) {
 			if c.ix.Can(sa.Identity(), useAttributes(u.spec, g.pod.Namespace)).Allowed {
 				continue
 			}
-			c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{sa}, Objects: []ObjectRef{g.ref(), specRef(u.spec)},
+			c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{sa}, Objects: []rbac.ObjectRef{g.ref(), specRef(u.spec)},
 				Message: fmt.Sprintf("%s (%s) names credential spec %s, but %s may not use it: the webhook rejects the pod", g.ref(), u.where, u.spec, sa)})
 		}
 	}
@@ -262,7 +262,7 @@ func checkGMSASpecMissing(c *checker) {
 			if !c.snap.GMSAInstalled {
 				msg += " (the GMSACredentialSpec CRD is not installed)"
 			}
-			c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{g.sa()}, Objects: []ObjectRef{g.ref(), specRef(u.spec)}, Message: msg})
+			c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{g.sa()}, Objects: []rbac.ObjectRef{g.ref(), specRef(u.spec)}, Message: msg})
 		}
 	}
 }
@@ -319,7 +319,7 @@ func checkGMSAUnchecked(c *checker) {
 			if u.checked {
 				continue
 			}
-			f := Finding{Severity: Low, Subjects: []rbac.Subject{sa}, Objects: []ObjectRef{g.ref()},
+			f := Finding{Severity: Low, Subjects: []rbac.Subject{sa}, Objects: []rbac.ObjectRef{g.ref()},
 				Message: fmt.Sprintf("%s sets a gMSA credential spec in its %s, which the webhook does not check", g.ref(), u.where)}
 			if u.spec != "" {
 				f.Objects = append(f.Objects, specRef(u.spec))
@@ -345,13 +345,13 @@ func checkGMSALinux(c *checker) {
 		p := g.pod
 		if n := p.Spec.NodeName; n != "" {
 			if os[n] == "linux" {
-				c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{g.sa()}, Objects: []ObjectRef{g.ref(), {APIVersion: "v1", Kind: "Node", Name: n}},
+				c.add(Finding{Severity: Medium, Subjects: []rbac.Subject{g.sa()}, Objects: []rbac.ObjectRef{g.ref(), {APIVersion: "v1", Kind: "Node", Name: n}},
 					Message: fmt.Sprintf("%s uses gMSA but runs on Linux node %s", g.ref(), n)})
 			}
 			continue
 		}
 		if !pinnedToWindows(p) {
-			c.add(Finding{Severity: Low, Subjects: []rbac.Subject{g.sa()}, Objects: []ObjectRef{g.ref()},
+			c.add(Finding{Severity: Low, Subjects: []rbac.Subject{g.sa()}, Objects: []rbac.ObjectRef{g.ref()},
 				Message: fmt.Sprintf("%s uses gMSA but nothing keeps it off Linux nodes (no nodeSelector kubernetes.io/os: windows, no required node affinity, no spec.os)", g.ref())})
 		}
 	}
@@ -406,7 +406,7 @@ func checkGMSAOptOut(c *checker) {
 		default:
 			continue
 		}
-		f := Finding{Severity: Medium, Objects: []ObjectRef{{APIVersion: "v1", Kind: "Namespace", Name: n.Name}},
+		f := Finding{Severity: Medium, Objects: []rbac.ObjectRef{{APIVersion: "v1", Kind: "Namespace", Name: n.Name}},
 			Message: fmt.Sprintf("namespace %s is labelled %s: the gMSA webhook checks none of its pods", n.Name, label)}
 		if k := using[n.Name]; k > 0 {
 			f.Severity = High
@@ -418,7 +418,7 @@ func checkGMSAOptOut(c *checker) {
 
 func checkGMSASecret(c *checker) {
 	type secret struct{ namespace, name string }
-	users := map[secret][]ObjectRef{}
+	users := map[secret][]rbac.ObjectRef{}
 	var order []secret
 	for _, g := range c.gmsaPods() {
 		for _, v := range g.pod.Spec.Volumes {
@@ -474,7 +474,7 @@ func checkGMSASecret(c *checker) {
 		slices.Sort(names)
 		for _, n := range names {
 			c.add(Finding{Severity: High, Subjects: []rbac.Subject{subjects[n]}, Evidence: evidence[n],
-				Objects: append([]ObjectRef{{APIVersion: "v1", Kind: "Secret", Name: k.name, Namespace: k.namespace}}, users[k][0]),
+				Objects: append([]rbac.ObjectRef{{APIVersion: "v1", Kind: "Secret", Name: k.name, Namespace: k.namespace}}, users[k][0]),
 				Message: fmt.Sprintf("%s can read secret %s/%s, the credential gMSA pods such as %s mount", n, k.namespace, k.name, users[k][0])})
 		}
 	}

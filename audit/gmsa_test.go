@@ -1,11 +1,14 @@
-package audit
+package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/audit"
+
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -36,15 +39,15 @@ func TestGMSARules(t *testing.T) {
 	t.Cleanup(c.Stop)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 
-	snap, err := source.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if snap.GMSAInstalled || len(snap.Gaps) > 0 {
 		t.Fatalf("no CRD: installed=%v, gaps %v", snap.GMSAInstalled, snap.Gaps)
 	}
-	for _, f := range Run(rbac.NewIndex(snap), Options{}).Findings {
-		if f.Category == CategoryGMSA {
+	for _, f := range audit.Run(rbac.NewIndex(snap), audit.Options{}).Findings {
+		if f.Category == audit.CategoryGMSA {
 			t.Errorf("gMSA not in use, yet: %s", f.Message)
 		}
 	}
@@ -52,17 +55,17 @@ func TestGMSARules(t *testing.T) {
 	if err := localcluster.ApplyFiles(ctx, c.Config, "testdata/gmsa.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	snap, err = source.Live(ctx, cs, source.Full)
+	snap, err = cluster.Live(ctx, cs, source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !snap.GMSAInstalled || len(snap.GMSACredentialSpecs) != 2 || len(snap.Gaps) > 0 {
 		t.Fatalf("live: installed=%v, %d specs, gaps %v", snap.GMSAInstalled, len(snap.GMSACredentialSpecs), snap.Gaps)
 	}
-	live := Run(rbac.NewIndex(snap), Options{})
+	live := audit.Run(rbac.NewIndex(snap), audit.Options{})
 	expect(t, "live", live, gmsaExpectations)
 	for _, f := range live.Findings {
-		if f.Rule == "gmsa-webhook-missing" && names(&f, "ValidatingWebhookConfiguration gmsa-validating") && f.Severity != High {
+		if f.Rule == "gmsa-webhook-missing" && names(&f, "ValidatingWebhookConfiguration gmsa-validating") && f.Severity != audit.High {
 			t.Errorf("a missing service behind a failurePolicy Ignore webhook: %s, want high", f.Severity)
 		}
 	}
@@ -71,7 +74,7 @@ func TestGMSARules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offline := Run(rbac.NewIndex(files), Options{})
+	offline := audit.Run(rbac.NewIndex(files), audit.Options{})
 	expect(t, "offline", offline, append(gmsaExpectations,
 		expectation{"gmsa-use-denied", "Deployment gmsa-a/templated", "Pod gmsa-a/web"}))
 	if len(live.Findings) == 0 {

@@ -1,6 +1,8 @@
-package audit
+package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/audit"
+
 	"context"
 	"slices"
 	"strings"
@@ -13,7 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -37,7 +40,7 @@ func TestNodeProbes(t *testing.T) {
 	t.Cleanup(c.Stop)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 	addNode(t, ctx, cs, "probe-node-a")
-	p := source.ProbeNodes(ctx, c.Config)
+	p := cluster.ProbeNodes(ctx, c.Config)
 	wantProbe(t, "Node,RBAC+NodeRestriction authorizer", p.NodeAuthorizer, rbac.ProbeActive, "no relationship found between node")
 	wantProbe(t, "Node,RBAC+NodeRestriction admission", p.NodeRestriction, rbac.ProbeActive, "is not allowed to modify labels")
 	rep := auditWithProbes(t, ctx, cs, p)
@@ -57,7 +60,7 @@ func TestNodeProbes(t *testing.T) {
 	}
 	limited := rest.AnonymousClientConfig(c.Config)
 	limited.BearerToken = tok.Status.Token
-	p = source.ProbeNodes(ctx, limited)
+	p = cluster.ProbeNodes(ctx, limited)
 	wantProbe(t, "limited caller authorizer", p.NodeAuthorizer, rbac.ProbeUnknown, "needs create on subjectaccessreviews")
 	wantProbe(t, "limited caller admission", p.NodeRestriction, rbac.ProbeUnknown, "needs list on nodes")
 	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
@@ -67,11 +70,11 @@ func TestNodeProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	bind(t, ctx, cs, "probe-list-nodes", "probe-list-nodes", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: "probe-limited"})
-	p = source.ProbeNodes(ctx, limited)
+	p = cluster.ProbeNodes(ctx, limited)
 	wantProbe(t, "caller without impersonate", p.NodeRestriction, rbac.ProbeUnknown, "needs impersonate on users and groups")
 	rep = auditWithProbes(t, ctx, cs, p)
 	for _, f := range ruleFindings(rep, "node-authorizer-active", "node-restriction-active") {
-		if f.Severity != Info || !strings.Contains(f.Message, "unknown") {
+		if f.Severity != audit.Info || !strings.Contains(f.Message, "unknown") {
 			t.Errorf("an unknown probe reported as %s: %s", f.Severity, f.Message)
 		}
 	}
@@ -85,28 +88,28 @@ func TestNodeProbes(t *testing.T) {
 	t.Cleanup(rc.Stop)
 	rcs := kubernetes.NewForConfigOrDie(rc.Config)
 	addNode(t, ctx, rcs, "probe-node-b")
-	p = source.ProbeNodes(ctx, rc.Config)
+	p = cluster.ProbeNodes(ctx, rc.Config)
 	wantProbe(t, "RBAC-only authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "not in the chain")
 	wantProbe(t, "RBAC-only, nodes unbound", p.NodeRestriction, rbac.ProbeUnknown, "may not patch Node objects at all")
 
 	// What RBAC-only clusters do for their kubelets: bind system:node to
 	// every node.
 	bind(t, ctx, rcs, "legacy-nodes", "system:node", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"})
-	p = source.ProbeNodes(ctx, rc.Config)
+	p = cluster.ProbeNodes(ctx, rc.Config)
 	wantProbe(t, "RBAC-only with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "RBAC lets every node read secrets")
 	wantProbe(t, "RBAC-only with legacy binding admission", p.NodeRestriction, rbac.ProbeInactive, "was allowed (in a dry run)")
-	if n, err := rcs.CoreV1().Nodes().Get(ctx, "probe-node-b", metav1.GetOptions{}); err != nil || n.Labels[source.ProbeLabel] != "" {
+	if n, err := rcs.CoreV1().Nodes().Get(ctx, "probe-node-b", metav1.GetOptions{}); err != nil || n.Labels[cluster.ProbeLabel] != "" {
 		t.Errorf("the dry run changed the node: %v %v", n.Labels, err)
 	}
 	rep = auditWithProbes(t, ctx, rcs, p)
 	for _, rule := range []string{"node-authorizer-active", "node-restriction-active"} {
-		if fs := ruleFindings(rep, rule); len(fs) != 1 || fs[0].Severity != High {
+		if fs := ruleFindings(rep, rule); len(fs) != 1 || fs[0].Severity != audit.High {
 			t.Errorf("RBAC-only: %s findings %v, want one high", rule, fs)
 		}
 	}
 	fs := ruleFindings(rep, "node-group-binding")
-	if !slices.ContainsFunc(fs, func(f Finding) bool {
-		return f.Severity == High && names(&f, "ClusterRoleBinding legacy-nodes") && names(&f, "group:system:nodes")
+	if !slices.ContainsFunc(fs, func(f audit.Finding) bool {
+		return f.Severity == audit.High && names(&f, "ClusterRoleBinding legacy-nodes") && names(&f, "group:system:nodes")
 	}) {
 		t.Errorf("RBAC-only: node-group-binding does not report legacy-nodes as high: %v", fs)
 	}
@@ -137,18 +140,18 @@ func wantProbe(t *testing.T, label string, p rbac.Probe, state rbac.ProbeState, 
 	}
 }
 
-func auditWithProbes(t *testing.T, ctx context.Context, cs kubernetes.Interface, p *rbac.Probes) *Report {
+func auditWithProbes(t *testing.T, ctx context.Context, cs kubernetes.Interface, p *rbac.Probes) *audit.Report {
 	t.Helper()
-	snap, err := source.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	snap.Probes = p
-	return Run(rbac.NewIndex(snap), Options{})
+	return audit.Run(rbac.NewIndex(snap), audit.Options{})
 }
 
-func ruleFindings(rep *Report, rules ...string) []Finding {
-	var out []Finding
+func ruleFindings(rep *audit.Report, rules ...string) []audit.Finding {
+	var out []audit.Finding
 	for _, f := range rep.Findings {
 		if slices.Contains(rules, f.Rule) {
 			out = append(out, f)

@@ -185,7 +185,7 @@ func checkMastersBinding(c *checker) {
 		for _, s := range b.Subjects {
 			if s.Kind == rbacv1.GroupKind && s.Name == rbac.GroupMasters {
 				c.add(Finding{Severity: High, Subjects: []rbac.Subject{{Kind: rbac.GroupKind, Name: rbac.GroupMasters}},
-					Objects: []ObjectRef{rbacRef(b.Ref)},
+					Objects: []rbac.ObjectRef{rbacRef(b.Ref)},
 					Managed: c.managed[b.Ref],
 					Message: fmt.Sprintf("%s names group system:masters, which holds every right without any binding", b.Ref)})
 			}
@@ -213,7 +213,7 @@ func checkDangling(c *checker) {
 	}
 	for _, b := range c.ix.Bindings() {
 		if !b.RoleFound {
-			c.add(Finding{Severity: Low, Objects: []ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
+			c.add(Finding{Severity: Low, Objects: []rbac.ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
 				Message: fmt.Sprintf("%s references %s, which does not exist: whoever creates it grants its rules to the binding's subjects", b.Ref, b.Role)})
 		}
 		var missing []rbac.Subject
@@ -235,7 +235,7 @@ func checkDangling(c *checker) {
 			}
 		}
 		if len(missing) > 0 {
-			c.add(Finding{Severity: Medium, Subjects: missing, Objects: []ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
+			c.add(Finding{Severity: Medium, Subjects: missing, Objects: []rbac.ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
 				Message: fmt.Sprintf("%s names %s: whoever creates it inherits %s", b.Ref, strings.Join(why, ", "), b.Role)})
 		}
 	}
@@ -276,7 +276,7 @@ func checkUnusedRoles(c *checker) {
 		if r.Ref.Kind == "ClusterRole" && strings.HasPrefix(r.Ref.Name, "system:") {
 			continue // read by components through their own bindings or by name
 		}
-		c.add(Finding{Severity: Info, Objects: []ObjectRef{rbacRef(r.Ref)},
+		c.add(Finding{Severity: Info, Objects: []rbac.ObjectRef{rbacRef(r.Ref)},
 			Message: fmt.Sprintf("%s is referenced by no binding and aggregated into no role", r.Ref)})
 	}
 }
@@ -327,7 +327,7 @@ func checkLatentAggregation(c *checker) {
 			if len(evidence) == 0 {
 				continue
 			}
-			c.add(Finding{Severity: High, Objects: []ObjectRef{rbacRef(ref)}, Evidence: evidence, Managed: c.managed[ref],
+			c.add(Finding{Severity: High, Objects: []rbac.ObjectRef{rbacRef(ref)}, Evidence: evidence, Managed: c.managed[ref],
 				Message: fmt.Sprintf("%s aggregates into %s and allows %s: everyone bound to %s gets it", ref, target, strings.Join(what, ", "), target)})
 		}
 	}

@@ -66,7 +66,7 @@ func checkWorkloadIdentityAdmin(c *checker) {
 	for _, key := range order {
 		p := powers[key]
 		ps := pods[key]
-		objs := make([]ObjectRef, 0, min(len(ps), 3))
+		objs := make([]rbac.ObjectRef, 0, min(len(ps), 3))
 		var names []string
 		for _, pod := range ps[:min(len(ps), 3)] {
 			r := podRef(pod)

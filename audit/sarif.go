@@ -3,6 +3,8 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // SARIF 2.1.0 output, for GitHub code scanning and other SARIF readers.
@@ -92,7 +94,7 @@ type sarifLogical struct {
 
 // Locator says in which file and at which line an object was read, for
 // offline input; ok is false for live objects.
-type Locator func(ObjectRef) (file string, line int, ok bool)
+type Locator func(rbac.ObjectRef) (file string, line int, ok bool)
 
 func sarifLevel(s Severity) string {
 	switch s {

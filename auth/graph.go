@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kubectl-access/kubectl-access/identity"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -37,8 +38,8 @@ var ErrGraphForbidden = errors.New("Microsoft Graph refused to read the groups (
 
 // Resolve returns the names of the groups among ids it can read, asking
 // for up to 1000 ids a request and following @odata.nextLink pages.
-func (g *Graph) Resolve(ctx context.Context, ids []string) (Names, error) {
-	out := Names{}
+func (g *Graph) Resolve(ctx context.Context, ids []string) (identity.Names, error) {
+	out := identity.Names{}
 	for lo := 0; lo < len(ids); lo += 1000 {
 		body, _ := json.Marshal(map[string]any{"ids": ids[lo:min(lo+1000, len(ids))], "types": []string{"group"}})
 		url := g.BaseURL + "/v1.0/directoryObjects/getByIds"

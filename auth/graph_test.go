@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,35 +106,6 @@ func TestGraphForbidden(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), graphToken) {
 		t.Error("the error carries the token")
-	}
-}
-
-func TestLoadNames(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"map.json":  `{"g1": "Team One", "g2": "Team Two"}`,
-		"list.json": `[{"id": "g1", "displayName": "Team One"}, {"id": "g2", "name": "Team Two"}]`,
-		"names.csv": "id,name\ng1,Team One\ng2, Team Two\n",
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		n, err := LoadNames(p)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if n["g1"] != "Team One" || n["g2"] != "Team Two" || n.Label("g1") != "g1 (Team One)" || n.Label("g3") != "g3" {
-			t.Errorf("%s: %v", name, n)
-		}
-	}
-	bad := filepath.Join(dir, "bad.csv")
-	os.WriteFile(bad, []byte("just-an-id\n"), 0o600)
-	if _, err := LoadNames(bad); err == nil || !strings.Contains(err.Error(), "line 1") {
-		t.Errorf("a line without a name: %v", err)
-	}
-	if _, err := LoadNames(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "--group-names") {
-		t.Errorf("a missing file: %v", err)
 	}
 }
 

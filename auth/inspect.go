@@ -16,76 +16,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-access/kubectl-access/identity"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-)
-
-// Method is how a kubeconfig user signs in.
-type Method string
-
-const (
-	Kubelogin         Method = "kubelogin"           // the Entra ID exec plugin
-	ExecPlugin        Method = "exec"                // another exec plugin (AKS hybrid AD, cloud CLIs)
-	AzureAuthProvider Method = "azure-auth-provider" // removed from kubectl in 1.26
-	OIDCAuthProvider  Method = "oidc-auth-provider"
-	ClientCertificate Method = "client-certificate"
-	StaticToken       Method = "token"
-	BasicAuth         Method = "basic-auth"
-	Anonymous         Method = "none"
 )
 
 // AKSServerID is the Entra application id of the AKS API server (the
 // audience kubelogin asks tokens for).
 const AKSServerID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
-// Credential is what the kubeconfig's current context signs in with. No
-// field holds a secret.
-type Credential struct {
-	Kubeconfig string `json:"kubeconfig,omitempty"` // the file the user comes from
-	Context    string `json:"context"`
-	Cluster    string `json:"cluster"`
-	User       string `json:"user"`
-	Server     string `json:"server,omitempty"`
-	Method     Method `json:"method"`
-
-	// Exec plugins: the command; for kubelogin its login mode and ids.
-	Command  string `json:"command,omitempty"`
-	Login    string `json:"login,omitempty"`
-	ServerID string `json:"serverId,omitempty"`
-	TenantID string `json:"tenantId,omitempty"`
-	ClientID string `json:"clientId,omitempty"`
-	PoP      bool   `json:"pop,omitempty"`
-
-	// Client certificates: who the certificate says it is.
-	CertificateCN       string    `json:"certificateCommonName,omitempty"`
-	CertificateOrgs     []string  `json:"certificateOrganizations,omitempty"`
-	CertificateNotAfter time.Time `json:"certificateNotAfter,omitzero"`
-
-	// LocalAccount: the credential bypasses Entra/AD (an AKS
-	// clusterAdmin_/clusterUser_ user, a client certificate, a static
-	// token). BreakGlass: it carries system:masters, which no RBAC change
-	// can revoke.
-	LocalAccount bool `json:"localAccount,omitempty"`
-	BreakGlass   bool `json:"breakGlass,omitempty"`
-
-	// HoldsSecret: the kubeconfig itself holds the secret (a client key,
-	// a token, a password), so reading the file is holding the credential.
-	HoldsSecret bool `json:"holdsSecret,omitempty"`
-
-	InsecureTLS bool `json:"insecureSkipTLSVerify,omitempty"`
-	// FileMode is the kubeconfig file's permission bits; ReadableByOthers
-	// says group or others may read it.
-	FileMode         string `json:"fileMode,omitempty"`
-	ReadableByOthers bool   `json:"readableByOthers,omitempty"`
-
-	// Notes explain what was found, in words, with the fix where there is
-	// one.
-	Notes []string `json:"notes,omitempty"`
-}
-
 // Inspect describes the credential of context (the current one when
 // empty) in cfg. files are the kubeconfig files cfg was merged from, for
 // the permission check.
-func Inspect(cfg *clientcmdapi.Config, context string, files []string) (*Credential, error) {
+func Inspect(cfg *clientcmdapi.Config, context string, files []string) (*identity.Credential, error) {
 	if context == "" {
 		context = cfg.CurrentContext
 	}
@@ -96,7 +38,7 @@ func Inspect(cfg *clientcmdapi.Config, context string, files []string) (*Credent
 		}
 		return nil, fmt.Errorf("context %q is not in the kubeconfig", context)
 	}
-	c := &Credential{Context: context, Cluster: ctx.Cluster, User: ctx.AuthInfo}
+	c := &identity.Credential{Context: context, Cluster: ctx.Cluster, User: ctx.AuthInfo}
 	if cl := cfg.Clusters[ctx.Cluster]; cl != nil {
 		c.Server, c.InsecureTLS = cl.Server, cl.InsecureSkipTLSVerify
 		if c.InsecureTLS {
@@ -113,7 +55,7 @@ func Inspect(cfg *clientcmdapi.Config, context string, files []string) (*Credent
 	}
 	inspectUser(c, u)
 	if strings.HasPrefix(c.User, "clusterAdmin_") || strings.HasPrefix(c.User, "clusterUser_") {
-		if c.Method == ClientCertificate || c.Method == StaticToken {
+		if c.Method == identity.ClientCertificate || c.Method == identity.StaticToken {
 			c.LocalAccount = true
 			if strings.HasPrefix(c.User, "clusterAdmin_") {
 				c.Notes = append(c.Notes, "an AKS local admin account (az aks get-credentials --admin): it bypasses Entra ID, and only disabling local accounts on the cluster revokes it")
@@ -124,13 +66,13 @@ func Inspect(cfg *clientcmdapi.Config, context string, files []string) (*Credent
 	return c, nil
 }
 
-func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
+func inspectUser(c *identity.Credential, u *clientcmdapi.AuthInfo) {
 	switch {
 	case u.Exec != nil:
-		c.Method, c.Command = ExecPlugin, u.Exec.Command
+		c.Method, c.Command = identity.ExecPlugin, u.Exec.Command
 		base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(u.Exec.Command, `\`, "/")), ".exe")
 		if isKubelogin(u.Exec.Command) {
-			c.Method = Kubelogin
+			c.Method = identity.Kubelogin
 			c.Login = "devicecode" // kubelogin's default
 			c.ServerID, c.TenantID, c.ClientID = flag(u.Exec.Args, "--server-id"), flag(u.Exec.Args, "--tenant-id"), flag(u.Exec.Args, "--client-id")
 			if l := flag(u.Exec.Args, "--login", "-l"); l != "" {
@@ -149,16 +91,16 @@ func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
 			c.Notes = append(c.Notes, fmt.Sprintf("exec plugin %s signs in (its own prompts and errors are shown as it prints them)", base))
 		}
 	case u.AuthProvider != nil && u.AuthProvider.Name == "azure":
-		c.Method = AzureAuthProvider
+		c.Method = identity.AzureAuthProvider
 		cfg := u.AuthProvider.Config
 		c.ServerID, c.TenantID, c.ClientID = cfg["apiserver-id"], cfg["tenant-id"], cfg["client-id"]
 		c.Notes = append(c.Notes, "the azure auth-provider was removed from kubectl and client-go in 1.26: convert the kubeconfig to kubelogin with `kubelogin convert-kubeconfig -l azurecli` (or the login mode you use)")
 	case u.AuthProvider != nil && u.AuthProvider.Name == "oidc":
-		c.Method = OIDCAuthProvider
+		c.Method = identity.OIDCAuthProvider
 		c.ClientID = u.AuthProvider.Config["client-id"]
 		c.Notes = append(c.Notes, "the oidc auth-provider is deprecated in client-go: use an exec plugin such as kubelogin (int128/kubelogin for generic OIDC)")
 	case len(u.ClientCertificateData) > 0 || u.ClientCertificate != "":
-		c.Method, c.LocalAccount, c.HoldsSecret = ClientCertificate, true, len(u.ClientKeyData) > 0
+		c.Method, c.LocalAccount, c.HoldsSecret = identity.ClientCertificate, true, len(u.ClientKeyData) > 0
 		data := u.ClientCertificateData
 		if len(data) == 0 {
 			data, _ = os.ReadFile(u.ClientCertificate)
@@ -173,17 +115,17 @@ func inspectUser(c *Credential, u *clientcmdapi.AuthInfo) {
 			}
 		}
 	case u.Token != "" || u.TokenFile != "":
-		c.Method, c.LocalAccount, c.HoldsSecret = StaticToken, true, u.Token != ""
+		c.Method, c.LocalAccount, c.HoldsSecret = identity.StaticToken, true, u.Token != ""
 		if u.Token != "" {
 			c.Notes = append(c.Notes, "a bearer token is written in the kubeconfig: whoever reads the file holds it until it expires or is revoked")
 		} else {
 			c.Notes = append(c.Notes, "a bearer token is read from "+u.TokenFile)
 		}
 	case u.Username != "" || u.Password != "":
-		c.Method, c.LocalAccount, c.HoldsSecret = BasicAuth, true, u.Password != ""
+		c.Method, c.LocalAccount, c.HoldsSecret = identity.BasicAuth, true, u.Password != ""
 		c.Notes = append(c.Notes, "basic authentication (removed from Kubernetes in 1.19): the password is written in the kubeconfig")
 	default:
-		c.Method = Anonymous
+		c.Method = identity.Anonymous
 	}
 }
 
@@ -216,7 +158,7 @@ func parseCert(data []byte) *x509.Certificate {
 
 // checkFile records the kubeconfig's permissions: a file readable by
 // group or others shares whatever credential it holds.
-func checkFile(c *Credential) {
+func checkFile(c *identity.Credential) {
 	if c.Kubeconfig == "" {
 		return
 	}

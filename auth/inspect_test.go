@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-access/kubectl-access/identity"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-func load(t *testing.T, path string) *Credential {
+func load(t *testing.T, path string) *identity.Credential {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(path)
 	if err != nil {
@@ -34,23 +35,25 @@ func load(t *testing.T, path string) *Credential {
 func TestInspectKubeconfigShapes(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
-		method Method
+		method identity.Method
 		login  string
-		check  func(*Credential) bool
+		check  func(*identity.Credential) bool
 		note   string
 	}{
-		{"aks-user.yaml", Kubelogin, "devicecode", func(c *Credential) bool {
+		{"aks-user.yaml", identity.Kubelogin, "devicecode", func(c *identity.Credential) bool {
 			return c.ServerID == AKSServerID && c.TenantID == "72f988bf-86f1-41af-91ab-2d7cd011db47" && c.ClientID == "80faf920-1908-4b52-b5ef-a8e7bedfc67a" && !c.LocalAccount
 		}, "Entra ID through kubelogin (login devicecode)"},
-		{"converted-azurecli.yaml", Kubelogin, "azurecli", nil, "login azurecli"},
-		{"converted-spn.yaml", Kubelogin, "spn", nil, "login spn"},
-		{"converted-msi.yaml", Kubelogin, "msi", nil, "login msi"},
-		{"converted-workloadidentity.yaml", Kubelogin, "workloadidentity", nil, "login workloadidentity"},
-		{"converted-interactive.yaml", Kubelogin, "interactive", nil, "login interactive"},
-		{"converted-pop.yaml", Kubelogin, "spn", func(c *Credential) bool { return c.PoP && c.ClientID == "11111111-2222-3333-4444-555555555555" }, "login spn"},
-		{"legacy-azure.yaml", AzureAuthProvider, "", func(c *Credential) bool { return c.ServerID == AKSServerID }, "kubelogin convert-kubeconfig"},
-		{"aks-hybrid-ad.yaml", ExecPlugin, "", func(c *Credential) bool { return !c.LocalAccount && !c.HoldsSecret }, "Active Directory sign-in of AKS hybrid"},
-		{"static-token.yaml", StaticToken, "", func(c *Credential) bool { return c.LocalAccount && c.HoldsSecret && c.InsecureTLS }, "insecure-skip-tls-verify"},
+		{"converted-azurecli.yaml", identity.Kubelogin, "azurecli", nil, "login azurecli"},
+		{"converted-spn.yaml", identity.Kubelogin, "spn", nil, "login spn"},
+		{"converted-msi.yaml", identity.Kubelogin, "msi", nil, "login msi"},
+		{"converted-workloadidentity.yaml", identity.Kubelogin, "workloadidentity", nil, "login workloadidentity"},
+		{"converted-interactive.yaml", identity.Kubelogin, "interactive", nil, "login interactive"},
+		{"converted-pop.yaml", identity.Kubelogin, "spn", func(c *identity.Credential) bool {
+			return c.PoP && c.ClientID == "11111111-2222-3333-4444-555555555555"
+		}, "login spn"},
+		{"legacy-azure.yaml", identity.AzureAuthProvider, "", func(c *identity.Credential) bool { return c.ServerID == AKSServerID }, "kubelogin convert-kubeconfig"},
+		{"aks-hybrid-ad.yaml", identity.ExecPlugin, "", func(c *identity.Credential) bool { return !c.LocalAccount && !c.HoldsSecret }, "Active Directory sign-in of AKS hybrid"},
+		{"static-token.yaml", identity.StaticToken, "", func(c *identity.Credential) bool { return c.LocalAccount && c.HoldsSecret && c.InsecureTLS }, "insecure-skip-tls-verify"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			c := load(t, filepath.Join("testdata", tc.file))
@@ -102,7 +105,7 @@ func writeCertKubeconfig(t *testing.T, user string, orgs []string, mode os.FileM
 
 func TestInspectClientCertificates(t *testing.T) {
 	admin := load(t, writeCertKubeconfig(t, "clusterAdmin_rg-contoso_contoso", []string{"system:masters"}, 0o644))
-	if admin.Method != ClientCertificate || !admin.BreakGlass || !admin.LocalAccount || !admin.HoldsSecret || admin.CertificateCN != "masterclient" {
+	if admin.Method != identity.ClientCertificate || !admin.BreakGlass || !admin.LocalAccount || !admin.HoldsSecret || admin.CertificateCN != "masterclient" {
 		t.Errorf("AKS admin kubeconfig: %+v", admin)
 	}
 	if !admin.ReadableByOthers || admin.FileMode != "0644" {
@@ -112,7 +115,7 @@ func TestInspectClientCertificates(t *testing.T) {
 	if user.BreakGlass || !user.LocalAccount || user.ReadableByOthers {
 		t.Errorf("AKS local user kubeconfig: %+v", user)
 	}
-	for _, c := range []*Credential{admin, user} {
+	for _, c := range []*identity.Credential{admin, user} {
 		for _, n := range c.Notes {
 			if strings.Contains(n, "PRIVATE KEY") || strings.Contains(n, "BEGIN") {
 				t.Errorf("a note carries key material: %q", n)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-access/kubectl-access/identity"
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -103,10 +104,10 @@ func (l *Login) Apply(cfg *rest.Config) *rest.Config {
 }
 
 // Describe updates an inspected credential for the in-memory login.
-func (l *Login) Describe(c *Credential) {
-	*c = Credential{Kubeconfig: c.Kubeconfig, Context: c.Context, Cluster: c.Cluster, Server: c.Server, User: c.User,
+func (l *Login) Describe(c *identity.Credential) {
+	*c = identity.Credential{Kubeconfig: c.Kubeconfig, Context: c.Context, Cluster: c.Cluster, Server: c.Server, User: c.User,
 		InsecureTLS: c.InsecureTLS, FileMode: c.FileMode, ReadableByOthers: c.ReadableByOthers,
-		Method: Kubelogin, Command: "kubelogin", Login: l.Mode, ServerID: l.ServerID, TenantID: l.TenantID, ClientID: l.ClientID}
+		Method: identity.Kubelogin, Command: "kubelogin", Login: l.Mode, ServerID: l.ServerID, TenantID: l.TenantID, ClientID: l.ClientID}
 	how := "the kubelogin exec plugin"
 	if l.InProcess() {
 		c.Command = ""

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubectl-access/kubectl-access/identity"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -26,12 +27,12 @@ const OverageLimit = 200
 // WhoAmI is who the API server says the caller is, and how the caller
 // signed in.
 type WhoAmI struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	User       User        `json:"user"`
-	Credential *Credential `json:"credential,omitempty"`
-	Token      *TokenInfo  `json:"token,omitempty"`
-	Warnings   []string    `json:"warnings"`
+	APIVersion string               `json:"apiVersion"`
+	Kind       string               `json:"kind"`
+	User       User                 `json:"user"`
+	Credential *identity.Credential `json:"credential,omitempty"`
+	Token      *TokenInfo           `json:"token,omitempty"`
+	Warnings   []string             `json:"warnings"`
 }
 
 // User is the identity of a SelfSubjectReview, groups with names where

@@ -1,45 +1,53 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
-	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
-func init() { subcommands = append(subcommands, NewCmdAudit) }
-
-// AuditOptions checks the cluster against the rule catalogue.
+// AuditOptions check the cluster against the rule catalogue.
 type AuditOptions struct {
-	queryOptions
-	FailOn   string
-	Only     []string
-	Skip     []string
-	Baseline string
-	Width    int
+	*RootOptions
+	Input           InputOptions
+	Output          *OutputFlag
+	FailOn          string
+	AllowIncomplete bool
+	Only            []string
+	Skip            []string
+	Baseline        string
+	Width           int
 
 	failOn   audit.Severity
 	baseline *audit.Report
 }
 
 // NewCmdAudit returns `kubectl access audit`.
-func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AuditOptions{queryOptions: queryOptions{flags: flags, IOStreams: streams}}
+func NewCmdAudit(r *RootOptions) *cobra.Command {
+	o := &AuditOptions{RootOptions: r}
 	c := &cobra.Command{
 		Use:   "audit",
 		Short: "Find risky access: who holds admin, secrets, exec, escalation paths; sorted by severity",
+		Long: `audit checks the cluster (or manifests) against the rule catalogue and lists the
+findings by severity, each with the binding -> role -> rule path behind it and,
+where one exists, a fix (kubectl access fix ID).
+
+Exit codes: 0, or 3 when a finding reaches --fail-on, or 4 when --fail-on is
+given and the view is incomplete (a forbidden LIST, a role the input lacks):
+a gate never passes on what it could not read. --allow-incomplete lets an
+incomplete view pass on what it could read.`,
 		Example: `  # Audit the current cluster
   kubectl access audit
 
@@ -57,19 +65,12 @@ func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.
   kubectl access audit --only secrets-read
   kubectl access audit --skip unused-role`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			if err := o.complete(false); err != nil {
-				return err
-			}
-			return o.Run(c)
-		},
+		RunE: runE(o),
 	}
-	o.addFlags(c)
-	c.Flags().Lookup("output").Usage = "Output format: one of table, wide, json, yaml, sarif"
-	c.Flags().StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding reaches this severity: critical, high, medium, low or info")
+	o.Input.AddFlags(c)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatSARIF)
+	c.Flags().StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding reaches this severity (critical, high, medium, low or info), 4 when the view is incomplete")
+	c.Flags().BoolVar(&o.AllowIncomplete, "allow-incomplete", false, "With --fail-on: judge an incomplete view on what could be read instead of exiting 4")
 	c.Flags().StringSliceVar(&o.Only, "only", nil, "Run only these rules (comma-separated names from the catalogue)")
 	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
 	c.Flags().IntVar(&o.Width, "width", -1, "Wrap the table at this many columns (0: never); default: the terminal's width, no wrapping into a pipe")
@@ -77,20 +78,9 @@ func NewCmdAudit(flags *genericclioptions.ConfigFlags, streams genericiooptions.
 	return c
 }
 
-func (o *AuditOptions) validate() error {
-	if o.Output != "sarif" {
-		if err := o.queryOptions.validate(); err != nil {
-			return fmt.Errorf("%w, sarif", err)
-		}
-	}
-	if o.FailOn != "" {
-		s, err := audit.ParseSeverity(o.FailOn)
-		if err != nil {
-			return fmt.Errorf("--fail-on: %w", err)
-		}
-		o.failOn = s
-	}
-	if err := (audit.Options{Only: o.Only, Skip: o.Skip}).Validate(); err != nil {
+// Complete reads the names file and the baseline report.
+func (o *AuditOptions) Complete(_ *cobra.Command, _ []string) error {
+	if err := o.Input.Complete(); err != nil {
 		return err
 	}
 	if o.Baseline != "" {
@@ -110,86 +100,70 @@ func (o *AuditOptions) validate() error {
 	return nil
 }
 
+// Validate checks the flags.
+func (o *AuditOptions) Validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if o.FailOn != "" {
+		s, err := audit.ParseSeverity(o.FailOn)
+		if err != nil {
+			return fmt.Errorf("--fail-on: %w", err)
+		}
+		o.failOn = s
+	}
+	if o.AllowIncomplete && o.FailOn == "" {
+		return fmt.Errorf("--allow-incomplete only changes what --fail-on does")
+	}
+	return (audit.Options{Only: o.Only, Skip: o.Skip}).Validate()
+}
+
 // Run audits and prints the report.
-func (o *AuditOptions) Run(c *cobra.Command) error {
-	ix, err := o.load(c.Context(), source.Full)
+func (o *AuditOptions) Run(ctx context.Context) error {
+	app, err := o.App(ctx, &o.Input, needs{credential: true, version: true})
 	if err != nil {
 		return err
 	}
-	rep := o.audit(ix, audit.Options{Only: o.Only, Skip: o.Skip})
+	sess, err := app.Open(ctx, source.Full)
+	if err != nil {
+		return err
+	}
+	rep := sess.Audit(access.AuditOptions{Only: o.Only, Skip: o.Skip})
 	if o.baseline != nil {
 		rep.Filter(o.baseline)
 	}
-	switch o.Output {
-	case "json":
+	switch o.Output.Value {
+	case FormatJSON:
 		doc := *rep
 		doc.Findings = []audit.Finding{}
 		err = writeListJSON(o.Out, &doc, "findings", rep.Findings)
-	case "yaml":
-		err = printDoc(o.Out, o.Output, rep)
-	case "sarif":
+	case FormatYAML:
+		err = printDoc(o.Out, o.Output.Value, rep)
+	case FormatSARIF:
 		var b []byte
-		if b, err = rep.SARIF(version.Version, o.locate); err == nil {
+		if b, err = rep.SARIF(version.Version, sess.Locate); err == nil {
 			_, err = fmt.Fprintln(o.Out, string(b))
 		}
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, o.Output == "wide", o.width(), o.annotate)
+		printAudit(o.Out, rep, o.Output.Value == FormatWide, o.width(), app.Names.Annotate)
 	}
 	if err != nil {
 		return err
 	}
-	if o.FailOn != "" && rep.Reaches(o.failOn) {
+	if o.FailOn == "" {
+		return nil
+	}
+	switch {
+	case rep.Reaches(o.failOn):
 		return &ExitCodeError{Code: ExitFailOn}
+	case rep.Incomplete && !o.AllowIncomplete:
+		fmt.Fprintln(o.ErrOut, "--fail-on: the view is incomplete, so the gate fails (exit 4); --allow-incomplete judges what could be read")
+		return &ExitCodeError{Code: ExitIncomplete}
 	}
 	return nil
 }
 
-// audit runs the catalogue over ix, the kubeconfig's credential included
-// when live, and says where the report comes from.
-func (o *queryOptions) audit(ix *rbac.Index, opts audit.Options) *audit.Report {
-	if !o.offline {
-		cred, err := o.credential()
-		if err != nil {
-			o.warnings = append(o.warnings, "the credentials rules were not checked: "+err.Error())
-		}
-		opts.Credential = cred
-	}
-	rep := audit.Run(ix, opts)
-	rep.Warnings = append(slices.Clone(o.warnings), rep.Warnings...)
-	if o.offline {
-		rep.Source = strings.Join(o.Filenames, ", ")
-	} else {
-		rep.Cluster = o.clusterInfo()
-	}
-	return rep
-}
-
-func (o *queryOptions) clusterInfo() *audit.Cluster {
-	info := &audit.Cluster{}
-	if raw, err := o.flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
-		info.Context = raw.CurrentContext
-		if o.flags.Context != nil && *o.flags.Context != "" {
-			info.Context = *o.flags.Context
-		}
-	}
-	if cfg, err := o.flags.ToRESTConfig(); err == nil {
-		info.Server = cfg.Host
-	}
-	if v, err := o.client.Discovery().ServerVersion(); err == nil {
-		info.Version = v.GitVersion
-	}
-	return info
-}
-
-// locate finds an object of a finding in the files it was read from.
-func (o *AuditOptions) locate(r audit.ObjectRef) (string, int, bool) {
-	l, ok := o.locations[r.Kind+"/"+r.Namespace+"/"+r.Name]
-	return l.File, l.Line, ok
-}
-
-// printAudit writes findings grouped by severity, each with its first
-// path; platform-managed ones only with wide.
 // width is --width, else the terminal's width when stdout is one.
 func (o *AuditOptions) width() int {
 	if o.Width >= 0 {
@@ -208,6 +182,7 @@ func (o *AuditOptions) width() int {
 // (0: never); continuation lines are indented by hang more. A word longer
 // than the room (a long object name) is kept whole.
 func wrap(w io.Writer, width, indent, hang int, text string) {
+	text = safe.Terminal(text)
 	pad := strings.Repeat(" ", indent)
 	if width <= 0 {
 		fmt.Fprintf(w, "%s%s\n", pad, text)

@@ -16,12 +16,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
@@ -30,9 +31,19 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 // the exit code.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return runWith(t, nil, args...)
+}
+
+// runWith runs the command line with root options set by with.
+func runWith(t *testing.T, with func(*RootOptions), args ...string) (string, string, int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	root := NewCmdAccess(streams)
+	r := &RootOptions{IOStreams: streams, Flags: genericclioptions.NewConfigFlags(true)}
+	if with != nil {
+		with(r)
+	}
+	root := NewRootCommand(r)
 	root.SetArgs(args)
 	code := execute(context.Background(), root, streams)
 	return out.String(), errOut.String(), code
@@ -54,7 +65,9 @@ func TestOfflineCommands(t *testing.T) {
 		{"service account defaulted to the binding's namespace", []string{"can", "sa:prod:ci", "get", "pods/log", "p", "-n", "prod", "-f", f}, ExitOK, []string{"yes"}, nil},
 		{"broad group", []string{"who-can", "get", "secrets", "-n", "prod", "-f", f}, ExitOK,
 			[]string{"group:system:authenticated (every authenticated user)", "group:system:masters"}, nil},
-		{"cluster-scoped resource ignores -n", []string{"can", "user:alice", "list", "nodes", "-n", "prod", "-f", f}, ExitDenied, []string{"no: user:alice may not list nodes\n"}, nil},
+		{"cluster-scoped resource without -n is cluster-wide", []string{"can", "user:bob", "list", "nodes", "-f", f}, ExitDenied, []string{"no: user:bob may not list nodes\n"}, nil},
+		{"cluster-scoped resource with -n is checked there, as the API server does", []string{"can", "user:bob", "list", "nodes", "-n", "prod", "-f", f}, ExitOK,
+			[]string{"yes: user:bob may list nodes in namespace prod", "RoleBinding prod/bob-nodes"}, []string{"resource 'nodes' is not namespace scoped"}},
 		{"typo in verb warns", []string{"can", "user:alice", "gett", "pods", "-n", "prod", "-f", f}, ExitDenied, nil, []string{`"gett" is not a standard verb (did you mean "get"?)`}},
 		{"unknown resource warns", []string{"who-can", "get", "sercets", "-n", "prod", "-f", f}, ExitOK, nil, []string{`does not serve "sercets"`}},
 		{"unknown subject warns", []string{"what-can", "user:alcie", "-f", f}, ExitOK, nil, []string{"no binding names user:alcie"}},

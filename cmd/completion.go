@@ -12,6 +12,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -32,17 +34,17 @@ func (c *completer) client() (kubernetes.Interface, error) {
 		return nil, err
 	}
 	cfg.Timeout = completionTimeout
-	return kubernetes.NewForConfig(source.ProtobufConfig(cfg))
+	return kubernetes.NewForConfig(cluster.ProtobufConfig(cfg))
 }
 
 func (c *completer) resources() []string {
 	cat := source.Builtin()
 	if dc, err := c.flags.ToDiscoveryClient(); err == nil {
-		if live, _, err := source.Discover(dc); err == nil {
+		if live, _, err := cluster.Discover(dc); err == nil {
 			cat = live
 		}
 	}
-	return resourceNames(cat)
+	return cat.Names()
 }
 
 func (c *completer) namespaces() []string {
@@ -73,7 +75,7 @@ func (c *completer) subjects() []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	snap, err := source.Live(ctx, cs, source.Scope{ClusterRBAC: true, AllNamespaces: true})
+	snap, err := cluster.Live(ctx, cs, source.Scope{ClusterRBAC: true, AllNamespaces: true})
 	if err != nil {
 		return out
 	}
@@ -120,10 +122,10 @@ func complete(cands []string, toComplete string) ([]string, cobra.ShellCompDirec
 
 // addCompletions gives the commands' arguments and -n their completions.
 // Each position of each command says what it takes.
-func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
-	c := &completer{flags: flags}
+func addCompletions(root *cobra.Command, r *RootOptions) {
+	c := &completer{flags: r.Flags}
 	verbs := func() []string {
-		return slices.DeleteFunc(slices.Clone(knownVerbList), func(v string) bool { return v == "*" })
+		return slices.DeleteFunc(access.KnownVerbs(), func(v string) bool { return v == "*" })
 	}
 	positions := map[string][]func() []string{
 		"who-can":  {verbs, c.resources},

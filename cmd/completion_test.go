@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
 // completions asks cobra's __complete, as every shell script does, and

@@ -21,8 +21,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-access/kubectl-access/auth"
-	"github.com/kubectl-access/kubectl-access/internal/entratest"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/entratest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
 // TestEntraSignIn signs in end to end as AKS clusters have it: an
@@ -131,7 +132,7 @@ func TestEntraSignIn(t *testing.T) {
 		groups[g.ID] = g.Name
 	}
 	if who.User.Username != "alice@contoso.com" || who.User.UID != oid || !slices.Equal(who.User.Extra["kubectl-access.io/oid"], []string{oid}) ||
-		groups[teamA] != "Team A" || len(groups) < 2 || who.Credential == nil || who.Credential.Method != auth.Kubelogin || who.Credential.Login != "spn" ||
+		groups[teamA] != "Team A" || len(groups) < 2 || who.Credential == nil || who.Credential.Method != identity.Kubelogin || who.Credential.Login != "spn" ||
 		who.Token == nil || who.Token.Issuer != is.URL() {
 		t.Errorf("whoami: %+v\ncredential %+v\ntoken %+v", who.User, who.Credential, who.Token)
 	}
@@ -142,9 +143,8 @@ func TestEntraSignIn(t *testing.T) {
 	is.GroupNames = map[string]string{teamB: "Team B"}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(is.CAPEM())
-	graphHTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	defer func() { graphHTTPClient = http.DefaultClient }()
-	js, errOut, code = run(t, append([]string{"whoami", "-o", "json", "--resolve-groups", "--graph-url", is.Authority()}, login...)...)
+	graph := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	js, errOut, code = runWith(t, func(r *RootOptions) { r.HTTPClient = graph }, append([]string{"whoami", "-o", "json", "--resolve-groups", "--graph-url", is.Authority()}, login...)...)
 	outputs = append(outputs, js, errOut)
 	who = auth.WhoAmI{}
 	if err := json.Unmarshal([]byte(js), &who); err != nil || code != ExitOK || !slices.ContainsFunc(who.User.Groups, func(g auth.Group) bool { return g.ID == teamB && g.Name == "Team B" }) {

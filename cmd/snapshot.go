@@ -1,57 +1,62 @@
 package cmd
 
 import (
-	"fmt"
+	"context"
+	"slices"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
-func init() { subcommands = append(subcommands, NewCmdSnapshot) }
-
-// SnapshotOptions writes the normalized snapshot.
-type SnapshotOptions struct{ queryOptions }
+// SnapshotOptions write the normalized snapshot.
+type SnapshotOptions struct {
+	*RootOptions
+	Input  InputOptions
+	Output *OutputFlag
+}
 
 // NewCmdSnapshot returns `kubectl access snapshot`.
-func NewCmdSnapshot(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SnapshotOptions{queryOptions{flags: flags, IOStreams: streams}}
+func NewCmdSnapshot(r *RootOptions) *cobra.Command {
+	o := &SnapshotOptions{RootOptions: r}
 	c := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Write the cluster's RBAC objects as one document, for offline use with -f",
 		Example: `  kubectl access snapshot -o yaml > cluster.snapshot.yaml
   kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if o.Output == "table" {
-				o.Output = "yaml"
-			}
-			if o.Output != "json" && o.Output != "yaml" {
-				return fmt.Errorf("snapshot is written as json or yaml, not %q", o.Output)
-			}
-			if err := o.complete(false); err != nil {
-				return err
-			}
-			ix, err := o.load(c.Context(), source.Full)
-			if err != nil {
-				return err
-			}
-			s := ix.Snapshot()
-			if !o.offline {
-				if raw, err := o.flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
-					s.Source = "context " + raw.CurrentContext
-					if o.flags.Context != nil && *o.flags.Context != "" {
-						s.Source = "context " + *o.flags.Context
-					}
-				}
-			}
-			printWarnings(o.ErrOut, ix.Incomplete(), ix.Warnings())
-			return printDoc(o.Out, o.Output, s)
-		},
+		RunE: runE(o),
 	}
-	o.addFlags(c)
-	c.Flags().Lookup("output").Usage = "Output format: yaml (default) or json"
+	o.Input.AddFlags(c)
+	o.Output = AddOutputFlag(c, FormatYAML, FormatJSON)
 	return c
+}
+
+// Complete reads the names file.
+func (o *SnapshotOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
+
+// Validate checks the flags.
+func (o *SnapshotOptions) Validate() error { return o.Output.Validate() }
+
+// Run loads everything and writes it.
+func (o *SnapshotOptions) Run(ctx context.Context) error {
+	app, err := o.App(ctx, &o.Input, needs{})
+	if err != nil {
+		return err
+	}
+	sess, err := app.Open(ctx, source.Full)
+	if err != nil {
+		return err
+	}
+	s := sess.Index.Snapshot()
+	if app.Live() {
+		s.Source = "context " + app.Origin.Context
+	}
+	warns := slices.Concat(app.Warnings, sess.Warnings, sess.Index.Warnings())
+	for _, g := range s.Gaps {
+		warns = append(warns, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
+	}
+	printWarnings(o.ErrOut, sess.Incomplete(), warns)
+	return printDoc(o.Out, o.Output.Value, s)
 }

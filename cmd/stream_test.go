@@ -15,10 +15,10 @@ import (
 // empty list, one item, and more items than one batch.
 func TestWriteListJSONMatchesPrintDoc(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 255, 256, 257, 1000} {
-		rep := &audit.Report{APIVersion: rbac.APIVersion, Kind: audit.Kind, Source: "x.yaml", Warnings: []string{"w"}, Findings: []audit.Finding{}}
+		rep := &audit.Report{APIVersion: rbac.APIVersion, Kind: audit.Kind, Source: "x.yaml", Warnings: []rbac.Warning{{Message: "w"}}, Findings: []audit.Finding{}}
 		for i := range n {
 			rep.Findings = append(rep.Findings, audit.Finding{ID: "r-" + string(rune('a'+i%26)), Rule: "r", Message: "m\n\"q\" <&>",
-				Subjects: []rbac.Subject{{Kind: "User", Name: "u"}}, Objects: []audit.ObjectRef{{Kind: "Role", Name: "x", Namespace: "n"}},
+				Subjects: []rbac.Subject{{Kind: "User", Name: "u"}}, Objects: []rbac.ObjectRef{{Kind: "Role", Name: "x", Namespace: "n"}},
 				Evidence: []rbac.Path{}})
 		}
 		var want, got bytes.Buffer

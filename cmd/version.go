@@ -1,11 +1,11 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/internal/version"
@@ -13,43 +13,35 @@ import (
 
 // VersionOptions prints the build's version.
 type VersionOptions struct {
-	Output string
-	genericiooptions.IOStreams
+	*RootOptions
+	Output *OutputFlag
 }
 
 // NewCmdVersion returns `kubectl access version`.
-func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VersionOptions{IOStreams: streams}
+func NewCmdVersion(r *RootOptions) *cobra.Command {
+	o := &VersionOptions{RootOptions: r}
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl access",
 		Example: `  kubectl access version
   kubectl access version -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE: runE(o),
 	}
-	c.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: one of json, yaml; plain text by default")
+	o.Output = AddOutputFlag(c, FormatText, FormatJSON, FormatYAML)
 	return c
 }
 
+// Complete has nothing to read.
+func (o *VersionOptions) Complete(*cobra.Command, []string) error { return nil }
+
 // Validate checks the output format.
-func (o *VersionOptions) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("unknown output format %q: use json or yaml", o.Output)
-}
+func (o *VersionOptions) Validate() error { return o.Output.Validate() }
 
 // Run prints the version.
-func (o *VersionOptions) Run() error {
+func (o *VersionOptions) Run(context.Context) error {
 	v := version.Get()
-	switch o.Output {
+	switch o.Output.Value {
 	case "json":
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {

@@ -1,37 +1,31 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
-func init() { subcommands = append(subcommands, NewCmdWhatCan) }
-
-// WhatCanDoc is the `WhatCan` JSON document.
-type WhatCanDoc struct {
-	APIVersion         string       `json:"apiVersion"`
-	Kind               string       `json:"kind"`
-	Subject            rbac.Subject `json:"subject"`
-	rbac.WhatCanResult `json:",inline"`
-}
-
-// WhatCanOptions lists what a subject may do.
+// WhatCanOptions list what a subject may do.
 type WhatCanOptions struct {
-	queryOptions
-	Groups  []string
+	*RootOptions
+	Input         InputOptions
+	Output        *OutputFlag
+	Groups        []string
+	AllNamespaces bool
+
 	subject rbac.Subject
+	ns      string // "" = every namespace
 }
 
 // NewCmdWhatCan returns `kubectl access what-can`.
-func NewCmdWhatCan(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &WhatCanOptions{queryOptions: queryOptions{flags: flags, IOStreams: streams}}
+func NewCmdWhatCan(r *RootOptions) *cobra.Command {
+	o := &WhatCanOptions{RootOptions: r}
 	c := &cobra.Command{
 		Use:   "what-can SUBJECT",
 		Short: "List every rule a user, group or service account holds, by namespace, with paths",
@@ -50,52 +44,51 @@ namespace's.`,
   # What every authenticated user holds
   kubectl access what-can group:system:authenticated -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			s, err := parseSubject(args[0], o.Groups)
-			if err != nil {
-				return err
-			}
-			o.subject = s
-			if err := o.validate(); err != nil {
-				return err
-			}
-			if err := o.complete(false); err != nil {
-				return err
-			}
-			return o.Run(c)
-		},
+		RunE: runE(o),
 	}
-	o.addFlags(c)
+	o.Input.AddFlags(c)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML)
 	c.Flags().StringArrayVar(&o.Groups, "group", nil, "Group the user is also in (repeatable), like kubectl --as-group")
+	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace (the default without -n)")
 	return c
 }
 
-// Run answers the query.
-func (o *WhatCanOptions) Run(c *cobra.Command) error {
-	ctx := c.Context()
-	ns := ""
-	if c.Flags().Changed("namespace") && !o.AllNamespaces {
-		ns = o.namespace
-	}
-	// With -n only that namespace's Roles and RoleBindings count.
-	scope := source.Scope{ClusterRBAC: true, Namespace: ns, AllNamespaces: ns == ""}
-	ix, err := o.load(ctx, scope)
+// Complete reads the subject and the names file.
+func (o *WhatCanOptions) Complete(_ *cobra.Command, args []string) error {
+	s, err := parseSubject(args[0], o.Groups)
 	if err != nil {
 		return err
 	}
-	o.checkSubject(ctx, ix, o.subject)
-	o.checkNamespace(ctx, ix, ns)
-	res := ix.WhatCan(o.subject.Identity(), ns)
-	res.Warnings = append(o.warnings, res.Warnings...)
-	doc := WhatCanDoc{APIVersion: rbac.APIVersion, Kind: "WhatCan", Subject: o.subject, WhatCanResult: res}
-	if o.Output == "json" || o.Output == "yaml" {
-		return printDoc(o.Out, o.Output, doc)
+	o.subject = s
+	if ns, set := o.namespace(); set && !o.AllNamespaces {
+		o.ns = ns
 	}
-	printWarnings(o.ErrOut, res.Incomplete, res.Warnings)
+	return o.Input.Complete()
+}
+
+// Validate checks the flags.
+func (o *WhatCanOptions) Validate() error { return o.Output.Validate() }
+
+// Run answers the question.
+func (o *WhatCanOptions) Run(ctx context.Context) error {
+	app, err := o.App(ctx, &o.Input, needs{})
+	if err != nil {
+		return err
+	}
+	// With -n only that namespace's Roles and RoleBindings count.
+	sess, err := app.Open(ctx, source.Scope{ClusterRBAC: true, Namespace: o.ns, AllNamespaces: o.ns == ""})
+	if err != nil {
+		return err
+	}
+	ans := sess.WhatCan(ctx, o.subject, o.ns)
+	if o.Output.Document() {
+		return printDoc(o.Out, o.Output.Value, ans)
+	}
+	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
 	t := newTable(o.Out)
-	wide := o.Output == "wide"
+	wide := o.Output.Value == FormatWide
 	fmt.Fprintln(t, "NAMESPACE\tVERBS\tRESOURCES\tVIA")
-	for _, r := range res.Rules {
+	for _, r := range ans.Rules {
 		where := r.Namespace
 		if where == "" {
 			where = "*"
@@ -108,8 +101,22 @@ func (o *WhatCanOptions) Run(c *cobra.Command) error {
 			if i > 0 {
 				where, verbs, what = "", "", ""
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", where, verbs, what, via(p))
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(where), cell(verbs), cell(what), cell(via(p)))
 		}
 	}
 	return t.Flush()
+}
+
+// parseSubject reads a SUBJECT argument and adds the --group memberships,
+// which only a user or service account can have.
+func parseSubject(arg string, groups []string) (rbac.Subject, error) {
+	s, err := rbac.ParseSubject(arg)
+	if err != nil {
+		return s, err
+	}
+	if s.Kind == rbac.GroupKind && len(groups) > 0 {
+		return s, fmt.Errorf("--group adds memberships to a user or service account, not to group %s", s.Name)
+	}
+	s.Groups = groups
+	return s, nil
 }

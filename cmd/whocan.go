@@ -1,41 +1,28 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
-func init() { subcommands = append(subcommands, NewCmdWhoCan) }
-
-// WhoCanDoc is the `WhoCan` JSON document.
-type WhoCanDoc struct {
-	APIVersion        string      `json:"apiVersion"`
-	Kind              string      `json:"kind"`
-	Query             WhoCanQuery `json:"query"`
-	rbac.WhoCanResult `json:",inline"`
-}
-
-// WhoCanQuery is the request asked about; AllNamespaces is -A.
-type WhoCanQuery struct {
-	rbac.Attributes `json:",inline"`
-	AllNamespaces   bool `json:"allNamespaces,omitempty"`
-}
-
-// WhoCanOptions lists who may make a request.
+// WhoCanOptions list who may make a request.
 type WhoCanOptions struct {
-	queryOptions
-	verb, resource, name string
+	*RootOptions
+	Input         InputOptions
+	Output        *OutputFlag
+	AllNamespaces bool
+
+	request access.Request
 }
 
 // NewCmdWhoCan returns `kubectl access who-can`.
-func NewCmdWhoCan(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &WhoCanOptions{queryOptions: queryOptions{flags: flags, IOStreams: streams}}
+func NewCmdWhoCan(r *RootOptions) *cobra.Command {
+	o := &WhoCanOptions{RootOptions: r}
 	c := &cobra.Command{
 		Use:   "who-can VERB RESOURCE [NAME]",
 		Short: "List every subject allowed to make a request, with the binding -> role -> rule behind each",
@@ -54,59 +41,58 @@ func NewCmdWhoCan(flags *genericclioptions.ConfigFlags, streams genericiooptions
   # Offline, on manifests
   kubectl access who-can delete nodes -f testdata/demo/cluster.yaml`,
 		Args: cobra.RangeArgs(2, 3),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.verb, o.resource = args[0], args[1]
-			if len(args) == 3 {
-				o.name = args[2]
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			if err := o.complete(true); err != nil {
-				return err
-			}
-			return o.Run(c)
-		},
+		RunE: runE(o),
 	}
-	o.addFlags(c)
+	o.Input.AddFlags(c)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML)
+	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c
 }
 
-// Run answers the query.
-func (o *WhoCanOptions) Run(c *cobra.Command) error {
-	ctx := c.Context()
-	a, err := o.attributes(o.verb, o.resource, o.name)
+// Complete reads the arguments and the names file.
+func (o *WhoCanOptions) Complete(_ *cobra.Command, args []string) error {
+	ns, set := o.namespace()
+	o.request = access.Request{Verb: args[0], Resource: args[1], Namespace: ns, NamespaceSet: set, AllNamespaces: o.AllNamespaces}
+	if len(args) == 3 {
+		o.request.Name = args[2]
+	}
+	return o.Input.Complete()
+}
+
+// Validate checks the flags.
+func (o *WhoCanOptions) Validate() error { return o.Output.Validate() }
+
+// Run answers the question.
+func (o *WhoCanOptions) Run(ctx context.Context) error {
+	app, err := o.App(ctx, &o.Input, needs{catalog: true})
 	if err != nil {
 		return err
 	}
-	if o.AllNamespaces && a.Namespace == "" {
-		// Only ClusterRoleBindings grant it: reading every namespace's
-		// RoleBindings would change nothing.
-		o.warnings = append(o.warnings, fmt.Sprintf("%s is not namespaced: only ClusterRoleBindings grant it, so -A changes nothing", a.String()))
-	}
-	scope := source.Scope{ClusterRBAC: true, Namespace: a.Namespace, AllNamespaces: o.AllNamespaces && a.Namespace != ""}
-	ix, err := o.load(ctx, scope)
+	at, _, err := app.Attributes(o.request)
 	if err != nil {
 		return err
 	}
-	if !o.AllNamespaces {
-		o.checkNamespace(ctx, ix, a.Namespace)
+	sess, err := app.Open(ctx, access.ScopeFor(at, o.AllNamespaces))
+	if err != nil {
+		return err
 	}
-	res := ix.WhoCan(a, o.AllNamespaces)
-	res.Warnings = append(o.warnings, res.Warnings...)
-	doc := WhoCanDoc{APIVersion: rbac.APIVersion, Kind: "WhoCan", Query: WhoCanQuery{Attributes: a, AllNamespaces: o.AllNamespaces}, WhoCanResult: res}
-	if o.Output == "json" || o.Output == "yaml" {
-		return printDoc(o.Out, o.Output, doc)
+	ans, err := sess.WhoCan(ctx, o.request)
+	if err != nil {
+		return err
 	}
-	printWarnings(o.ErrOut, res.Incomplete, res.Warnings)
+	if o.Output.Document() {
+		return printDoc(o.Out, o.Output.Value, ans)
+	}
+	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
+	wide := o.Output.Value == FormatWide
 	t := newTable(o.Out)
-	if o.Output == "wide" {
+	if wide {
 		fmt.Fprintln(t, "SUBJECT\tVIA\tRULE")
 	} else {
 		fmt.Fprintln(t, "SUBJECT\tVIA")
 	}
-	for _, s := range res.Subjects {
-		name := o.label(s.Subject())
+	for _, s := range ans.Subjects {
+		name := app.Names.Subject(s.Subject())
 		if s.Broad != "" {
 			name += " (" + s.Broad + ")"
 		}
@@ -114,10 +100,10 @@ func (o *WhoCanOptions) Run(c *cobra.Command) error {
 			if i > 0 {
 				name = ""
 			}
-			if o.Output == "wide" {
-				fmt.Fprintf(t, "%s\t%s\t%s\n", name, via(p), rbac.RuleString(p.Rule))
+			if wide {
+				fmt.Fprintf(t, "%s\t%s\t%s\n", cell(name), cell(via(p)), cell(rbac.RuleString(p.Rule)))
 			} else {
-				fmt.Fprintf(t, "%s\t%s\n", name, via(p))
+				fmt.Fprintf(t, "%s\t%s\n", cell(name), cell(via(p)))
 			}
 		}
 	}

@@ -48,8 +48,8 @@ const (
 
 // Operation is one change to one object.
 type Operation struct {
-	Action Action          `json:"action"`
-	Target audit.ObjectRef `json:"target"`
+	Action Action         `json:"action"`
+	Target rbac.ObjectRef `json:"target"`
 	// Patch is an RFC 6902 JSON patch whose test operations guard every
 	// value it removes or replaces (patch only).
 	Patch []PatchOp `json:"patch,omitempty"`
@@ -160,7 +160,7 @@ type fixContext struct {
 type generator func(*fixContext) (*Fix, error)
 
 // metaOf returns the ObjectMeta of an RBAC object in the snapshot.
-func metaOf(s *rbac.Snapshot, r audit.ObjectRef) *metav1.ObjectMeta {
+func metaOf(s *rbac.Snapshot, r rbac.ObjectRef) *metav1.ObjectMeta {
 	switch r.Kind {
 	case "ClusterRoleBinding":
 		if i := slices.IndexFunc(s.ClusterRoleBindings, func(o rbacCRB) bool { return o.Name == r.Name }); i >= 0 {
@@ -188,3 +188,7 @@ func metaOf(s *rbac.Snapshot, r audit.ObjectRef) *metav1.ObjectMeta {
 
 // pointer escapes a JSON pointer token (RFC 6901).
 func pointer(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").Replace(s) }
+
+// ErrChanged says an object changed since the fix was computed: a guard
+// (a test operation, a delete's preconditions) refused the change.
+var ErrChanged = errors.New("the object changed since the audit, so the guarded change was refused")

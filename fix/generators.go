@@ -26,7 +26,8 @@ type (
 )
 
 // generators are each fixable rule's candidate fixes, the smallest first;
-// For offers the first that verifies. audit.Fixable lists the same rules.
+// For offers the first that verifies. This map is the one declaration of
+// which rules have a fix: the audit marks findings fixable through Has.
 var generators = map[string][]generator{
 	"wildcard-grant":           {narrowWildcard, removeFindingSubjects},
 	"escalation-path":          {removeStepper},
@@ -50,6 +51,9 @@ func init() {
 	}
 }
 
+// Has says whether rule has a fix (audit.Options.Fixable).
+func Has(rule string) bool { _, ok := generators[rule]; return ok }
+
 // Rules returns the names of the rules with a fix.
 func Rules() []string {
 	var out []string
@@ -60,21 +64,19 @@ func Rules() []string {
 	return out
 }
 
-func ref(apiVersion, kind, name, namespace string) audit.ObjectRef {
-	return audit.ObjectRef{APIVersion: apiVersion, Kind: kind, Name: name, Namespace: namespace}
+func ref(apiVersion, kind, name, namespace string) rbac.ObjectRef {
+	return rbac.ObjectRef{APIVersion: apiVersion, Kind: kind, Name: name, Namespace: namespace}
 }
 
-func rbacRef(r rbac.ObjectRef) audit.ObjectRef {
-	return ref(rbacv1.SchemeGroupVersion.String(), r.Kind, r.Name, r.Namespace)
-}
+func rbacRef(r rbac.ObjectRef) rbac.ObjectRef { return r.WithAPIVersion(rbac.RBACAPIVersion) }
 
 func isBinding(kind string) bool { return kind == "RoleBinding" || kind == "ClusterRoleBinding" }
 
 // findingBindings are the bindings a finding's evidence runs through, and
 // those it names as objects, once each.
-func findingBindings(f *audit.Finding) []audit.ObjectRef {
-	var out []audit.ObjectRef
-	add := func(r audit.ObjectRef) {
+func findingBindings(f *audit.Finding) []rbac.ObjectRef {
+	var out []rbac.ObjectRef
+	add := func(r rbac.ObjectRef) {
 		if isBinding(r.Kind) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
@@ -92,7 +94,7 @@ func findingBindings(f *audit.Finding) []audit.ObjectRef {
 
 // bindingSubjects returns the subjects written in a binding, and its
 // metadata.
-func bindingSubjects(s *rbac.Snapshot, r audit.ObjectRef) ([]rbacv1.Subject, *metav1.ObjectMeta, error) {
+func bindingSubjects(s *rbac.Snapshot, r rbac.ObjectRef) ([]rbacv1.Subject, *metav1.ObjectMeta, error) {
 	switch r.Kind {
 	case "ClusterRoleBinding":
 		for i := range s.ClusterRoleBindings {
@@ -121,7 +123,7 @@ func matches(w rbacv1.Subject, bindingNS string, s rbac.Subject) bool {
 // removeSubjects removes every subject of who from each binding: one
 // test and one remove per subject (highest index first, so the indexes
 // stay right), or a guarded delete when none would be left.
-func removeSubjects(c *fixContext, bindings []audit.ObjectRef, who []rbac.Subject) (*Fix, error) {
+func removeSubjects(c *fixContext, bindings []rbac.ObjectRef, who []rbac.Subject) (*Fix, error) {
 	fx := &Fix{}
 	var names []string
 	for _, b := range bindings {
@@ -184,7 +186,7 @@ func removeFindingSubjects(c *fixContext) (*Fix, error) {
 // service accounts keep their rights.
 func removeStepper(c *fixContext) (*Fix, error) {
 	who := c.f.Subjects[:1]
-	var steps []audit.ObjectRef
+	var steps []rbac.ObjectRef
 	for _, b := range findingBindings(c.f) {
 		subjects, _, err := bindingSubjects(c.snap, b)
 		if err != nil {
@@ -203,7 +205,7 @@ func fixDangling(c *fixContext) (*Fix, error) {
 	}
 	b := c.f.Objects[0]
 	if len(c.f.Subjects) > 0 {
-		return removeSubjects(c, []audit.ObjectRef{b}, c.f.Subjects)
+		return removeSubjects(c, []rbac.ObjectRef{b}, c.f.Subjects)
 	}
 	subjects, meta, err := bindingSubjects(c.snap, b)
 	if err != nil {
@@ -225,7 +227,7 @@ func deleteRole(c *fixContext) (*Fix, error) {
 }
 
 // roleRules returns a role's rules as written, and whether it aggregates.
-func roleRules(s *rbac.Snapshot, r audit.ObjectRef) ([]rbacv1.PolicyRule, bool) {
+func roleRules(s *rbac.Snapshot, r rbac.ObjectRef) ([]rbacv1.PolicyRule, bool) {
 	switch r.Kind {
 	case "ClusterRole":
 		for _, o := range s.ClusterRoles {
@@ -390,7 +392,7 @@ func grantUse(c *fixContext) (*Fix, error) {
 	return fx, nil
 }
 
-func createOp(target audit.ObjectRef, obj any) Operation {
+func createOp(target rbac.ObjectRef, obj any) Operation {
 	b, _ := json.Marshal(obj)
 	return Operation{Action: Create, Target: target, Object: b}
 }
@@ -458,7 +460,7 @@ func narrowToNamespaces(c *fixContext) (*Fix, error) {
 		return nil, errors.New("narrowing takes a finding about one subject")
 	}
 	s := c.f.Subjects[0]
-	var crbs []audit.ObjectRef
+	var crbs []rbac.ObjectRef
 	for _, b := range findingBindings(c.f) {
 		if b.Kind != "ClusterRoleBinding" {
 			return nil, errors.New("the finding is not cluster-wide")

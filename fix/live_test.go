@@ -1,6 +1,10 @@
-package fix
+package fix_test
 
 import (
+	"errors"
+
+	"github.com/kubectl-access/kubectl-access/fix"
+
 	"context"
 	"os"
 	"os/exec"
@@ -16,8 +20,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -30,7 +35,7 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 var liveFixes = []struct {
 	rule, trigger string
 	kubectl       bool
-	narrow        bool // Options.Narrow
+	narrow        bool // fix.Options.Narrow
 }{
 	{"escalation-path", "user:u-deployer", false, false},
 	{"secrets-read", "user:u-secrets", true, false},
@@ -66,7 +71,7 @@ var liveFixes = []struct {
 
 func about(f *audit.Finding, x string) bool {
 	return slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.String() == x }) ||
-		slices.ContainsFunc(f.Objects, func(o audit.ObjectRef) bool { return o.String() == x })
+		slices.ContainsFunc(f.Objects, func(o rbac.ObjectRef) bool { return o.String() == x })
 }
 
 // TestFixesOnTheRealServer applies a fix for every fixable rule to the
@@ -80,7 +85,7 @@ func TestFixesOnTheRealServer(t *testing.T) {
 	c := clustertest.Get(t)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 	load(t, ctx, c, cs)
-	ap, err := NewApplier(c.Config)
+	ap, err := cluster.NewApplier(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func TestFixesOnTheRealServer(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ix, f := liveFinding(t, ctx, cs, tc.rule, tc.trigger)
-			fx, err := For(ix, f, Options{Narrow: tc.narrow})
+			fx, err := fix.For(ix, f, fix.Options{Narrow: tc.narrow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +115,7 @@ func TestFixesOnTheRealServer(t *testing.T) {
 				t.Fatal("the dry run changed the cluster's decisions")
 			}
 			if tc.kubectl {
-				script := Kubectl(fx)
+				script := fix.Kubectl(fx)
 				cmd := exec.CommandContext(ctx, "sh", "-e", "-c", script)
 				cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+filepath.Dir(kubectl)+":"+os.Getenv("PATH"))
 				if out, err := cmd.CombinedOutput(); err != nil {
@@ -146,7 +151,7 @@ func TestFixesOnTheRealServer(t *testing.T) {
 					t.Errorf("still allowed, which the engine said the fix removes: %s", k)
 				}
 			}
-			if tc.narrow && !slices.ContainsFunc(fx.Operations, func(op Operation) bool { return op.Action == Create && op.Target.Kind == "RoleBinding" }) {
+			if tc.narrow && !slices.ContainsFunc(fx.Operations, func(op fix.Operation) bool { return op.Action == fix.Create && op.Target.Kind == "RoleBinding" }) {
 				t.Errorf("--narrow created no RoleBinding: %s", fx.Description)
 			}
 			if tc.rule == "aggregation-latent-grant" && !slices.ContainsFunc(fx.Verification.Others, func(s rbac.Subject) bool { return s.Name == "u-viewer" }) {
@@ -168,14 +173,14 @@ func TestConcurrentChangeFailsCleanly(t *testing.T) {
 	c := clustertest.Get(t)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 	load(t, ctx, c, cs)
-	ap, err := NewApplier(c.Config)
+	ap, err := cluster.NewApplier(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A patch: someone adds a subject in front of the one it removes.
 	ix, f := liveFinding(t, ctx, cs, "pod-exec", "user:u-ns-admin")
-	fx, err := For(ix, f, Options{})
+	fx, err := fix.For(ix, f, fix.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +204,7 @@ func TestConcurrentChangeFailsCleanly(t *testing.T) {
 
 	// A delete: someone edits the role it deletes.
 	ix, f = liveFinding(t, ctx, cs, "unused-role", "Role audit-a/orphan")
-	fx, err = For(ix, f, Options{})
+	fx, err = fix.For(ix, f, fix.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +216,7 @@ func TestConcurrentChangeFailsCleanly(t *testing.T) {
 	if _, err := cs.RbacV1().Roles("audit-a").Update(ctx, role, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ap.Do(ctx, fx.Operations[0], false); err == nil || !strings.Contains(err.Error(), "changed since the audit") {
+	if _, _, err := ap.Do(ctx, fx.Operations[0], false); !errors.Is(err, fix.ErrChanged) || !strings.Contains(err.Error(), "changed since the audit") {
 		t.Fatalf("delete after a concurrent change: %v, want a clean refusal", err)
 	}
 	if _, err := cs.RbacV1().Roles("audit-a").Get(ctx, "orphan", metav1.GetOptions{}); err != nil {
@@ -253,7 +258,7 @@ func load(t *testing.T, ctx context.Context, c *localcluster.Cluster, cs kuberne
 
 func liveAudit(t *testing.T, ctx context.Context, cs kubernetes.Interface, rule string) (*rbac.Index, *audit.Report) {
 	t.Helper()
-	snap, err := source.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,22 +279,22 @@ func liveFinding(t *testing.T, ctx context.Context, cs kubernetes.Interface, rul
 }
 
 // subjectsOf are the subjects the fix can affect, as the engine sees it.
-func subjectsOf(t *testing.T, ix *rbac.Index, fx *Fix) []rbac.Subject {
+func subjectsOf(t *testing.T, ix *rbac.Index, fx *fix.Fix) []rbac.Subject {
 	t.Helper()
-	after, err := Apply(ix.Snapshot(), fx.Operations)
+	after, err := fix.Apply(ix.Snapshot(), fx.Operations)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := *ix.Snapshot()
 	b.RulesAggregated, after.RulesAggregated = false, false
-	return affected(rbac.NewIndex(&b), rbac.NewIndex(after), fx)
+	return fix.Affected(rbac.NewIndex(&b), rbac.NewIndex(after), fx)
 }
 
 // decisions asks the server, for every subject, about every request the
 // engine says it holds before or after the fix.
-func decisions(t *testing.T, ctx context.Context, cs kubernetes.Interface, ix *rbac.Index, fx *Fix, subjects []rbac.Subject) map[string]bool {
+func decisions(t *testing.T, ctx context.Context, cs kubernetes.Interface, ix *rbac.Index, fx *fix.Fix, subjects []rbac.Subject) map[string]bool {
 	t.Helper()
-	after, err := Apply(ix.Snapshot(), fx.Operations)
+	after, err := fix.Apply(ix.Snapshot(), fx.Operations)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +306,7 @@ func decisions(t *testing.T, ctx context.Context, cs kubernetes.Interface, ix *r
 		id := s.Identity()
 		for _, x := range []*rbac.Index{bix, aix} {
 			for _, r := range x.WhatCan(id, "").Rules {
-				for _, a := range Atoms(r) {
+				for _, a := range fix.Atoms(r) {
 					k := key(s, a)
 					if _, done := out[k]; done {
 						continue
@@ -338,13 +343,13 @@ func sar(t *testing.T, ctx context.Context, cs kubernetes.Interface, id rbac.Ide
 // every request of what the engine says is lost (unless still allowed
 // another way, which Lost accounts for), plus what a missing-grant fix
 // grants.
-func expected(before map[string]bool, fx *Fix) map[string]bool {
+func expected(before map[string]bool, fx *fix.Fix) map[string]bool {
 	want := map[string]bool{}
 	for k, v := range before {
 		want[k] = v
 	}
 	for _, l := range fx.Verification.Lost {
-		for _, a := range l.atoms {
+		for _, a := range fix.ChangeAtoms(l) {
 			want[key(l.Subject, a)] = false
 		}
 	}
@@ -356,9 +361,9 @@ func expected(before map[string]bool, fx *Fix) map[string]bool {
 	return want
 }
 
-func granted(fx *Fix, k string) bool {
+func granted(fx *fix.Fix, k string) bool {
 	for _, g := range fx.Verification.Granted {
-		for _, a := range g.atoms {
+		for _, a := range fix.ChangeAtoms(g) {
 			if key(g.Subject, a) == k {
 				return true
 			}

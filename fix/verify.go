@@ -164,7 +164,7 @@ func applyTo[T any](list *[]T, op Operation, is func(*T) bool) error {
 func affected(bix, aix *rbac.Index, fx *Fix) []rbac.Subject {
 	touched := map[rbac.ObjectRef]bool{}
 	for _, op := range fx.Operations {
-		touched[rbac.ObjectRef{Kind: op.Target.Kind, Name: op.Target.Name, Namespace: op.Target.Namespace}] = true
+		touched[op.Target.Key()] = true
 	}
 	changed := map[rbac.ObjectRef]bool{}
 	rules := map[rbac.ObjectRef][]rbacv1.PolicyRule{}

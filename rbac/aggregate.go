@@ -52,13 +52,17 @@ func aggregate(crs []rbacv1.ClusterRole) ([][]rbacv1.PolicyRule, []string) {
 		changed := false
 		for _, i := range aggregated {
 			next := []rbacv1.PolicyRule{}
+			have := map[string]bool{}
 			for _, sel := range selectors[i] {
 				for _, j := range order {
 					if crs[j].Name == crs[i].Name || !sel.Matches(labels.Set(crs[j].Labels)) {
 						continue
 					}
 					for _, r := range rules[j] {
-						if !ruleExists(next, r) {
+						// ruleExists in the controller: semantic equality,
+						// which RuleKey encodes.
+						if k := RuleKey(&r); !have[k] {
+							have[k] = true
 							next = append(next, r)
 						}
 					}
@@ -79,13 +83,4 @@ func aggregate(crs []rbacv1.ClusterRole) ([][]rbacv1.PolicyRule, []string) {
 	}
 	notes = append(notes, fmt.Sprintf("computed the rules of %d aggregated ClusterRoles from their aggregationRule, as the aggregation controller would", len(aggregated)))
 	return rules, notes
-}
-
-func ruleExists(haystack []rbacv1.PolicyRule, needle rbacv1.PolicyRule) bool {
-	for _, curr := range haystack {
-		if equality.Semantic.DeepEqual(curr, needle) {
-			return true
-		}
-	}
-	return false
 }

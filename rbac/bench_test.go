@@ -3,7 +3,7 @@ package rbac_test
 import (
 	"testing"
 
-	"github.com/kubectl-access/kubectl-access/internal/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -20,6 +20,10 @@ type binding struct {
 	roleRef   rbacv1.RoleRef
 	subjects  []rbacv1.Subject
 	role      *role // nil when the referenced role does not exist
+	// unknown: the role is missing because the input does not hold it
+	// (offline), not because the cluster lacks it: what the binding
+	// grants is not known.
+	unknown bool
 }
 
 func (b *binding) roleObjectRef() ObjectRef {
@@ -49,7 +53,9 @@ type Index struct {
 	namespaces []string              // namespaces with RoleBindings, sorted
 	bySubject  map[subjectKey][]*binding
 
-	warnings []string
+	chain    []Authorizer
+	unknown  []*binding // bindings whose role the input lacks
+	warnings []Warning
 }
 
 // NewIndex builds the index. When the snapshot's ClusterRoles do not carry
@@ -70,7 +76,19 @@ func NewIndex(s *Snapshot) *Index {
 	if !s.RulesAggregated {
 		var notes []string
 		clusterRules, notes = aggregate(s.ClusterRoles)
-		ix.warnings = append(ix.warnings, notes...)
+		for _, n := range notes {
+			ix.warnings = append(ix.warnings, Warning{Code: WarnAggregation, Message: n})
+		}
+	}
+	missing := map[ObjectRef]bool{}
+	for _, g := range s.Gaps {
+		switch {
+		case g.Name == "":
+		case g.Resource == "clusterroles":
+			missing[ObjectRef{Kind: "ClusterRole", Name: g.Name}] = true
+		case g.Resource == "roles":
+			missing[ObjectRef{Kind: "Role", Name: g.Name, Namespace: g.Namespace}] = true
+		}
 	}
 	for i := range s.ClusterRoles {
 		cr := &s.ClusterRoles[i]
@@ -95,6 +113,7 @@ func NewIndex(s *Snapshot) *Index {
 			subjects: crb.Subjects,
 		}
 		b.role = ix.resolve(crb.RoleRef, "")
+		ix.noteUnknown(b, missing)
 		ix.crbs = append(ix.crbs, b)
 		ix.indexSubjects(b)
 	}
@@ -107,6 +126,7 @@ func NewIndex(s *Snapshot) *Index {
 			subjects:  rb.Subjects,
 		}
 		b.role = ix.resolve(rb.RoleRef, rb.Namespace)
+		ix.noteUnknown(b, missing)
 		ix.rbs[rb.Namespace] = append(ix.rbs[rb.Namespace], b)
 		ix.indexSubjects(b)
 	}
@@ -114,7 +134,15 @@ func NewIndex(s *Snapshot) *Index {
 		ix.namespaces = append(ix.namespaces, ns)
 	}
 	sort.Strings(ix.namespaces)
+	ix.chain = []Authorizer{mastersAuthorizer{}, (*rbacAuthorizer)(ix)}
 	return ix
+}
+
+func (ix *Index) noteUnknown(b *binding, missing map[ObjectRef]bool) {
+	if b.role == nil && missing[b.roleObjectRef()] {
+		b.unknown = true
+		ix.unknown = append(ix.unknown, b)
+	}
 }
 
 func (ix *Index) addRole(ref ObjectRef, rules []rbacv1.PolicyRule) *role {
@@ -165,18 +193,56 @@ func (ix *Index) Snapshot() *Snapshot { return ix.snap }
 
 // Warnings are notes about how the index read the snapshot (aggregated
 // roles computed offline, for instance).
-func (ix *Index) Warnings() []string { return ix.warnings }
+func (ix *Index) Warnings() []Warning { return ix.warnings }
 
-// Incomplete reports whether the snapshot has gaps.
+// Incomplete reports whether the snapshot has gaps of any kind: the view
+// as a whole (an audit) is then incomplete.
 func (ix *Index) Incomplete() bool { return len(ix.snap.Gaps) > 0 }
 
-// gapWarnings renders the snapshot's gaps for a result's warnings.
-func (ix *Index) gapWarnings() []string {
-	var w []string
+// Gaps returns the snapshot's gaps.
+func (ix *Index) Gaps() []Gap { return ix.snap.Gaps }
+
+// gapsReaching returns the collection gaps that can hide a grant for a
+// request in namespace ("" cluster-scoped, "*" any namespace).
+func (ix *Index) gapsReaching(namespace string) []Gap {
+	var out []Gap
 	for _, g := range ix.snap.Gaps {
-		w = append(w, g.String())
+		if g.Reaches(namespace) {
+			out = append(out, g)
+		}
 	}
-	return append(w, ix.warnings...)
+	return out
+}
+
+// unknownIn returns the bindings whose role the input lacks that can grant
+// a request in namespace ("" cluster-scoped, "*" any), and that apply to id
+// when id is not nil.
+func (ix *Index) unknownIn(namespace string, id *Identity) []*binding {
+	var out []*binding
+	for _, b := range ix.unknown {
+		if b.namespace != "" && namespace != "*" && b.namespace != namespace {
+			continue
+		}
+		if id != nil && !appliesTo(id, b) {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// completeness is what an answer says of the view it was given: incomplete
+// when a gap or a binding of unknown rules could hide a grant, with a
+// warning for each.
+func (ix *Index) completeness(namespace string, id *Identity) (bool, []Warning) {
+	var ws []Warning
+	for _, g := range ix.gapsReaching(namespace) {
+		ws = append(ws, Warning{Code: WarnGap, Message: g.String()})
+	}
+	for _, b := range ix.unknownIn(namespace, id) {
+		ws = append(ws, Warnf(WarnGap, "%s references %s, which is not in the input: what it grants is unknown", b.ref, b.roleObjectRef()))
+	}
+	return len(ws) > 0, ws
 }
 
 // Names reports whether any binding names s directly (by user name, group

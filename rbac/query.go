@@ -4,45 +4,43 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 )
 
-// CanResult is the `Can` document: one decision and its paths.
+// CanResult is one decision and its paths.
 type CanResult struct {
 	Allowed bool `json:"allowed"`
-	// Via are every path that allows the request, in the authorizer's
-	// order (ClusterRoleBindings, then RoleBindings of the namespace).
+	// Via are every path that allows the request, in the chain's order
+	// (system:masters, then ClusterRoleBindings, then RoleBindings of the
+	// namespace).
 	Via []Path `json:"via"`
 	// Nearest, when denied, are the subject's grants that come closest:
 	// the right resource with another verb or name, or the same grant in
 	// another namespace.
-	Nearest    []Path   `json:"nearest"`
-	Incomplete bool     `json:"incomplete"`
-	Warnings   []string `json:"warnings,omitempty"`
+	Nearest []Path `json:"nearest"`
+	// Incomplete: a part of the cluster that could grant the request was
+	// not read, so a denial is unknown, not denied.
+	Incomplete bool      `json:"incomplete"`
+	Warnings   []Warning `json:"warnings,omitempty"`
 }
 
-// Can decides whether id may make the request, as the RBAC authorizer (and
-// the system:masters authorizer before it) would.
+// Can decides whether id may make the request, as the chain of
+// authorizers (system:masters, then RBAC) would.
 func (ix *Index) Can(id Identity, a Attributes) CanResult {
-	res := CanResult{Via: []Path{}, Nearest: []Path{}, Incomplete: ix.Incomplete(), Warnings: ix.gapWarnings()}
-	if id.inGroup(GroupMasters) {
-		res.Allowed = true
-		res.Via = append(res.Via, mastersPath)
+	res := CanResult{Via: []Path{}, Nearest: []Path{}}
+	for _, link := range ix.chain {
+		res.Via = append(res.Via, link.Allow(&id, &a)...)
 	}
-	ix.visit(&id, a.Namespace, func(b *binding) {
-		for i := range b.role.rules {
-			if RuleAllows(&a, &b.role.rules[i]) {
-				res.Via = append(res.Via, ix.path(b, i))
-			}
-		}
-	})
 	if len(res.Via) > 0 {
 		res.Allowed = true
+		res.Warnings = ix.warnings
 		return res
 	}
+	res.Incomplete, res.Warnings = ix.completeness(a.Namespace, &id)
+	res.Warnings = append(res.Warnings, ix.warnings...)
 	res.Nearest = ix.nearest(&id, &a)
 	return res
 }
@@ -161,11 +159,13 @@ func (g *SubjectGrant) Subject() Subject {
 	return Subject{Kind: g.Kind, Name: g.Name, Namespace: g.Namespace}
 }
 
-// WhoCanResult is the `WhoCan` document's body.
+// WhoCanResult is a who-can answer: every subject allowed, with paths.
 type WhoCanResult struct {
-	Subjects   []SubjectGrant `json:"subjects"`
-	Incomplete bool           `json:"incomplete"`
-	Warnings   []string       `json:"warnings"`
+	Subjects []SubjectGrant `json:"subjects"`
+	// Incomplete: a part of the cluster that could grant the request to
+	// more subjects was not read.
+	Incomplete bool      `json:"incomplete"`
+	Warnings   []Warning `json:"warnings"`
 }
 
 // WhoCan lists every subject, as the bindings name them, that the request
@@ -177,15 +177,10 @@ type WhoCanResult struct {
 // ClusterRoleBindings only, allNamespaces or not: set any namespace to ask
 // about a namespaced resource in all namespaces.
 func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
-	res := WhoCanResult{Incomplete: ix.Incomplete(), Warnings: ix.gapWarnings()}
-	m := newRoleMatcher(ix, &a)
 	bySubject := map[subjectKey]*SubjectGrant{}
 	var order []subjectKey
-	add := func(s rbacv1.Subject, namespace string, p Path) {
-		k := subjectKey{kind: s.Kind, name: s.Name}
-		if s.Kind == rbacv1.ServiceAccountKind {
-			k.namespace = cmp.Or(s.Namespace, namespace)
-		}
+	grant := func(s rbacv1.Subject, bindingNamespace string, p Path) {
+		k := subjectKeyOf(s, bindingNamespace)
 		g := bySubject[k]
 		if g == nil {
 			g = &SubjectGrant{Kind: k.kind, Name: k.name, Namespace: k.namespace, Broad: broad(k)}
@@ -194,64 +189,31 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 		}
 		g.Via = append(g.Via, p)
 	}
-	masters := rbacv1.Subject{Kind: rbacv1.GroupKind, Name: GroupMasters}
-	add(masters, "", mastersPath)
-
-	var unmatched, namedOnly int
-	grant := func(b *binding) {
-		if b.role == nil {
-			return
-		}
-		rules, names := m.match(b.role)
-		namedOnly += names
-		for _, ri := range rules {
-			p := ix.path(b, ri)
-			for _, s := range b.subjects {
-				switch s.Kind {
-				case rbacv1.UserKind, rbacv1.GroupKind:
-				case rbacv1.ServiceAccountKind:
-					if s.Namespace == "" && b.namespace == "" {
-						unmatched++
-						continue
-					}
-				default:
-					unmatched++
-					continue
-				}
-				add(s, b.namespace, p)
-			}
-		}
+	var notes GranteeNotes
+	for _, link := range ix.chain {
+		n := link.Grantees(&a, allNamespaces, grant)
+		notes.Unmatchable += n.Unmatchable
+		notes.NamedOnly += n.NamedOnly
 	}
-	for _, b := range ix.crbs {
-		grant(b)
-	}
-	switch {
-	case a.Namespace == "":
-		// RoleBindings never grant cluster-scoped requests.
-	case allNamespaces:
-		for _, ns := range ix.namespaces {
-			for _, b := range ix.rbs[ns] {
-				grant(b)
-			}
-		}
-	case a.Namespace != "":
-		for _, b := range ix.rbs[a.Namespace] {
-			grant(b)
-		}
-	}
-	res.Subjects = make([]SubjectGrant, 0, len(order))
+	res := WhoCanResult{Subjects: make([]SubjectGrant, 0, len(order))}
 	for _, k := range order {
 		res.Subjects = append(res.Subjects, *bySubject[k])
 	}
 	sortGrants(res.Subjects)
-	if unmatched > 0 {
-		res.Warnings = append(res.Warnings, "some matching bindings name subjects that match nobody (an unknown kind, or a ServiceAccount without a namespace in a ClusterRoleBinding); they are left out")
+	scope := a.Namespace
+	if allNamespaces && scope != "" {
+		scope = "*"
 	}
-	if namedOnly > 0 && a.Name == "" && a.IsResourceRequest() {
-		res.Warnings = append(res.Warnings, "some rules grant this only on named objects (resourceNames), which a request without a name never matches; give NAME to ask about one object")
+	res.Incomplete, res.Warnings = ix.completeness(scope, nil)
+	res.Warnings = append(res.Warnings, ix.warnings...)
+	if notes.Unmatchable > 0 {
+		res.Warnings = append(res.Warnings, Warnf(WarnUnmatchable, "some matching bindings name subjects that match nobody (an unknown kind, or a ServiceAccount without a namespace in a ClusterRoleBinding); they are left out"))
+	}
+	if notes.NamedOnly > 0 && a.Name == "" && a.IsResourceRequest() {
+		res.Warnings = append(res.Warnings, Warnf(WarnNamedOnly, "some rules grant this only on named objects (resourceNames), which a request without a name never matches; give NAME to ask about one object"))
 	}
 	if res.Warnings == nil {
-		res.Warnings = []string{}
+		res.Warnings = []Warning{}
 	}
 	return res
 }
@@ -342,50 +304,69 @@ func (g *GrantedRule) PolicyRule() rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{APIGroups: g.APIGroups, Resources: g.Resources, ResourceNames: g.ResourceNames, Verbs: g.Verbs, NonResourceURLs: g.NonResourceURLs}
 }
 
-// WhatCanResult is the `WhatCan` document's body.
+// WhatCanResult is a what-can answer: every rule held, by namespace.
 type WhatCanResult struct {
-	Rules      []GrantedRule `json:"rules"`
-	Incomplete bool          `json:"incomplete"`
-	Warnings   []string      `json:"warnings"`
+	Rules []GrantedRule `json:"rules"`
+	// Incomplete: a part of the cluster that could grant the subject more
+	// was not read.
+	Incomplete bool      `json:"incomplete"`
+	Warnings   []Warning `json:"warnings"`
 }
 
 // WhatCan lists every rule id holds, cluster-wide and per namespace, each
 // with every path that grants it. namespace, when set, keeps only the
-// cluster-wide rules and that namespace's.
+// cluster-wide rules and that namespace's. A rule granted through several
+// paths is listed once: rules are told apart by a canonical key (their
+// verbs, groups, resources, names and URLs in order, as the aggregation
+// controller's semantic equality compares them), so a subject holding
+// thousands of rules costs one map look-up per path.
 func (ix *Index) WhatCan(id Identity, namespace string) WhatCanResult {
-	res := WhatCanResult{Rules: []GrantedRule{}, Incomplete: ix.Incomplete(), Warnings: ix.gapWarnings()}
-	if res.Warnings == nil {
-		res.Warnings = []string{}
-	}
-	byNS := map[string][]int{}
-	add := func(ns string, p Path) {
-		for _, i := range byNS[ns] {
-			if equality.Semantic.DeepEqual(res.Rules[i].PolicyRule(), p.Rule) {
-				res.Rules[i].Via = append(res.Rules[i].Via, p)
-				return
-			}
+	res := WhatCanResult{Rules: []GrantedRule{}}
+	type slot struct{ ns, rule string }
+	at := map[slot]int{}
+	hold := func(ns string, p Path) {
+		k := slot{ns, RuleKey(&p.Rule)}
+		if i, ok := at[k]; ok {
+			res.Rules[i].Via = append(res.Rules[i].Via, p)
+			return
 		}
 		r := p.Rule
+		at[k] = len(res.Rules)
 		res.Rules = append(res.Rules, GrantedRule{Namespace: ns, APIGroups: r.APIGroups, Resources: r.Resources,
 			ResourceNames: r.ResourceNames, Verbs: r.Verbs, NonResourceURLs: r.NonResourceURLs, Via: []Path{p}})
-		byNS[ns] = append(byNS[ns], len(res.Rules)-1)
 	}
-	if id.inGroup(GroupMasters) {
-		add("", mastersPath)
-	}
-	for _, b := range ix.candidates(&id) {
-		if b.role == nil || !appliesTo(&id, b) {
-			continue
-		}
-		if namespace != "" && b.namespace != "" && b.namespace != namespace {
-			continue
-		}
-		for i := range b.role.rules {
-			add(b.namespace, ix.path(b, i))
-		}
+	for _, link := range ix.chain {
+		link.Holdings(&id, namespace, hold)
 	}
 	slices.SortStableFunc(res.Rules, func(a, b GrantedRule) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	scope := namespace
+	if scope == "" {
+		scope = "*"
+	}
+	res.Incomplete, res.Warnings = ix.completeness(scope, &id)
+	res.Warnings = append(res.Warnings, ix.warnings...)
+	if res.Warnings == nil {
+		res.Warnings = []Warning{}
+	}
 	return res
+}
+
+// RuleKey is a rule's canonical form: two rules have the same key exactly
+// when apimachinery's semantic equality holds between them (the same
+// strings in the same order; nil and empty lists alike).
+func RuleKey(r *rbacv1.PolicyRule) string {
+	var b strings.Builder
+	for _, list := range [5][]string{r.Verbs, r.APIGroups, r.Resources, r.ResourceNames, r.NonResourceURLs} {
+		b.WriteString(strconv.Itoa(len(list)))
+		for _, s := range list {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(len(s)))
+			b.WriteByte(':')
+			b.WriteString(s)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
 }
 
 // candidates are the bindings that may apply to id, from the subject

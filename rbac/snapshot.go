@@ -94,19 +94,46 @@ type Probe struct {
 	Detail string     `json:"detail"`
 }
 
-// Gap is one part of the cluster the snapshot lacks, and why.
+// Gap is one part of the cluster the snapshot lacks, and why: a whole
+// collection (a forbidden LIST), or one object (Name set: a role that
+// offline input references but does not hold).
 type Gap struct {
 	Resource  string `json:"resource"`
 	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
 	Reason    string `json:"reason"`
 }
 
 func (g Gap) String() string {
 	where := g.Resource
+	if g.Name != "" {
+		where += " " + g.Name
+	}
 	if g.Namespace != "" {
 		where += " in namespace " + g.Namespace
 	}
 	return "could not read " + where + ": " + g.Reason
+}
+
+// rbacResources are the collections the authorizer reads.
+var rbacResources = map[string]bool{"roles": true, "rolebindings": true, "clusterroles": true, "clusterrolebindings": true}
+
+// IsRBAC says whether the gap is in the RBAC objects the authorizer reads
+// (it then touches every answer of the engine in its scope).
+func (g Gap) IsRBAC() bool { return rbacResources[g.Resource] }
+
+// Reaches says whether a collection gap can hide a grant for a request in
+// namespace ("" = cluster-scoped; "*" = any namespace).
+func (g Gap) Reaches(namespace string) bool {
+	switch {
+	case !g.IsRBAC() || g.Name != "":
+		return false
+	case g.Resource == "clusterroles" || g.Resource == "clusterrolebindings":
+		return true
+	case namespace == "":
+		return false // RoleBindings never grant cluster-scoped requests
+	}
+	return namespace == "*" || g.Namespace == "" || g.Namespace == namespace
 }
 
 // NewSnapshot returns an empty snapshot with its type set.

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,18 +157,48 @@ func (s Subject) Identity() Identity {
 	return id
 }
 
-// ObjectRef names an object in a path or a finding.
+// ObjectRef names an object: a binding or role in a path, an object a
+// finding is about, the target of a fix, where an offline object was read.
+// Paths name RBAC objects without APIVersion; findings and fixes set it.
 type ObjectRef struct {
-	Kind      string `json:"kind"`
-	Name      string `json:"name"`
-	Namespace string `json:"namespace"`
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
 }
+
+// RBACAPIVersion is the apiVersion of the RBAC objects.
+const RBACAPIVersion = "rbac.authorization.k8s.io/v1"
 
 func (r ObjectRef) String() string {
 	if r.Namespace != "" {
 		return r.Kind + " " + r.Namespace + "/" + r.Name
 	}
 	return r.Kind + " " + r.Name
+}
+
+// Key is the reference without its APIVersion: the same object whichever
+// version named it (a map key for locations and lookups).
+func (r ObjectRef) Key() ObjectRef { r.APIVersion = ""; return r }
+
+// WithAPIVersion returns the reference with its APIVersion set.
+func (r ObjectRef) WithAPIVersion(v string) ObjectRef { r.APIVersion = v; return r }
+
+// MarshalJSON keeps the two shapes of the documents: a path's binding and
+// role are {kind, name, namespace} with namespace always present; a
+// finding's objects and a fix's targets are {apiVersion, kind, name,
+// namespace} with an empty namespace left out.
+func (r ObjectRef) MarshalJSON() ([]byte, error) {
+	type plain ObjectRef
+	if r.APIVersion == "" {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Name       string `json:"name"`
+		Namespace  string `json:"namespace,omitempty"`
+	}{r.APIVersion, r.Kind, r.Name, r.Namespace})
 }
 
 // Path is the provenance of one grant: the binding, the role it references

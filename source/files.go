@@ -53,8 +53,8 @@ func (l Location) shift(err error) Location {
 // skipped. A malformed document is an error naming the file and line.
 // Aggregated ClusterRoles are computed from their aggregationRule unless
 // every input was a snapshot of a live cluster.
-func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[string]Location, error) {
-	l := &loader{snap: rbac.NewSnapshot(), where: map[string]Location{}}
+func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[rbac.ObjectRef]Location, error) {
+	l := &loader{snap: rbac.NewSnapshot(), where: map[rbac.ObjectRef]Location{}}
 	l.snap.RulesAggregated = true
 	var files []string
 	for _, p := range paths {
@@ -121,7 +121,7 @@ func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[string]Location
 
 type loader struct {
 	snap      *rbac.Snapshot
-	where     map[string]Location // "Kind/namespace/name" -> location
+	where     map[rbac.ObjectRef]Location // an object (its Key) -> where it was read
 	snapshots int
 	objects   int
 }
@@ -204,7 +204,7 @@ func (l *loader) document(doc []byte, at Location) error {
 		}
 		return nil
 	}
-	key := func(ns, name string) string { return tm.Kind + "/" + ns + "/" + name }
+	key := func(ns, name string) rbac.ObjectRef { return rbac.ObjectRef{Kind: tm.Kind, Name: name, Namespace: ns} }
 	switch {
 	case strings.HasSuffix(tm.Kind, "List") && (tm.APIVersion == "v1" || group == rbacv1.GroupName):
 		var list struct {
@@ -292,7 +292,7 @@ func (l *loader) document(doc []byte, at Location) error {
 // the pod templates of workload controllers, nodes, services, admission
 // webhooks, gMSA credential specs and the gMSA CRD itself.
 func (l *loader) workload(tm typeMeta, group string, doc []byte, at Location, decode func(any) error) error {
-	key := func(ns, name string) string { return tm.Kind + "/" + ns + "/" + name }
+	key := func(ns, name string) rbac.ObjectRef { return rbac.ObjectRef{Kind: tm.Kind, Name: name, Namespace: ns} }
 	orDefault := func(ns string) string {
 		if ns == "" {
 			return "default"

@@ -6,9 +6,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/internal/large"
-	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
 )
 
 // The explorer on LARGE in memory: the model built from a loaded snapshot
@@ -18,20 +17,22 @@ import (
 // BenchmarkExplorerBaselineSprintf, in the same run, is the baseline:
 // formatting the page's rows as plain text once.
 
-var largeData = func() func(testing.TB) *Data {
-	var d *Data
-	return func(tb testing.TB) *Data {
-		if d == nil {
-			ix := rbac.NewIndex(large.Snapshot(1))
-			d = &Data{Index: ix, Report: audit.Run(ix, audit.Options{}), Source: "LARGE"}
-			d.Resolve = loadData(tb, nil).Resolve
+var largeSession = func() func(testing.TB) *access.Session {
+	var s *access.Session
+	return func(tb testing.TB) *access.Session {
+		if s == nil {
+			a := offlineApp(tb)
+			a.Files, a.Cluster, a.Origin = nil, &testCluster{snap: large.Snapshot(1)}, access.Origin{Context: "LARGE"}
+			s = loadSession(tb, a)
+			s.Report()
 		}
-		return d
+		return s
 	}
 }()
 
 func largeModel(b *testing.B) *Model {
-	m := New(b.Context(), nil, Options{Initial: largeData(b)})
+	s := largeSession(b)
+	m := New(b.Context(), Options{App: s.App, Initial: s})
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
 	return m
 }
@@ -49,12 +50,12 @@ func BenchmarkExplorerBaselineSprintf(b *testing.B) {
 }
 
 func BenchmarkExplorerFirstScreen(b *testing.B) {
-	d := largeData(b)
+	s := largeSession(b)
 	rows := 0
 	for b.Loop() {
-		m := New(b.Context(), nil, Options{Initial: d})
+		m := New(b.Context(), Options{App: s.App, Initial: s})
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
-		_ = m.Screen()
+		_ = m.render()
 		rows = len(m.pages[0].(*subjectsPage).subs)
 	}
 	b.ReportMetric(float64(rows), "subjects")
@@ -66,16 +67,16 @@ func BenchmarkExplorerView10kRows(b *testing.B) {
 		b.Fatalf("the subjects page has %d rows, want a page of at least 10,000", n)
 	}
 	for b.Loop() {
-		_ = m.Screen()
+		_ = m.render()
 	}
 }
 
 func BenchmarkExplorerFindingsView(b *testing.B) {
 	m := largeModel(b)
 	m.Update(tea.KeyPressMsg{Code: '3', Text: "3"})
-	b.ReportMetric(float64(len(m.data.Report.Findings)), "findings")
+	b.ReportMetric(float64(len(m.sess.Report().Findings)), "findings")
 	for b.Loop() {
-		_ = m.Screen()
+		_ = m.render()
 	}
 }
 
@@ -87,7 +88,7 @@ func BenchmarkExplorerTypeFilter(b *testing.B) {
 		m.Update(tea.KeyPressMsg{Code: '/', Text: "/"})
 		for _, r := range "team-007" {
 			m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
-			_ = m.Screen()
+			_ = m.render()
 		}
 		m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
 	}

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -10,6 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/humanize"
 )
 
 // Common is what every page shares: the screen size, styles and keys.
@@ -20,11 +21,16 @@ type Common struct {
 }
 
 // page is one of the explorer's pages. Pages are changed only from the
-// root model's Update.
+// root model's Update, and the root knows them only through this
+// interface.
 type page interface {
 	title() string
-	setData(*Data)
+	// badge is a count shown beside the title in the tab bar ("" none).
+	badge() string
+	setSession(*access.Session)
 	setSize(w, h int)
+	// enter is called when the page becomes the active one.
+	enter() tea.Cmd
 	update(tea.Msg) tea.Cmd
 	view() string
 	// typing is true while a text input has the keyboard: the page gets
@@ -202,20 +208,8 @@ func (d *detailPane) update(msg tea.Msg, k *KeyMap) bool {
 
 func (d *detailPane) view() string { return d.vp.View() }
 
-func itoa(n int) string {
-	s := strconv.Itoa(n)
-	if n < 10000 {
-		return s
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// itoa writes a count with thousands separators, as the CLI does.
+func itoa(n int) string { return humanize.Int(n) }
 
 // styleLines styles each line of s on its own: lipgloss pads a multi-line
 // block to its widest line, which a narrower pane would wrap.

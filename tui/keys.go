@@ -15,7 +15,9 @@ type KeyMap struct {
 	Fix, Write, Apply, Copy    key.Binding
 	Category                   key.Binding
 	ScopePrev, ScopeNext       key.Binding
-	Yes, No                    key.Binding
+	// Confirm applies a fix; it is a key no other state of the fix flow
+	// uses (y copies), so a habit cannot apply one.
+	Confirm, No key.Binding
 }
 
 // DefaultKeyMap is the explorer's key map.
@@ -53,7 +55,7 @@ func DefaultKeyMap() *KeyMap {
 		Category:  b("next category", "c"),
 		ScopePrev: b("previous namespace", "["),
 		ScopeNext: b("next namespace", "]"),
-		Yes:       b("yes", "y"),
+		Confirm:   b("apply", "Y"),
 		No:        b("no", "n", "esc"),
 	}
 	k.Up.SetHelp("↑/k", "up")
@@ -61,5 +63,7 @@ func DefaultKeyMap() *KeyMap {
 	k.PageDown.SetHelp("pgdn", "page down")
 	k.Left.SetHelp("←/h", "left")
 	k.Right.SetHelp("→/l", "right")
+	k.Confirm.SetHelp("Y", "apply (shift+y)")
+	k.No.SetHelp("n/esc", "cancel")
 	return k
 }

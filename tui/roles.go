@@ -6,6 +6,9 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -13,60 +16,54 @@ import (
 // rules (aggregated ones as the authorizer reads them) and who holds it
 // through which binding.
 type rolesPage struct {
-	c      *Common
-	data   *Data
-	list   *list
-	filter filterBar
-	detail detailPane
-	lay    split
-	focus  bool
-	roles  []rbac.RoleView
-	holds  map[rbac.ObjectRef][]rbac.BindingView
-	shown  int
+	listPage
+	names identity.Names
+	roles []rbac.RoleView
+	holds map[rbac.ObjectRef][]rbac.BindingView
+	shown int
 }
 
 func newRolesPage(c *Common) *rolesPage {
-	p := &rolesPage{c: c, filter: newFilterBar(), detail: newDetailPane(true), shown: -1}
-	p.list = newList(c.Styles,
+	p := &rolesPage{shown: -1}
+	p.listPage = newListPage(c, true,
 		column{title: "KIND", width: 11},
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 12},
 		column{title: "RULES", width: 5},
 		column{title: "BIND", width: 4},
 	)
+	p.sync = func(bool) { p.syncDetail() }
 	return p
 }
 
-func (p *rolesPage) title() string { return "Roles & bindings" }
+func (p *rolesPage) title() string  { return "Roles & bindings" }
+func (p *rolesPage) badge() string  { return "" }
+func (p *rolesPage) enter() tea.Cmd { return nil }
 
-func (p *rolesPage) typing() bool { return p.filter.active }
-
-func (p *rolesPage) setData(d *Data) {
-	p.data = d
-	p.roles = d.Index.Roles()
+func (p *rolesPage) setSession(s *access.Session) {
+	p.names = s.App.Names
+	p.roles = s.Index.Roles()
 	p.holds = map[rbac.ObjectRef][]rbac.BindingView{}
-	for _, b := range d.Index.Bindings() {
+	for _, b := range s.Index.Bindings() {
 		p.holds[b.Role] = append(p.holds[b.Role], b)
 	}
 	rows := make([]row, 0, len(p.roles)+len(p.holds))
 	for _, r := range p.roles {
 		rows = append(rows, row{
-			cells:  []string{r.Ref.Kind, r.Ref.Name, r.Ref.Namespace, itoa(len(r.Rules)), itoa(len(p.holds[r.Ref]))},
+			cells:  []string{r.Ref.Kind, safe.Terminal(r.Ref.Name), safe.Terminal(r.Ref.Namespace), itoa(len(r.Rules)), itoa(len(p.holds[r.Ref]))},
 			search: strings.ToLower(r.Ref.Kind + " " + r.Ref.Name + " " + r.Ref.Namespace),
 			fields: map[string]string{"kind": strings.ToLower(r.Ref.Kind), "ns": r.Ref.Namespace, "name": strings.ToLower(r.Ref.Name)},
 		})
 	}
 	p.list.setRows(rows)
 	p.shown = -1
-	p.sync()
+	p.syncDetail()
 }
 
 func (p *rolesPage) setSize(w, h int) {
-	p.lay = layout(w, h-1)
-	p.list.setSize(p.lay.listW, p.lay.listH)
-	p.detail.setSize(p.lay.detailW, p.lay.detailH)
+	p.resize(w, h)
 	p.shown = -1
-	p.sync()
+	p.syncDetail()
 }
 
 func (p *rolesPage) help() []key.Binding {
@@ -80,39 +77,12 @@ func (p *rolesPage) help() []key.Binding {
 func (p *rolesPage) status() string { return "roles " + p.list.position() }
 
 func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
-	k := p.c.Keys
-	if p.filter.active {
-		changed, cmd := p.filter.update(msg, k)
-		if changed {
-			p.list.setFilter(p.filter.value())
-			p.sync()
-		}
-		return cmd
-	}
-	if km, ok := msg.(tea.KeyPressMsg); ok {
-		switch {
-		case key.Matches(km, k.Filter) && !p.focus:
-			return p.filter.open()
-		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
-			p.focus, p.list.focused = true, false
-			return nil
-		case key.Matches(km, k.Back), key.Matches(km, k.Left):
-			p.focus, p.list.focused = false, true
-			return nil
-		}
-	}
-	if p.focus {
-		p.detail.update(msg, k)
-		return nil
-	}
-	if p.list.update(msg, k) {
-		p.sync()
-	}
-	return nil
+	cmd, _ := p.handle(msg)
+	return cmd
 }
 
-func (p *rolesPage) sync() {
-	if p.data == nil {
+func (p *rolesPage) syncDetail() {
+	if p.roles == nil {
 		return
 	}
 	i, ok := p.list.selected()
@@ -124,15 +94,15 @@ func (p *rolesPage) sync() {
 		return
 	}
 	p.shown = i
-	st, names := p.c.Styles, p.data.Names
+	st, names := p.c.Styles, p.names
 	r := p.roles[i]
 	var b strings.Builder
-	b.WriteString(st.Bold.Render(r.Ref.String()) + "\n\n" + st.Bold.Render("Rules") + "\n")
+	b.WriteString(st.Bold.Render(safe.Terminal(r.Ref.String())) + "\n\n" + st.Bold.Render("Rules") + "\n")
 	if len(r.Rules) == 0 {
 		b.WriteString(st.Muted.Render("  none (an aggregated role whose sources grant nothing yet, or an empty role)") + "\n")
 	}
 	for _, rule := range r.Rules {
-		b.WriteString("  " + rbac.RuleString(rule) + "\n")
+		b.WriteString("  " + safe.Terminal(rbac.RuleString(rule)) + "\n")
 	}
 	b.WriteString("\n" + st.Bold.Render("Held by") + "\n")
 	hs := p.holds[r.Ref]
@@ -140,7 +110,7 @@ func (p *rolesPage) sync() {
 		b.WriteString(st.Muted.Render("  no binding references it") + "\n")
 	}
 	for _, h := range hs {
-		b.WriteString("  " + h.Ref.String() + "\n")
+		b.WriteString("  " + safe.Terminal(h.Ref.String()) + "\n")
 		for _, s := range h.Subjects {
 			name := s.Name
 			if s.Kind == rbac.GroupKind {
@@ -153,12 +123,8 @@ func (p *rolesPage) sync() {
 					ns = " (namespace of the binding)"
 				}
 			}
-			b.WriteString("    " + kindWord(s.Kind) + ":" + name + ns + "\n")
+			b.WriteString("    " + safe.Terminal(kindWord(s.Kind)+":"+name+ns) + "\n")
 		}
 	}
 	p.detail.setContent(b.String(), true)
-}
-
-func (p *rolesPage) view() string {
-	return p.filter.view(p.c.Styles) + "\n" + p.lay.join(p.c.Styles, p.list.view(), p.detail.view(), p.focus)
 }

@@ -10,7 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -19,21 +21,17 @@ import (
 // x verb matrix by namespace, with the provenance of the cell under the
 // cursor.
 type subjectsPage struct {
-	c         *Common
-	data      *Data
-	list      *list
-	filter    filterBar
-	detail    detailPane
+	listPage
+	sess      *access.Session
+	names     identity.Names
 	subs      []subjectInfo
-	focus     bool // the matrix has the keyboard
-	sel       int  // the subject the matrix is for, -1 for none
+	sel       int // the subject the matrix is for, -1 for none
 	rules     []rbac.GrantedRule
 	scopes    []string
 	scope     int
 	mx        matrix
 	row       int
 	col       int
-	lay       split
 	warning   string
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
 }
@@ -45,33 +43,34 @@ type subjectInfo struct {
 }
 
 func newSubjectsPage(c *Common) *subjectsPage {
-	p := &subjectsPage{c: c, sel: -1, filter: newFilterBar(), detail: newDetailPane(false)}
-	p.list = newList(c.Styles,
+	p := &subjectsPage{sel: -1}
+	p.listPage = newListPage(c, false,
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 12},
 		column{title: "BIND", width: 4},
 		column{title: "FIND", width: 4},
 	)
+	p.sync = func(bool) { p.syncDetail() }
 	return p
 }
 
-func (p *subjectsPage) title() string { return "Subjects" }
+func (p *subjectsPage) title() string  { return "Subjects" }
+func (p *subjectsPage) badge() string  { return "" }
+func (p *subjectsPage) enter() tea.Cmd { return nil }
 
-func (p *subjectsPage) typing() bool { return p.filter.active }
-
-func (p *subjectsPage) setData(d *Data) {
-	p.data = d
-	p.subs = collectSubjects(d)
+func (p *subjectsPage) setSession(s *access.Session) {
+	p.sess, p.names = s, s.App.Names
+	p.subs = collectSubjects(s)
 	rows := make([]row, len(p.subs))
 	for i, si := range p.subs {
 		name := si.s.Name
 		if si.s.Kind == rbac.GroupKind {
-			name = groupCell(d.Names, name)
+			name = groupCell(p.names, name)
 		}
 		kind := kindWord(si.s.Kind)
 		rows[i] = row{
-			cells:  []string{kind, name, si.s.Namespace, itoa(si.bindings), itoa(si.findings)},
+			cells:  []string{kind, safe.Terminal(name), safe.Terminal(si.s.Namespace), itoa(si.bindings), itoa(si.findings)},
 			search: strings.ToLower(kind + " " + name + " " + si.s.Namespace),
 			fields: map[string]string{"kind": strings.ToLower(kind), "ns": si.s.Namespace, "name": strings.ToLower(name)},
 		}
@@ -83,7 +82,7 @@ func (p *subjectsPage) setData(d *Data) {
 
 // groupCell is a group in a list column: its name first when known, since
 // a column too narrow for a GUID and a name would cut the name off.
-func groupCell(n auth.Names, id string) string {
+func groupCell(n identity.Names, id string) string {
 	if name, ok := n[id]; ok && name != "" && name != id {
 		return name + " (" + id + ")"
 	}
@@ -91,7 +90,7 @@ func groupCell(n auth.Names, id string) string {
 }
 
 // subjectCell is a subject in a list column, a group by its name first.
-func subjectCell(n auth.Names, s rbac.Subject) string {
+func subjectCell(n identity.Names, s rbac.Subject) string {
 	if s.Kind == rbac.GroupKind {
 		return "group:" + groupCell(n, s.Name)
 	}
@@ -113,7 +112,7 @@ func kindWord(k string) string {
 // collectSubjects gathers every subject a binding names, every service
 // account, and system:masters (which no binding needs), with the number of
 // bindings naming each and of findings about each.
-func collectSubjects(d *Data) []subjectInfo {
+func collectSubjects(sess *access.Session) []subjectInfo {
 	type key struct{ kind, namespace, name string }
 	idx := map[key]int{}
 	var out []subjectInfo
@@ -128,7 +127,7 @@ func collectSubjects(d *Data) []subjectInfo {
 		return &out[i]
 	}
 	get(rbac.Subject{Kind: rbac.GroupKind, Name: rbac.GroupMasters})
-	for _, b := range d.Index.Bindings() {
+	for _, b := range sess.Index.Bindings() {
 		for _, bs := range b.Subjects {
 			s := rbac.Subject{Kind: bs.Kind, Name: bs.Name}
 			switch bs.Kind {
@@ -144,11 +143,11 @@ func collectSubjects(d *Data) []subjectInfo {
 			get(s).bindings++
 		}
 	}
-	for _, sa := range d.Index.Snapshot().ServiceAccounts {
+	for _, sa := range sess.Index.Snapshot().ServiceAccounts {
 		get(rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: sa.Namespace, Name: sa.Name})
 	}
-	if d.Report != nil {
-		for _, f := range d.Report.Findings {
+	if rep := sess.Report(); rep != nil {
+		for _, f := range rep.Findings {
 			for _, s := range f.Subjects {
 				if i, ok := idx[key{s.Kind, s.Namespace, s.Name}]; ok {
 					out[i].findings++
@@ -164,9 +163,7 @@ func collectSubjects(d *Data) []subjectInfo {
 }
 
 func (p *subjectsPage) setSize(w, h int) {
-	p.lay = layout(w, h-1) // a line for the filter
-	p.list.setSize(p.lay.listW, p.lay.listH)
-	p.detail.setSize(p.lay.detailW, p.lay.detailH)
+	p.resize(w, h)
 	p.syncDetail()
 }
 
@@ -194,35 +191,11 @@ func scopeName(s string) string {
 }
 
 func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
-	k := p.c.Keys
-	if p.filter.active {
-		changed, cmd := p.filter.update(msg, k)
-		if changed {
-			p.list.setFilter(p.filter.value())
-			p.syncDetail()
-		}
-		return cmd
-	}
-	if p.focus {
+	if p.focus && !p.filter.active {
 		return p.updateMatrix(msg)
 	}
-	if km, ok := msg.(tea.KeyPressMsg); ok {
-		switch {
-		case key.Matches(km, k.Filter):
-			return p.filter.open()
-		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
-			if _, ok := p.list.selected(); ok {
-				p.focus = true
-				p.list.focused = false
-				p.syncDetail()
-			}
-			return nil
-		}
-	}
-	if p.list.update(msg, k) {
-		p.syncDetail()
-	}
-	return nil
+	cmd, _ := p.handle(msg)
+	return cmd
 }
 
 func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
@@ -234,8 +207,7 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(km, k.Back):
-		p.focus = false
-		p.list.focused = true
+		p.setFocus(false)
 	case key.Matches(km, k.Up):
 		p.row = max(p.row-1, 0)
 	case key.Matches(km, k.Down):
@@ -270,7 +242,7 @@ func (p *subjectsPage) setScope(i int) {
 // syncDetail recomputes the detail for the selected subject: its rules
 // once per selection (WhatCan), the matrix once per scope.
 func (p *subjectsPage) syncDetail() {
-	if p.data == nil {
+	if p.sess == nil {
 		return
 	}
 	i, ok := p.list.selected()
@@ -283,7 +255,7 @@ func (p *subjectsPage) syncDetail() {
 	if i != p.sel {
 		p.sel, top = i, true
 		s := p.subs[i].s
-		res := p.data.Index.WhatCan(s.Identity(), "")
+		res := p.sess.Index.WhatCan(s.Identity(), "")
 		p.rules = res.Rules
 		p.warning = ""
 		if res.Incomplete {
@@ -303,14 +275,10 @@ func (p *subjectsPage) renderDetail() string {
 	st := p.c.Styles
 	si := p.subs[p.sel]
 	var b strings.Builder
-	name := si.s.String()
-	if si.s.Kind == rbac.GroupKind {
-		name = "group:" + p.data.Names.Label(si.s.Name)
-	}
-	b.WriteString(st.Bold.Render(name) + "\n")
+	b.WriteString(st.Bold.Render(safe.Terminal(p.names.Subject(si.s))) + "\n")
 	id := si.s.Identity()
 	if len(id.Groups) > 0 && si.s.Kind != rbac.GroupKind {
-		b.WriteString(st.Muted.Render("also in "+strings.Join(labels(p.data, id.Groups), ", ")) + "\n")
+		b.WriteString(st.Muted.Render("also in "+safe.Terminal(strings.Join(labels(p.names, id.Groups), ", "))) + "\n")
 	}
 	if p.warning != "" {
 		b.WriteString(st.Incomplete.Render(p.warning) + "\n")
@@ -322,7 +290,7 @@ func (p *subjectsPage) renderDetail() string {
 	// Scopes line: cluster-wide  [team-a]  team-b ...
 	var sc []string
 	for i, s := range p.scopes {
-		n := s
+		n := safe.Terminal(s)
 		if s == "" {
 			n = "cluster-wide"
 		}
@@ -355,7 +323,7 @@ func (p *subjectsPage) renderDetail() string {
 		case namedOnly:
 			state = "allowed on named objects only"
 		}
-		title := fmt.Sprintf("%s %s %s: %s", verb, r.label, inScope(p.mx.scope), state)
+		title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.label, inScope(p.mx.scope), state))
 		b.WriteString("\n" + provenance(st, title, c.paths) + "\n")
 	}
 	return b.String()
@@ -368,10 +336,10 @@ func inScope(s string) string {
 	return "in " + s
 }
 
-func labels(d *Data, groups []string) []string {
+func labels(n identity.Names, groups []string) []string {
 	out := make([]string, len(groups))
 	for i, g := range groups {
-		out[i] = d.Names.Label(g)
+		out[i] = n.Label(g)
 	}
 	return out
 }
@@ -397,7 +365,7 @@ func (p *subjectsPage) renderMatrix() string {
 	}
 	b.WriteString(" other\n")
 	for ri, r := range p.mx.rows {
-		label := padRight(ansi.Truncate(r.label, w, "…"), w)
+		label := padRight(ansi.Truncate(safe.Terminal(r.label), w, "…"), w)
 		if p.focus && ri == p.row {
 			label = st.Bold.Render(label)
 		}
@@ -440,9 +408,4 @@ func (p *subjectsPage) cellText(c cell, ri, ci int, yes, named, no string) strin
 		s = st.Cell.Render(padRight(" ["+t+"]", ansi.StringWidth(text)))
 	}
 	return s
-}
-
-func (p *subjectsPage) view() string {
-	body := p.lay.join(p.c.Styles, p.list.view(), p.detail.view(), p.focus)
-	return p.filter.view(p.c.Styles) + "\n" + body
 }

@@ -1,8 +1,10 @@
 // Package tui is the interactive explorer: a Bubble Tea v2 program with a
 // root model that owns one model per page (Subjects, Who can, Findings,
 // Roles & bindings) and a Common of size, styles and keys. It reaches the
-// cluster only through a Backend, inside tea.Cmds that return typed
-// messages; the model changes only in Update.
+// cluster only through the application layer (package access), inside
+// tea.Cmds that return typed messages; the model changes only in Update.
+// It never imports client-go (a test of the import graph holds it to
+// that).
 package tui
 
 import (
@@ -11,33 +13,41 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Options configure the explorer.
 type Options struct {
+	// App is where the data comes from: a cluster or files.
+	App *access.App
 	// WriteDir is where `w` writes fixes (default: the working directory).
 	WriteDir string
-	// Initial is data already loaded (the command loads before the screen
-	// is taken when it can); nil makes the explorer load it.
-	Initial *Data
+	// Initial is a session already loaded; nil makes the explorer load one.
+	Initial *access.Session
 	// Page is the page to open on (0-3).
 	Page int
 	// Notices are lines to show as they come: what the credential plugin
 	// prints while the screen is taken (a device code to enter, an error).
 	Notices <-chan string
+	// SignIn returns the command that signs in again on the real terminal
+	// (the explorer hands the screen to it); nil when there is none.
+	SignIn func(context.Context) tea.ExecCommand
 }
 
 // Model is the explorer's root model.
 type Model struct {
 	c        *Common
 	deps     *deps
-	data     *Data
+	sess     *access.Session
 	pages    []page
 	active   int
 	loading  bool
@@ -49,36 +59,27 @@ type Model struct {
 	showHelp bool
 	help     help.Model
 	loadCh   chan tea.Msg
-	visited  map[int]bool
 	quitting bool
-	notices  <-chan string
+	// interrupted: the user quit with Ctrl-C (the command exits 130).
+	interrupted bool
+	notices     <-chan string
 	// lastScreen is the screen at the last screenMsg.
 	lastScreen string
 }
 
-// noticeMsg is one line from Options.Notices.
-type noticeMsg string
-
-// screenMsg records the screen as it is in lastScreen (the View of a model
-// that quits is empty, so tests ask for the screen before they quit).
-type screenMsg struct{}
-
-// reloadMsg asks the root model to load again (after an apply).
-type reloadMsg struct{}
-
-// New returns the explorer's model over b.
-func New(ctx context.Context, b Backend, o Options) *Model {
+// New returns the explorer's model.
+func New(ctx context.Context, o Options) *Model {
 	c := &Common{Styles: NewStyles(), Keys: DefaultKeyMap(), Width: 80, Height: 24}
-	d := &deps{ctx: ctx, backend: b, writeDir: o.WriteDir}
+	d := &deps{ctx: ctx, app: o.App, writeDir: o.WriteDir, signIn: o.SignIn}
 	if d.writeDir == "" {
 		d.writeDir = "."
 	}
-	m := &Model{c: c, deps: d, help: help.New(), visited: map[int]bool{}, notices: o.Notices}
+	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
-	m.pages = []page{newSubjectsPage(c), newWhoCanPage(c), newFindingsPage(c, d), newRolesPage(c)}
+	m.pages = []page{newSubjectsPage(c), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c)}
 	m.active = min(max(o.Page, 0), len(m.pages)-1)
 	if o.Initial != nil {
-		m.setData(o.Initial)
+		m.setSession(o.Initial)
 	}
 	return m
 }
@@ -86,7 +87,7 @@ func New(ctx context.Context, b Backend, o Options) *Model {
 // Init starts the first load, unless the data came with the options.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.waitNotice()}
-	if m.data != nil {
+	if m.sess != nil {
 		cmds = append(cmds, m.enterPage(m.active))
 	} else {
 		cmds = append(cmds, m.startLoad())
@@ -108,30 +109,52 @@ func (m *Model) waitNotice() tea.Cmd {
 	}
 }
 
-func (m *Model) setData(d *Data) {
-	m.data = d
+func (m *Model) setSession(s *access.Session) {
+	m.sess = s
 	for _, p := range m.pages {
-		p.setData(d)
+		p.setSession(s)
 	}
 }
 
-// startLoad runs Backend.Load in a command; progress arrives as messages
+// startLoad opens a session in a command; progress arrives as messages
 // through a channel the model reads one message at a time.
 func (m *Model) startLoad() tea.Cmd {
 	m.loading, m.progress, m.loadErr, m.session = true, "connecting", nil, false
 	ch := make(chan tea.Msg, 16)
 	m.loadCh = ch
-	ctx, b := m.deps.ctx, m.deps.backend
-	go func() {
-		d, err := b.Load(ctx, func(s string) {
-			select {
-			case ch <- progressMsg(s):
-			default: // a slow screen skips progress, never the result
-			}
-		})
-		ch <- loadedMsg{data: d, err: err}
-	}()
+	go load(m.deps.ctx, m.deps.app, ch)
 	return tea.Batch(m.spin.Tick, waitFor(ch))
+}
+
+// load reads everything and audits it, reporting progress on ch as LIST
+// pages arrive, then the session.
+func load(ctx context.Context, app *access.App, ch chan<- tea.Msg) {
+	progress := func(s string) {
+		select {
+		case ch <- progressMsg(s):
+		default: // a slow screen skips progress, never the result
+		}
+	}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	ctx = source.WithProgress(ctx, func(resource string, n int) {
+		mu.Lock()
+		counts[resource] = n
+		total := 0
+		for _, c := range counts {
+			total += c
+		}
+		mu.Unlock()
+		progress(fmt.Sprintf("%s objects read (%s: %s)", itoa(total), resource, itoa(n)))
+	})
+	progress("reading " + app.Origin.String())
+	sess, err := app.Open(ctx, source.Full)
+	if err == nil {
+		s := sess.Index.Snapshot()
+		progress(fmt.Sprintf("auditing %s bindings", itoa(len(s.RoleBindings)+len(s.ClusterRoleBindings))))
+		sess.Report()
+	}
+	ch <- loadedMsg{sess: sess, err: err}
 }
 
 func waitFor(ch chan tea.Msg) tea.Cmd {
@@ -158,11 +181,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.loading = false
 		if msg.err != nil {
 			m.loadErr = msg.err
-			m.session = errors.Is(msg.err, ErrSession)
+			m.session = errors.Is(msg.err, access.ErrSignIn)
 			return m, nil
 		}
 		m.note = ""
-		m.setData(msg.data)
+		m.setSession(msg.sess)
 		m.resize()
 		return m, m.enterPage(m.active)
 	case spinner.TickMsg:
@@ -184,7 +207,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.startLoad()
 	case appliedMsg:
-		if msg.err != nil && errors.Is(msg.err, ErrSession) {
+		if msg.err != nil && errors.Is(msg.err, access.ErrSignIn) {
 			m.loadErr, m.session = msg.err, true
 		}
 	case tea.KeyPressMsg:
@@ -192,7 +215,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, cmd
 		}
 	}
-	if m.data == nil {
+	if m.sess == nil {
 		return m, nil
 	}
 	return m, m.pages[m.active].update(msg)
@@ -203,14 +226,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	k := m.c.Keys
 	if key.Matches(msg, k.ForceQuit) {
-		m.quitting = true
+		m.quitting, m.interrupted = true, true
 		return tea.Quit, true
 	}
 	if m.showHelp {
 		m.showHelp = false
 		return nil, true
 	}
-	typing := m.data != nil && m.pages[m.active].typing()
+	typing := m.sess != nil && m.pages[m.active].typing()
 	if typing {
 		return nil, false
 	}
@@ -222,8 +245,8 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.showHelp = true
 		return nil, true
 	case key.Matches(msg, k.SignIn) && m.session:
-		if c := m.deps.backend.SignIn(); c != nil {
-			return tea.Exec(c, func(err error) tea.Msg { return signedInMsg{err: err} }), true
+		if m.deps.signIn != nil {
+			return tea.Exec(m.deps.signIn(m.deps.ctx), func(err error) tea.Msg { return signedInMsg{err: err} }), true
 		}
 		return nil, true
 	case key.Matches(msg, k.Reload):
@@ -232,7 +255,7 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		return m.startLoad(), true
 	}
-	if m.data == nil {
+	if m.sess == nil {
 		return nil, true
 	}
 	switch {
@@ -252,16 +275,10 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-// enterPage switches pages; the query line takes the keyboard the first
-// time Who can opens.
+// enterPage switches pages.
 func (m *Model) enterPage(i int) tea.Cmd {
 	m.active = i
-	first := !m.visited[i]
-	m.visited[i] = true
-	if wc, ok := m.pages[i].(*whoCanPage); ok && first && !wc.ran {
-		return wc.focusInput()
-	}
-	return nil
+	return m.pages[i].enter()
 }
 
 const headerLines, footerLines = 2, 2
@@ -287,10 +304,6 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// Screen renders the screen as View draws it, without changing the model
-// (the explorer's benchmark measures it).
-func (m *Model) Screen() string { return m.render() }
-
 func (m *Model) render() string {
 	w, h := m.c.Width, m.c.Height
 	if w < 40 || h < 10 {
@@ -302,11 +315,11 @@ func (m *Model) render() string {
 	switch {
 	case m.showHelp:
 		b.WriteString(fit(m.fullHelp(), w, bodyH))
-	case m.data == nil && m.loading:
-		b.WriteString(fit("\n  "+m.spin.View()+" loading: "+m.progress+"…", w, bodyH))
-	case m.data == nil && m.loadErr != nil:
+	case m.sess == nil && m.loading:
+		b.WriteString(fit("\n  "+m.spin.View()+" loading: "+safe.Terminal(m.progress)+"…", w, bodyH))
+	case m.sess == nil && m.loadErr != nil:
 		b.WriteString(fit(m.errorText(), w, bodyH))
-	case m.data == nil:
+	case m.sess == nil:
 		b.WriteString(fit("", w, bodyH))
 	default:
 		b.WriteString(fit(m.pages[m.active].view(), w, bodyH))
@@ -320,15 +333,15 @@ func (m *Model) errorText() string {
 	var b strings.Builder
 	if m.session {
 		b.WriteString("\n  " + st.Error.Render("Your session has expired or was rejected.") + "\n\n")
-		b.WriteString("  " + wrapText(m.loadErr.Error(), m.c.Width-4, "  ") + "\n\n")
+		b.WriteString("  " + wrapText(safe.Error(m.loadErr), m.c.Width-4, "  ") + "\n\n")
 		hint := "Sign in again (for example `kubelogin convert-kubeconfig` or `az login`), then press r to reload; q quits."
-		if m.deps.backend.SignIn() != nil {
+		if m.deps.signIn != nil {
 			hint = "Press L to sign in again: the explorer hands the terminal to the sign-in (a device-code prompt shows there), then reloads. r retries, q quits."
 		}
 		b.WriteString("  " + wrapText(hint, m.c.Width-4, "  ") + "\n")
 		return b.String()
 	}
-	b.WriteString("\n  " + st.Error.Render("Could not load the cluster") + "\n\n  " + wrapText(m.loadErr.Error(), m.c.Width-4, "  ") + "\n\n  r retries, q quits.\n")
+	b.WriteString("\n  " + st.Error.Render("Could not load the cluster") + "\n\n  " + wrapText(safe.Error(m.loadErr), m.c.Width-4, "  ") + "\n\n  r retries, q quits.\n")
 	return b.String()
 }
 
@@ -339,9 +352,9 @@ func wrapText(s string, w int, indent string) string {
 func (m *Model) header() string {
 	st, w := m.c.Styles, m.c.Width
 	src := ""
-	if m.data != nil {
-		src = m.data.Source
-		if m.data.Index.Incomplete() {
+	if m.sess != nil {
+		src = safe.Terminal(m.deps.app.Origin.String())
+		if m.sess.Incomplete() {
 			src = st.Incomplete.Render("INCOMPLETE VIEW") + " " + src
 		}
 	}
@@ -349,8 +362,8 @@ func (m *Model) header() string {
 	var tabs []string
 	for i, p := range m.pages {
 		t := fmt.Sprintf("%d %s", i+1, p.title())
-		if _, ok := p.(*findingsPage); ok && m.data != nil && m.data.Report != nil {
-			t += fmt.Sprintf(" (%d)", len(m.data.Report.Findings))
+		if b := p.badge(); b != "" && m.sess != nil {
+			t += " (" + b + ")"
 		}
 		if i == m.active {
 			tabs = append(tabs, st.ActiveTab.Render("["+t+"]"))
@@ -366,23 +379,23 @@ func (m *Model) footer() string {
 	var status string
 	switch {
 	case m.note != "":
-		status = st.Warning.Render(m.note)
-	case m.loading && m.data != nil:
-		status = m.spin.View() + " reloading " + m.progress + "…"
-	case m.loadErr != nil && m.data != nil:
-		status = st.Error.Render("reload failed: " + firstLine(m.loadErr.Error()))
+		status = st.Warning.Render(safe.Terminal(m.note))
+	case m.loading && m.sess != nil:
+		status = m.spin.View() + " reloading " + safe.Terminal(m.progress) + "…"
+	case m.loadErr != nil && m.sess != nil:
+		status = st.Error.Render("reload failed: " + firstLine(safe.Error(m.loadErr)))
 		if m.session {
 			status += "  L signs in again"
 		}
-	case m.data != nil:
+	case m.sess != nil:
 		status = m.pages[m.active].status()
 	}
 	var keys []key.Binding
-	if m.data != nil {
+	if m.sess != nil {
 		keys = m.pages[m.active].help()
 	}
 	k := m.c.Keys
-	if m.data == nil || !m.pages[m.active].typing() {
+	if m.sess == nil || !m.pages[m.active].typing() {
 		keys = append(keys, k.NextPage, k.Reload, k.Help, k.Quit)
 	}
 	return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(m.help.ShortHelpView(keys), w, "…")
@@ -424,24 +437,21 @@ The mouse wheel scrolls lists and details. Press any key to close this help.`)
 }
 
 // Run runs the explorer on the terminal until the user quits or ctx ends,
-// and restores the terminal whatever happens.
-func Run(ctx context.Context, b Backend, o Options, in io.Reader, out io.Writer, opts ...tea.ProgramOption) error {
-	m := New(ctx, b, o)
+// and restores the terminal whatever happens. Ctrl-C inside the explorer
+// and a signal outside it both end it with context.Canceled (the command
+// exits 130, as the CLI does on Ctrl-C).
+func Run(ctx context.Context, o Options, in io.Reader, out io.Writer, opts ...tea.ProgramOption) error {
+	m := New(ctx, o)
 	opts = append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}, opts...)
-	_, err := tea.NewProgram(m, opts...).Run()
-	if errors.Is(err, tea.ErrInterrupted) || errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return ctx.Err()
+	final, err := tea.NewProgram(m, opts...).Run()
+	switch {
+	case errors.Is(err, tea.ErrInterrupted) || errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
+		return context.Canceled
+	case err != nil:
+		return err
 	}
-	return err
-}
-
-// MatchingSubjects are the subjects the Subjects page shows now (its
-// filter applied), as SUBJECT strings: the explorer's benchmark prints them.
-func (m *Model) MatchingSubjects() []string {
-	p := m.pages[0].(*subjectsPage)
-	out := make([]string, 0, len(p.list.match))
-	for _, i := range p.list.match {
-		out = append(out, p.subs[i].s.String())
+	if fm, ok := final.(*Model); ok && fm.interrupted {
+		return context.Canceled
 	}
-	return out
+	return nil
 }

@@ -18,9 +18,10 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -32,100 +33,82 @@ import (
 
 const fixtures = "../audit/testdata/fixtures.yaml"
 
-var groupNames = auth.Names{"masters": "Masters (not system:masters)"}
+var groupNames = identity.Names{"masters": "Masters (not system:masters)"}
 
-// loadData reads the fixture and audits it, as the command's backend does
-// for -f.
-func loadData(t testing.TB, snap *rbac.Snapshot) *Data {
-	t.Helper()
-	if snap == nil {
-		s, _, err := source.Files([]string{fixtures}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap = s
-	}
-	ix := rbac.NewIndex(snap)
-	cat := source.Builtin()
-	return &Data{
-		Index: ix, Report: audit.Run(ix, audit.Options{}), Names: groupNames, Source: "fixtures.yaml",
-		Resolve: func(q Query) (rbac.Attributes, []string, error) {
-			r, warns, err := cat.Resolve(q.Resource)
-			if err != nil {
-				return rbac.Attributes{}, nil, err
-			}
-			a := rbac.Attributes{Verb: q.Verb, APIGroup: r.Group, Resource: r.Resource, Subresource: r.Subresource, Name: q.Name}
-			if r.Namespaced {
-				a.Namespace = cmpOr(q.Namespace, "default")
-			}
-			return a, warns, nil
-		},
-		Resources: []string{"pods", "pods/exec", "secrets", "serviceaccounts", "serviceaccounts/token"},
-	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// testBackend serves the fixture; with live set it also "applies" a fix to
-// its snapshot, so a reload after an apply shows the cluster without the
-// finding, as a real one would.
-type testBackend struct {
-	t       testing.TB
+// testCluster serves the fixture as a live cluster would: it "applies" a
+// fix to its snapshot, so a reload after an apply shows the cluster
+// without the finding, as a real one would. (The real cluster's side is
+// the tmux test's.)
+type testCluster struct {
 	mu      sync.Mutex
 	snap    *rbac.Snapshot
-	live    bool
 	loads   int
-	applied []string
+	applied int // operations applied for real
 	loadErr error
 }
 
-func (b *testBackend) Load(_ context.Context, progress func(string)) (*Data, error) {
-	progress("reading the fixture")
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.loads++
-	if b.loadErr != nil {
-		return nil, b.loadErr
+var _ access.Cluster = (*testCluster)(nil)
+
+func (c *testCluster) Load(context.Context, source.Scope) (*rbac.Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loads++
+	if c.loadErr != nil {
+		return nil, c.loadErr
 	}
-	d := loadData(b.t, b.snap)
-	d.Live = b.live
-	return d, nil
+	s := *c.snap
+	return &s, nil
 }
 
-func (b *testBackend) DryRun(_ context.Context, fx *fix.Fix) ([]OpDiff, error) {
-	changes, err := fix.Preview(b.snap, fx)
-	var out []OpDiff
-	for _, c := range changes {
-		out = append(out, OpDiff{Operation: string(c.Operation.Action) + " " + c.Operation.Target.String(), Diff: fix.Diff(c.Before, c.After)})
-	}
-	return out, err
-}
+func (c *testCluster) Exists(context.Context, rbac.ObjectRef) (bool, error) { return true, nil }
 
-func (b *testBackend) Apply(_ context.Context, fx *fix.Fix) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s, err := fix.Apply(b.snap, fx.Operations)
+func (c *testCluster) Do(_ context.Context, op fix.Operation, dryRun bool) (map[string]any, map[string]any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changes, err := fix.Preview(c.snap, &fix.Fix{Operations: []fix.Operation{op}})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	b.snap = s
-	b.applied = append(b.applied, fx.Finding)
-	return nil
+	if !dryRun {
+		if c.snap, err = fix.Apply(c.snap, []fix.Operation{op}); err != nil {
+			return nil, nil, err
+		}
+		c.applied++
+	}
+	return changes[0].Before, changes[0].After, nil
 }
 
-func (b *testBackend) SignIn() tea.ExecCommand { return nil }
-
-func newBackend(t testing.TB) *testBackend {
-	s, _, err := source.Files([]string{fixtures}, nil)
+func readFixture(t testing.TB) *rbac.Snapshot {
+	t.Helper()
+	res, err := source.Read(t.Context(), []string{fixtures}, source.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testBackend{t: t, snap: s}
+	return res.Snapshot
+}
+
+// offlineApp reads the fixture as `kubectl access -f` does.
+func offlineApp(t testing.TB) *access.App {
+	cat := source.Builtin()
+	return &access.App{Files: []string{fixtures}, Origin: access.Origin{Files: []string{"fixtures.yaml"}},
+		Catalog: cat, Resolver: cluster.NewResolver(cat), Names: groupNames, Namespace: "default"}
+}
+
+// liveApp serves the fixture from a testCluster.
+func liveApp(t testing.TB) (*access.App, *testCluster) {
+	c := &testCluster{snap: readFixture(t)}
+	a := offlineApp(t)
+	a.Files, a.Cluster, a.Origin = nil, c, access.Origin{Context: "test", Server: "https://test"}
+	return a, c
+}
+
+func loadSession(t testing.TB, a *access.App) *access.Session {
+	t.Helper()
+	s, err := a.Open(t.Context(), source.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // flow runs the explorer; seen is signalled for every message of the kinds
@@ -136,12 +119,12 @@ type flow struct {
 	t    *testing.T
 }
 
-func start(t *testing.T, b Backend, w, h int, o Options) *flow {
+func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	t.Helper()
 	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
-		case loadedMsg, fixMsg, wroteMsg, dryRunMsg, appliedMsg:
+		case loadedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -149,7 +132,8 @@ func start(t *testing.T, b Backend, w, h int, o Options) *flow {
 	if o.WriteDir == "" {
 		o.WriteDir = t.TempDir()
 	}
-	m := New(t.Context(), b, o)
+	o.App = a
+	m := New(t.Context(), o)
 	f.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithFilter(snoop), tea.WithColorProfile(colorprofile.ANSI)))
 	f.wait(loadedMsg{})
@@ -179,8 +163,8 @@ func sameType(a, b tea.Msg) bool {
 	case loadedMsg:
 		_, ok := b.(loadedMsg)
 		return ok
-	case fixMsg:
-		_, ok := b.(fixMsg)
+	case planMsg:
+		_, ok := b.(planMsg)
 		return ok
 	case wroteMsg:
 		_, ok := b.(wroteMsg)
@@ -271,7 +255,7 @@ func TestPages(t *testing.T) {
 		{"help", []string{"?"}, []string{"Filters: words match anywhere", "sign in again"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := start(t, newBackend(t), 80, 24, Options{})
+			f := start(t, offlineApp(t), 80, 24, Options{})
 			f.keys(tc.keys...)
 			_, screen := f.finish()
 			for _, w := range tc.want {
@@ -285,7 +269,7 @@ func TestPages(t *testing.T) {
 }
 
 func TestFilterSubjects(t *testing.T) {
-	f := start(t, newBackend(t), 80, 24, Options{})
+	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.keys("/")
 	f.typeText("u-sec")
 	f.keys("<enter>")
@@ -301,7 +285,7 @@ func TestFilterSubjects(t *testing.T) {
 }
 
 func TestProvenanceTree(t *testing.T) {
-	f := start(t, newBackend(t), 100, 30, Options{})
+	f := start(t, offlineApp(t), 100, 30, Options{})
 	f.keys("/")
 	f.typeText("u-secrets")
 	f.keys("<enter>", "<enter>") // close the filter, open the matrix
@@ -316,7 +300,7 @@ func TestProvenanceTree(t *testing.T) {
 }
 
 func TestWhoCanQuery(t *testing.T) {
-	f := start(t, newBackend(t), 80, 24, Options{})
+	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.keys("2")
 	f.typeText("get secr")
 	f.keys("<tab>") // completes "secrets"
@@ -328,7 +312,7 @@ func TestWhoCanQuery(t *testing.T) {
 		t.Fatalf("query = %q, want the completed one", p.query)
 	}
 	// The engine's own answer, as `who-can` gives it.
-	want := p.data.Index.WhoCan(rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: "audit-a"}, false)
+	want := p.sess.Index.WhoCan(rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: "audit-a"}, false)
 	if len(p.res.Subjects) != len(want.Subjects) || len(want.Subjects) == 0 {
 		t.Fatalf("%d subjects shown, the engine says %d", len(p.res.Subjects), len(want.Subjects))
 	}
@@ -348,11 +332,11 @@ func TestFixPreviewAndWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	f := start(t, newBackend(t), 100, 40, Options{WriteDir: dir})
+	f := start(t, offlineApp(t), 100, 40, Options{WriteDir: dir})
 	f.keys("3", "/")
 	f.typeText("user:u-secrets")
 	f.keys("<enter>", "f")
-	f.wait(fixMsg{})
+	f.wait(planMsg{})
 	f.keys("w")
 	w := f.wait(wroteMsg{}).(wroteMsg)
 	if w.err != nil {
@@ -387,11 +371,11 @@ func TestFixPreviewAndWrite(t *testing.T) {
 }
 
 func TestCopyShowsCommands(t *testing.T) {
-	f := start(t, newBackend(t), 100, 40, Options{})
+	f := start(t, offlineApp(t), 100, 40, Options{})
 	f.keys("3", "/")
 	f.typeText("user:u-secrets")
 	f.keys("<enter>", "f")
-	f.wait(fixMsg{})
+	f.wait(planMsg{})
 	f.keys("y", "G") // G: to the end of the fix, where the commands are
 	_, screen := f.finish()
 	for _, want := range []string{"copied the kubectl commands", "kubectl patch clusterrolebinding"} {
@@ -402,57 +386,56 @@ func TestCopyShowsCommands(t *testing.T) {
 }
 
 func TestApplyOfflineIsRefused(t *testing.T) {
-	b := newBackend(t)
-	f := start(t, b, 100, 40, Options{})
+	f := start(t, offlineApp(t), 100, 40, Options{})
 	f.keys("3", "/")
 	f.typeText("user:u-secrets")
 	f.keys("<enter>", "f")
-	f.wait(fixMsg{})
+	f.wait(planMsg{})
 	f.keys("a")
 	_, screen := f.finish()
-	if len(b.applied) != 0 || !strings.Contains(plain(screen), "read from files: nothing to apply to") {
+	if !strings.Contains(plain(screen), "read from files: nothing to apply to") {
 		t.Errorf("an offline view applied or did not say why not:\n%s", plain(screen))
 	}
 }
 
-// TestApplyFlow walks a: dry run, the confirmation, y, the reload; n
-// cancels. The real cluster's side is the tmux test's.
+// TestApplyFlow walks a: one press builds the fix and runs the dry run,
+// the confirmation asks for Y, n cancels, Y applies, and the reload drops
+// the finding. The real cluster's side is the tmux test's.
 func TestApplyFlow(t *testing.T) {
-	b := newBackend(t)
-	b.live = true
-	f := start(t, b, 100, 40, Options{})
+	a, c := liveApp(t)
+	f := start(t, a, 100, 40, Options{})
 	f.keys("3", "/")
 	f.typeText("user:u-secrets")
-	f.keys("<enter>", "a") // a on a fix not built yet builds it first
-	f.wait(fixMsg{})
-	f.keys("a")
+	f.keys("<enter>", "a") // one press: build, check, dry run
+	f.wait(planMsg{})
 	f.wait(dryRunMsg{})
+	f.keys("y") // copy's key does not apply
 	f.keys("n") // cancel: nothing applied
 	f.keys("a")
 	f.wait(dryRunMsg{})
-	f.keys("y")
-	f.wait(appliedMsg{})
+	f.keys("Y")
+	applied := f.wait(appliedMsg{}).(appliedMsg)
 	f.wait(loadedMsg{})
 	m, screen := f.finish()
-	if len(b.applied) != 1 {
-		t.Fatalf("applied %d fixes, want 1 (n must cancel)", len(b.applied))
+	if c.applied == 0 || applied.err != nil {
+		t.Fatalf("applied %d operations (%v), want the fix's", c.applied, applied.err)
 	}
 	fp := m.pages[2].(*findingsPage)
-	for _, fi := range fp.data.Report.Findings {
-		if fi.ID == b.applied[0] {
+	for _, fi := range fp.report.Findings {
+		if fi.ID == applied.id {
 			t.Errorf("finding %s is still listed after the apply and reload", fi.ID)
 		}
 	}
-	if b.loads != 2 {
-		t.Errorf("%d loads, want 2 (the first and the reload after the apply)", b.loads)
+	if c.loads != 2 {
+		t.Errorf("%d loads, want 2 (the first and the reload after the apply)", c.loads)
 	}
-	if !strings.Contains(plain(screen), "applied the fix for "+b.applied[0]) {
+	if !strings.Contains(plain(screen), "applied the fix for "+applied.id) {
 		t.Errorf("no word of the apply on screen:\n%s", plain(screen))
 	}
 }
 
 func TestResize(t *testing.T) {
-	f := start(t, newBackend(t), 80, 24, Options{})
+	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.keys("3")
 	f.tm.Send(tea.WindowSizeMsg{Width: 140, Height: 30})
 	time.Sleep(20 * time.Millisecond)
@@ -472,7 +455,7 @@ func TestResize(t *testing.T) {
 }
 
 func TestTinyTerminal(t *testing.T) {
-	f := start(t, newBackend(t), 30, 8, Options{})
+	f := start(t, offlineApp(t), 30, 8, Options{})
 	_, screen := f.finish()
 	if !strings.Contains(plain(screen), "needs at least") || !strings.Contains(plain(screen), "Enlarge it") {
 		t.Errorf("a tiny terminal is not explained:\n%s", plain(screen))
@@ -487,7 +470,7 @@ func TestQuitFromAnyState(t *testing.T) {
 		{"2", "q", "<ctrl+c>"}, // q is text in the query line; ctrl+c quits
 		{"?", "<ctrl+c>"},
 	} {
-		f := start(t, newBackend(t), 80, 24, Options{})
+		f := start(t, offlineApp(t), 80, 24, Options{})
 		f.keys(keys...)
 		m := f.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 		if !m.quitting {
@@ -497,31 +480,30 @@ func TestQuitFromAnyState(t *testing.T) {
 }
 
 func TestSessionExpiredIsShown(t *testing.T) {
-	b := newBackend(t)
-	b.loadErr = errors.Join(ErrSession, errors.New("Unauthorized"))
-	f := start(t, b, 80, 24, Options{})
+	a, c := liveApp(t)
+	c.loadErr = errors.Join(access.ErrSignIn, errors.New("Unauthorized"))
+	f := start(t, a, 80, 24, Options{})
 	_, screen := f.finish()
 	if !strings.Contains(plain(screen), "Your session has expired or was rejected") || !strings.Contains(plain(screen), "then press r") {
 		t.Errorf("an expired session is not explained with what to do:\n%s", plain(screen))
 	}
 
 	// Signed in again outside: r loads.
-	f = start(t, b, 80, 24, Options{})
-	b.mu.Lock()
-	b.loadErr = nil
-	b.mu.Unlock()
+	f = start(t, a, 80, 24, Options{})
+	c.mu.Lock()
+	c.loadErr = nil
+	c.mu.Unlock()
 	f.keys("r")
 	f.wait(loadedMsg{})
 	m, _ := f.finish()
-	if m.data == nil || m.loadErr != nil {
+	if m.sess == nil || m.loadErr != nil {
 		t.Error("r did not load again after the session came back")
 	}
 }
 
 func TestListFilterNarrowsLikeAFullPass(t *testing.T) {
-	d := loadData(t, nil)
 	p := newFindingsPage(&Common{Styles: NewStyles(), Keys: DefaultKeyMap()}, &deps{})
-	p.setData(d)
+	p.setSession(loadSession(t, offlineApp(t)))
 	full := func(f string) []int {
 		l := *p.list
 		l.match, l.filter = nil, ""
@@ -541,7 +523,7 @@ func TestListFilterNarrowsLikeAFullPass(t *testing.T) {
 }
 
 func TestMouseWheelScrollsTheList(t *testing.T) {
-	f := start(t, newBackend(t), 80, 24, Options{})
+	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	f.tm.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	m, _ := f.finish()
@@ -553,7 +535,7 @@ func TestMouseWheelScrollsTheList(t *testing.T) {
 // TestNoColor runs the program as a NO_COLOR terminal would: the renderer
 // draws no colour (nor reverse video), and the selection still shows.
 func TestNoColor(t *testing.T) {
-	m := New(t.Context(), newBackend(t), Options{})
+	m := New(t.Context(), Options{App: offlineApp(t)})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24),
 		teatest.WithProgramOptions(tea.WithEnvironment([]string{"NO_COLOR=1", "TERM=xterm-256color"})))
 	var out []byte // everything drawn until the first screen

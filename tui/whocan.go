@@ -8,8 +8,10 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -20,28 +22,29 @@ var completionVerbs = []string{"get", "list", "watch", "create", "update", "patc
 // whoCanPage asks who can make one request: `get secrets -n prod`,
 // `create pods/exec -A`, `get /metrics`.
 type whoCanPage struct {
-	c      *Common
-	data   *Data
-	input  textinput.Model
-	list   *list
-	detail detailPane
-	lay    split
-	query  string
-	attrs  rbac.Attributes
-	all    bool
-	res    rbac.WhoCanResult
-	err    error
-	warns  []string
-	focus  bool
-	ran    bool
+	c       *Common
+	deps    *deps
+	sess    *access.Session
+	visited bool
+	input   textinput.Model
+	list    *list
+	detail  detailPane
+	lay     split
+	query   string
+	attrs   rbac.Attributes
+	all     bool
+	res     *access.WhoCanAnswer
+	err     error
+	focus   bool
+	ran     bool
 }
 
-func newWhoCanPage(c *Common) *whoCanPage {
+func newWhoCanPage(c *Common, d *deps) *whoCanPage {
 	in := textinput.New()
 	in.Prompt = "who can "
 	in.Placeholder = "get secrets -n prod   |   create pods/exec -A   |   get /metrics"
 	in.ShowSuggestions = true
-	p := &whoCanPage{c: c, input: in, detail: newDetailPane(true)}
+	p := &whoCanPage{c: c, deps: d, input: in, detail: newDetailPane(true), res: &access.WhoCanAnswer{}}
 	p.list = newList(c.Styles,
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
@@ -52,6 +55,17 @@ func newWhoCanPage(c *Common) *whoCanPage {
 }
 
 func (p *whoCanPage) title() string { return "Who can" }
+func (p *whoCanPage) badge() string { return "" }
+
+// enter gives the query line the keyboard on the first visit.
+func (p *whoCanPage) enter() tea.Cmd {
+	first := !p.visited
+	p.visited = true
+	if first && !p.ran {
+		return p.focusInput()
+	}
+	return nil
+}
 
 func (p *whoCanPage) typing() bool { return p.input.Focused() }
 
@@ -61,8 +75,8 @@ func (p *whoCanPage) focusInput() tea.Cmd {
 	return p.input.Focus()
 }
 
-func (p *whoCanPage) setData(d *Data) {
-	p.data = d
+func (p *whoCanPage) setSession(s *access.Session) {
+	p.sess = s
 	if p.ran {
 		p.run()
 	}
@@ -146,8 +160,8 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 }
 
 // parseQuery reads VERB RESOURCE [NAME] [-n NS | -A] as the CLI does.
-func parseQuery(s string) (Query, error) {
-	var q Query
+func parseQuery(s string) (access.Request, error) {
+	var q access.Request
 	var pos []string
 	words := strings.Fields(s)
 	for i := 0; i < len(words); i++ {
@@ -160,9 +174,10 @@ func parseQuery(s string) (Query, error) {
 				return q, errors.New("-n needs a namespace")
 			}
 			i++
-			q.Namespace = words[i]
+			q.Namespace, q.NamespaceSet = words[i], true
 		case strings.HasPrefix(w, "-n="), strings.HasPrefix(w, "--namespace="):
 			_, q.Namespace, _ = strings.Cut(w, "=")
+			q.NamespaceSet = true
 		case strings.HasPrefix(w, "-"):
 			return q, errors.New("unknown flag " + w + ": the query line takes -n NAMESPACE and -A")
 		default:
@@ -180,43 +195,35 @@ func parseQuery(s string) (Query, error) {
 	return q, nil
 }
 
-// run answers the query with the engine (in memory: milliseconds even on
-// the largest clusters, so it runs in Update, as a filter does).
+// run answers the query with the application layer, over the session in
+// memory: milliseconds even on the largest clusters, so it runs in
+// Update, as a filter does.
 func (p *whoCanPage) run() {
 	p.ran = true
-	p.err, p.warns = nil, nil
+	p.err = nil
 	q, err := parseQuery(p.query)
-	if err == nil && p.data != nil {
-		var a rbac.Attributes
-		a, p.warns, err = p.data.Resolve(q)
-		if err == nil {
-			p.attrs, p.all = a, q.AllNamespaces
-			p.res = p.data.Index.WhoCan(a, q.AllNamespaces)
-			p.warns = append(p.warns, p.res.Warnings...)
-			if ns := p.data.Index.Snapshot().Namespaces; a.Namespace != "" && !q.AllNamespaces && len(ns) > 0 &&
-				!slices.ContainsFunc(ns, func(n corev1.Namespace) bool { return n.Name == a.Namespace }) {
-				p.warns = append(p.warns, "namespace "+a.Namespace+" does not exist; only cluster-wide grants apply there")
-			}
-			if q.AllNamespaces && a.Namespace == "" {
-				p.warns = append(p.warns, "-A changes nothing here: only ClusterRoleBindings grant cluster-scoped and non-resource requests")
-			}
+	if err == nil && p.sess != nil {
+		var ans *access.WhoCanAnswer
+		if ans, err = p.sess.WhoCan(p.deps.ctx, q); err == nil {
+			p.res, p.attrs, p.all = ans, ans.Query.Attributes, q.AllNamespaces
 		}
 	}
 	p.err = err
 	if err != nil {
-		p.res = rbac.WhoCanResult{}
+		p.res = &access.WhoCanAnswer{}
 	}
+	names := p.names()
 	rows := make([]row, len(p.res.Subjects))
 	for i, g := range p.res.Subjects {
 		name := g.Name
 		if g.Kind == rbac.GroupKind {
-			name = groupCell(p.data.Names, name)
+			name = groupCell(names, name)
 		}
 		if g.Broad != "" {
 			name += "  (" + g.Broad + ")"
 		}
 		kind := kindWord(g.Kind)
-		rows[i] = row{cells: []string{kind, name, g.Namespace, itoa(len(g.Via))},
+		rows[i] = row{cells: []string{kind, safe.Terminal(name), safe.Terminal(g.Namespace), itoa(len(g.Via))},
 			search: strings.ToLower(kind + " " + name + " " + g.Namespace)}
 	}
 	p.list.setRows(rows)
@@ -224,8 +231,15 @@ func (p *whoCanPage) run() {
 	p.syncDetail(true)
 }
 
+func (p *whoCanPage) names() identity.Names {
+	if p.sess == nil {
+		return nil
+	}
+	return p.sess.App.Names
+}
+
 func (p *whoCanPage) syncDetail(top bool) {
-	if !p.ran || p.data == nil {
+	if !p.ran || p.sess == nil {
 		p.detail.setContent(styleLines(p.c.Styles.Muted, whoCanIntro), true)
 		return
 	}
@@ -237,10 +251,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 	}
 	g := p.res.Subjects[i]
 	s := g.Subject()
-	title := s.String()
-	if g.Kind == rbac.GroupKind {
-		title = "group:" + p.data.Names.Label(g.Name)
-	}
+	title := safe.Terminal(p.names().Subject(s))
 	where := "in " + p.attrs.Namespace
 	switch {
 	case p.attrs.Namespace == "":
@@ -248,7 +259,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 	case p.all:
 		where = "in some namespace"
 	}
-	text := provenance(st, st.Bold.Render(title)+" may "+p.attrs.String()+" "+where, g.Via)
+	text := provenance(st, st.Bold.Render(title)+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via)
 	p.detail.setContent(text, top)
 }
 
@@ -265,7 +276,7 @@ tab completes verbs, resources and namespaces; enter asks.`
 // suggest offers completions of the word being typed: a verb first, then
 // a resource, a namespace after -n, else the flags.
 func (p *whoCanPage) suggest() {
-	if p.data == nil {
+	if p.sess == nil {
 		return
 	}
 	v := p.input.Value()
@@ -284,13 +295,13 @@ func (p *whoCanPage) suggest() {
 	var cands []string
 	switch {
 	case n > 0 && (words[n-1] == "-n" || words[n-1] == "--namespace"):
-		for _, ns := range p.data.Index.Snapshot().Namespaces {
+		for _, ns := range p.sess.Index.Snapshot().Namespaces {
 			cands = append(cands, ns.Name)
 		}
 	case n == 0:
 		cands = completionVerbs
 	case n == 1:
-		cands = p.data.Resources
+		cands = p.sess.App.Catalog.Names()
 	default:
 		cands = []string{"-n", "-A"}
 	}
@@ -313,11 +324,15 @@ func (p *whoCanPage) view() string {
 	b.WriteString(p.input.View() + "\n")
 	switch {
 	case p.err != nil:
-		b.WriteString(st.Error.Render("error: " + p.err.Error()))
+		b.WriteString(st.Error.Render("error: " + safe.Error(p.err)))
 	case p.ran && p.res.Incomplete:
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
-	case len(p.warns) > 0:
-		b.WriteString(st.Warning.Render("warning: " + strings.Join(p.warns, "; ")))
+	case len(p.res.Warnings) > 0:
+		msgs := make([]string, len(p.res.Warnings))
+		for i, w := range p.res.Warnings {
+			msgs[i] = w.Message
+		}
+		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:
 		b.WriteString(st.Muted.Render(p.attrs.String() + " " + inScope(p.attrs.Namespace) + ": " + itoa(len(p.res.Subjects)) + " subjects"))
 	}

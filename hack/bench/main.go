@@ -18,9 +18,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-access/kubectl-access/internal/large"
-	"github.com/kubectl-access/kubectl-access/internal/livebench"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/livebench"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
 func main() {

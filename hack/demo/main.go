@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
 func main() {

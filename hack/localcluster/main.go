@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
 func main() {

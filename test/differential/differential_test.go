@@ -26,8 +26,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -75,7 +76,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 	// What the cluster holds before the universe (bootstrap roles and
 	// bindings) goes to the offline input too, as a kubectl get -o yaml
 	// List would carry it.
-	base, err := source.Live(ctx, cs, source.Scope{AllNamespaces: true, ClusterRBAC: true})
+	base, err := cluster.Live(ctx, cs, source.Scope{AllNamespaces: true, ClusterRBAC: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 	writeUniverse(t, filepath.Join(dir, "universe.yaml"), u)
 	waitAggregated(t, ctx, cs)
 
-	live, err := source.Live(ctx, kubernetes.NewForConfigOrDie(source.ProtobufConfig(c.Config)), source.Full)
+	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

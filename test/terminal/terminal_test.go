@@ -19,8 +19,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -99,7 +100,7 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	}
 	// The finding to fix: u-secrets reads secrets cluster-wide. Its id is
 	// the audit's, from the cluster as loaded.
-	live, err := source.Live(ctx, kubernetes.NewForConfigOrDie(source.ProtobufConfig(c.Config)), source.Full)
+	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), source.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,11 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	x.keys("a")
 	x.waitFor("Server-side dry run accepted every change", 30*time.Second)
 	x.waitFor("Apply 1 change(s) for "+id, 5*time.Second)
+	// y copies elsewhere in the fix flow: here it applies nothing and says
+	// which key does.
 	x.keys("y")
+	x.waitFor("press Y (shift+y) to apply", 5*time.Second)
+	x.keys("Y")
 	x.waitFor("applied the fix for "+id, 30*time.Second)
 	// The reload: the finding is gone from the screen.
 	s := x.waitFor("no finding matches the filter", time.Minute)

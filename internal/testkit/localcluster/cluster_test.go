@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
 func TestMain(m *testing.M) {

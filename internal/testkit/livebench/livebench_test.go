@@ -11,8 +11,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-access/kubectl-access/internal/large"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
@@ -24,7 +24,7 @@ func TestRunSmall(t *testing.T) {
 	clustertest.Require(t)
 	c := clustertest.Get(t)
 	bin := filepath.Join(t.TempDir(), "kubectl-access")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-access")
+	build := exec.Command("go", "build", "-o", bin, "../../../cmd/kubectl-access")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -44,6 +44,9 @@ func init() {
 	if kubeconfig := os.Getenv(floorEnv); kubeconfig != "" {
 		os.Exit(serveFloor(kubeconfig))
 	}
+	if os.Getenv(explorerEnv) == "1" {
+		os.Exit(serveExplorer(os.Args[1:]))
+	}
 }
 
 // serveFloor runs the floor once and prints its counts as JSON.
@@ -103,7 +106,9 @@ func runOne(req runRequest) runReply {
 	}
 	defer stderr.Close()
 	cmd := exec.Command(req.Args[0], req.Args[1:]...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, runnerEnv+"=") }), req.Env...)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, runnerEnv+"=") || strings.HasPrefix(e, explorerEnv+"=")
+	}), req.Env...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr // files: no copying goroutines in the runner
 	start := time.Now()
 	err = cmd.Run()

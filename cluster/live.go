@@ -1,16 +1,17 @@
-// Package source loads snapshots: live from a cluster (parallel, paginated,
-// protobuf LISTs of only what a query needs) or offline from files,
-// directories, stdin and saved snapshots.
-package source
+// Package cluster is everything that talks to a live cluster: snapshots
+// loaded with parallel, paginated, protobuf LISTs of only what a query
+// needs, the node probes, discovery and kubectl's resource resolution,
+// object checks, and fixes applied (server-side dry run, then for real).
+// It implements the application layer's Cluster; the pure layers (the
+// engine, the audit, the explorer) never import it.
+package cluster
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -22,29 +23,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
 )
-
-// Scope says which objects a query needs. The zero value reads nothing.
-type Scope struct {
-	// Namespace, when set, limits Roles and RoleBindings to one namespace;
-	// AllNamespaces reads them everywhere.
-	Namespace     string
-	AllNamespaces bool
-	// ClusterRBAC reads ClusterRoles and ClusterRoleBindings.
-	ClusterRBAC bool
-	// ServiceAccounts and Namespaces read those (in Namespace, or all).
-	ServiceAccounts bool
-	Namespaces      bool
-	// Workloads reads pods, nodes, admission webhooks (and the services
-	// they call) and gMSA credential specs.
-	Workloads bool
-	// Probes runs the node probes (ProbeNodes), which the caller does
-	// itself: they need the rest config, not only a clientset.
-	Probes bool
-}
-
-// Full is what a whole-cluster view (snapshot, audit) reads.
-var Full = Scope{AllNamespaces: true, ClusterRBAC: true, ServiceAccounts: true, Namespaces: true, Workloads: true, Probes: true}
 
 // PageSize is the LIST page size: large enough for few round trips, small
 // enough that one page never dominates memory.
@@ -62,37 +42,12 @@ func ProtobufConfig(cfg *rest.Config) *rest.Config {
 	return c
 }
 
-// Counter counts the HTTP requests made through a config, for the
-// benchmark's "API requests" figure.
-type Counter struct{ n atomic.Int64 }
-
-// Wrap installs the counter on cfg.
-func (c *Counter) Wrap(cfg *rest.Config) {
-	prev := cfg.WrapTransport
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		if prev != nil {
-			rt = prev(rt)
-		}
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			c.n.Add(1)
-			return rt.RoundTrip(r)
-		})
-	}
-}
-
-// Requests returns the number counted so far.
-func (c *Counter) Requests() int64 { return c.n.Load() }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // Live loads a snapshot of scope from the cluster behind cs. LISTs run in
 // parallel and page through large collections. A forbidden LIST becomes a
 // gap in the snapshot (the answer is then incomplete, never "denied");
 // any other failure (unreachable server, expired credentials) is an error,
 // because nothing useful can be said.
-func Live(ctx context.Context, cs kubernetes.Interface, scope Scope) (*rbac.Snapshot, error) {
+func Live(ctx context.Context, cs kubernetes.Interface, scope source.Scope) (*rbac.Snapshot, error) {
 	s := rbac.NewSnapshot()
 	s.RulesAggregated = true
 	ns := scope.Namespace
@@ -183,7 +138,7 @@ func fetch[T any, PT interface {
 	metav1.Object
 }](ctx context.Context, gap func(string, string, error) error, resource, ns string, dst *[]T, page func(metav1.ListOptions) ([]T, string, error)) func() error {
 	return func() error {
-		if report := progressFrom(ctx); report != nil {
+		if report := source.ProgressFrom(ctx); report != nil {
 			inner, n := page, 0
 			page = func(o metav1.ListOptions) ([]T, string, error) {
 				items, cont, err := inner(o)
@@ -230,20 +185,6 @@ func list[T any](ctx context.Context, page func(metav1.ListOptions) ([]T, string
 		}
 		opts.Continue = cont
 	}
-}
-
-type progressKey struct{}
-
-// WithProgress returns a context under which Live reports, after each page
-// of each LIST, the resource and how many of its objects have arrived (from
-// several goroutines at once: report must be safe for that).
-func WithProgress(ctx context.Context, report func(resource string, items int)) context.Context {
-	return context.WithValue(ctx, progressKey{}, report)
-}
-
-func progressFrom(ctx context.Context) func(string, int) {
-	f, _ := ctx.Value(progressKey{}).(func(string, int))
-	return f
 }
 
 // slim drops what the engine never reads and memory pays for: managed

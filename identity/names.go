@@ -1,6 +1,8 @@
-package auth
+package identity
 
 import (
+	"github.com/kubectl-access/kubectl-access/rbac"
+
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -107,4 +109,13 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// Subject renders a subject for a table: a group with its name beside its
+// object id when known.
+func (n Names) Subject(s rbac.Subject) string {
+	if s.Kind == rbac.GroupKind {
+		return "group:" + n.Label(s.Name)
+	}
+	return s.String()
 }

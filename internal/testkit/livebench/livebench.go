@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -26,10 +27,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-access/kubectl-access/internal/large"
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Config says what to measure and where.
@@ -52,6 +53,18 @@ type Query struct {
 	// MaxRSSMiB is the ceiling on the command's peak resident memory;
 	// zero means DefaultMaxRSSMiB.
 	MaxRSSMiB float64
+	// Explorer runs the explorer's benchmark (this executable) instead of
+	// the kubectl-access binary.
+	Explorer bool
+}
+
+// command is the executable and environment a query runs with.
+func (q Query) command(bin string) (string, []string) {
+	if !q.Explorer {
+		return bin, nil
+	}
+	self, _ := os.Executable()
+	return self, []string{explorerEnv + "=1"}
 }
 
 func (q Query) maxRSS() float64 {
@@ -66,18 +79,19 @@ func (q Query) maxRSS() float64 {
 func Queries(z large.Sizes) []Query {
 	ns := large.Namespace(min(7, z.Namespaces-1))
 	return []Query{
-		{"who-can -n", []string{"who-can", "get", "secrets", "-n", ns}, 0.5, 0},
-		{"who-can -A", []string{"who-can", "create", "pods/exec", "-A"}, 1.3, 0},
-		{"what-can user+groups", []string{"what-can", "user:" + large.User(1),
-			"--group", large.Group(1), "--group", large.Group(2), "--group", large.Group(3)}, 1.3, 0},
-		{"what-can sa", []string{"what-can", "sa:" + ns + ":sa-00"}, 1.3, 0},
+		{Name: "who-can -n", Args: []string{"who-can", "get", "secrets", "-n", ns}, Ceiling: 0.5},
+		{Name: "who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A"}, Ceiling: 1.3},
+		{Name: "what-can user+groups", Args: []string{"what-can", "user:" + large.User(1),
+			"--group", large.Group(1), "--group", large.Group(2), "--group", large.Group(3)}, Ceiling: 1.3},
+		{Name: "what-can sa", Args: []string{"what-can", "sa:" + ns + ":sa-00"}, Ceiling: 1.3},
 		// The audit holds every finding (tens of thousands on LARGE) and
 		// their evidence in memory to sort and group them.
-		{"audit", []string{"audit"}, 3, 600},
+		{Name: "audit", Args: []string{"audit"}, Ceiling: 3, MaxRSSMiB: 600},
 		// The explorer's first screen: the same reads and audit, then the
-		// model of every page; then a filter typed key by key.
-		{"explorer first screen", []string{"explorer-bench"}, 3.5, 700},
-		{"explorer filtered", []string{"explorer-bench", "--filter", ns}, 3.5, 700},
+		// model of every page; then a filter typed key by key (this
+		// executable in its explorer mode, through the same layers).
+		{Name: "explorer first screen", Args: nil, Ceiling: 3.5, MaxRSSMiB: 700, Explorer: true},
+		{Name: "explorer filtered", Args: []string{"--filter", ns}, Ceiling: 3.5, MaxRSSMiB: 700, Explorer: true},
 	}
 }
 
@@ -113,7 +127,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Runs < 1 {
 		c.Runs = 1
 	}
-	cfg := source.ProtobufConfig(c.Rest)
+	cfg := cluster.ProtobufConfig(c.Rest)
 	cfg.QPS = -1
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -136,7 +150,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	for _, q := range queries {
-		if _, err := runCommand(run, c.Binary, c.Kubeconfig, q.Args); err != nil {
+		if _, err := runCommand(run, q, c.Binary, c.Kubeconfig); err != nil {
 			return nil, err
 		}
 	}
@@ -153,7 +167,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		floors = append(floors, d)
 		rep.Objects, rep.FloorRequests = st.objects, st.requests
 		for i, q := range queries {
-			cr, err := runCommand(run, c.Binary, c.Kubeconfig, q.Args)
+			cr, err := runCommand(run, q, c.Binary, c.Kubeconfig)
 			if err != nil {
 				return nil, err
 			}
@@ -168,7 +182,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		r.Query = q
 		r.Wall, r.Min = median(walls[i]), slices.Min(walls[i])
 		r.Ratio = float64(r.Wall) / float64(rep.Floor)
-		if r.Requests, err = countRequests(ctx, c.Binary, c.Kubeconfig, q.Args); err != nil {
+		if r.Requests, err = countRequests(ctx, q, c.Binary, c.Kubeconfig); err != nil {
 			return nil, err
 		}
 	}
@@ -199,6 +213,10 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	for _, x := range r.Results {
+		if x.Explorer {
+			fmt.Fprintf(w, "  %-22s the explorer's load, audit and first screen (160x50) %s\n", x.Name, strings.Join(x.Args, " "))
+			continue
+		}
 		fmt.Fprintf(w, "  %-22s kubectl access %s\n", x.Name, strings.Join(x.Args, " "))
 	}
 }
@@ -222,9 +240,9 @@ type floorStats struct{ objects, requests int }
 // collection the engine reads (the six kinds, all namespaces), decoding into
 // typed lists and nothing more.
 func Floor(ctx context.Context, base *rest.Config) (time.Duration, floorStats, error) {
-	cfg := source.ProtobufConfig(base)
+	cfg := cluster.ProtobufConfig(base)
 	cfg.QPS = -1
-	var counter source.Counter
+	var counter Counter
 	counter.Wrap(cfg)
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -262,7 +280,7 @@ func Floor(ctx context.Context, base *rest.Config) (time.Duration, floorStats, e
 	g, _ := errgroup.WithContext(ctx)
 	for i, page := range pagers {
 		g.Go(func() error {
-			o := metav1.ListOptions{Limit: source.PageSize}
+			o := metav1.ListOptions{Limit: cluster.PageSize}
 			for {
 				n, cont, err := page(o)
 				if err != nil {
@@ -303,8 +321,10 @@ type commandRun struct {
 
 // runCommand runs the binary once with -o json through the runner and
 // measures it.
-func runCommand(r *runner, bin, kubeconfig string, args []string) (commandRun, error) {
-	rep, out, stderr, err := r.run(append([]string{bin}, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json")...))
+func runCommand(r *runner, q Query, bin, kubeconfig string) (commandRun, error) {
+	exe, env := q.command(bin)
+	args := q.Args
+	rep, out, stderr, err := r.run(append([]string{exe}, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json")...), env...)
 	if err != nil {
 		return commandRun{}, err
 	}
@@ -324,8 +344,11 @@ func runCommand(r *runner, bin, kubeconfig string, args []string) (commandRun, e
 
 // countRequests runs the command once at -v=6, where client-go logs one
 // "Response" line per API request, and counts them.
-func countRequests(ctx context.Context, bin, kubeconfig string, args []string) (int, error) {
-	cmd := exec.CommandContext(ctx, bin, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json", "-v", "6")...)
+func countRequests(ctx context.Context, q Query, bin, kubeconfig string) (int, error) {
+	exe, env := q.command(bin)
+	args := q.Args
+	cmd := exec.CommandContext(ctx, exe, append(slices.Clone(args), "--kubeconfig", kubeconfig, "-o", "json", "-v", "6")...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Run(); err != nil {

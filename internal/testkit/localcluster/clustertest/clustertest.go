@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-access/kubectl-access/internal/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
 var (

@@ -1,0 +1,188 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Document kinds.
+const (
+	KindWhoCan  = "WhoCan"
+	KindWhatCan = "WhatCan"
+	KindCan     = "Can"
+)
+
+// WhoCanQuery is the request asked about; AllNamespaces is -A.
+type WhoCanQuery struct {
+	rbac.Attributes `json:",inline"`
+	AllNamespaces   bool `json:"allNamespaces,omitempty"`
+}
+
+// WhoCanAnswer is the `WhoCan` document: every subject allowed, each with
+// its paths.
+type WhoCanAnswer struct {
+	APIVersion        string      `json:"apiVersion"`
+	Kind              string      `json:"kind"`
+	Query             WhoCanQuery `json:"query"`
+	rbac.WhoCanResult `json:",inline"`
+	// Gaps are the parts of the cluster that could not be read, when the
+	// answer is incomplete.
+	Gaps []rbac.Gap `json:"gaps,omitempty"`
+}
+
+// WhatCanAnswer is the `WhatCan` document: every rule a subject holds.
+type WhatCanAnswer struct {
+	APIVersion         string       `json:"apiVersion"`
+	Kind               string       `json:"kind"`
+	Subject            rbac.Subject `json:"subject"`
+	rbac.WhatCanResult `json:",inline"`
+	Gaps               []rbac.Gap `json:"gaps,omitempty"`
+}
+
+// CanAnswer is the `Can` document: one decision.
+type CanAnswer struct {
+	APIVersion     string          `json:"apiVersion"`
+	Kind           string          `json:"kind"`
+	Subject        rbac.Subject    `json:"subject"`
+	Query          rbac.Attributes `json:"query"`
+	rbac.CanResult `json:",inline"`
+	Gaps           []rbac.Gap `json:"gaps,omitempty"`
+}
+
+// Unknown says the request was not granted, but the view is incomplete:
+// the answer is not known (exit code 2), not "denied".
+func (c *CanAnswer) Unknown() bool { return !c.Allowed && c.Incomplete }
+
+// WhoCan answers who may make the request. The session must hold the
+// request's scope (ScopeFor).
+func (s *Session) WhoCan(ctx context.Context, r Request) (*WhoCanAnswer, error) {
+	at, warns, err := s.App.Attributes(r)
+	if err != nil {
+		return nil, err
+	}
+	res := s.Index.WhoCan(at, r.AllNamespaces)
+	if !r.AllNamespaces {
+		warns = append(warns, s.checkNamespace(ctx, at.Namespace)...)
+	}
+	res.Warnings = s.warnings(warns, res.Warnings)
+	ans := &WhoCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhoCan,
+		Query: WhoCanQuery{Attributes: at, AllNamespaces: r.AllNamespaces}, WhoCanResult: res}
+	if res.Incomplete {
+		ans.Gaps = s.Index.Gaps()
+	}
+	return ans, nil
+}
+
+// WhatCan answers what the subject holds: every namespace, or with
+// namespace set the cluster-wide rules and that namespace's.
+func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace string) *WhatCanAnswer {
+	warns := s.checkSubject(ctx, subject)
+	warns = append(warns, s.checkNamespace(ctx, namespace)...)
+	res := s.Index.WhatCan(subject.Identity(), namespace)
+	res.Warnings = s.warnings(warns, res.Warnings)
+	ans := &WhatCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhatCan, Subject: subject, WhatCanResult: res}
+	if res.Incomplete {
+		ans.Gaps = s.Index.Gaps()
+	}
+	return ans
+}
+
+// Can decides one request for one subject.
+func (s *Session) Can(ctx context.Context, subject rbac.Subject, r Request) (*CanAnswer, error) {
+	at, warns, err := s.App.Attributes(r)
+	if err != nil {
+		return nil, err
+	}
+	warns = append(warns, s.checkSubject(ctx, subject)...)
+	warns = append(warns, s.checkNamespace(ctx, at.Namespace)...)
+	res := s.Index.Can(subject.Identity(), at)
+	res.Warnings = s.warnings(warns, res.Warnings)
+	ans := &CanAnswer{APIVersion: rbac.APIVersion, Kind: KindCan, Subject: subject, Query: at, CanResult: res}
+	if res.Incomplete {
+		ans.Gaps = s.Index.Gaps()
+	}
+	return ans, nil
+}
+
+// warnings orders an answer's warnings: setting up, loading, the
+// question's own, then the engine's.
+func (s *Session) warnings(question, engine []rbac.Warning) []rbac.Warning {
+	out := slices.Concat(s.App.Warnings, s.Warnings, question, engine)
+	if out == nil {
+		out = []rbac.Warning{}
+	}
+	return out
+}
+
+// checkNamespace warns when the namespace asked about does not exist: the
+// answer stands (ClusterRoleBindings still apply) but is likely a typo.
+func (s *Session) checkNamespace(ctx context.Context, ns string) []rbac.Warning {
+	if ns == "" {
+		return nil
+	}
+	missing := rbac.Warnf(WarnNamespaceMissing, "namespace %q does not exist; only cluster-wide grants apply there", ns)
+	snap := s.Index.Snapshot()
+	if s.App.Cluster == nil || s.Scope.Namespaces {
+		if len(snap.Namespaces) == 0 {
+			return nil // the input has no namespaces to check against
+		}
+		if slices.ContainsFunc(snap.Namespaces, func(n corev1.Namespace) bool { return n.Name == ns }) {
+			return nil
+		}
+		return []rbac.Warning{missing}
+	}
+	ok, err := s.exists(ctx, rbac.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: ns})
+	switch {
+	case err != nil:
+		return nil // not knowing is no reason to warn
+	case !ok:
+		return []rbac.Warning{missing}
+	}
+	return nil
+}
+
+// checkSubject warns about a subject that no binding names and, for a
+// service account, one that does not exist: most often a typo.
+func (s *Session) checkSubject(ctx context.Context, sub rbac.Subject) []rbac.Warning {
+	var out []rbac.Warning
+	if !s.Index.Names(sub) {
+		out = append(out, rbac.Warnf(WarnSubjectUnbound, "no binding names %s; it holds only what its groups are granted", sub))
+	}
+	if sub.Kind != rbac.ServiceAccountKind {
+		return out
+	}
+	if s.App.Cluster == nil || s.Scope.ServiceAccounts {
+		sas := s.Index.Snapshot().ServiceAccounts
+		if len(sas) == 0 {
+			return out
+		}
+		if !slices.ContainsFunc(sas, func(sa corev1.ServiceAccount) bool { return sa.Namespace == sub.Namespace && sa.Name == sub.Name }) {
+			what := "is not in the input"
+			if s.App.Cluster != nil {
+				what = "does not exist"
+			}
+			out = append(out, rbac.Warnf(WarnServiceAccountGone, "service account %s/%s %s", sub.Namespace, sub.Name, what))
+		}
+		return out
+	}
+	ok, err := s.exists(ctx, rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: sub.Name, Namespace: sub.Namespace})
+	if err == nil && !ok {
+		out = append(out, rbac.Warnf(WarnServiceAccountGone, "service account %s/%s does not exist", sub.Namespace, sub.Name))
+	}
+	return out
+}
+
+func (s *Session) exists(ctx context.Context, ref rbac.ObjectRef) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.App.callTimeout())
+	defer cancel()
+	ok, err := s.App.Cluster.Exists(ctx, ref)
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", ref, err)
+	}
+	return ok, nil
+}

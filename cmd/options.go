@@ -1,0 +1,192 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// defaultTimeout bounds a load from the cluster, the sign-in included.
+const defaultTimeout = 2 * time.Minute
+
+// InputOptions are the flags of every command that reads a cluster or
+// files: where the data comes from, how long loading may take, and the
+// group names to show beside Entra ids.
+type InputOptions struct {
+	Filenames  []string
+	Timeout    time.Duration
+	GroupNames string
+
+	names identity.Names
+}
+
+// AddFlags adds -f, --timeout and --group-names.
+func (in *InputOptions) AddFlags(c *cobra.Command) {
+	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
+	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
+	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids")
+}
+
+// Complete reads the names file.
+func (in *InputOptions) Complete() error {
+	in.names = identity.Names{}
+	if in.GroupNames != "" {
+		n, err := identity.LoadNames(in.GroupNames)
+		if err != nil {
+			return err
+		}
+		in.names = n
+	}
+	return nil
+}
+
+// Offline says whether the input is files.
+func (in *InputOptions) Offline() bool { return len(in.Filenames) > 0 }
+
+// needs say what a command needs of the cluster besides its objects.
+type needs struct {
+	catalog    bool // what the server serves (to resolve resources)
+	credential bool // the kubeconfig's credential (the credentials rules)
+	version    bool // the server's version (the audit report)
+}
+
+// namespace is -n when given.
+func (r *RootOptions) namespace() (string, bool) {
+	if r.Flags.Namespace != nil && *r.Flags.Namespace != "" {
+		return *r.Flags.Namespace, true
+	}
+	return "", false
+}
+
+// App builds the application layer's view of the cluster (or of the
+// files) a command works on.
+func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*access.App, error) {
+	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In}
+	ns, explicit := r.namespace()
+	app.NamespaceSet = explicit
+	if in.Offline() {
+		app.Files = in.Filenames
+		app.Origin = access.Origin{Files: in.Filenames}
+		app.Namespace = ns
+		if !explicit {
+			// Offline input needs no kubeconfig; when there is one, its
+			// namespace is the default, as kubectl apply would use it.
+			app.Namespace = "default"
+			if kns, _, err := r.Flags.ToRawKubeConfigLoader().Namespace(); err == nil && kns != "" {
+				app.Namespace = kns
+			}
+		}
+		app.Catalog = source.Builtin()
+		app.Resolver = cluster.NewResolver(app.Catalog)
+		return app, nil
+	}
+	loader := r.Flags.ToRawKubeConfigLoader()
+	kns, _, err := loader.Namespace()
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	app.Namespace = kns
+	if explicit {
+		app.Namespace = ns
+	}
+	cred, credErr := r.credential()
+	if credErr == nil {
+		if err := unusable(cred); err != nil && r.login() == nil {
+			return nil, err
+		}
+	}
+	cfg, err := r.Flags.ToRESTConfig()
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	client, err := cluster.New(cfg)
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	app.Cluster = client
+	app.Origin = access.Origin{Server: cfg.Host}
+	if raw, err := loader.RawConfig(); err == nil {
+		app.Origin.Context = raw.CurrentContext
+	}
+	if r.Flags.Context != nil && *r.Flags.Context != "" {
+		app.Origin.Context = *r.Flags.Context
+	}
+	if n.credential {
+		if credErr != nil {
+			app.Warnings = append(app.Warnings, rbac.Warnf(access.WarnCredentialUnchecked, "the credentials rules were not checked: %v", credErr))
+		} else {
+			app.Credential = cred
+		}
+	}
+	if n.catalog {
+		cat, warns, err := cluster.Discover(client.CS.Discovery())
+		if err != nil {
+			return nil, cluster.Explain(err)
+		}
+		app.Catalog, app.Warnings = cat, append(app.Warnings, warns...)
+	} else {
+		app.Catalog = source.Builtin()
+	}
+	app.Resolver = cluster.NewResolver(app.Catalog)
+	if n.version {
+		app.Origin.Version = client.Version()
+	}
+	_ = ctx
+	return app, nil
+}
+
+// credential inspects the kubeconfig credential of the context in use.
+func (r *RootOptions) credential() (*identity.Credential, error) {
+	loader := r.Flags.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	context := ""
+	if r.Flags.Context != nil {
+		context = *r.Flags.Context
+	}
+	c, err := auth.Inspect(&raw, context, loader.ConfigAccess().GetLoadingPrecedence())
+	if err == nil {
+		if l := r.login(); l != nil {
+			l.Describe(c)
+		}
+	}
+	return c, err
+}
+
+// unusable says why client-go cannot sign in with a credential the
+// inspection recognises, with the inspection's advice, before client-go
+// fails with a bare message.
+func unusable(c *identity.Credential) error {
+	switch c.Method {
+	case identity.AzureAuthProvider:
+		return safe.Hint(fmt.Errorf("the kubeconfig user %q signs in with the azure auth-provider, which kubectl and client-go removed in 1.26", c.User),
+			"convert the kubeconfig with `kubelogin convert-kubeconfig -l azurecli` (or the login mode you use), or pass --login azurecli to sign in without changing the file")
+	}
+	return nil
+}
+
+func kubeconfigError(err error) error {
+	return safe.Hint(err, "check --kubeconfig, $KUBECONFIG and --context; or pass -f FILE to work offline")
+}
+
+// isTerminal says whether the streams are an interactive terminal.
+func isTerminal(in io.Reader, out io.Writer) bool {
+	fi, ok1 := in.(*os.File)
+	fo, ok2 := out.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(int(fi.Fd())) && term.IsTerminal(int(fo.Fd()))
+}

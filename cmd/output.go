@@ -1,0 +1,153 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Output formats, one registry for every command: each command says which
+// it takes and its default; the flag's help, validation and error say the
+// same.
+const (
+	FormatTable   = "table"
+	FormatWide    = "wide"
+	FormatJSON    = "json"
+	FormatYAML    = "yaml"
+	FormatSARIF   = "sarif"
+	FormatKubectl = "kubectl"
+	FormatText    = "text"
+)
+
+var formatHelp = map[string]string{
+	FormatTable:   "a table",
+	FormatWide:    "a table with every path and rule",
+	FormatJSON:    "the JSON document",
+	FormatYAML:    "the same document as YAML",
+	FormatSARIF:   "SARIF 2.1.0 for code scanning",
+	FormatKubectl: "kubectl commands, ready to run",
+	FormatText:    "one line of text",
+}
+
+// OutputFlag is -o for one command.
+type OutputFlag struct {
+	Value   string
+	allowed []string
+}
+
+// AddOutputFlag adds -o taking the formats allowed, the first the default.
+func AddOutputFlag(c *cobra.Command, allowed ...string) *OutputFlag {
+	o := &OutputFlag{Value: allowed[0], allowed: allowed}
+	var parts []string
+	for _, f := range allowed {
+		parts = append(parts, f+" ("+formatHelp[f]+")")
+	}
+	c.Flags().StringVarP(&o.Value, "output", "o", allowed[0], "Output format: "+strings.Join(parts, ", "))
+	_ = c.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return allowed, cobra.ShellCompDirectiveNoFileComp
+	})
+	return o
+}
+
+// Validate checks the value against the command's formats.
+func (o *OutputFlag) Validate() error {
+	if slices.Contains(o.allowed, o.Value) {
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q: use one of %s", o.Value, strings.Join(o.allowed, ", "))
+}
+
+// Document says whether the format is a document (json, yaml).
+func (o *OutputFlag) Document() bool { return o.Value == FormatJSON || o.Value == FormatYAML }
+
+// printDoc writes a document as JSON or YAML.
+func printDoc(w io.Writer, format string, doc any) error {
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == FormatYAML {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// printWarnings writes warnings and the incomplete mark to stderr, so a
+// table on stdout stays clean for grep. Every warning is one line: what
+// it quotes from the cluster is escaped.
+func printWarnings(w io.Writer, incomplete bool, warnings []rbac.Warning) {
+	for _, s := range warnings {
+		fmt.Fprintf(w, "Warning: %s\n", safe.Terminal(s.Message))
+	}
+	if incomplete {
+		fmt.Fprintln(w, "INCOMPLETE: parts of the cluster could not be read (see the warnings); an absent grant is unknown, not denied")
+	}
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// cell escapes a table cell: one line, nothing a terminal acts on, and no
+// tab to shift the columns.
+func cell(s string) string { return safe.Terminal(s) }
+
+// via renders a path without its rule: "RB ns/x -> CR y".
+func via(p rbac.Path) string {
+	if p.Binding == nil {
+		return "(no binding: group system:masters)"
+	}
+	return shortRef(*p.Binding) + " -> " + shortRef(p.Role)
+}
+
+// shortRef abbreviates kinds so a path fits in 80 columns.
+func shortRef(r rbac.ObjectRef) string {
+	kind := map[string]string{"ClusterRoleBinding": "CRB", "RoleBinding": "RB", "ClusterRole": "CR", "Role": "Role"}[r.Kind]
+	if kind == "" {
+		kind = r.Kind
+	}
+	if r.Namespace != "" {
+		return kind + " " + r.Namespace + "/" + r.Name
+	}
+	return kind + " " + r.Name
+}
+
+// resources renders a rule's resources with their groups, and its
+// resource names and URLs.
+func resources(r rbac.GrantedRule) string {
+	var parts []string
+	for _, res := range r.Resources {
+		for _, g := range r.APIGroups {
+			if g == "" {
+				parts = append(parts, res)
+			} else {
+				parts = append(parts, res+"."+g)
+			}
+		}
+	}
+	parts = append(parts, r.NonResourceURLs...)
+	s := strings.Join(parts, ",")
+	if len(r.ResourceNames) > 0 {
+		s += " [" + strings.Join(r.ResourceNames, ",") + "]"
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}

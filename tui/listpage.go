@@ -1,0 +1,96 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// listPage is what every list page shares: a `/` filter line, the
+// virtualised list, a detail pane beside it (wide screens) or below it,
+// and which of the two has the keyboard. A page embeds it and says, in
+// sync, what the detail shows for the selected row.
+type listPage struct {
+	c      *Common
+	list   *list
+	filter filterBar
+	detail detailPane
+	lay    split
+	// focus is true while the detail pane has the keyboard.
+	focus bool
+	// sync redraws the detail for the selected row; top scrolls it back
+	// to its first line.
+	sync func(top bool)
+}
+
+func newListPage(c *Common, wrap bool, cols ...column) listPage {
+	return listPage{c: c, list: newList(c.Styles, cols...), filter: newFilterBar(), detail: newDetailPane(wrap)}
+}
+
+func (lp *listPage) typing() bool { return lp.filter.active }
+
+// resize lays the list and detail out in w x h, less the filter's line.
+func (lp *listPage) resize(w, h int) {
+	lp.lay = layout(w, h-1)
+	lp.list.setSize(lp.lay.listW, lp.lay.listH)
+	lp.detail.setSize(lp.lay.detailW, lp.lay.detailH)
+}
+
+// setFocus gives the keyboard to the detail (true) or the list.
+func (lp *listPage) setFocus(detail bool) {
+	lp.focus = detail
+	lp.list.focused = !detail
+}
+
+// handleFilter feeds the filter line while it is open.
+func (lp *listPage) handleFilter(msg tea.Msg) tea.Cmd {
+	changed, cmd := lp.filter.update(msg, lp.c.Keys)
+	if changed {
+		lp.list.setFilter(lp.filter.value())
+		lp.sync(true)
+	}
+	return cmd
+}
+
+// handle runs the keys every list page answers the same way: the filter
+// while it is open, `/` to open it, enter or → into the detail, esc or ←
+// back to the list, and moving in whichever has the keyboard. It reports
+// whether it handled msg.
+func (lp *listPage) handle(msg tea.Msg) (tea.Cmd, bool) {
+	k := lp.c.Keys
+	if lp.filter.active {
+		return lp.handleFilter(msg), true
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(km, k.Filter) && !lp.focus:
+			return lp.filter.open(), true
+		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
+			if _, ok := lp.list.selected(); ok && !lp.focus {
+				lp.setFocus(true)
+				lp.sync(false)
+			}
+			return nil, true
+		case key.Matches(km, k.Back), key.Matches(km, k.Left):
+			if lp.focus {
+				lp.setFocus(false)
+				lp.sync(false)
+			}
+			return nil, true
+		}
+	}
+	if lp.focus {
+		return nil, lp.detail.update(msg, k)
+	}
+	if lp.list.update(msg, k) {
+		lp.sync(true)
+		return nil, true
+	}
+	return nil, false
+}
+
+// render draws the filter line, then the list and the detail.
+func (lp *listPage) render(list, detail string) string {
+	return lp.filter.view(lp.c.Styles) + "\n" + lp.lay.join(lp.c.Styles, list, detail, lp.focus)
+}
+
+func (lp *listPage) view() string { return lp.render(lp.list.view(), lp.detail.view()) }

@@ -1,0 +1,39 @@
+package tui
+
+import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-access/kubectl-access/access"
+)
+
+// deps are what the pages that do I/O need: the application layer, the
+// context every call runs under, and where fixes are written.
+type deps struct {
+	ctx context.Context
+	app *access.App
+	// writeDir is where `w` writes fixes.
+	writeDir string
+	// signIn returns the command that signs in again on the real terminal,
+	// or nil when there is none.
+	signIn func(context.Context) tea.ExecCommand
+}
+
+// Messages: every result of I/O reaches the model as one of these.
+type (
+	progressMsg string
+	loadedMsg   struct {
+		sess *access.Session
+		err  error
+	}
+	signedInMsg struct{ err error }
+	// noticeMsg is one line from Options.Notices.
+	noticeMsg string
+	// screenMsg records the screen as it is in lastScreen (the View of a
+	// model that quits is empty, so tests ask for the screen before they
+	// quit).
+	screenMsg struct{}
+	// reloadMsg asks the root model to load again (after an apply).
+	reloadMsg struct{}
+)
