@@ -45,65 +45,67 @@ func liveWorkloads(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapsho
 			}
 			return out, l.Continue, nil
 		}),
-		func() error {
-			err := fetch(ctx, gap, "mutatingwebhookconfigurations", "", &s.MutatingWebhooks, func(o metav1.ListOptions) ([]admissionregistrationv1.MutatingWebhookConfiguration, string, error) {
+		hooks(ctx, gap, core, s, &mu, "mutatingwebhookconfigurations", &s.MutatingWebhooks,
+			func(o metav1.ListOptions) ([]admissionregistrationv1.MutatingWebhookConfiguration, string, error) {
 				l, err := adm.MutatingWebhookConfigurations().List(ctx, o)
 				if err != nil {
 					return nil, "", err
 				}
-				for i := range l.Items {
-					for j := range l.Items[i].Webhooks {
-						l.Items[i].Webhooks[j].ClientConfig.CABundle = nil
-					}
-				}
 				return l.Items, l.Continue, nil
-			})()
-			if err != nil {
-				return err
-			}
-			return webhookServices(ctx, core, s, &mu, gap, mutatingServices(s.MutatingWebhooks))
-		},
-		func() error {
-			err := fetch(ctx, gap, "validatingwebhookconfigurations", "", &s.ValidatingWebhooks, func(o metav1.ListOptions) ([]admissionregistrationv1.ValidatingWebhookConfiguration, string, error) {
+			},
+			func(c *admissionregistrationv1.MutatingWebhookConfiguration) (out []*admissionregistrationv1.WebhookClientConfig) {
+				for i := range c.Webhooks {
+					out = append(out, &c.Webhooks[i].ClientConfig)
+				}
+				return out
+			}),
+		hooks(ctx, gap, core, s, &mu, "validatingwebhookconfigurations", &s.ValidatingWebhooks,
+			func(o metav1.ListOptions) ([]admissionregistrationv1.ValidatingWebhookConfiguration, string, error) {
 				l, err := adm.ValidatingWebhookConfigurations().List(ctx, o)
 				if err != nil {
 					return nil, "", err
 				}
-				for i := range l.Items {
-					for j := range l.Items[i].Webhooks {
-						l.Items[i].Webhooks[j].ClientConfig.CABundle = nil
-					}
-				}
 				return l.Items, l.Continue, nil
-			})()
-			if err != nil {
-				return err
-			}
-			return webhookServices(ctx, core, s, &mu, gap, validatingServices(s.ValidatingWebhooks))
-		},
+			},
+			func(c *admissionregistrationv1.ValidatingWebhookConfiguration) (out []*admissionregistrationv1.WebhookClientConfig) {
+				for i := range c.Webhooks {
+					out = append(out, &c.Webhooks[i].ClientConfig)
+				}
+				return out
+			}),
 		func() error { return liveGMSA(ctx, cs, s, gap) },
 	}
 	return tasks
 }
 
-func mutatingServices(cfgs []admissionregistrationv1.MutatingWebhookConfiguration) []*admissionregistrationv1.ServiceReference {
-	var out []*admissionregistrationv1.ServiceReference
-	for _, c := range cfgs {
-		for _, w := range c.Webhooks {
-			out = append(out, w.ClientConfig.Service)
+// hooks lists one kind of webhook configuration (their CA bundles
+// dropped: nothing reads them) and GETs the services its webhooks call.
+func hooks[T any, PT interface {
+	*T
+	metav1.Object
+}](ctx context.Context, gap func(string, string, error) error, core corev1client.CoreV1Interface, s *rbac.Snapshot, mu *sync.Mutex,
+	resource string, dst *[]T, list func(metav1.ListOptions) ([]T, string, error), clients func(*T) []*admissionregistrationv1.WebhookClientConfig) func() error {
+	return func() error {
+		err := fetch[T, PT](ctx, gap, resource, "", dst, func(o metav1.ListOptions) ([]T, string, error) {
+			items, cont, err := list(o)
+			for i := range items {
+				for _, c := range clients(&items[i]) {
+					c.CABundle = nil
+				}
+			}
+			return items, cont, err
+		})()
+		if err != nil {
+			return err
 		}
-	}
-	return out
-}
-
-func validatingServices(cfgs []admissionregistrationv1.ValidatingWebhookConfiguration) []*admissionregistrationv1.ServiceReference {
-	var out []*admissionregistrationv1.ServiceReference
-	for _, c := range cfgs {
-		for _, w := range c.Webhooks {
-			out = append(out, w.ClientConfig.Service)
+		var refs []*admissionregistrationv1.ServiceReference
+		for i := range *dst {
+			for _, c := range clients(&(*dst)[i]) {
+				refs = append(refs, c.Service)
+			}
 		}
+		return webhookServices(ctx, core, s, mu, gap, refs)
 	}
-	return out
 }
 
 // webhookServices GETs the services webhooks call (not every service in

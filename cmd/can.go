@@ -54,12 +54,7 @@ func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	ns, set := o.namespace()
-	o.subject = s
-	o.request = access.Request{Verb: args[1], Resource: args[2], Namespace: ns, NamespaceSet: set}
-	if len(args) == 4 {
-		o.request.Name = args[3]
-	}
+	o.subject, o.request = s, o.requestOf(args[1:], false)
 	return o.Input.Complete()
 }
 

@@ -71,6 +71,16 @@ func (r *RootOptions) namespace() (string, bool) {
 	return "", false
 }
 
+// requestOf reads VERB RESOURCE [NAME] with -n and -A.
+func (r *RootOptions) requestOf(args []string, all bool) access.Request {
+	ns, set := r.namespace()
+	req := access.Request{Verb: args[0], Resource: args[1], Namespace: ns, NamespaceSet: set, AllNamespaces: all}
+	if len(args) > 2 {
+		req.Name = args[2]
+	}
+	return req
+}
+
 // App builds the application layer's view of the cluster (or of the
 // files) a command works on.
 func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*access.App, error) {

@@ -51,11 +51,7 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 
 // Complete reads the arguments and the names file.
 func (o *WhoCanOptions) Complete(_ *cobra.Command, args []string) error {
-	ns, set := o.namespace()
-	o.request = access.Request{Verb: args[0], Resource: args[1], Namespace: ns, NamespaceSet: set, AllNamespaces: o.AllNamespaces}
-	if len(args) == 3 {
-		o.request.Name = args[2]
-	}
+	o.request = o.requestOf(args, o.AllNamespaces)
 	return o.Input.Complete()
 }
 

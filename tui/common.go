@@ -172,38 +172,73 @@ func (d *detailPane) setContent(s string, top bool) {
 	}
 }
 
-func (d *detailPane) update(msg tea.Msg, k *KeyMap) bool {
+// movement is what a key or the mouse wheel asks a list or a pane to do.
+type movement int
+
+const (
+	moveNone movement = iota
+	moveUp
+	moveDown
+	movePageUp
+	movePageDown
+	moveTop
+	moveBottom
+	moveWheelUp   // three rows or lines up
+	moveWheelDown // three down
+)
+
+// movementOf reads msg as a movement, moveNone if it is not one.
+func movementOf(msg tea.Msg, k *KeyMap) movement {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, k.Up):
-			d.vp.ScrollUp(1)
+			return moveUp
 		case key.Matches(msg, k.Down):
-			d.vp.ScrollDown(1)
+			return moveDown
 		case key.Matches(msg, k.PageUp):
-			d.vp.PageUp()
+			return movePageUp
 		case key.Matches(msg, k.PageDown):
-			d.vp.PageDown()
+			return movePageDown
 		case key.Matches(msg, k.Home):
-			d.vp.GotoTop()
+			return moveTop
 		case key.Matches(msg, k.End):
-			d.vp.GotoBottom()
-		default:
-			return false
+			return moveBottom
 		}
-		return true
 	case tea.MouseWheelMsg:
 		switch msg.Button {
 		case tea.MouseWheelUp:
-			d.vp.ScrollUp(3)
+			return moveWheelUp
 		case tea.MouseWheelDown:
-			d.vp.ScrollDown(3)
-		default:
-			return false
+			return moveWheelDown
 		}
-		return true
 	}
-	return false
+	return moveNone
+}
+
+// update scrolls the pane; it reports whether msg was a movement.
+func (d *detailPane) update(msg tea.Msg, k *KeyMap) bool {
+	switch movementOf(msg, k) {
+	case moveUp:
+		d.vp.ScrollUp(1)
+	case moveDown:
+		d.vp.ScrollDown(1)
+	case movePageUp:
+		d.vp.PageUp()
+	case movePageDown:
+		d.vp.PageDown()
+	case moveTop:
+		d.vp.GotoTop()
+	case moveBottom:
+		d.vp.GotoBottom()
+	case moveWheelUp:
+		d.vp.ScrollUp(3)
+	case moveWheelDown:
+		d.vp.ScrollDown(3)
+	default:
+		return false
+	}
+	return true
 }
 
 func (d *detailPane) view() string { return d.vp.View() }

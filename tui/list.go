@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -148,39 +147,29 @@ func (l *list) clamp() {
 	l.offset = max(min(l.offset, len(l.match)-l.visible()), 0)
 }
 
-// update moves the cursor; it reports whether the key was a list key.
+// update moves the cursor; it reports whether msg was a movement.
 func (l *list) update(msg tea.Msg, k *KeyMap) bool {
-	switch msg := msg.(type) {
-	case tea.KeyPressMsg:
-		switch {
-		case key.Matches(msg, k.Up):
-			l.move(-1)
-		case key.Matches(msg, k.Down):
-			l.move(1)
-		case key.Matches(msg, k.PageUp):
-			l.move(-l.visible())
-		case key.Matches(msg, k.PageDown):
-			l.move(l.visible())
-		case key.Matches(msg, k.Home):
-			l.move(-len(l.match))
-		case key.Matches(msg, k.End):
-			l.move(len(l.match))
-		default:
-			return false
-		}
-		return true
-	case tea.MouseWheelMsg:
-		switch msg.Button {
-		case tea.MouseWheelUp:
-			l.move(-3)
-		case tea.MouseWheelDown:
-			l.move(3)
-		default:
-			return false
-		}
-		return true
+	switch movementOf(msg, k) {
+	case moveUp:
+		l.move(-1)
+	case moveDown:
+		l.move(1)
+	case movePageUp:
+		l.move(-l.visible())
+	case movePageDown:
+		l.move(l.visible())
+	case moveTop:
+		l.move(-len(l.match))
+	case moveBottom:
+		l.move(len(l.match))
+	case moveWheelUp:
+		l.move(-3)
+	case moveWheelDown:
+		l.move(3)
+	default:
+		return false
 	}
-	return false
+	return true
 }
 
 // widths lays the columns out in the list's width: fixed columns as asked
