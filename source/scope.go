@@ -38,4 +38,3 @@ func ProgressFrom(ctx context.Context) func(string, int) {
 	f, _ := ctx.Value(progressKey{}).(func(string, int))
 	return f
 }
-
