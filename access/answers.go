@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Document kinds.
@@ -150,7 +151,7 @@ func (s *Session) checkNamespace(ctx context.Context, ns string) []rbac.Warning 
 // service account, one that does not exist: most often a typo.
 func (s *Session) checkSubject(ctx context.Context, sub rbac.Subject) []rbac.Warning {
 	var out []rbac.Warning
-	if !s.Index.Names(sub) {
+	if !s.Index.Names(sub) && s.Index.BindingsComplete() {
 		out = append(out, rbac.Warnf(WarnSubjectUnbound, "no binding names %s; it holds only what its groups are granted", sub))
 	}
 	if sub.Kind != rbac.ServiceAccountKind {
@@ -185,4 +186,34 @@ func (s *Session) exists(ctx context.Context, ref rbac.ObjectRef) (bool, error) 
 		return false, fmt.Errorf("check %s: %w", ref, err)
 	}
 	return ok, nil
+}
+
+// sessionCodes are the warnings about the whole view (how it was read),
+// which every answer carries for the CLI; the explorer shows them once.
+var sessionCodes = map[rbac.WarningCode]bool{
+	rbac.WarnGap: true, rbac.WarnAggregation: true,
+	source.WarnDefaults: true, source.WarnDuplicate: true, "discovery": true,
+}
+
+// QuestionWarnings keeps the warnings about the question itself (a verb
+// that is not one, a namespace that does not exist), without those about
+// the whole view.
+func QuestionWarnings(ws []rbac.Warning) []rbac.Warning {
+	var out []rbac.Warning
+	for _, w := range ws {
+		if !sessionCodes[w.Code] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Notes are the warnings about the whole view: how it was read, what it
+// took from Kubernetes' defaults, what could not be read.
+func (s *Session) Notes() []rbac.Warning {
+	out := slices.Concat(s.App.Warnings, s.Warnings, s.Index.Warnings())
+	for _, g := range s.Index.Gaps() {
+		out = append(out, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
+	}
+	return out
 }

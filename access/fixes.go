@@ -59,6 +59,9 @@ func (s *Session) PlanFix(f *audit.Finding, o fix.Options) (*FixPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Checked on a partial view, a fix may take from (or give to) someone
+	// in what could not be read: the plan says so.
+	fx.Verification.Incomplete = s.Incomplete()
 	changes, err := fix.Preview(s.Index.Snapshot(), fx)
 	if err != nil {
 		return nil, err

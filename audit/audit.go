@@ -130,6 +130,8 @@ type Report struct {
 	Incomplete bool           `json:"incomplete"`
 	Gaps       []rbac.Gap     `json:"gaps,omitempty"`
 	Warnings   []rbac.Warning `json:"warnings"`
+	// Baseline, with --baseline, says what the report was compared with.
+	Baseline *Baseline `json:"baseline,omitempty"`
 }
 
 // Rule is one entry of the rule catalogue.
@@ -272,14 +274,42 @@ func summarize(fs []Finding) Summary {
 	return s
 }
 
-// Filter keeps the findings absent from an earlier report (by id) and
-// recounts the summary.
+// Baseline says how a report compares with an earlier one.
+type Baseline struct {
+	// New are the findings reported: absent from the baseline, or there at
+	// a lower severity.
+	New int `json:"new"`
+	// Suppressed are in the baseline at the same or a higher severity.
+	Suppressed int `json:"suppressed"`
+	// Resolved are in the baseline and gone now.
+	Resolved int `json:"resolved"`
+}
+
+// Filter keeps the findings that are new since an earlier report: absent
+// from it by id, or there at a lower severity (a risk that grew is news).
+// It recounts the summary and says what it compared.
 func (r *Report) Filter(baseline *Report) {
-	seen := map[string]bool{}
+	was := map[string]Severity{}
 	for _, f := range baseline.Findings {
-		seen[f.ID] = true
+		was[f.ID] = f.Severity
 	}
-	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return seen[f.ID] })
+	b := &Baseline{}
+	now := map[string]bool{}
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool {
+		now[f.ID] = true
+		if s, ok := was[f.ID]; ok && f.Severity <= s {
+			b.Suppressed++
+			return true
+		}
+		b.New++
+		return false
+	})
+	for id := range was {
+		if !now[id] {
+			b.Resolved++
+		}
+	}
+	r.Baseline = b
 	r.Summary = summarize(r.Findings)
 }
 
@@ -352,6 +382,30 @@ func isManaged(labels, annotations map[string]string) bool {
 		labels["addonmanager.kubernetes.io/mode"] != "",
 		labels["kubernetes.azure.com/managedby"] != "":
 		return true
+	}
+	return false
+}
+
+// unread says whether the snapshot lacks a whole collection: resource in
+// namespace ns (a gap for every namespace counts too; ns "" asks for any
+// gap of the resource). No rule may call "missing" what it could not read.
+func (c *checker) unread(resource, ns string) bool {
+	for _, g := range c.snap.Gaps {
+		if g.Resource == resource && g.Name == "" && (ns == "" || g.Namespace == "" || g.Namespace == ns) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownRole says whether a role is missing from offline input only (a
+// named gap): it may exist on the cluster.
+func (c *checker) unknownRole(r rbac.ObjectRef) bool {
+	res := map[string]string{"ClusterRole": "clusterroles", "Role": "roles"}[r.Kind]
+	for _, g := range c.snap.Gaps {
+		if g.Resource == res && g.Name == r.Name && g.Namespace == r.Namespace {
+			return true
+		}
 	}
 	return false
 }

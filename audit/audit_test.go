@@ -51,6 +51,7 @@ var expectations = []expectation{
 	{"dangling-binding", "RoleBinding audit-a/ghost-sa", "RoleBinding audit-a/app-sa"},
 	{"unused-role", "Role audit-a/orphan", "Role audit-a/logs"},
 	{"aggregation-latent-grant", "ClusterRole audit-view-secrets", "ClusterRole audit-view-widgets"},
+	{"aggregation-latent-grant", "ClusterRole audit-edit-nodes", "ClusterRole audit-view-widgets"},
 	{"escalation-path", "user:u-deployer", "user:u-deployer-b"},
 	{"node-write", "user:u-node-writer", "user:u-nodes"},
 	{"workload-identity-admin", "sa:audit-w:robot", "sa:audit-w:idle-admin"},
@@ -152,7 +153,9 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	if err := localcluster.Load(ctx, cs, snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := localcluster.ApplyFiles(ctx, c.Config, "testdata/workloads.yaml"); err != nil {
+	// dangling.yaml's binding names a Role the cluster lacks: read as a
+	// file alone it would be a gap, loaded it is truly dangling.
+	if err := localcluster.ApplyFiles(ctx, c.Config, "testdata/workloads.yaml", "testdata/dangling.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	// The aggregation controller adds audit-view-secrets' rules to view.
@@ -173,12 +176,25 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	liveRep := live(t, ctx, cs)
 	check(t, "live", liveRep)
 
-	all, _, err := source.Files([]string{"testdata/fixtures.yaml", "testdata/workloads.yaml"}, nil)
+	all, _, err := source.Files([]string{"testdata/fixtures.yaml", "testdata/workloads.yaml", "testdata/dangling.yaml"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	offline := audit.Run(rbac.NewIndex(all), audit.Options{})
 	check(t, "offline", offline)
+	// Offline, the missing Role may be on the cluster: the view is
+	// incomplete, and the finding says the input lacks the role rather
+	// than that it does not exist.
+	if !offline.Incomplete || !slices.ContainsFunc(offline.Findings, func(f audit.Finding) bool {
+		return f.Rule == "dangling-binding" && strings.Contains(f.Message, "which the input does not hold")
+	}) {
+		t.Errorf("offline, a binding to a role the input lacks: incomplete %v, findings %v", offline.Incomplete, offline.Findings)
+	}
+	if !slices.ContainsFunc(liveRep.Findings, func(f audit.Finding) bool {
+		return f.Rule == "dangling-binding" && strings.Contains(f.Message, "which does not exist")
+	}) {
+		t.Error("live, the binding to a missing role is not reported as dangling")
+	}
 
 	// Ids are stable across runs and between live and offline input.
 	again := live(t, ctx, cs)

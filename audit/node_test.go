@@ -1,6 +1,10 @@
 package audit_test
 
 import (
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+
 	"github.com/kubectl-access/kubectl-access/audit"
 
 	"context"
@@ -70,6 +74,9 @@ func TestNodeProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	bind(t, ctx, cs, "probe-list-nodes", "probe-list-nodes", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: "probe-limited"})
+	// The authorizer reads bindings from a cache: wait until it holds this
+	// one, or the probe would see a caller that still may not list nodes.
+	waitAllowed(t, ctx, cs, "system:serviceaccount:default:probe-limited", authorizationv1.ResourceAttributes{Verb: "list", Resource: "nodes"})
 	p = cluster.ProbeNodes(ctx, limited)
 	wantProbe(t, "caller without impersonate", p.NodeRestriction, rbac.ProbeUnknown, "needs impersonate on users and groups")
 	rep = auditWithProbes(t, ctx, cs, p)
@@ -112,6 +119,24 @@ func TestNodeProbes(t *testing.T) {
 		return f.Severity == audit.High && names(&f, "ClusterRoleBinding legacy-nodes") && names(&f, "group:system:nodes")
 	}) {
 		t.Errorf("RBAC-only: node-group-binding does not report legacy-nodes as high: %v", fs)
+	}
+}
+
+// waitAllowed polls a SubjectAccessReview until the user may make the
+// request (the RBAC authorizer's cache lags a binding by a moment).
+func waitAllowed(t *testing.T, ctx context.Context, cs kubernetes.Interface, user string, a authorizationv1.ResourceAttributes) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:authenticated", "system:serviceaccounts"}, ResourceAttributes: &a}}, metav1.CreateOptions{})
+		if err == nil && r.Status.Allowed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still may not %s %s after 30s (%v)", user, a.Verb, a.Resource, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -203,7 +203,9 @@ func checkDefaultServiceAccount(c *checker) {
 }
 
 func checkDangling(c *checker) {
-	haveSAs, haveNS := len(c.snap.ServiceAccounts) > 0, len(c.snap.Namespaces) > 0
+	// A collection that could not be read is no evidence of absence.
+	haveSAs := len(c.snap.ServiceAccounts) > 0 && !c.unread("serviceaccounts", "")
+	haveNS := len(c.snap.Namespaces) > 0 && !c.unread("namespaces", "")
 	sas, nss := map[string]bool{}, map[string]bool{}
 	for _, sa := range c.snap.ServiceAccounts {
 		sas[sa.Namespace+"/"+sa.Name] = true
@@ -211,8 +213,16 @@ func checkDangling(c *checker) {
 	for _, n := range c.snap.Namespaces {
 		nss[n.Name] = true
 	}
+	rolesUnread := c.unread("roles", "") || c.unread("clusterroles", "")
 	for _, b := range c.ix.Bindings() {
-		if !b.RoleFound {
+		switch {
+		case b.RoleFound:
+		case c.unknownRole(b.Role):
+			c.add(Finding{Severity: Low, Objects: []rbac.ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
+				Message: fmt.Sprintf("%s references %s, which the input does not hold: if the cluster lacks it too, whoever creates it grants its rules to the binding's subjects", b.Ref, b.Role)})
+		case rolesUnread:
+			// The role may be among those that could not be read.
+		default:
 			c.add(Finding{Severity: Low, Objects: []rbac.ObjectRef{rbacRef(b.Ref)}, Managed: c.managed[b.Ref],
 				Message: fmt.Sprintf("%s references %s, which does not exist: whoever creates it grants its rules to the binding's subjects", b.Ref, b.Role)})
 		}
@@ -244,6 +254,9 @@ func checkDangling(c *checker) {
 const aggregateToPrefix = "rbac.authorization.k8s.io/aggregate-to-"
 
 func checkUnusedRoles(c *checker) {
+	if c.unread("clusterrolebindings", "") {
+		return // any role may be bound by what could not be read
+	}
 	used := map[rbac.ObjectRef]bool{}
 	for _, b := range c.ix.Bindings() {
 		used[b.Role] = true
@@ -273,6 +286,9 @@ func checkUnusedRoles(c *checker) {
 		if used[r.Ref] || c.managed[r.Ref] || (r.Ref.Kind == "ClusterRole" && (aggregates[r.Ref.Name] || labelled[r.Ref.Name])) {
 			continue
 		}
+		if c.unread("rolebindings", r.Ref.Namespace) {
+			continue // a RoleBinding that could not be read may bind it
+		}
 		if r.Ref.Kind == "ClusterRole" && strings.HasPrefix(r.Ref.Name, "system:") {
 			continue // read by components through their own bindings or by name
 		}
@@ -290,15 +306,36 @@ func matchLabels(want, have map[string]string) bool {
 	return true
 }
 
-// latentRisks are requests no role aggregated into view should allow, and
-// the ones no role aggregated into edit or admin should either.
-var (
-	viewRisks = []rbac.Attributes{res("get", "", "secrets"), res("list", "", "secrets"), res("create", "", "pods/exec"),
-		res("create", "", "serviceaccounts/token")}
-	anyRisks = []rbac.Attributes{clusterRes("impersonate", "", "users"), clusterRes("impersonate", "", "groups"),
-		res("escalate", "rbac.authorization.k8s.io", "roles"), res("bind", "rbac.authorization.k8s.io", "roles"),
-		clusterRes("get", "", "nodes/proxy"), res("*", "*", "*")}
-)
+// latentRisks are what the other rules would flag in one rule of an
+// aggregated role: the requests of every probe rule (secrets, exec,
+// impersonate, node writes...), wildcards, and use of every gMSA
+// credential spec; each with the severity its own rule reports at most.
+func latentRisks(r *rbacv1.PolicyRule) []latentRisk {
+	var out []latentRisk
+	for i := range probeRules {
+		pr := &probeRules[i]
+		for _, a := range pr.probes {
+			if rbac.RuleAllows(&a, r) {
+				a.Namespace = ""
+				out = append(out, latentRisk{rule: pr.Name, severity: pr.Rule.Severity, what: a.String()})
+				break
+			}
+		}
+	}
+	if hasWildcard(r) {
+		out = append(out, latentRisk{rule: "wildcard-grant", severity: Medium, what: "a wildcard (" + rbac.RuleString(*r) + ")"})
+	}
+	if grantsUse(r) && len(r.ResourceNames) == 0 {
+		out = append(out, latentRisk{rule: "gmsa-use-broad", severity: High, what: "use of every gMSA credential spec"})
+	}
+	return out
+}
+
+type latentRisk struct {
+	rule     string
+	severity Severity
+	what     string
+}
 
 func checkLatentAggregation(c *checker) {
 	for _, cr := range c.snap.ClusterRoles {
@@ -307,27 +344,27 @@ func checkLatentAggregation(c *checker) {
 			if !ok || v != "true" {
 				continue
 			}
-			risks := anyRisks
-			if target == "view" {
-				risks = append(slices.Clone(viewRisks), anyRisks...)
-			}
 			ref := rbac.ObjectRef{Kind: "ClusterRole", Name: cr.Name}
 			var evidence []rbac.Path
 			var what []string
+			sev := Info
 			for i := range cr.Rules {
-				r := &cr.Rules[i]
-				for _, a := range risks {
-					if rbac.RuleAllows(&a, r) {
-						evidence = append(evidence, rbac.Path{Role: ref, Rule: *r})
-						what = append(what, a.String())
-						break
+				risks := latentRisks(&cr.Rules[i])
+				if len(risks) == 0 {
+					continue
+				}
+				evidence = append(evidence, rbac.Path{Role: ref, Rule: cr.Rules[i]})
+				for _, r := range risks {
+					sev = max(sev, r.severity)
+					if w := r.what + " (" + r.rule + ")"; !slices.Contains(what, w) {
+						what = append(what, w)
 					}
 				}
 			}
 			if len(evidence) == 0 {
 				continue
 			}
-			c.add(Finding{Severity: High, Objects: []rbac.ObjectRef{rbacRef(ref)}, Evidence: evidence, Managed: c.managed[ref],
+			c.add(Finding{Severity: sev, Objects: []rbac.ObjectRef{rbacRef(ref)}, Evidence: evidence, Managed: c.managed[ref],
 				Message: fmt.Sprintf("%s aggregates into %s and allows %s: everyone bound to %s gets it", ref, target, strings.Join(what, ", "), target)})
 		}
 	}

@@ -20,8 +20,22 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations"`
+	Results     []sarifResult     `json:"results"`
+}
+
+// sarifInvocation says whether the run saw everything: an incomplete view
+// is a run that did not succeed, with a notification per gap, so a code
+// scanning gate cannot mistake "nothing found" for "nothing there".
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level   string    `json:"level"`
+	Message sarifText `json:"message"`
 }
 
 type sarifTool struct {
@@ -146,6 +160,13 @@ func (r *Report) SARIF(toolVersion string, locate Locator) ([]byte, error) {
 		}
 		results = append(results, res)
 	}
-	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{driver}, Results: results}}}
+	inv := sarifInvocation{ExecutionSuccessful: !r.Incomplete}
+	for _, g := range r.Gaps {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: " + g.String()}})
+	}
+	if r.Incomplete && len(r.Gaps) == 0 {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: parts of the cluster could not be read"}})
+	}
+	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results}}}
 	return json.MarshalIndent(log, "", "  ")
 }

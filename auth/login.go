@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/identity"
 	"k8s.io/client-go/rest"
@@ -28,6 +29,8 @@ type Login struct {
 	// UseExec forces the kubelogin exec plugin for the modes that can run
 	// in-process.
 	UseExec bool
+	// Timeout bounds each in-process sign-in (--timeout).
+	Timeout time.Duration
 }
 
 // Validate checks the mode and fills in AKS's defaults: the AKS server

@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/Azure/kubelogin/pkg/token"
 	"golang.org/x/oauth2"
@@ -29,7 +30,7 @@ func (l *Login) applyInProcess(cfg *rest.Config) (*rest.Config, bool) {
 	if !l.InProcess() {
 		return nil, false
 	}
-	ts := oauth2.ReuseTokenSource(nil, &tokenSource{o: l.options(l.ServerID)})
+	ts := oauth2.ReuseTokenSource(nil, &tokenSource{o: l.options(l.ServerID), timeout: l.Timeout})
 	c := rest.AnonymousClientConfig(cfg)
 	c.Impersonate = cfg.Impersonate
 	c.Wrap(transport.TokenSourceWrapTransport(ts))
@@ -42,7 +43,7 @@ func (l *Login) InProcess() bool { return inProcess[l.Mode] && !l.UseExec }
 // GraphToken is a token source for Microsoft Graph from the same
 // in-process sign-in (kubelogin asks SERVER_ID/.default).
 func (l *Login) GraphToken(graphURL string) func(context.Context) (string, error) {
-	ts := oauth2.ReuseTokenSource(nil, &tokenSource{o: l.options(graphURL)})
+	ts := oauth2.ReuseTokenSource(nil, &tokenSource{o: l.options(graphURL), timeout: l.Timeout})
 	return func(context.Context) (string, error) {
 		t, err := ts.Token()
 		if err != nil {
@@ -67,14 +68,24 @@ func (l *Login) options(serverID string) *token.Options {
 	return o
 }
 
-type tokenSource struct{ o *token.Options }
+type tokenSource struct {
+	o       *token.Options
+	timeout time.Duration
+}
 
 func (s *tokenSource) Token() (*oauth2.Token, error) {
 	p, err := token.GetTokenProvider(s.o)
 	if err != nil {
 		return nil, err
 	}
-	at, err := p.GetAccessToken(context.Background())
+	timeout := s.timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	// The sign-in is a network call like any other: bounded.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	at, err := p.GetAccessToken(ctx)
 	if err != nil {
 		return nil, err
 	}

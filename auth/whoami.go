@@ -68,11 +68,11 @@ func Review(ctx context.Context, cfg *rest.Config) (*User, *TokenInfo, error) {
 	var mu sync.Mutex
 	var bearer string
 	prev := c.WrapTransport
+	// The recorder sits innermost, next to the wire, so it sees the
+	// Authorization header whichever wrapper (a token, an exec plugin, an
+	// in-process sign-in) sets it.
 	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		if prev != nil {
-			rt = prev(rt)
-		}
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
+		rec := roundTripper(func(r *http.Request) (*http.Response, error) {
 			if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 				mu.Lock()
 				bearer = t
@@ -80,6 +80,10 @@ func Review(ctx context.Context, cfg *rest.Config) (*User, *TokenInfo, error) {
 			}
 			return rt.RoundTrip(r)
 		})
+		if prev != nil {
+			return prev(rec)
+		}
+		return rec
 	}
 	cs, err := kubernetes.NewForConfig(c)
 	if err != nil {

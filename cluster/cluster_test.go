@@ -5,6 +5,9 @@ import (
 	"flag"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +23,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -216,3 +221,90 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDefaultRoles keeps source's copy of Kubernetes' default roles equal
+// to what the pinned API server creates (the roles labelled
+// kubernetes.io/bootstrapping=rbac-defaults, aggregated ones as the
+// controller fills them).
+func TestDefaultRoles(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	sel := metav1.ListOptions{LabelSelector: "kubernetes.io/bootstrapping=rbac-defaults"}
+	crs, err := cs.RbacV1().ClusterRoles().List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, err := cs.RbacV1().Roles("").List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &source.Policy{}
+	clean := func(m *metav1.ObjectMeta) {
+		*m = metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
+	}
+	for _, cr := range crs.Items {
+		clean(&cr.ObjectMeta)
+		cr.TypeMeta = metav1.TypeMeta{APIVersion: rbac.RBACAPIVersion, Kind: "ClusterRole"}
+		p.ClusterRoles = append(p.ClusterRoles, cr)
+	}
+	for _, r := range roles.Items {
+		clean(&r.ObjectMeta)
+		r.TypeMeta = metav1.TypeMeta{APIVersion: rbac.RBACAPIVersion, Kind: "Role"}
+		p.Roles = append(p.Roles, r)
+	}
+	slices.SortFunc(p.ClusterRoles, func(a, b rbacv1.ClusterRole) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(p.Roles, func(a, b rbacv1.Role) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
+	if len(p.ClusterRoles) < 50 || !slices.ContainsFunc(p.ClusterRoles, func(cr rbacv1.ClusterRole) bool { return cr.Name == "cluster-admin" }) {
+		t.Fatalf("the server's default policy has only %d ClusterRoles", len(p.ClusterRoles))
+	}
+	if *update {
+		b, _ := json.MarshalIndent(p, "", "  ")
+		if err := os.WriteFile("../source/default_roles.json", append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if d := cmp.Diff(p, source.Defaults()); d != "" {
+		t.Errorf("default_roles.json differs from the server's default policy (-server +file); run go test ./cluster -run TestDefaultRoles -update:\n%s", d)
+	}
+}
+
+// TestResolveAsKubectlDoesOnAKSDiscovery: the local cluster serves
+// metrics.k8s.io (metrics-server behind an APIService, as every AKS
+// cluster does), whose pods and nodes share names with the core group's.
+// Each resource argument resolves to the group the real kubectl requests,
+// read from kubectl's own request log.
+func TestResolveAsKubectlDoesOnAKSDiscovery(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	cat, warns, err := Discover(cs.Discovery())
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("discovery: %v %v", err, warns)
+	}
+	if _, ok := cat.Lookup("metrics.k8s.io", "", "pods"); !ok {
+		t.Fatal("the local cluster does not serve metrics.k8s.io's pods: is metrics-server running?")
+	}
+	r := NewResolver(cat)
+	dir, err := localcluster.FindBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl := filepath.Join(dir, "kubectl")
+	url := regexp.MustCompile(`"GET" url="https://[^/]+/(?:api/v1|apis/([^/]+)/[^/]+)/(?:namespaces/[^/]+/)?([a-z]+)`)
+	for _, arg := range []string{"pods", "po", "pod", "nodes", "no", "events", "ev", "event", "pods.metrics.k8s.io", "nodes.metrics.k8s.io", "deployments", "deploy", "events.events.k8s.io"} {
+		t.Run(arg, func(t *testing.T) {
+			out, err := exec.Command(kubectl, "--kubeconfig", c.Kubeconfig, "get", arg, "-A", "-o", "name", "-v=6").CombinedOutput()
+			m := url.FindSubmatch(out)
+			if err != nil || m == nil {
+				t.Fatalf("kubectl get %s: %v\n%s", arg, err, out)
+			}
+			got, _, err := r.Resolve(arg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Group != string(m[1]) || got.Resource != string(m[2]) {
+				t.Errorf("%s: we resolve %s.%s, kubectl requests %s.%s", arg, got.Resource, got.Group, m[2], m[1])
+			}
+		})
+	}
+}

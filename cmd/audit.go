@@ -240,6 +240,9 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool, width int, annotate f
 	if hidden > 0 {
 		summary += fmt.Sprintf(" (%d on platform-managed objects not shown: -o wide)", hidden)
 	}
+	if b := rep.Baseline; b != nil {
+		summary += fmt.Sprintf("; against the baseline: %d new or more severe, %d unchanged (not shown), %d resolved", b.New, b.Suppressed, b.Resolved)
+	}
 	fmt.Fprintln(w)
 	wrap(w, width, 0, 2, summary)
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"cmp"
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -28,19 +29,26 @@ type completer struct {
 	flags *genericclioptions.ConfigFlags
 }
 
+// client signs in without prompting (a shell's tab is no place for a
+// device code) and asks nothing that takes longer than completionTimeout.
 func (c *completer) client() (kubernetes.Interface, error) {
 	cfg, err := c.flags.ToRESTConfig()
 	if err != nil {
 		return nil, err
 	}
 	cfg.Timeout = completionTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	if cfg, _, err = cluster.BoundExec(ctx, cfg, cluster.ExecOptions{Timeout: completionTimeout, Stderr: io.Discard}); err != nil {
+		return nil, err
+	}
 	return kubernetes.NewForConfig(cluster.ProtobufConfig(cfg))
 }
 
 func (c *completer) resources() []string {
 	cat := source.Builtin()
-	if dc, err := c.flags.ToDiscoveryClient(); err == nil {
-		if live, _, err := cluster.Discover(dc); err == nil {
+	if cs, err := c.client(); err == nil {
+		if live, _, err := cluster.Discover(cs.Discovery()); err == nil {
 			cat = live
 		}
 	}

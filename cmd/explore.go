@@ -14,11 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/source"
 	"github.com/kubectl-access/kubectl-access/tui"
 )
 
@@ -26,8 +26,9 @@ import (
 // terminal.
 type ExploreOptions struct {
 	*RootOptions
-	Input  InputOptions
-	FixDir string
+	Input     InputOptions
+	FixDir    string
+	Overwrite bool
 }
 
 // NewExploreOptions returns the explorer's options over r.
@@ -38,7 +39,9 @@ func (o *ExploreOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Input.Filenames, "filename", "f", nil, "Explore manifests or a saved snapshot instead of a cluster: files or directories (recursive)")
 	c.Flags().DurationVar(&o.Input.Timeout, "timeout", defaultTimeout, "How long each load from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&o.Input.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids")
+	c.Flags().Int64Var(&o.Input.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB")
 	c.Flags().StringVar(&o.FixDir, "fix-dir", ".", "Where the explorer's w key writes fixes")
+	c.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Let w replace a fix file written before (never through a link: the file is replaced, not what a link points to)")
 }
 
 // Complete reads the names file.
@@ -56,26 +59,27 @@ func (o *ExploreOptions) Validate() error {
 // visible, not hidden behind the screen), then hands the terminal to the
 // explorer.
 func (o *ExploreOptions) Run(ctx context.Context) error {
-	app, err := o.App(ctx, &o.Input, needs{catalog: true, credential: true, version: true})
+	if !o.Input.Offline() {
+		fmt.Fprintf(o.ErrOut, "Signing in…\n")
+	}
+	app, ex, err := o.app(ctx, &o.Input, needs{catalog: true, credential: true, version: true})
 	if err != nil {
 		return err
 	}
-	topts := tui.Options{App: app, WriteDir: o.FixDir}
-	if app.Live() {
-		signIn, err := o.Flags.ToRESTConfig()
-		if err != nil {
-			return kubeconfigError(err)
-		}
-		if err := preflight(ctx, signIn, o.Input.Timeout, o.ErrOut); err != nil {
+	topts := tui.Options{App: app, WriteDir: o.FixDir, Overwrite: o.Overwrite}
+	if client, ok := app.Cluster.(*cluster.Client); ok {
+		if err := preflight(ctx, client.Config, o.Input.Timeout, o.ErrOut); err != nil {
 			return err
 		}
-		notices, err := o.explorerClient(app, signIn)
-		if err != nil {
-			return err
-		}
-		topts.Notices = notices
-		topts.SignIn = func(ctx context.Context) tea.ExecCommand {
-			return &signInCommand{ctx: ctx, cfg: signIn, timeout: o.Input.Timeout}
+		if ex != nil {
+			// From now on the plugin never prompts and never writes over
+			// the screen: what it prints reaches the explorer as a notice.
+			r, w := io.Pipe()
+			ex.Quiet(w)
+			topts.Notices = notices(ex.Config().Command, r)
+			topts.SignIn = func(ctx context.Context) tea.ExecCommand {
+				return &signInCommand{ctx: ctx, ex: ex, cfg: client.Config, timeout: o.Input.Timeout}
+			}
 		}
 	}
 	err = tui.Run(ctx, topts, o.In, o.Out)
@@ -85,10 +89,10 @@ func (o *ExploreOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// preflight asks the API server who we are (SelfSubjectReview) on the
-// terminal: the exec plugin (kubelogin) prompts here when it must.
+// preflight asks the API server who we are (SelfSubjectReview): the
+// credentials are proven before the screen is taken.
 func preflight(ctx context.Context, cfg *rest.Config, timeout time.Duration, w io.Writer) error {
-	fmt.Fprintf(w, "Signing in to %s…\n", cfg.Host)
+	fmt.Fprintf(w, "Signing in to %s…\n", safe.Terminal(cfg.Host))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, _, err := auth.Review(ctx, cfg); err != nil && !apierrors.IsNotFound(err) {
@@ -98,66 +102,46 @@ func preflight(ctx context.Context, cfg *rest.Config, timeout time.Duration, w i
 	return nil
 }
 
-// explorerEnv marks the exec credential config the explorer's clients use.
-// It gives them an authenticator of their own (client-go caches one per
-// config), created while stderr is a pipe: whatever the plugin prints while
-// the screen is taken (a new device code, an error) reaches the explorer as
-// a notice instead of garbling the screen. It never reads the terminal.
-const explorerEnv = "KUBECTL_ACCESS_EXPLORER"
-
-func (o *ExploreOptions) explorerClient(app *access.App, signIn *rest.Config) (<-chan string, error) {
-	if signIn.ExecProvider == nil {
-		return nil, nil
-	}
-	cfg := rest.CopyConfig(signIn)
-	ep := *cfg.ExecProvider
-	ep.Env = append(slices.Clone(ep.Env), clientcmdapi.ExecEnvVar{Name: explorerEnv, Value: "1"})
-	ep.InteractiveMode = clientcmdapi.NeverExecInteractiveMode
-	cfg.ExecProvider = &ep
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	// client-go's exec authenticator takes os.Stderr when it is created,
-	// which is here, before the explorer starts: nothing else runs yet.
-	saved := os.Stderr
-	os.Stderr = w
-	client, err := cluster.New(cfg)
-	os.Stderr = saved
-	if err != nil {
-		return nil, err
-	}
-	notices := make(chan string, 64)
+// notices turns what the plugin prints into the explorer's notices.
+func notices(command string, r io.Reader) <-chan string {
+	ch := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			select {
-			case notices <- ep.Command + ": " + sc.Text():
+			case ch <- command + ": " + sc.Text():
 			default:
 			}
 		}
 	}()
-	app.Cluster = client
-	return notices, nil
+	return ch
 }
 
-// signInCommand is the preflight as a tea.ExecCommand: the explorer
-// releases the terminal, the plugin prompts on it, the explorer resumes.
+// signInCommand signs in again as a tea.ExecCommand: the explorer releases
+// the terminal, the plugin prompts on it, the explorer resumes.
 type signInCommand struct {
+	ctx     context.Context
+	ex      *cluster.Exec
 	cfg     *rest.Config
 	timeout time.Duration
+	stdin   io.Reader
 	stderr  io.Writer
-	ctx     context.Context
 }
 
-func (s *signInCommand) SetStdin(io.Reader)    {}
+func (s *signInCommand) SetStdin(r io.Reader)  { s.stdin = r }
 func (s *signInCommand) SetStdout(io.Writer)   {}
 func (s *signInCommand) SetStderr(w io.Writer) { s.stderr = w }
 
 func (s *signInCommand) Run() error {
-	w := s.stderr
-	if w == nil {
-		w = os.Stderr
+	if s.stderr == nil {
+		s.stderr = os.Stderr
 	}
-	return preflight(s.ctx, s.cfg, s.timeout, w)
+	if s.stdin == nil {
+		s.stdin = os.Stdin
+	}
+	fmt.Fprintf(s.stderr, "Signing in again…\n")
+	if err := s.ex.SignIn(s.ctx, s.stdin, s.stderr); err != nil {
+		return err
+	}
+	return preflight(s.ctx, s.cfg, s.timeout, s.stderr)
 }

@@ -23,12 +23,14 @@ import (
 // FixOptions print, or apply, the fix for one finding.
 type FixOptions struct {
 	*RootOptions
-	Input  InputOptions
-	Output *OutputFlag
-	Keep   []string
-	Narrow bool
-	Apply  bool
-	Yes    bool
+	Input           InputOptions
+	Output          *OutputFlag
+	Keep            []string
+	Narrow          bool
+	Apply           bool
+	Yes             bool
+	AllowIncomplete bool
+	AllowLockout    bool
 
 	id string
 }
@@ -73,6 +75,8 @@ changes anything (--yes answers for pipelines).`,
 	c.Flags().BoolVar(&o.Narrow, "narrow", false, "For a cluster-wide grant, keep it in the subject's namespaces through RoleBindings instead of removing it")
 	c.Flags().BoolVar(&o.Apply, "apply", false, "Apply the fix to the cluster: server-side dry run, diff, confirmation, then for real")
 	c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "With --apply, do not ask for confirmation")
+	c.Flags().BoolVar(&o.AllowIncomplete, "allow-incomplete", false, "Offer a fix checked on an incomplete view (who else loses or gains access in what could not be read is unknown)")
+	c.Flags().BoolVar(&o.AllowLockout, "allow-lockout", false, "Allow a fix that leaves no person or group with cluster-admin-equivalent rights (only system:masters certificates and service accounts)")
 	return c
 }
 
@@ -93,6 +97,11 @@ func (o *FixOptions) Validate() error {
 	if o.Yes && !o.Apply {
 		return errors.New("--yes only answers --apply's question")
 	}
+	for _, v := range o.Keep {
+		if !fix.KnownVerb(v) {
+			return fmt.Errorf("--keep %q: not a verb the API server checks; use get, list, watch, create, update, patch, delete, deletecollection, use, bind, escalate, impersonate, approve, sign, attest or proxy", v)
+		}
+	}
 	if o.Apply && o.Input.Offline() {
 		return errors.New("--apply changes a cluster: it cannot apply to files (-f); print the fix with -o kubectl or -o yaml")
 	}
@@ -110,11 +119,19 @@ func (o *FixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if sess.Incomplete() && !o.AllowIncomplete {
+		var gaps []string
+		for _, g := range sess.Index.Gaps() {
+			gaps = append(gaps, g.String())
+		}
+		return safe.Hint(fmt.Errorf("the view is incomplete (%s): a fix checked on it may take access from, or give it to, someone in what could not be read", strings.Join(gaps, "; ")),
+			"read the whole cluster (see deploy/reader.yaml), or pass --allow-incomplete to see the fix anyway")
+	}
 	f, err := sess.Finding(o.id)
 	if err != nil {
 		return err
 	}
-	plan, err := sess.PlanFix(f, fix.Options{Keep: o.Keep, Narrow: o.Narrow})
+	plan, err := sess.PlanFix(f, fix.Options{Keep: o.Keep, Narrow: o.Narrow, AllowLockout: o.AllowLockout})
 	if err != nil {
 		return err
 	}
@@ -140,6 +157,12 @@ func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 	fmt.Fprintf(w, "Finding: %s\n  %s\n\nFix: %s\n", f.ID, safe.Terminal(names.Annotate(f.Message)), safe.Terminal(fx.Description))
 	v := fx.Verification
 	fmt.Fprintf(w, "\nChecked on a copy of the snapshot: the finding is gone; nobody gains access.\n")
+	if v.Incomplete {
+		fmt.Fprintln(w, "  WARNING: the view is incomplete: who else gains or loses access in what could not be read is unknown")
+	}
+	if v.Lockout != nil {
+		fmt.Fprintf(w, "  WARNING (--allow-lockout): %s\n", safe.Terminal(v.Lockout.String()))
+	}
 	for _, g := range v.Granted {
 		fmt.Fprintf(w, "  grants (the missing grant): %s\n", safe.Terminal(names.Annotate(g.String())))
 	}

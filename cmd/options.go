@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/auth"
@@ -26,9 +27,10 @@ const defaultTimeout = 2 * time.Minute
 // files: where the data comes from, how long loading may take, and the
 // group names to show beside Entra ids.
 type InputOptions struct {
-	Filenames  []string
-	Timeout    time.Duration
-	GroupNames string
+	Filenames    []string
+	Timeout      time.Duration
+	GroupNames   string
+	MaxInputSize int64
 
 	names identity.Names
 }
@@ -38,6 +40,7 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids")
+	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
 // Complete reads the names file.
@@ -84,7 +87,34 @@ func (r *RootOptions) requestOf(args []string, all bool) access.Request {
 // App builds the application layer's view of the cluster (or of the
 // files) a command works on.
 func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*access.App, error) {
-	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In}
+	app, _, err := r.app(ctx, in, n)
+	return app, err
+}
+
+// restConfig is the kubeconfig's config with its exec credential plugin,
+// if any, run by the tool: bounded by --timeout (and --request-timeout),
+// stopped by Ctrl-C. The plugin runs once here, on the terminal: a
+// device-code prompt shows now, before anything takes the screen.
+func (r *RootOptions) restConfig(ctx context.Context, timeout time.Duration) (*rest.Config, *cluster.Exec, error) {
+	r.Login.Timeout = timeout
+	cfg, err := r.Flags.ToRESTConfig()
+	if err != nil {
+		return nil, nil, kubeconfigError(err)
+	}
+	if cfg.Timeout == 0 || cfg.Timeout > timeout {
+		// No single request (discovery, a LIST page, a check) outlives
+		// --timeout, whatever --request-timeout says.
+		cfg.Timeout = timeout
+	}
+	bound, ex, err := cluster.BoundExec(ctx, cfg, cluster.ExecOptions{Timeout: timeout, Stdin: r.In, Stderr: r.ErrOut})
+	if err != nil {
+		return nil, nil, err
+	}
+	return bound, ex, nil
+}
+
+func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*access.App, *cluster.Exec, error) {
+	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20}
 	ns, explicit := r.namespace()
 	app.NamespaceSet = explicit
 	if in.Offline() {
@@ -101,12 +131,12 @@ func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*acce
 		}
 		app.Catalog = source.Builtin()
 		app.Resolver = cluster.NewResolver(app.Catalog)
-		return app, nil
+		return app, nil, nil
 	}
 	loader := r.Flags.ToRawKubeConfigLoader()
 	kns, _, err := loader.Namespace()
 	if err != nil {
-		return nil, kubeconfigError(err)
+		return nil, nil, kubeconfigError(err)
 	}
 	app.Namespace = kns
 	if explicit {
@@ -115,16 +145,16 @@ func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*acce
 	cred, credErr := r.credential()
 	if credErr == nil {
 		if err := unusable(cred); err != nil && r.login() == nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	cfg, err := r.Flags.ToRESTConfig()
+	cfg, ex, err := r.restConfig(ctx, in.Timeout)
 	if err != nil {
-		return nil, kubeconfigError(err)
+		return nil, nil, err
 	}
 	client, err := cluster.New(cfg)
 	if err != nil {
-		return nil, kubeconfigError(err)
+		return nil, nil, kubeconfigError(err)
 	}
 	app.Cluster = client
 	app.Origin = access.Origin{Server: cfg.Host}
@@ -144,7 +174,7 @@ func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*acce
 	if n.catalog {
 		cat, warns, err := cluster.Discover(client.CS.Discovery())
 		if err != nil {
-			return nil, cluster.Explain(err)
+			return nil, nil, cluster.Explain(err)
 		}
 		app.Catalog, app.Warnings = cat, append(app.Warnings, warns...)
 	} else {
@@ -154,8 +184,7 @@ func (r *RootOptions) App(ctx context.Context, in *InputOptions, n needs) (*acce
 	if n.version {
 		app.Origin.Version = client.Version()
 	}
-	_ = ctx
-	return app, nil
+	return app, ex, nil
 }
 
 // credential inspects the kubeconfig credential of the context in use.

@@ -77,9 +77,13 @@ func (o *WhoAmIOptions) Run(ctx context.Context) error {
 	}
 	doc.Credential = cred
 	names := o.Input.names
-	cfg, err := o.Flags.ToRESTConfig()
+	raw, err := o.Flags.ToRESTConfig()
 	if err != nil {
 		return kubeconfigError(err)
+	}
+	cfg, _, err := o.restConfig(ctx, o.Input.Timeout)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Input.Timeout)
 	defer cancel()
@@ -88,7 +92,7 @@ func (o *WhoAmIOptions) Run(ctx context.Context) error {
 		return cluster.Explain(err)
 	}
 	if o.ResolveGroups {
-		if err := o.resolve(ctx, cfg, user, names); err != nil {
+		if err := o.resolve(ctx, raw, user, names); err != nil {
 			doc.Warnings = append(doc.Warnings, "group names from Microsoft Graph: "+err.Error())
 		}
 	}

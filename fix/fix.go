@@ -81,6 +81,13 @@ type Verification struct {
 	// other than the finding's who lose something.
 	Lost   []Change       `json:"lost"`
 	Others []rbac.Subject `json:"others"`
+	// Lockout is set when no person or group would be left with
+	// cluster-admin-equivalent rights (the fix is then refused unless
+	// Options.AllowLockout).
+	Lockout *Lockout `json:"lockout,omitempty"`
+	// Incomplete: the view the fix was checked on is incomplete, so who
+	// else gains or loses access in what could not be read is unknown.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Change is one rule a subject gains or loses, where.
@@ -113,10 +120,19 @@ type Options struct {
 	// (a service account's own; a user's or group's namespaces with
 	// RoleBindings) over removing it outright.
 	Narrow bool
+	// AllowLockout lets a fix remove the last person or (Entra) group
+	// holding cluster-admin-equivalent rights.
+	AllowLockout bool
 }
 
 // ErrNotFixable says the rule has no fix as a manifest.
 var ErrNotFixable = errors.New("this rule has no fix as a manifest")
+
+// ErrLockout says a fix would leave no person or group (only system
+// identities: system:masters certificates, service accounts) with
+// cluster-admin-equivalent rights. On AKS with local accounts disabled
+// that locks every person out of the cluster.
+var ErrLockout = errors.New("the fix would lock every person out of cluster-admin rights")
 
 // For builds the fix for finding f of the snapshot behind ix, verified.
 // It returns an error when no candidate fix both removes the finding and
@@ -133,6 +149,7 @@ func For(ix *rbac.Index, f *audit.Finding, o Options) (*Fix, error) {
 		gens = append([]generator{narrowToNamespaces}, gens...)
 	}
 	var reasons []string
+	var lockout error
 	for _, gen := range gens {
 		fx, err := gen(&fixContext{ix: ix, snap: ix.Snapshot(), f: f, o: o})
 		if err != nil {
@@ -144,7 +161,15 @@ func For(ix *rbac.Index, f *audit.Finding, o Options) (*Fix, error) {
 			reasons = append(reasons, fx.Description+": "+err.Error())
 			continue
 		}
+		if l := fx.Verification.Lockout; l != nil && !o.AllowLockout {
+			lockout = fmt.Errorf("%w: %s; %s. Pass --allow-lockout if that is intended (and a break-glass path exists)", ErrLockout, fx.Description, l)
+			reasons = append(reasons, lockout.Error())
+			continue
+		}
 		return fx, nil
+	}
+	if lockout != nil {
+		return nil, lockout
 	}
 	return nil, fmt.Errorf("no fix for %s can be offered: %s", f.ID, strings.Join(reasons, "; "))
 }

@@ -56,7 +56,9 @@ func TestEveryRuleHasAVerifiedFixOffline(t *testing.T) {
 		if !f.Fixable {
 			continue
 		}
-		fx, err := For(ix, f, Options{Resources: func(string) []string { return []string{"configmaps", "secrets"} }})
+		// u-admin is the fixture's only person with * on *: removing it is a
+		// lockout, allowed here (TestLockoutIsRefused checks the refusal).
+		fx, err := For(ix, f, Options{AllowLockout: true, Resources: func(string) []string { return []string{"configmaps", "secrets"} }})
 		if err != nil {
 			t.Errorf("%s (%s): %v", f.ID, f.Message, err)
 			continue
@@ -147,5 +149,26 @@ func TestGuardsFailOnConcurrentChange(t *testing.T) {
 	}
 	if _, err := Apply(snap, fx.Operations); err != nil {
 		t.Errorf("on the unchanged snapshot: %v", err)
+	}
+}
+
+// TestLockoutIsRefused: removing the last person holding * on *
+// cluster-wide is refused unless allowed, and the refusal says who would
+// be left (issue 14, item 11).
+func TestLockoutIsRefused(t *testing.T) {
+	ix, rep := offline(t)
+	i := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
+		return f.Rule == "cluster-admin-equivalent" && strings.Contains(f.Message, "user:u-admin")
+	})
+	if i < 0 {
+		t.Fatal("no cluster-admin-equivalent finding for u-admin")
+	}
+	_, err := For(ix, &rep.Findings[i], Options{})
+	if !errors.Is(err, ErrLockout) || !strings.Contains(err.Error(), "only group:system:masters") || !strings.Contains(err.Error(), "--allow-lockout") {
+		t.Fatalf("the lockout was not refused with who is left: %v", err)
+	}
+	fx, err := For(ix, &rep.Findings[i], Options{AllowLockout: true})
+	if err != nil || fx.Verification.Lockout == nil || len(fx.Verification.Lockout.Removed) != 1 {
+		t.Fatalf("--allow-lockout: %v, lockout %+v", err, fx)
 	}
 }

@@ -29,6 +29,10 @@ type (
 // For offers the first that verifies. This map is the one declaration of
 // which rules have a fix: the audit marks findings fixable through Has.
 var generators = map[string][]generator{
+	// escalate, bind and impersonate are verbs a role can lose while the
+	// subject keeps the rest of it (a wildcard role in one namespace).
+	"escalate-or-bind":         {dropVerbs("escalate", "bind"), removeFindingSubjects},
+	"impersonate":              {dropVerbs("impersonate"), removeFindingSubjects},
 	"wildcard-grant":           {narrowWildcard, removeFindingSubjects},
 	"escalation-path":          {removeStepper},
 	"dangling-binding":         {fixDangling},
@@ -42,7 +46,7 @@ var generators = map[string][]generator{
 func init() {
 	// Every rule whose finding is "this subject holds this through these
 	// bindings": take the subject out of them.
-	for _, r := range []string{"cluster-admin-equivalent", "secrets-read", "impersonate", "escalate-or-bind", "rbac-write",
+	for _, r := range []string{"cluster-admin-equivalent", "secrets-read", "rbac-write",
 		"pod-exec", "workload-create", "nodes-proxy", "serviceaccount-token-create", "csr-approve", "webhook-config-write",
 		"persistentvolume-create", "node-write", "gmsa-spec-write", "anonymous-access", "broad-group-grant",
 		"system-masters-binding", "default-serviceaccount-grant", "gmsa-credential-secret-readable",
@@ -280,6 +284,49 @@ func replaceRules(c *fixContext, narrow func(rbacv1.PolicyRule) (rbacv1.PolicyRu
 	}
 	fx.Description = "narrow " + strings.Join(what, ", ")
 	return fx, nil
+}
+
+// allVerbs are the verbs a wildcard verb stands for in practice: every
+// verb the API server and the bundled authorizers check.
+var allVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
+	"use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "proxy"}
+
+// KnownVerb says whether v is a verb the API server checks (--keep takes
+// only these).
+func KnownVerb(v string) bool { return slices.Contains(allVerbs, v) }
+
+// dropVerbs narrows each rule of the finding's evidence to lose verbs:
+// named ones are removed, a wildcard becomes every other verb. A role
+// Kubernetes reconciles is not narrowed (the change would be undone).
+func dropVerbs(verbs ...string) generator {
+	return func(c *fixContext) (*Fix, error) {
+		for _, p := range c.f.Evidence {
+			if m := metaOf(c.snap, rbacRef(p.Role)); m != nil && m.Annotations["rbac.authorization.kubernetes.io/autoupdate"] == "true" {
+				return nil, fmt.Errorf("%s is reconciled by Kubernetes: narrowing it would be undone", p.Role)
+			}
+		}
+		return replaceRules(c, func(r rbacv1.PolicyRule) (rbacv1.PolicyRule, error) {
+			n := *r.DeepCopy()
+			var kept []string
+			for _, v := range r.Verbs {
+				switch {
+				case v == "*":
+					for _, all := range allVerbs {
+						if !slices.Contains(verbs, all) && !slices.Contains(kept, all) {
+							kept = append(kept, all)
+						}
+					}
+				case !slices.Contains(verbs, v) && !slices.Contains(kept, v):
+					kept = append(kept, v)
+				}
+			}
+			if len(kept) == 0 {
+				return n, errors.New("the rule holds nothing else: remove the subject instead")
+			}
+			n.Verbs = kept
+			return n, nil
+		})
+	}
 }
 
 func narrowWildcard(c *fixContext) (*Fix, error) {

@@ -98,7 +98,7 @@ func TestFixesOnTheRealServer(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ix, f := liveFinding(t, ctx, cs, tc.rule, tc.trigger)
-			fx, err := fix.For(ix, f, fix.Options{Narrow: tc.narrow})
+			fx, err := fix.For(ix, f, fix.Options{Narrow: tc.narrow, AllowLockout: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +239,7 @@ func load(t *testing.T, ctx context.Context, c *localcluster.Cluster, cs kuberne
 	if err := localcluster.Load(ctx, cs, snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := localcluster.ApplyFiles(ctx, c.Config, "../audit/testdata/gmsa.yaml", "../audit/testdata/workloads.yaml"); err != nil {
+	if err := localcluster.ApplyFiles(ctx, c.Config, "../audit/testdata/gmsa.yaml", "../audit/testdata/workloads.yaml", "../audit/testdata/dangling.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)

@@ -54,6 +54,7 @@ func verify(ix *rbac.Index, f *audit.Finding, fx *Fix) error {
 		}
 	}
 	fx.Verification.Lost = lost
+	fx.Verification.Lockout = lockout(bix, aix)
 	fx.Verification.Others = []rbac.Subject{}
 	for _, l := range lost {
 		named := slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.String() == l.Subject.String() })
@@ -269,4 +270,53 @@ func Atoms(r rbac.GrantedRule) []rbac.Attributes {
 		}
 	}
 	return out
+}
+
+// Lockout says who holds cluster-admin-equivalent rights before and
+// after a fix, when no person or group is left.
+type Lockout struct {
+	// Removed are the people and groups who hold them before the fix.
+	Removed []rbac.Subject `json:"removed"`
+	// Remaining are who still holds them: system identities only.
+	Remaining []rbac.Subject `json:"remaining"`
+}
+
+func (l *Lockout) String() string {
+	name := func(ss []rbac.Subject) string {
+		if len(ss) == 0 {
+			return "nobody"
+		}
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = s.String()
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprintf("it removes the last person or group holding * on * cluster-wide (%s); only %s would be left", name(l.Removed), name(l.Remaining))
+}
+
+// admins are who may do everything cluster-wide, split into people and
+// groups (users and groups not named system:) and system identities.
+func admins(ix *rbac.Index) (people, system []rbac.Subject) {
+	all := rbac.Attributes{Verb: "*", APIGroup: "*", Resource: "*"}
+	for _, g := range ix.WhoCan(all, false).Subjects {
+		s := g.Subject()
+		if s.Kind != rbac.ServiceAccountKind && !strings.HasPrefix(s.Name, "system:") {
+			people = append(people, s)
+		} else {
+			system = append(system, s)
+		}
+	}
+	return people, system
+}
+
+// lockout reports a fix after which no person or group holds
+// cluster-admin-equivalent rights though some did before.
+func lockout(before, after *rbac.Index) *Lockout {
+	had, _ := admins(before)
+	have, system := admins(after)
+	if len(had) == 0 || len(have) > 0 {
+		return nil
+	}
+	return &Lockout{Removed: had, Remaining: system}
 }

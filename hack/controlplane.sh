@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds etcd, kube-apiserver, kube-controller-manager, kubectl (the fix
-# tests run the kubectl commands the tool prints) and kubelogin (the Entra ID
+# tests run the kubectl commands the tool prints), kubelogin (the Entra ID
 # sign-in test; its own module in tools/kubelogin, built with GOTOOLCHAIN=auto
-# as it needs a newer Go than the machine's) from the Go modules
+# as it needs a newer Go than the machine's) and metrics-server (every AKS
+# cluster serves metrics.k8s.io; its own module in tools/metricsserver)
+# from the Go modules
 # pinned in tools/go.mod, caches them under a key of everything that decides
 # their bytes (tools/go.mod, go.sum, the etcd wrapper, the Go version), and
 # links the cached set into .cache/bin. A second run with the same pins only
@@ -12,9 +14,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/tools"
 
-key=$( { cat go.mod go.sum etcd/main.go kubelogin/go.mod kubelogin/go.sum; go version; } | sha256sum | cut -c1-16)
+key=$( { cat go.mod go.sum etcd/main.go kubelogin/go.mod kubelogin/go.sum metricsserver/go.mod metricsserver/go.sum; go version; } | sha256sum | cut -c1-16)
 cache=${KUBECTL_ACCESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-access}/controlplane/$key
-bins=(etcd kube-apiserver kube-controller-manager kubectl kubelogin)
+bins=(etcd kube-apiserver kube-controller-manager kubectl kubelogin metrics-server)
 
 have=1
 for b in "${bins[@]}"; do [ -x "$cache/$b" ] || have=0; done
@@ -29,6 +31,7 @@ if [ "$have" = 0 ]; then
   go build -trimpath -ldflags "$ldflags" -o "$cache.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   go build -trimpath -ldflags "$ldflags" -o "$cache.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
   (cd kubelogin && GOTOOLCHAIN=auto go build -trimpath -ldflags "-s -w" -o "$cache.tmp/kubelogin" github.com/Azure/kubelogin)
+  (cd metricsserver && go build -trimpath -ldflags "-s -w" -o "$cache.tmp/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
   rm -rf "$cache" && mv "$cache.tmp" "$cache"
 fi
 mkdir -p "$root/.cache/bin"

@@ -257,3 +257,14 @@ func (ix *Index) Names(s Subject) bool {
 	}
 	return len(ix.bySubject[k]) > 0
 }
+
+// BindingsComplete says whether every RoleBinding and ClusterRoleBinding
+// was read: only then can "no binding names X" be said.
+func (ix *Index) BindingsComplete() bool {
+	for _, g := range ix.snap.Gaps {
+		if (g.Resource == "rolebindings" || g.Resource == "clusterrolebindings") && g.Name == "" {
+			return false
+		}
+	}
+	return true
+}

@@ -3,14 +3,12 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -47,111 +45,90 @@ func (l Location) shift(err error) Location {
 	return l
 }
 
-// Files loads a snapshot from files, directories (recursively: *.yaml,
-// *.yml, *.json) and "-" for stdin. Multi-document YAML, JSON, List kinds
-// (kubectl get -o yaml) and saved snapshots are understood; other kinds are
-// skipped. A malformed document is an error naming the file and line.
-// Aggregated ClusterRoles are computed from their aggregationRule unless
-// every input was a snapshot of a live cluster.
-func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[rbac.ObjectRef]Location, error) {
-	l := &loader{snap: rbac.NewSnapshot(), where: map[rbac.ObjectRef]Location{}}
-	l.snap.RulesAggregated = true
-	var files []string
-	for _, p := range paths {
-		if p == "-" {
-			files = append(files, "-")
-			continue
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		if !fi.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			switch strings.ToLower(filepath.Ext(path)) {
-			case ".yaml", ".yml", ".json":
-				if !d.IsDir() {
-					found = append(found, path)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", p, err)
-		}
-		sort.Strings(found)
-		files = append(files, found...)
-	}
-	sawObjects := false
-	for _, f := range files {
-		var data []byte
-		var err error
-		name := f
-		if f == "-" {
-			name = "<stdin>"
-			if stdin == nil {
-				return nil, nil, errors.New("-f -: no standard input")
-			}
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(f)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		n, err := l.file(name, data)
-		if err != nil {
-			return nil, nil, err
-		}
-		sawObjects = sawObjects || n > 0
-	}
-	if !l.sawSnapshotOnly() && sawObjects {
-		l.snap.RulesAggregated = false
-	}
-	l.snap.Source = strings.Join(paths, ",")
-	return l.snap, l.where, nil
-}
-
 type loader struct {
+	o         ReadOptions
 	snap      *rbac.Snapshot
 	where     map[rbac.ObjectRef]Location // an object (its Key) -> where it was read
+	index     map[rbac.ObjectRef]int      // an object -> its position in its kind's list
 	snapshots int
-	objects   int
+	objects   int // objects read as manifests (not from snapshots)
+	warnings  []rbac.Warning
 }
 
-func (l *loader) sawSnapshotOnly() bool { return l.snapshots > 0 && l.objects == 0 }
+func newLoader(o ReadOptions) *loader {
+	s := rbac.NewSnapshot()
+	s.RulesAggregated = true
+	return &loader{o: o, snap: s, where: map[rbac.ObjectRef]Location{}, index: map[rbac.ObjectRef]int{}}
+}
 
-// file reads every document of one file and returns how many objects it
-// held.
-func (l *loader) file(name string, data []byte) (int, error) {
-	before := l.objects + l.snapshots
+// file reads every document of one input: a JSON stream, or YAML
+// documents.
+func (l *loader) file(name string, data []byte) error {
+	if jsonStream(data) {
+		return l.jsonStream(name, data)
+	}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	line := 1
 	for {
 		doc, err := r.Read()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%s:%d: %w", name, line, err)
+			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		start := line + leadingBlankLines(doc)
 		line += bytes.Count(doc, []byte("\n"))
 		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue
 		}
-		if err := l.document(doc, Location{File: name, Line: start}); err != nil {
-			return 0, err
+		at := Location{File: name, Line: start}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
+		}
+		if err := l.document(j, doc, at); err != nil {
+			return err
 		}
 	}
-	return l.objects + l.snapshots - before, nil
+}
+
+// jsonStream reads concatenated JSON objects, as kubectl does; anything
+// after the last one that is not an object is an error at its line.
+func (l *loader) jsonStream(name string, data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	line, counted := 1, 0
+	lineAt := func(off int) int {
+		line += bytes.Count(data[counted:off], []byte("\n"))
+		counted = off
+		return line
+	}
+	for {
+		var raw json.RawMessage
+		before := int(dec.InputOffset())
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			off := before
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				off = int(syn.Offset)
+			} else if errors.Is(err, io.ErrUnexpectedEOF) {
+				off = len(data)
+			}
+			return fmt.Errorf("%s:%d: not a JSON object: %v", name, lineAt(min(off, len(data))), err)
+		}
+		start := before + len(data[before:]) - len(bytes.TrimLeft(data[before:], " \t\r\n"))
+		at := Location{File: name, Line: lineAt(start)}
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			continue
+		}
+		if err := l.document(raw, nil, at); err != nil {
+			return err
+		}
+	}
 }
 
 func leadingBlankLines(doc []byte) int {
@@ -183,251 +160,299 @@ type typeMeta struct {
 	Kind       string `json:"kind"`
 }
 
-// document decodes one YAML or JSON document.
-func (l *loader) document(doc []byte, at Location) error {
+func (tm typeMeta) group() string {
+	if g, _, ok := strings.Cut(tm.APIVersion, "/"); ok {
+		return g
+	}
+	return ""
+}
+
+// document decodes one object (as JSON; yamlDoc is its YAML source, nil
+// for JSON input, to check for duplicate keys as kubectl does).
+func (l *loader) document(j, yamlDoc []byte, at Location) error {
 	var tm typeMeta
-	if err := yaml.Unmarshal(doc, &tm); err != nil {
-		return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
+	if err := json.Unmarshal(j, &tm); err != nil {
+		return fmt.Errorf("%s: not a Kubernetes object: %v", at, err)
 	}
 	if tm.Kind == "" {
 		return fmt.Errorf("%s: object has no kind", at)
 	}
-	group := tm.APIVersion
-	if i := strings.Index(group, "/"); i >= 0 {
-		group = group[:i]
-	} else {
-		group = ""
+	group := tm.group()
+	isList := strings.HasSuffix(tm.Kind, "List") && (tm.APIVersion == "v1" || group == rbacv1.GroupName)
+	isSnapshot := tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion
+	if !isList && !isSnapshot && len(j) > MaxObjectBytes {
+		return fmt.Errorf("%s: a %s of %d MiB: no Kubernetes object is that large (the API server's store refuses 1.5 MiB); is this file what you meant to read?", at, tm.Kind, len(j)>>20)
 	}
 	decode := func(into any) error {
-		if err := yaml.UnmarshalStrict(doc, into); err != nil {
-			return fmt.Errorf("%s: %s: %v", at.shift(err), tm.Kind, cleanYAMLError(err))
+		if yamlDoc != nil {
+			// Duplicate keys, which YAML allows and JSON hides.
+			if _, err := yaml.YAMLToJSONStrict(yamlDoc); err != nil {
+				return fmt.Errorf("%s: %s: %v", at.shift(err), tm.Kind, cleanYAMLError(err))
+			}
+		}
+		d := json.NewDecoder(bytes.NewReader(j))
+		d.DisallowUnknownFields()
+		if err := d.Decode(into); err != nil {
+			return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
 		}
 		return nil
 	}
-	key := func(ns, name string) rbac.ObjectRef { return rbac.ObjectRef{Kind: tm.Kind, Name: name, Namespace: ns} }
 	switch {
-	case strings.HasSuffix(tm.Kind, "List") && (tm.APIVersion == "v1" || group == rbacv1.GroupName):
+	case isList:
 		var list struct {
-			Items []rawDoc `json:"items"`
+			Items []json.RawMessage `json:"items"`
 		}
-		if err := yaml.Unmarshal(doc, &list); err != nil {
-			return fmt.Errorf("%s: %s: %v", at, tm.Kind, cleanYAMLError(err))
+		if err := json.Unmarshal(j, &list); err != nil {
+			return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
 		}
 		for _, item := range list.Items {
-			if err := l.document(item, at); err != nil {
+			if err := l.document(item, nil, at); err != nil {
 				return err
 			}
 		}
 		return nil
-	case tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion:
+	case isSnapshot:
 		var s rbac.Snapshot
 		if err := decode(&s); err != nil {
 			return err
 		}
 		l.snapshots++
-		l.merge(&s)
+		l.merge(&s, at)
 		return nil
-	case group == rbacv1.GroupName || tm.APIVersion == "v1":
-	default:
-		return l.workload(tm, group, doc, at, decode)
+	}
+	read, ok := kinds[groupKind{group, tm.Kind}]
+	if !ok {
+		if group == "apiextensions.k8s.io" && tm.Kind == "CustomResourceDefinition" {
+			var o struct {
+				metav1.ObjectMeta `json:"metadata"`
+			}
+			if err := json.Unmarshal(j, &o); err == nil && o.Name == "gmsacredentialspecs."+rbac.GMSAGroup {
+				l.snap.GMSAInstalled = true
+			}
+		}
+		return nil // a kind the checks do not read
+	}
+	if group == "" && tm.APIVersion != "v1" {
+		return nil // not the core group's
 	}
 	l.objects++
-	switch tm.Kind {
-	case "Role":
-		var o rbacv1.Role
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key(o.Namespace, o.Name)] = at
-		l.snap.Roles = append(l.snap.Roles, o)
-	case "ClusterRole":
-		var o rbacv1.ClusterRole
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
-		l.snap.ClusterRoles = append(l.snap.ClusterRoles, o)
-	case "RoleBinding":
-		var o rbacv1.RoleBinding
-		if err := decode(&o); err != nil {
-			return err
-		}
-		if o.Namespace == "" {
-			o.Namespace = "default" // as kubectl apply would place it
-		}
-		l.where[key(o.Namespace, o.Name)] = at
-		l.snap.RoleBindings = append(l.snap.RoleBindings, o)
-	case "ClusterRoleBinding":
-		var o rbacv1.ClusterRoleBinding
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
-		l.snap.ClusterRoleBindings = append(l.snap.ClusterRoleBindings, o)
-	case "ServiceAccount":
-		var o corev1.ServiceAccount
-		if err := decode(&o); err != nil {
-			return err
-		}
-		if o.Namespace == "" {
-			o.Namespace = "default"
-		}
-		l.where[key(o.Namespace, o.Name)] = at
-		l.snap.ServiceAccounts = append(l.snap.ServiceAccounts, o)
-	case "Namespace":
-		var o corev1.Namespace
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
-		l.snap.Namespaces = append(l.snap.Namespaces, o)
-	default:
-		l.objects--
-		return l.workload(tm, group, doc, at, decode)
-	}
-	return nil
+	return read(l, tm, decode, at)
 }
 
-// workload reads the kinds the gMSA and workload checks need: pods and
-// the pod templates of workload controllers, nodes, services, admission
-// webhooks, gMSA credential specs and the gMSA CRD itself.
-func (l *loader) workload(tm typeMeta, group string, doc []byte, at Location, decode func(any) error) error {
-	key := func(ns, name string) rbac.ObjectRef { return rbac.ObjectRef{Kind: tm.Kind, Name: name, Namespace: ns} }
-	orDefault := func(ns string) string {
-		if ns == "" {
-			return "default"
-		}
-		return ns
-	}
-	template := func(meta metav1.ObjectMeta, t *corev1.PodTemplateSpec) {
-		meta.Namespace = orDefault(meta.Namespace)
-		l.where[key(meta.Namespace, meta.Name)] = at
-		l.snap.Pods = append(l.snap.Pods, PodFromTemplate(tm.APIVersion, tm.Kind, meta, t))
-	}
-	switch {
-	case tm.APIVersion == "v1" && tm.Kind == "Pod":
+type groupKind struct{ group, kind string }
+
+// kinds are the kinds the engine and the checks read, and how.
+var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, at Location) error{
+	{rbacv1.GroupName, "Role"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.Roles, func(o *rbacv1.Role) *metav1.ObjectMeta { return &o.ObjectMeta }, "Role", true)
+	},
+	{rbacv1.GroupName, "ClusterRole"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.ClusterRoles, func(o *rbacv1.ClusterRole) *metav1.ObjectMeta { return &o.ObjectMeta }, "ClusterRole", false)
+	},
+	{rbacv1.GroupName, "RoleBinding"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.RoleBindings, func(o *rbacv1.RoleBinding) *metav1.ObjectMeta { return &o.ObjectMeta }, "RoleBinding", true)
+	},
+	{rbacv1.GroupName, "ClusterRoleBinding"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.ClusterRoleBindings, func(o *rbacv1.ClusterRoleBinding) *metav1.ObjectMeta { return &o.ObjectMeta }, "ClusterRoleBinding", false)
+	},
+	{"", "ServiceAccount"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.ServiceAccounts, func(o *corev1.ServiceAccount) *metav1.ObjectMeta { return &o.ObjectMeta }, "ServiceAccount", true)
+	},
+	{"", "Namespace"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.Namespaces, func(o *corev1.Namespace) *metav1.ObjectMeta { return &o.ObjectMeta }, "Namespace", false)
+	},
+	{"", "Pod"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		var o corev1.Pod
 		if err := decode(&o); err != nil {
 			return err
 		}
-		o.Namespace = orDefault(o.Namespace)
-		l.where[key(o.Namespace, o.Name)] = at
-		l.snap.Pods = append(l.snap.Pods, SlimPod(&o))
-	case tm.APIVersion == "v1" && tm.Kind == "Node":
+		o.Namespace = l.namespace(o.Namespace)
+		put(l, &l.snap.Pods, rbac.ObjectRef{Kind: "Pod", Name: o.Name, Namespace: o.Namespace}, SlimPod(&o), at)
+		return nil
+	},
+	{"", "Node"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		var o corev1.Node
 		if err := decode(&o); err != nil {
 			return err
 		}
-		l.where[key("", o.Name)] = at
-		l.snap.Nodes = append(l.snap.Nodes, SlimNode(&o))
-	case tm.APIVersion == "v1" && tm.Kind == "Service":
+		put(l, &l.snap.Nodes, rbac.ObjectRef{Kind: "Node", Name: o.Name}, SlimNode(&o), at)
+		return nil
+	},
+	{"", "Service"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		var o corev1.Service
 		if err := decode(&o); err != nil {
 			return err
 		}
-		o.Namespace = orDefault(o.Namespace)
-		l.where[key(o.Namespace, o.Name)] = at
-		l.snap.Services = append(l.snap.Services, corev1.Service{TypeMeta: o.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace}})
-	case group == "apps" && tm.Kind == "Deployment":
-		var o appsv1.Deployment
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.Template)
-	case group == "apps" && tm.Kind == "StatefulSet":
-		var o appsv1.StatefulSet
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.Template)
-	case group == "apps" && tm.Kind == "DaemonSet":
-		var o appsv1.DaemonSet
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.Template)
-	case group == "apps" && tm.Kind == "ReplicaSet":
-		var o appsv1.ReplicaSet
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.Template)
-	case group == "batch" && tm.Kind == "Job":
-		var o batchv1.Job
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.Template)
-	case group == "batch" && tm.Kind == "CronJob":
-		var o batchv1.CronJob
-		if err := decode(&o); err != nil {
-			return err
-		}
-		template(o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template)
-	case group == "admissionregistration.k8s.io" && tm.Kind == "MutatingWebhookConfiguration":
-		var o admissionregistrationv1.MutatingWebhookConfiguration
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
-		l.snap.MutatingWebhooks = append(l.snap.MutatingWebhooks, o)
-	case group == "admissionregistration.k8s.io" && tm.Kind == "ValidatingWebhookConfiguration":
-		var o admissionregistrationv1.ValidatingWebhookConfiguration
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
-		l.snap.ValidatingWebhooks = append(l.snap.ValidatingWebhooks, o)
-	case group == rbac.GMSAGroup && tm.Kind == "GMSACredentialSpec":
-		var o rbac.GMSACredentialSpec
-		if err := decode(&o); err != nil {
-			return err
-		}
-		l.where[key("", o.Name)] = at
+		o.Namespace = l.namespace(o.Namespace)
+		put(l, &l.snap.Services, rbac.ObjectRef{Kind: "Service", Name: o.Name, Namespace: o.Namespace},
+			corev1.Service{TypeMeta: o.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace}}, at)
+		return nil
+	},
+	{"apps", "Deployment"}: template(func(o *appsv1.Deployment) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.Template
+	}),
+	{"apps", "StatefulSet"}: template(func(o *appsv1.StatefulSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.Template
+	}),
+	{"apps", "DaemonSet"}: template(func(o *appsv1.DaemonSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.Template
+	}),
+	{"apps", "ReplicaSet"}: template(func(o *appsv1.ReplicaSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.Template
+	}),
+	{"batch", "Job"}: template(func(o *batchv1.Job) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.Template
+	}),
+	{"batch", "CronJob"}: template(func(o *batchv1.CronJob) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template
+	}),
+	{"admissionregistration.k8s.io", "MutatingWebhookConfiguration"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.MutatingWebhooks, func(o *admissionregistrationv1.MutatingWebhookConfiguration) *metav1.ObjectMeta { return &o.ObjectMeta }, "MutatingWebhookConfiguration", false)
+	},
+	{"admissionregistration.k8s.io", "ValidatingWebhookConfiguration"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.ValidatingWebhooks, func(o *admissionregistrationv1.ValidatingWebhookConfiguration) *metav1.ObjectMeta {
+			return &o.ObjectMeta
+		}, "ValidatingWebhookConfiguration", false)
+	},
+	{rbac.GMSAGroup, "GMSACredentialSpec"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		l.snap.GMSAInstalled = true
-		l.snap.GMSACredentialSpecs = append(l.snap.GMSACredentialSpecs, o)
-	case group == "apiextensions.k8s.io" && tm.Kind == "CustomResourceDefinition":
-		var o struct {
-			metav1.ObjectMeta `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(doc, &o); err == nil && o.Name == "gmsacredentialspecs."+rbac.GMSAGroup {
-			l.snap.GMSAInstalled = true
-		}
+		return read(l, decode, at, &l.snap.GMSACredentialSpecs, func(o *rbac.GMSACredentialSpec) *metav1.ObjectMeta { return &o.ObjectMeta }, "GMSACredentialSpec", false)
+	},
+}
+
+// read decodes an object of a list kind and puts it in its list.
+func read[T any](l *loader, decode func(any) error, at Location, list *[]T, meta func(*T) *metav1.ObjectMeta, kind string, namespaced bool) error {
+	var o T
+	if err := decode(&o); err != nil {
+		return err
 	}
+	m := meta(&o)
+	if namespaced {
+		m.Namespace = l.namespace(m.Namespace)
+	}
+	put(l, list, rbac.ObjectRef{Kind: kind, Name: m.Name, Namespace: m.Namespace}, o, at)
 	return nil
 }
 
-// rawDoc is a List item as sigs.k8s.io/yaml hands it over: JSON.
-type rawDoc []byte
-
-func (r *rawDoc) UnmarshalJSON(b []byte) error {
-	*r = append((*r)[:0], b...)
-	return nil
+// template reads a workload controller: the pod its template makes,
+// named and owned after the workload.
+func template[T any](parts func(*T) (*metav1.ObjectMeta, *corev1.PodTemplateSpec)) func(*loader, typeMeta, func(any) error, Location) error {
+	return func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		var o T
+		if err := decode(&o); err != nil {
+			return err
+		}
+		meta, t := parts(&o)
+		meta.Namespace = l.namespace(meta.Namespace)
+		put(l, &l.snap.Pods, rbac.ObjectRef{Kind: tm.Kind, Name: meta.Name, Namespace: meta.Namespace},
+			PodFromTemplate(tm.APIVersion, tm.Kind, *meta, t), at)
+		return nil
+	}
 }
 
-func (l *loader) merge(s *rbac.Snapshot) {
-	d := l.snap
-	d.Namespaces = append(d.Namespaces, s.Namespaces...)
-	d.ServiceAccounts = append(d.ServiceAccounts, s.ServiceAccounts...)
-	d.Roles = append(d.Roles, s.Roles...)
-	d.ClusterRoles = append(d.ClusterRoles, s.ClusterRoles...)
-	d.RoleBindings = append(d.RoleBindings, s.RoleBindings...)
-	d.ClusterRoleBindings = append(d.ClusterRoleBindings, s.ClusterRoleBindings...)
-	d.Gaps = append(d.Gaps, s.Gaps...)
-	d.Pods = append(d.Pods, s.Pods...)
-	d.Nodes = append(d.Nodes, s.Nodes...)
-	d.GMSAInstalled = d.GMSAInstalled || s.GMSAInstalled
-	d.GMSACredentialSpecs = append(d.GMSACredentialSpecs, s.GMSACredentialSpecs...)
-	d.MutatingWebhooks = append(d.MutatingWebhooks, s.MutatingWebhooks...)
-	d.ValidatingWebhooks = append(d.ValidatingWebhooks, s.ValidatingWebhooks...)
-	d.Services = append(d.Services, s.Services...)
+// namespace is where a namespaced object goes: its own, else -n, else
+// default, as kubectl apply places it.
+func (l *loader) namespace(ns string) string {
+	switch {
+	case ns != "":
+		return ns
+	case l.o.Namespace != "":
+		return l.o.Namespace
+	}
+	return "default"
+}
+
+// put adds obj to its list, or replaces the object of the same kind,
+// namespace and name read before: the last one counts, as kubectl apply
+// would leave the cluster, and a warning names both places.
+func put[T any](l *loader, list *[]T, ref rbac.ObjectRef, obj T, at Location) {
+	key := ref.Key()
+	i, dup := l.index[key]
+	if !dup {
+		l.index[key] = len(*list)
+		*list = append(*list, obj)
+		l.where[key] = at
+		return
+	}
+	prev := l.where[key]
+	same := reflect.DeepEqual((*list)[i], obj)
+	(*list)[i] = obj
+	l.where[key] = at
+	if same {
+		l.warnings = append(l.warnings, rbac.Warnf(WarnDuplicate, "%s is given twice, identically (%s and %s): counted once", ref, prev, at))
+		return
+	}
+	l.warnings = append(l.warnings, rbac.Warnf(WarnDuplicate, "%s is given twice and the two differ (%s and %s): the last one counts, as kubectl apply would leave it", ref, prev, at))
+}
+
+// merge adds a saved snapshot's objects, each through put.
+func (l *loader) merge(s *rbac.Snapshot, at Location) {
+	for _, o := range s.Namespaces {
+		put(l, &l.snap.Namespaces, rbac.ObjectRef{Kind: "Namespace", Name: o.Name}, o, at)
+	}
+	for _, o := range s.ServiceAccounts {
+		put(l, &l.snap.ServiceAccounts, rbac.ObjectRef{Kind: "ServiceAccount", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
+	for _, o := range s.Roles {
+		put(l, &l.snap.Roles, rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
+	for _, o := range s.ClusterRoles {
+		put(l, &l.snap.ClusterRoles, rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}, o, at)
+	}
+	for _, o := range s.RoleBindings {
+		put(l, &l.snap.RoleBindings, rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
+	for _, o := range s.ClusterRoleBindings {
+		put(l, &l.snap.ClusterRoleBindings, rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}, o, at)
+	}
+	for _, o := range s.Pods {
+		put(l, &l.snap.Pods, podKey(&o), o, at)
+	}
+	for _, o := range s.Nodes {
+		put(l, &l.snap.Nodes, rbac.ObjectRef{Kind: "Node", Name: o.Name}, o, at)
+	}
+	for _, o := range s.Services {
+		put(l, &l.snap.Services, rbac.ObjectRef{Kind: "Service", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
+	for _, o := range s.GMSACredentialSpecs {
+		put(l, &l.snap.GMSACredentialSpecs, rbac.ObjectRef{Kind: "GMSACredentialSpec", Name: o.Name}, o, at)
+	}
+	for _, o := range s.MutatingWebhooks {
+		put(l, &l.snap.MutatingWebhooks, rbac.ObjectRef{Kind: "MutatingWebhookConfiguration", Name: o.Name}, o, at)
+	}
+	for _, o := range s.ValidatingWebhooks {
+		put(l, &l.snap.ValidatingWebhooks, rbac.ObjectRef{Kind: "ValidatingWebhookConfiguration", Name: o.Name}, o, at)
+	}
+	l.snap.Gaps = append(l.snap.Gaps, s.Gaps...)
+	l.snap.GMSAInstalled = l.snap.GMSAInstalled || s.GMSAInstalled
 	if s.Probes != nil {
-		d.Probes = s.Probes // a saved snapshot keeps what the live probes found
+		l.snap.Probes = s.Probes // a saved snapshot keeps what the live probes found
 	}
 	if !s.RulesAggregated {
-		d.RulesAggregated = false
 		l.objects++ // treat as raw objects: compute aggregation
 	}
+}
+
+// podKey is how a pod is told apart: a workload's template by the
+// workload, a pod by itself.
+func podKey(p *corev1.Pod) rbac.ObjectRef {
+	if p.Annotations[rbac.TemplateAnnotation] == "true" && len(p.OwnerReferences) > 0 {
+		return rbac.ObjectRef{Kind: p.OwnerReferences[0].Kind, Name: p.OwnerReferences[0].Name, Namespace: p.Namespace}
+	}
+	return rbac.ObjectRef{Kind: "Pod", Name: p.Name, Namespace: p.Namespace}
+}
+
+// finish decides, once everything is read, what the input leaves open:
+// aggregation is computed unless only live snapshots were read, and a
+// binding's missing role is Kubernetes' default of that name or a gap.
+func (l *loader) finish() {
+	if l.objects > 0 {
+		l.snap.RulesAggregated = false
+	}
+	if l.objects == 0 {
+		return // live snapshots: a missing role is missing on the cluster
+	}
+	l.resolveRoles()
 }
 
 // cleanYAMLError drops the library's "error converting YAML to JSON:"
@@ -437,4 +462,79 @@ func cleanYAMLError(err error) string {
 	s = strings.TrimPrefix(s, "error converting YAML to JSON: ")
 	s = strings.TrimPrefix(s, "error unmarshaling JSON: while decoding JSON: ")
 	return s
+}
+
+// resolveRoles settles what a binding's missing role is. Offline input
+// seldom holds the roles Kubernetes creates itself (cluster-admin, admin,
+// edit, view, the system: roles): a binding to one of those gets
+// Kubernetes' default (and, for an aggregated default, the defaults it
+// aggregates), with a warning. Any other missing role is a gap: the
+// cluster may hold it, so what the binding grants is unknown, and every
+// answer it could change says so.
+func (l *loader) resolveRoles() {
+	defaults := Defaults()
+	haveCR := map[string]bool{}
+	for _, cr := range l.snap.ClusterRoles {
+		haveCR[cr.Name] = true
+	}
+	haveRole := map[rbac.ObjectRef]bool{}
+	for _, r := range l.snap.Roles {
+		haveRole[rbac.ObjectRef{Kind: "Role", Name: r.Name, Namespace: r.Namespace}] = true
+	}
+	type need struct {
+		ref rbac.ObjectRef
+		by  string // the binding that needs it, for the gap's reason
+	}
+	var queue []need
+	queued := map[rbac.ObjectRef]bool{}
+	want := func(ref rbac.ObjectRef, by string) {
+		if ref.Kind == "ClusterRole" && haveCR[ref.Name] || ref.Kind == "Role" && haveRole[ref] || queued[ref] {
+			return
+		}
+		queued[ref] = true
+		queue = append(queue, need{ref, by})
+	}
+	for _, b := range l.snap.ClusterRoleBindings {
+		if b.RoleRef.Kind == "ClusterRole" {
+			want(rbac.ObjectRef{Kind: "ClusterRole", Name: b.RoleRef.Name}, "ClusterRoleBinding "+b.Name)
+		}
+	}
+	for _, b := range l.snap.RoleBindings {
+		switch b.RoleRef.Kind {
+		case "ClusterRole":
+			want(rbac.ObjectRef{Kind: "ClusterRole", Name: b.RoleRef.Name}, "RoleBinding "+b.Namespace+"/"+b.Name)
+		case "Role":
+			want(rbac.ObjectRef{Kind: "Role", Name: b.RoleRef.Name, Namespace: b.Namespace}, "RoleBinding "+b.Namespace+"/"+b.Name)
+		}
+	}
+	var taken []string
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if d, ok := defaults.find(n.ref); ok {
+			switch o := d.(type) {
+			case rbacv1.ClusterRole:
+				l.snap.ClusterRoles = append(l.snap.ClusterRoles, o)
+				haveCR[o.Name] = true
+				for _, src := range defaults.aggregatedBy(&o) {
+					want(rbac.ObjectRef{Kind: "ClusterRole", Name: src}, "ClusterRole "+o.Name)
+				}
+			case rbacv1.Role:
+				l.snap.Roles = append(l.snap.Roles, o)
+				haveRole[n.ref] = true
+			}
+			taken = append(taken, n.ref.String())
+			continue
+		}
+		resource := "clusterroles"
+		if n.ref.Kind == "Role" {
+			resource = "roles"
+		}
+		l.snap.Gaps = append(l.snap.Gaps, rbac.Gap{Resource: resource, Name: n.ref.Name, Namespace: n.ref.Namespace,
+			Reason: fmt.Sprintf("%s references it, and the input holds no such %s (nor is it one of Kubernetes' default roles): add it to the input, or read the cluster", n.by, n.ref.Kind)})
+	}
+	if len(taken) > 0 {
+		l.warnings = append(l.warnings, rbac.Warnf(WarnDefaults, "the input references %d of Kubernetes' default roles without holding them; they are taken from Kubernetes %s's default policy: %s",
+			len(taken), DefaultsVersion, strings.Join(taken, ", ")))
+	}
 }

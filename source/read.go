@@ -1,8 +1,19 @@
 package source
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -18,6 +29,22 @@ type ReadOptions struct {
 	MaxBytes int64
 }
 
+// DefaultMaxBytes caps each input file: far more than any GitOps
+// repository's RBAC or a snapshot of a large cluster (LARGE, 39,000
+// objects, is 25 MiB as YAML), and far less than would exhaust memory.
+const DefaultMaxBytes = 512 << 20
+
+// MaxObjectBytes caps one object: the API server's store (etcd) refuses a
+// request over 1.5 MiB, so no Kubernetes object is larger. Snapshots and
+// List documents, which hold many objects, are capped by MaxBytes only.
+const MaxObjectBytes = 16 << 20
+
+// Warning codes of reading offline input.
+const (
+	WarnDuplicate rbac.WarningCode = "duplicate"
+	WarnDefaults  rbac.WarningCode = "defaults"
+)
+
 // Result is what reading offline input gives.
 type Result struct {
 	Snapshot  *rbac.Snapshot
@@ -25,13 +52,195 @@ type Result struct {
 	Warnings  []rbac.Warning
 }
 
-// Read loads a snapshot from files, directories and "-".
+// ErrEmpty says the input held no object at all: an empty file or
+// directory is a mistake to report, never a clean bill of health.
+var ErrEmpty = errors.New("no Kubernetes objects in the input")
+
+// Read loads a snapshot from files, directories (recursively: *.yaml,
+// *.yml, *.json) and "-" for stdin, whole or not at all, as kubectl reads
+// them: YAML and JSON streams, List kinds and saved snapshots, in UTF-8 or
+// UTF-16 with a byte-order mark. A malformed, truncated or trailing
+// document is an error naming the file and line; so are devices, FIFOs
+// and inputs over the size cap. An object given twice counts once, the
+// last (as kubectl apply would leave it), with a warning naming both
+// places. A binding whose role the input lacks gets Kubernetes' default
+// role of that name, or else is a gap: what it grants is unknown, never
+// "nothing". Reading stops when ctx ends (Ctrl-C while stdin is a
+// terminal).
 func Read(ctx context.Context, paths []string, o ReadOptions) (*Result, error) {
-	snap, where, err := Files(paths, o.Stdin)
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	l := newLoader(o)
+	files, err := expand(paths)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Snapshot: snap, Locations: where}, nil
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := f
+		var data []byte
+		if f == "-" {
+			name = "<stdin>"
+			if o.Stdin == nil {
+				return nil, errors.New("-f -: no standard input")
+			}
+			data, err = readAll(ctx, o.Stdin, name, o.MaxBytes)
+		} else {
+			data, err = readFile(ctx, f, o.MaxBytes)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := l.file(name, data); err != nil {
+			return nil, err
+		}
+	}
+	if l.objects+l.snapshots == 0 {
+		return nil, fmt.Errorf("%w %s: an empty input is no proof of anything; point -f at manifests or a snapshot", ErrEmpty, strings.Join(paths, ", "))
+	}
+	l.finish()
+	l.snap.Source = strings.Join(paths, ",")
+	return &Result{Snapshot: l.snap, Locations: l.where, Warnings: l.warnings}, nil
 }
 
-const DefaultMaxBytes = 256 << 20
+// Files reads paths with the default options (a convenience for tests and
+// tools).
+func Files(paths []string, stdin io.Reader) (*rbac.Snapshot, map[rbac.ObjectRef]Location, error) {
+	r, err := Read(context.Background(), paths, ReadOptions{Stdin: stdin})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Snapshot, r.Locations, nil
+}
+
+// expand turns the paths into files: a directory into its *.yaml, *.yml
+// and *.json files, sorted; only regular files are read (a FIFO, a device
+// such as /dev/zero or a socket is refused by name).
+func expand(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		if p == "-" {
+			files = append(files, "-")
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		if !fi.IsDir() {
+			if err := regular(p, fi); err != nil {
+				return nil, err
+			}
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				if d.IsDir() {
+					return nil
+				}
+				info, err := os.Stat(path) // through a link, as os.ReadFile would go
+				if err != nil {
+					return err
+				}
+				if err := regular(path, info); err != nil {
+					return err
+				}
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+func regular(path string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch m := fi.Mode(); {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO (named pipe)"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		what = "a device"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return fmt.Errorf("read %s: %s, not a file of manifests: pass files or directories, or - for stdin", path, what)
+}
+
+func readFile(ctx context.Context, path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := regular(path, fi); err != nil { // it may have changed since expand
+		return nil, err
+	}
+	if fi.Size() > max {
+		return nil, tooLarge(path, fi.Size(), max)
+	}
+	return readAll(ctx, f, path, max)
+}
+
+func tooLarge(name string, size, max int64) error {
+	what := "more than"
+	if size > 0 {
+		what = fmt.Sprintf("%d MiB, more than", size>>20)
+	}
+	return fmt.Errorf("read %s: %s the limit of %d MiB per input: split it, or raise --max-input-size", name, what, max>>20)
+}
+
+// readAll reads r whole, up to max bytes, decoding UTF-16 (with its
+// byte-order mark) to UTF-8 and dropping a UTF-8 byte-order mark, as
+// kubectl's file visitor does. It gives up when ctx ends: reading a
+// terminal or a pipe may block.
+func readAll(ctx context.Context, r io.Reader, name string, max int64) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		dec := transform.NewReader(io.LimitReader(r, max+1), unicode.BOMOverride(unicode.UTF8.NewDecoder()))
+		b, err := io.ReadAll(dec)
+		ch <- result{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read %s: %w", name, ctx.Err())
+	case res := <-ch:
+		if res.err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, res.err)
+		}
+		if int64(len(res.b)) > max {
+			return nil, tooLarge(name, 0, max)
+		}
+		return res.b, nil
+	}
+}
+
+// jsonStream says whether data is a JSON stream, as kubectl decides it:
+// its first non-space byte is a brace.
+func jsonStream(data []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{"))
+}

@@ -133,9 +133,9 @@ func (f *fixFlow) act(pm planMsg) tea.Cmd {
 	}
 	switch f.then {
 	case actWrite:
-		dir, fx := f.deps.writeDir, pm.plan.Fix
+		dir, fx, overwrite := f.deps.writeDir, pm.plan.Fix, f.deps.overwrite
 		return func() tea.Msg {
-			path, err := writeFix(dir, fx, false)
+			path, err := writeFix(dir, fx, overwrite)
 			return wroteMsg{path: path, err: err}
 		}
 	case actCopy:
@@ -249,6 +249,9 @@ func (f *fixFlow) view(fi *audit.Finding, names func(string) string) string {
 	fx, v := pm.plan.Fix, pm.plan.Fix.Verification
 	b.WriteString(st.Bold.Render("Fix for "+fi.ID) + "\n" + safe.Terminal(fx.Description) + "\n\n")
 	b.WriteString(st.OK.Render("Checked on a copy of the snapshot: the finding is gone; nobody gains access.") + "\n")
+	if v.Incomplete {
+		b.WriteString(st.Incomplete.Render("  INCOMPLETE VIEW: who else gains or loses access in what could not be read is unknown") + "\n")
+	}
 	for _, g := range v.Granted {
 		b.WriteString("  grants (the missing grant): " + safe.Terminal(names(g.String())) + "\n")
 	}
@@ -282,6 +285,9 @@ func (f *fixFlow) dialog(width int) string {
 		return ""
 	}
 	q := fmt.Sprintf("Apply %d change(s) for %s to %s?", len(f.dry), f.id, safe.Terminal(f.deps.app.Origin.String()))
+	if pm := f.plans[f.id]; pm.plan != nil && pm.plan.Fix.Verification.Incomplete {
+		q = "INCOMPLETE VIEW: checked only on what could be read. " + q
+	}
 	keys := "Y (shift+y) apply · n or esc cancel"
 	if f.state == fixApplying {
 		keys = "applying…"

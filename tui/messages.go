@@ -13,8 +13,9 @@ import (
 type deps struct {
 	ctx context.Context
 	app *access.App
-	// writeDir is where `w` writes fixes.
-	writeDir string
+	// writeDir is where `w` writes fixes; overwrite lets it replace one.
+	writeDir  string
+	overwrite bool
 	// signIn returns the command that signs in again on the real terminal,
 	// or nil when there is none.
 	signIn func(context.Context) tea.ExecCommand

@@ -31,6 +31,8 @@ type Options struct {
 	App *access.App
 	// WriteDir is where `w` writes fixes (default: the working directory).
 	WriteDir string
+	// Overwrite lets `w` replace a file of the same name.
+	Overwrite bool
 	// Initial is a session already loaded; nil makes the explorer load one.
 	Initial *access.Session
 	// Page is the page to open on (0-3).
@@ -70,7 +72,7 @@ type Model struct {
 // New returns the explorer's model.
 func New(ctx context.Context, o Options) *Model {
 	c := &Common{Styles: NewStyles(), Keys: DefaultKeyMap(), Width: 80, Height: 24}
-	d := &deps{ctx: ctx, app: o.App, writeDir: o.WriteDir, signIn: o.SignIn}
+	d := &deps{ctx: ctx, app: o.App, writeDir: o.WriteDir, overwrite: o.Overwrite, signIn: o.SignIn}
 	if d.writeDir == "" {
 		d.writeDir = "."
 	}
@@ -427,6 +429,14 @@ func (m *Model) fullHelp() string {
 			items = append(items, st.Bold.Render(h.Key)+" "+h.Desc)
 		}
 		b.WriteString(st.Title.Render(padRight(g.name, 8)) + wrapText(strings.Join(items, " · "), m.c.Width-10, "        ") + "\n")
+	}
+	if m.sess != nil {
+		if notes := m.sess.Notes(); len(notes) > 0 {
+			b.WriteString("\n" + st.Title.Render("About this view") + "\n")
+			for _, n := range notes {
+				b.WriteString("  " + wrapText(safe.Terminal(n.Message), m.c.Width-4, "  ") + "\n")
+			}
+		}
 	}
 	b.WriteString(`
 Filters: words match anywhere in a row; key:value matches one field

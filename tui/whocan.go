@@ -327,10 +327,10 @@ func (p *whoCanPage) view() string {
 		b.WriteString(st.Error.Render("error: " + safe.Error(p.err)))
 	case p.ran && p.res.Incomplete:
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
-	case len(p.res.Warnings) > 0:
-		msgs := make([]string, len(p.res.Warnings))
-		for i, w := range p.res.Warnings {
-			msgs[i] = w.Message
+	case len(access.QuestionWarnings(p.res.Warnings)) > 0:
+		var msgs []string
+		for _, w := range access.QuestionWarnings(p.res.Warnings) {
+			msgs = append(msgs, w.Message)
 		}
 		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:

@@ -42,6 +42,18 @@ func newServing(ca *keyPair) (*keyPair, error) {
 	})
 }
 
+// newMetricsServing returns metrics-server's serving certificate: the
+// aggregator checks it against the name of the Service it proxies to.
+func newMetricsServing(ca *keyPair) (*keyPair, error) {
+	return newCert(ca, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "metrics-server"},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost", "metrics-server.kube-system.svc", "metrics-server.kube-system.svc.cluster.local"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	})
+}
+
 // newClient returns a client certificate: the API server reads the user
 // name from CN and the groups from O.
 func newClient(ca *keyPair, user string, groups ...string) (*keyPair, error) {

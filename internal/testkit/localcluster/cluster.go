@@ -1,8 +1,11 @@
 // Package localcluster starts a real Kubernetes control plane on loopback:
 // etcd, kube-apiserver (Node,RBAC authorization, NodeRestriction admission,
-// TLS from a generated CA) and kube-controller-manager (for ClusterRole
-// aggregation, default service accounts and namespace deletion). The
-// integration tests, `make cluster`, the benchmarks and the demo all use it.
+// TLS from a generated CA, the aggregation layer's front proxy),
+// kube-controller-manager (for ClusterRole aggregation, default service
+// accounts and namespace deletion) and metrics-server behind the
+// metrics.k8s.io APIService, as every AKS cluster has it (its pods and
+// nodes resources share names with the core group's). The integration
+// tests, `make cluster`, the benchmarks and the demo all use it.
 //
 // The binaries are built from their Go modules by hack/controlplane.sh; the
 // launcher finds them through $KUBECTL_ACCESS_CONTROLPLANE_BIN or the
@@ -55,6 +58,8 @@ type Options struct {
 	// NoControllerManager skips kube-controller-manager: aggregated roles
 	// then stay empty and namespaces get no default service account.
 	NoControllerManager bool
+	// NoMetricsServer skips metrics-server and its APIService.
+	NoMetricsServer bool
 	// Detach lets the processes outlive the caller (make cluster). Without
 	// it they die with the caller, also when it is killed.
 	Detach bool
@@ -103,7 +108,7 @@ func FindBinDir() (string, error) {
 	}
 }
 
-var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "metrics-server"}
 
 func checkBinaries(dir string) error {
 	for _, b := range binaries {
@@ -150,7 +155,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate certificates: %w", err)
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +201,16 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
 		"--v=1",
+		// The aggregation layer, as on AKS: kube-apiserver proxies
+		// metrics.k8s.io to metrics-server with the front proxy's client
+		// certificate, and metrics-server trusts the headers it sets.
+		"--requestheader-client-ca-file=" + pki.frontProxyCA,
+		"--requestheader-allowed-names=front-proxy-client",
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file=" + pki.proxyClientCert,
+		"--proxy-client-key-file=" + pki.proxyClientKey,
 	}
 	if len(o.DisableAdmissionPlugins) > 0 {
 		apiArgs = append(apiArgs, "--disable-admission-plugins="+strings.Join(o.DisableAdmissionPlugins, ","))
@@ -220,6 +235,11 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	defer cancel()
 	if err := c.waitReady(ctx); err != nil {
 		return nil, err
+	}
+	if !o.NoMetricsServer {
+		if err := c.startMetricsServer(ctx, o, pki, ports[3]); err != nil {
+			return nil, err
+		}
 	}
 	if o.NoControllerManager {
 		return c, nil

@@ -166,8 +166,8 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 		t.Fatalf("kubeconfig %s: %v, mode %v; want 0600", kc, err, fi.Mode())
 	}
 	pids := readPids(t, dir)
-	if len(pids) != 3 {
-		t.Fatalf("pid files: %v, want etcd, kube-apiserver, kube-controller-manager", pids)
+	if len(pids) != 4 {
+		t.Fatalf("pid files: %v, want etcd, kube-apiserver, kube-controller-manager, metrics-server", pids)
 	}
 	if _, started, err := localcluster.Up(ctx, localcluster.Options{Dir: dir}); err != nil || started {
 		t.Fatalf("second Up: started=%v err=%v; want a no-op", started, err)
@@ -243,8 +243,8 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 			pids := readPids(t, dir)
-			if len(pids) != 2 {
-				t.Fatalf("pid files: %v, want etcd and kube-apiserver", pids)
+			if len(pids) != 3 {
+				t.Fatalf("pid files: %v, want etcd, kube-apiserver and metrics-server", pids)
 			}
 			_ = cmd.Process.Signal(sig)
 			<-done

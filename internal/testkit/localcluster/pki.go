@@ -11,6 +11,12 @@ type pkiFiles struct {
 	servingCert, servingKey string
 	saKey, saPub            string
 	admin, kcm              *keyPair
+	// The aggregation layer: the front proxy's CA and the client
+	// certificate kube-apiserver proxies with, and metrics-server's
+	// serving certificate.
+	frontProxyCA                    string
+	proxyClientCert, proxyClientKey string
+	metricsCert, metricsKey         string
 }
 
 // writePKI generates the cluster's CA, serving certificate, service-account
@@ -47,6 +53,27 @@ func writePKI(dir string) (*pkiFiles, error) {
 		return nil, err
 	}
 	if p.kcm, err = newClient(ca, "system:kube-controller-manager"); err != nil {
+		return nil, err
+	}
+	fp, err := newCA("front-proxy-ca")
+	if err != nil {
+		return nil, err
+	}
+	if p.frontProxyCA, _, err = fp.write(dir, "front-proxy-ca"); err != nil {
+		return nil, err
+	}
+	proxy, err := newClient(fp, "front-proxy-client")
+	if err != nil {
+		return nil, err
+	}
+	if p.proxyClientCert, p.proxyClientKey, err = proxy.write(dir, "front-proxy-client"); err != nil {
+		return nil, err
+	}
+	metrics, err := newMetricsServing(ca)
+	if err != nil {
+		return nil, err
+	}
+	if p.metricsCert, p.metricsKey, err = metrics.write(dir, "metrics-server"); err != nil {
 		return nil, err
 	}
 	return p, nil
