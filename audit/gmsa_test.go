@@ -1,12 +1,15 @@
 package audit_test
 
 import (
-	"github.com/kubectl-access/kubectl-access/audit"
-
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -70,6 +73,36 @@ func TestGMSARules(t *testing.T) {
 		}
 	}
 
+	// Issue 14, item 4: a view that could not read the credential specs,
+	// or the RoleBindings, invents no finding about them.
+	partial := func(user string, rules ...rbacv1.PolicyRule) *audit.Report {
+		t.Helper()
+		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: user}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		bind(t, ctx, cs, user, user, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user})
+		waitAllowed(t, ctx, cs, user, authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods"})
+		cfg := rest.CopyConfig(c.Config)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+		snap, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cfg), source.Full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return audit.Run(rbac.NewIndex(snap), audit.Options{})
+	}
+	readAll := func(groups ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: groups, Resources: []string{"*"}, Verbs: []string{"get", "list"}}
+	}
+	noSpecs := partial("gmsa-no-specs", readAll("", "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apps"))
+	if !noSpecs.Incomplete || len(ruleOf(noSpecs, "gmsa-spec-missing")) > 0 {
+		t.Errorf("credential specs unreadable: incomplete %v, yet gmsa-spec-missing says %v", noSpecs.Incomplete, ruleOf(noSpecs, "gmsa-spec-missing"))
+	}
+	noBindings := partial("gmsa-no-rolebindings", readAll("", "admissionregistration.k8s.io", "windows.k8s.io"),
+		rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "clusterroles", "clusterrolebindings"}, Verbs: []string{"list"}})
+	if !noBindings.Incomplete || len(ruleOf(noBindings, "gmsa-use-denied")) > 0 {
+		t.Errorf("RoleBindings unreadable: incomplete %v, yet gmsa-use-denied says %v", noBindings.Incomplete, ruleOf(noBindings, "gmsa-use-denied"))
+	}
+
 	files, _, err := source.Files([]string{"testdata/gmsa.yaml"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,4 +113,14 @@ func TestGMSARules(t *testing.T) {
 	if len(live.Findings) == 0 {
 		t.Fatal("no findings")
 	}
+}
+
+func ruleOf(rep *audit.Report, rule string) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		if f.Rule == rule {
+			out = append(out, f.Message)
+		}
+	}
+	return out
 }

@@ -308,3 +308,18 @@ func TestResolveAsKubectlDoesOnAKSDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// FuzzResolve: any argument resolves to a request or a clear error, never
+// a panic, and a resolved resource is never empty.
+func FuzzResolve(f *testing.F) {
+	r := NewResolver(source.Builtin())
+	for _, s := range []string{"pods", "pods/exec", "deploy", "events", "ev", "deployments.v1.apps", "a.b.c.d", "*", "*.apps", "/x", "po/", "x/y/z", ".", ".."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		res, _, err := r.Resolve(arg)
+		if err == nil && res.Resource == "" {
+			t.Fatalf("%q resolved to an empty resource: %+v", arg, res)
+		}
+	})
+}

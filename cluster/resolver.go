@@ -66,8 +66,11 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 	if arg == "" {
 		return source.Resolved{}, nil, fmt.Errorf("empty resource: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec")
 	}
-	res, sub, _ := strings.Cut(arg, "/")
+	res, sub, hasSub := strings.Cut(arg, "/")
 	res = strings.ToLower(res)
+	if res == "" || (hasSub && (sub == "" || strings.Contains(sub, "/"))) {
+		return source.Resolved{}, nil, fmt.Errorf("resource %q: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec (a path starting with / is a non-resource URL)", arg)
+	}
 	if res == "*" || strings.HasPrefix(res, "*.") {
 		// A wildcard resource matches only rules that say *.
 		_, group, _ := strings.Cut(res, ".")
@@ -82,6 +85,9 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 		gvr, _ = r.mapper.ResourceFor(*full)
 	}
 	var err error
+	if gr.Resource == "" {
+		return source.Resolved{}, nil, fmt.Errorf("resource %q: it names no resource; write RESOURCE[.GROUP][/SUBRESOURCE]", arg)
+	}
 	if gvr.Empty() {
 		gvr, err = r.mapper.ResourceFor(gr.WithVersion(""))
 	}

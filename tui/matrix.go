@@ -6,6 +6,7 @@ import (
 
 	"charm.land/lipgloss/v2/tree"
 
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -184,17 +185,17 @@ func provenance(s *Styles, title string, paths []rbac.Path) string {
 		var bind string
 		switch {
 		case p.Binding != nil:
-			bind = p.Binding.String()
+			bind = safe.Terminal(p.Binding.String())
 		case p.Role.Kind == rbac.GroupKind:
 			bind = "no binding: the API server grants group system:masters everything"
 		default:
 			bind = "no binding"
 		}
-		role := p.Role.String()
+		role := safe.Terminal(p.Role.String())
 		if p.Role.Kind == rbac.GroupKind {
-			role = "group " + p.Role.Name
+			role = "group " + safe.Terminal(p.Role.Name)
 		}
-		t.Child(tree.Root(bind).Child(tree.Root(role).Child(rbac.RuleString(p.Rule))))
+		t.Child(tree.Root(bind).Child(tree.Root(role).Child(safe.Terminal(rbac.RuleString(p.Rule)))))
 	}
 	return t.String()
 }

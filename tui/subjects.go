@@ -373,7 +373,7 @@ func (p *subjectsPage) renderMatrix() string {
 		for ci := range matrixVerbs {
 			b.WriteString(" " + p.cellText(r.cells[ci], ri, ci, "  ✓ ", "  ~ ", "  · "))
 		}
-		other := strings.Join(r.other, ",")
+		other := safe.Terminal(strings.Join(r.other, ","))
 		if other == "" {
 			other = "·"
 		}

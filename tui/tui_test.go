@@ -554,3 +554,106 @@ func TestNoColor(t *testing.T) {
 		t.Errorf("NO_COLOR output does not mark the selected row and page in text:\n%q", out[:min(len(out), 3000)])
 	}
 }
+
+// TestHostileNamesOnEveryPage: names holding escape sequences, a forged
+// line, a bidi override and shell syntax are shown as visible escapes on
+// every page and in every detail, never acted on (issue 14, item 2).
+func TestHostileNamesOnEveryPage(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../cmd/testdata/hostile.yaml"}
+	a.Names = identity.Names{"g-\x1b[31mred\x1b[0m": "Team \x1b]0;TITLE\x07Evil\r\nFAKE LINE: admin"}
+	check := func(label, screen string) {
+		t.Helper()
+		for _, bad := range []string{"\x07", "\r", "\x1b]", "\x1b[2J", "\x1b[31mred", "\u202e", "\u202c"} {
+			if strings.Contains(screen, bad) {
+				t.Errorf("%s: the screen holds %q raw:\n%s", label, bad, plain(screen))
+			}
+		}
+		for _, l := range strings.Split(plain(screen), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "FAKE LINE") {
+				t.Errorf("%s: a forged line: %q", label, l)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		keys []string
+		text string
+		see  string // a visible escape that proves the name was shown
+	}{
+		{"subjects", []string{"1"}, "", `Team \x1b]0;TITLE\x07`},
+		{"subject detail", []string{"1", "/"}, "eve", `\r\nFAKE LINE`},
+		{"who can", []string{"2"}, "create pods/exec -n hostile", `\u202eevil`},
+		{"findings", []string{"3", "<enter>"}, "", `nl-test\ntouch PWNED2`},
+		{"fix", []string{"3", "f"}, "", `nl-test\ntouch PWNED2`},
+		{"roles", []string{"4", "/"}, "evil", `\x1b]0;PWNED-TITLE\x07`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := start(t, a, 120, 40, Options{})
+			f.keys(tc.keys...)
+			if tc.text != "" {
+				f.typeText(tc.text)
+				f.keys("<enter>")
+				if tc.name == "subject detail" || tc.name == "roles" {
+					f.keys("<enter>")
+				}
+			}
+			if tc.name == "fix" {
+				f.wait(planMsg{})
+			}
+			_, screen := f.finish()
+			check(tc.name, screen)
+			if !strings.Contains(plain(screen), tc.see) {
+				t.Errorf("%s: the screen does not show %q as a visible escape:\n%s", tc.name, tc.see, plain(screen))
+			}
+		})
+	}
+}
+
+// TestWriteNeverFollowsALink: a link planted where a fix would be written
+// (finding ids are predictable) is neither followed nor chmod'ed; without
+// overwrite an existing name is an error, with it the link itself is
+// replaced (issue 14, item 7).
+func TestWriteNeverFollowsALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious")
+	if err := os.WriteFile(target, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx := &fix.Fix{Finding: "secrets-read-0123456789", Description: "x"}
+	link := filepath.Join(dir, fx.Finding+".fix.yaml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeFix(dir, fx, false); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("writing over a link: %v", err)
+	}
+	if _, err := writeFix(dir, fx, true); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(target)
+	st, _ := os.Stat(target)
+	if string(b) != "keep me" || st.Mode().Perm() != 0o644 {
+		t.Errorf("the link's target was written (%q) or chmod'ed (%v)", b, st.Mode())
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("with overwrite the link should be a 0600 file now: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestConfirmationFitsTheSmallestScreen: the apply question is a dialog
+// that fits 80x24, whatever the diff above it holds.
+func TestConfirmationFitsTheSmallestScreen(t *testing.T) {
+	a, _ := liveApp(t)
+	f := start(t, a, 80, 24, Options{})
+	f.keys("3", "/")
+	f.typeText("user:u-secrets")
+	f.keys("<enter>", "a")
+	f.wait(dryRunMsg{})
+	_, screen := f.finish()
+	for _, want := range []string{"Apply 1 change(s)", "Y (shift+y) apply", "n or esc cancel"} {
+		if !strings.Contains(plain(screen), want) {
+			t.Errorf("at 80x24 the confirmation lacks %q:\n%s", want, plain(screen))
+		}
+	}
+}

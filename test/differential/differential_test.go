@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
@@ -154,6 +155,32 @@ func checkSeed(t *testing.T, seed uint64) int {
 		}
 		for i, id := range u.identities {
 			whatCan[name][i] = ix.WhatCan(id, "")
+		}
+	}
+	// The command line's resolution keeps a namespace given for a
+	// cluster-scoped resource (kubectl auth can-i -n, a namespaced
+	// SubjectAccessReview): the attributes it builds are the ones the
+	// server was asked, so its answer is checked with the rest below.
+	cat := source.Builtin()
+	app := &access.App{Resolver: cluster.NewResolver(cat), Catalog: cat, Namespace: "default"}
+	namespacedClusterScoped := 0
+	defer func() {
+		if namespacedClusterScoped == 0 {
+			t.Errorf("seed %d: no namespaced check of a cluster-scoped resource was made through the command's resolution", seed)
+		}
+	}()
+	for _, a := range u.requests {
+		if a.Path != "" || a.Namespace == "" || a.APIGroup != "" || (a.Resource != "nodes" && a.Resource != "namespaces") || (a.Resource == "namespaces" && a.Name != "") {
+			continue
+		}
+		arg := a.Resource
+		if a.Subresource != "" {
+			arg += "/" + a.Subresource
+		}
+		namespacedClusterScoped++
+		got, _, err := app.Attributes(access.Request{Verb: a.Verb, Resource: arg, Name: a.Name, Namespace: a.Namespace, NamespaceSet: true})
+		if err != nil || got != a {
+			report("can -n %s %s %s: the command asks %+v, the server was asked %+v (%v)", a.Namespace, a.Verb, arg, got, a, err)
 		}
 	}
 	for k, j := range jobs {

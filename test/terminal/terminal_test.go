@@ -180,6 +180,16 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	if sar.Status.Allowed {
 		t.Errorf("the API server still lets u-secrets get secrets: %s", sar.Status.Reason)
 	}
+
+	// Ctrl-C ends the explorer as it ends any command: exit 130, the
+	// terminal restored.
+	x.run("respawn-pane", "-k", "-t", "explorer", "env", "TERM=xterm-256color", "sh", "-c", command)
+	x.waitFor("Findings (", time.Minute)
+	x.keys("C-c")
+	s = x.waitFor("EXPLORER-EXITED", 10*time.Second)
+	if !strings.Contains(s, "EXPLORER-EXITED 130") {
+		t.Errorf("Ctrl-C in the explorer: want exit 130:\n%s", s)
+	}
 }
 
 // TestMakeDemoReachesTheExplorer runs `make demo` (the README's first
