@@ -31,6 +31,10 @@ func TestIncompleteViewFailsTheGate(t *testing.T) {
 	if code != ExitIncomplete || !strings.Contains(errOut, "incomplete") {
 		t.Errorf("--fail-on on a view that read nothing: exit %d, want %d\n%s\n%s", code, ExitIncomplete, out, errOut)
 	}
+	// Bindings it could not read are no evidence that none names a subject.
+	if _, errOut, _ := run(t, append([]string{"what-can", "user:nobody-bound"}, as...)...); strings.Contains(errOut, "no binding names") || !strings.Contains(errOut, "INCOMPLETE") {
+		t.Errorf("what-can on a view without bindings:\n%s", errOut)
+	}
 	if _, _, code := run(t, append([]string{"audit", "--only", "secrets-read", "--fail-on", "high", "--allow-incomplete"}, as...)...); code != ExitOK {
 		t.Errorf("--allow-incomplete: exit %d, want 0", code)
 	}
