@@ -190,6 +190,21 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestStartAgainOnKeptData: a stopped cluster starts again on its data
+// (make bench keeps LARGE so), though etcd still holds the last start's
+// metrics-server Service and APIService, with another port and CA.
+func TestStartAgainOnKeptData(t *testing.T) {
+	clustertest.Require(t)
+	dir := t.TempDir()
+	for i := range 2 {
+		c, err := localcluster.Start(t.Context(), localcluster.Options{Dir: dir, NoControllerManager: true})
+		if err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+		c.Stop()
+	}
+}
+
 const helperEnv = "LOCALCLUSTER_TEST_HELPER_DIR"
 
 // runHelper plays a test binary that starts a cluster and is then

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -39,6 +40,11 @@ func (c *Cluster) startMetricsServer(ctx context.Context, o Options, pki *pkiFil
 	if err != nil {
 		return err
 	}
+	// A kept data directory (make bench) holds the last start's Service
+	// and APIService, with another port and CA: replace them.
+	if err := cs.CoreV1().Services("kube-system").Delete(ctx, "metrics-server", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("metrics-server's old Service: %w", err)
+	}
 	if _, err := cs.CoreV1().Services("kube-system").Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "metrics-server", Labels: map[string]string{"k8s-app": "metrics-server"}},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
@@ -63,6 +69,9 @@ func (c *Cluster) startMetricsServer(ctx context.Context, o Options, pki *pkiFil
 			"versionPriority":      int64(100),
 		},
 	}}
+	if err := apiservices.Delete(ctx, "v1beta1.metrics.k8s.io", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("metrics-server's old APIService: %w", err)
+	}
 	if _, err := apiservices.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("metrics-server's APIService: %w", err)
 	}
