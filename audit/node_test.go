@@ -102,6 +102,9 @@ func TestNodeProbes(t *testing.T) {
 	// What RBAC-only clusters do for their kubelets: bind system:node to
 	// every node.
 	bind(t, ctx, rcs, "legacy-nodes", "system:node", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"})
+	// As above: the probe must not race the authorizer's cache.
+	waitAllowedAs(t, ctx, rcs, "system:node:probe-node-b", []string{"system:nodes", "system:authenticated"},
+		authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "any"})
 	p = cluster.ProbeNodes(ctx, rc.Config)
 	wantProbe(t, "RBAC-only with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "RBAC lets every node read secrets")
 	wantProbe(t, "RBAC-only with legacy binding admission", p.NodeRestriction, rbac.ProbeInactive, "was allowed (in a dry run)")
@@ -126,10 +129,17 @@ func TestNodeProbes(t *testing.T) {
 // request (the RBAC authorizer's cache lags a binding by a moment).
 func waitAllowed(t *testing.T, ctx context.Context, cs kubernetes.Interface, user string, a authorizationv1.ResourceAttributes) {
 	t.Helper()
+	waitAllowedAs(t, ctx, cs, user, []string{"system:authenticated", "system:serviceaccounts"}, a)
+}
+
+// waitAllowedAs waits until the authorizer's cache grants user, in
+// groups, the request.
+func waitAllowedAs(t *testing.T, ctx context.Context, cs kubernetes.Interface, user string, groups []string, a authorizationv1.ResourceAttributes) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: user, Groups: []string{"system:authenticated", "system:serviceaccounts"}, ResourceAttributes: &a}}, metav1.CreateOptions{})
+			User: user, Groups: groups, ResourceAttributes: &a}}, metav1.CreateOptions{})
 		if err == nil && r.Status.Allowed {
 			return
 		}
