@@ -10,18 +10,18 @@ import (
 
 func TestTerminal(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain-name":                "plain-name",
-		"café ü 名前":                 "café ü 名前",
-		"C:\\Users\\kube":           "C:\\Users\\kube",
-		"a\nb":                      `a\nb`,
-		"\x1b]0;TITLE\x07":          `\x1b]0;TITLE\x07`,
-		"\x1b[31mred\x1b[0m":        `\x1b[31mred\x1b[0m`,
-		"eve\r\nFAKE":               `eve\r\nFAKE`,
-		"bidi\u202eevil\u202c":      `bidi\u202eevil\u202c`,
-		"zero\u200bwidth":           `zero\u200bwidth`,
-		"c1\u009b31m":               `c1\u009b31m`,
-		string([]byte{0xff, 'x'}):   `\xffx`,
-		"tab\there":                 `tab\there`,
+		"plain-name":               "plain-name",
+		"café ü 名前":                "café ü 名前",
+		"C:\\Users\\kube":          "C:\\Users\\kube",
+		"a\nb":                     `a\nb`,
+		"\x1b]0;TITLE\x07":         `\x1b]0;TITLE\x07`,
+		"\x1b[31mred\x1b[0m":       `\x1b[31mred\x1b[0m`,
+		"eve\r\nFAKE":              `eve\r\nFAKE`,
+		"bidi\u202eevil\u202c":     `bidi\u202eevil\u202c`,
+		"zero\u200bwidth":          `zero\u200bwidth`,
+		"c1\u009b31m":              `c1\u009b31m`,
+		string([]byte{0xff, 'x'}):  `\xffx`,
+		"tab\there":                `tab\there`,
 		"$(touch x) `y` 'z' \"w\"": "$(touch x) `y` 'z' \"w\"",
 	} {
 		if got := Terminal(in); got != want {
