@@ -133,12 +133,10 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		rep.Filter(o.baseline)
 	}
 	switch o.Output.Value {
-	case FormatJSON:
+	case FormatJSON, FormatYAML:
 		doc := *rep
-		doc.Findings = []audit.Finding{}
-		err = writeListJSON(o.Out, &doc, "findings", rep.Findings)
-	case FormatYAML:
-		err = printDoc(o.Out, o.Output.Value, rep)
+		doc.Findings = firstOf(rep.Findings)
+		err = writeDoc(o.Out, o.Output.Value, &doc, listOf("findings", rep.Findings))
 	case FormatSARIF:
 		var b []byte
 		if b, err = rep.SARIF(version.Version, sess.Locate); err == nil {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -58,5 +59,19 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 		warns = append(warns, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
 	}
 	printWarnings(o.ErrOut, sess.Incomplete(), warns)
-	return printDoc(o.Out, o.Output.Value, s)
+	return writeSnapshot(o.Out, o.Output.Value, s)
+}
+
+// writeSnapshot streams the snapshot's lists of objects.
+func writeSnapshot(w io.Writer, format string, s *rbac.Snapshot) error {
+	doc := *s
+	doc.Namespaces, doc.ServiceAccounts = firstOf(s.Namespaces), firstOf(s.ServiceAccounts)
+	doc.Roles, doc.ClusterRoles = firstOf(s.Roles), firstOf(s.ClusterRoles)
+	doc.RoleBindings, doc.ClusterRoleBindings = firstOf(s.RoleBindings), firstOf(s.ClusterRoleBindings)
+	doc.Pods, doc.Nodes = firstOf(s.Pods), firstOf(s.Nodes)
+	return writeDoc(w, format, &doc,
+		listOf("namespaces", s.Namespaces), listOf("serviceAccounts", s.ServiceAccounts),
+		listOf("roles", s.Roles), listOf("clusterRoles", s.ClusterRoles),
+		listOf("roleBindings", s.RoleBindings), listOf("clusterRoleBindings", s.ClusterRoleBindings),
+		listOf("pods", s.Pods), listOf("nodes", s.Nodes))
 }

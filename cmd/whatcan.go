@@ -82,7 +82,9 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 	}
 	ans := sess.WhatCan(ctx, o.subject, o.ns)
 	if o.Output.Document() {
-		return printDoc(o.Out, o.Output.Value, ans)
+		doc := *ans
+		doc.Rules = firstOf(ans.Rules)
+		return writeDoc(o.Out, o.Output.Value, &doc, listOf("rules", ans.Rules))
 	}
 	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
 	t := newTable(o.Out)

@@ -77,7 +77,9 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Output.Document() {
-		return printDoc(o.Out, o.Output.Value, ans)
+		doc := *ans
+		doc.Subjects = firstOf(ans.Subjects)
+		return writeDoc(o.Out, o.Output.Value, &doc, listOf("subjects", ans.Subjects))
 	}
 	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
 	wide := o.Output.Value == FormatWide

@@ -1,6 +1,8 @@
 package rbac
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -68,6 +70,41 @@ func FuzzRuleAllows(f *testing.F) {
 		unnamed.Name = ""
 		if RuleAllows(&unnamed, &named) {
 			t.Fatalf("a rule with resourceNames allows %s, which has no name", unnamed.String())
+		}
+	})
+}
+
+// ObjectRef's hand-written JSON is encoding/json's, in both shapes: with an
+// apiVersion (an empty namespace left out) and without (namespace always
+// present).
+func FuzzObjectRefJSON(f *testing.F) {
+	for _, s := range []string{"", "x", "a\"b\\c", "<&>", "über", "\u2028", "\x00\x1f", "\xff\xfe", "ns/name"} {
+		f.Add(s, s, "rbac.authorization.k8s.io/v1")
+		f.Add("Role", s, "")
+	}
+	f.Fuzz(func(t *testing.T, name, ns, version string) {
+		r := ObjectRef{APIVersion: version, Kind: "Role", Name: name, Namespace: ns}
+		got, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		if version == "" {
+			want, _ = json.Marshal(struct {
+				Kind      string `json:"kind"`
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			}{r.Kind, r.Name, r.Namespace})
+		} else {
+			want, _ = json.Marshal(struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+				Name       string `json:"name"`
+				Namespace  string `json:"namespace,omitempty"`
+			}{r.APIVersion, r.Kind, r.Name, r.Namespace})
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%#v: %s, want %s", r, got, want)
 		}
 	})
 }
