@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +24,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
@@ -176,7 +180,7 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 	for i := range n {
 		g.Go(func() error {
 			_, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: "rb-" + strconv.Itoa(i)},
+				ObjectMeta: metav1.ObjectMeta{Name: "rb-" + strconv.Itoa(i), Labels: map[string]string{"i": strconv.Itoa(i % 5)}, Annotations: annotations(i)},
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 				Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "u" + strconv.Itoa(i)}},
 			}, metav1.CreateOptions{})
@@ -187,11 +191,24 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	var requests atomic.Int64
+	var bodies []*bytes.Buffer // of the RoleBinding pages
+	var bodiesMu sync.Mutex
 	cfg := ProtobufConfig(c.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			requests.Add(1)
-			return rt.RoundTrip(r)
+			resp, err := rt.RoundTrip(r)
+			if err == nil && strings.HasSuffix(r.URL.Path, "/rolebindings") {
+				b := &bytes.Buffer{}
+				bodiesMu.Lock()
+				bodies = append(bodies, b)
+				bodiesMu.Unlock()
+				resp.Body = struct {
+					io.Reader
+					io.Closer
+				}{io.TeeReader(resp.Body, b), resp.Body}
+			}
+			return resp, err
 		})
 	}
 	var mu sync.Mutex
@@ -216,6 +233,72 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 	if got := requests.Load(); got != 3+1 { // 3 pages of RoleBindings, 1 of Roles
 		t.Errorf("requests = %d, want 4", got)
 	}
+	names := map[string]bool{}
+	for _, b := range snap.RoleBindings {
+		names[b.Name] = true
+	}
+	if len(names) != n {
+		t.Errorf("%d distinct RoleBindings, want %d: a page was read twice or skipped", len(names), n)
+	}
+	// The next page is asked for with the token read from the front of
+	// the body: it must be the token the whole decode finds, on every page
+	// (the last page's being empty).
+	if len(bodies) != 3 {
+		t.Fatalf("%d RoleBinding pages seen, want 3", len(bodies))
+	}
+	managed, applied := 0, 0
+	for i, b := range bodies {
+		var l rbacv1.RoleBindingList
+		if _, _, err := scheme.Codecs.UniversalDeserializer().Decode(b.Bytes(), nil, &l); err != nil {
+			t.Fatal(err)
+		}
+		// decodeList decodes each page as the serializer does, then slim.
+		got, meta, err := decodeList[rbacv1.RoleBinding](b.Bytes(), "RoleBindingList", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range l.Items {
+			managed += len(l.Items[j].ManagedFields)
+			if _, ok := l.Items[j].Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+				applied++
+			}
+			slim(&l.Items[j])
+		}
+		if d := cmp.Diff(l.Items, got); d != "" {
+			t.Errorf("page %d: decodeList differs from the serializer's decoding, slimmed (-want +got):\n%s", i, d)
+		}
+		if meta.Continue != l.Continue {
+			t.Errorf("page %d: decodeList's continue %q, the serializer's %q", i, meta.Continue, l.Continue)
+		}
+		if _, _, err := decodeList[rbacv1.RoleBinding](b.Bytes(), "RoleList", nil); !errors.Is(err, errNotProtobuf) {
+			t.Errorf("page %d decoded as another kind: %v", i, err)
+		}
+		cont, ok := peekContinue(b.Bytes())
+		if !ok || cont != l.Continue {
+			t.Errorf("page %d: peekContinue = %q, %v; the decoded list's is %q", i, cont, ok, l.Continue)
+		}
+	}
+	if managed == 0 || applied == 0 {
+		t.Errorf("%d managed fields entries and %d last-applied annotations in the bodies: the test does not exercise what decodeList skips", managed, applied)
+	}
+	if _, ok := peekContinue([]byte(`{"kind":"RoleBindingList"}`)); ok {
+		t.Error("peekContinue read a token from JSON")
+	}
+	if _, ok := peekContinue([]byte("k8s\x00\x12\xff")); ok {
+		t.Error("peekContinue read a token from a truncated body")
+	}
+}
+
+// annotations gives some bindings kubectl's last-applied annotation, alone
+// or beside another, as kubectl apply leaves them.
+func annotations(i int) map[string]string {
+	switch i % 3 {
+	case 0:
+		return map[string]string{corev1.LastAppliedConfigAnnotation: `{"kind":"RoleBinding"}`, "team": "a"}
+	case 1:
+		return map[string]string{corev1.LastAppliedConfigAnnotation: `{"kind":"RoleBinding"}`}
+	}
+	return nil
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
