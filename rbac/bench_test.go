@@ -88,3 +88,45 @@ func BenchmarkLargeCan(b *testing.B) {
 		ix.Can(id, a)
 	}
 }
+
+// The heavy cases: who-can -A on the request the most subjects hold, and
+// what-can for the user in twenty groups bound across most namespaces and
+// for the service account bound in every namespace.
+
+func BenchmarkLargeWhoCanBusiest(b *testing.B) {
+	ix := largeIndex()
+	a := rbac.Attributes{Verb: "get", Resource: "pods", Subresource: "exec", Namespace: large.Namespace(0)}
+	for b.Loop() {
+		if len(ix.WhoCan(a, true).Subjects) < 1000 {
+			b.Fatal("too few subjects")
+		}
+	}
+}
+
+func BenchmarkLargeWhatCanHeavyUser(b *testing.B) {
+	ix := largeIndex()
+	id := rbac.Subject{Kind: rbac.UserKind, Name: large.HeavyUser, Groups: heavyGroups()}.Identity()
+	for b.Loop() {
+		if len(ix.WhatCan(id, "").Rules) < 1000 {
+			b.Fatal("too few rules")
+		}
+	}
+}
+
+func BenchmarkLargeWhatCanBusyServiceAccount(b *testing.B) {
+	ix := largeIndex()
+	id := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: large.Namespace(0), Name: large.BusySA}.Identity()
+	for b.Loop() {
+		if len(ix.WhatCan(id, "").Rules) < 500 {
+			b.Fatal("too few rules")
+		}
+	}
+}
+
+func heavyGroups() []string {
+	var g []string
+	for i := range large.HeavyGroups {
+		g = append(g, large.HeavyGroup(i))
+	}
+	return g
+}

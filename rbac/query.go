@@ -382,7 +382,7 @@ func (ix *Index) candidates(id *Identity) []*binding {
 	seen := map[*binding]bool{}
 	var out []*binding
 	for _, k := range keys {
-		for _, b := range ix.bySubject[k] {
+		for _, b := range ix.subjects()[k] {
 			if !seen[b] {
 				seen[b] = true
 				out = append(out, b)
