@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/fix"
@@ -36,7 +37,19 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 // Report is the full audit of the session, run once on first use (the
 // explorer's Findings page and fixes share it).
 func (s *Session) Report() *audit.Report {
-	s.reportOnce.Do(func() { s.report = s.Audit(AuditOptions{}) })
+	s.reportOnce.Do(func() {
+		s.report = s.Audit(AuditOptions{})
+		s.reported.Store(true)
+	})
+	return s.report
+}
+
+// Audited is the report when the audit has run, nil until then; it never
+// waits (the explorer draws its first screen before the audit ends).
+func (s *Session) Audited() *audit.Report {
+	if !s.reported.Load() {
+		return nil
+	}
 	return s.report
 }
 
@@ -44,6 +57,7 @@ func (s *Session) Report() *audit.Report {
 type reportCache struct {
 	reportOnce sync.Once
 	report     *audit.Report
+	reported   atomic.Bool // report is set
 }
 
 // Locate finds an object of a finding in the files it was read from, for

@@ -93,3 +93,31 @@ func BenchmarkExplorerTypeFilter(b *testing.B) {
 		m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
 	}
 }
+
+// BenchmarkExplorerSelectBusySA moves the cursor onto the service account
+// bound in every namespace (about 1,700 rules in 500 scopes) and renders:
+// its rules, the matrix of its first scope and the screen, as a user
+// arrowing onto it waits for them; then back to its neighbour.
+func BenchmarkExplorerSelectBusySA(b *testing.B) {
+	m := largeModel(b)
+	p := m.pages[0].(*subjectsPage)
+	at := -1
+	for i, s := range p.subs {
+		if s.s.Kind == "ServiceAccount" && s.s.Name == large.BusySA && s.s.Namespace == large.Namespace(0) {
+			at = i
+		}
+	}
+	if at < 1 {
+		b.Fatal("the busy service account is not listed")
+	}
+	p.list.cursor = at - 1
+	p.syncDetail()
+	for b.Loop() {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+		_ = m.render()
+		if len(p.rules) < 500 {
+			b.Fatalf("%d rules: not the busy service account", len(p.rules))
+		}
+		m.Update(tea.KeyPressMsg{Code: tea.KeyUp})
+	}
+}

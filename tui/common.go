@@ -27,7 +27,15 @@ type page interface {
 	title() string
 	// badge is a count shown beside the title in the tab bar ("" none).
 	badge() string
+	// setSession hands the page a new session; the page only keeps it:
+	// its rows are built by build, when the page is shown.
 	setSession(*access.Session)
+	// build makes the page's rows from its session if it has not yet
+	// (the first screen builds only the page it shows).
+	build()
+	// audited says the session's audit has finished (Session.Audited),
+	// which runs after the first screen is drawn.
+	audited()
 	setSize(w, h int)
 	// enter is called when the page becomes the active one.
 	enter() tea.Cmd

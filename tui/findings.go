@@ -22,8 +22,10 @@ var categories = []audit.Category{"", audit.CategoryRBAC, audit.CategoryGMSA, au
 type findingsPage struct {
 	listPage
 	flow     *fixFlow
-	report   *audit.Report
+	sess     *access.Session
+	report   *audit.Report // nil until the audit has run
 	names    identity.Names
+	dirty    bool
 	category int
 	shownID  string
 	shownSt  fixState
@@ -48,17 +50,41 @@ func (p *findingsPage) title() string  { return "Findings" }
 func (p *findingsPage) enter() tea.Cmd { return nil }
 
 func (p *findingsPage) badge() string {
-	if p.report == nil {
+	switch {
+	case p.sess == nil:
 		return ""
+	case p.sess.Audited() == nil:
+		return "…" // the audit runs after the first screen
 	}
-	return itoa(len(p.report.Findings))
+	return itoa(len(p.sess.Audited().Findings))
 }
 
 func (p *findingsPage) typing() bool { return p.filter.active }
 
 func (p *findingsPage) setSession(s *access.Session) {
-	p.report, p.names = s.Report(), s.App.Names
+	p.sess, p.report, p.names, p.dirty = s, nil, s.App.Names, true
 	p.flow.reset(s)
+}
+
+// audited builds the rows now if the page is already built without them.
+func (p *findingsPage) audited() {
+	if p.report == nil && !p.dirty {
+		p.dirty = true
+		p.build()
+	}
+}
+
+func (p *findingsPage) build() {
+	if !p.dirty || p.sess == nil {
+		return
+	}
+	p.dirty = false
+	p.report = p.sess.Audited()
+	if p.report == nil {
+		p.list.setRows(nil)
+		p.syncDetail(true)
+		return
+	}
 	rows := make([]row, len(p.report.Findings))
 	for i, f := range p.report.Findings {
 		sev := f.Severity.String()
@@ -174,7 +200,9 @@ func (p *findingsPage) syncDetail(top bool) {
 	f, ok := p.current()
 	if !ok {
 		msg := "no findings"
-		if p.report != nil && len(p.report.Findings) > 0 {
+		if p.report == nil {
+			msg = "auditing…"
+		} else if len(p.report.Findings) > 0 {
 			msg = "no finding matches the filter"
 		}
 		text := p.c.Styles.Muted.Render(msg)

@@ -28,6 +28,8 @@ type (
 		sess *access.Session
 		err  error
 	}
+	// auditedMsg says sess's audit has finished.
+	auditedMsg  struct{ sess *access.Session }
 	signedInMsg struct{ err error }
 	// noticeMsg is one line from Options.Notices.
 	noticeMsg string

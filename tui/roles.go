@@ -21,6 +21,8 @@ type rolesPage struct {
 	roles []rbac.RoleView
 	holds map[rbac.ObjectRef][]rbac.BindingView
 	shown int
+	sess  *access.Session
+	dirty bool
 }
 
 func newRolesPage(c *Common) *rolesPage {
@@ -41,7 +43,17 @@ func (p *rolesPage) badge() string  { return "" }
 func (p *rolesPage) enter() tea.Cmd { return nil }
 
 func (p *rolesPage) setSession(s *access.Session) {
-	p.names = s.App.Names
+	p.sess, p.names, p.dirty = s, s.App.Names, true
+}
+
+func (p *rolesPage) audited() {}
+
+func (p *rolesPage) build() {
+	if !p.dirty || p.sess == nil {
+		return
+	}
+	p.dirty = false
+	s := p.sess
 	p.roles = s.Index.Roles()
 	p.holds = map[rbac.ObjectRef][]rbac.BindingView{}
 	for _, b := range s.Index.Bindings() {

@@ -34,6 +34,7 @@ type subjectsPage struct {
 	col       int
 	warning   string
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
+	dirty     bool
 }
 
 type subjectInfo struct {
@@ -60,8 +61,15 @@ func (p *subjectsPage) badge() string  { return "" }
 func (p *subjectsPage) enter() tea.Cmd { return nil }
 
 func (p *subjectsPage) setSession(s *access.Session) {
-	p.sess, p.names = s, s.App.Names
-	p.subs = collectSubjects(s)
+	p.sess, p.names, p.dirty = s, s.App.Names, true
+}
+
+func (p *subjectsPage) build() {
+	if !p.dirty {
+		return
+	}
+	p.dirty = false
+	p.subs = collectSubjects(p.sess)
 	rows := make([]row, len(p.subs))
 	for i, si := range p.subs {
 		name := si.s.Name
@@ -70,7 +78,7 @@ func (p *subjectsPage) setSession(s *access.Session) {
 		}
 		kind := kindWord(si.s.Kind)
 		rows[i] = row{
-			cells:  []string{kind, safe.Terminal(name), safe.Terminal(si.s.Namespace), itoa(si.bindings), itoa(si.findings)},
+			cells:  []string{kind, safe.Terminal(name), safe.Terminal(si.s.Namespace), itoa(si.bindings), p.findingsCell(si)},
 			search: strings.ToLower(kind + " " + name + " " + si.s.Namespace),
 			fields: map[string]string{"kind": strings.ToLower(kind), "ns": si.s.Namespace, "name": strings.ToLower(name)},
 		}
@@ -78,6 +86,28 @@ func (p *subjectsPage) setSession(s *access.Session) {
 	p.list.setRows(rows)
 	p.sel = -1
 	p.syncDetail()
+}
+
+// findingsCell is the FIND column: "…" until the audit has run.
+func (p *subjectsPage) findingsCell(si subjectInfo) string {
+	if p.sess.Audited() == nil {
+		return "…"
+	}
+	return itoa(si.findings)
+}
+
+// audited fills the FIND column in place, the cursor and filter kept.
+func (p *subjectsPage) audited() {
+	if p.dirty || p.sess == nil {
+		return // build will count them
+	}
+	counts := findingCounts(p.sess)
+	for i := range p.subs {
+		p.subs[i].findings = counts[subjectKeyOf(p.subs[i].s)]
+	}
+	for i := range p.list.rows {
+		p.list.rows[i].cells[4] = itoa(p.subs[i].findings)
+	}
 }
 
 // groupCell is a group in a list column: its name first when known, since
@@ -146,14 +176,9 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	for _, sa := range sess.Index.Snapshot().ServiceAccounts {
 		get(rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: sa.Namespace, Name: sa.Name})
 	}
-	if rep := sess.Report(); rep != nil {
-		for _, f := range rep.Findings {
-			for _, s := range f.Subjects {
-				if i, ok := idx[key{s.Kind, s.Namespace, s.Name}]; ok {
-					out[i].findings++
-				}
-			}
-		}
+	counts := findingCounts(sess)
+	for i := range out {
+		out[i].findings = counts[subjectKeyOf(out[i].s)]
 	}
 	order := map[string]int{rbac.UserKind: 0, rbac.GroupKind: 1, rbac.ServiceAccountKind: 2}
 	slices.SortStableFunc(out, func(a, b subjectInfo) int {
@@ -161,6 +186,24 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	})
 	return out
 }
+
+// findingCounts counts the findings about each subject, once the audit has
+// run (none before).
+func findingCounts(sess *access.Session) map[subjectKey]int {
+	counts := map[subjectKey]int{}
+	if rep := sess.Audited(); rep != nil {
+		for _, f := range rep.Findings {
+			for _, s := range f.Subjects {
+				counts[subjectKeyOf(s)]++
+			}
+		}
+	}
+	return counts
+}
+
+type subjectKey struct{ kind, namespace, name string }
+
+func subjectKeyOf(s rbac.Subject) subjectKey { return subjectKey{s.Kind, s.Namespace, s.Name} }
 
 func (p *subjectsPage) setSize(w, h int) {
 	p.resize(w, h)

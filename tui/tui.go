@@ -90,7 +90,7 @@ func New(ctx context.Context, o Options) *Model {
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.waitNotice()}
 	if m.sess != nil {
-		cmds = append(cmds, m.enterPage(m.active))
+		cmds = append(cmds, m.enterPage(m.active), m.audit())
 	} else {
 		cmds = append(cmds, m.startLoad())
 	}
@@ -111,10 +111,26 @@ func (m *Model) waitNotice() tea.Cmd {
 	}
 }
 
+// setSession hands the session to every page and builds the page on
+// screen; the others build when first shown.
 func (m *Model) setSession(s *access.Session) {
 	m.sess = s
 	for _, p := range m.pages {
 		p.setSession(s)
+	}
+	m.pages[m.active].build()
+}
+
+// audit runs the session's audit after the first screen: the Findings
+// page and the FIND column fill in when it ends.
+func (m *Model) audit() tea.Cmd {
+	s := m.sess
+	if s == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		s.Report()
+		return auditedMsg{sess: s}
 	}
 }
 
@@ -128,8 +144,8 @@ func (m *Model) startLoad() tea.Cmd {
 	return tea.Batch(m.spin.Tick, waitFor(ch))
 }
 
-// load reads everything and audits it, reporting progress on ch as LIST
-// pages arrive, then the session.
+// load reads everything, reporting progress on ch as LIST pages arrive,
+// then the session (the audit runs after the first screen is drawn).
 func load(ctx context.Context, app *access.App, ch chan<- tea.Msg) {
 	progress := func(s string) {
 		select {
@@ -151,11 +167,6 @@ func load(ctx context.Context, app *access.App, ch chan<- tea.Msg) {
 	})
 	progress("reading " + app.Origin.String())
 	sess, err := app.Open(ctx, source.Full)
-	if err == nil {
-		s := sess.Index.Snapshot()
-		progress(fmt.Sprintf("auditing %s bindings", itoa(len(s.RoleBindings)+len(s.ClusterRoleBindings))))
-		sess.Report()
-	}
 	ch <- loadedMsg{sess: sess, err: err}
 }
 
@@ -189,7 +200,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.note = ""
 		m.setSession(msg.sess)
 		m.resize()
-		return m, m.enterPage(m.active)
+		return m, tea.Batch(m.enterPage(m.active), m.audit())
+	case auditedMsg:
+		if msg.sess == m.sess {
+			for _, p := range m.pages {
+				p.audited()
+			}
+		}
+		return m, nil
 	case spinner.TickMsg:
 		if !m.loading {
 			return m, nil
@@ -280,6 +298,7 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 // enterPage switches pages.
 func (m *Model) enterPage(i int) tea.Cmd {
 	m.active = i
+	m.pages[i].build()
 	return m.pages[i].enter()
 }
 

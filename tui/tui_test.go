@@ -124,7 +124,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
-		case loadedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -136,8 +136,17 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	m := New(t.Context(), o)
 	f.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithFilter(snoop), tea.WithColorProfile(colorprofile.ANSI)))
-	f.wait(loadedMsg{})
+	f.loaded()
 	return f
+}
+
+// loaded waits for a load and, when it succeeded, for the audit that
+// follows the first screen.
+func (f *flow) loaded() {
+	f.t.Helper()
+	if l := f.wait(loadedMsg{}).(loadedMsg); l.err == nil {
+		f.wait(auditedMsg{})
+	}
 }
 
 // wait blocks until a message of like's type has reached Update.
@@ -162,6 +171,9 @@ func sameType(a, b tea.Msg) bool {
 	switch a.(type) {
 	case loadedMsg:
 		_, ok := b.(loadedMsg)
+		return ok
+	case auditedMsg:
+		_, ok := b.(auditedMsg)
 		return ok
 	case planMsg:
 		_, ok := b.(planMsg)
@@ -415,7 +427,7 @@ func TestApplyFlow(t *testing.T) {
 	f.wait(dryRunMsg{})
 	f.keys("Y")
 	applied := f.wait(appliedMsg{}).(appliedMsg)
-	f.wait(loadedMsg{})
+	f.loaded()
 	m, screen := f.finish()
 	if c.applied == 0 || applied.err != nil {
 		t.Fatalf("applied %d operations (%v), want the fix's", c.applied, applied.err)
@@ -503,7 +515,10 @@ func TestSessionExpiredIsShown(t *testing.T) {
 
 func TestListFilterNarrowsLikeAFullPass(t *testing.T) {
 	p := newFindingsPage(&Common{Styles: NewStyles(), Keys: DefaultKeyMap()}, &deps{})
-	p.setSession(loadSession(t, offlineApp(t)))
+	s := loadSession(t, offlineApp(t))
+	s.Report()
+	p.setSession(s)
+	p.build()
 	full := func(f string) []int {
 		l := *p.list
 		l.match, l.filter = nil, ""
@@ -655,5 +670,71 @@ func TestConfirmationFitsTheSmallestScreen(t *testing.T) {
 		if !strings.Contains(plain(screen), want) {
 			t.Errorf("at 80x24 the confirmation lacks %q:\n%s", want, plain(screen))
 		}
+	}
+}
+
+// The first screen needs only the Subjects page: it is drawn without the
+// audit (which runs after, in a command) and without building the other
+// pages, which build on first visit; when the audit ends, the FIND column
+// and the Findings badge fill in, the cursor kept.
+func TestFirstScreenBeforeTheAudit(t *testing.T) {
+	s := loadSession(t, offlineApp(t))
+	m := New(t.Context(), Options{App: s.App, Initial: s})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	screen := plain(m.render())
+	if s.Audited() != nil {
+		t.Fatal("the first screen ran the audit")
+	}
+	if !strings.Contains(screen, "Findings (…)") {
+		t.Errorf("the Findings badge does not say the audit is running:\n%s", screen)
+	}
+	sp := m.pages[0].(*subjectsPage)
+	for _, r := range sp.list.rows {
+		if r.cells[4] != "…" {
+			t.Fatalf("FIND shows %q before the audit", r.cells[4])
+		}
+	}
+	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) != 0 || rp.roles != nil {
+		t.Error("the Roles page was built for the first screen")
+	}
+	if fp := m.pages[2].(*findingsPage); fp.report != nil || len(fp.list.rows) != 0 {
+		t.Error("the Findings page was built for the first screen")
+	}
+	m.Update(keyMsg("<down>"))
+	m.Update(keyMsg("<down>"))
+	before := sp.list.cursor
+
+	msg := m.audit()()
+	if _, ok := msg.(auditedMsg); !ok {
+		t.Fatalf("the audit command returned %T", msg)
+	}
+	m.Update(msg)
+	rep := s.Audited()
+	if rep == nil || len(rep.Findings) == 0 {
+		t.Fatal("no report after the audit")
+	}
+	if !strings.Contains(plain(m.render()), "Findings ("+itoa(len(rep.Findings))+")") {
+		t.Errorf("the badge does not count %d findings:\n%s", len(rep.Findings), plain(m.render()))
+	}
+	total := 0
+	for i, r := range sp.list.rows {
+		if r.cells[4] != itoa(sp.subs[i].findings) {
+			t.Fatalf("row %d: FIND %q, the subject has %d findings", i, r.cells[4], sp.subs[i].findings)
+		}
+		total += sp.subs[i].findings
+	}
+	if total == 0 {
+		t.Error("no subject has a finding after the audit")
+	}
+	if sp.list.cursor != before {
+		t.Errorf("the audit moved the cursor from %d to %d", before, sp.list.cursor)
+	}
+	m.Update(keyMsg("4"))
+	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) == 0 {
+		t.Error("the Roles page is empty on its first visit")
+	}
+	m.Update(keyMsg("3"))
+	if fp := m.pages[2].(*findingsPage); len(fp.list.rows) != len(rep.Findings) {
+		t.Errorf("the Findings page lists %d rows, the report has %d findings", len(fp.list.rows), len(rep.Findings))
 	}
 }

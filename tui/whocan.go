@@ -37,6 +37,7 @@ type whoCanPage struct {
 	err     error
 	focus   bool
 	ran     bool
+	dirty   bool
 }
 
 func newWhoCanPage(c *Common, d *deps) *whoCanPage {
@@ -76,7 +77,17 @@ func (p *whoCanPage) focusInput() tea.Cmd {
 }
 
 func (p *whoCanPage) setSession(s *access.Session) {
-	p.sess = s
+	p.sess, p.dirty = s, true
+}
+
+func (p *whoCanPage) audited() {}
+
+// build answers the last question again on the new session.
+func (p *whoCanPage) build() {
+	if !p.dirty || p.sess == nil {
+		return
+	}
+	p.dirty = false
 	if p.ran {
 		p.run()
 	}
