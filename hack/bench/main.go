@@ -2,7 +2,7 @@
 // control plane on a kept data directory, loads the LARGE synthetic cluster
 // into it the first time, and measures the commands against the floor.
 //
-//	go run ./hack/bench [-dir .cache/bench] [-runs 5] [-scale 1] [-check]
+//	go run ./hack/bench [-dir .cache/bench] [-runs 5] [-scale 1] [-only REGEXP] [-check]
 //	go run ./hack/bench -serve   # load, then keep the cluster up to explore
 package main
 
@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -30,15 +31,24 @@ func main() {
 	scale := flag.Int("scale", 1, "divide LARGE by this (1 is LARGE)")
 	seed := flag.Uint64("seed", 1, "generator seed")
 	check := flag.Bool("check", false, "exit 1 when a query misses its ceiling")
+	only := flag.String("only", "", "measure only the queries whose name matches this regular expression")
 	serve := flag.Bool("serve", false, "load, then keep the cluster running until Ctrl-C instead of measuring")
 	flag.Parse()
-	if err := run(*dir, *bin, *runs, *scale, *seed, *check, *serve); err != nil {
+	re, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -only:", err)
+		os.Exit(2)
+	}
+	if *only == "" {
+		re = nil
+	}
+	if err := run(*dir, *bin, *runs, *scale, *seed, re, *check, *serve); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, bin string, runs, scale int, seed uint64, check, serve bool) error {
+func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, check, serve bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bin, err := filepath.Abs(bin)
@@ -52,7 +62,7 @@ func run(dir, bin string, runs, scale int, seed uint64, check, serve bool) error
 	if scale > 1 {
 		sizes = large.Scaled(scale)
 	}
-	clusterDir := filepath.Join(dir, fmt.Sprintf("scale-%d-seed-%d", scale, seed))
+	clusterDir := filepath.Join(dir, fmt.Sprintf("scale-%d-seed-%d-%s", scale, seed, large.Version))
 	fmt.Printf("starting the local control plane on %s\n", clusterDir)
 	t0 := time.Now()
 	c, err := localcluster.Start(ctx, localcluster.Options{Dir: clusterDir, Timeout: 5 * time.Minute})
@@ -75,7 +85,7 @@ func run(dir, bin string, runs, scale int, seed uint64, check, serve bool) error
 	}
 	rep, err := livebench.Run(ctx, livebench.Config{
 		Binary: bin, Kubeconfig: c.Kubeconfig, Rest: c.Config,
-		Sizes: sizes, Seed: seed, Runs: runs, Progress: os.Stdout,
+		Sizes: sizes, Seed: seed, Runs: runs, Progress: os.Stdout, Only: only,
 	})
 	if err != nil {
 		return err

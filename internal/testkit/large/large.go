@@ -8,6 +8,7 @@ package large
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -54,9 +55,11 @@ func Scaled(d int) Sizes {
 	}
 }
 
-// Objects is the number of objects the sizes make.
+// Objects is the number of objects the sizes make, the heavy subjects'
+// included.
 func (z Sizes) Objects() int {
-	return z.Namespaces + z.ServiceAccounts + z.Roles + z.RoleBindings + z.ClusterRoles + z.ClusterRoleBindings
+	heavyBindings := z.Namespaces + 5*(z.Namespaces-z.Namespaces/10) + HeavyGroups
+	return z.Namespaces + z.ServiceAccounts + 1 + z.Roles + z.RoleBindings + z.ClusterRoles + z.ClusterRoleBindings + heavyBindings
 }
 
 var (
@@ -64,6 +67,16 @@ var (
 	resources = []string{"pods", "secrets", "configmaps", "services", "deployments", "statefulsets", "jobs", "pods/exec", "pods/log", "deployments/scale", "ingresses", "persistentvolumeclaims"}
 	groupOf   = map[string]string{"deployments": "apps", "statefulsets": "apps", "deployments/scale": "apps", "jobs": "batch", "ingresses": "networking.k8s.io"}
 )
+
+// Verbs, Resources and GroupOf are the vocabulary of the generated rules.
+func Verbs() []string { return slices.Clone(verbs) }
+
+// Resources are the resources generated rules name (subresources as
+// "pods/exec").
+func Resources() []string { return slices.Clone(resources) }
+
+// GroupOf is the API group of a generated resource.
+func GroupOf(res string) string { return groupOf[res] }
 
 func rule(r *rand.Rand) rbacv1.PolicyRule {
 	res := resources[r.IntN(len(resources))]
@@ -79,6 +92,22 @@ func User(i int) string { return fmt.Sprintf("user%04d@contoso.com", i) }
 
 // Group returns the object id of group i (Entra-style GUID).
 func Group(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// The heavy subjects, the benchmark's worst cases: a user in HeavyGroups
+// groups that are bound across nine namespaces in ten (thousands of rules
+// through its groups), and the service account bound in every namespace.
+const (
+	HeavyUser   = "heavy@contoso.com"
+	HeavyGroups = 20
+	BusySA      = "busy"
+)
+
+// HeavyGroup returns the object id of heavy group i.
+func HeavyGroup(i int) string { return fmt.Sprintf("00000000-0000-4000-9000-%012d", i) }
+
+// Version names the generator's output: loaded data of another version is
+// reloaded.
+const Version = "v2-heavy"
 
 // Snapshot builds LARGE in memory, with the aggregated roles' rules left
 // for the index to compute (as offline input would).
@@ -152,5 +181,36 @@ func Generate(seed uint64, z Sizes) *rbac.Snapshot {
 		}
 		s.ClusterRoleBindings = append(s.ClusterRoleBindings, b)
 	}
+	heavy(s, z)
 	return s
+}
+
+// heavy adds the heavy subjects' bindings (after everything else, so the
+// rest of LARGE is as it was).
+func heavy(s *rbac.Snapshot, z Sizes) {
+	plain := z.ClusterRoles - z.AggregatedRoles
+	group := func(i int) rbacv1.Subject {
+		return rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: HeavyGroup(i % HeavyGroups)}
+	}
+	s.ServiceAccounts = append(s.ServiceAccounts, corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace(0), Name: BusySA}})
+	busy := rbacv1.Subject{Kind: "ServiceAccount", Namespace: Namespace(0), Name: BusySA}
+	for i := range z.Namespaces {
+		ns := Namespace(i)
+		s.RoleBindings = append(s.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "busy"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: fmt.Sprintf("cr-%04d", (i*13)%plain)},
+			Subjects: []rbacv1.Subject{busy}})
+		if i%10 == 9 {
+			continue
+		}
+		for k := range 5 {
+			s.RoleBindings = append(s.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("heavy-%d", k)},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: fmt.Sprintf("cr-%04d", (i*7+k*101)%plain)},
+				Subjects: []rbacv1.Subject{group(i + k), group(i + k + 7)}})
+		}
+	}
+	for i := range HeavyGroups {
+		s.ClusterRoleBindings = append(s.ClusterRoleBindings, rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("heavy-%02d", i)},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: fmt.Sprintf("cr-%04d", (i*37)%plain)},
+			Subjects: []rbacv1.Subject{group(i)}})
+	}
 }
