@@ -47,6 +47,10 @@ type Options struct {
 	// AuthorizationMode is the API server's --authorization-mode; empty
 	// means "Node,RBAC".
 	AuthorizationMode string
+	// AuthorizationConfig is an --authorization-config file (an
+	// AuthorizationConfiguration, e.g. from WriteWebhookAuthorization); it
+	// replaces AuthorizationMode.
+	AuthorizationConfig string
 	// AdmissionPlugins is --enable-admission-plugins; nil means
 	// NodeRestriction. An empty, non-nil slice enables only the defaults.
 	AdmissionPlugins []string
@@ -193,7 +197,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		"--service-account-key-file=" + pki.saPub,
 		"--service-account-signing-key-file=" + pki.saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
-		"--authorization-mode=" + o.AuthorizationMode,
+		authorizationFlag(o),
 		"--enable-admission-plugins=" + strings.Join(o.AdmissionPlugins, ","),
 		"--allow-privileged=true",
 		// The endpoint reconciler refuses loopback addresses; nothing in
