@@ -34,6 +34,8 @@ type WhoCanAnswer struct {
 	// Gaps are the parts of the cluster that could not be read, when the
 	// answer is incomplete.
 	Gaps []rbac.Gap `json:"gaps,omitempty"`
+	// Verification is what the cluster's authorizer said (--verify).
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // WhatCanAnswer is the `WhatCan` document: every rule a subject holds.
@@ -42,7 +44,8 @@ type WhatCanAnswer struct {
 	Kind               string       `json:"kind"`
 	Subject            rbac.Subject `json:"subject"`
 	rbac.WhatCanResult `json:",inline"`
-	Gaps               []rbac.Gap `json:"gaps,omitempty"`
+	Gaps               []rbac.Gap    `json:"gaps,omitempty"`
+	Verification       *Verification `json:"verification,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -52,7 +55,8 @@ type CanAnswer struct {
 	Subject        rbac.Subject    `json:"subject"`
 	Query          rbac.Attributes `json:"query"`
 	rbac.CanResult `json:",inline"`
-	Gaps           []rbac.Gap `json:"gaps,omitempty"`
+	Gaps           []rbac.Gap    `json:"gaps,omitempty"`
+	Verification   *Verification `json:"verification,omitempty"`
 }
 
 // Unknown says the request was not granted, but the view is incomplete:

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -105,4 +106,31 @@ func probeNodeRestriction(ctx context.Context, cs kubernetes.Interface, cfg *res
 		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "node " + node + " may not patch Node objects at all, so admission was not reached: " + msg}
 	}
 	return rbac.Probe{State: rbac.ProbeUnknown, Detail: "the dry-run patch failed: " + msg}
+}
+
+// Review asks the server's authorizer chain whether sub may make the
+// request: a SubjectAccessReview with the subject's user and groups as
+// the API server would see them and, for a user named by an Entra object
+// id, extra.oid (without it Azure RBAC's guard has no opinion).
+func (c *Client) Review(ctx context.Context, sub rbac.Subject, at rbac.Attributes) (access.Decision, error) {
+	id := sub.Identity()
+	spec := authorizationv1.SubjectAccessReviewSpec{User: id.Name, Groups: id.Groups}
+	if oid := access.ObjectID(sub); oid != "" {
+		spec.Extra = map[string]authorizationv1.ExtraValue{"oid": {oid}}
+	}
+	if at.IsResourceRequest() {
+		spec.ResourceAttributes = &authorizationv1.ResourceAttributes{Namespace: at.Namespace, Verb: at.Verb,
+			Group: at.APIGroup, Resource: at.Resource, Subresource: at.Subresource, Name: at.Name}
+	} else {
+		spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: at.Path, Verb: at.Verb}
+	}
+	res, err := c.CS.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsForbidden(err):
+		return access.Decision{}, fmt.Errorf("%w: %s", access.ErrReviewForbidden, err)
+	case err != nil:
+		return access.Decision{}, fmt.Errorf("SubjectAccessReview: %w", Explain(err))
+	}
+	return access.Decision{Allowed: res.Status.Allowed, Denied: res.Status.Denied,
+		Reason: strings.TrimSpace(res.Status.Reason), EvaluationError: res.Status.EvaluationError}, nil
 }

@@ -152,6 +152,9 @@ type SubjectGrant struct {
 	// ("every authenticated user").
 	Broad string `json:"broad,omitempty"`
 	Via   []Path `json:"via"`
+	// Verified is what the cluster's own authorizer said of this answer
+	// when asked (--verify): agreed or disagreed; empty when not asked.
+	Verified string `json:"verified,omitempty"`
 }
 
 // Subject returns the grant's subject.
@@ -297,6 +300,10 @@ type GrantedRule struct {
 	Verbs           []string `json:"verbs"`
 	NonResourceURLs []string `json:"nonResourceURLs,omitempty"`
 	Via             []Path   `json:"via"`
+	// Verified is what the cluster's own authorizer said of the requests
+	// the rule grants when asked (--verify): agreed, disagreed, or
+	// unchecked (left out of a sample); empty when not asked.
+	Verified string `json:"verified,omitempty"`
 }
 
 // PolicyRule returns the rule without its namespace and paths.
