@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
 	"github.com/kubectl-access/kubectl-access/source"
@@ -28,7 +29,8 @@ type AuditOptions struct {
 	Only            []string
 	Skip            []string
 	Baseline        string
-	Width           int
+	Width           *WidthFlag
+	All             bool
 
 	failOn   audit.Severity
 	baseline *audit.Report
@@ -68,12 +70,13 @@ incomplete view pass on what it could read.`,
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
-	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatSARIF)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatSARIF, FormatCSV, FormatMarkdown)
 	c.Flags().StringVar(&o.FailOn, "fail-on", "", "Exit 3 when a finding reaches this severity (critical, high, medium, low or info), 4 when the view is incomplete")
 	c.Flags().BoolVar(&o.AllowIncomplete, "allow-incomplete", false, "With --fail-on: judge an incomplete view on what could be read instead of exiting 4")
 	c.Flags().StringSliceVar(&o.Only, "only", nil, "Run only these rules (comma-separated names from the catalogue)")
 	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
-	c.Flags().IntVar(&o.Width, "width", -1, "Wrap the table at this many columns (0: never); default: the terminal's width, no wrapping into a pipe")
+	o.Width = AddWidthFlag(c)
+	c.Flags().BoolVar(&o.All, "all", false, "In tables, also list the findings on platform-managed objects (Kubernetes' and AKS's own components), which are hidden and counted")
 	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report")
 	return c
 }
@@ -142,9 +145,12 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		if b, err = rep.SARIF(version.Version, sess.Locate); err == nil {
 			_, err = fmt.Fprintln(o.Out, string(b))
 		}
+	case FormatCSV, FormatMarkdown:
+		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
+		err = printAuditRows(o.Out, o.Output.Value, rep, o.All, app.Names)
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, o.Output.Value == FormatWide, o.width(), app.Names.Annotate)
+		printAudit(o.Out, rep, auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out)}, app.Names.Annotate)
 	}
 	if err != nil {
 		return err
@@ -160,20 +166,6 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return &ExitCodeError{Code: ExitIncomplete}
 	}
 	return nil
-}
-
-// width is --width, else the terminal's width when stdout is one.
-func (o *AuditOptions) width() int {
-	if o.Width >= 0 {
-		return o.Width
-	}
-	if f, ok := o.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
-		}
-		return 80
-	}
-	return 0
 }
 
 // wrap writes text at indent, breaking at spaces so no line passes width
@@ -203,11 +195,22 @@ func wrap(w io.Writer, width, indent, hang int, text string) {
 	fmt.Fprintln(w, line)
 }
 
-func printAudit(w io.Writer, rep *audit.Report, wide bool, width int, annotate func(string) string) {
-	hidden := 0
+// auditTable is how the audit table is printed.
+type auditTable struct {
+	wide  bool // every path of each finding
+	all   bool // the findings on platform-managed objects too
+	width int  // wrap at this many columns; 0 never
+}
+
+// printAudit writes the findings by severity, each headed by its id (what
+// `kubectl access fix` takes), with its first path (every path with -o
+// wide). Findings on platform-managed objects are counted, not listed,
+// unless --all.
+func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(string) string) {
+	hidden, fixable := 0, 0
 	current := audit.Severity(-1)
 	for _, f := range rep.Findings {
-		if f.Managed && !wide {
+		if f.Managed && !o.all {
 			hidden++
 			continue
 		}
@@ -215,19 +218,24 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool, width int, annotate f
 			current = f.Severity
 			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
 		}
-		wrap(w, width, 2, 2, f.Rule+": "+annotate(f.Message))
+		head := f.ID + ": " + annotate(f.Message)
+		if f.Fixable {
+			fixable++
+			head += " [fix]"
+		}
+		if f.Managed {
+			head += " (platform-managed)"
+		}
+		wrap(w, o.width, 2, 4, head)
 		shown := f.Evidence
-		if !wide && len(shown) > 1 {
+		if !o.wide && len(shown) > 1 {
 			shown = shown[:1]
 		}
 		for _, p := range shown {
-			wrap(w, width, 6, 4, "via "+p.String())
+			wrap(w, o.width, 6, 4, "via "+p.String())
 		}
 		if more := len(f.Evidence) - len(shown); more > 0 {
 			fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
-		}
-		if wide {
-			fmt.Fprintf(w, "      id %s\n", f.ID)
 		}
 	}
 	s := rep.Summary
@@ -236,11 +244,36 @@ func printAudit(w io.Writer, rep *audit.Report, wide bool, width int, annotate f
 	}
 	summary := fmt.Sprintf("%d critical, %d high, %d medium, %d low, %d info", s.Critical, s.High, s.Medium, s.Low, s.Info)
 	if hidden > 0 {
-		summary += fmt.Sprintf(" (%d on platform-managed objects not shown: -o wide)", hidden)
+		summary += fmt.Sprintf(" (%d on platform-managed objects not listed: --all lists them)", hidden)
 	}
 	if b := rep.Baseline; b != nil {
 		summary += fmt.Sprintf("; against the baseline: %d new or more severe, %d unchanged (not shown), %d resolved", b.New, b.Suppressed, b.Resolved)
 	}
 	fmt.Fprintln(w)
-	wrap(w, width, 0, 2, summary)
+	wrap(w, o.width, 0, 2, summary)
+	if fixable > 0 {
+		wrap(w, o.width, 0, 2, fmt.Sprintf("%d marked [fix] have a fix: kubectl access fix ID shows it (-o kubectl for commands, --apply to apply).", fixable))
+	}
+}
+
+// printAuditRows writes the findings as CSV or a Markdown table, one row
+// a finding with its first path, managed ones only with --all.
+func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, names identity.Names) error {
+	t := newRows(w, format, "ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED")
+	for _, f := range rep.Findings {
+		if f.Managed && !all {
+			continue
+		}
+		var subjects []string
+		for _, s := range f.Subjects {
+			subjects = append(subjects, names.Subject(s))
+		}
+		path := ""
+		if len(f.Evidence) > 0 {
+			path = f.Evidence[0].String()
+		}
+		t.add(f.ID, f.Severity.String(), f.Rule, string(f.Category), strings.Join(subjects, " "), names.Annotate(f.Message), path,
+			strconv.FormatBool(f.Fixable), strconv.FormatBool(f.Managed))
+	}
+	return t.flush()
 }

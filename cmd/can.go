@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ type CanOptions struct {
 	*RootOptions
 	Input  InputOptions
 	Output *OutputFlag
+	Verify *VerifyFlag
 	Groups []string
 
 	subject rbac.Subject
@@ -30,7 +32,9 @@ func NewCmdCan(r *RootOptions) *cobra.Command {
 		Short: "Decide one request for one subject: yes with its paths, or no with the nearest grants",
 		Long: `Decide whether SUBJECT may make the request, exactly as the RBAC authorizer
 would. Exit code 0 means allowed, 1 denied, 2 that no answer could be given
-(including a denial seen through an incomplete view).
+(including a denial seen through an incomplete view). With --verify the
+cluster's own authorizer is asked too (a SubjectAccessReview as the
+subject), and exit code 5 means it decided otherwise.
 
 A cluster-scoped resource is decided cluster-wide; with -n it is decided in
 that namespace, as kubectl auth can-i -n and a namespaced SubjectAccessReview
@@ -44,6 +48,7 @@ decide it (RoleBindings of the namespace count), with a warning.`,
 	}
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatTable, FormatJSON, FormatYAML)
+	o.Verify = AddVerifyFlag(c)
 	c.Flags().StringArrayVar(&o.Groups, "group", nil, "Group the user is also in (repeatable), like kubectl --as-group")
 	return c
 }
@@ -59,7 +64,9 @@ func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the flags.
-func (o *CanOptions) Validate() error { return o.Output.Validate() }
+func (o *CanOptions) Validate() error {
+	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify))
+}
 
 // Run decides the request.
 func (o *CanOptions) Run(ctx context.Context) error {
@@ -76,6 +83,10 @@ func (o *CanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var verr error
+	if o.Verify.On() {
+		verr = sess.VerifyCan(ctx, ans, o.Verify.Options())
+	}
 	if o.Output.Document() {
 		if err := printDoc(o.Out, o.Output.Value, ans); err != nil {
 			return err
@@ -83,8 +94,13 @@ func (o *CanOptions) Run(ctx context.Context) error {
 	} else {
 		printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
 		printCan(o, app, ans)
+		printVerification(o.Out, ans.Verification)
 	}
 	switch {
+	case verr != nil:
+		return fmt.Errorf("the answer above is not verified: %w", verr)
+	case !ans.Verification.Agrees():
+		return verdict(ans.Verification)
 	case ans.Allowed:
 		return nil
 	case ans.Unknown():

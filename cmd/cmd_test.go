@@ -352,6 +352,9 @@ func TestFixCommand(t *testing.T) {
 		t.Fatal("no live finding for cmd-fix-a")
 	}
 	id = rep.Findings[i].ID
+	if got := completions(t, kc, "fix", id[:len(id)-3]); !slices.Equal(got, []string{id}) {
+		t.Errorf("fix <TAB> against the cluster: %v, want %s", got, id)
+	}
 	if _, errOut, code := run(t, "fix", id, kc, "--apply"); code != ExitError || !strings.Contains(errOut, "--yes") {
 		t.Errorf("--apply without a terminal or --yes: code %d, %q", code, errOut)
 	}

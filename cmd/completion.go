@@ -12,9 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -32,6 +34,14 @@ type completer struct {
 // client signs in without prompting (a shell's tab is no place for a
 // device code) and asks nothing that takes longer than completionTimeout.
 func (c *completer) client() (kubernetes.Interface, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cluster.ProtobufConfig(cfg))
+}
+
+func (c *completer) config() (*rest.Config, error) {
 	cfg, err := c.flags.ToRESTConfig()
 	if err != nil {
 		return nil, err
@@ -39,10 +49,40 @@ func (c *completer) client() (kubernetes.Interface, error) {
 	cfg.Timeout = completionTimeout
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	if cfg, _, err = cluster.BoundExec(ctx, cfg, cluster.ExecOptions{Timeout: completionTimeout, Stderr: io.Discard}); err != nil {
-		return nil, err
+	cfg, _, err = cluster.BoundExec(ctx, cfg, cluster.ExecOptions{Timeout: completionTimeout, Stderr: io.Discard})
+	return cfg, err
+}
+
+// findings are the ids of the findings that have a fix, each described by
+// its message (escaped: a newline in an object name must not add a
+// candidate), from the cluster or, with -f, from the files.
+func (c *completer) findings(cmd *cobra.Command) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	app := &access.App{Catalog: source.Builtin(), Timeout: completionTimeout, Namespace: metav1.NamespaceDefault}
+	app.Resolver = cluster.NewResolver(app.Catalog)
+	if files, _ := cmd.Flags().GetStringSlice("filename"); len(files) > 0 {
+		app.Files = files
+	} else {
+		cfg, err := c.config()
+		if err != nil {
+			return nil
+		}
+		if app.Cluster, err = cluster.New(cfg); err != nil {
+			return nil
+		}
 	}
-	return kubernetes.NewForConfig(cluster.ProtobufConfig(cfg))
+	sess, err := app.Open(ctx, source.Full)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range sess.Audit(access.AuditOptions{}).Findings {
+		if f.Fixable {
+			out = append(out, f.ID+"\t"+safe.Terminal(f.Severity.String()+": "+fitCell(f.Message, 70)))
+		}
+	}
+	return out
 }
 
 func (c *completer) resources() []string {
@@ -141,6 +181,15 @@ func addCompletions(root *cobra.Command, r *RootOptions) {
 		"what-can": {c.subjects},
 	}
 	for _, sub := range root.Commands() {
+		if sub.Name() == "fix" {
+			sub.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return complete(c.findings(cmd), toComplete)
+			}
+			continue
+		}
 		pos, ok := positions[sub.Name()]
 		if !ok {
 			continue

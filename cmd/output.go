@@ -19,23 +19,27 @@ import (
 // it takes and its default; the flag's help, validation and error say the
 // same.
 const (
-	FormatTable   = "table"
-	FormatWide    = "wide"
-	FormatJSON    = "json"
-	FormatYAML    = "yaml"
-	FormatSARIF   = "sarif"
-	FormatKubectl = "kubectl"
-	FormatText    = "text"
+	FormatTable    = "table"
+	FormatWide     = "wide"
+	FormatJSON     = "json"
+	FormatYAML     = "yaml"
+	FormatSARIF    = "sarif"
+	FormatKubectl  = "kubectl"
+	FormatText     = "text"
+	FormatCSV      = "csv"
+	FormatMarkdown = "markdown"
 )
 
 var formatHelp = map[string]string{
-	FormatTable:   "a table",
-	FormatWide:    "a table with every path and rule",
-	FormatJSON:    "the JSON document",
-	FormatYAML:    "the same document as YAML",
-	FormatSARIF:   "SARIF 2.1.0 for code scanning",
-	FormatKubectl: "kubectl commands, ready to run",
-	FormatText:    "one line of text",
+	FormatTable:    "a table",
+	FormatWide:     "a table with every path and rule",
+	FormatJSON:     "the JSON document",
+	FormatYAML:     "the same document as YAML",
+	FormatSARIF:    "SARIF 2.1.0 for code scanning",
+	FormatKubectl:  "kubectl commands, ready to run",
+	FormatText:     "one line of text",
+	FormatCSV:      "CSV, one row per path, for spreadsheets",
+	FormatMarkdown: "a Markdown table, for reports and pull requests",
 }
 
 // OutputFlag is -o for one command.
@@ -112,6 +116,15 @@ func via(p rbac.Path) string {
 	return shortRef(*p.Binding) + " -> " + shortRef(p.Role)
 }
 
+// bindingOf names a path's binding in full ("RoleBinding web/x"), or says
+// there is none (system:masters).
+func bindingOf(p rbac.Path) string {
+	if p.Binding == nil {
+		return "(no binding: group system:masters)"
+	}
+	return p.Binding.String()
+}
+
 // shortRef abbreviates kinds so a path fits in 80 columns.
 func shortRef(r rbac.ObjectRef) string {
 	kind := map[string]string{"ClusterRoleBinding": "CRB", "RoleBinding": "RB", "ClusterRole": "CR", "Role": "Role"}[r.Kind]
@@ -143,11 +156,4 @@ func resources(r rbac.GrantedRule) string {
 		s += " [" + strings.Join(r.ResourceNames, ",") + "]"
 	}
 	return s
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

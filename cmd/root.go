@@ -33,7 +33,10 @@ const (
 	// ExitIncomplete: `--fail-on` was given and the view is incomplete
 	// (unless --allow-incomplete): a gate never passes on what it could not
 	// read.
-	ExitIncomplete  = 4
+	ExitIncomplete = 4
+	// ExitDisagree: --verify found a request the cluster's own authorizer
+	// decides otherwise than the answer.
+	ExitDisagree    = 5
 	ExitInterrupted = 130 // Ctrl-C (SIGINT) or SIGTERM
 )
 

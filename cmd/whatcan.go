@@ -1,12 +1,15 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -16,6 +19,8 @@ type WhatCanOptions struct {
 	*RootOptions
 	Input         InputOptions
 	Output        *OutputFlag
+	Width         *WidthFlag
+	Verify        *VerifyFlag
 	Groups        []string
 	AllNamespaces bool
 
@@ -42,12 +47,17 @@ namespace's.`,
   kubectl access what-can sa:ci:deployer -n ci
 
   # What every authenticated user holds
-  kubectl access what-can group:system:authenticated -o json`,
+  kubectl access what-can group:system:authenticated -o json
+
+  # Each rule checked against the cluster's own authorizer (exit 5 on a disagreement)
+  kubectl access what-can sa:ci:deployer --verify=all`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
-	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatCSV, FormatMarkdown)
+	o.Width = AddWidthFlag(c)
+	o.Verify = AddVerifyFlag(c)
 	c.Flags().StringArrayVar(&o.Groups, "group", nil, "Group the user is also in (repeatable), like kubectl --as-group")
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every namespace (the default without -n)")
 	return c
@@ -67,7 +77,9 @@ func (o *WhatCanOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the flags.
-func (o *WhatCanOptions) Validate() error { return o.Output.Validate() }
+func (o *WhatCanOptions) Validate() error {
+	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify))
+}
 
 // Run answers the question.
 func (o *WhatCanOptions) Run(ctx context.Context) error {
@@ -81,32 +93,76 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 		return err
 	}
 	ans := sess.WhatCan(ctx, o.subject, o.ns)
+	var verr error
+	if o.Verify.On() {
+		verr = sess.VerifyWhatCan(ctx, ans, o.Verify.Options())
+	}
+	if err := o.print(ans); err != nil {
+		return err
+	}
+	if verr != nil {
+		return fmt.Errorf("the answer above is not verified: %w", verr)
+	}
+	return verdict(ans.Verification)
+}
+
+func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 	if o.Output.Document() {
 		doc := *ans
 		doc.Rules = firstOf(ans.Rules)
 		return writeDoc(o.Out, o.Output.Value, &doc, listOf("rules", ans.Rules))
 	}
 	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
-	t := newTable(o.Out)
-	wide := o.Output.Value == FormatWide
-	fmt.Fprintln(t, "NAMESPACE\tVERBS\tRESOURCES\tVIA")
-	for _, r := range ans.Rules {
-		where := r.Namespace
-		if where == "" {
-			where = "*"
+	verified := ans.Verification != nil
+	switch f := o.Output.Value; f {
+	case FormatCSV, FormatMarkdown:
+		header := []string{"NAMESPACE", "VERBS", "RESOURCES", "BINDING", "ROLE"}
+		if verified {
+			header = append(header, "VERIFIED")
 		}
-		verbs, what := strings.Join(r.Verbs, ","), resources(r)
-		if !wide {
-			verbs, what = truncate(verbs, 24), truncate(what, 32)
+		t := newRows(o.Out, f, header...)
+		for _, r := range ans.Rules {
+			for _, p := range r.Via {
+				row := []string{cmp.Or(r.Namespace, "*"), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), p.Role.String()}
+				if verified {
+					row = append(row, r.Verified)
+				}
+				t.add(row...)
+			}
+		}
+		return t.flush()
+	}
+	wide := o.Output.Value == FormatWide
+	// On a terminal (or with --width) long verb and resource lists are cut
+	// to keep the paths in view; -o wide, a pipe or a file gets them whole.
+	fit := !wide && o.Width.Of(o.Out) > 0
+	header := []string{"NAMESPACE", "VERBS", "RESOURCES", "VIA"}
+	if verified {
+		header = append(header, "VERIFIED")
+	}
+	t := newRows(o.Out, o.Output.Value, header...)
+	for _, r := range ans.Rules {
+		where := cmp.Or(r.Namespace, "*")
+		verbs, what, mark := strings.Join(r.Verbs, ","), resources(r), r.Verified
+		if fit {
+			verbs, what = fitCell(verbs, 24), fitCell(what, 32)
 		}
 		for i, p := range r.Via {
 			if i > 0 {
-				where, verbs, what = "", "", ""
+				where, verbs, what, mark = "", "", "", ""
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(where), cell(verbs), cell(what), cell(via(p)))
+			row := []string{where, verbs, what, via(p)}
+			if verified {
+				row = append(row, mark)
+			}
+			t.add(row...)
 		}
 	}
-	return t.Flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	printVerification(o.Out, ans.Verification)
+	return nil
 }
 
 // parseSubject reads a SUBJECT argument and adds the --group memberships,

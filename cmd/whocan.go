@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ type WhoCanOptions struct {
 	*RootOptions
 	Input         InputOptions
 	Output        *OutputFlag
+	Verify        *VerifyFlag
 	AllNamespaces bool
 
 	request access.Request
@@ -38,13 +40,17 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
   # Non-resource URLs
   kubectl access who-can get /metrics
 
+  # Checked against the cluster's own authorizer (exit 5 on a disagreement)
+  kubectl access who-can get secrets -n payments --verify
+
   # Offline, on manifests
   kubectl access who-can delete nodes -f testdata/demo/cluster.yaml`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
-	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML)
+	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatCSV, FormatMarkdown)
+	o.Verify = AddVerifyFlag(c)
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c
 }
@@ -56,7 +62,9 @@ func (o *WhoCanOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the flags.
-func (o *WhoCanOptions) Validate() error { return o.Output.Validate() }
+func (o *WhoCanOptions) Validate() error {
+	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify))
+}
 
 // Run answers the question.
 func (o *WhoCanOptions) Run(ctx context.Context) error {
@@ -68,7 +76,13 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := app.Open(ctx, access.ScopeFor(at, o.AllNamespaces))
+	scope := access.ScopeFor(at, o.AllNamespaces)
+	if o.Verify.On() {
+		// The subjects bound in any namespace are candidates the
+		// verification asks about: a webhook may grant them here.
+		scope.AllNamespaces = true
+	}
+	sess, err := app.Open(ctx, scope)
 	if err != nil {
 		return err
 	}
@@ -76,34 +90,85 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The answer stands whatever the verification finds; a failure to
+	// verify is said after it (exit 2), a disagreement with it (exit 5).
+	var verr error
+	if o.Verify.On() {
+		verr = sess.VerifyWhoCan(ctx, ans, o.Verify.Options())
+	}
+	if err := o.print(app, ans); err != nil {
+		return err
+	}
+	if verr != nil {
+		return fmt.Errorf("the answer above is not verified: %w", verr)
+	}
+	return verdict(ans.Verification)
+}
+
+func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 	if o.Output.Document() {
 		doc := *ans
 		doc.Subjects = firstOf(ans.Subjects)
 		return writeDoc(o.Out, o.Output.Value, &doc, listOf("subjects", ans.Subjects))
 	}
 	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
-	wide := o.Output.Value == FormatWide
-	t := newTable(o.Out)
-	if wide {
-		fmt.Fprintln(t, "SUBJECT\tVIA\tRULE")
-	} else {
-		fmt.Fprintln(t, "SUBJECT\tVIA")
+	verified := ans.Verification != nil
+	switch f := o.Output.Value; f {
+	case FormatCSV, FormatMarkdown:
+		// Flat: every row whole, the subject on each.
+		header := []string{"SUBJECT", "DISPLAY NAME", "BINDING", "ROLE", "RULE"}
+		if verified {
+			header = append(header, "VERIFIED")
+		}
+		t := newRows(o.Out, f, header...)
+		for _, s := range ans.Subjects {
+			sub := s.Subject()
+			display := ""
+			if sub.Kind == rbac.GroupKind {
+				display = app.Names[sub.Name]
+			}
+			for _, p := range s.Via {
+				row := []string{sub.String(), display, bindingOf(p), p.Role.String(), rbac.RuleString(p.Rule)}
+				if verified {
+					row = append(row, s.Verified)
+				}
+				t.add(row...)
+			}
+		}
+		return t.flush()
 	}
+	wide := o.Output.Value == FormatWide
+	header := []string{"SUBJECT", "VIA"}
+	if wide {
+		header = append(header, "RULE")
+	}
+	if verified {
+		header = append(header, "VERIFIED")
+	}
+	t := newRows(o.Out, o.Output.Value, header...)
 	for _, s := range ans.Subjects {
 		name := app.Names.Subject(s.Subject())
 		if s.Broad != "" {
 			name += " (" + s.Broad + ")"
 		}
+		mark := s.Verified
 		for i, p := range s.Via {
 			if i > 0 {
-				name = ""
+				name, mark = "", ""
 			}
+			row := []string{name, via(p)}
 			if wide {
-				fmt.Fprintf(t, "%s\t%s\t%s\n", cell(name), cell(via(p)), cell(rbac.RuleString(p.Rule)))
-			} else {
-				fmt.Fprintf(t, "%s\t%s\n", cell(name), cell(via(p)))
+				row = append(row, rbac.RuleString(p.Rule))
 			}
+			if verified {
+				row = append(row, mark)
+			}
+			t.add(row...)
 		}
 	}
-	return t.Flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	printVerification(o.Out, ans.Verification)
+	return nil
 }

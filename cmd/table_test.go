@@ -1,0 +1,205 @@
+package cmd
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+)
+
+const demo = "../testdata/demo/cluster.yaml"
+
+// TestTablesIntoPipes: into a pipe (the test's buffer is not a terminal)
+// no cell is cut, so grep finds every verb; --width still fits the table.
+func TestTablesIntoPipes(t *testing.T) {
+	whole, errOut, code := run(t, "what-can", "sa:ci:deployer", "-f", demo)
+	if code != ExitOK {
+		t.Fatalf("what-can: %d %s", code, errOut)
+	}
+	if strings.Contains(whole, "…") || !strings.Contains(whole, "get,list,create,update,patch,delete") || !strings.Contains(whole, "configmaps.apps") {
+		t.Errorf("what-can into a pipe cut cells:\n%s", whole)
+	}
+	cut, _, _ := run(t, "what-can", "sa:ci:deployer", "-f", demo, "--width", "80")
+	if !strings.Contains(cut, "…") || strings.Contains(cut, "configmaps.apps") {
+		t.Errorf("what-can --width 80 did not fit the cells:\n%s", cut)
+	}
+	if _, errOut, code := run(t, "can", "sa:ci:deployer", "get", "pods", "-A", "-f", demo); code != ExitError || !strings.Contains(errOut, "-A") {
+		t.Errorf("can -A: code %d, %q; want it refused", code, errOut)
+	}
+}
+
+// TestAuditTableIDs: the default table heads each finding with the id fix
+// takes, marks the fixable ones, counts the managed ones (their count
+// equals the report's) and lists them only with --all.
+func TestAuditTableIDs(t *testing.T) {
+	f := demo
+	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	managed, fixable := 0, 0
+	for _, x := range rep.Findings {
+		if x.Managed {
+			managed++
+		} else if x.Fixable {
+			fixable++
+		}
+	}
+	if managed == 0 || fixable == 0 {
+		t.Fatalf("the fixture should have managed (%d) and fixable (%d) findings", managed, fixable)
+	}
+	table, _, _ := run(t, "audit", "-f", f, "--width", "0")
+	all, _, _ := run(t, "audit", "-f", f, "--width", "0", "--all")
+	wide, _, _ := run(t, "audit", "-f", f, "--width", "0", "-o", "wide")
+	for _, x := range rep.Findings {
+		head := "  " + x.ID + ": " + x.Message
+		if x.Managed {
+			if strings.Contains(table, x.ID) || strings.Contains(wide, x.ID) {
+				t.Errorf("managed finding %s listed without --all", x.ID)
+			}
+			if !strings.Contains(all, head) || !strings.Contains(all, "(platform-managed)") {
+				t.Errorf("--all lacks managed finding %s", x.ID)
+			}
+			continue
+		}
+		if x.Fixable {
+			head += " [fix]"
+		}
+		if !strings.Contains(table, head+"\n") {
+			t.Errorf("the table lacks the line %q", head)
+		}
+	}
+	if want := regexp.MustCompile(`\((\d+) on platform-managed objects not listed: --all lists them\)`).FindStringSubmatch(table); want == nil || want[1] != itoa(managed) {
+		t.Errorf("the count line says %v, want %d managed:\n%s", want, managed, table)
+	}
+	if !strings.Contains(table, itoa(fixable)+" marked [fix] have a fix: kubectl access fix ID") {
+		t.Errorf("the table does not say how to fix the %d fixable findings", fixable)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestCSVAndMarkdown: one row per path, the same as -o json; every cell
+// one line, formulas quoted, Markdown's syntax escaped.
+func TestCSVAndMarkdown(t *testing.T) {
+	js, _, _ := run(t, "who-can", "get", "secrets", "-A", "-f", hostile, "-o", "json")
+	var doc struct {
+		Subjects []struct{ Via []json.RawMessage }
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	paths := 0
+	for _, s := range doc.Subjects {
+		paths += len(s.Via)
+	}
+	out, errOut, code := run(t, "who-can", "get", "secrets", "-A", "-f", hostile, "-o", "csv")
+	if code != ExitOK {
+		t.Fatalf("-o csv: %d %s", code, errOut)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("-o csv is not CSV: %v\n%s", err, out)
+	}
+	if len(recs) != paths+1 || !slices.Equal(recs[0], []string{"SUBJECT", "DISPLAY NAME", "BINDING", "ROLE", "RULE"}) {
+		t.Errorf("-o csv: %d records, want a header and %d paths:\n%s", len(recs), paths, out)
+	}
+	for _, r := range recs {
+		for _, c := range r {
+			if strings.ContainsAny(c, "\r\n\x1b") || c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+				t.Errorf("CSV cell a terminal or spreadsheet would act on: %q", c)
+			}
+		}
+	}
+	md, _, _ := run(t, "who-can", "get", "secrets", "-A", "-f", hostile, "-o", "markdown")
+	lines := strings.Split(strings.TrimSuffix(md, "\n"), "\n")
+	if len(lines) != paths+2 {
+		t.Errorf("-o markdown: %d lines, want %d rows and 2 header lines:\n%s", len(lines), paths, md)
+	}
+	unescapedPipe := regexp.MustCompile(`[^\\ ]\|[^ ]|[^ ]\|[^\\ ]`)
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "| ") || !strings.HasSuffix(l, " |") || strings.Count(l, " | ") != 4 || unescapedPipe.MatchString(l) {
+			t.Errorf("Markdown row not 5 cells: %q", l)
+		}
+	}
+	for _, args := range [][]string{
+		{"what-can", "user:eve\r\nFAKE LINE: group:system:masters", "-o", "csv"},
+		{"what-can", "user:eve\r\nFAKE LINE: group:system:masters", "-o", "markdown"},
+		{"audit", "-o", "csv", "--all"},
+		{"audit", "-o", "markdown"},
+	} {
+		out, errOut, code := run(t, append(args, "-f", hostile)...)
+		if code != ExitOK || unsafeForTerminal(out) != nil || forged(out) {
+			t.Errorf("%v: code %d %s\n%q", args, code, errOut, out)
+		}
+		if args[2] == "csv" {
+			if _, err := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil {
+				t.Errorf("%v: not CSV: %v", args, err)
+			}
+		}
+	}
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")",
+		"+1":                "'+1",
+		"@SUM(A1)":          "'@SUM(A1)",
+		"-2+3":              "'-2+3",
+		"user:alice":        "user:alice",
+	} {
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"a|b":         `a\|b`,
+		"<img src=x>": "&lt;img src=x&gt;",
+		"*bold*_x_":   `\*bold\*\_x\_`,
+		"line\nbreak": `line\\nbreak`, // shown as line\nbreak
+	} {
+		if got := markdownCell(in); got != want {
+			t.Errorf("markdownCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestFixCompletion: fix <TAB> offers the fixable findings' ids, each
+// described on one line, from files; live ids are checked in
+// TestFixCommand.
+func TestFixCompletion(t *testing.T) {
+	f := "../audit/testdata/fixtures.yaml"
+	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, x := range rep.Findings {
+		if x.Fixable {
+			want = append(want, x.ID)
+		}
+	}
+	got := completions(t, "fix", "-f", f, "")
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("fix completions %v, want the fixable ids %v", got, want)
+	}
+	if got := completions(t, "fix", "-f", f, "secrets-read-"); len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return !strings.HasPrefix(s, "secrets-read-") }) {
+		t.Errorf("fix secrets-read-<TAB>: %v", got)
+	}
+	// Hostile names: every candidate and description stays one line.
+	out, _, _ := run(t, "__complete", "fix", "-f", hostile, "")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || unsafeForTerminal(out) != nil {
+		t.Errorf("fix completion on hostile names: %q", out)
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !regexp.MustCompile(`^[a-z-]+-[0-9a-f]+\t[a-z]+: `).MatchString(l) {
+			t.Errorf("candidate line not an id and its description: %q", l)
+		}
+	}
+}
