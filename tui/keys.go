@@ -14,7 +14,9 @@ type KeyMap struct {
 	Reload, SignIn             key.Binding
 	Fix, Write, Apply, Copy    key.Binding
 	Category                   key.Binding
-	ScopePrev, ScopeNext       key.Binding
+	// Verify asks the cluster's own authorizer about the answer shown.
+	Verify               key.Binding
+	ScopePrev, ScopeNext key.Binding
 	// Confirm applies a fix; it is a key no other state of the fix flow
 	// uses (y copies), so a habit cannot apply one.
 	Confirm, No key.Binding
@@ -53,6 +55,7 @@ func DefaultKeyMap() *KeyMap {
 		Apply:     b("apply fix", "a"),
 		Copy:      b("copy kubectl command", "y"),
 		Category:  b("next category", "c"),
+		Verify:    b("verify with the cluster", "V"),
 		ScopePrev: b("previous namespace", "["),
 		ScopeNext: b("next namespace", "]"),
 		Confirm:   b("apply", "Y"),

@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // deps are what the pages that do I/O need: the application layer, the
@@ -39,4 +40,18 @@ type (
 	screenMsg struct{}
 	// reloadMsg asks the root model to load again (after an apply).
 	reloadMsg struct{}
+	// whoCanVerifiedMsg is the cluster's word on a Who can answer.
+	whoCanVerifiedMsg struct {
+		sess  *access.Session
+		query string
+		ans   *access.WhoCanAnswer
+		err   error
+	}
+	// subjectVerifiedMsg is the cluster's word on a subject's rules.
+	subjectVerifiedMsg struct {
+		sess    *access.Session
+		subject rbac.Subject
+		ans     *access.WhatCanAnswer
+		err     error
+	}
 )

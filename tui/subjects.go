@@ -35,6 +35,13 @@ type subjectsPage struct {
 	warning   string
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
 	dirty     bool
+	deps      *deps
+	// The cluster's word on one subject's rules (V): asked for
+	// verifying, given in verified (or why not, verr).
+	verifying  *rbac.Subject
+	verifiedOf rbac.Subject
+	verified   *access.Verification
+	verr       error
 }
 
 type subjectInfo struct {
@@ -43,8 +50,8 @@ type subjectInfo struct {
 	findings int
 }
 
-func newSubjectsPage(c *Common) *subjectsPage {
-	p := &subjectsPage{sel: -1}
+func newSubjectsPage(c *Common, d *deps) *subjectsPage {
+	p := &subjectsPage{sel: -1, deps: d}
 	p.listPage = newListPage(c, false,
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
@@ -62,6 +69,7 @@ func (p *subjectsPage) enter() tea.Cmd { return nil }
 
 func (p *subjectsPage) setSession(s *access.Session) {
 	p.sess, p.names, p.dirty = s, s.App.Names, true
+	p.verifying, p.verified, p.verr = nil, nil, nil
 }
 
 func (p *subjectsPage) build() {
@@ -213,9 +221,9 @@ func (p *subjectsPage) setSize(w, h int) {
 func (p *subjectsPage) help() []key.Binding {
 	k := p.c.Keys
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, k.Back, k.Verify}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Verify}
 }
 
 func (p *subjectsPage) status() string {
@@ -226,6 +234,60 @@ func (p *subjectsPage) status() string {
 	return s
 }
 
+// verify asks the cluster's authorizer about every request the selected
+// subject's rules grant (a bounded sample past that), off the UI
+// goroutine.
+func (p *subjectsPage) verify() tea.Cmd {
+	i, ok := p.list.selected()
+	if !ok || p.verifying != nil || p.sess == nil {
+		return nil
+	}
+	s := p.subs[i].s
+	p.verifying, p.verr, p.verified, p.verifiedOf = &s, nil, nil, s
+	p.syncDetail()
+	sess, ctx := p.sess, p.deps.ctx
+	return func() tea.Msg {
+		ans := sess.WhatCan(ctx, s, "")
+		err := sess.VerifyWhatCan(ctx, ans, access.VerifyOptions{})
+		return subjectVerifiedMsg{sess: sess, subject: s, ans: ans, err: err}
+	}
+}
+
+func (p *subjectsPage) takeVerification(msg subjectVerifiedMsg) {
+	if msg.sess != p.sess || p.verifying == nil || subjectKeyOf(*p.verifying) != subjectKeyOf(msg.subject) {
+		return
+	}
+	p.verifying = nil
+	p.verr = msg.err
+	if msg.err == nil {
+		p.verified = msg.ans.Verification
+	}
+	p.syncDetail()
+}
+
+// verificationLine is the cluster's word on the subject shown, if asked.
+func (p *subjectsPage) verificationLine(s rbac.Subject) string {
+	st := p.c.Styles
+	if subjectKeyOf(s) != subjectKeyOf(p.verifiedOf) {
+		return ""
+	}
+	switch {
+	case p.verifying != nil:
+		return st.Muted.Render("asking the cluster's authorizer (SubjectAccessReviews)…") + "\n"
+	case p.verr != nil:
+		return st.Error.Render("not verified: "+safe.Error(p.verr)) + "\n"
+	case p.verified == nil:
+		return ""
+	case p.verified.Agrees():
+		line := fmt.Sprintf("verified: the cluster's authorizer agreed on all %d requests these rules grant", p.verified.Checked)
+		if p.verified.Sampled != "" {
+			line += " (" + p.verified.Sampled + ")"
+		}
+		return st.Allowed.Render(safe.Terminal(line)) + "\n"
+	}
+	return verificationBlock(st, p.verified)
+}
+
 func scopeName(s string) string {
 	if s == "" {
 		return "cluster-wide"
@@ -234,6 +296,13 @@ func scopeName(s string) string {
 }
 
 func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
+	if v, ok := msg.(subjectVerifiedMsg); ok {
+		p.takeVerification(v)
+		return nil
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.Verify) {
+		return p.verify()
+	}
 	if p.focus && !p.filter.active {
 		return p.updateMatrix(msg)
 	}
@@ -326,6 +395,7 @@ func (p *subjectsPage) renderDetail() string {
 	if p.warning != "" {
 		b.WriteString(st.Incomplete.Render(p.warning) + "\n")
 	}
+	b.WriteString(p.verificationLine(si.s))
 	if len(p.rules) == 0 {
 		b.WriteString("\nholds no permission through RBAC\n")
 		return b.String()

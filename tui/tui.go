@@ -78,7 +78,7 @@ func New(ctx context.Context, o Options) *Model {
 	}
 	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
-	m.pages = []page{newSubjectsPage(c), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c)}
+	m.pages = []page{newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c)}
 	m.active = min(max(o.Page, 0), len(m.pages)-1)
 	if o.Initial != nil {
 		m.setSession(o.Initial)
@@ -226,6 +226,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.startLoad()
+	case whoCanVerifiedMsg:
+		// To its page, whichever is shown now.
+		return m, m.pages[1].update(msg)
+	case subjectVerifiedMsg:
+		return m, m.pages[0].update(msg)
 	case appliedMsg:
 		if msg.err != nil && errors.Is(msg.err, access.ErrSignIn) {
 			m.loadErr, m.session = msg.err, true
@@ -435,7 +440,7 @@ func (m *Model) fullHelp() string {
 	}{
 		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
-		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Verify}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}},
 		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
 	}

@@ -45,6 +45,10 @@ type testCluster struct {
 	loads   int
 	applied int // operations applied for real
 	loadErr error
+	// reviews counts SubjectAccessReviews; allowAlso is a subject the
+	// cluster's authorizer allows everything, beyond RBAC.
+	reviews   int
+	allowAlso string
 }
 
 var _ access.Cluster = (*testCluster)(nil)
@@ -76,6 +80,23 @@ func (c *testCluster) Do(_ context.Context, op fix.Operation, dryRun bool) (map[
 		c.applied++
 	}
 	return changes[0].Before, changes[0].After, nil
+}
+
+// Review answers as the engine does over the cluster's snapshot, except
+// that it also allows everything to the subject named allowAlso, as a
+// webhook authorizer after RBAC would. (The real authorizer's side is
+// cmd's TestVerify, against a real API server and webhook.)
+func (c *testCluster) Review(_ context.Context, sub rbac.Subject, at rbac.Attributes) (access.Decision, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reviews++
+	if c.allowAlso != "" && sub.String() == c.allowAlso {
+		return access.Decision{Allowed: true, Reason: "allowed by the test authorizer"}, nil
+	}
+	if rbac.NewIndex(c.snap).Can(sub.Identity(), at).Allowed {
+		return access.Decision{Allowed: true, Reason: "RBAC: allowed"}, nil
+	}
+	return access.Decision{}, nil
 }
 
 func readFixture(t testing.TB) *rbac.Snapshot {
@@ -124,7 +145,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
-		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -186,6 +207,12 @@ func sameType(a, b tea.Msg) bool {
 		return ok
 	case appliedMsg:
 		_, ok := b.(appliedMsg)
+		return ok
+	case whoCanVerifiedMsg:
+		_, ok := b.(whoCanVerifiedMsg)
+		return ok
+	case subjectVerifiedMsg:
+		_, ok := b.(subjectVerifiedMsg)
 		return ok
 	}
 	return false
@@ -736,5 +763,70 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	m.Update(keyMsg("3"))
 	if fp := m.pages[2].(*findingsPage); len(fp.list.rows) != len(rep.Findings) {
 		t.Errorf("the Findings page lists %d rows, the report has %d findings", len(fp.list.rows), len(rep.Findings))
+	}
+}
+
+// TestVerifyKey: V on Who can asks the cluster's authorizer about the
+// answer (every listed subject marked verified, a subject the cluster
+// allows beyond RBAC told with its reason); V on Subjects about the
+// selected subject's rules; offline it says why it cannot.
+func TestVerifyKey(t *testing.T) {
+	a, c := liveApp(t)
+	sess := loadSession(t, a)
+	ans := sess.Index.WhoCan(rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: "audit-a"}, false)
+	listed := map[string]bool{}
+	for _, g := range ans.Subjects {
+		listed[g.Subject().String()] = true
+	}
+	var unlisted []string
+	for _, b := range sess.Index.Bindings() {
+		for _, s := range b.Subjects {
+			if s.Kind == "User" && !listed["user:"+s.Name] {
+				unlisted = append(unlisted, "user:"+s.Name)
+			}
+		}
+	}
+	slices.Sort(unlisted)
+	if len(unlisted) == 0 {
+		t.Fatal("the fixture binds no user outside the answer")
+	}
+	c.allowAlso = unlisted[0]
+
+	f := start(t, a, 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "V")
+	f.wait(whoCanVerifiedMsg{})
+	_, screen := f.finish()
+	s := plain(screen)
+	for _, w := range []string{"✓ verified", "NOT VERIFIED: the cluster decided 1 of", "• " + c.allowAlso + " get secrets in audit-a: here denied, the cluster allowed", "by the test authorizer"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("Who can after V lacks %q:\n%s", w, s)
+		}
+	}
+	if strings.Contains(s, "✗") {
+		t.Errorf("a listed subject is marked as disputed:\n%s", s)
+	}
+
+	c.allowAlso = ""
+	f = start(t, a, 160, 50, Options{})
+	f.keys("V")
+	f.wait(subjectVerifiedMsg{})
+	_, screen = f.finish()
+	if s := plain(screen); !strings.Contains(s, "verified: the cluster's authorizer agreed on all") {
+		t.Errorf("Subjects after V:\n%s", s)
+	}
+	if c.reviews == 0 {
+		t.Error("no SubjectAccessReview was asked")
+	}
+
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "V")
+	f.wait(whoCanVerifiedMsg{})
+	_, screen = f.finish()
+	if s := plain(screen); !strings.Contains(s, "not verified: verifying asks the cluster's own authorizer, and this answer was read from files") {
+		t.Errorf("V offline:\n%s", s)
 	}
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -38,6 +39,10 @@ type whoCanPage struct {
 	focus   bool
 	ran     bool
 	dirty   bool
+	// verifying: the cluster's authorizer is being asked about res;
+	// verr is why it could not be.
+	verifying bool
+	verr      error
 }
 
 func newWhoCanPage(c *Common, d *deps) *whoCanPage {
@@ -111,7 +116,7 @@ func (p *whoCanPage) help() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "to the results")),
 		}
 	}
-	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back}
+	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back, k.Verify}
 }
 
 func (p *whoCanPage) status() string {
@@ -144,8 +149,14 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		}
 		return cmd
 	}
+	if v, ok := msg.(whoCanVerifiedMsg); ok {
+		p.verified(v)
+		return nil
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
+		case key.Matches(km, k.Verify):
+			return p.verify()
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
@@ -211,7 +222,7 @@ func parseQuery(s string) (access.Request, error) {
 // Update, as a filter does.
 func (p *whoCanPage) run() {
 	p.ran = true
-	p.err = nil
+	p.err, p.verr, p.verifying = nil, nil, false
 	q, err := parseQuery(p.query)
 	if err == nil && p.sess != nil {
 		var ans *access.WhoCanAnswer
@@ -223,12 +234,26 @@ func (p *whoCanPage) run() {
 	if err != nil {
 		p.res = &access.WhoCanAnswer{}
 	}
+	p.setRows()
+	p.list.cursor, p.list.offset = 0, 0
+	p.syncDetail(true)
+}
+
+// setRows lists the answer's subjects, each marked with the cluster's
+// word once verified.
+func (p *whoCanPage) setRows() {
 	names := p.names()
 	rows := make([]row, len(p.res.Subjects))
 	for i, g := range p.res.Subjects {
 		name := g.Name
 		if g.Kind == rbac.GroupKind {
 			name = groupCell(names, name)
+		}
+		switch g.Verified {
+		case access.VerifiedAgreed:
+			name += "  ✓ verified"
+		case access.VerifiedDisagreed:
+			name += "  ✗ the cluster disagrees"
 		}
 		if g.Broad != "" {
 			name += "  (" + g.Broad + ")"
@@ -238,8 +263,37 @@ func (p *whoCanPage) run() {
 			search: strings.ToLower(kind + " " + name + " " + g.Namespace)}
 	}
 	p.list.setRows(rows)
-	p.list.cursor, p.list.offset = 0, 0
-	p.syncDetail(true)
+}
+
+// verify asks the cluster's authorizer about the answer shown, off the
+// UI goroutine, on a copy (the answer on screen changes only in Update).
+func (p *whoCanPage) verify() tea.Cmd {
+	if !p.ran || p.err != nil || p.verifying || p.sess == nil {
+		return nil
+	}
+	p.verifying, p.verr = true, nil
+	ans := *p.res
+	ans.Subjects = slices.Clone(p.res.Subjects)
+	sess, ctx, query := p.sess, p.deps.ctx, p.query
+	return func() tea.Msg {
+		err := sess.VerifyWhoCan(ctx, &ans, access.VerifyOptions{})
+		return whoCanVerifiedMsg{sess: sess, query: query, ans: &ans, err: err}
+	}
+}
+
+// verified takes the cluster's word, if it is about the answer shown.
+func (p *whoCanPage) verified(msg whoCanVerifiedMsg) {
+	if msg.sess != p.sess || msg.query != p.query || !p.verifying {
+		return
+	}
+	p.verifying = false
+	if msg.err != nil {
+		p.verr = msg.err
+		return
+	}
+	p.res = msg.ans
+	p.setRows()
+	p.syncDetail(false)
 }
 
 func (p *whoCanPage) names() identity.Names {
@@ -271,7 +325,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 		where = "in some namespace"
 	}
 	text := provenance(st, st.Bold.Render(title)+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via)
-	p.detail.setContent(text, top)
+	p.detail.setContent(verificationBlock(st, p.res.Verification)+text, top)
 }
 
 const whoCanIntro = `Ask who may make a request, exactly as the API server's RBAC authorizer decides:
@@ -333,9 +387,16 @@ func (p *whoCanPage) view() string {
 	st := p.c.Styles
 	var b strings.Builder
 	b.WriteString(p.input.View() + "\n")
+	v := p.res.Verification
 	switch {
 	case p.err != nil:
 		b.WriteString(st.Error.Render("error: " + safe.Error(p.err)))
+	case p.verifying:
+		b.WriteString(st.Muted.Render("asking the cluster's authorizer (SubjectAccessReviews)…"))
+	case p.verr != nil:
+		b.WriteString(st.Error.Render("not verified: " + safe.Error(p.verr)))
+	case v != nil && !v.Agrees():
+		b.WriteString(st.Error.Render(fmt.Sprintf("NOT VERIFIED: the cluster decided %d of %d requests otherwise (beside)", len(v.Disagreements), v.Checked)))
 	case p.ran && p.res.Incomplete:
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
 	case len(access.QuestionWarnings(p.res.Warnings)) > 0:
@@ -345,9 +406,36 @@ func (p *whoCanPage) view() string {
 		}
 		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:
-		b.WriteString(st.Muted.Render(p.attrs.String() + " " + inScope(p.attrs.Namespace) + ": " + itoa(len(p.res.Subjects)) + " subjects"))
+		line := p.attrs.String() + " " + inScope(p.attrs.Namespace) + ": " + itoa(len(p.res.Subjects)) + " subjects"
+		if v != nil {
+			line += fmt.Sprintf("; verified: the cluster agreed on all %d requests", v.Checked)
+		} else if len(p.res.Subjects) > 0 && p.sess.App.Live() {
+			line += "; V verifies with the cluster"
+		}
+		b.WriteString(st.Muted.Render(line))
 	}
 	b.WriteString("\n\n")
 	b.WriteString(p.lay.join(st, p.list.view(), p.detail.view(), p.focus))
 	return b.String()
+}
+
+// verificationBlock tells the cluster's disagreements, each with the
+// server's reason, above a detail ("" when there are none).
+func verificationBlock(st *Styles, v *access.Verification) string {
+	if v.Agrees() {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(st.Error.Render(fmt.Sprintf("The cluster's authorizer decided %d of %d requests otherwise:", len(v.Disagreements), v.Checked)) + "\n")
+	for _, d := range v.Disagreements {
+		where := ""
+		if d.Request.Namespace != "" {
+			where = " in " + d.Request.Namespace
+		}
+		b.WriteString(safe.Terminal(fmt.Sprintf("• %s %s%s: here %s, the cluster %s: %s", d.Subject, d.Request.String(), where, d.Ours, d.Server, d.Reason)) + "\n")
+	}
+	if v.Sampled != "" {
+		b.WriteString(st.Muted.Render(safe.Terminal(v.Sampled)) + "\n")
+	}
+	return b.String() + "\n"
 }
