@@ -90,6 +90,9 @@ func Queries(z large.Sizes, busiest [2]string) []Query {
 	}
 	return []Query{
 		{Name: "who-can -n", Args: []string{"who-can", "get", "secrets", "-n", ns}, Ceiling: 0.5},
+		// --verify: the answer, then a SubjectAccessReview for every
+		// subject listed and for a sample of 50 bound subjects left out.
+		{Name: "who-can -n --verify", Args: []string{"who-can", "get", "secrets", "-n", ns, "--verify"}, Ceiling: 3},
 		{Name: "who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A"}, Ceiling: 1.2},
 		{Name: "who-can -A busiest", Args: []string{"who-can", busiest[0], busiest[1], "-A"}, Ceiling: 1.2},
 		{Name: "what-can user+groups", Args: []string{"what-can", "user:" + large.User(1),
