@@ -90,7 +90,9 @@ func TestVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	user := func(n string) rbacv1.Subject { return rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: n} }
+	user := func(n string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: n}
+	}
 	for _, ns := range []string{"verify", "other"} {
 		must(admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
 	}
