@@ -62,6 +62,9 @@ func (s *Session) PlanFix(f *audit.Finding, o fix.Options) (*FixPlan, error) {
 	// Checked on a partial view, a fix may take from (or give to) someone
 	// in what could not be read: the plan says so.
 	fx.Verification.Incomplete = s.Incomplete()
+	// The description heads the kubectl commands and the written file:
+	// a group is named there beside its object id.
+	fx.Description = s.App.Names.Annotate(fx.Description)
 	changes, err := fix.Preview(s.Index.Snapshot(), fx)
 	if err != nil {
 		return nil, err

@@ -98,6 +98,25 @@ type Finding struct {
 	// bootstrap policy, AKS add-ons): reported at info, since editing
 	// them is undone by the platform.
 	Managed bool `json:"managed,omitempty"`
+	// Scope, in a report narrowed to a namespace (audit -n), says why the
+	// finding is in it: "namespace" (its objects, bindings or service
+	// accounts are there) or "cluster-wide" (a cluster-wide grant or a
+	// fact of the whole cluster, which reaches the namespace too).
+	Scope string `json:"scope,omitempty"`
+}
+
+// Finding scopes in a namespace's report.
+const (
+	ScopeNamespace   = "namespace"
+	ScopeClusterWide = "cluster-wide"
+)
+
+// NamespaceScope says a report was narrowed to one namespace, and how
+// many of its findings are there and how many reach it cluster-wide.
+type NamespaceScope struct {
+	Name        string `json:"name"`
+	InNamespace int    `json:"inNamespace"`
+	ClusterWide int    `json:"clusterWide"`
 }
 
 // Summary counts findings by severity.
@@ -132,6 +151,8 @@ type Report struct {
 	Warnings   []rbac.Warning `json:"warnings"`
 	// Baseline, with --baseline, says what the report was compared with.
 	Baseline *Baseline `json:"baseline,omitempty"`
+	// Namespace, with audit -n, says the report was narrowed to it.
+	Namespace *NamespaceScope `json:"namespace,omitempty"`
 }
 
 // Rule is one entry of the rule catalogue.
@@ -311,6 +332,68 @@ func (r *Report) Filter(baseline *Report) {
 	}
 	r.Baseline = b
 	r.Summary = summarize(r.Findings)
+}
+
+// InNamespace narrows the report to the findings that concern namespace
+// ns: those whose objects, bindings or service accounts are there, and
+// those that reach it from the whole cluster (a ClusterRoleBinding's
+// grant, system:masters, a fact of the cluster such as the node
+// authorizer); each is marked with its Scope. Findings only about other
+// namespaces go.
+func (r *Report) InNamespace(ns string) {
+	n := &NamespaceScope{Name: ns}
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool {
+		return !scopeIn(&f, ns)
+	})
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		scopeIn(f, ns)
+		if f.Scope == ScopeNamespace {
+			n.InNamespace++
+		} else {
+			n.ClusterWide++
+		}
+	}
+	r.Namespace = n
+	r.Summary = summarize(r.Findings)
+}
+
+// scopeIn sets f.Scope for namespace ns and says whether f concerns it.
+func scopeIn(f *Finding, ns string) bool {
+	local, cluster, elsewhere := false, false, false
+	for _, o := range f.Objects {
+		switch o.Namespace {
+		case ns:
+			local = true
+		case "":
+		default:
+			elsewhere = true
+		}
+	}
+	for _, s := range f.Subjects {
+		if s.Kind == rbac.ServiceAccountKind && s.Namespace == ns {
+			local = true
+		}
+	}
+	for _, p := range f.Evidence {
+		switch {
+		case p.Binding == nil || p.Binding.Namespace == "":
+			cluster = true
+		case p.Binding.Namespace == ns:
+			local = true
+		default:
+			elsewhere = true
+		}
+	}
+	switch {
+	case local:
+		f.Scope = ScopeNamespace
+	case cluster || !elsewhere:
+		f.Scope = ScopeClusterWide
+	default:
+		return false
+	}
+	return true
 }
 
 // Reaches says whether any finding is at or above s.

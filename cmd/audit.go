@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -44,7 +46,10 @@ func NewCmdAudit(r *RootOptions) *cobra.Command {
 		Short: "Find risky access: who holds admin, secrets, exec, escalation paths; sorted by severity",
 		Long: `audit checks the cluster (or manifests) against the rule catalogue and lists the
 findings by severity, each with the binding -> role -> rule path behind it and,
-where one exists, a fix (kubectl access fix ID).
+where one exists, a fix (kubectl access fix ID). With -n the whole cluster is
+read and the report narrowed to that namespace: the findings whose objects,
+bindings or service accounts are there, and those that reach it from the
+whole cluster (marked cluster-wide).
 
 Exit codes: 0, or 3 when a finding reaches --fail-on, or 4 when --fail-on is
 given and the view is incomplete (a forbidden LIST, a role the input lacks):
@@ -62,6 +67,9 @@ incomplete view pass on what it could read.`,
   # Only what is new since a saved report
   kubectl access audit -o json > baseline.json
   kubectl access audit --baseline baseline.json
+
+  # One namespace: its own findings and the cluster-wide grants that reach it
+  kubectl access audit -n payments
 
   # One rule, or all but one
   kubectl access audit --only secrets-read
@@ -132,9 +140,15 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		return err
 	}
 	rep := sess.Audit(access.AuditOptions{Only: o.Only, Skip: o.Skip})
+	if ns, set := o.namespace(); set {
+		// The whole cluster is read (a namespace's risks include the
+		// cluster-wide grants that reach it), then narrowed.
+		rep.InNamespace(ns)
+	}
 	if o.baseline != nil {
 		rep.Filter(o.baseline)
 	}
+	nameFindings(rep, app.Names)
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
 		doc := *rep
@@ -142,7 +156,14 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = writeDoc(o.Out, o.Output.Value, &doc, listOf("findings", rep.Findings))
 	case FormatSARIF:
 		var b []byte
-		if b, err = rep.SARIF(version.Version, sess.Locate); err == nil {
+		// SARIF's messages are read by people in code scanning: groups
+		// named there too.
+		named := *rep
+		named.Findings = slices.Clone(rep.Findings)
+		for i := range named.Findings {
+			named.Findings[i].Message = app.Names.Annotate(named.Findings[i].Message)
+		}
+		if b, err = named.SARIF(version.Version, sess.Locate); err == nil {
 			_, err = fmt.Fprintln(o.Out, string(b))
 		}
 	case FormatCSV, FormatMarkdown:
@@ -226,6 +247,9 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 		if f.Managed {
 			head += " (platform-managed)"
 		}
+		if f.Scope == audit.ScopeClusterWide {
+			head += " (cluster-wide)"
+		}
 		wrap(w, o.width, 2, 4, head)
 		shown := f.Evidence
 		if !o.wide && len(shown) > 1 {
@@ -243,6 +267,9 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 		fmt.Fprintln(w, "No findings.")
 	}
 	summary := fmt.Sprintf("%d critical, %d high, %d medium, %d low, %d info", s.Critical, s.High, s.Medium, s.Low, s.Info)
+	if n := rep.Namespace; n != nil {
+		summary = fmt.Sprintf("Namespace %s: %d findings there and %d cluster-wide that reach it (marked cluster-wide); %s", safe.Terminal(n.Name), n.InNamespace, n.ClusterWide, summary)
+	}
 	if hidden > 0 {
 		summary += fmt.Sprintf(" (%d on platform-managed objects not listed: --all lists them)", hidden)
 	}
@@ -259,7 +286,11 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 // printAuditRows writes the findings as CSV or a Markdown table, one row
 // a finding with its first path, managed ones only with --all.
 func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, names identity.Names) error {
-	t := newRows(w, format, "ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED")
+	header := []string{"ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED"}
+	if rep.Namespace != nil {
+		header = append(header, "SCOPE")
+	}
+	t := newRows(w, format, header...)
 	for _, f := range rep.Findings {
 		if f.Managed && !all {
 			continue
@@ -272,8 +303,32 @@ func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, nam
 		if len(f.Evidence) > 0 {
 			path = f.Evidence[0].String()
 		}
-		t.add(f.ID, f.Severity.String(), f.Rule, string(f.Category), strings.Join(subjects, " "), names.Annotate(f.Message), path,
-			strconv.FormatBool(f.Fixable), strconv.FormatBool(f.Managed))
+		row := []string{f.ID, f.Severity.String(), f.Rule, string(f.Category), strings.Join(subjects, " "), names.Annotate(f.Message), path,
+			strconv.FormatBool(f.Fixable), strconv.FormatBool(f.Managed)}
+		if rep.Namespace != nil {
+			row = append(row, f.Scope)
+		}
+		t.add(row...)
 	}
 	return t.flush()
+}
+
+// nameFindings puts each group's display name beside its object id in the
+// findings' subjects (displayName in the documents).
+func nameFindings(rep *audit.Report, names identity.Names) {
+	if len(names) == 0 {
+		return
+	}
+	for i := range rep.Findings {
+		for j := range rep.Findings[i].Subjects {
+			nameSubject(&rep.Findings[i].Subjects[j], names)
+		}
+	}
+}
+
+// nameSubject sets a group subject's display name.
+func nameSubject(s *rbac.Subject, names identity.Names) {
+	if s.Kind == rbac.GroupKind {
+		s.DisplayName = names.DisplayName(s.Name)
+	}
 }

@@ -55,12 +55,15 @@ decide it (RoleBindings of the namespace count), with a warning.`,
 
 // Complete reads the arguments and the names file.
 func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
-	s, err := parseSubject(args[0], o.Groups)
+	if err := o.Input.Complete(); err != nil {
+		return err
+	}
+	s, err := parseSubject(args[0], o.Groups, o.Input.names)
 	if err != nil {
 		return err
 	}
 	o.subject, o.request = s, o.requestOf(args[1:], false)
-	return o.Input.Complete()
+	return nil
 }
 
 // Validate checks the flags.
@@ -83,6 +86,7 @@ func (o *CanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nameSubject(&ans.Subject, app.Names)
 	var verr error
 	if o.Verify.On() {
 		verr = sess.VerifyCan(ctx, ans, o.Verify.Options())

@@ -39,20 +39,26 @@ type InputOptions struct {
 func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
-	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids")
+	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
 	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
-// Complete reads the names file.
+// Complete reads the names file: --group-names, else
+// $KUBECTL_ACCESS_GROUP_NAMES, else the one `config set group-names` set.
 func (in *InputOptions) Complete() error {
 	in.names = identity.Names{}
-	if in.GroupNames != "" {
-		n, err := identity.LoadNames(in.GroupNames)
-		if err != nil {
-			return err
-		}
-		in.names = n
+	path, origin, err := in.namesSource()
+	if err != nil || path == "" {
+		return err
 	}
+	n, err := identity.LoadNames(path)
+	if err != nil {
+		if origin != "--group-names" {
+			return fmt.Errorf("%w (the names file of %s)", err, origin)
+		}
+		return err
+	}
+	in.names = n
 	return nil
 }
 

@@ -158,7 +158,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	r.addLoginFlags(root)
 
 	root.AddCommand(NewCmdVersion(r), NewCmdWhoCan(r), NewCmdWhatCan(r), NewCmdCan(r), NewCmdAudit(r),
-		NewCmdFix(r), NewCmdSnapshot(r), NewCmdWhoAmI(r))
+		NewCmdFix(r), NewCmdSnapshot(r), NewCmdWhoAmI(r), NewCmdConfig(r))
 	addCompletions(root, r)
 	// Made now rather than when the command line runs, so that the
 	// reference and the help list it like any command.

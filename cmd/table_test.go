@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 const demo = "../testdata/demo/cluster.yaml"
@@ -201,5 +202,60 @@ func TestFixCompletion(t *testing.T) {
 		if !regexp.MustCompile(`^[a-z-]+-[0-9a-f]+\t[a-z]+: `).MatchString(l) {
 			t.Errorf("candidate line not an id and its description: %q", l)
 		}
+	}
+}
+
+// TestAuditNamespace: audit -n keeps every finding of the namespace and
+// the cluster-wide ones that reach it, marked, and drops those only about
+// other namespaces.
+func TestAuditNamespace(t *testing.T) {
+	var all, ns audit.Report
+	js, _, _ := run(t, "audit", "-f", demo, "-o", "json")
+	if err := json.Unmarshal([]byte(js), &all); err != nil {
+		t.Fatal(err)
+	}
+	js, errOut, code := run(t, "audit", "-f", demo, "-n", "payments", "-o", "json")
+	if err := json.Unmarshal([]byte(js), &ns); err != nil || code != ExitOK || ns.Namespace == nil || ns.Namespace.Name != "payments" {
+		t.Fatalf("audit -n payments: %d %v %s", code, err, errOut)
+	}
+	kept := map[string]audit.Finding{}
+	for _, f := range ns.Findings {
+		kept[f.ID+f.Message] = f
+	}
+	local, wide, dropped := 0, 0, 0
+	for _, f := range all.Findings {
+		inPayments, elsewhere := false, false
+		for _, p := range f.Evidence {
+			if p.Binding != nil && p.Binding.Namespace == "payments" {
+				inPayments = true
+			} else if p.Binding != nil && p.Binding.Namespace != "" {
+				elsewhere = true
+			}
+		}
+		k, ok := kept[f.ID+f.Message]
+		switch {
+		case inPayments:
+			local++
+			if !ok || k.Scope != audit.ScopeNamespace {
+				t.Errorf("finding %s of payments missing or mis-scoped (%q)", f.ID, k.Scope)
+			}
+		case elsewhere && len(f.Evidence) > 0 && !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return p.Binding == nil || p.Binding.Namespace == "" }):
+			dropped++
+			if ok {
+				t.Errorf("finding %s only about another namespace kept: %s", f.ID, f.Message)
+			}
+		case slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return p.Binding != nil && p.Binding.Kind == "ClusterRoleBinding" }):
+			wide++
+			if !ok || k.Scope != audit.ScopeClusterWide {
+				t.Errorf("cluster-wide finding %s missing or mis-scoped (%q)", f.ID, k.Scope)
+			}
+		}
+	}
+	if local == 0 || wide == 0 || dropped == 0 || ns.Namespace.InNamespace+ns.Namespace.ClusterWide != len(ns.Findings) {
+		t.Errorf("payments: %d local, %d cluster-wide, %d dropped; report says %+v of %d", local, wide, dropped, ns.Namespace, len(ns.Findings))
+	}
+	out, _, _ := run(t, "audit", "-f", demo, "-n", "payments", "--width", "0")
+	if !strings.Contains(out, "Namespace payments: ") || !strings.Contains(out, "(cluster-wide)") {
+		t.Errorf("audit -n table:\n%s", out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -65,7 +66,10 @@ namespace's.`,
 
 // Complete reads the subject and the names file.
 func (o *WhatCanOptions) Complete(_ *cobra.Command, args []string) error {
-	s, err := parseSubject(args[0], o.Groups)
+	if err := o.Input.Complete(); err != nil {
+		return err
+	}
+	s, err := parseSubject(args[0], o.Groups, o.Input.names)
 	if err != nil {
 		return err
 	}
@@ -73,7 +77,7 @@ func (o *WhatCanOptions) Complete(_ *cobra.Command, args []string) error {
 	if ns, set := o.namespace(); set && !o.AllNamespaces {
 		o.ns = ns
 	}
-	return o.Input.Complete()
+	return nil
 }
 
 // Validate checks the flags.
@@ -93,6 +97,7 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 		return err
 	}
 	ans := sess.WhatCan(ctx, o.subject, o.ns)
+	nameSubject(&ans.Subject, app.Names)
 	var verr error
 	if o.Verify.On() {
 		verr = sess.VerifyWhatCan(ctx, ans, o.Verify.Options())
@@ -166,8 +171,11 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 }
 
 // parseSubject reads a SUBJECT argument and adds the --group memberships,
-// which only a user or service account can have.
-func parseSubject(arg string, groups []string) (rbac.Subject, error) {
+// which only a user or service account can have. A group written by its
+// display name (group:"Web Developers", --group "Web Developers") is
+// resolved to its object id through the names file; a name two groups
+// share is an error listing both.
+func parseSubject(arg string, groups []string, names identity.Names) (rbac.Subject, error) {
 	s, err := rbac.ParseSubject(arg)
 	if err != nil {
 		return s, err
@@ -175,6 +183,17 @@ func parseSubject(arg string, groups []string) (rbac.Subject, error) {
 	if s.Kind == rbac.GroupKind && len(groups) > 0 {
 		return s, fmt.Errorf("--group adds memberships to a user or service account, not to group %s", s.Name)
 	}
-	s.Groups = groups
+	if s.Kind == rbac.GroupKind {
+		if s.Name, err = names.Resolve(s.Name); err != nil {
+			return s, err
+		}
+	}
+	for _, g := range groups {
+		id, err := names.Resolve(g)
+		if err != nil {
+			return s, fmt.Errorf("--group: %w", err)
+		}
+		s.Groups = append(s.Groups, id)
+	}
 	return s, nil
 }

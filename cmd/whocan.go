@@ -90,6 +90,11 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for i := range ans.Subjects {
+		if g := &ans.Subjects[i]; g.Kind == rbac.GroupKind {
+			g.DisplayName = app.Names.DisplayName(g.Name)
+		}
+	}
 	// The answer stands whatever the verification finds; a failure to
 	// verify is said after it (exit 2), a disagreement with it (exit 5).
 	var verr error

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -118,4 +119,37 @@ func (n Names) Subject(s rbac.Subject) string {
 		return "group:" + n.Label(s.Name)
 	}
 	return s.String()
+}
+
+// Resolve reads a group as the user wrote it: an object id (or any name
+// the names do not know) as it is, a display name the names know as its
+// id. Display names are matched without regard to case; a name two groups
+// share is an error that lists their ids, never a guess.
+func (n Names) Resolve(group string) (string, error) {
+	if _, ok := n[group]; ok || len(n) == 0 {
+		return group, nil
+	}
+	var ids []string
+	for id, name := range n {
+		if name != "" && strings.EqualFold(name, group) {
+			ids = append(ids, id)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return group, nil
+	case 1:
+		return ids[0], nil
+	}
+	slices.Sort(ids)
+	return "", fmt.Errorf("group %q: %d groups have that display name (%s): write the object id", group, len(ids), strings.Join(ids, ", "))
+}
+
+// DisplayName is a group's display name, "" when unknown or the same as
+// its id.
+func (n Names) DisplayName(id string) string {
+	if name := n[id]; name != id {
+		return name
+	}
+	return ""
 }

@@ -148,6 +148,8 @@ type SubjectGrant struct {
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
+	// DisplayName is a group's display name, where a names file gives one.
+	DisplayName string `json:"displayName,omitempty"`
 	// Broad describes a subject that stands for many identities
 	// ("every authenticated user").
 	Broad string `json:"broad,omitempty"`

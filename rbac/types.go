@@ -79,6 +79,9 @@ type Subject struct {
 	Name      string   `json:"name"`
 	Namespace string   `json:"namespace,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
+	// DisplayName is a group's display name (Entra's), where a names file
+	// gives one; documents carry it beside the object id.
+	DisplayName string `json:"displayName,omitempty"`
 }
 
 // ParseSubject reads user:NAME, group:NAME or sa:NAMESPACE:NAME. A user

@@ -134,7 +134,9 @@ func TestREADMEExamplesRunAgainstTheDemo(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "testdata"), filepath.Join(dir, "testdata")); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+bin+":"+cpBin+":"+os.Getenv("PATH"))
+	// The examples' `config set` writes under a config directory of their
+	// own, not the machine's.
+	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+bin+":"+cpBin+":"+os.Getenv("PATH"), "XDG_CONFIG_HOME="+t.TempDir())
 	for _, ex := range run {
 		cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+ex.command)
 		cmd.Dir, cmd.Env = dir, env
