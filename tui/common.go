@@ -92,12 +92,15 @@ func (f *filterBar) open() tea.Cmd {
 
 func (f *filterBar) value() string { return f.input.Value() }
 
+// clear drops an applied filter.
+func (f *filterBar) clear() { f.input.SetValue("") }
+
 func (f *filterBar) view(s *Styles) string {
 	if f.active {
 		return f.input.View()
 	}
 	if v := f.input.Value(); v != "" {
-		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ to change, esc in it to clear)")
+		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ to change, esc to clear)")
 	}
 	return ""
 }
@@ -126,18 +129,30 @@ func (s split) join(st *Styles, list, detail string, detailFocused bool) string 
 	}
 	list = fit(list, s.listW, s.listH)
 	detail = fit(detail, s.detailW, s.detailH)
+	// Which pane has the keyboard shows in text too (NO_COLOR drops the
+	// rule's colour): a heavy rule and a label beside the focused pane.
 	if s.wide {
 		ll, dl := strings.Split(list, "\n"), strings.Split(detail, "\n")
+		bar := "│"
+		if detailFocused {
+			bar = "┃"
+		}
 		var b strings.Builder
 		for i := range ll {
 			if i > 0 {
 				b.WriteByte('\n')
 			}
-			b.WriteString(ll[i] + rule.Render("│") + dl[i])
+			b.WriteString(ll[i] + rule.Render(bar) + dl[i])
 		}
 		return b.String()
 	}
-	return list + "\n" + rule.Render(strings.Repeat("─", s.listW)) + "\n" + detail
+	label, line := "── ▲ list has the keys · enter: detail ", "─"
+	if detailFocused {
+		label, line = "━━ ▼ detail has the keys · esc: back to the list ", "━"
+	}
+	label = ansi.Truncate(label, s.listW, "")
+	sep := label + strings.Repeat(line, max(s.listW-ansi.StringWidth(label), 0))
+	return list + "\n" + rule.Render(sep) + "\n" + detail
 }
 
 // fit pads or cuts s to exactly w columns and h lines.

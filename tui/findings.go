@@ -36,6 +36,7 @@ func newFindingsPage(c *Common, d *deps) *findingsPage {
 	p.listPage = newListPage(c, true,
 		column{title: "SEVERITY", width: 8},
 		column{title: "RULE", width: 28},
+		column{title: "NAMESPACE", width: 14},
 		column{title: "FINDING", flex: true},
 	)
 	p.list.extra = func(r row) bool {
@@ -95,10 +96,16 @@ func (p *findingsPage) build() {
 		if f.Managed {
 			text += " (platform-managed)"
 		}
+		ns := findingNamespace(&f)
+		where := ns
+		if where == "" {
+			where = "cluster-wide"
+		}
 		rows[i] = row{
-			cells:  []string{p.c.Styles.Severity[f.Severity].Render(sev), f.Rule, safe.Terminal(text)},
-			search: strings.ToLower(f.ID + " " + sev + " " + f.Rule + " " + string(f.Category) + " " + text + " " + f.Message),
-			fields: map[string]string{"rule": f.Rule, "category": string(f.Category), "cat": string(f.Category), "sev": sev, "severity": sev, "id": f.ID},
+			cells:  []string{p.c.Styles.Severity[f.Severity].Render(sev), f.Rule, safe.Terminal(where), safe.Terminal(text)},
+			search: strings.ToLower(f.ID + " " + sev + " " + f.Rule + " " + string(f.Category) + " " + where + " " + text + " " + f.Message),
+			fields: map[string]string{"rule": f.Rule, "category": string(f.Category), "cat": string(f.Category), "sev": sev, "severity": sev, "id": f.ID,
+				"ns": strings.ToLower(ns), "namespace": strings.ToLower(ns)},
 		}
 	}
 	p.list.setRows(rows)
@@ -278,4 +285,20 @@ func overlayBottom(pane, box string, w, h int) string {
 	}
 	copy(lines[len(lines)-len(boxLines):], boxLines)
 	return strings.Join(lines, "\n")
+}
+
+// findingNamespace is where a finding is: the namespace of its first
+// namespaced object or binding, "" when it is cluster-wide.
+func findingNamespace(f *audit.Finding) string {
+	for _, o := range f.Objects {
+		if o.Namespace != "" {
+			return o.Namespace
+		}
+	}
+	for _, p := range f.Evidence {
+		if p.Binding != nil && p.Binding.Namespace != "" {
+			return p.Binding.Namespace
+		}
+	}
+	return ""
 }

@@ -20,6 +20,9 @@ type row struct {
 	cells  []string
 	search string
 	fields map[string]string
+	// test, when set, decides key:value terms itself (handled false: the
+	// key is not its own).
+	test func(key, value string) (matched, handled bool)
 }
 
 // list is a virtualised table: it renders only the rows on screen, so a
@@ -37,6 +40,23 @@ type list struct {
 	extra   func(row) bool // a page's own filter (category), or nil
 	styles  *Styles
 	focused bool
+	// top is the screen line of the column titles, for mouse clicks; the
+	// page sets it when it lays itself out.
+	top int
+}
+
+// click moves the cursor to the row clicked on, and says whether the
+// click was on a row.
+func (l *list) click(m tea.Mouse) bool {
+	if m.Button != tea.MouseLeft || m.X >= l.width {
+		return false
+	}
+	i := l.offset + m.Y - l.top - 1
+	if m.Y <= l.top || m.Y > l.top+l.visible() || i >= len(l.match) {
+		return false
+	}
+	l.cursor = i
+	return true
 }
 
 func newList(s *Styles, cols ...column) *list {
@@ -70,7 +90,7 @@ func (l *list) setFilter(f string) {
 	// Typing on only narrows the matches, so only they are checked again,
 	// unless a term turns into a key:value term (or back), which matches
 	// differently.
-	narrowing := l.filter != "" && strings.HasPrefix(f, l.filter) &&
+	narrowing := l.filter != "" && strings.HasPrefix(f, l.filter) && !strings.Contains(f, "!") &&
 		strings.Count(f, ":") == strings.Count(l.filter, ":") && !strings.HasSuffix(l.filter, ":")
 	l.filter = f
 	l.refilter(!narrowing)
@@ -84,15 +104,12 @@ func (l *list) refilter(all bool) {
 			return false
 		}
 		for _, t := range terms {
-			if k, v, ok := strings.Cut(t, ":"); ok {
-				if fv, has := r.fields[k]; has {
-					if !strings.Contains(fv, v) { // "key:" alone matches every row with the key
-						return false
-					}
-					continue
-				}
+			// "!term" keeps the rows the term does not match.
+			neg := strings.HasPrefix(t, "!") && len(t) > 1
+			if neg {
+				t = t[1:]
 			}
-			if !strings.Contains(r.search, t) {
+			if matches(r, t) == neg {
 				return false
 			}
 		}
@@ -114,6 +131,26 @@ func (l *list) refilter(all bool) {
 		}
 	}
 	l.match = kept
+}
+
+// matches says whether one filter term matches a row: key:value matches
+// the row's field (ns:web, rule:secrets; "key:" alone every row with the
+// key), anything else the row's text.
+func matches(r *row, t string) bool {
+	if k, v, ok := strings.Cut(t, ":"); ok {
+		if r.test != nil {
+			if m, handled := r.test(k, v); handled {
+				return m
+			}
+		}
+		if fv, has := r.fields[k]; has {
+			if k == "ns" || k == "namespace" {
+				return strings.HasPrefix(fv, v) // ns:pay is the namespaces starting with pay, not every one that contains it
+			}
+			return strings.Contains(fv, v)
+		}
+	}
+	return strings.Contains(r.search, t)
 }
 
 // selected returns the index into rows under the cursor.

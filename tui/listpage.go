@@ -31,6 +31,7 @@ func (lp *listPage) typing() bool { return lp.filter.active }
 // resize lays the list and detail out in w x h, less the filter's line.
 func (lp *listPage) resize(w, h int) {
 	lp.lay = layout(w, h-1)
+	lp.list.top = headerLines + 1 // the filter's line
 	lp.list.setSize(lp.lay.listW, lp.lay.listH)
 	lp.detail.setSize(lp.lay.detailW, lp.lay.detailH)
 }
@@ -62,7 +63,12 @@ func (lp *listPage) handle(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(km, k.Filter) && !lp.focus:
+		case key.Matches(km, k.Filter):
+			// From the detail too: back to the list, filtering.
+			if lp.focus {
+				lp.setFocus(false)
+				lp.sync(false)
+			}
 			return lp.filter.open(), true
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
 			if _, ok := lp.list.selected(); ok && !lp.focus {
@@ -71,12 +77,26 @@ func (lp *listPage) handle(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			return nil, true
 		case key.Matches(km, k.Back), key.Matches(km, k.Left):
-			if lp.focus {
+			// One level back: the detail to the list, else (esc) an
+			// applied filter cleared, as in k9s.
+			switch {
+			case lp.focus:
 				lp.setFocus(false)
 				lp.sync(false)
+			case key.Matches(km, k.Back) && lp.filter.value() != "":
+				lp.filter.clear()
+				lp.list.setFilter("")
+				lp.sync(true)
 			}
 			return nil, true
 		}
+	}
+	if c, ok := msg.(tea.MouseClickMsg); ok {
+		if lp.list.click(c.Mouse()) {
+			lp.setFocus(false)
+			lp.sync(true)
+		}
+		return nil, true
 	}
 	if lp.focus {
 		return nil, lp.detail.update(msg, k)

@@ -11,11 +11,15 @@ import (
 )
 
 // matrixVerbs are the matrix's columns; any other verb a rule holds
-// (use, bind, impersonate, ...) is listed in the last column.
+// (use, bind, impersonate, ...) is listed in the last column, and "*"
+// there when a rule grants every verb.
 var matrixVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 
 // matrixVerbTitles are the column titles, short enough for 80 columns.
 var matrixVerbTitles = []string{"get", "list", "watch", "create", "update", "patch", "delete", "dcol"}
+
+// matrixVerbWideTitles are the titles when the columns are 6 wide.
+var matrixVerbWideTitles = []string{"get", "list", "watch", "create", "update", "patch", "delete", "delcol"}
 
 type cellState int
 
@@ -30,6 +34,10 @@ const (
 type cell struct {
 	state cellState
 	paths []rbac.Path
+	// wild: every rule that grants the cell does so through a wildcard
+	// (verb, resource or API group "*"), so the grant reaches verbs and
+	// resources that do not exist yet.
+	wild bool
 }
 
 // matrixRow is one resource (or non-resource URL) of a matrix.
@@ -128,6 +136,13 @@ func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
 			if st == denied {
 				continue
 			}
+			wild := slices.Contains(pr.Verbs, "*") || a.IsResourceRequest() && (slices.Contains(pr.Resources, "*") || slices.Contains(pr.APIGroups, "*")) ||
+				!a.IsResourceRequest() && slices.ContainsFunc(pr.NonResourceURLs, func(u string) bool { return strings.HasSuffix(u, "*") })
+			if c.state == denied {
+				c.wild = wild
+			} else {
+				c.wild = c.wild && wild
+			}
 			c.state = max(c.state, st)
 			c.paths = append(c.paths, r.Via...)
 		}
@@ -135,15 +150,27 @@ func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
 	for i, v := range matrixVerbs {
 		decide(&row.cells[i], v)
 	}
-	// The other verbs: what the matching rules name beyond the columns.
+	// The other verbs: what the matching rules name beyond the columns,
+	// "*" (every verb: escalate, bind, impersonate included) first.
 	for _, r := range rules {
 		for _, v := range r.Verbs {
-			if v == "*" || slices.Contains(matrixVerbs, v) || slices.Contains(row.other, v) {
+			if slices.Contains(matrixVerbs, v) || slices.Contains(row.other, v) {
 				continue
 			}
 			row.other = append(row.other, v)
 		}
 	}
+	slices.SortStableFunc(row.other, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == "*":
+			return -1
+		case b == "*":
+			return 1
+		}
+		return 0
+	})
 	var kept []string
 	last := &row.cells[len(matrixVerbs)]
 	for _, v := range row.other {
@@ -151,6 +178,11 @@ func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
 		decide(&c, v)
 		if c.state != denied {
 			kept = append(kept, v)
+			if last.state == denied {
+				last.wild = c.wild
+			} else {
+				last.wild = last.wild && c.wild
+			}
 			last.state = max(last.state, c.state)
 			last.paths = append(last.paths, c.paths...)
 		}

@@ -303,11 +303,11 @@ func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.Verify) {
 		return p.verify()
 	}
-	if p.focus && !p.filter.active {
-		return p.updateMatrix(msg)
+	if _, click := msg.(tea.MouseClickMsg); click || !p.focus || p.filter.active {
+		cmd, _ := p.handle(msg)
+		return cmd
 	}
-	cmd, _ := p.handle(msg)
-	return cmd
+	return p.updateMatrix(msg)
 }
 
 func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
@@ -320,6 +320,10 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(km, k.Back):
 		p.setFocus(false)
+	case key.Matches(km, k.Filter):
+		p.setFocus(false)
+		p.syncDetail()
+		return p.filter.open()
 	case key.Matches(km, k.Up):
 		p.row = max(p.row-1, 0)
 	case key.Matches(km, k.Down):
@@ -428,6 +432,9 @@ func (p *subjectsPage) renderDetail() string {
 		c = r.cells[p.col]
 		if p.col == len(matrixVerbs) && len(r.other) > 0 {
 			verb = strings.Join(r.other, ",")
+			if r.other[0] == "*" {
+				verb = "every verb (*, escalate, bind and impersonate included)"
+			}
 		}
 		state := "denied"
 		switch c.state {
@@ -463,13 +470,19 @@ func (p *subjectsPage) renderMatrix() string {
 	for _, r := range p.mx.rows {
 		w = max(w, ansi.StringWidth(r.label))
 	}
-	w = min(w, max(p.lay.detailW-len(matrixVerbs)*5-6, 12))
+	// Columns of 4 fit 80 columns with the verbs cut (watc, crea); with
+	// room for the labels and columns of 6, every verb is written whole.
+	cw, titles := 4, matrixVerbTitles
+	if p.lay.detailW >= 24+len(matrixVerbs)*7+6 {
+		cw, titles = 6, matrixVerbWideTitles
+	}
+	w = min(w, max(p.lay.detailW-len(matrixVerbs)*(cw+1)-6, 12))
 	var b strings.Builder
 	b.WriteString(st.Header.Render(padRight("RESOURCE", w)))
-	for i, t := range matrixVerbTitles {
-		h := " " + padRight(t, 4)
-		if len(t) > 4 {
-			h = " " + t[:4]
+	for i, t := range titles {
+		h := " " + padRight(t, cw)
+		if len(t) > cw {
+			h = " " + t[:cw]
 		}
 		if p.focus && i == p.col {
 			h = st.Bold.Render(h)
@@ -483,8 +496,13 @@ func (p *subjectsPage) renderMatrix() string {
 			label = st.Bold.Render(label)
 		}
 		b.WriteString(label)
+		pad := strings.Repeat(" ", cw-4)
 		for ci := range matrixVerbs {
-			b.WriteString(" " + p.cellText(r.cells[ci], ri, ci, "  ✓ ", "  ~ ", "  · "))
+			yes := "  ✓ "
+			if r.cells[ci].wild {
+				yes = "  ✓*"
+			}
+			b.WriteString(" " + p.cellText(r.cells[ci], ri, ci, pad+yes, pad+"  ~ ", pad+"  · "))
 		}
 		other := safe.Terminal(strings.Join(r.other, ","))
 		if other == "" {
@@ -493,7 +511,7 @@ func (p *subjectsPage) renderMatrix() string {
 		last := r.cells[len(matrixVerbs)]
 		b.WriteString(" " + p.cellText(last, ri, len(matrixVerbs), other, other, other) + "\n")
 	}
-	b.WriteString(st.Muted.Render("✓ allowed  ~ only on named objects  · not granted"))
+	b.WriteString(st.Muted.Render("✓ allowed  ✓* by a wildcard  ~ named objects only  · no  other *: all verbs"))
 	return b.String()
 }
 

@@ -463,8 +463,8 @@ func (m *Model) fullHelp() string {
 		}
 	}
 	b.WriteString(`
-Filters: words match anywhere in a row; key:value matches one field
-(findings: rule:, cat:, sev:, id:; subjects and roles: kind:, ns:, name:).
+Filters: words match anywhere in a row; key:value one field; !term excludes
+(findings: rule:, cat:, sev:, id:, ns:; subjects, roles: kind:, ns:, name:).
 Who can: type VERB RESOURCE [NAME] [-n NS | -A]; tab completes.
 The mouse wheel scrolls lists and details. Press any key to close this help.`)
 	return b.String()

@@ -721,7 +721,7 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 			t.Fatalf("FIND shows %q before the audit", r.cells[4])
 		}
 	}
-	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) != 0 || rp.roles != nil {
+	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) != 0 || rp.items != nil {
 		t.Error("the Roles page was built for the first screen")
 	}
 	if fp := m.pages[2].(*findingsPage); fp.report != nil || len(fp.list.rows) != 0 {
@@ -828,5 +828,241 @@ func TestVerifyKey(t *testing.T) {
 	_, screen = f.finish()
 	if s := plain(screen); !strings.Contains(s, "not verified: verifying asks the cluster's own authorizer, and this answer was read from files") {
 		t.Errorf("V offline:\n%s", s)
+	}
+}
+
+// TestMatrixAgreesWithCan walks every cell of every subject's matrix in
+// every scope of the demo and asks the engine's can for the same request:
+// a cell is allowed exactly when can says yes (on the named object, for
+// "~"), and the other-verbs cell hides no verb, the dangerous ones
+// (escalate, bind, impersonate) and "*" included.
+func TestMatrixAgreesWithCan(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../testdata/demo/cluster.yaml"}
+	sess := loadSession(t, a)
+	others := []string{"use", "bind", "escalate", "impersonate", "approve", "sign", "proxy", "attest", "*"}
+	cells, wild := 0, 0
+	for _, si := range collectSubjects(sess) {
+		id := si.s.Identity()
+		rules := sess.Index.WhatCan(id, "").Rules
+		for _, scope := range scopes(rules) {
+			mx := buildMatrix(rules, scope)
+			for _, r := range mx.rows {
+				check := func(verb string, c cell, shown bool) {
+					t.Helper()
+					cells++
+					if c.wild {
+						wild++
+					}
+					at := r.attrs
+					at.Verb = verb
+					can := sess.Index.Can(id, at).Allowed
+					switch {
+					case c.state == allowed && shown != can:
+						t.Errorf("%s %s %s %q: matrix allowed=%v, can %v", si.s, verb, r.label, scope, shown, can)
+					case c.state == namedOnly && can:
+						t.Errorf("%s %s %s %q: matrix says named objects only, can says every object", si.s, verb, r.label, scope)
+					case c.state == denied && can:
+						t.Errorf("%s %s %s %q: matrix hides what can allows", si.s, verb, r.label, scope)
+					}
+				}
+				for i, v := range matrixVerbs {
+					check(v, r.cells[i], true)
+				}
+				last := r.cells[len(matrixVerbs)]
+				for _, v := range others {
+					shown := slices.Contains(r.other, v) || slices.Contains(r.other, "*")
+					c := last
+					if !shown {
+						c = cell{}
+					}
+					check(v, c, shown)
+				}
+			}
+		}
+	}
+	if cells < 1000 || wild == 0 {
+		t.Errorf("walked %d cells, %d through a wildcard: the demo should give more of both", cells, wild)
+	}
+	// alice holds * on * in web: the matrix shows every verb there, "*" in
+	// the other-verbs cell, through a wildcard.
+	alice := rbac.Subject{Kind: rbac.UserKind, Name: "alice@contoso.com"}
+	mx := buildMatrix(sess.Index.WhatCan(alice.Identity(), "").Rules, "web")
+	i := slices.IndexFunc(mx.rows, func(r matrixRow) bool { return r.label == "*.*" })
+	if i < 0 || !slices.Contains(mx.rows[i].other, "*") || mx.rows[i].cells[len(matrixVerbs)].state != allowed || !mx.rows[i].cells[0].wild {
+		t.Errorf("alice's * on * in web: %+v", mx.rows)
+	}
+}
+
+// TestWhoCanEveryNamespace: -A is headed "in every namespace", and each
+// subject's WHERE is where its grants apply, not its own namespace.
+func TestWhoCanEveryNamespace(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -A")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	s := plain(screen)
+	if !strings.Contains(s, "get secrets in every namespace:") || strings.Contains(s, "in default") || !strings.Contains(s, "WHERE") {
+		t.Errorf("who can -A heading:\n%s", s)
+	}
+	p := m.pages[1].(*whoCanPage)
+	seen := false
+	for _, g := range p.res.Subjects {
+		w := grantScope(g.Via)
+		if g.Via[0].Binding != nil && g.Via[0].Binding.Kind == "RoleBinding" {
+			seen = true
+			if w != g.Via[0].Binding.Namespace && !strings.Contains(w, g.Via[0].Binding.Namespace) {
+				t.Errorf("%s: WHERE %q lacks its RoleBinding's namespace %q", g.Name, w, g.Via[0].Binding.Namespace)
+			}
+		}
+		if !strings.Contains(s, w) {
+			t.Errorf("%s: WHERE %q not on screen", g.Name, w)
+		}
+	}
+	if !seen {
+		t.Error("no subject granted through a RoleBinding: the test proves nothing")
+	}
+}
+
+// TestFindingsNamespaceAndNegation: Findings has a NAMESPACE column that
+// ns: filters on, and !term keeps the rows a term does not match.
+func TestFindingsNamespaceAndNegation(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("3", "/")
+	f.typeText("ns:audit-a !rule:secrets")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	p := m.pages[2].(*findingsPage)
+	if !strings.Contains(plain(screen), "NAMESPACE") {
+		t.Errorf("no NAMESPACE column:\n%s", plain(screen))
+	}
+	want := 0
+	for _, x := range p.report.Findings {
+		if findingNamespace(&x) == "audit-a" && !strings.Contains(x.Rule, "secrets") {
+			want++
+		}
+	}
+	if want == 0 || len(p.list.match) != want {
+		t.Errorf("ns:audit-a !rule:secrets matched %d findings, want %d", len(p.list.match), want)
+	}
+	for _, i := range p.list.match {
+		x := p.report.Findings[i]
+		if findingNamespace(&x) != "audit-a" || strings.Contains(x.Rule, "secrets") {
+			t.Errorf("%s (%s in %q) matched", x.ID, x.Rule, findingNamespace(&x))
+		}
+	}
+}
+
+// TestFocusAndBack: the pane with the keyboard is marked in text (NO_COLOR
+// loses colour), esc steps back one level at a time and then clears an
+// applied filter, / works from the detail, and a click selects a row.
+func TestFocusAndBack(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("/")
+	f.typeText("u-")
+	f.keys("<enter>", "<enter>") // filter applied, into the matrix
+	_, screen := f.finish()
+	if s := plain(screen); !strings.Contains(s, "▼ detail has the keys") || !strings.Contains(s, "filter: u-") {
+		t.Errorf("detail focus not marked in text:\n%s", s)
+	}
+
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("/")
+	f.typeText("u-")
+	f.keys("<enter>", "<enter>", "<esc>") // back to the list, the filter kept
+	m, screen := f.finish()
+	p := m.pages[0].(*subjectsPage)
+	if s := plain(screen); !strings.Contains(s, "▲ list has the keys") || p.filter.value() != "u-" || p.focus {
+		t.Errorf("one esc from the matrix: focus %v, filter %q\n%s", p.focus, p.filter.value(), s)
+	}
+
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("/")
+	f.typeText("u-")
+	f.keys("<enter>", "<enter>", "<esc>", "<esc>") // and the filter cleared
+	m, _ = f.finish()
+	p = m.pages[0].(*subjectsPage)
+	if p.filter.value() != "" || len(p.list.match) != len(p.subs) {
+		t.Errorf("second esc: filter %q, %d of %d rows", p.filter.value(), len(p.list.match), len(p.subs))
+	}
+
+	// / from the matrix opens the filter on the list.
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("<enter>", "/")
+	f.typeText("u-sec")
+	m, _ = f.finish()
+	p = m.pages[0].(*subjectsPage)
+	if p.focus || !p.filter.active || p.filter.value() != "u-sec" {
+		t.Errorf("/ from the matrix: focus %v, filter active %v %q", p.focus, p.filter.active, p.filter.value())
+	}
+
+	// A click on the third row selects it, from the detail too.
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("<enter>")
+	m0 := 2 + 1 + 1 + 2 // header, filter line, column titles, then the third row
+	f.tm.Send(tea.MouseClickMsg{X: 5, Y: m0, Button: tea.MouseLeft})
+	time.Sleep(50 * time.Millisecond)
+	m, _ = f.finish()
+	p = m.pages[0].(*subjectsPage)
+	if i, _ := p.list.selected(); i != 2 || p.focus {
+		t.Errorf("click on the third row: selected %d, focus %v", i, p.focus)
+	}
+}
+
+// TestMatrixWideHeaders: with room (160 columns), every verb is written
+// whole in the matrix's header.
+func TestMatrixWideHeaders(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	_, screen := f.finish()
+	s := plain(screen)
+	if !strings.Contains(s, "watch  create update patch  delete delcol") || strings.Contains(s, "watc ") {
+		t.Errorf("matrix header at 160 columns:\n%s", s)
+	}
+}
+
+// TestRolesAnswerQuestions: bindings are rows beside roles (a dangling
+// one marked), res: finds every role and binding whose rules grant the
+// resource as the authorizer matches it ("*" and "pods/*" included), and
+// the detail names the holders before the rules.
+func TestRolesAnswerQuestions(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../testdata/demo/cluster.yaml"}
+	f := start(t, a, 160, 50, Options{})
+	f.keys("4", "/")
+	f.typeText("res:pods/exec")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	p := m.pages[3].(*rolesPage)
+	// The engine's word: every item whose rules allow create pods/exec.
+	want := 0
+	for _, it := range p.items {
+		for _, r := range it.rules {
+			at := rbac.Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: "x"}
+			r.Verbs = []string{"*"} // any verb: the term names only the resource
+			if rbac.RuleAllows(&at, &r) {
+				want++
+				break
+			}
+		}
+	}
+	if want == 0 || len(p.list.match) != want {
+		t.Errorf("res:pods/exec matched %d rows, the engine says %d", len(p.list.match), want)
+	}
+	s := plain(screen)
+	i, _ := p.list.selected()
+	if it := p.items[i]; it.binding == nil && strings.Index(s, "Held by") > strings.Index(s, "Rules") {
+		t.Errorf("the holders are not first:\n%s", s)
+	}
+
+	f = start(t, a, 160, 50, Options{})
+	f.keys("4", "/")
+	f.typeText("dangling")
+	f.keys("<enter>")
+	m, screen = f.finish()
+	p = m.pages[3].(*rolesPage)
+	if len(p.list.match) != 1 || !strings.Contains(plain(screen), "contractor  (dangling: no") || !strings.Contains(plain(screen), "does not exist") {
+		t.Errorf("the dangling binding payments/contractor (%d rows):\n%s", len(p.list.match), plain(screen))
 	}
 }

@@ -54,7 +54,7 @@ func newWhoCanPage(c *Common, d *deps) *whoCanPage {
 	p.list = newList(c.Styles,
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
-		column{title: "NAMESPACE", width: 12},
+		column{title: "WHERE", width: 14},
 		column{title: "PATHS", width: 5},
 	)
 	return p
@@ -103,6 +103,7 @@ func (p *whoCanPage) setSize(w, h int) {
 	p.input.SetWidth(max(w-len(p.input.Prompt)-2, 10))
 	p.lay = layout(w, h-3) // query line, its status line, a blank
 	p.list.setSize(p.lay.listW, p.lay.listH)
+	p.list.top = headerLines + 3
 	p.detail.setSize(p.lay.detailW, p.lay.detailH)
 	p.syncDetail(false)
 }
@@ -170,6 +171,13 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		}
+	}
+	if c, ok := msg.(tea.MouseClickMsg); ok {
+		if p.list.click(c.Mouse()) {
+			p.focus, p.list.focused = false, true
+			p.syncDetail(true)
+		}
+		return nil
 	}
 	if p.focus {
 		p.detail.update(msg, k)
@@ -258,9 +266,13 @@ func (p *whoCanPage) setRows() {
 		if g.Broad != "" {
 			name += "  (" + g.Broad + ")"
 		}
+		if g.Kind == rbac.ServiceAccountKind {
+			name = g.Namespace + ":" + name
+		}
 		kind := kindWord(g.Kind)
-		rows[i] = row{cells: []string{kind, safe.Terminal(name), safe.Terminal(g.Namespace), itoa(len(g.Via))},
-			search: strings.ToLower(kind + " " + name + " " + g.Namespace)}
+		where := grantScope(g.Via)
+		rows[i] = row{cells: []string{kind, safe.Terminal(name), safe.Terminal(where), itoa(len(g.Via))},
+			search: strings.ToLower(kind + " " + name + " " + where)}
 	}
 	p.list.setRows(rows)
 }
@@ -317,12 +329,9 @@ func (p *whoCanPage) syncDetail(top bool) {
 	g := p.res.Subjects[i]
 	s := g.Subject()
 	title := safe.Terminal(p.names().Subject(s))
-	where := "in " + p.attrs.Namespace
-	switch {
-	case p.attrs.Namespace == "":
-		where = "cluster-wide"
-	case p.all:
-		where = "in some namespace"
+	where := p.scopeWords()
+	if p.all {
+		where = "in " + grantScope(g.Via)
 	}
 	text := provenance(st, st.Bold.Render(title)+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via)
 	p.detail.setContent(verificationBlock(st, p.res.Verification)+text, top)
@@ -406,7 +415,7 @@ func (p *whoCanPage) view() string {
 		}
 		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:
-		line := p.attrs.String() + " " + inScope(p.attrs.Namespace) + ": " + itoa(len(p.res.Subjects)) + " subjects"
+		line := p.attrs.String() + " " + p.scopeWords() + ": " + itoa(len(p.res.Subjects)) + " subjects"
 		if v != nil {
 			line += fmt.Sprintf("; verified: the cluster agreed on all %d requests", v.Checked)
 		} else if len(p.res.Subjects) > 0 && p.sess.App.Live() {
@@ -438,4 +447,31 @@ func verificationBlock(st *Styles, v *access.Verification) string {
 		b.WriteString(st.Muted.Render(safe.Terminal(v.Sampled)) + "\n")
 	}
 	return b.String() + "\n"
+}
+
+// scopeWords names the scope the query was answered for.
+func (p *whoCanPage) scopeWords() string {
+	switch {
+	case p.all:
+		return "in every namespace"
+	case p.attrs.Namespace == "":
+		return "cluster-wide"
+	}
+	return "in " + p.attrs.Namespace
+}
+
+// grantScope is where a subject's paths grant the request: "cluster-wide"
+// when a ClusterRoleBinding (or system:masters) does, else the namespaces
+// of its RoleBindings.
+func grantScope(via []rbac.Path) string {
+	var nss []string
+	for _, p := range via {
+		if p.Binding == nil || p.Binding.Namespace == "" {
+			return "cluster-wide"
+		}
+		if !slices.Contains(nss, p.Binding.Namespace) {
+			nss = append(nss, p.Binding.Namespace)
+		}
+	}
+	return strings.Join(nss, ",")
 }
