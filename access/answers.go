@@ -36,6 +36,10 @@ type WhoCanAnswer struct {
 	Gaps []rbac.Gap `json:"gaps,omitempty"`
 	// Verification is what the cluster's authorizer said (--verify).
 	Verification *Verification `json:"verification,omitempty"`
+	// Transitive (--transitive) are the subjects who reach the request
+	// through a service account that holds it; Subjects stay the
+	// authorizer's direct answer.
+	Transitive []IndirectGrant `json:"transitive,omitempty"`
 }
 
 // WhatCanAnswer is the `WhatCan` document: every rule a subject holds.

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 const demo = "../testdata/demo/cluster.yaml"
@@ -257,5 +259,62 @@ func TestAuditNamespace(t *testing.T) {
 	out, _, _ := run(t, "audit", "-f", demo, "-n", "payments", "--width", "0")
 	if !strings.Contains(out, "Namespace payments: ") || !strings.Contains(out, "(cluster-wide)") {
 		t.Errorf("audit -n table:\n%s", out)
+	}
+}
+
+// TestTransitive: --transitive keeps the authorizer's direct answer and
+// adds who reaches the request through a service account, each chain
+// checked with the engine: the subject may take the step in the
+// account's namespace, and the account holds the request.
+func TestTransitive(t *testing.T) {
+	f := "../audit/testdata/fixtures.yaml"
+	var direct, trans access.WhoCanAnswer
+	js, _, _ := run(t, "who-can", "get", "secrets", "-A", "-f", f, "-o", "json")
+	if err := json.Unmarshal([]byte(js), &direct); err != nil {
+		t.Fatal(err)
+	}
+	js, errOut, code := run(t, "who-can", "get", "secrets", "-A", "-f", f, "-o", "json", "--transitive")
+	if err := json.Unmarshal([]byte(js), &trans); err != nil || code != ExitOK {
+		t.Fatalf("--transitive: %d %v %s", code, err, errOut)
+	}
+	if len(trans.Subjects) != len(direct.Subjects) || direct.Transitive != nil {
+		t.Errorf("--transitive changed the direct answer: %d subjects, was %d", len(trans.Subjects), len(direct.Subjects))
+	}
+	if len(trans.Transitive) == 0 {
+		t.Fatal("no indirect subject in the fixture, which has u-tokens minting tokens for sa:audit-a:powerful")
+	}
+	res, err := source.Read(t.Context(), []string{f}, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := rbac.NewIndex(res.Snapshot)
+	found := false
+	for _, g := range trans.Transitive {
+		verb, resource, _ := strings.Cut(g.Step, " ")
+		step := rbac.Attributes{Verb: verb, Namespace: g.ServiceAccount.Namespace}
+		step.Resource, step.Subresource, _ = strings.Cut(resource, "/")
+		if step.Subresource == "token" {
+			step.Name = g.ServiceAccount.Name
+		}
+		if !ix.Can(g.Subject().Identity(), step).Allowed {
+			t.Errorf("%s may not %s in %s", g.Subject(), g.Step, step.Namespace)
+		}
+		if len(g.Via) == 0 || len(g.StepVia) == 0 {
+			t.Errorf("%s: a chain without its paths: %+v", g.Subject(), g)
+		}
+		if slices.ContainsFunc(direct.Subjects, func(s rbac.SubjectGrant) bool { return s.Subject().String() == g.Subject().String() }) {
+			t.Errorf("%s is in the direct answer too", g.Subject())
+		}
+		found = found || g.Name == "u-tokens" && g.ServiceAccount.Name == "powerful" && g.Step == "create serviceaccounts/token"
+	}
+	if !found {
+		t.Errorf("u-tokens -> sa:audit-a:powerful missing: %+v", trans.Transitive)
+	}
+	if _, errOut, _ := run(t, "who-can", "get", "secrets", "-A", "-f", f); !strings.Contains(errOut, "the direct answer") || !strings.Contains(errOut, "--transitive") {
+		t.Errorf("the direct answer is not labelled as such: %q", errOut)
+	}
+	out, _, _ := run(t, "who-can", "get", "secrets", "-A", "-f", f, "--transitive")
+	if !strings.Contains(out, "Through a service account (--transitive)") || !strings.Contains(out, "sa:audit-a:powerful") {
+		t.Errorf("--transitive table:\n%s", out)
 	}
 }

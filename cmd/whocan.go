@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +20,7 @@ type WhoCanOptions struct {
 	Output        *OutputFlag
 	Verify        *VerifyFlag
 	AllNamespaces bool
+	Transitive    bool
 
 	request access.Request
 }
@@ -40,6 +43,9 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
   # Non-resource URLs
   kubectl access who-can get /metrics
 
+  # Also who reaches it through a service account (creating pods, exec, tokens)
+  kubectl access who-can get secrets -n payments --transitive
+
   # Checked against the cluster's own authorizer (exit 5 on a disagreement)
   kubectl access who-can get secrets -n payments --verify
 
@@ -51,6 +57,7 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatCSV, FormatMarkdown)
 	o.Verify = AddVerifyFlag(c)
+	c.Flags().BoolVar(&o.Transitive, "transitive", false, "Also list who reaches the request through a service account that holds it (creating pods in its namespace, exec into its pods, minting its token), each with the chain; the default is the authorizer's direct answer")
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c
 }
@@ -82,6 +89,11 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 		// verification asks about: a webhook may grant them here.
 		scope.AllNamespaces = true
 	}
+	if o.Transitive {
+		// Who may create pods or tokens where a service account holds
+		// the request: every namespace's RBAC, the accounts and the pods.
+		scope.AllNamespaces, scope.ServiceAccounts, scope.Workloads = true, true, true
+	}
 	sess, err := app.Open(ctx, scope)
 	if err != nil {
 		return err
@@ -94,6 +106,9 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 		if g := &ans.Subjects[i]; g.Kind == rbac.GroupKind {
 			g.DisplayName = app.Names.DisplayName(g.Name)
 		}
+	}
+	if o.Transitive {
+		sess.Transitive(ans)
 	}
 	// The answer stands whatever the verification finds; a failure to
 	// verify is said after it (exit 2), a disagreement with it (exit 5).
@@ -175,5 +190,46 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 		return err
 	}
 	printVerification(o.Out, ans.Verification)
+	if o.Transitive {
+		printTransitive(o.Out, app, ans)
+		return nil
+	}
+	// The table is the authorizer's direct answer; say so where service
+	// accounts hold the request, since whoever can act as them holds it too.
+	sas := 0
+	for _, g := range ans.Subjects {
+		if g.Kind == rbac.ServiceAccountKind || g.Kind == rbac.GroupKind && (g.Name == rbac.GroupServiceAccounts || strings.HasPrefix(g.Name, rbac.GroupServiceAccountsPrefix)) {
+			sas++
+		}
+	}
+	if sas > 0 {
+		fmt.Fprintf(o.ErrOut, "Note: the direct answer: %d of these subjects are service accounts (or their groups); --transitive adds who can act as them\n", sas)
+	}
 	return nil
 }
+
+// printTransitive lists who reaches the request through a service
+// account, each with the chain.
+func printTransitive(w io.Writer, app *access.App, ans *access.WhoCanAnswer) {
+	fmt.Fprintln(w)
+	if len(ans.Transitive) == 0 {
+		fmt.Fprintln(w, "Through a service account (--transitive): nobody else.")
+		return
+	}
+	fmt.Fprintf(w, "Through a service account (--transitive): %d more chains\n", len(ans.Transitive))
+	t := newTable(w)
+	fmt.Fprintln(t, "SUBJECT\tCAN\tAND SO ACT AS\tWHICH HOLDS IT VIA")
+	for _, g := range ans.Transitive {
+		step, via := "", ""
+		if len(g.StepVia) > 0 {
+			step = " (" + shortVia(g.StepVia[0]) + ")"
+		}
+		if len(g.Via) > 0 {
+			via = shortVia(g.Via[0])
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(g.ServiceAccount.String()), cell(via))
+	}
+	_ = t.Flush()
+}
+
+func shortVia(p rbac.Path) string { return via(p) }
