@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -29,6 +31,8 @@ type findingsPage struct {
 	category int
 	shownID  string
 	shownSt  fixState
+	// sortBy is the index in findingSorts.
+	sortBy int
 }
 
 func newFindingsPage(c *Common, d *deps) *findingsPage {
@@ -86,6 +90,43 @@ func (p *findingsPage) build() {
 		p.syncDetail(true)
 		return
 	}
+	// The page's own copy, in the order s chose (the session's report is
+	// shared).
+	rep := *p.report
+	rep.Findings = slices.Clone(rep.Findings)
+	p.report = &rep
+	p.sortFindings()
+	p.setRows()
+}
+
+// findingSorts are what s cycles through on Findings.
+var findingSorts = []string{"severity", "namespace", "rule", "subject"}
+
+func (p *findingsPage) sortFindings() {
+	subject := func(f *audit.Finding) string {
+		if len(f.Subjects) > 0 {
+			return f.Subjects[0].String()
+		}
+		return ""
+	}
+	bySeverity := func(a, b audit.Finding) int { return cmp.Compare(b.Severity, a.Severity) }
+	var f func(a, b audit.Finding) int
+	switch findingSorts[p.sortBy] {
+	case "namespace":
+		f = func(a, b audit.Finding) int {
+			return cmp.Or(cmp.Compare(findingNamespace(&a), findingNamespace(&b)), bySeverity(a, b))
+		}
+	case "rule":
+		f = func(a, b audit.Finding) int { return cmp.Or(cmp.Compare(a.Rule, b.Rule), bySeverity(a, b)) }
+	case "subject":
+		f = func(a, b audit.Finding) int { return cmp.Or(cmp.Compare(subject(&a), subject(&b)), bySeverity(a, b)) }
+	default:
+		f = bySeverity
+	}
+	slices.SortStableFunc(p.report.Findings, f)
+}
+
+func (p *findingsPage) setRows() {
 	rows := make([]row, len(p.report.Findings))
 	for i, f := range p.report.Findings {
 		sev := f.Severity.String()
@@ -127,11 +168,11 @@ func (p *findingsPage) help() []key.Binding {
 	case p.focus:
 		return []key.Binding{k.Up, k.Down, k.Fix, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
 }
 
 func (p *findingsPage) status() string {
-	s := "findings " + p.list.position()
+	s := "findings " + p.list.position() + "  by " + findingSorts[p.sortBy]
 	if c := categories[p.category]; c != "" {
 		s += "  category " + string(c)
 	}
@@ -174,6 +215,13 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 			act, isAct = actApply, true
 		case key.Matches(km, k.Copy):
 			act, isAct = actCopy, true
+		case key.Matches(km, k.Sort) && !p.focus && p.report != nil:
+			p.sortBy = (p.sortBy + 1) % len(findingSorts)
+			p.sortFindings()
+			p.setRows()
+			p.list.cursor, p.list.offset = 0, 0
+			p.syncDetail(true)
+			return nil
 		case key.Matches(km, k.Category) && !p.focus:
 			p.category = (p.category + 1) % len(categories)
 			p.list.refilter(true)

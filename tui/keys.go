@@ -15,7 +15,11 @@ type KeyMap struct {
 	Fix, Write, Apply, Copy    key.Binding
 	Category                   key.Binding
 	// Verify asks the cluster's own authorizer about the answer shown.
-	Verify               key.Binding
+	Verify key.Binding
+	// Sort cycles a list's order.
+	Sort key.Binding
+	// Transitive shows who reaches a request through a service account.
+	Transitive           key.Binding
 	ScopePrev, ScopeNext key.Binding
 	// Confirm applies a fix; it is a key no other state of the fix flow
 	// uses (y copies), so a habit cannot apply one.
@@ -28,38 +32,40 @@ func DefaultKeyMap() *KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
 	}
 	k := &KeyMap{
-		Quit:      b("quit", "q"),
-		ForceQuit: b("quit", "ctrl+c"),
-		Help:      b("help", "?"),
-		NextPage:  b("next page", "tab"),
-		PrevPage:  b("previous page", "shift+tab"),
-		Page1:     b("subjects", "1"),
-		Page2:     b("who can", "2"),
-		Page3:     b("findings", "3"),
-		Page4:     b("roles & bindings", "4"),
-		Up:        b("up", "up", "k"),
-		Down:      b("down", "down", "j"),
-		PageUp:    b("page up", "pgup", "ctrl+b"),
-		PageDown:  b("page down", "pgdown", "ctrl+f", " "),
-		Home:      b("first", "home", "g"),
-		End:       b("last", "end", "G"),
-		Left:      b("left", "left", "h"),
-		Right:     b("right", "right", "l"),
-		Filter:    b("filter", "/"),
-		Enter:     b("open detail", "enter"),
-		Back:      b("back", "esc"),
-		Reload:    b("reload", "r"),
-		SignIn:    b("sign in again", "L"),
-		Fix:       b("show fix", "f"),
-		Write:     b("write fix to a file", "w"),
-		Apply:     b("apply fix", "a"),
-		Copy:      b("copy kubectl command", "y"),
-		Category:  b("next category", "c"),
-		Verify:    b("verify with the cluster", "V"),
-		ScopePrev: b("previous namespace", "["),
-		ScopeNext: b("next namespace", "]"),
-		Confirm:   b("apply", "Y"),
-		No:        b("no", "n", "esc"),
+		Quit:       b("quit", "q"),
+		ForceQuit:  b("quit", "ctrl+c"),
+		Help:       b("help", "?"),
+		NextPage:   b("next page", "tab"),
+		PrevPage:   b("previous page", "shift+tab"),
+		Page1:      b("subjects", "1"),
+		Page2:      b("who can", "2"),
+		Page3:      b("findings", "3"),
+		Page4:      b("roles & bindings", "4"),
+		Up:         b("up", "up", "k"),
+		Down:       b("down", "down", "j"),
+		PageUp:     b("page up", "pgup", "ctrl+b"),
+		PageDown:   b("page down", "pgdown", "ctrl+f", " "),
+		Home:       b("first", "home", "g"),
+		End:        b("last", "end", "G"),
+		Left:       b("left", "left", "h"),
+		Right:      b("right", "right", "l"),
+		Filter:     b("filter", "/"),
+		Enter:      b("open detail", "enter"),
+		Back:       b("back", "esc"),
+		Reload:     b("reload", "r"),
+		SignIn:     b("sign in again", "L"),
+		Fix:        b("show fix", "f"),
+		Write:      b("write fix to a file", "w"),
+		Apply:      b("apply fix", "a"),
+		Copy:       b("copy kubectl command", "y"),
+		Category:   b("category", "c"),
+		Verify:     b("verify", "V"),
+		Sort:       b("sort", "s"),
+		Transitive: b("via service accounts", "t"),
+		ScopePrev:  b("prev ns", "["),
+		ScopeNext:  b("next ns", "]"),
+		Confirm:    b("apply", "Y"),
+		No:         b("no", "n", "esc"),
 	}
 	k.Up.SetHelp("↑/k", "up")
 	k.Down.SetHelp("↓/j", "down")

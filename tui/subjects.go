@@ -38,6 +38,8 @@ type subjectsPage struct {
 	deps      *deps
 	// The cluster's word on one subject's rules (V): asked for
 	// verifying, given in verified (or why not, verr).
+	// sortBy is the index in subjectSorts.
+	sortBy     int
 	verifying  *rbac.Subject
 	verifiedOf rbac.Subject
 	verified   *access.Verification
@@ -78,6 +80,40 @@ func (p *subjectsPage) build() {
 	}
 	p.dirty = false
 	p.subs = collectSubjects(p.sess)
+	p.sortSubjects()
+	p.setRows()
+	p.sel = -1
+	p.syncDetail()
+}
+
+// subjectSorts are what s cycles through on Subjects.
+var subjectSorts = []string{"kind and name", "findings", "bindings", "namespace", "name"}
+
+// sortSubjects orders the subjects by the current sort: the most findings
+// or bindings first, else by namespace or name.
+func (p *subjectsPage) sortSubjects() {
+	order := map[string]int{rbac.UserKind: 0, rbac.GroupKind: 1, rbac.ServiceAccountKind: 2}
+	byKind := func(a, b subjectInfo) int {
+		return cmp.Or(cmp.Compare(order[a.s.Kind], order[b.s.Kind]), cmp.Compare(a.s.Namespace, b.s.Namespace), cmp.Compare(a.s.Name, b.s.Name))
+	}
+	var f func(a, b subjectInfo) int
+	switch subjectSorts[p.sortBy] {
+	case "findings":
+		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(b.findings, a.findings), byKind(a, b)) }
+	case "bindings":
+		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(b.bindings, a.bindings), byKind(a, b)) }
+	case "namespace":
+		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(a.s.Namespace, b.s.Namespace), byKind(a, b)) }
+	case "name":
+		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(a.s.Name, b.s.Name), byKind(a, b)) }
+	default:
+		f = byKind
+	}
+	slices.SortStableFunc(p.subs, f)
+}
+
+// setRows lists p.subs in their order.
+func (p *subjectsPage) setRows() {
 	rows := make([]row, len(p.subs))
 	for i, si := range p.subs {
 		name := si.s.Name
@@ -92,8 +128,6 @@ func (p *subjectsPage) build() {
 		}
 	}
 	p.list.setRows(rows)
-	p.sel = -1
-	p.syncDetail()
 }
 
 // findingsCell is the FIND column: "…" until the audit has run.
@@ -223,11 +257,11 @@ func (p *subjectsPage) help() []key.Binding {
 	if p.focus {
 		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, k.Back, k.Verify}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Verify}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Sort, k.Verify}
 }
 
 func (p *subjectsPage) status() string {
-	s := "subjects " + p.list.position()
+	s := "subjects " + p.list.position() + "  by " + subjectSorts[p.sortBy]
 	if p.focus && len(p.scopes) > 0 {
 		s += "  scope " + scopeName(p.scopes[p.scope]) + fmt.Sprintf(" (%d/%d)", p.scope+1, len(p.scopes))
 	}
@@ -302,6 +336,15 @@ func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.Verify) {
 		return p.verify()
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && !p.focus && key.Matches(km, p.c.Keys.Sort) {
+		p.sortBy = (p.sortBy + 1) % len(subjectSorts)
+		p.sortSubjects()
+		p.setRows()
+		p.list.cursor, p.list.offset = 0, 0
+		p.sel = -1
+		p.syncDetail()
+		return nil
 	}
 	if _, click := msg.(tea.MouseClickMsg); click || !p.focus || p.filter.active {
 		cmd, _ := p.handle(msg)

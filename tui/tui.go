@@ -440,7 +440,7 @@ func (m *Model) fullHelp() string {
 	}{
 		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
-		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Verify}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Verify}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}},
 		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
 	}

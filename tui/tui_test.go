@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
@@ -1064,5 +1065,93 @@ func TestRolesAnswerQuestions(t *testing.T) {
 	p = m.pages[3].(*rolesPage)
 	if len(p.list.match) != 1 || !strings.Contains(plain(screen), "contractor  (dangling: no") || !strings.Contains(plain(screen), "does not exist") {
 		t.Errorf("the dangling binding payments/contractor (%d rows):\n%s", len(p.list.match), plain(screen))
+	}
+}
+
+// TestWhoCanHistory: up and down in the query line walk the queries
+// asked; past the newest, the line being typed comes back.
+func TestWhoCanHistory(t *testing.T) {
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "/")
+	f.typeText("list pods -A")
+	f.keys("<enter>", "/")
+	f.typeText("get no")
+	f.keys("<up>", "<up>")
+	m, _ := f.finish()
+	p := m.pages[1].(*whoCanPage)
+	if got := p.input.Value(); got != "get secrets -n audit-a" || len(p.history) != 2 {
+		t.Errorf("two ups: %q (history %q)", got, p.history)
+	}
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "/")
+	f.typeText("get no")
+	f.keys("<up>", "<down>")
+	m, _ = f.finish()
+	// (/ returns to the last query, so the typing went after it.)
+	if got := m.pages[1].(*whoCanPage).input.Value(); got != "get secrets -n audit-aget no" {
+		t.Errorf("up then down: %q, want the line being typed", got)
+	}
+}
+
+// TestSort: s cycles the order of Subjects (kind and name, findings,
+// bindings, namespace, name) and of Findings (severity, namespace, rule,
+// subject); each order is checked row by row.
+func TestSort(t *testing.T) {
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("s") // by findings
+	m, screen := f.finish()
+	p := m.pages[0].(*subjectsPage)
+	if !strings.Contains(plain(screen), "by findings") {
+		t.Errorf("the status does not say the order:\n%s", plain(screen))
+	}
+	if !slices.IsSortedFunc(p.subs, func(a, b subjectInfo) int { return b.findings - a.findings }) || p.subs[0].findings == 0 {
+		t.Errorf("not by findings: first %+v", p.subs[0])
+	}
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("s", "s") // by bindings
+	m, _ = f.finish()
+	p = m.pages[0].(*subjectsPage)
+	if !slices.IsSortedFunc(p.subs, func(a, b subjectInfo) int { return b.bindings - a.bindings }) {
+		t.Error("not by bindings")
+	}
+	f = start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("3", "s") // findings by namespace
+	m, screen = f.finish()
+	fp := m.pages[2].(*findingsPage)
+	if !strings.Contains(plain(screen), "by namespace") || !slices.IsSortedFunc(fp.report.Findings, func(a, b audit.Finding) int {
+		return strings.Compare(findingNamespace(&a), findingNamespace(&b))
+	}) {
+		t.Errorf("findings not by namespace:\n%s", plain(screen))
+	}
+	if sessRep := fp.sess.Audited(); !slices.IsSortedFunc(sessRep.Findings, func(a, b audit.Finding) int { return int(b.Severity) - int(a.Severity) }) {
+		t.Error("sorting the page reordered the session's report")
+	}
+}
+
+// TestWhoCanTransitive: t adds, below the direct answer, who reaches the
+// request through a service account (u-tokens mints tokens for
+// sa:audit-a:powerful, which reads secrets), and t again hides them.
+func TestWhoCanTransitive(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -A")
+	f.keys("<enter>", "t")
+	m, screen := f.finish()
+	p := m.pages[1].(*whoCanPage)
+	s := plain(screen)
+	if !strings.Contains(s, "chains through service accounts") || !strings.Contains(s, "u-tokens  → sa:audit-a:powerful") || len(p.list.rows) != len(p.res.Subjects)+len(p.res.Transitive) {
+		t.Errorf("t on Who can:\n%s", s)
+	}
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -A")
+	f.keys("<enter>", "t", "t")
+	m, screen = f.finish()
+	if p := m.pages[1].(*whoCanPage); len(p.res.Transitive) != 0 || strings.Contains(plain(screen), "u-tokens") || !strings.Contains(plain(screen), "directly (t: through service accounts too)") {
+		t.Errorf("t twice:\n%s", plain(screen))
 	}
 }

@@ -43,6 +43,14 @@ type whoCanPage struct {
 	// verr is why it could not be.
 	verifying bool
 	verr      error
+	// history are the queries asked, oldest first; hist is the one shown
+	// while walking it (len(history): the line being typed).
+	history []string
+	hist    int
+	draft   string
+	// transitive (t) adds who reaches the request through a service
+	// account, below the direct answer.
+	transitive bool
 }
 
 func newWhoCanPage(c *Common, d *deps) *whoCanPage {
@@ -50,6 +58,10 @@ func newWhoCanPage(c *Common, d *deps) *whoCanPage {
 	in.Prompt = "who can "
 	in.Placeholder = "get secrets -n prod   |   create pods/exec -A   |   get /metrics"
 	in.ShowSuggestions = true
+	// up and down walk the query history; ctrl+n and ctrl+p the
+	// completions (tab takes one).
+	in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
+	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
 	p := &whoCanPage{c: c, deps: d, input: in, detail: newDetailPane(true), res: &access.WhoCanAnswer{}}
 	p.list = newList(c.Styles,
 		column{title: "KIND", width: 5},
@@ -114,10 +126,11 @@ func (p *whoCanPage) help() []key.Binding {
 		return []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ask")),
 			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
+			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "history")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "to the results")),
 		}
 	}
-	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back, k.Verify}
+	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back, k.Transitive, k.Verify}
 }
 
 func (p *whoCanPage) status() string {
@@ -134,8 +147,18 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			switch {
 			case key.Matches(km, k.Enter):
 				p.query = p.input.Value()
+				if q := strings.TrimSpace(p.query); q != "" && (len(p.history) == 0 || p.history[len(p.history)-1] != q) {
+					p.history = append(p.history, q)
+				}
+				p.hist = len(p.history)
 				p.run()
 				p.input.Blur()
+				return nil
+			case key.Matches(km, k.Up), key.Matches(km, k.Down):
+				if km.String() == "k" || km.String() == "j" {
+					break // letters of a query
+				}
+				p.walkHistory(key.Matches(km, k.Up))
 				return nil
 			case key.Matches(km, k.Back):
 				p.input.Blur()
@@ -158,6 +181,10 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(km, k.Verify):
 			return p.verify()
+		case key.Matches(km, k.Transitive) && p.ran:
+			p.transitive = !p.transitive
+			p.run()
+			return nil
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
@@ -187,6 +214,32 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		p.syncDetail(true)
 	}
 	return nil
+}
+
+// walkHistory shows the previous (up) or next query asked; past the
+// newest, the line that was being typed.
+func (p *whoCanPage) walkHistory(up bool) {
+	if len(p.history) == 0 {
+		return
+	}
+	if p.hist == len(p.history) {
+		p.draft = p.input.Value()
+	}
+	switch {
+	case up && p.hist > 0:
+		p.hist--
+	case !up && p.hist < len(p.history):
+		p.hist++
+	default:
+		return
+	}
+	v := p.draft
+	if p.hist < len(p.history) {
+		v = p.history[p.hist]
+	}
+	p.input.SetValue(v)
+	p.input.CursorEnd()
+	p.suggest()
 }
 
 // parseQuery reads VERB RESOURCE [NAME] [-n NS | -A] as the CLI does.
@@ -235,6 +288,9 @@ func (p *whoCanPage) run() {
 	if err == nil && p.sess != nil {
 		var ans *access.WhoCanAnswer
 		if ans, err = p.sess.WhoCan(p.deps.ctx, q); err == nil {
+			if p.transitive {
+				p.sess.Transitive(ans)
+			}
 			p.res, p.attrs, p.all = ans, ans.Query.Attributes, q.AllNamespaces
 		}
 	}
@@ -273,6 +329,16 @@ func (p *whoCanPage) setRows() {
 		where := grantScope(g.Via)
 		rows[i] = row{cells: []string{kind, safe.Terminal(name), safe.Terminal(where), itoa(len(g.Via))},
 			search: strings.ToLower(kind + " " + name + " " + where)}
+	}
+	for _, g := range p.res.Transitive {
+		name := g.Name
+		if g.Kind == rbac.ServiceAccountKind {
+			name = g.Namespace + ":" + name
+		}
+		name += "  → " + g.ServiceAccount.String()
+		kind := "↳" + kindWord(g.Kind)
+		rows = append(rows, row{cells: []string{kind, safe.Terminal(name), "via " + safe.Terminal(g.ServiceAccount.Namespace), itoa(len(g.StepVia) + len(g.Via))},
+			search: strings.ToLower(kind + " " + name + " transitive")})
 	}
 	p.list.setRows(rows)
 }
@@ -324,6 +390,14 @@ func (p *whoCanPage) syncDetail(top bool) {
 	i, ok := p.list.selected()
 	if !ok {
 		p.detail.setContent(st.Muted.Render("nobody"), true)
+		return
+	}
+	if i >= len(p.res.Subjects) {
+		g := p.res.Transitive[i-len(p.res.Subjects)]
+		title := st.Bold.Render(safe.Terminal(p.names().Subject(g.Subject()))) + " may " + safe.Terminal(g.Step+" in "+g.ServiceAccount.Namespace) +
+			", and so act as " + safe.Terminal(g.ServiceAccount.String()) + ", which may " + safe.Terminal(p.attrs.String())
+		text := provenance(st, "the step: "+safe.Terminal(g.Step), g.StepVia) + "\n\n" + provenance(st, "the account's grant", g.Via)
+		p.detail.setContent(title+"\n\n"+text, top)
 		return
 	}
 	g := p.res.Subjects[i]
@@ -416,6 +490,11 @@ func (p *whoCanPage) view() string {
 		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:
 		line := p.attrs.String() + " " + p.scopeWords() + ": " + itoa(len(p.res.Subjects)) + " subjects"
+		if p.transitive {
+			line += ", and " + itoa(len(p.res.Transitive)) + " chains through service accounts (↳; t hides)"
+		} else {
+			line += " directly (t: through service accounts too)"
+		}
 		if v != nil {
 			line += fmt.Sprintf("; verified: the cluster agreed on all %d requests", v.Checked)
 		} else if len(p.res.Subjects) > 0 && p.sess.App.Live() {

@@ -121,6 +121,25 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
 
 	x.waitFor("Findings (", time.Minute)
+	// Sort, focus and navigation keys, on a real terminal: s orders the
+	// subjects by findings; enter gives the matrix the keyboard (the heavy
+	// rule marks it without colour), esc gives it back; t on Who can adds
+	// the chains through service accounts.
+	x.keys("1", "s")
+	x.waitFor("by findings", 10*time.Second)
+	x.keys("Enter")
+	x.waitFor("┃", 10*time.Second)
+	x.keys("Escape")
+	time.Sleep(300 * time.Millisecond)
+	if s := x.screen(); strings.Contains(s, "┃") {
+		t.Errorf("esc left the detail focused:\n%s", s)
+	}
+	x.keys("2")
+	x.text("get secrets -A")
+	x.keys("Enter", "t")
+	x.waitFor("chains through service accounts", 10*time.Second)
+	x.waitFor("u-tokens", 10*time.Second)
+
 	x.keys("3")
 	x.waitFor("SEVERITY", 10*time.Second)
 	x.keys("/")
