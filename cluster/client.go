@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,10 @@ type Client struct {
 	CS     kubernetes.Interface
 
 	applier *Applier
+
+	reviewOnce sync.Once
+	reviews    kubernetes.Interface
+	reviewErr  error
 }
 
 var _ access.Cluster = (*Client)(nil)

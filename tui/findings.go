@@ -166,7 +166,7 @@ func (p *findingsPage) help() []key.Binding {
 	case p.flow.active():
 		return []key.Binding{k.Write, k.Apply, k.Copy, k.Up, k.Down, k.Back}
 	case p.focus:
-		return []key.Binding{k.Up, k.Down, k.Fix, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.Back}
 	}
 	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
 }
@@ -215,6 +215,11 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 			act, isAct = actApply, true
 		case key.Matches(km, k.Copy):
 			act, isAct = actCopy, true
+		case key.Matches(km, k.Enter) && p.focus && !p.flow.active():
+			if f, ok := p.current(); ok && len(f.Subjects) > 0 {
+				return jumpToSubject(f.Subjects[0])
+			}
+			return nil
 		case key.Matches(km, k.Sort) && !p.focus && p.report != nil:
 			p.sortBy = (p.sortBy + 1) % len(findingSorts)
 			p.sortFindings()

@@ -18,6 +18,8 @@ type KeyMap struct {
 	Verify key.Binding
 	// Sort cycles a list's order.
 	Sort key.Binding
+	// YAML shows the selected object as it was read.
+	YAML key.Binding
 	// Transitive shows who reaches a request through a service account.
 	Transitive           key.Binding
 	ScopePrev, ScopeNext key.Binding
@@ -61,6 +63,7 @@ func DefaultKeyMap() *KeyMap {
 		Category:   b("category", "c"),
 		Verify:     b("verify", "V"),
 		Sort:       b("sort", "s"),
+		YAML:       b("yaml", "v"),
 		Transitive: b("via service accounts", "t"),
 		ScopePrev:  b("prev ns", "["),
 		ScopeNext:  b("next ns", "]"),

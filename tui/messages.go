@@ -40,6 +40,13 @@ type (
 	screenMsg struct{}
 	// reloadMsg asks the root model to load again (after an apply).
 	reloadMsg struct{}
+	// jumpMsg asks the root model to show an object on its page: a
+	// subject on Subjects, a role or binding on Roles & bindings; esc
+	// there comes back.
+	jumpMsg struct {
+		subject *rbac.Subject
+		ref     *rbac.ObjectRef
+	}
 	// whoCanVerifiedMsg is the cluster's word on a Who can answer.
 	whoCanVerifiedMsg struct {
 		sess  *access.Session

@@ -27,6 +27,8 @@ type rolesPage struct {
 	shown int
 	sess  *access.Session
 	dirty bool
+	// yaml (v) shows the object as read instead of the detail.
+	yaml bool
 }
 
 // roleItem is one row: a role, or a binding (binding set).
@@ -183,16 +185,59 @@ func (p *rolesPage) setSize(w, h int) {
 func (p *rolesPage) help() []key.Binding {
 	k := p.c.Keys
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, k.Back, k.Filter}
+		return []key.Binding{k.Up, k.Down, goTo, k.Back, k.YAML, k.Filter}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.YAML}
 }
 
 func (p *rolesPage) status() string { return "roles and bindings " + p.list.position() }
 
 func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
+	k := p.c.Keys
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active {
+		switch {
+		case key.Matches(km, k.YAML):
+			p.yaml = !p.yaml
+			p.shown = -1
+			p.syncDetail()
+			return nil
+		case key.Matches(km, k.Enter) && p.focus:
+			// A binding's role, else the role's first holder.
+			if i, ok := p.list.selected(); ok {
+				it := &p.items[i]
+				if it.binding != nil && it.binding.RoleFound {
+					return jumpToRef(it.binding.Role)
+				}
+				for _, s := range it.subjects() {
+					if sub, ok := subjectFromRBAC(s, it); ok {
+						return jumpToSubject(sub)
+					}
+				}
+			}
+			return nil
+		}
+	}
 	cmd, _ := p.handle(msg)
 	return cmd
+}
+
+// subjectFromRBAC reads a binding's subject as the authorizer does (a
+// service account without a namespace is in the binding's).
+func subjectFromRBAC(s rbacv1.Subject, it *roleItem) (rbac.Subject, bool) {
+	switch s.Kind {
+	case rbacv1.UserKind, rbacv1.GroupKind:
+		return rbac.Subject{Kind: s.Kind, Name: s.Name}, true
+	case rbacv1.ServiceAccountKind:
+		ns := s.Namespace
+		if ns == "" && it.binding != nil {
+			ns = it.binding.Ref.Namespace
+		}
+		if ns == "" && len(it.holds) > 0 {
+			ns = it.holds[0].Ref.Namespace
+		}
+		return rbac.Subject{Kind: s.Kind, Name: s.Name, Namespace: ns}, ns != ""
+	}
+	return rbac.Subject{}, false
 }
 
 func (p *rolesPage) syncDetail() {
@@ -210,6 +255,10 @@ func (p *rolesPage) syncDetail() {
 	p.shown = i
 	st := p.c.Styles
 	it := &p.items[i]
+	if p.yaml {
+		p.detail.setContent(yamlView(st, p.sess.Index.Snapshot(), it.ref), true)
+		return
+	}
 	var b strings.Builder
 	b.WriteString(st.Bold.Render(safe.Terminal(it.ref.String())) + "\n\n")
 	if bv := it.binding; bv != nil {

@@ -36,10 +36,12 @@ type subjectsPage struct {
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
 	dirty     bool
 	deps      *deps
+	// sortBy is the index in subjectSorts.
+	sortBy int
+	// yaml (v) shows a service account's object instead of the matrix.
+	yaml bool
 	// The cluster's word on one subject's rules (V): asked for
 	// verifying, given in verified (or why not, verr).
-	// sortBy is the index in subjectSorts.
-	sortBy     int
 	verifying  *rbac.Subject
 	verifiedOf rbac.Subject
 	verified   *access.Verification
@@ -255,7 +257,7 @@ func (p *subjectsPage) setSize(w, h int) {
 func (p *subjectsPage) help() []key.Binding {
 	k := p.c.Keys
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, k.Back, k.Verify}
+		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, goTo, k.Back, k.YAML, k.Verify}
 	}
 	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Sort, k.Verify}
 }
@@ -337,6 +339,11 @@ func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.Verify) {
 		return p.verify()
 	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.YAML) {
+		p.yaml = !p.yaml
+		p.detail.setContent(p.renderDetail(), true)
+		return nil
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && !p.focus && key.Matches(km, p.c.Keys.Sort) {
 		p.sortBy = (p.sortBy + 1) % len(subjectSorts)
 		p.sortSubjects()
@@ -367,6 +374,16 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 		p.setFocus(false)
 		p.syncDetail()
 		return p.filter.open()
+	case key.Matches(km, k.Enter):
+		// The binding behind the cell, on Roles & bindings.
+		if p.row < len(p.mx.rows) {
+			for _, path := range p.mx.rows[p.row].cells[p.col].paths {
+				if path.Binding != nil {
+					return jumpToRef(*path.Binding)
+				}
+			}
+		}
+		return nil
 	case key.Matches(km, k.Up):
 		p.row = max(p.row-1, 0)
 	case key.Matches(km, k.Down):
@@ -433,6 +450,12 @@ func (p *subjectsPage) syncDetail() {
 func (p *subjectsPage) renderDetail() string {
 	st := p.c.Styles
 	si := p.subs[p.sel]
+	if p.yaml {
+		if si.s.Kind != rbac.ServiceAccountKind {
+			return st.Muted.Render(safe.Terminal(si.s.String()) + ": users and groups are no objects in the cluster; only bindings name them (v: back)")
+		}
+		return yamlView(st, p.sess.Index.Snapshot(), rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: si.s.Name, Namespace: si.s.Namespace})
+	}
 	var b strings.Builder
 	b.WriteString(st.Bold.Render(safe.Terminal(p.names.Subject(si.s))) + "\n")
 	id := si.s.Identity()

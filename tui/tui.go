@@ -67,6 +67,8 @@ type Model struct {
 	notices     <-chan string
 	// lastScreen is the screen at the last screenMsg.
 	lastScreen string
+	// back are the pages a jump came from (esc returns to the last).
+	back []int
 }
 
 // New returns the explorer's model.
@@ -226,6 +228,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.startLoad()
+	case jumpMsg:
+		return m, m.jump(msg)
 	case whoCanVerifiedMsg:
 		// To its page, whichever is shown now.
 		return m, m.pages[1].update(msg)
@@ -238,6 +242,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		if cmd, done := m.globalKey(msg); done {
 			return m, cmd
+		}
+		// esc on a page a jump led to, with nothing of its own to step
+		// back from, returns to where the jump came from.
+		if n := len(m.back); n > 0 && m.sess != nil && key.Matches(msg, m.c.Keys.Back) {
+			if t, ok := m.pages[m.active].(interface{ atTop() bool }); ok && t.atTop() {
+				prev := m.back[n-1]
+				m.back = m.back[:n-1]
+				return m, m.enterPage(prev)
+			}
 		}
 	}
 	if m.sess == nil {
@@ -298,6 +311,43 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return m.enterPage(3), true
 	}
 	return nil, false
+}
+
+// jump shows an object on its page and remembers where it came from.
+func (m *Model) jump(j jumpMsg) tea.Cmd {
+	target := -1
+	switch {
+	case j.subject != nil:
+		target = 0
+	case j.ref != nil:
+		target = 3
+	}
+	if target < 0 || m.sess == nil {
+		return nil
+	}
+	from := m.active
+	cmd := m.enterPage(target)
+	ok := false
+	switch p := m.pages[target].(type) {
+	case *subjectsPage:
+		ok = p.show(*j.subject)
+	case *rolesPage:
+		ok = p.show(*j.ref)
+	}
+	if !ok {
+		m.note = "not on its page: " + jumpName(j)
+	}
+	if from != target {
+		m.back = append(m.back, from)
+	}
+	return cmd
+}
+
+func jumpName(j jumpMsg) string {
+	if j.subject != nil {
+		return safe.Terminal(j.subject.String())
+	}
+	return safe.Terminal(j.ref.String())
 }
 
 // enterPage switches pages.

@@ -1155,3 +1155,63 @@ func TestWhoCanTransitive(t *testing.T) {
 		t.Errorf("t twice:\n%s", plain(screen))
 	}
 }
+
+// TestCrossNavigation: enter on a Who can subject's detail shows it on
+// Subjects and esc comes back; enter on a matrix cell shows its binding
+// on Roles & bindings; enter on a binding's detail its role; v shows the
+// object's YAML as read.
+func TestCrossNavigation(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<down>", "<enter>", "<enter>") // the second subject, its detail, go to
+	m, _ := f.finish()
+	wp := m.pages[1].(*whoCanPage)
+	want := wp.res.Subjects[1].Subject()
+	sp := m.pages[0].(*subjectsPage)
+	if i, ok := sp.list.selected(); m.active != 0 || !ok || sp.subs[i].s.String() != want.String() || len(m.back) != 1 {
+		t.Fatalf("enter on %s: page %d, back %v", want, m.active, m.back)
+	}
+
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<down>", "<enter>", "<enter>", "<esc>")
+	m, _ = f.finish()
+	if m.active != 1 || len(m.back) != 0 {
+		t.Errorf("esc after the jump: page %d, back %v; want Who can", m.active, m.back)
+	}
+
+	// u-secrets' matrix: its first cell (get secrets) comes from
+	// ClusterRoleBinding audit-secrets.
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("/")
+	f.typeText("u-secrets")
+	f.keys("<enter>", "<enter>", "<enter>") // the filter, the matrix, go to
+	m, screen := f.finish()
+	rp := m.pages[3].(*rolesPage)
+	i, _ := rp.list.selected()
+	if m.active != 3 || rp.items[i].ref.Name != "audit-secrets" || rp.items[i].ref.Kind != "ClusterRoleBinding" {
+		t.Errorf("enter on a matrix cell: page %d, %v\n%s", m.active, rp.items[i].ref, plain(screen))
+	}
+
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("/")
+	f.typeText("u-secrets")
+	f.keys("<enter>", "<enter>", "<enter>", "<enter>", "<enter>") // ... the binding's detail, its role
+	m, _ = f.finish()
+	rp = m.pages[3].(*rolesPage)
+	i, _ = rp.list.selected()
+	if rp.items[i].ref.Kind != "ClusterRole" || rp.items[i].ref.Name != "audit-secret-reader" {
+		t.Errorf("enter on a binding's detail: %v", rp.items[i].ref)
+	}
+
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("4", "/")
+	f.typeText("audit-secret-reader")
+	f.keys("<enter>", "v")
+	_, screen = f.finish()
+	if s := plain(screen); !strings.Contains(s, "as read (v: back to the detail)") || !strings.Contains(s, "rules:") || !strings.Contains(s, "name: audit-secret-reader") {
+		t.Errorf("v on a role:\n%s", s)
+	}
+}

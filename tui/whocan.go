@@ -187,6 +187,15 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			return nil
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
+		case key.Matches(km, k.Enter) && p.focus:
+			// The subject on its page (esc comes back).
+			if i, ok := p.list.selected(); ok {
+				if i < len(p.res.Subjects) {
+					return jumpToSubject(p.res.Subjects[i].Subject())
+				}
+				return jumpToSubject(p.res.Transitive[i-len(p.res.Subjects)].Subject())
+			}
+			return nil
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
 			p.focus = true
 			p.list.focused = false
