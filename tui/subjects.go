@@ -257,7 +257,14 @@ func (p *subjectsPage) setSize(w, h int) {
 func (p *subjectsPage) help() []key.Binding {
 	k := p.c.Keys
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScopePrev, k.ScopeNext, goTo, k.Back, k.YAML, k.Verify}
+		keys := []key.Binding{k.Up, k.Down, k.Left, k.Right}
+		if len(p.scopes) > 1 {
+			keys = append(keys, k.ScopePrev, k.ScopeNext)
+		}
+		if p.cellBinding() != nil {
+			keys = append(keys, goTo)
+		}
+		return append(keys, k.Back, k.YAML, k.Verify)
 	}
 	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Sort, k.Verify}
 }
@@ -268,6 +275,20 @@ func (p *subjectsPage) status() string {
 		s += "  scope " + scopeName(p.scopes[p.scope]) + fmt.Sprintf(" (%d/%d)", p.scope+1, len(p.scopes))
 	}
 	return s
+}
+
+// cellBinding is the first binding behind the matrix cell under the
+// cursor, nil when none (not granted, or system:masters).
+func (p *subjectsPage) cellBinding() *rbac.ObjectRef {
+	if p.row >= len(p.mx.rows) || p.col >= len(p.mx.rows[p.row].cells) {
+		return nil
+	}
+	for _, path := range p.mx.rows[p.row].cells[p.col].paths {
+		if path.Binding != nil {
+			return path.Binding
+		}
+	}
+	return nil
 }
 
 // verify asks the cluster's authorizer about every request the selected
@@ -376,12 +397,8 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 		return p.filter.open()
 	case key.Matches(km, k.Enter):
 		// The binding behind the cell, on Roles & bindings.
-		if p.row < len(p.mx.rows) {
-			for _, path := range p.mx.rows[p.row].cells[p.col].paths {
-				if path.Binding != nil {
-					return jumpToRef(*path.Binding)
-				}
-			}
+		if b := p.cellBinding(); b != nil {
+			return jumpToRef(*b)
 		}
 		return nil
 	case key.Matches(km, k.Up):

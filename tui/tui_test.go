@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -1213,5 +1214,147 @@ func TestCrossNavigation(t *testing.T) {
 	_, screen = f.finish()
 	if s := plain(screen); !strings.Contains(s, "as read (v: back to the detail)") || !strings.Contains(s, "rules:") || !strings.Contains(s, "name: audit-secret-reader") {
 		t.Errorf("v on a role:\n%s", s)
+	}
+}
+
+// TestFooterKeysWork walks every key the footer shows, on each page and
+// in each state, and checks that it does something there: the screen
+// changes (a key that is shown and does nothing is a defect).
+func TestFooterKeysWork(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	sess.Report() // the audit done, as after the first screen
+	press := func(m *Model, k key.Binding) {
+		name := k.Keys()[0]
+		var msg tea.KeyPressMsg
+		switch name {
+		case "up", "down", "left", "right", "enter", "esc", "tab", "pgup", "pgdown", "home", "end":
+			msg = keyMsg("<" + name + ">")
+			switch name {
+			case "pgup":
+				msg = tea.KeyPressMsg{Code: tea.KeyPgUp}
+			case "pgdown":
+				msg = tea.KeyPressMsg{Code: tea.KeyPgDown}
+			case "home":
+				msg = tea.KeyPressMsg{Code: tea.KeyHome}
+			case "end":
+				msg = tea.KeyPressMsg{Code: tea.KeyEnd}
+			}
+		default:
+			msg = keyMsg(name)
+		}
+		_, cmd := m.Update(msg)
+		// Run what the key started (a jump, a verification, a fix plan)
+		// and hand its message back, as the program would.
+		for i := 0; cmd != nil && i < 3; i++ {
+			out := cmd()
+			if _, quit := out.(tea.QuitMsg); quit || out == nil {
+				break
+			}
+			if b, ok := out.(tea.BatchMsg); ok {
+				for _, c := range b {
+					if c != nil {
+						if o := c(); o != nil {
+							m.Update(o)
+						}
+					}
+				}
+				break
+			}
+			_, cmd = m.Update(out)
+		}
+	}
+	// system:nodes' matrix has rows above and below the cursor, and a
+	// cell granted through a binding under it; u-ns-admin's two scopes.
+	states := []struct {
+		name  string
+		w, h  int
+		setup []string // keys, as keyMsg reads them
+		text  string   // typed after setup
+		after []string
+	}{
+		{"subjects list", 140, 40, []string{"1", "<down>", "<down>"}, "", nil},
+		{"subjects matrix", 140, 40, []string{"1", "/"}, "system:nodes", []string{"<enter>", "<enter>", "<down>", "<right>"}},
+		{"subjects matrix on a granted cell", 140, 40, []string{"1", "/"}, "system:nodes", []string{"<enter>", "<enter>", "<down>"}},
+		{"subjects matrix with scopes", 140, 40, []string{"1", "/"}, "u-ns-admin", []string{"<enter>", "<enter>"}},
+		{"who can results", 140, 40, []string{"2"}, "get secrets -A", []string{"<enter>", "<down>"}},
+		{"who can detail", 80, 13, []string{"2"}, "get secrets -A", []string{"<enter>", "<down>", "<down>", "<enter>", "<down>"}},
+		{"findings list", 140, 40, []string{"3", "<down>", "<down>"}, "", nil},
+		{"findings detail", 80, 13, []string{"3", "<down>", "<enter>", "<down>"}, "", nil},
+		{"roles list", 140, 40, []string{"4", "<down>", "<down>"}, "", nil},
+		{"roles detail", 80, 13, []string{"4", "/"}, "audit-all-star", []string{"<enter>", "<enter>", "<down>"}},
+	}
+	for _, st := range states {
+		setup := func() *Model {
+			m := New(t.Context(), Options{App: sess.App, Initial: sess, WriteDir: t.TempDir()})
+			m.Update(tea.WindowSizeMsg{Width: st.w, Height: st.h})
+			m.Update(auditedMsg{sess: sess})
+			for _, k := range st.setup {
+				m.Update(keyMsg(k))
+			}
+			for _, r := range st.text {
+				m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+			}
+			for _, k := range st.after {
+				m.Update(keyMsg(k))
+			}
+			return m
+		}
+		m := setup()
+		keys := m.pages[m.active].help()
+		if len(keys) < 3 {
+			t.Fatalf("%s: footer of %d keys", st.name, len(keys))
+		}
+		has := func(desc string) bool {
+			return slices.ContainsFunc(keys, func(k key.Binding) bool { return k.Help().Desc == desc || k.Help().Key == desc })
+		}
+		if st.name == "subjects matrix on a granted cell" && !has("go to") || st.name == "subjects matrix with scopes" && !has("[") {
+			t.Errorf("%s: the footer lacks the key the state is for: %d keys", st.name, len(keys))
+		}
+		for _, k := range keys {
+			// These states are here for some keys only: the scopes of
+			// a subject with one row, go to on a granted cell at column 0.
+			if st.name == "subjects matrix with scopes" && k.Help().Key != "[" && k.Help().Key != "]" ||
+				st.name == "subjects matrix on a granted cell" && k.Help().Desc != "go to" {
+				continue
+			}
+			m := setup()
+			before := plain(m.render())
+			press(m, k)
+			if after := plain(m.render()); after == before {
+				t.Errorf("%s: %s (%s) changed nothing on the screen", st.name, k.Help().Key, k.Help().Desc)
+			}
+		}
+	}
+}
+
+// TestPagesWide: every page at 160x50, list and detail side by side, the
+// detail focused where it has one, against golden files.
+func TestPagesWide(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+		text string
+		want []string
+	}{
+		{"subjects-matrix", []string{"1", "<down>", "<enter>"}, "", []string{"┃", "delcol"}},
+		{"whocan", []string{"2"}, "get secrets -A", []string{"in every namespace", "WHERE"}},
+		{"findings", []string{"3", "<enter>"}, "", []string{"NAMESPACE", "┃"}},
+		{"roles", []string{"4", "/"}, "res:pods/exec", []string{"RoleBinding", "Held by"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := start(t, offlineApp(t), 160, 50, Options{})
+			f.keys(tc.keys...)
+			if tc.text != "" {
+				f.typeText(tc.text)
+				f.keys("<enter>")
+			}
+			_, screen := f.finish()
+			for _, w := range tc.want {
+				if !strings.Contains(plain(screen), w) {
+					t.Errorf("screen lacks %q:\n%s", w, plain(screen))
+				}
+			}
+			golden.RequireEqual(t, screen)
+		})
 	}
 }

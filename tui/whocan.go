@@ -130,7 +130,10 @@ func (p *whoCanPage) help() []key.Binding {
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "to the results")),
 		}
 	}
-	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Back, k.Transitive, k.Verify}
+	if p.focus {
+		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.Back, k.Transitive, k.Verify}
+	}
+	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Transitive, k.Verify}
 }
 
 func (p *whoCanPage) status() string {
