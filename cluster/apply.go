@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -109,4 +110,24 @@ func (a *Applier) do(ctx context.Context, op fix.Operation, dryRun bool) (before
 		err = ri.Delete(ctx, op.Target.Name, metav1.DeleteOptions{DryRun: dry, Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 		return before, nil, err
 	}
+}
+
+// Get reads one object as the cluster has it now (the explorer's v).
+func (c *Client) Get(ctx context.Context, ref rbac.ObjectRef) (map[string]any, error) {
+	gvr, ok := gvrs[ref.Kind]
+	if ref.Kind == "ServiceAccount" {
+		gvr, ok = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true
+	}
+	if !ok {
+		return nil, fmt.Errorf("cannot read %s objects", ref.Kind)
+	}
+	var ri dynamic.ResourceInterface = c.applier.dyn.Resource(gvr)
+	if ref.Namespace != "" {
+		ri = c.applier.dyn.Resource(gvr).Namespace(ref.Namespace)
+	}
+	u, err := ri.Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, Explain(err)
+	}
+	return u.Object, nil
 }

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -405,4 +406,27 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("%q resolved to an empty resource: %+v", arg, res)
 		}
 	})
+}
+
+// TestGetAndObjectYAML: v in the explorer shows an object as the cluster
+// has it now (a GET, managedFields dropped), not as it was loaded.
+func TestGetAndObjectYAML(t *testing.T) {
+	c := clustertest.Get(t)
+	client, err := New(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &access.App{Cluster: client}
+	sess, err := app.Open(t.Context(), source.Scope{ClusterRBAC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := rbac.ObjectRef{Kind: "ClusterRole", Name: "cluster-admin"}
+	text, origin, err := sess.ObjectYAML(t.Context(), ref)
+	if err != nil || origin != "as the cluster has it now" || !strings.Contains(text, "name: cluster-admin") || !strings.Contains(text, "rules:") || strings.Contains(text, "managedFields") {
+		t.Errorf("ObjectYAML(%s): %q %v\n%s", ref, origin, err, text)
+	}
+	if _, _, err := sess.ObjectYAML(t.Context(), rbac.ObjectRef{Kind: "ClusterRole", Name: "no-such-role"}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("a missing object: %v", err)
+	}
 }

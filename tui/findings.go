@@ -33,6 +33,15 @@ type findingsPage struct {
 	shownSt  fixState
 	// sortBy is the index in findingSorts.
 	sortBy int
+	// links are what the detail can go to; link is the one marked.
+	links   []jumpMsg
+	link    int
+	linkFor string // the finding link is about
+}
+
+func (p *findingsPage) mustCurrent() *audit.Finding {
+	f, _ := p.current()
+	return f
 }
 
 func newFindingsPage(c *Common, d *deps) *findingsPage {
@@ -216,8 +225,23 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(km, k.Copy):
 			act, isAct = actCopy, true
 		case key.Matches(km, k.Enter) && p.focus && !p.flow.active():
-			if f, ok := p.current(); ok && len(f.Subjects) > 0 {
-				return jumpToSubject(f.Subjects[0])
+			if p.link < len(p.links) {
+				j := p.links[p.link]
+				return func() tea.Msg { return j }
+			}
+			return nil
+		case p.focus && !p.flow.active() && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
+			if key.Matches(km, k.Up) {
+				p.link = max(p.link-1, 0)
+			} else {
+				p.link = min(p.link+1, len(p.links)-1)
+			}
+			p.syncDetail(false)
+			for n, l := range strings.Split(p.renderFinding(p.mustCurrent()), "\n") {
+				if strings.Contains(l, "› ") {
+					p.detail.vp.EnsureVisible(n, 0, 0)
+					break
+				}
 			}
 			return nil
 		case key.Matches(km, k.Sort) && !p.focus && p.report != nil:
@@ -297,10 +321,25 @@ func (p *findingsPage) renderFinding(f *audit.Finding) string {
 	if f.Managed {
 		b.WriteString(st.Muted.Render("platform-managed object: reported as info; the platform may restore it") + "\n")
 	}
+	// Subjects and the paths' bindings and roles are links: in the
+	// detail, up and down mark one and enter goes to it.
+	if p.linkFor != f.ID {
+		p.link, p.linkFor = 0, f.ID
+	}
+	sel := -1
+	if p.focus {
+		sel = p.link
+	}
+	p.links = nil
 	if len(f.Subjects) > 0 {
 		b.WriteString("\n" + st.Bold.Render("Who") + "\n")
 		for _, s := range f.Subjects {
-			b.WriteString("  " + safe.Terminal(names.Subject(s)) + "\n")
+			line := safe.Terminal(names.Subject(s))
+			if len(p.links) == sel {
+				line = st.Bold.Render("› " + line)
+			}
+			p.links = append(p.links, jumpMsg{subject: &s})
+			b.WriteString("  " + line + "\n")
 		}
 	}
 	if len(f.Objects) > 0 {
@@ -310,7 +349,12 @@ func (p *findingsPage) renderFinding(f *audit.Finding) string {
 		}
 	}
 	if len(f.Evidence) > 0 {
-		b.WriteString("\n" + provenance(st, st.Bold.Render("Why (binding → role → rule)"), f.Evidence) + "\n")
+		text, links := provenanceLinks(st, st.Bold.Render("Why (binding → role → rule)"), f.Evidence, sel, len(p.links))
+		p.links = append(p.links, links...)
+		b.WriteString("\n" + text + "\n")
+	}
+	if p.focus && len(p.links) > 0 {
+		b.WriteString("\n" + st.Muted.Render("↑↓ choose, enter: go to it (esc comes back)") + "\n")
 	}
 	b.WriteString("\n")
 	if f.Fixable {

@@ -209,6 +209,23 @@ func dedupPaths(ps []rbac.Path) []rbac.Path {
 // provenance renders the paths of one cell as a tree: binding -> role ->
 // rule.
 func provenance(s *Styles, title string, paths []rbac.Path) string {
+	text, _ := provenanceLinks(s, title, paths, -1, 0)
+	return text
+}
+
+// provenanceLinks renders the tree and lists the objects on it a detail
+// can go to (each binding, then its role), numbered from first; the one
+// numbered sel is marked "›" and bold, in text for NO_COLOR.
+func provenanceLinks(s *Styles, title string, paths []rbac.Path, sel, first int) (string, []jumpMsg) {
+	var links []jumpMsg
+	mark := func(text string, j jumpMsg) string {
+		n := first + len(links)
+		links = append(links, j)
+		if n == sel {
+			return s.Bold.Render("› " + text)
+		}
+		return text
+	}
 	t := tree.Root(title)
 	if len(paths) == 0 {
 		t.Child(s.Muted.Render("no binding grants this here"))
@@ -217,7 +234,8 @@ func provenance(s *Styles, title string, paths []rbac.Path) string {
 		var bind string
 		switch {
 		case p.Binding != nil:
-			bind = safe.Terminal(p.Binding.String())
+			b := *p.Binding
+			bind = mark(safe.Terminal(p.Binding.String()), jumpMsg{ref: &b})
 		case p.Role.Kind == rbac.GroupKind:
 			bind = "no binding: the API server grants group system:masters everything"
 		default:
@@ -226,8 +244,11 @@ func provenance(s *Styles, title string, paths []rbac.Path) string {
 		role := safe.Terminal(p.Role.String())
 		if p.Role.Kind == rbac.GroupKind {
 			role = "group " + safe.Terminal(p.Role.Name)
+		} else {
+			r := p.Role
+			role = mark(role, jumpMsg{ref: &r})
 		}
 		t.Child(tree.Root(bind).Child(tree.Root(role).Child(safe.Terminal(rbac.RuleString(p.Rule)))))
 	}
-	return t.String()
+	return t.String(), links
 }

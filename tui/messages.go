@@ -47,6 +47,12 @@ type (
 		subject *rbac.Subject
 		ref     *rbac.ObjectRef
 	}
+	// objectMsg is one object's YAML (v), or why it could not be read.
+	objectMsg struct {
+		ref          rbac.ObjectRef
+		text, origin string
+		err          error
+	}
 	// whoCanVerifiedMsg is the cluster's word on a Who can answer.
 	whoCanVerifiedMsg struct {
 		sess  *access.Session

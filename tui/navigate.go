@@ -1,12 +1,12 @@
 package tui
 
 import (
-	"fmt"
+	"context"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -43,12 +43,10 @@ func (l *list) selectRow(i int) bool {
 // show selects subject s, the filter cleared and the list focused.
 func (p *subjectsPage) show(s rbac.Subject) bool {
 	p.build()
-	p.filter.clear()
-	p.list.setFilter("")
 	p.setFocus(false)
 	for i := range p.subs {
 		if subjectKeyOf(p.subs[i].s) == subjectKeyOf(rbac.Subject{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name}) {
-			ok := p.list.selectRow(i)
+			ok := p.selectKeepingFilter(i)
 			p.syncDetail()
 			return ok
 		}
@@ -57,16 +55,25 @@ func (p *subjectsPage) show(s rbac.Subject) bool {
 	return false
 }
 
+// selectKeepingFilter selects row i, clearing the filter only when it
+// hides the row.
+func (lp *listPage) selectKeepingFilter(i int) bool {
+	if lp.list.selectRow(i) {
+		return true
+	}
+	lp.filter.clear()
+	lp.list.setFilter("")
+	return lp.list.selectRow(i)
+}
+
 // show selects the role or binding ref.
 func (p *rolesPage) show(ref rbac.ObjectRef) bool {
 	p.build()
-	p.filter.clear()
-	p.list.setFilter("")
 	p.setFocus(false)
 	p.shown = -1
 	for i := range p.items {
 		if p.items[i].ref.Kind == ref.Kind && p.items[i].ref.Name == ref.Name && p.items[i].ref.Namespace == ref.Namespace {
-			ok := p.list.selectRow(i)
+			ok := p.selectKeepingFilter(i)
 			p.syncDetail()
 			return ok
 		}
@@ -85,57 +92,48 @@ func (p *whoCanPage) atTop() bool { return !p.focus && !p.input.Focused() }
 
 func (p *findingsPage) atTop() bool { return p.listPage.atTop() && !p.flow.active() }
 
-// objectYAML is an object of the snapshot as YAML.
-func objectYAML(snap *rbac.Snapshot, ref rbac.ObjectRef) (string, bool) {
-	var obj any
-	switch ref.Kind {
-	case "Role":
-		for i := range snap.Roles {
-			if r := &snap.Roles[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
-	case "ClusterRole":
-		for i := range snap.ClusterRoles {
-			if r := &snap.ClusterRoles[i]; r.Name == ref.Name {
-				obj = r
-			}
-		}
-	case "RoleBinding":
-		for i := range snap.RoleBindings {
-			if r := &snap.RoleBindings[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
-	case "ClusterRoleBinding":
-		for i := range snap.ClusterRoleBindings {
-			if r := &snap.ClusterRoleBindings[i]; r.Name == ref.Name {
-				obj = r
-			}
-		}
-	case "ServiceAccount":
-		for i := range snap.ServiceAccounts {
-			if r := &snap.ServiceAccounts[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
-	}
-	if obj == nil {
-		return "", false
-	}
-	b, err := yaml.Marshal(obj)
-	if err != nil {
-		return "", false
-	}
-	return string(b), true
+// objectView holds the YAML v shows: fetched off the UI goroutine (a GET
+// live, the file's object offline) for ref.
+type objectView struct {
+	ref  rbac.ObjectRef
+	msg  *objectMsg // nil while it is being read
+	asks int
 }
 
-// yamlView renders an object's YAML for a detail pane, or says why there
-// is none.
-func yamlView(st *Styles, snap *rbac.Snapshot, ref rbac.ObjectRef) string {
-	y, ok := objectYAML(snap, ref)
-	if !ok {
-		return st.Muted.Render(safe.Terminal(fmt.Sprintf("%s is not in what was read (one of Kubernetes' default roles taken from its policy, or not read)", ref)))
+// fetch asks for ref's YAML.
+func fetch(sess *access.Session, ctx context.Context, ref rbac.ObjectRef) tea.Cmd {
+	return func() tea.Msg {
+		text, origin, err := sess.ObjectYAML(ctx, ref)
+		return objectMsg{ref: ref, text: text, origin: origin, err: err}
 	}
-	return st.Bold.Render(safe.Terminal(ref.String())+" as read (v: back to the detail)") + "\n\n" + safe.Lines(y)
+}
+
+// render draws the object's YAML, or that it is being read, or why not.
+func (o *objectView) render(st *Styles) string {
+	head := st.Bold.Render(safe.Terminal(o.ref.String()))
+	switch {
+	case o.msg == nil:
+		return head + "\n\n" + st.Muted.Render("reading…")
+	case o.msg.err != nil:
+		return head + "\n\n" + st.Error.Render("cannot show it: "+safe.Error(o.msg.err))
+	}
+	return head + " " + st.Muted.Render(safe.Terminal(o.msg.origin)+" (v: back to the detail)") + "\n\n" + safe.Lines(o.msg.text)
+}
+
+// here is the role or binding selected, to come back to.
+func (p *rolesPage) here() *jumpMsg {
+	if i, ok := p.list.selected(); ok && i < len(p.items) {
+		r := p.items[i].ref
+		return &jumpMsg{ref: &r}
+	}
+	return nil
+}
+
+// here is the subject selected, to come back to.
+func (p *subjectsPage) here() *jumpMsg {
+	if i, ok := p.list.selected(); ok && i < len(p.subs) {
+		s := p.subs[i].s
+		return &jumpMsg{subject: &s}
+	}
+	return nil
 }

@@ -26,9 +26,16 @@ type rolesPage struct {
 	items []roleItem
 	shown int
 	sess  *access.Session
+	deps  *deps
 	dirty bool
-	// yaml (v) shows the object as read instead of the detail.
-	yaml bool
+	// yaml (v) shows the object's YAML (object) instead of the detail.
+	yaml   bool
+	object objectView
+	// links are what the detail can go to; link is the one marked;
+	// relink renders the same item again with the mark moved.
+	links  []jumpMsg
+	link   int
+	relink bool
 }
 
 // roleItem is one row: a role, or a binding (binding set).
@@ -39,8 +46,8 @@ type roleItem struct {
 	binding *rbac.BindingView  // a binding's own view
 }
 
-func newRolesPage(c *Common) *rolesPage {
-	p := &rolesPage{shown: -1}
+func newRolesPage(c *Common, d *deps) *rolesPage {
+	p := &rolesPage{shown: -1, deps: d}
 	p.listPage = newListPage(c, true,
 		column{title: "KIND", width: 18},
 		column{title: "NAME", flex: true},
@@ -194,30 +201,46 @@ func (p *rolesPage) status() string { return "roles and bindings " + p.list.posi
 
 func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
 	k := p.c.Keys
+	if o, ok := msg.(objectMsg); ok {
+		if p.object.ref == o.ref {
+			p.object.msg = &o
+			p.shown = -1
+			p.syncDetail()
+		}
+		return nil
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active {
 		switch {
 		case key.Matches(km, k.YAML):
 			p.yaml = !p.yaml
+			p.object = objectView{} // read again: v shows the object as it is now
 			p.shown = -1
 			p.syncDetail()
-			return nil
+			return p.fetchYAML()
 		case key.Matches(km, k.Enter) && p.focus:
-			// A binding's role, else the role's first holder.
-			if i, ok := p.list.selected(); ok {
-				it := &p.items[i]
-				if it.binding != nil && it.binding.RoleFound {
-					return jumpToRef(it.binding.Role)
-				}
-				for _, s := range it.subjects() {
-					if sub, ok := subjectFromRBAC(s, it); ok {
-						return jumpToSubject(sub)
-					}
-				}
+			// The marked role, binding or subject on its page.
+			if p.link < len(p.links) {
+				j := p.links[p.link]
+				return func() tea.Msg { return j }
 			}
+			return nil
+		case p.focus && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
+			if key.Matches(km, k.Up) {
+				p.link = max(p.link-1, 0)
+			} else {
+				p.link = min(p.link+1, len(p.links)-1)
+			}
+			p.relink = true
+			p.syncDetail()
 			return nil
 		}
 	}
+	// Focus may move: the mark is drawn only while the detail has it.
+	p.relink = true
 	cmd, _ := p.handle(msg)
+	if p.yaml {
+		return tea.Batch(cmd, p.fetchYAML())
+	}
 	return cmd
 }
 
@@ -249,15 +272,34 @@ func (p *rolesPage) syncDetail() {
 		p.detail.setContent(p.c.Styles.Muted.Render("nothing matches"), true)
 		return
 	}
-	if i == p.shown {
+	if i == p.shown && !p.relink {
 		return
 	}
-	p.shown = i
+	top := i != p.shown
+	if top {
+		p.link = 0
+	}
+	p.shown, p.relink = i, false
 	st := p.c.Styles
 	it := &p.items[i]
 	if p.yaml {
-		p.detail.setContent(yamlView(st, p.sess.Index.Snapshot(), it.ref), true)
+		p.detail.setContent(p.object.render(st), true)
 		return
+	}
+	// The roles, bindings and subjects named are links: in the detail,
+	// up and down mark one and enter goes to it.
+	sel := -1
+	if p.focus {
+		sel = p.link
+	}
+	p.links = nil
+	link := func(text string, j jumpMsg) string {
+		n := len(p.links)
+		p.links = append(p.links, j)
+		if n == sel {
+			return st.Bold.Render("› " + text)
+		}
+		return text
 	}
 	var b strings.Builder
 	b.WriteString(st.Bold.Render(safe.Terminal(it.ref.String())) + "\n\n")
@@ -265,17 +307,21 @@ func (p *rolesPage) syncDetail() {
 		role := safe.Terminal(bv.Role.String())
 		if !bv.RoleFound {
 			role = st.Error.Render(role + ": does not exist (a dangling binding grants nothing until someone creates it)")
+		} else {
+			r := bv.Role
+			role = link(role, jumpMsg{ref: &r})
 		}
 		b.WriteString(st.Bold.Render("Grants") + " " + role + "\n" + st.Bold.Render("to") + "\n")
-		p.writeSubjects(&b, bv.Subjects, "  ")
+		p.writeSubjects(&b, bv.Subjects, "  ", it, link)
 	} else {
 		b.WriteString(st.Bold.Render("Held by") + "\n")
 		if len(it.holds) == 0 {
 			b.WriteString(st.Muted.Render("  no binding references it") + "\n")
 		}
 		for _, h := range it.holds {
-			b.WriteString("  " + safe.Terminal(h.Ref.String()) + "\n")
-			p.writeSubjects(&b, h.Subjects, "    ")
+			r := h.Ref
+			b.WriteString("  " + link(safe.Terminal(h.Ref.String()), jumpMsg{ref: &r}) + "\n")
+			p.writeSubjects(&b, h.Subjects, "    ", &roleItem{binding: &h}, link)
 		}
 	}
 	b.WriteString("\n" + st.Bold.Render("Rules") + "\n")
@@ -285,10 +331,21 @@ func (p *rolesPage) syncDetail() {
 	for _, rule := range it.rules {
 		b.WriteString("  " + safe.Terminal(rbac.RuleString(rule)) + "\n")
 	}
-	p.detail.setContent(b.String(), true)
+	if p.focus && len(p.links) > 0 {
+		b.WriteString("\n" + st.Muted.Render("↑↓ choose, enter: go to it (esc comes back)") + "\n")
+	}
+	p.detail.setContent(b.String(), top)
+	if p.focus {
+		for n, l := range strings.Split(b.String(), "\n") {
+			if strings.Contains(l, "› ") {
+				p.detail.vp.EnsureVisible(n, 0, 0)
+				break
+			}
+		}
+	}
 }
 
-func (p *rolesPage) writeSubjects(b *strings.Builder, subs []rbacv1.Subject, indent string) {
+func (p *rolesPage) writeSubjects(b *strings.Builder, subs []rbacv1.Subject, indent string, it *roleItem, link func(string, jumpMsg) string) {
 	if len(subs) == 0 {
 		b.WriteString(indent + p.c.Styles.Muted.Render("no subjects") + "\n")
 	}
@@ -304,6 +361,27 @@ func (p *rolesPage) writeSubjects(b *strings.Builder, subs []rbacv1.Subject, ind
 				ns = " (namespace of the binding)"
 			}
 		}
-		b.WriteString(indent + safe.Terminal(kindWord(s.Kind)+":"+name+ns) + "\n")
+		text := safe.Terminal(kindWord(s.Kind) + ":" + name + ns)
+		if sub, ok := subjectFromRBAC(s, it); ok {
+			text = link(text, jumpMsg{subject: &sub})
+		}
+		b.WriteString(indent + text + "\n")
 	}
+}
+
+// fetchYAML reads the selected object's YAML when v is on, once per
+// object.
+func (p *rolesPage) fetchYAML() tea.Cmd {
+	i, ok := p.list.selected()
+	if !p.yaml || !ok || p.sess == nil {
+		return nil
+	}
+	ref := p.items[i].ref
+	if p.object.ref == ref {
+		return nil // read, or being read
+	}
+	p.object = objectView{ref: ref}
+	p.shown = -1
+	p.syncDetail()
+	return fetch(p.sess, p.deps.ctx, ref)
 }

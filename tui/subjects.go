@@ -39,7 +39,8 @@ type subjectsPage struct {
 	// sortBy is the index in subjectSorts.
 	sortBy int
 	// yaml (v) shows a service account's object instead of the matrix.
-	yaml bool
+	yaml   bool
+	object objectView
 	// The cluster's word on one subject's rules (V): asked for
 	// verifying, given in verified (or why not, verr).
 	verifying  *rbac.Subject
@@ -360,10 +361,24 @@ func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.Verify) {
 		return p.verify()
 	}
+	if o, ok := msg.(objectMsg); ok {
+		if p.object.ref == o.ref {
+			p.object.msg = &o
+			p.syncDetail()
+		}
+		return nil
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.YAML) {
 		p.yaml = !p.yaml
+		var cmd tea.Cmd
+		if i, ok := p.list.selected(); ok && p.yaml && p.subs[i].s.Kind == rbac.ServiceAccountKind {
+			s := p.subs[i].s
+			ref := rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: s.Name, Namespace: s.Namespace}
+			p.object = objectView{ref: ref}
+			cmd = fetch(p.sess, p.deps.ctx, ref)
+		}
 		p.detail.setContent(p.renderDetail(), true)
-		return nil
+		return cmd
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && !p.focus && key.Matches(km, p.c.Keys.Sort) {
 		p.sortBy = (p.sortBy + 1) % len(subjectSorts)
@@ -471,7 +486,10 @@ func (p *subjectsPage) renderDetail() string {
 		if si.s.Kind != rbac.ServiceAccountKind {
 			return st.Muted.Render(safe.Terminal(si.s.String()) + ": users and groups are no objects in the cluster; only bindings name them (v: back)")
 		}
-		return yamlView(st, p.sess.Index.Snapshot(), rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: si.s.Name, Namespace: si.s.Namespace})
+		if ref := (rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: si.s.Name, Namespace: si.s.Namespace}); p.object.ref != ref {
+			return st.Bold.Render(safe.Terminal(ref.String())) + "\n\n" + st.Muted.Render("v twice shows this one")
+		}
+		return p.object.render(st)
 	}
 	var b strings.Builder
 	b.WriteString(st.Bold.Render(safe.Terminal(p.names.Subject(si.s))) + "\n")

@@ -67,8 +67,14 @@ type Model struct {
 	notices     <-chan string
 	// lastScreen is the screen at the last screenMsg.
 	lastScreen string
-	// back are the pages a jump came from (esc returns to the last).
-	back []int
+	// back are where jumps came from (esc returns to the last).
+	back []place
+}
+
+// place is a page and, where the page can say, the object it showed.
+type place struct {
+	page int
+	here *jumpMsg
 }
 
 // New returns the explorer's model.
@@ -80,7 +86,7 @@ func New(ctx context.Context, o Options) *Model {
 	}
 	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
-	m.pages = []page{newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c)}
+	m.pages = []page{newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c, d)}
 	m.active = min(max(o.Page, 0), len(m.pages)-1)
 	if o.Initial != nil {
 		m.setSession(o.Initial)
@@ -249,7 +255,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if t, ok := m.pages[m.active].(interface{ atTop() bool }); ok && t.atTop() {
 				prev := m.back[n-1]
 				m.back = m.back[:n-1]
-				return m, m.enterPage(prev)
+				cmd := m.enterPage(prev.page)
+				if prev.here != nil {
+					m.show(prev.page, *prev.here)
+				}
+				return m, cmd
 			}
 		}
 	}
@@ -325,22 +335,27 @@ func (m *Model) jump(j jumpMsg) tea.Cmd {
 	if target < 0 || m.sess == nil {
 		return nil
 	}
-	from := m.active
-	cmd := m.enterPage(target)
-	ok := false
-	switch p := m.pages[target].(type) {
-	case *subjectsPage:
-		ok = p.show(*j.subject)
-	case *rolesPage:
-		ok = p.show(*j.ref)
+	from := place{page: m.active}
+	if h, ok := m.pages[m.active].(interface{ here() *jumpMsg }); ok {
+		from.here = h.here()
 	}
-	if !ok {
+	cmd := m.enterPage(target)
+	if !m.show(target, j) {
 		m.note = "not on its page: " + jumpName(j)
 	}
-	if from != target {
-		m.back = append(m.back, from)
-	}
+	m.back = append(m.back, from)
 	return cmd
+}
+
+// show selects the object of j on page i.
+func (m *Model) show(i int, j jumpMsg) bool {
+	switch p := m.pages[i].(type) {
+	case *subjectsPage:
+		return j.subject != nil && p.show(*j.subject)
+	case *rolesPage:
+		return j.ref != nil && p.show(*j.ref)
+	}
+	return false
 }
 
 func jumpName(j jumpMsg) string {

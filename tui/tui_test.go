@@ -147,7 +147,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
-		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg, objectMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -215,6 +215,9 @@ func sameType(a, b tea.Msg) bool {
 		return ok
 	case subjectVerifiedMsg:
 		_, ok := b.(subjectVerifiedMsg)
+		return ok
+	case objectMsg:
+		_, ok := b.(objectMsg)
 		return ok
 	}
 	return false
@@ -1183,14 +1186,36 @@ func TestCrossNavigation(t *testing.T) {
 		t.Errorf("esc after the jump: page %d, back %v; want Who can", m.active, m.back)
 	}
 
+	// In the detail, down marks the first path's binding: enter goes to
+	// it on Roles & bindings.
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<enter>", "<down>")
+	m, screen := f.finish()
+	wp = m.pages[1].(*whoCanPage)
+	wantRef := *wp.res.Subjects[0].Via[0].Binding
+	if !strings.Contains(plain(screen), "› "+wantRef.String()) {
+		t.Errorf("the binding is not marked:\n%s", plain(screen))
+	}
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	m, _ = f.finish()
+	rp := m.pages[3].(*rolesPage)
+	if i, ok := rp.list.selected(); m.active != 3 || !ok || rp.items[i].ref.String() != wantRef.String() {
+		t.Errorf("enter on a marked binding: page %d, want %s", m.active, wantRef)
+	}
+
 	// u-secrets' matrix: its first cell (get secrets) comes from
 	// ClusterRoleBinding audit-secrets.
 	f = start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("/")
 	f.typeText("u-secrets")
 	f.keys("<enter>", "<enter>", "<enter>") // the filter, the matrix, go to
-	m, screen := f.finish()
-	rp := m.pages[3].(*rolesPage)
+	m, screen = f.finish()
+	rp = m.pages[3].(*rolesPage)
 	i, _ := rp.list.selected()
 	if m.active != 3 || rp.items[i].ref.Name != "audit-secrets" || rp.items[i].ref.Kind != "ClusterRoleBinding" {
 		t.Errorf("enter on a matrix cell: page %d, %v\n%s", m.active, rp.items[i].ref, plain(screen))
@@ -1207,12 +1232,34 @@ func TestCrossNavigation(t *testing.T) {
 		t.Errorf("enter on a binding's detail: %v", rp.items[i].ref)
 	}
 
+	// On Roles & bindings: a role's detail marks its first binding, down
+	// the binding's subject; enter goes to it, esc comes back to the role.
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("4", "/")
+	f.typeText("audit-secret-reader")
+	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	m, _ = f.finish()
+	sp = m.pages[0].(*subjectsPage)
+	if i, ok := sp.list.selected(); m.active != 0 || !ok || sp.subs[i].s.String() != "user:u-secrets" {
+		t.Errorf("down, enter on a role's detail: page %d", m.active)
+	}
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("4", "/")
+	f.typeText("audit-secret-reader")
+	f.keys("<enter>", "<enter>", "<enter>", "<esc>")
+	m, _ = f.finish()
+	rp = m.pages[3].(*rolesPage)
+	if i, ok := rp.list.selected(); m.active != 3 || !ok || rp.items[i].ref.Name != "audit-secret-reader" || rp.items[i].ref.Kind != "ClusterRole" {
+		t.Errorf("esc after going from a role to its binding: page %d, %v", m.active, rp.items[i].ref)
+	}
+
 	f = start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("4", "/")
 	f.typeText("audit-secret-reader")
 	f.keys("<enter>", "v")
+	f.wait(objectMsg{})
 	_, screen = f.finish()
-	if s := plain(screen); !strings.Contains(s, "as read (v: back to the detail)") || !strings.Contains(s, "rules:") || !strings.Contains(s, "name: audit-secret-reader") {
+	if s := plain(screen); !strings.Contains(s, "as read from ../audit/testdata/fixtures.yaml:") || !strings.Contains(s, "rules:") || !strings.Contains(s, "name: audit-secret-reader") {
 		t.Errorf("v on a role:\n%s", s)
 	}
 }
@@ -1356,5 +1403,21 @@ func TestPagesWide(t *testing.T) {
 			}
 			golden.RequireEqual(t, screen)
 		})
+	}
+}
+
+// TestFindingLinks: in a finding's detail, down marks the next object
+// (its subjects, then each path's binding and role) and enter goes to it.
+func TestFindingLinks(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("3", "/")
+	f.typeText("rule:secrets-read u-secrets")
+	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	m, _ := f.finish()
+	fp := m.pages[2].(*findingsPage)
+	rp := m.pages[3].(*rolesPage)
+	i, ok := rp.list.selected()
+	if len(fp.links) < 2 || m.active != 3 || !ok || fp.links[1].ref == nil || rp.items[i].ref.String() != fp.links[1].ref.String() {
+		t.Errorf("down, enter on a finding's detail: page %d, links %d", m.active, len(fp.links))
 	}
 }

@@ -51,6 +51,10 @@ type whoCanPage struct {
 	// transitive (t) adds who reaches the request through a service
 	// account, below the direct answer.
 	transitive bool
+	// links are the objects the detail can go to (the subject, then each
+	// path's binding and role); link is the one marked.
+	links []jumpMsg
+	link  int
 }
 
 func newWhoCanPage(c *Common, d *deps) *whoCanPage {
@@ -191,22 +195,31 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
 		case key.Matches(km, k.Enter) && p.focus:
-			// The subject on its page (esc comes back).
-			if i, ok := p.list.selected(); ok {
-				if i < len(p.res.Subjects) {
-					return jumpToSubject(p.res.Subjects[i].Subject())
-				}
-				return jumpToSubject(p.res.Transitive[i-len(p.res.Subjects)].Subject())
+			// The marked object on its page (esc comes back).
+			if p.link < len(p.links) {
+				j := p.links[p.link]
+				return func() tea.Msg { return j }
 			}
+			return nil
+		case p.focus && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
+			if key.Matches(km, k.Up) {
+				p.link = max(p.link-1, 0)
+			} else {
+				p.link = min(p.link+1, len(p.links)-1)
+			}
+			p.syncDetail(false)
 			return nil
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
 			p.focus = true
 			p.list.focused = false
+			p.link = 0
+			p.syncDetail(false)
 			return nil
 		case key.Matches(km, k.Back), key.Matches(km, k.Left):
 			if p.focus {
 				p.focus = false
 				p.list.focused = true
+				p.syncDetail(false)
 			}
 			return nil
 		}
@@ -404,23 +417,50 @@ func (p *whoCanPage) syncDetail(top bool) {
 		p.detail.setContent(st.Muted.Render("nobody"), true)
 		return
 	}
+	sel := -1
+	if p.focus {
+		sel = p.link
+	}
+	// The subject first, marked like a link when it is the one.
+	subjectLine := func(s rbac.Subject, text string) string {
+		p.links = []jumpMsg{{subject: &s}}
+		if sel == 0 {
+			return st.Bold.Render("› " + text)
+		}
+		return st.Bold.Render(text)
+	}
+	var body string
 	if i >= len(p.res.Subjects) {
 		g := p.res.Transitive[i-len(p.res.Subjects)]
-		title := st.Bold.Render(safe.Terminal(p.names().Subject(g.Subject()))) + " may " + safe.Terminal(g.Step+" in "+g.ServiceAccount.Namespace) +
+		title := subjectLine(g.Subject(), safe.Terminal(p.names().Subject(g.Subject()))) + " may " + safe.Terminal(g.Step+" in "+g.ServiceAccount.Namespace) +
 			", and so act as " + safe.Terminal(g.ServiceAccount.String()) + ", which may " + safe.Terminal(p.attrs.String())
-		text := provenance(st, "the step: "+safe.Terminal(g.Step), g.StepVia) + "\n\n" + provenance(st, "the account's grant", g.Via)
-		p.detail.setContent(title+"\n\n"+text, top)
-		return
+		step, l1 := provenanceLinks(st, "the step: "+safe.Terminal(g.Step), g.StepVia, sel, 1)
+		acct, l2 := provenanceLinks(st, "the account's grant", g.Via, sel, 1+len(l1))
+		p.links = append(append(p.links, l1...), l2...)
+		body = title + "\n\n" + step + "\n\n" + acct
+	} else {
+		g := p.res.Subjects[i]
+		where := p.scopeWords()
+		if p.all {
+			where = "in " + grantScope(g.Via)
+		}
+		title := subjectLine(g.Subject(), safe.Terminal(p.names().Subject(g.Subject())))
+		text, links := provenanceLinks(st, title+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via, sel, 1)
+		p.links = append(p.links, links...)
+		body = verificationBlock(st, p.res.Verification) + text
 	}
-	g := p.res.Subjects[i]
-	s := g.Subject()
-	title := safe.Terminal(p.names().Subject(s))
-	where := p.scopeWords()
-	if p.all {
-		where = "in " + grantScope(g.Via)
+	if p.focus {
+		body += "\n\n" + st.Muted.Render("↑↓ choose, enter: go to it (esc comes back)")
 	}
-	text := provenance(st, st.Bold.Render(title)+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via)
-	p.detail.setContent(verificationBlock(st, p.res.Verification)+text, top)
+	p.detail.setContent(body, top)
+	if p.focus {
+		for n, l := range strings.Split(body, "\n") {
+			if strings.Contains(l, "› ") {
+				p.detail.vp.EnsureVisible(n, 0, 0)
+				break
+			}
+		}
+	}
 }
 
 const whoCanIntro = `Ask who may make a request, exactly as the API server's RBAC authorizer decides:

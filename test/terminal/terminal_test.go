@@ -139,6 +139,15 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	x.keys("Enter", "t")
 	x.waitFor("chains through service accounts", 10*time.Second)
 	x.waitFor("u-tokens", 10*time.Second)
+	// Cross-navigation: the subject's detail, enter goes to it on
+	// Subjects, esc comes back; v on Roles & bindings reads the object now.
+	x.keys("Enter", "Enter")
+	x.waitFor("[1 Subjects]", 10*time.Second)
+	x.keys("Escape")
+	x.waitFor("[2 Who can]", 10*time.Second)
+	x.keys("4", "v")
+	x.waitFor("as the cluster has it now", 10*time.Second)
+	x.keys("v")
 
 	x.keys("3")
 	x.waitFor("SEVERITY", 10*time.Second)

@@ -1,0 +1,90 @@
+package access
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Getter reads one object as the cluster has it now.
+type Getter interface {
+	Get(ctx context.Context, ref rbac.ObjectRef) (map[string]any, error)
+}
+
+// ObjectYAML is an RBAC object or service account as YAML, and where it
+// comes from: live, a GET now (less managedFields), so it is the object
+// as the cluster has it, not as it was loaded; offline, the object as read
+// from its file, with the file and line.
+func (s *Session) ObjectYAML(ctx context.Context, ref rbac.ObjectRef) (text, origin string, err error) {
+	if g, ok := s.App.Cluster.(Getter); ok && s.App.Cluster != nil {
+		ctx, cancel := context.WithTimeout(ctx, s.App.callTimeout())
+		defer cancel()
+		obj, err := g.Get(ctx, ref)
+		if err != nil {
+			return "", "", err
+		}
+		if md, ok := obj["metadata"].(map[string]any); ok {
+			delete(md, "managedFields")
+		}
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return "", "", err
+		}
+		return string(b), "as the cluster has it now", nil
+	}
+	b, ok := s.snapshotObject(ref)
+	if !ok {
+		return "", "", fmt.Errorf("%s is not in what was read (one of Kubernetes' default roles taken from its policy, or not read)", ref)
+	}
+	origin = "as read"
+	if l, ok := s.Locations[ref.Key()]; ok {
+		origin = "as read from " + l.String()
+	}
+	return string(b), origin, nil
+}
+
+// snapshotObject is the object of the snapshot as YAML.
+func (s *Session) snapshotObject(ref rbac.ObjectRef) ([]byte, bool) {
+	snap := s.Index.Snapshot()
+	var obj any
+	switch ref.Kind {
+	case "Role":
+		for i := range snap.Roles {
+			if r := &snap.Roles[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
+				obj = r
+			}
+		}
+	case "ClusterRole":
+		for i := range snap.ClusterRoles {
+			if r := &snap.ClusterRoles[i]; r.Name == ref.Name {
+				obj = r
+			}
+		}
+	case "RoleBinding":
+		for i := range snap.RoleBindings {
+			if r := &snap.RoleBindings[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
+				obj = r
+			}
+		}
+	case "ClusterRoleBinding":
+		for i := range snap.ClusterRoleBindings {
+			if r := &snap.ClusterRoleBindings[i]; r.Name == ref.Name {
+				obj = r
+			}
+		}
+	case "ServiceAccount":
+		for i := range snap.ServiceAccounts {
+			if r := &snap.ServiceAccounts[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
+				obj = r
+			}
+		}
+	}
+	if obj == nil {
+		return nil, false
+	}
+	b, err := yaml.Marshal(obj)
+	return b, err == nil
+}
