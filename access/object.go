@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -49,42 +50,36 @@ func (s *Session) ObjectYAML(ctx context.Context, ref rbac.ObjectRef) (text, ori
 // snapshotObject is the object of the snapshot as YAML.
 func (s *Session) snapshotObject(ref rbac.ObjectRef) ([]byte, bool) {
 	snap := s.Index.Snapshot()
+	named := func(m metav1.Object) bool { return m.GetName() == ref.Name && m.GetNamespace() == ref.Namespace }
 	var obj any
 	switch ref.Kind {
 	case "Role":
-		for i := range snap.Roles {
-			if r := &snap.Roles[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
+		obj = find(snap.Roles, named)
 	case "ClusterRole":
-		for i := range snap.ClusterRoles {
-			if r := &snap.ClusterRoles[i]; r.Name == ref.Name {
-				obj = r
-			}
-		}
+		obj = find(snap.ClusterRoles, named)
 	case "RoleBinding":
-		for i := range snap.RoleBindings {
-			if r := &snap.RoleBindings[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
+		obj = find(snap.RoleBindings, named)
 	case "ClusterRoleBinding":
-		for i := range snap.ClusterRoleBindings {
-			if r := &snap.ClusterRoleBindings[i]; r.Name == ref.Name {
-				obj = r
-			}
-		}
+		obj = find(snap.ClusterRoleBindings, named)
 	case "ServiceAccount":
-		for i := range snap.ServiceAccounts {
-			if r := &snap.ServiceAccounts[i]; r.Name == ref.Name && r.Namespace == ref.Namespace {
-				obj = r
-			}
-		}
+		obj = find(snap.ServiceAccounts, named)
 	}
 	if obj == nil {
 		return nil, false
 	}
 	b, err := yaml.Marshal(obj)
 	return b, err == nil
+}
+
+// find returns the item match accepts, or nil.
+func find[T any, PT interface {
+	*T
+	metav1.Object
+}](items []T, match func(metav1.Object) bool) any {
+	for i := range items {
+		if match(PT(&items[i])) {
+			return &items[i]
+		}
+	}
+	return nil
 }

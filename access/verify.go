@@ -11,6 +11,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -286,8 +287,9 @@ func grantNamespace(via []rbac.Path) string {
 }
 
 // VerifyWhatCan asks the server about the requests every listed rule
-// grants: each verb x group x resource x name it names, wildcards asked
-// as written ("*" is a request only a wildcard rule allows), in the
+// grants (fix.Atoms): each verb x group x resource x name it names,
+// wildcards asked as written ("*" is a request only a wildcard rule
+// allows; "*/scale" is resource "*", subresource scale), in the
 // rule's namespace (cluster-wide rules at cluster scope). Past
 // o.Requests requests (unless o.All) each rule is asked about its first
 // request and the rest is an even sample, stated.
@@ -302,7 +304,7 @@ func (s *Session) VerifyWhatCan(ctx context.Context, ans *WhatCanAnswer, o Verif
 	all := make([]*ruleChecks, len(ans.Rules))
 	total := 0
 	for i := range ans.Rules {
-		all[i] = &ruleChecks{rule: &ans.Rules[i], reqs: expand(&ans.Rules[i])}
+		all[i] = &ruleChecks{rule: &ans.Rules[i], reqs: fix.Atoms(ans.Rules[i])}
 		total += len(all[i].reqs)
 	}
 	limit := cmp.Or(o.Requests, DefaultVerifyRequests)
@@ -369,42 +371,6 @@ func (s *Session) VerifyWhatCan(ctx context.Context, ans *WhatCanAnswer, o Verif
 	}
 	ans.Verification = v
 	return nil
-}
-
-// expand lists the concrete requests a rule grants, as written: a "*"
-// verb, group or resource is asked as "*", which only a wildcard rule
-// allows, so the server's answer tests the rule itself.
-func expand(r *rbac.GrantedRule) []rbac.Attributes {
-	var out []rbac.Attributes
-	for _, verb := range r.Verbs {
-		for _, url := range r.NonResourceURLs {
-			out = append(out, rbac.Attributes{Verb: verb, Path: url})
-		}
-		for _, group := range r.APIGroups {
-			for _, res := range r.Resources {
-				resource, sub, _ := cutSubresource(res)
-				names := r.ResourceNames
-				if len(names) == 0 {
-					names = []string{""}
-				}
-				for _, name := range names {
-					out = append(out, rbac.Attributes{Verb: verb, APIGroup: group, Resource: resource, Subresource: sub, Name: name, Namespace: r.Namespace})
-				}
-			}
-		}
-	}
-	return out
-}
-
-// cutSubresource splits "pods/exec"; "*/scale" is resource "*" and
-// subresource "scale", as the authorizer reads a request for it.
-func cutSubresource(res string) (string, string, bool) {
-	for i := 0; i < len(res); i++ {
-		if res[i] == '/' {
-			return res[:i], res[i+1:], true
-		}
-	}
-	return res, "", false
 }
 
 // pick returns up to n items evenly spread over items (all with every),

@@ -4,13 +4,15 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
+// TestExpand: the requests verification asks about a rule (fix.Atoms).
 func TestExpand(t *testing.T) {
 	r := &rbac.GrantedRule{Namespace: "web", APIGroups: []string{"", "apps"}, Resources: []string{"pods", "*/scale"},
 		Verbs: []string{"get", "*"}, ResourceNames: []string{"a", "b"}}
-	got := expand(r)
+	got := fix.Atoms(*r)
 	if len(got) != 2*2*2*2 {
 		t.Fatalf("%d requests, want 16: %+v", len(got), got)
 	}
@@ -25,7 +27,7 @@ func TestExpand(t *testing.T) {
 			t.Errorf("the rule does not allow its own expansion %+v", at)
 		}
 	}
-	urls := expand(&rbac.GrantedRule{NonResourceURLs: []string{"/healthz", "/logs/*"}, Verbs: []string{"get"}})
+	urls := fix.Atoms(rbac.GrantedRule{NonResourceURLs: []string{"/healthz", "/logs/*"}, Verbs: []string{"get"}})
 	if len(urls) != 2 || urls[1].Path != "/logs/*" || urls[1].Namespace != "" {
 		t.Errorf("non-resource expansion: %+v", urls)
 	}

@@ -212,6 +212,16 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	}
 	k := p.c.Keys
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && p.focus && !p.flow.active() {
+		// The marked subject, binding or role on its page.
+		if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
+			if moved {
+				p.syncDetail(false)
+				scrollToMark(&p.detail, p.renderFinding(p.mustCurrent()))
+			}
+			return cmd
+		}
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active {
 		var act fixAction
 		isAct := false
@@ -224,26 +234,7 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 			act, isAct = actApply, true
 		case key.Matches(km, k.Copy):
 			act, isAct = actCopy, true
-		case key.Matches(km, k.Enter) && p.focus && !p.flow.active():
-			if p.link < len(p.links) {
-				j := p.links[p.link]
-				return func() tea.Msg { return j }
-			}
-			return nil
-		case p.focus && !p.flow.active() && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
-			if key.Matches(km, k.Up) {
-				p.link = max(p.link-1, 0)
-			} else {
-				p.link = min(p.link+1, len(p.links)-1)
-			}
-			p.syncDetail(false)
-			for n, l := range strings.Split(p.renderFinding(p.mustCurrent()), "\n") {
-				if strings.Contains(l, "› ") {
-					p.detail.vp.EnsureVisible(n, 0, 0)
-					break
-				}
-			}
-			return nil
+
 		case key.Matches(km, k.Sort) && !p.focus && p.report != nil:
 			p.sortBy = (p.sortBy + 1) % len(findingSorts)
 			p.sortFindings()

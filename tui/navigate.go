@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -136,4 +137,35 @@ func (p *subjectsPage) here() *jumpMsg {
 		return &jumpMsg{subject: &s}
 	}
 	return nil
+}
+
+// linkKeys handles the keys of a detail whose objects are links: up and
+// down move the mark (at, among n), enter goes to the marked one. handled
+// says the key was one of them; moved, that the mark moved.
+func linkKeys(km tea.KeyPressMsg, k *KeyMap, links []jumpMsg, at *int) (cmd tea.Cmd, moved, handled bool) {
+	switch {
+	case key.Matches(km, k.Enter):
+		if *at < len(links) {
+			j := links[*at]
+			return func() tea.Msg { return j }, false, true
+		}
+		return nil, false, true
+	case len(links) > 1 && key.Matches(km, k.Up):
+		*at = max(*at-1, 0)
+		return nil, true, true
+	case len(links) > 1 && key.Matches(km, k.Down):
+		*at = min(*at+1, len(links)-1)
+		return nil, true, true
+	}
+	return nil, false, false
+}
+
+// scrollToMark keeps the marked line ("› ") of text in the pane's view.
+func scrollToMark(d *detailPane, text string) {
+	for n, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "› ") {
+			d.vp.EnsureVisible(n, 0, 0)
+			return
+		}
+	}
 }

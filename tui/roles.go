@@ -210,29 +210,22 @@ func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active {
-		switch {
-		case key.Matches(km, k.YAML):
+		if key.Matches(km, k.YAML) {
 			p.yaml = !p.yaml
 			p.object = objectView{} // read again: v shows the object as it is now
 			p.shown = -1
 			p.syncDetail()
 			return p.fetchYAML()
-		case key.Matches(km, k.Enter) && p.focus:
-			// The marked role, binding or subject on its page.
-			if p.link < len(p.links) {
-				j := p.links[p.link]
-				return func() tea.Msg { return j }
+		}
+		// The marked role, binding or subject on its page.
+		if p.focus && !p.yaml {
+			if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
+				if moved {
+					p.relink = true
+					p.syncDetail()
+				}
+				return cmd
 			}
-			return nil
-		case p.focus && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
-			if key.Matches(km, k.Up) {
-				p.link = max(p.link-1, 0)
-			} else {
-				p.link = min(p.link+1, len(p.links)-1)
-			}
-			p.relink = true
-			p.syncDetail()
-			return nil
 		}
 	}
 	// Focus may move: the mark is drawn only while the detail has it.
@@ -336,12 +329,7 @@ func (p *rolesPage) syncDetail() {
 	}
 	p.detail.setContent(b.String(), top)
 	if p.focus {
-		for n, l := range strings.Split(b.String(), "\n") {
-			if strings.Contains(l, "› ") {
-				p.detail.vp.EnsureVisible(n, 0, 0)
-				break
-			}
-		}
+		scrollToMark(&p.detail, b.String())
 	}
 }
 

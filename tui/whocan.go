@@ -184,6 +184,15 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		p.verified(v)
 		return nil
 	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.focus {
+		// The marked object on its page (esc comes back).
+		if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
+			if moved {
+				p.syncDetail(false)
+			}
+			return cmd
+		}
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(km, k.Verify):
@@ -194,21 +203,7 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			return nil
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
-		case key.Matches(km, k.Enter) && p.focus:
-			// The marked object on its page (esc comes back).
-			if p.link < len(p.links) {
-				j := p.links[p.link]
-				return func() tea.Msg { return j }
-			}
-			return nil
-		case p.focus && len(p.links) > 1 && (key.Matches(km, k.Up) || key.Matches(km, k.Down)):
-			if key.Matches(km, k.Up) {
-				p.link = max(p.link-1, 0)
-			} else {
-				p.link = min(p.link+1, len(p.links)-1)
-			}
-			p.syncDetail(false)
-			return nil
+
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
 			p.focus = true
 			p.list.focused = false
@@ -454,12 +449,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 	}
 	p.detail.setContent(body, top)
 	if p.focus {
-		for n, l := range strings.Split(body, "\n") {
-			if strings.Contains(l, "› ") {
-				p.detail.vp.EnsureVisible(n, 0, 0)
-				break
-			}
-		}
+		scrollToMark(&p.detail, body)
 	}
 }
 
