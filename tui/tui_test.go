@@ -147,7 +147,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
-		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg, objectMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg, objectMsg, jumpMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -218,6 +218,9 @@ func sameType(a, b tea.Msg) bool {
 		return ok
 	case objectMsg:
 		_, ok := b.(objectMsg)
+		return ok
+	case jumpMsg:
+		_, ok := b.(jumpMsg)
 		return ok
 	}
 	return false
@@ -1169,6 +1172,7 @@ func TestCrossNavigation(t *testing.T) {
 	f.keys("2")
 	f.typeText("get secrets -n audit-a")
 	f.keys("<enter>", "<down>", "<enter>", "<enter>") // the second subject, its detail, go to
+	f.wait(jumpMsg{})
 	m, _ := f.finish()
 	wp := m.pages[1].(*whoCanPage)
 	want := wp.res.Subjects[1].Subject()
@@ -1180,7 +1184,9 @@ func TestCrossNavigation(t *testing.T) {
 	f = start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("2")
 	f.typeText("get secrets -n audit-a")
-	f.keys("<enter>", "<down>", "<enter>", "<enter>", "<esc>")
+	f.keys("<enter>", "<down>", "<enter>", "<enter>")
+	f.wait(jumpMsg{}) // a person's esc comes after the jump
+	f.keys("<esc>")
 	m, _ = f.finish()
 	if m.active != 1 || len(m.back) != 0 {
 		t.Errorf("esc after the jump: page %d, back %v; want Who can", m.active, m.back)
@@ -1202,6 +1208,7 @@ func TestCrossNavigation(t *testing.T) {
 	f.keys("2")
 	f.typeText("get secrets -n audit-a")
 	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	f.wait(jumpMsg{})
 	m, _ = f.finish()
 	rp := m.pages[3].(*rolesPage)
 	if i, ok := rp.list.selected(); m.active != 3 || !ok || rp.items[i].ref.String() != wantRef.String() {
@@ -1214,6 +1221,7 @@ func TestCrossNavigation(t *testing.T) {
 	f.keys("/")
 	f.typeText("u-secrets")
 	f.keys("<enter>", "<enter>", "<enter>") // the filter, the matrix, go to
+	f.wait(jumpMsg{})
 	m, screen = f.finish()
 	rp = m.pages[3].(*rolesPage)
 	i, _ := rp.list.selected()
@@ -1224,7 +1232,10 @@ func TestCrossNavigation(t *testing.T) {
 	f = start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("/")
 	f.typeText("u-secrets")
-	f.keys("<enter>", "<enter>", "<enter>", "<enter>", "<enter>") // ... the binding's detail, its role
+	f.keys("<enter>", "<enter>", "<enter>")
+	f.wait(jumpMsg{})
+	f.keys("<enter>", "<enter>") // the binding's detail, its role
+	f.wait(jumpMsg{})
 	m, _ = f.finish()
 	rp = m.pages[3].(*rolesPage)
 	i, _ = rp.list.selected()
@@ -1238,6 +1249,7 @@ func TestCrossNavigation(t *testing.T) {
 	f.keys("4", "/")
 	f.typeText("audit-secret-reader")
 	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	f.wait(jumpMsg{})
 	m, _ = f.finish()
 	sp = m.pages[0].(*subjectsPage)
 	if i, ok := sp.list.selected(); m.active != 0 || !ok || sp.subs[i].s.String() != "user:u-secrets" {
@@ -1246,7 +1258,9 @@ func TestCrossNavigation(t *testing.T) {
 	f = start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("4", "/")
 	f.typeText("audit-secret-reader")
-	f.keys("<enter>", "<enter>", "<enter>", "<esc>")
+	f.keys("<enter>", "<enter>", "<enter>")
+	f.wait(jumpMsg{})
+	f.keys("<esc>")
 	m, _ = f.finish()
 	rp = m.pages[3].(*rolesPage)
 	if i, ok := rp.list.selected(); m.active != 3 || !ok || rp.items[i].ref.Name != "audit-secret-reader" || rp.items[i].ref.Kind != "ClusterRole" {
@@ -1413,6 +1427,7 @@ func TestFindingLinks(t *testing.T) {
 	f.keys("3", "/")
 	f.typeText("rule:secrets-read u-secrets")
 	f.keys("<enter>", "<enter>", "<down>", "<enter>")
+	f.wait(jumpMsg{})
 	m, _ := f.finish()
 	fp := m.pages[2].(*findingsPage)
 	rp := m.pages[3].(*rolesPage)
