@@ -108,6 +108,12 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 		out = []IndirectGrant{}
 	}
 	ans.Transitive = out
+	// The chains read every namespace's RBAC, the service accounts and the
+	// pods: a part not read may hide one, so the answer says so.
+	if gaps := s.Index.Gaps(); len(gaps) > 0 && !ans.Incomplete {
+		ans.Incomplete, ans.Gaps = true, gaps
+		ans.Warnings = append(ans.Warnings, rbac.Warnf(rbac.WarnGap, "the chains through service accounts may be incomplete: %d parts of the cluster could not be read", len(gaps)))
+	}
 }
 
 func stepWords(a rbac.Attributes) string {

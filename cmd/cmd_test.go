@@ -220,6 +220,12 @@ func TestLiveForbiddenListIsIncomplete(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errOut, "INCOMPLETE") || !strings.Contains(errOut, "rolebindings") || !strings.Contains(out, "system:masters") {
 		t.Errorf("who-can with a forbidden LIST: code %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
+	// --transitive reads the service accounts and pods too: a view
+	// without them says so, never "nobody else".
+	out, errOut, code = run(t, append([]string{"who-can", "get", "pods", "-n", "default", "--transitive"}, as...)...)
+	if code != ExitOK || !strings.Contains(errOut, "INCOMPLETE") || strings.Contains(out, "nobody else") || !strings.Contains(out, "the view is incomplete") {
+		t.Errorf("who-can --transitive with forbidden LISTs: code %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
 	out, errOut, code = run(t, append([]string{"can", "user:nobody", "delete", "pods", "-n", "default"}, as...)...)
 	if code != ExitError || !strings.Contains(out, "unknown") || strings.Contains(out, "no:") {
 		t.Errorf("can with a forbidden LIST: code %d (want %d)\nstdout %s\nstderr %s", code, ExitError, out, errOut)

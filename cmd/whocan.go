@@ -213,6 +213,10 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 func printTransitive(w io.Writer, app *access.App, ans *access.WhoCanAnswer) {
 	fmt.Fprintln(w)
 	if len(ans.Transitive) == 0 {
+		if ans.Incomplete {
+			fmt.Fprintln(w, "Through a service account (--transitive): none found, but the view is incomplete: more may reach it.")
+			return
+		}
 		fmt.Fprintln(w, "Through a service account (--transitive): nobody else.")
 		return
 	}
