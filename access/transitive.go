@@ -78,6 +78,17 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 	for _, p := range snap.Pods {
 		runsAs[p.Namespace+"/"+cmp.Or(p.Spec.ServiceAccountName, "default")] = true
 	}
+	// Creating pods or exec in a namespace is asked once for all its
+	// accounts (a token names its account, so it is asked for each).
+	answers := map[string][]rbac.SubjectGrant{}
+	whoCan := func(step rbac.Attributes) []rbac.SubjectGrant {
+		k := step.String() + "\x00" + step.Namespace
+		if a, ok := answers[k]; ok {
+			return a
+		}
+		answers[k] = s.Index.WhoCan(step, false).Subjects
+		return answers[k]
+	}
 	seen := map[string]bool{}
 	var out []IndirectGrant
 	for _, h := range holders {
@@ -89,7 +100,7 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 			steps = append(steps, rbac.Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: h.sa.Namespace})
 		}
 		for _, step := range steps {
-			for _, g := range s.Index.WhoCan(step, false).Subjects {
+			for _, g := range whoCan(step) {
 				sub := g.Subject()
 				key := sub.String() + "|" + h.sa.String() + "|" + step.String()
 				if direct[sub.String()] || seen[key] || sub.String() == h.sa.String() {

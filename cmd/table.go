@@ -141,6 +141,3 @@ func fitCell(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-// isTable says whether the format is a text table (not a document).
-func isTable(format string) bool { return format == FormatTable || format == FormatWide }

@@ -224,16 +224,14 @@ func printTransitive(w io.Writer, app *access.App, ans *access.WhoCanAnswer) {
 	t := newTable(w)
 	fmt.Fprintln(t, "SUBJECT\tCAN\tAND SO ACT AS\tWHICH HOLDS IT VIA")
 	for _, g := range ans.Transitive {
-		step, via := "", ""
+		step, held := "", ""
 		if len(g.StepVia) > 0 {
-			step = " (" + shortVia(g.StepVia[0]) + ")"
+			step = " (" + via(g.StepVia[0]) + ")"
 		}
 		if len(g.Via) > 0 {
-			via = shortVia(g.Via[0])
+			held = via(g.Via[0])
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(g.ServiceAccount.String()), cell(via))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(g.ServiceAccount.String()), cell(held))
 	}
 	_ = t.Flush()
 }
-
-func shortVia(p rbac.Path) string { return via(p) }

@@ -20,10 +20,6 @@ import (
 // goTo is enter's help where it jumps.
 var goTo = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to"))
 
-func jumpToSubject(s rbac.Subject) tea.Cmd {
-	return func() tea.Msg { return jumpMsg{subject: &s} }
-}
-
 func jumpToRef(r rbac.ObjectRef) tea.Cmd {
 	return func() tea.Msg { return jumpMsg{ref: &r} }
 }

@@ -225,11 +225,7 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	for i := range out {
 		out[i].findings = counts[subjectKeyOf(out[i].s)]
 	}
-	order := map[string]int{rbac.UserKind: 0, rbac.GroupKind: 1, rbac.ServiceAccountKind: 2}
-	slices.SortStableFunc(out, func(a, b subjectInfo) int {
-		return cmp.Or(cmp.Compare(order[a.s.Kind], order[b.s.Kind]), cmp.Compare(a.s.Namespace, b.s.Namespace), cmp.Compare(a.s.Name, b.s.Name))
-	})
-	return out
+	return out // in no order: sortSubjects orders them
 }
 
 // findingCounts counts the findings about each subject, once the audit has
