@@ -272,8 +272,29 @@ func Run(ix *rbac.Index, o Options) *Report {
 		}
 		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Message, b.Message)) < 0
 	})
+	distinctIDs(rep.Findings)
 	rep.Summary = summarize(rep.Findings)
 	return rep
+}
+
+// distinctIDs gives each finding its own id. Two findings of one rule on
+// the same subjects and objects (an escalation through creating pods and
+// one through minting tokens, both by the same binding) would share one,
+// and then `fix ID`, --baseline and a fleet's grouping would take one for
+// the other: the later ones (in the report's order) hash their message
+// too. Findings that never collide keep the ids earlier versions gave.
+func distinctIDs(fs []Finding) {
+	seen := make(map[string]bool, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		if seen[f.ID] {
+			h := sha256.New()
+			fmt.Fprintln(h, f.ID)
+			fmt.Fprintln(h, f.Message)
+			f.ID = f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+		}
+		seen[f.ID] = true
+	}
 }
 
 func summarize(fs []Finding) Summary {

@@ -23,6 +23,14 @@ type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Invocations []sarifInvocation `json:"invocations"`
 	Results     []sarifResult     `json:"results"`
+	// A fleet's runs are told apart by these (GitHub code scanning
+	// requires a distinct automation id for each run of one tool).
+	AutomationDetails *sarifAutomation  `json:"automationDetails,omitempty"`
+	Properties        map[string]string `json:"properties,omitempty"`
+}
+
+type sarifAutomation struct {
+	ID string `json:"id"`
 }
 
 // sarifInvocation says whether the run saw everything: an incomplete view
@@ -126,6 +134,12 @@ var securitySeverity = map[Severity]string{Critical: "9.5", High: "8.0", Medium:
 // objects of its finding: at file and line when locate knows them, else at
 // the object by name.
 func (r *Report) SARIF(toolVersion string, locate Locator) ([]byte, error) {
+	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{r.sarifRun(toolVersion, locate)}}
+	return json.MarshalIndent(log, "", "  ")
+}
+
+// sarifRun is the report as one SARIF run.
+func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 	driver := sarifDriver{Name: "kubectl-access", InformationURI: "https://github.com/kubectl-access/kubectl-access", Version: toolVersion}
 	index := map[string]int{}
 	for _, rule := range catalogue {
@@ -167,6 +181,5 @@ func (r *Report) SARIF(toolVersion string, locate Locator) ([]byte, error) {
 	if r.Incomplete && len(r.Gaps) == 0 {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: parts of the cluster could not be read"}})
 	}
-	log := sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results}}}
-	return json.MarshalIndent(log, "", "  ")
+	return sarifRun{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results}
 }
