@@ -33,9 +33,12 @@ type AuditOptions struct {
 	Baseline        string
 	Width           *WidthFlag
 	All             bool
+	Fleet           *FleetFlags
+	GroupBy         string
 
-	failOn   audit.Severity
-	baseline *audit.Report
+	failOn        audit.Severity
+	baseline      *audit.Report
+	fleetBaseline *audit.FleetReport
 }
 
 // NewCmdAudit returns `kubectl access audit`.
@@ -51,10 +54,20 @@ read and the report narrowed to that namespace: the findings whose objects,
 bindings or service accounts are there, and those that reach it from the
 whole cluster (marked cluster-wide).
 
+Several clusters (--context given more than once, --contexts GLOB,
+--all-contexts, or -f on a directory snapshot --all-contexts wrote) are one
+fleet report: a summary row per cluster (its findings by severity, and
+whether it was read whole, in part or not at all), then each cluster's
+findings, or with --group-by finding each finding once with the clusters it
+is on. Sign-ins run first, one at a time; then --parallel clusters are read
+at once.
+
 Exit codes: 0, or 3 when a finding reaches --fail-on, or 4 when --fail-on is
 given and the view is incomplete (a forbidden LIST, a role the input lacks):
 a gate never passes on what it could not read. --allow-incomplete lets an
-incomplete view pass on what it could read.`,
+incomplete view pass on what it could read. In a fleet, a cluster that
+could not be read at all exits 4 even without --fail-on (unless
+--allow-incomplete).`,
 		Example: `  # Audit the current cluster
   kubectl access audit
 
@@ -73,7 +86,12 @@ incomplete view pass on what it could read.`,
 
   # One rule, or all but one
   kubectl access audit --only secrets-read
-  kubectl access audit --skip unused-role`,
+  kubectl access audit --skip unused-role
+
+  # A fleet: every production context, one report and one gate
+  kubectl access audit --contexts 'prod-*' --fail-on high
+  kubectl access audit --all-contexts --group-by finding
+  kubectl access audit -f testdata/fleet --fail-on critical`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
@@ -85,7 +103,9 @@ incomplete view pass on what it could read.`,
 	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
 	o.Width = AddWidthFlag(c)
 	c.Flags().BoolVar(&o.All, "all", false, "In tables, also list the findings on platform-managed objects (Kubernetes' and AKS's own components), which are hidden and counted")
-	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report")
+	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report; a fleet's report (FleetAuditReport) compares each cluster with its own")
+	o.Fleet = addFleetFlags(c, r)
+	c.Flags().StringVar(&o.GroupBy, "group-by", "cluster", "With several clusters: cluster (each cluster's findings) or finding (each finding once, with the clusters it is on)")
 	return c
 }
 
@@ -99,14 +119,26 @@ func (o *AuditOptions) Complete(_ *cobra.Command, _ []string) error {
 		if err != nil {
 			return fmt.Errorf("--baseline: %w", err)
 		}
-		var rep audit.Report
-		if err := yaml.Unmarshal(b, &rep); err != nil {
+		var kind struct{ Kind string }
+		if err := yaml.Unmarshal(b, &kind); err != nil {
 			return fmt.Errorf("--baseline %s: not an audit report: %v", o.Baseline, err)
 		}
-		if rep.Kind != audit.Kind {
-			return fmt.Errorf("--baseline %s: kind %q, want %s (write one with `kubectl access audit -o json`)", o.Baseline, rep.Kind, audit.Kind)
+		switch kind.Kind {
+		case audit.Kind:
+			var rep audit.Report
+			if err := yaml.Unmarshal(b, &rep); err != nil {
+				return fmt.Errorf("--baseline %s: not an audit report: %v", o.Baseline, err)
+			}
+			o.baseline = &rep
+		case audit.FleetKind:
+			var rep audit.FleetReport
+			if err := yaml.Unmarshal(b, &rep); err != nil {
+				return fmt.Errorf("--baseline %s: not a fleet audit report: %v", o.Baseline, err)
+			}
+			o.fleetBaseline = &rep
+		default:
+			return fmt.Errorf("--baseline %s: kind %q, want %s or %s (write one with `kubectl access audit -o json`)", o.Baseline, kind.Kind, audit.Kind, audit.FleetKind)
 		}
-		o.baseline = &rep
 	}
 	return nil
 }
@@ -123,17 +155,40 @@ func (o *AuditOptions) Validate() error {
 		}
 		o.failOn = s
 	}
-	if o.AllowIncomplete && o.FailOn == "" {
-		return fmt.Errorf("--allow-incomplete only changes what --fail-on does")
+	fleet := o.Fleet.On(&o.Input)
+	if err := o.Fleet.Validate(&o.Input); err != nil {
+		return err
+	}
+	if o.AllowIncomplete && o.FailOn == "" && !fleet {
+		return fmt.Errorf("--allow-incomplete only changes what --fail-on does (and, with several clusters, what a cluster not read does)")
+	}
+	switch {
+	case o.GroupBy != "cluster" && o.GroupBy != "finding":
+		return fmt.Errorf("--group-by %q: use cluster or finding", o.GroupBy)
+	case o.GroupBy == "finding" && !fleet:
+		return fmt.Errorf("--group-by finding joins several clusters' findings: give --contexts, --all-contexts, --context more than once, or -f on a fleet directory")
+	case o.baseline != nil && fleet:
+		return fmt.Errorf("--baseline %s is one cluster's report: a fleet compares with a fleet's (write one with the same context flags and -o json)", o.Baseline)
 	}
 	return (audit.Options{Only: o.Only, Skip: o.Skip}).Validate()
 }
 
 // Run audits and prints the report.
 func (o *AuditOptions) Run(ctx context.Context) error {
+	if o.Fleet.On(&o.Input) {
+		return o.runFleet(ctx)
+	}
 	app, err := o.App(ctx, &o.Input, needs{credential: true, version: true})
 	if err != nil {
 		return err
+	}
+	if o.fleetBaseline != nil {
+		// One cluster compared with its own report in a fleet's.
+		c := o.fleetBaseline.Cluster(app.Origin.Context, app.Origin.Server)
+		if c == nil || c.Report == nil {
+			return fmt.Errorf("--baseline %s: a fleet report without a report of cluster %q: give that cluster's report, or audit the fleet", o.Baseline, app.Origin.Context)
+		}
+		o.baseline = c.Report
 	}
 	sess, err := app.Open(ctx, source.Full)
 	if err != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -19,6 +22,7 @@ type CanOptions struct {
 	Output *OutputFlag
 	Verify *VerifyFlag
 	Groups []string
+	Fleet  *FleetFlags
 
 	subject rbac.Subject
 	request access.Request
@@ -36,19 +40,29 @@ would. Exit code 0 means allowed, 1 denied, 2 that no answer could be given
 cluster's own authorizer is asked too (a SubjectAccessReview as the
 subject), and exit code 5 means it decided otherwise.
 
+With several clusters (--context more than once, --contexts GLOB,
+--all-contexts, or -f on a fleet directory) each is decided under its own
+heading (-o json: a document each, naming its cluster), then a line says
+where it is allowed; exit 0 means allowed on every cluster, 1 denied on at
+least one, 2 unknown on at least one (not read, or read in part).
+
 A cluster-scoped resource is decided cluster-wide; with -n it is decided in
 that namespace, as kubectl auth can-i -n and a namespaced SubjectAccessReview
 decide it (RoleBindings of the namespace count), with a warning.`,
 		Example: `  kubectl access can user:alice@contoso.com get secrets -n web
   kubectl access can sa:ci:deployer create pods/exec -n payments
   kubectl access can user:bob@contoso.com --group 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e03 delete deployments.apps frontend -n web -o json
-  kubectl access can user:alice@contoso.com get /healthz`,
+  kubectl access can user:alice@contoso.com get /healthz
+
+  # On every production cluster: exit 0 only when allowed on all of them
+  kubectl access can user:alice@contoso.com get secrets -n payments --contexts 'prod-*'`,
 		Args: cobra.RangeArgs(3, 4),
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatTable, FormatJSON, FormatYAML)
 	o.Verify = AddVerifyFlag(c)
+	o.Fleet = addFleetFlags(c, r)
 	c.Flags().StringArrayVar(&o.Groups, "group", nil, "Group the user is also in (repeatable), like kubectl --as-group")
 	return c
 }
@@ -68,37 +82,28 @@ func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *CanOptions) Validate() error {
-	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify))
+	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify), o.Fleet.Validate(&o.Input))
 }
 
 // Run decides the request.
 func (o *CanOptions) Run(ctx context.Context) error {
+	if o.Fleet.On(&o.Input) {
+		return o.runFleet(ctx)
+	}
 	app, err := o.App(ctx, &o.Input, needs{catalog: true})
 	if err != nil {
 		return err
 	}
-	// The nearest grants may lie in other namespaces, so read them all.
-	sess, err := app.Open(ctx, source.Scope{ClusterRBAC: true, AllNamespaces: true})
+	sess, err := app.Open(ctx, canScope)
 	if err != nil {
 		return err
 	}
-	ans, err := sess.Can(ctx, o.subject, o.request)
+	ans, verr, err := o.answer(ctx, sess)
 	if err != nil {
 		return err
 	}
-	nameSubject(&ans.Subject, app.Names)
-	var verr error
-	if o.Verify.On() {
-		verr = sess.VerifyCan(ctx, ans, o.Verify.Options())
-	}
-	if o.Output.Document() {
-		if err := printDoc(o.Out, o.Output.Value, ans); err != nil {
-			return err
-		}
-	} else {
-		printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
-		printCan(o, app, ans)
-		printVerification(o.Out, ans.Verification)
+	if err := o.print(o.Out, o.ErrOut, app, ans); err != nil {
+		return err
 	}
 	switch {
 	case verr != nil:
@@ -113,28 +118,145 @@ func (o *CanOptions) Run(ctx context.Context) error {
 	return &ExitCodeError{Code: ExitDenied}
 }
 
-func printCan(o *CanOptions, app *access.App, ans *access.CanAnswer) {
+// canScope: the nearest grants may lie in other namespaces, so all are
+// read.
+var canScope = source.Scope{ClusterRBAC: true, AllNamespaces: true}
+
+// answer decides the request on the session; verr is a failure to
+// verify (the answer stands whatever the verification finds).
+func (o *CanOptions) answer(ctx context.Context, sess *access.Session) (ans *access.CanAnswer, verr, err error) {
+	ans, err = sess.Can(ctx, o.subject, o.request)
+	if err != nil {
+		return nil, nil, err
+	}
+	nameSubject(&ans.Subject, sess.App.Names)
+	if o.Verify.On() {
+		verr = sess.VerifyCan(ctx, ans, o.Verify.Options())
+	}
+	return ans, verr, nil
+}
+
+func (o *CanOptions) print(out, errOut io.Writer, app *access.App, ans *access.CanAnswer) error {
+	if o.Output.Document() {
+		return printDoc(out, o.Output.Value, ans)
+	}
+	printWarnings(errOut, ans.Incomplete, ans.Warnings)
+	printCan(out, o.subject, app, ans)
+	printVerification(out, ans.Verification)
+	return nil
+}
+
+// runFleet decides the request on each cluster: each answer under its
+// cluster's heading (or a document each naming its cluster), then where
+// it is allowed. Exit 0 when allowed on every cluster, 1 when denied on
+// one, 2 when one is unknown (not read, or read in part), 5 when --verify
+// disagrees.
+func (o *CanOptions) runFleet(ctx context.Context) error {
+	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{catalog: true})
+	if err != nil {
+		return err
+	}
+	answers := make([]*access.CanAnswer, len(fl.Members))
+	verrs := make([]error, len(fl.Members))
+	results := fl.Each(ctx, func(*access.App) (source.Scope, error) { return canScope, nil }, func(i int, s *access.Session) error {
+		var err error
+		answers[i], verrs[i], err = o.answer(ctx, s)
+		return err
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var allowed, denied, unknown []string
+	failedVerify, disagree := false, false
+	for i, r := range results {
+		ans := answers[i]
+		ref := &access.ClusterRef{Context: r.Context, Server: r.Server}
+		if r.Err != nil {
+			ref.Error = r.Err.Error()
+			ans = &access.CanAnswer{APIVersion: rbac.APIVersion, Kind: access.KindCan, Subject: o.subject}
+			ans.Incomplete, ans.Warnings = true, []rbac.Warning{}
+		}
+		ans.Cluster = ref
+		name := safe.Terminal(r.Context)
+		switch {
+		case ans.Allowed:
+			allowed = append(allowed, name)
+		case ans.Unknown():
+			unknown = append(unknown, name)
+		default:
+			denied = append(denied, name)
+		}
+		docStart(o.Out, o.Output.Value, r)
+		errOut := clusterErrOut(o.ErrOut, r.Context)
+		if r.Err != nil {
+			fmt.Fprintf(errOut, "not read: %s\n", safe.Error(r.Err))
+			if !o.Output.Document() {
+				fmt.Fprintln(o.Out, "unknown: the cluster was not read (see the error)")
+				continue
+			}
+		}
+		if err := o.print(o.Out, errOut, r.App, ans); err != nil {
+			return err
+		}
+		if verrs[i] != nil {
+			failedVerify = true
+			fmt.Fprintf(errOut, "the answer above is not verified: %s\n", safe.Error(verrs[i]))
+		}
+		disagree = disagree || !ans.Verification.Agrees()
+	}
+	if !o.Output.Document() {
+		fmt.Fprintln(o.Out)
+		fmt.Fprintln(o.Out, fleetVerdict(len(results), allowed, denied, unknown))
+	}
+	switch {
+	case failedVerify:
+		return &ExitCodeError{Code: ExitError}
+	case disagree:
+		return &ExitCodeError{Code: ExitDisagree}
+	case len(unknown) > 0:
+		return &ExitCodeError{Code: ExitError}
+	case len(denied) > 0:
+		return &ExitCodeError{Code: ExitDenied}
+	}
+	return nil
+}
+
+// fleetVerdict says on which clusters the request is allowed.
+func fleetVerdict(n int, allowed, denied, unknown []string) string {
+	var parts []string
+	for _, p := range []struct {
+		what  string
+		names []string
+	}{{"allowed", allowed}, {"denied", denied}, {"unknown", unknown}} {
+		if len(p.names) > 0 {
+			parts = append(parts, fmt.Sprintf("%s on %d (%s)", p.what, len(p.names), strings.Join(p.names, ", ")))
+		}
+	}
+	return fmt.Sprintf("Across %d clusters: %s", n, strings.Join(parts, "; "))
+}
+
+func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.CanAnswer) {
 	a := ans.Query
 	where := ""
 	if a.Namespace != "" {
 		where = " in namespace " + a.Namespace
 	}
-	who, what := cell(app.Names.Subject(o.subject)), cell(a.String()+where)
+	who, what := cell(app.Names.Subject(subject)), cell(a.String()+where)
 	switch {
 	case ans.Allowed:
-		fmt.Fprintf(o.Out, "yes: %s may %s\n", who, what)
+		fmt.Fprintf(out, "yes: %s may %s\n", who, what)
 		for _, p := range ans.Via {
-			fmt.Fprintf(o.Out, "  via %s\n", cell(p.String()))
+			fmt.Fprintf(out, "  via %s\n", cell(p.String()))
 		}
 	case ans.Unknown():
-		fmt.Fprintf(o.Out, "unknown: no grant found for %s to %s, but the view is incomplete\n", who, what)
+		fmt.Fprintf(out, "unknown: no grant found for %s to %s, but the view is incomplete\n", who, what)
 	default:
-		fmt.Fprintf(o.Out, "no: %s may not %s\n", who, what)
+		fmt.Fprintf(out, "no: %s may not %s\n", who, what)
 	}
 	if !ans.Allowed && len(ans.Nearest) > 0 {
-		fmt.Fprintln(o.Out, "nearest grants:")
+		fmt.Fprintln(out, "nearest grants:")
 		for _, p := range ans.Nearest {
-			fmt.Fprintf(o.Out, "  %s\n", cell(p.String()))
+			fmt.Fprintf(out, "  %s\n", cell(p.String()))
 		}
 	}
 }

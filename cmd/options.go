@@ -33,6 +33,8 @@ type InputOptions struct {
 	MaxInputSize int64
 
 	names identity.Names
+	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
+	fleet *source.Fleet
 }
 
 // AddFlags adds -f, --timeout and --group-names.
@@ -47,6 +49,11 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 // $KUBECTL_ACCESS_GROUP_NAMES, else the one `config set group-names` set.
 func (in *InputOptions) Complete() error {
 	in.names = identity.Names{}
+	fleet, err := source.ReadFleet(in.Filenames)
+	if err != nil {
+		return err
+	}
+	in.fleet = fleet
 	path, origin, err := in.namesSource()
 	if err != nil || path == "" {
 		return err
@@ -120,29 +127,75 @@ func (r *RootOptions) restConfig(ctx context.Context, timeout time.Duration) (*r
 }
 
 func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*access.App, *cluster.Exec, error) {
+	if in.Offline() {
+		if f := in.fleet; f != nil {
+			return nil, nil, fmt.Errorf("%s is a fleet of %d clusters' snapshots (%s): audit, who-can and can read it as a fleet; for one cluster give its snapshot, e.g. -f %s",
+				f.Dir, len(f.Index.Clusters), source.FleetIndexFile, f.Path(firstSaved(f)))
+		}
+		return r.offlineApp(in, in.Filenames), nil, nil
+	}
+	s, err := r.signIn(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := s.connect(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, s.exec, nil
+}
+
+// firstSaved is the fleet's first cluster with a snapshot.
+func firstSaved(f *source.Fleet) source.FleetEntry {
+	for _, e := range f.Index.Clusters {
+		if e.File != "" {
+			return e
+		}
+	}
+	return source.FleetEntry{File: "NAME.yaml"}
+}
+
+// offlineApp is the app over files.
+func (r *RootOptions) offlineApp(in *InputOptions, files []string) *access.App {
 	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20}
 	ns, explicit := r.namespace()
 	app.NamespaceSet = explicit
-	if in.Offline() {
-		app.Files = in.Filenames
-		app.Origin = access.Origin{Files: in.Filenames}
-		app.Namespace = ns
-		if !explicit {
-			// Offline input needs no kubeconfig; when there is one, its
-			// namespace is the default, as kubectl apply would use it.
-			app.Namespace = "default"
-			if kns, _, err := r.Flags.ToRawKubeConfigLoader().Namespace(); err == nil && kns != "" {
-				app.Namespace = kns
-			}
+	app.Files = files
+	app.Origin = access.Origin{Files: files}
+	app.Namespace = ns
+	if !explicit {
+		// Offline input needs no kubeconfig; when there is one, its
+		// namespace is the default, as kubectl apply would use it.
+		app.Namespace = "default"
+		if kns, _, err := r.Flags.ToRawKubeConfigLoader().Namespace(); err == nil && kns != "" {
+			app.Namespace = kns
 		}
-		app.Catalog = source.Builtin()
-		app.Resolver = cluster.NewResolver(app.Catalog)
-		return app, nil, nil
 	}
+	app.Catalog = source.Builtin()
+	app.Resolver = cluster.NewResolver(app.Catalog)
+	return app
+}
+
+// signedIn is a context whose credential plugin has run: what connecting
+// to it needs, with no call to the cluster made yet.
+type signedIn struct {
+	app     *access.App
+	cfg     *rest.Config
+	exec    *cluster.Exec
+	cred    *identity.Credential
+	credErr error
+}
+
+// signIn reads the kubeconfig's context and runs its credential plugin,
+// on the terminal (a device-code prompt shows now).
+func (r *RootOptions) signIn(ctx context.Context, in *InputOptions) (*signedIn, error) {
+	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20}
+	ns, explicit := r.namespace()
+	app.NamespaceSet = explicit
 	loader := r.Flags.ToRawKubeConfigLoader()
 	kns, _, err := loader.Namespace()
 	if err != nil {
-		return nil, nil, kubeconfigError(err)
+		return nil, kubeconfigError(err)
 	}
 	app.Namespace = kns
 	if explicit {
@@ -151,18 +204,13 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	cred, credErr := r.credential()
 	if credErr == nil {
 		if err := unusable(cred); err != nil && r.login() == nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	cfg, ex, err := r.restConfig(ctx, in.Timeout)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	client, err := cluster.New(cfg)
-	if err != nil {
-		return nil, nil, kubeconfigError(err)
-	}
-	app.Cluster = client
 	app.Origin = access.Origin{Server: cfg.Host}
 	if raw, err := loader.RawConfig(); err == nil {
 		app.Origin.Context = raw.CurrentContext
@@ -170,17 +218,28 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	if r.Flags.Context != nil && *r.Flags.Context != "" {
 		app.Origin.Context = *r.Flags.Context
 	}
+	return &signedIn{app: app, cfg: cfg, exec: ex, cred: cred, credErr: credErr}, nil
+}
+
+// connect makes the client and asks the cluster what n needs.
+func (s *signedIn) connect(n needs) (*access.App, error) {
+	app := s.app
+	client, err := cluster.New(s.cfg)
+	if err != nil {
+		return nil, kubeconfigError(err)
+	}
+	app.Cluster = client
 	if n.credential {
-		if credErr != nil {
-			app.Warnings = append(app.Warnings, rbac.Warnf(access.WarnCredentialUnchecked, "the credentials rules were not checked: %v", credErr))
+		if s.credErr != nil {
+			app.Warnings = append(app.Warnings, rbac.Warnf(access.WarnCredentialUnchecked, "the credentials rules were not checked: %v", s.credErr))
 		} else {
-			app.Credential = cred
+			app.Credential = s.cred
 		}
 	}
 	if n.catalog {
 		cat, warns, err := cluster.Discover(client.CS.Discovery())
 		if err != nil {
-			return nil, nil, cluster.Explain(err)
+			return nil, cluster.Explain(err)
 		}
 		app.Catalog, app.Warnings = cat, append(app.Warnings, warns...)
 	} else {
@@ -190,7 +249,7 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	if n.version {
 		app.Origin.Version = client.Version()
 	}
-	return app, ex, nil
+	return app, nil
 }
 
 // credential inspects the kubeconfig credential of the context in use.

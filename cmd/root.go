@@ -78,6 +78,9 @@ type RootOptions struct {
 	// HTTPClient is what Microsoft Graph is asked with; nil is Go's
 	// default client (tests point it at a loopback Graph).
 	HTTPClient *http.Client
+
+	// contexts are every --context given (the fleet commands take several).
+	contexts []string
 }
 
 func (r *RootOptions) httpClient() *http.Client {
@@ -156,6 +159,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	addLogLevelFlag(root)
 	addProfilingFlags(root)
 	r.addLoginFlags(root)
+	r.trackContexts(root)
 
 	root.AddCommand(NewCmdVersion(r), NewCmdWhoCan(r), NewCmdWhatCan(r), NewCmdCan(r), NewCmdAudit(r),
 		NewCmdFix(r), NewCmdSnapshot(r), NewCmdWhoAmI(r), NewCmdConfig(r))

@@ -2,11 +2,18 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -16,6 +23,8 @@ type SnapshotOptions struct {
 	*RootOptions
 	Input  InputOptions
 	Output *OutputFlag
+	Fleet  *FleetFlags
+	Dir    string
 }
 
 // NewCmdSnapshot returns `kubectl access snapshot`.
@@ -24,13 +33,30 @@ func NewCmdSnapshot(r *RootOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Write the cluster's RBAC objects as one document, for offline use with -f",
+		Long: `snapshot writes what the checks read of the cluster (RBAC, namespaces, service
+accounts, pods' identities, nodes, gMSA credential specs, admission webhooks
+and the node authorization probes) as one document, so that every command
+answers the same offline with -f.
+
+With several clusters (--context more than once, --contexts GLOB or
+--all-contexts) it writes one snapshot per cluster into --dir, with an index
+(fleet.yaml) naming each cluster, its server and its file, and the clusters
+that could not be read with why; audit, who-can and can read the directory
+back as the same fleet with -f DIR. Files are written readable by you only.
+Exit code 4 when some clusters could not be saved.`,
 		Example: `  kubectl access snapshot -o yaml > cluster.snapshot.yaml
-  kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml`,
+  kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml
+
+  # Every cluster of the kubeconfig, then audited offline as one fleet
+  kubectl access snapshot --all-contexts --dir fleet/
+  kubectl access audit -f fleet/`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatYAML, FormatJSON)
+	o.Fleet = addFleetFlags(c, r)
+	c.Flags().StringVar(&o.Dir, "dir", "", "With several clusters: the directory to write a snapshot per cluster and fleet.yaml into (new, empty, or one written before)")
 	return c
 }
 
@@ -38,10 +64,29 @@ func NewCmdSnapshot(r *RootOptions) *cobra.Command {
 func (o *SnapshotOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
 
 // Validate checks the flags.
-func (o *SnapshotOptions) Validate() error { return o.Output.Validate() }
+func (o *SnapshotOptions) Validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if err := o.Fleet.Validate(&o.Input); err != nil {
+		return err
+	}
+	switch fleet := o.Fleet.On(&o.Input); {
+	case fleet && o.Input.fleet != nil:
+		return fmt.Errorf("-f %s is a fleet directory already: snapshot reads clusters (or one cluster's files)", o.Input.fleet.Dir)
+	case fleet && o.Dir == "":
+		return fmt.Errorf("several clusters are written as a snapshot each: give --dir DIR")
+	case !fleet && o.Dir != "":
+		return fmt.Errorf("--dir is for several clusters (--contexts, --all-contexts or --context more than once): one snapshot goes to standard output")
+	}
+	return nil
+}
 
 // Run loads everything and writes it.
 func (o *SnapshotOptions) Run(ctx context.Context) error {
+	if o.Fleet.On(&o.Input) {
+		return o.runFleet(ctx)
+	}
 	app, err := o.App(ctx, &o.Input, needs{})
 	if err != nil {
 		return err
@@ -74,4 +119,91 @@ func writeSnapshot(w io.Writer, format string, s *rbac.Snapshot) error {
 		listOf("roles", s.Roles), listOf("clusterRoles", s.ClusterRoles),
 		listOf("roleBindings", s.RoleBindings), listOf("clusterRoleBindings", s.ClusterRoleBindings),
 		listOf("pods", s.Pods), listOf("nodes", s.Nodes))
+}
+
+// runFleet writes a snapshot per cluster and the index into --dir.
+func (o *SnapshotOptions) runFleet(ctx context.Context) error {
+	if err := fleetDir(o.Dir); err != nil {
+		return err
+	}
+	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{})
+	if err != nil {
+		return err
+	}
+	entries := make([]source.FleetEntry, len(fl.Members))
+	taken := map[string]bool{}
+	for i, m := range fl.Members {
+		entries[i] = source.FleetEntry{Context: m.Context, Server: m.Server, File: source.FleetFileName(m.Context, taken)}
+	}
+	results := fl.Each(ctx, access.Whole, func(i int, s *access.Session) error {
+		snap := s.Index.Snapshot()
+		snap.Source = "context " + fl.Members[i].Context
+		if err := writePrivate(filepath.Join(o.Dir, entries[i].File), func(w io.Writer) error { return writeSnapshot(w, o.Output.Value, snap) }); err != nil {
+			return err
+		}
+		entries[i].Incomplete = s.Incomplete()
+		printWarnings(clusterErrOut(o.ErrOut, fl.Members[i].Context), s.Incomplete(), slices.Concat(s.App.Warnings, s.Warnings, s.Index.Warnings()))
+		return nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	saved := 0
+	for i, r := range results {
+		if r.Err != nil {
+			entries[i] = source.FleetEntry{Context: r.Context, Server: r.Server, Error: r.Err.Error()}
+			fmt.Fprintf(o.ErrOut, "%s: not saved: %s\n", safe.Terminal(r.Context), safe.Error(r.Err))
+			continue
+		}
+		saved++
+	}
+	if err := source.WriteFleetIndex(o.Dir, entries); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.ErrOut, "Wrote %d of %d clusters' snapshots to %s (%s lists them): kubectl access audit -f %s\n",
+		saved, len(entries), safe.Terminal(o.Dir), source.FleetIndexFile, safe.Terminal(safe.Shell(o.Dir)))
+	if saved < len(entries) {
+		return &ExitCodeError{Code: ExitIncomplete}
+	}
+	return nil
+}
+
+// fleetDir makes dir (0700) or checks that it is empty or a fleet's:
+// snapshots are never written among other files.
+func fleetDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return os.MkdirAll(dir, 0o700)
+	case err != nil:
+		return fmt.Errorf("--dir: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, source.FleetIndexFile)); err != nil {
+		return fmt.Errorf("--dir %s holds other files and no %s: give a new or empty directory, or one snapshot --all-contexts wrote", dir, source.FleetIndexFile)
+	}
+	return nil
+}
+
+// writePrivate writes a file readable by its owner only, whole or not at all.
+func writePrivate(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".snapshot-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

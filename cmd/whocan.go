@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // WhoCanOptions list who may make a request.
@@ -21,6 +24,7 @@ type WhoCanOptions struct {
 	Verify        *VerifyFlag
 	AllNamespaces bool
 	Transitive    bool
+	Fleet         *FleetFlags
 
 	request access.Request
 }
@@ -50,7 +54,10 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
   kubectl access who-can get secrets -n payments --verify
 
   # Offline, on manifests
-  kubectl access who-can delete nodes -f testdata/demo/cluster.yaml`,
+  kubectl access who-can delete nodes -f testdata/demo/cluster.yaml
+
+  # In every production cluster, each answered under its own heading
+  kubectl access who-can get secrets -n payments --contexts 'prod-*'`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: runE(o),
 	}
@@ -58,6 +65,7 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatCSV, FormatMarkdown)
 	o.Verify = AddVerifyFlag(c)
 	c.Flags().BoolVar(&o.Transitive, "transitive", false, "Also list who reaches the request through a service account that holds it (creating pods in its namespace, exec into its pods, minting its token), each with the chain; the default is the authorizer's direct answer")
+	o.Fleet = addFleetFlags(c, r)
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c
 }
@@ -70,18 +78,44 @@ func (o *WhoCanOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *WhoCanOptions) Validate() error {
-	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify))
+	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify), o.Fleet.Validate(&o.Input))
 }
 
 // Run answers the question.
 func (o *WhoCanOptions) Run(ctx context.Context) error {
+	if o.Fleet.On(&o.Input) {
+		return o.runFleet(ctx)
+	}
 	app, err := o.App(ctx, &o.Input, needs{catalog: true})
 	if err != nil {
 		return err
 	}
-	at, _, err := app.Attributes(o.request)
+	scope, err := o.scope(app)
 	if err != nil {
 		return err
+	}
+	sess, err := app.Open(ctx, scope)
+	if err != nil {
+		return err
+	}
+	ans, verr, err := o.answer(ctx, sess)
+	if err != nil {
+		return err
+	}
+	if err := o.print(o.Out, o.ErrOut, app, ans); err != nil {
+		return err
+	}
+	if verr != nil {
+		return fmt.Errorf("the answer above is not verified: %w", verr)
+	}
+	return verdict(ans.Verification)
+}
+
+// scope is what the request needs read of app's cluster.
+func (o *WhoCanOptions) scope(app *access.App) (source.Scope, error) {
+	at, _, err := app.Attributes(o.request)
+	if err != nil {
+		return source.Scope{}, err
 	}
 	scope := access.ScopeFor(at, o.AllNamespaces)
 	if o.Verify.On() {
@@ -94,44 +128,92 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 		// the request: every namespace's RBAC, the accounts and the pods.
 		scope.AllNamespaces, scope.ServiceAccounts, scope.Workloads = true, true, true
 	}
-	sess, err := app.Open(ctx, scope)
+	return scope, nil
+}
+
+// answer asks the session; verr is a failure to verify (the answer
+// stands whatever the verification finds).
+func (o *WhoCanOptions) answer(ctx context.Context, sess *access.Session) (ans *access.WhoCanAnswer, verr, err error) {
+	ans, err = sess.WhoCan(ctx, o.request)
 	if err != nil {
-		return err
-	}
-	ans, err := sess.WhoCan(ctx, o.request)
-	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for i := range ans.Subjects {
 		if g := &ans.Subjects[i]; g.Kind == rbac.GroupKind {
-			g.DisplayName = app.Names.DisplayName(g.Name)
+			g.DisplayName = sess.App.Names.DisplayName(g.Name)
 		}
 	}
 	if o.Transitive {
 		sess.Transitive(ans)
 	}
-	// The answer stands whatever the verification finds; a failure to
-	// verify is said after it (exit 2), a disagreement with it (exit 5).
-	var verr error
 	if o.Verify.On() {
 		verr = sess.VerifyWhoCan(ctx, ans, o.Verify.Options())
 	}
-	if err := o.print(app, ans); err != nil {
-		return err
-	}
-	if verr != nil {
-		return fmt.Errorf("the answer above is not verified: %w", verr)
-	}
-	return verdict(ans.Verification)
+	return ans, verr, nil
 }
 
-func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
+// runFleet answers on each cluster, in the fleet's order: a table each
+// under the cluster's heading, or a document each naming its cluster.
+func (o *WhoCanOptions) runFleet(ctx context.Context) error {
+	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{catalog: true})
+	if err != nil {
+		return err
+	}
+	answers := make([]*access.WhoCanAnswer, len(fl.Members))
+	verrs := make([]error, len(fl.Members))
+	results := fl.Each(ctx, o.scope, func(i int, s *access.Session) error {
+		var err error
+		answers[i], verrs[i], err = o.answer(ctx, s)
+		return err
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	disagree := false
+	for i, r := range results {
+		ans := answers[i]
+		ref := &access.ClusterRef{Context: r.Context, Server: r.Server}
+		if r.Err != nil {
+			ref.Error = r.Err.Error()
+			ans = &access.WhoCanAnswer{APIVersion: rbac.APIVersion, Kind: access.KindWhoCan}
+			ans.Subjects, ans.Warnings, ans.Incomplete = []rbac.SubjectGrant{}, []rbac.Warning{}, true
+		}
+		ans.Cluster = ref
+		docStart(o.Out, o.Output.Value, r)
+		errOut := clusterErrOut(o.ErrOut, r.Context)
+		if r.Err != nil {
+			fmt.Fprintf(errOut, "not read: %s\n", safe.Error(r.Err))
+			if !o.Output.Document() {
+				fmt.Fprintln(o.Out, "  not read (see the error): the answer is unknown")
+				continue
+			}
+		}
+		if err := o.print(o.Out, errOut, r.App, ans); err != nil {
+			return err
+		}
+		if verrs[i] != nil {
+			fmt.Fprintf(errOut, "the answer above is not verified: %s\n", safe.Error(verrs[i]))
+		}
+		disagree = disagree || !ans.Verification.Agrees()
+	}
+	switch {
+	case slices.ContainsFunc(verrs, func(e error) bool { return e != nil }):
+		return &ExitCodeError{Code: ExitError}
+	case disagree:
+		return &ExitCodeError{Code: ExitDisagree}
+	case fleetNotRead(o.ErrOut, results):
+		return &ExitCodeError{Code: ExitIncomplete}
+	}
+	return nil
+}
+
+func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *access.WhoCanAnswer) error {
 	if o.Output.Document() {
 		doc := *ans
 		doc.Subjects = firstOf(ans.Subjects)
-		return writeDoc(o.Out, o.Output.Value, &doc, listOf("subjects", ans.Subjects))
+		return writeDoc(out, o.Output.Value, &doc, listOf("subjects", ans.Subjects))
 	}
-	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
+	printWarnings(errOut, ans.Incomplete, ans.Warnings)
 	verified := ans.Verification != nil
 	switch f := o.Output.Value; f {
 	case FormatCSV, FormatMarkdown:
@@ -140,7 +222,7 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 		if verified {
 			header = append(header, "VERIFIED")
 		}
-		t := newRows(o.Out, f, header...)
+		t := newRows(out, f, header...)
 		for _, s := range ans.Subjects {
 			sub := s.Subject()
 			display := ""
@@ -165,7 +247,7 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 	if verified {
 		header = append(header, "VERIFIED")
 	}
-	t := newRows(o.Out, o.Output.Value, header...)
+	t := newRows(out, o.Output.Value, header...)
 	for _, s := range ans.Subjects {
 		name := app.Names.Subject(s.Subject())
 		if s.Broad != "" {
@@ -189,9 +271,9 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	printVerification(o.Out, ans.Verification)
+	printVerification(out, ans.Verification)
 	if o.Transitive {
-		printTransitive(o.Out, app, ans)
+		printTransitive(out, app, ans)
 		return nil
 	}
 	// The table is the authorizer's direct answer; say so where service
@@ -203,7 +285,7 @@ func (o *WhoCanOptions) print(app *access.App, ans *access.WhoCanAnswer) error {
 		}
 	}
 	if sas > 0 {
-		fmt.Fprintf(o.ErrOut, "Note: the direct answer: %d of these subjects are service accounts (or their groups); --transitive adds who can act as them\n", sas)
+		fmt.Fprintf(errOut, "Note: the direct answer: %d of these subjects are service accounts (or their groups); --transitive adds who can act as them\n", sas)
 	}
 	return nil
 }
