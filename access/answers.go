@@ -27,8 +27,10 @@ type WhoCanQuery struct {
 // WhoCanAnswer is the `WhoCan` document: every subject allowed, each with
 // its paths.
 type WhoCanAnswer struct {
-	APIVersion        string      `json:"apiVersion"`
-	Kind              string      `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Cluster names the cluster when several are asked (a fleet).
+	Cluster           *ClusterRef `json:"cluster,omitempty"`
 	Query             WhoCanQuery `json:"query"`
 	rbac.WhoCanResult `json:",inline"`
 	// Gaps are the parts of the cluster that could not be read, when the
@@ -40,6 +42,14 @@ type WhoCanAnswer struct {
 	// through a service account that holds it; Subjects stay the
 	// authorizer's direct answer.
 	Transitive []IndirectGrant `json:"transitive,omitempty"`
+}
+
+// ClusterRef names one cluster of a fleet in an answer about it; Error
+// says why there is no answer (the answer is then empty and incomplete).
+type ClusterRef struct {
+	Context string `json:"context"`
+	Server  string `json:"server,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // WhatCanAnswer is the `WhatCan` document: every rule a subject holds.
@@ -54,8 +64,10 @@ type WhatCanAnswer struct {
 
 // CanAnswer is the `Can` document: one decision.
 type CanAnswer struct {
-	APIVersion     string          `json:"apiVersion"`
-	Kind           string          `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Cluster names the cluster when several are asked (a fleet).
+	Cluster        *ClusterRef     `json:"cluster,omitempty"`
 	Subject        rbac.Subject    `json:"subject"`
 	Query          rbac.Attributes `json:"query"`
 	rbac.CanResult `json:",inline"`

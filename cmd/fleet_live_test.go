@@ -44,7 +44,9 @@ func TestFleetLive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	user := func(kind, n string) rbacv1.Subject { return rbacv1.Subject{Kind: kind, APIGroup: rbacv1.GroupName, Name: n} }
+	user := func(kind, n string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: kind, APIGroup: rbacv1.GroupName, Name: n}
+	}
 	for _, cl := range []*localcluster.Cluster{a, b} {
 		cs := kubernetes.NewForConfigOrDie(cl.Config)
 		must(cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "fleet-admins"},
