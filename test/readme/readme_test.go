@@ -136,7 +136,7 @@ func TestREADMEExamplesRunAgainstTheDemo(t *testing.T) {
 	}
 	// The examples' `config set` writes under a config directory of their
 	// own, not the machine's.
-	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+bin+":"+cpBin+":"+os.Getenv("PATH"), "XDG_CONFIG_HOME="+t.TempDir())
+	env := append(os.Environ(), "KUBECONFIG="+fleetKubeconfig(t, c.Kubeconfig), "PATH="+bin+":"+cpBin+":"+os.Getenv("PATH"), "XDG_CONFIG_HOME="+t.TempDir())
 	for _, ex := range run {
 		cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+ex.command)
 		cmd.Dir, cmd.Env = dir, env
@@ -236,4 +236,28 @@ func TestReaderClusterRole(t *testing.T) {
 	if snap.Probes != nil && (snap.Probes.NodeRestriction.State != rbac.ProbeUnknown || !strings.Contains(snap.Probes.NodeRestriction.Detail, "impersonate")) {
 		t.Errorf("the NodeRestriction probe should say it lacks impersonation: %+v", snap.Probes.NodeRestriction)
 	}
+}
+
+// fleetKubeconfig is the demo's kubeconfig with two more contexts on the
+// same cluster, prod-east and prod-west, for the examples that read
+// several clusters.
+func fleetKubeconfig(t *testing.T, path string) string {
+	t.Helper()
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := kc.Contexts[kc.CurrentContext]
+	if current == nil {
+		t.Fatalf("%s has no current context", path)
+	}
+	for _, name := range []string{"prod-east", "prod-west"} {
+		c := *current
+		kc.Contexts[name] = &c
+	}
+	out := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
