@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -249,6 +250,20 @@ func TestPrefixed(t *testing.T) {
 	io.WriteString(w, "one\ntw")
 	io.WriteString(w, "o\nthree\n")
 	if want := "[a\\x1bb] one\n[a\\x1bb] two\n[a\\x1bb] three\n"; b.String() != want {
+		t.Errorf("%q, want %q", b.String(), want)
+	}
+}
+
+// TestProgressLine: a line per cluster as it ends, counted in the order
+// they end, failures with their error, hostile names escaped.
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	p := progressLine(&b)
+	p(access.Progress{Index: 1, Of: 3, Context: "b"})
+	p(access.Progress{Index: 1, Of: 3, Context: "b", Done: true, Took: 1234 * time.Millisecond, Incomplete: true})
+	p(access.Progress{Index: 0, Of: 3, Context: "a\x1b[2J", Done: true, Err: errors.New("dial tcp: connection refused")})
+	want := "[1/3] b: read in 1.2s, incomplete (parts could not be read)\n[2/3] a\\x1b[2J: failed: dial tcp: connection refused\n"
+	if b.String() != want {
 		t.Errorf("%q, want %q", b.String(), want)
 	}
 }

@@ -52,6 +52,9 @@ type loader struct {
 	index     map[rbac.ObjectRef]int      // an object -> its position in its kind's list
 	snapshots int
 	objects   int // objects read as manifests (not from snapshots)
+	// cluster is the first saved snapshot's source ("context NAME"), to
+	// say when snapshots of two clusters are merged.
+	cluster, clusterAt string
 	warnings  []rbac.Warning
 }
 
@@ -217,6 +220,7 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 			return err
 		}
 		l.snapshots++
+		l.sameCluster(s.Source, at.String())
 		l.merge(&s, at)
 		return nil
 	}
@@ -383,6 +387,21 @@ func put[T any](l *loader, list *[]T, ref rbac.ObjectRef, obj T, at Location) {
 		return
 	}
 	l.warnings = append(l.warnings, rbac.Warnf(WarnDuplicate, "%s is given twice and the two differ (%s and %s): the last one counts, as kubectl apply would leave it", ref, prev, at))
+}
+
+// sameCluster warns when a snapshot saved from one context is merged with
+// one saved from another: one view of two clusters answers for neither.
+func (l *loader) sameCluster(src, at string) {
+	if !strings.HasPrefix(src, "context ") {
+		return
+	}
+	switch {
+	case l.cluster == "":
+		l.cluster, l.clusterAt = src, at
+	case src != l.cluster:
+		l.warnings = append(l.warnings, rbac.Warnf(WarnMerged, "snapshots of two clusters are merged into one view (%s at %s, %s at %s), which answers for neither: "+
+			"read each alone, or write them with snapshot --all-contexts --dir DIR and read the directory as a fleet", l.cluster, l.clusterAt, src, at))
+	}
 }
 
 // merge adds a saved snapshot's objects, each through put.

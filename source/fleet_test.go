@@ -92,3 +92,37 @@ func TestFleetFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestMergedClustersWarn: snapshots saved from two contexts read as one
+// view say so (that view answers for neither cluster); two of one context
+// (saved twice) do not.
+func TestMergedClustersWarn(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, context string) string {
+		p := filepath.Join(dir, name)
+		doc := "apiVersion: access.kubectl.io/v1alpha1\nkind: Snapshot\nsource: context " + context + "\nrulesAggregated: true\nnamespaces:\n- metadata: {name: " + name[:1] + "}\n"
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, a2, b := write("a.yaml", "prod-a"), write("c.yaml", "prod-a"), write("b.yaml", "prod-b")
+	has := func(paths ...string) bool {
+		r, err := source.Read(t.Context(), paths, source.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range r.Warnings {
+			if w.Code == source.WarnMerged {
+				return strings.Contains(w.Message, "context prod-a at") && strings.Contains(w.Message, "context prod-b at")
+			}
+		}
+		return false
+	}
+	if !has(a, b) {
+		t.Error("two clusters' snapshots merged without a warning")
+	}
+	if has(a, a2) {
+		t.Error("one cluster's snapshots warned as two clusters")
+	}
+}

@@ -43,6 +43,8 @@ const MaxObjectBytes = 16 << 20
 const (
 	WarnDuplicate rbac.WarningCode = "duplicate"
 	WarnDefaults  rbac.WarningCode = "defaults"
+	// WarnMerged: snapshots of different clusters were read as one.
+	WarnMerged rbac.WarningCode = "merged-clusters"
 )
 
 // Result is what reading offline input gives.
