@@ -156,6 +156,8 @@ type Report struct {
 	Floor         time.Duration // median of the floor's runs
 	FloorRequests int
 	Results       []Result
+	// Fleet is the fleet benchmark (nil when -only leaves it out).
+	Fleet *FleetResult
 }
 
 // Run loads the data if the cluster lacks it, then measures.
@@ -215,6 +217,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			rep.Results[i].Answer = cr.answer
 		}
 	}
+	if c.Only == nil || c.Only.MatchString("fleet") {
+		if rep.Fleet, err = runFleet(run, c.Binary, c.Kubeconfig, c.Runs, c.Progress); err != nil {
+			return nil, err
+		}
+	}
 	rep.Floor = median(floors)
 	for i, q := range queries {
 		r := &rep.Results[i]
@@ -258,6 +265,9 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-22s kubectl access %s\n", x.Name, strings.Join(x.Args, " "))
 	}
+	if r.Fleet != nil {
+		r.Fleet.print(w)
+	}
 }
 
 // Missed lists the queries over a ceiling.
@@ -267,6 +277,9 @@ func (r *Report) Missed() []string {
 		if !x.Met() {
 			out = append(out, fmt.Sprintf("%s: %.2fx floor (ceiling %.1fx), %.0f MiB (ceiling %.0f)", x.Name, x.Ratio, x.Ceiling, x.RSSMiB, x.maxRSS()))
 		}
+	}
+	if r.Fleet != nil {
+		out = append(out, r.Fleet.Missed()...)
 	}
 	return out
 }

@@ -75,9 +75,13 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s: %d API requests, want 3..%d", r.Name, r.Requests, limit)
 		}
 	}
+	if f := rep.Fleet; f == nil || f.Clusters != FleetSize || f.Sequential <= 0 || f.Fleet <= 0 || f.Serial <= 0 ||
+		f.SingleRSSMiB <= 1 || f.FleetRSSMiB <= 1 || f.SerialRSSMiB <= 1 || f.SnapshotMiB <= 0 {
+		t.Errorf("implausible fleet figures %+v", rep.Fleet)
+	}
 	var sb strings.Builder
 	rep.Print(&sb)
-	for _, want := range []string{"floor:", "who-can -n", "what-can sa", "audit", "xFLOOR"} {
+	for _, want := range []string{"floor:", "who-can -n", "what-can sa", "audit", "xFLOOR", "audits one after another", "one fleet audit, --parallel 1"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, sb.String())
 		}
