@@ -55,7 +55,7 @@ type loader struct {
 	// cluster is the first saved snapshot's source ("context NAME"), to
 	// say when snapshots of two clusters are merged.
 	cluster, clusterAt string
-	warnings  []rbac.Warning
+	warnings           []rbac.Warning
 }
 
 func newLoader(o ReadOptions) *loader {
