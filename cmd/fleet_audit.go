@@ -62,7 +62,7 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 	}
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
-		err = printDoc(o.Out, o.Output.Value, rep)
+		err = writeFleetDoc(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		for _, c := range rep.Clusters {
 			if c.Report != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -265,5 +266,44 @@ func TestProgressLine(t *testing.T) {
 	want := "[1/3] b: read in 1.2s, incomplete (parts could not be read)\n[2/3] a\\x1b[2J: failed: dial tcp: connection refused\n"
 	if b.String() != want {
 		t.Errorf("%q, want %q", b.String(), want)
+	}
+}
+
+// TestFleetDocStreamed: the fleet's document, written a cluster's report
+// at a time, is printDoc's byte for byte in JSON and the same document in
+// YAML, with a cluster not read, empty reports and groups.
+func TestFleetDocStreamed(t *testing.T) {
+	js, _, _ := run(t, "audit", "-f", brokenFleet(t), "-o", "json", "--group-by", "finding")
+	rep := fleetReport(t, js)
+	rep.Clusters = append(rep.Clusters, audit.FleetCluster{Context: "empty", Status: audit.StatusOK, Report: &audit.Report{APIVersion: "v", Kind: "AuditReport", Findings: []audit.Finding{}}})
+	for _, r := range []*audit.FleetReport{rep, audit.NewFleetReport(nil)} {
+		var want, got bytes.Buffer
+		if err := printDoc(&want, FormatJSON, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFleetDoc(&got, FormatJSON, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("JSON differs from printDoc's:\n%s\nwant\n%s", got.String(), want.String())
+		}
+		want.Reset()
+		got.Reset()
+		if err := printDoc(&want, FormatYAML, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFleetDoc(&got, FormatYAML, r); err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := yaml.Unmarshal(got.Bytes(), &a); err != nil {
+			t.Fatalf("streamed YAML: %v\n%s", err, got.String())
+		}
+		if err := yaml.Unmarshal(want.Bytes(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("YAML differs from printDoc's:\n%s\nwant\n%s", got.String(), want.String())
+		}
 	}
 }

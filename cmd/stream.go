@@ -9,6 +9,8 @@ import (
 	"runtime"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/audit"
 )
 
 // A streamed list is a top-level list of a document whose items are
@@ -249,4 +251,161 @@ func indent(dst, src []byte, prefix, step string) []byte {
 		}
 	}
 	return dst
+}
+
+// writeFleetDoc writes a FleetAuditReport: for JSON byte for byte as
+// printDoc would, for YAML the same document; each cluster's report is
+// streamed (writeDoc) rather than encoded whole, so a fleet of large
+// clusters is never held twice in memory.
+func writeFleetDoc(w io.Writer, format string, rep *audit.FleetReport) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	write := writeFleetJSON
+	if format == FormatYAML {
+		write = writeFleetYAML
+	}
+	if err := write(bw, rep); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeReport streams one cluster's report into a fleet's document.
+func writeReport(w io.Writer, format string, r *audit.Report) error {
+	doc := *r
+	doc.Findings = firstOf(r.Findings)
+	return writeDoc(w, format, &doc, listOf("findings", r.Findings))
+}
+
+func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
+	io.WriteString(w, "{\n")
+	for _, kv := range []struct {
+		key string
+		v   any
+	}{{"apiVersion", rep.APIVersion}, {"kind", rep.Kind}, {"summary", rep.Summary}} {
+		b, err := json.MarshalIndent(kv.v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %q: %s,\n", kv.key, b)
+	}
+	if len(rep.Clusters) == 0 {
+		io.WriteString(w, "  \"clusters\": []")
+	} else {
+		io.WriteString(w, "  \"clusters\": [\n")
+		for i, c := range rep.Clusters {
+			report := c.Report
+			c.Report = nil
+			b, err := json.MarshalIndent(c, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			io.WriteString(w, "    ")
+			if report == nil {
+				w.Write(b)
+			} else {
+				// The report is the object's last field: reopen it.
+				w.Write(bytes.TrimSuffix(b, []byte("\n    }")))
+				io.WriteString(w, ",\n      \"report\": ")
+				in := &indenter{w: w, prefix: "      "}
+				if err := writeReport(in, FormatJSON, report); err != nil {
+					return err
+				}
+				io.WriteString(w, "\n    }")
+			}
+			if i < len(rep.Clusters)-1 {
+				io.WriteString(w, ",")
+			}
+			io.WriteString(w, "\n")
+		}
+		io.WriteString(w, "  ]")
+	}
+	if rep.Groups != nil {
+		b, err := json.MarshalIndent(rep.Groups, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, ",\n  \"groups\": %s", b)
+	}
+	_, err := io.WriteString(w, "\n}\n")
+	return err
+}
+
+func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
+	top := func(key string, v any) error {
+		b, err := yaml.Marshal(map[string]any{key: v})
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		return err
+	}
+	if err := top("apiVersion", rep.APIVersion); err != nil {
+		return err
+	}
+	if len(rep.Clusters) == 0 {
+		io.WriteString(w, "clusters: []\n")
+	} else {
+		io.WriteString(w, "clusters:\n")
+	}
+	for _, c := range rep.Clusters {
+		report := c.Report
+		c.Report = nil
+		b, err := yaml.Marshal(c)
+		if err != nil {
+			return err
+		}
+		in := &indenter{w: w, prefix: "  "}
+		io.WriteString(w, "- ")
+		in.Write(bytes.TrimSuffix(b, []byte("\n")))
+		io.WriteString(w, "\n")
+		if report != nil {
+			io.WriteString(w, "  report:\n    ")
+			in := &indenter{w: w, prefix: "    "}
+			if err := writeReport(in, FormatYAML, report); err != nil {
+				return err
+			}
+			io.WriteString(w, "\n")
+		}
+	}
+	if rep.Groups != nil {
+		if err := top("groups", rep.Groups); err != nil {
+			return err
+		}
+	}
+	if err := top("kind", rep.Kind); err != nil {
+		return err
+	}
+	return top("summary", rep.Summary)
+}
+
+// indenter writes what it is given with prefix after every newline, and
+// drops a final newline (the caller closes the line).
+type indenter struct {
+	w       io.Writer
+	prefix  string
+	pending bool // a newline not yet written
+}
+
+func (in *indenter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		if in.pending {
+			if _, err := io.WriteString(in.w, "\n"+in.prefix); err != nil {
+				return 0, err
+			}
+			in.pending = false
+		}
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if _, err := in.w.Write(b); err != nil {
+				return 0, err
+			}
+			break
+		}
+		if _, err := in.w.Write(b[:i]); err != nil {
+			return 0, err
+		}
+		in.pending = true
+		b = b[i+1:]
+	}
+	return n, nil
 }
