@@ -153,6 +153,12 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 			return nil, err
 		}
 	}
+	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && strings.Contains(a.Origin.Server, ".azmk8s.io") {
+		// On AKS, not knowing whether Azure RBAC decides too is worth
+		// saying; elsewhere most identities that may not ask reviews
+		// would only be told what does not concern them.
+		s.Warnings = append(s.Warnings, rbac.Warnf(rbac.WarnAzureRBAC, "%s: an Entra user may also hold Azure role assignments if the cluster has Azure RBAC enabled", p.Detail))
+	}
 	s.Index = rbac.NewIndex(snap)
 	return s, nil
 }

@@ -258,6 +258,10 @@ func Run(ix *rbac.Index, o Options) *Report {
 	for _, g := range ix.Gaps() {
 		rep.Warnings = append(rep.Warnings, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
 	}
+	if ix.AzureRBACPending() {
+		// No rule sees what Azure role assignments grant.
+		rep.Warnings = append(rep.Warnings, rbac.AzureRBACWarning())
+	}
 	if ix.Snapshot().Probes == nil && (o.selected("node-authorizer-active") || o.selected("node-restriction-active")) {
 		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnNotProbed, "node-authorizer-active and node-restriction-active were not checked: "+
 			"they probe a live API server (run against the cluster, or audit a snapshot saved from it)"))

@@ -178,7 +178,12 @@ func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 	for _, g := range r.Gaps {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: " + g.String()}})
 	}
-	if r.Incomplete && len(r.Gaps) == 0 {
+	for _, w := range r.Warnings {
+		if w.Code == rbac.WarnAzureRBAC {
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: " + w.Message}})
+		}
+	}
+	if r.Incomplete && len(inv.ToolExecutionNotifications) == 0 {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: parts of the cluster could not be read"}})
 	}
 	return sarifRun{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results}

@@ -55,12 +55,16 @@ func (c *Client) Load(ctx context.Context, scope source.Scope) (*rbac.Snapshot, 
 	} else {
 		probes <- nil
 	}
+	// Whether Azure RBAC decides after RBAC changes every answer about an
+	// Entra identity: asked on every load, alongside the LISTs.
+	azure := make(chan *rbac.Probe, 1)
+	go func() { azure <- ProbeAzureRBAC(ctx, c.CS) }()
 	snap, err := Live(ctx, c.CS, scope)
-	p := <-probes
+	p, az := <-probes, <-azure
 	if err != nil {
 		return nil, Explain(err)
 	}
-	snap.Probes = p
+	snap.Probes, snap.AzureRBAC = p, az
 	return snap, nil
 }
 

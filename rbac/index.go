@@ -1,7 +1,9 @@
 package rbac
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -221,9 +223,65 @@ func (ix *Index) Snapshot() *Snapshot { return ix.snap }
 // roles computed offline, for instance).
 func (ix *Index) Warnings() []Warning { return ix.warnings }
 
-// Incomplete reports whether the snapshot has gaps of any kind: the view
-// as a whole (an audit) is then incomplete.
-func (ix *Index) Incomplete() bool { return len(ix.snap.Gaps) > 0 }
+// Incomplete reports whether the snapshot has gaps of any kind, or lacks
+// the Azure role assignments of a cluster where Azure RBAC decides too:
+// the view as a whole (an audit) is then incomplete.
+func (ix *Index) Incomplete() bool { return len(ix.snap.Gaps) > 0 || ix.AzureRBACPending() }
+
+// AzureRBACPending says whether Azure RBAC for Kubernetes authorization
+// decides after RBAC on the cluster (the load's probe found its webhook in
+// the chain) while its role assignments are not in the view: answers
+// that could involve an Entra identity are then incomplete.
+func (ix *Index) AzureRBACPending() bool {
+	p := ix.snap.AzureRBAC
+	return p != nil && p.State == ProbeActive
+}
+
+// AzureRBACWarning says why the view is incomplete while AzureRBACPending.
+func AzureRBACWarning() Warning {
+	return Warnf(WarnAzureRBAC, "Azure RBAC for Kubernetes authorization decides after RBAC on this cluster (its webhook answered the load's probe), "+
+		"and Azure role assignments are not read: Entra users, groups and service principals may also be allowed by an Azure role "+
+		"at the cluster, a namespace or above; this answer covers Kubernetes RBAC only")
+}
+
+// MayBeEntra says whether Azure RBAC may decide for the identity: guard
+// has no opinion on system: users (service accounts, nodes) and on users
+// without an Entra object id, whose names are neither a UPN nor an object
+// id (certificate users); a group is matched only by an object id.
+func (id *Identity) MayBeEntra() bool {
+	if id.Name != "" {
+		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || isGUID(id.Name))
+	}
+	return slices.ContainsFunc(id.Groups, isGUID)
+}
+
+// describe names the identity in a message.
+func (id *Identity) describe() string {
+	if id.Name != "" || len(id.Groups) == 0 {
+		return id.Name
+	}
+	return "group " + id.Groups[0]
+}
+
+// isGUID says whether s is shaped like an Entra object id.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Gaps returns the snapshot's gaps.
 func (ix *Index) Gaps() []Gap { return ix.snap.Gaps }
@@ -268,7 +326,18 @@ func (ix *Index) completeness(namespace string, id *Identity) (bool, []Warning) 
 	for _, b := range ix.unknownIn(namespace, id) {
 		ws = append(ws, Warnf(WarnGap, "%s references %s, which is not in the input: what it grants is unknown", b.ref, b.roleObjectRef()))
 	}
-	return len(ws) > 0, ws
+	incomplete := len(ws) > 0
+	if ix.AzureRBACPending() {
+		// who-can (no identity) may lack any Entra identity; an identity
+		// Azure has no opinion on is decided by RBAC alone.
+		if id == nil || id.MayBeEntra() {
+			ws, incomplete = append(ws, AzureRBACWarning()), true
+		} else {
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure RBAC for Kubernetes authorization decides after RBAC on this cluster, but has no opinion on "+
+				"service accounts, nodes, system: users, users without an Entra object id or groups not named by one: for %s this answer is complete", id.describe()))
+		}
+	}
+	return incomplete, ws
 }
 
 // Names reports whether any binding names s directly (by user name, group

@@ -51,6 +51,13 @@ type Snapshot struct {
 	// in force. Nil when the snapshot was read from files.
 	Probes *Probes `json:"probes,omitempty"`
 
+	// AzureRBAC is whether Azure RBAC for Kubernetes authorization (AKS's
+	// guard webhook) decides after RBAC, as the live load's probe found it;
+	// nil when not probed (files). While active and its role assignments
+	// are not read, an answer that could involve an Entra identity is
+	// incomplete.
+	AzureRBAC *Probe `json:"azureRBAC,omitempty"`
+
 	// Gaps are the parts that could not be read; any gap makes every
 	// answer incomplete.
 	Gaps []Gap `json:"gaps,omitempty"`

@@ -20,6 +20,9 @@ const (
 	WarnUnmatchable WarningCode = "unmatchable-subjects"
 	// WarnNamedOnly: some rules grant the request only on named objects.
 	WarnNamedOnly WarningCode = "named-only"
+	// WarnAzureRBAC: Azure RBAC decides after RBAC and its role
+	// assignments were not read.
+	WarnAzureRBAC WarningCode = "azure-rbac"
 )
 
 // Warning is one thing an answer wants its reader to know. In documents it

@@ -444,6 +444,9 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	l.snap.Gaps = append(l.snap.Gaps, s.Gaps...)
 	l.snap.GMSAInstalled = l.snap.GMSAInstalled || s.GMSAInstalled
+	if p := s.AzureRBAC; p != nil && (l.snap.AzureRBAC == nil || p.State == rbac.ProbeActive) {
+		l.snap.AzureRBAC = p // Azure RBAC found in any snapshot read counts
+	}
 	if s.Probes != nil {
 		l.snap.Probes = s.Probes // a saved snapshot keeps what the live probes found
 	}

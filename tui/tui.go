@@ -445,7 +445,12 @@ func (m *Model) header() string {
 	src := ""
 	if m.sess != nil {
 		src = safe.Terminal(m.deps.app.Origin.String())
-		if m.sess.Incomplete() {
+		switch {
+		case m.sess.Index.AzureRBACPending():
+			// Azure RBAC decides after RBAC and its assignments are not
+			// read: every page's Entra answers lack what it grants.
+			src = st.Incomplete.Render("INCOMPLETE VIEW: Azure RBAC decides too, not loaded") + " " + src
+		case m.sess.Incomplete():
 			src = st.Incomplete.Render("INCOMPLETE VIEW") + " " + src
 		}
 	}

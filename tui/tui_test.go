@@ -1436,3 +1436,23 @@ func TestFindingLinks(t *testing.T) {
 		t.Errorf("down, enter on a finding's detail: page %d, links %d", m.active, len(fp.links))
 	}
 }
+
+// TestAzureRBACBanner: while Azure RBAC decides after RBAC and its role
+// assignments are not read, the header says so on every page, and Who
+// can says why its list may lack subjects (not that RBAC objects could
+// not be read).
+func TestAzureRBACBanner(t *testing.T) {
+	a, c := liveApp(t)
+	c.snap.AzureRBAC = &rbac.Probe{State: rbac.ProbeActive, Detail: "guard answered"}
+	f := start(t, a, 160, 40, Options{})
+	f.keys("2", "/")
+	f.typeText("get secrets -n team-a")
+	f.keys("<enter>")
+	time.Sleep(200 * time.Millisecond)
+	_, screen := f.finish()
+	for _, want := range []string{"INCOMPLETE VIEW: Azure RBAC decides too, not loaded", "Azure RBAC decides after RBAC here and its role assignments are not read"} {
+		if !strings.Contains(plain(screen), want) {
+			t.Errorf("the screen lacks %q:\n%s", want, plain(screen))
+		}
+	}
+}

@@ -522,6 +522,8 @@ func (p *whoCanPage) view() string {
 		b.WriteString(st.Error.Render("not verified: " + safe.Error(p.verr)))
 	case v != nil && !v.Agrees():
 		b.WriteString(st.Error.Render(fmt.Sprintf("NOT VERIFIED: the cluster decided %d of %d requests otherwise (beside)", len(v.Disagreements), v.Checked)))
+	case p.ran && p.res.Incomplete && len(p.sess.Index.Gaps()) == 0 && p.sess.Index.AzureRBACPending():
+		b.WriteString(st.Incomplete.Render("INCOMPLETE: Azure RBAC decides after RBAC here and its role assignments are not read; Entra identities it allows are not listed"))
 	case p.ran && p.res.Incomplete:
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
 	case len(access.QuestionWarnings(p.res.Warnings)) > 0:
