@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -346,5 +345,3 @@ func fleetNotRead(w io.Writer, results []access.Result) bool {
 	}
 	return len(failed) > 0
 }
-
-var _ pflag.Value = (*contextsValue)(nil)
