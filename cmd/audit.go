@@ -306,16 +306,7 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 			head += " (cluster-wide)"
 		}
 		wrap(w, o.width, 2, 4, head)
-		shown := f.Evidence
-		if !o.wide && len(shown) > 1 {
-			shown = shown[:1]
-		}
-		for _, p := range shown {
-			wrap(w, o.width, 6, 4, "via "+p.String())
-		}
-		if more := len(f.Evidence) - len(shown); more > 0 {
-			fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
-		}
+		printEvidence(w, o, f.Evidence)
 	}
 	s := rep.Summary
 	if len(rep.Findings) == hidden {
@@ -335,6 +326,21 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 	wrap(w, o.width, 0, 2, summary)
 	if fixable > 0 {
 		wrap(w, o.width, 0, 2, fmt.Sprintf("%d marked [fix] have a fix: kubectl access fix ID shows it (-o kubectl for commands, --apply to apply).", fixable))
+	}
+}
+
+// printEvidence writes a finding's first path (every path with -o wide),
+// and how many more there are.
+func printEvidence(w io.Writer, o auditTable, evidence []rbac.Path) {
+	shown := evidence
+	if !o.wide && len(shown) > 1 {
+		shown = shown[:1]
+	}
+	for _, p := range shown {
+		wrap(w, o.width, 6, 4, "via "+p.String())
+	}
+	if more := len(evidence) - len(shown); more > 0 {
+		fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
 	}
 }
 

@@ -152,19 +152,9 @@ func (o *CanOptions) print(out, errOut io.Writer, app *access.App, ans *access.C
 // one, 2 when one is unknown (not read, or read in part), 5 when --verify
 // disagrees.
 func (o *CanOptions) runFleet(ctx context.Context) error {
-	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{catalog: true})
+	results, answers, verrs, err := askFleet(ctx, o.Fleet, &o.Input, func(*access.App) (source.Scope, error) { return canScope, nil }, o.answer)
 	if err != nil {
 		return err
-	}
-	answers := make([]*access.CanAnswer, len(fl.Members))
-	verrs := make([]error, len(fl.Members))
-	results := fl.Each(ctx, func(*access.App) (source.Scope, error) { return canScope, nil }, func(i int, s *access.Session) error {
-		var err error
-		answers[i], verrs[i], err = o.answer(ctx, s)
-		return err
-	})
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	var allowed, denied, unknown []string
 	failedVerify, disagree := false, false

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // fleetAnnotation marks the commands that read several clusters.
@@ -250,6 +251,26 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 		fl.Members = append(fl.Members, m)
 	}
 	return fl, nil
+}
+
+// askFleet asks each cluster of the fleet the flags choose (who-can,
+// can), keeping each answer and, apart, a failure to verify it.
+func askFleet[A any](ctx context.Context, ff *FleetFlags, in *InputOptions, scope func(*access.App) (source.Scope, error),
+	ask func(context.Context, *access.Session) (A, error, error)) ([]access.Result, []A, []error, error) {
+	fl, err := ff.Fleet(ctx, in, needs{catalog: true})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	answers, verrs := make([]A, len(fl.Members)), make([]error, len(fl.Members))
+	results := fl.Each(ctx, scope, func(i int, s *access.Session) error {
+		var err error
+		answers[i], verrs[i], err = ask(ctx, s)
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
+	}
+	return results, answers, verrs, nil
 }
 
 // progressLine writes a line as each cluster is read, on a terminal.

@@ -185,16 +185,7 @@ func printGroups(w io.Writer, rep *audit.FleetReport, o auditTable, names identi
 		}
 		wrap(w, o.width, 2, 4, head)
 		wrap(w, o.width, 6, 4, fmt.Sprintf("on %d of %d clusters: %s", len(g.Clusters), rep.Summary.Clusters, strings.Join(g.Clusters, ", ")))
-		shown := g.Evidence
-		if !o.wide && len(shown) > 1 {
-			shown = shown[:1]
-		}
-		for _, p := range shown {
-			wrap(w, o.width, 6, 4, "via "+p.String())
-		}
-		if more := len(g.Evidence) - len(shown); more > 0 {
-			fmt.Fprintf(w, "      (+%d more paths: -o wide)\n", more)
-		}
+		printEvidence(w, o, g.Evidence)
 	}
 	if len(rep.Groups) == hidden {
 		fmt.Fprintln(w, "No findings.")

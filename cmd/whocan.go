@@ -155,19 +155,9 @@ func (o *WhoCanOptions) answer(ctx context.Context, sess *access.Session) (ans *
 // runFleet answers on each cluster, in the fleet's order: a table each
 // under the cluster's heading, or a document each naming its cluster.
 func (o *WhoCanOptions) runFleet(ctx context.Context) error {
-	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{catalog: true})
+	results, answers, verrs, err := askFleet(ctx, o.Fleet, &o.Input, o.scope, o.answer)
 	if err != nil {
 		return err
-	}
-	answers := make([]*access.WhoCanAnswer, len(fl.Members))
-	verrs := make([]error, len(fl.Members))
-	results := fl.Each(ctx, o.scope, func(i int, s *access.Session) error {
-		var err error
-		answers[i], verrs[i], err = o.answer(ctx, s)
-		return err
-	})
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	disagree := false
 	for i, r := range results {
