@@ -204,4 +204,29 @@ func addCompletions(root *cobra.Command, r *RootOptions) {
 	_ = root.RegisterFlagCompletionFunc("namespace", func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return complete(c.namespaces(), toComplete)
 	})
+	// Contexts come from the kubeconfig alone: nothing is asked of a
+	// cluster.
+	contexts := func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return complete(c.contexts(), toComplete)
+	}
+	_ = root.RegisterFlagCompletionFunc("context", contexts)
+	for _, sub := range root.Commands() {
+		if sub.Annotations[fleetAnnotation] != "" {
+			_ = sub.RegisterFlagCompletionFunc("contexts", contexts)
+		}
+	}
+}
+
+// contexts are the kubeconfig's context names, sorted.
+func (c *completer) contexts() []string {
+	raw, err := c.flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for name := range raw.Contexts {
+		out = append(out, safe.Terminal(name))
+	}
+	slices.Sort(out)
+	return out
 }

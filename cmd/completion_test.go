@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
@@ -123,5 +126,27 @@ func TestBashCompletion(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || !strings.HasPrefix(string(out), "secrets\n") {
 		t.Errorf("kubectl_complete-access who-can get secr = %q, %v; want secrets", out, err)
+	}
+}
+
+// TestCompletionOfContexts: --context and a fleet command's --contexts
+// complete the kubeconfig's context names, asking no cluster.
+func TestCompletionOfContexts(t *testing.T) {
+	kc := clientcmdapi.NewConfig()
+	for _, name := range []string{"prod-east", "prod-west", "dev"} {
+		kc.Clusters[name] = &clientcmdapi.Cluster{Server: "https://" + name + ".invalid:443"}
+		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: "x"}
+		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	flag := "--kubeconfig=" + path
+	if got := completions(t, flag, "audit", "--contexts", "prod"); !slices.Equal(got, []string{"prod-east", "prod-west"}) {
+		t.Errorf("--contexts prod: %v", got)
+	}
+	if got := completions(t, flag, "who-can", "--context", "d"); !slices.Equal(got, []string{"dev"}) {
+		t.Errorf("--context d: %v", got)
 	}
 }
