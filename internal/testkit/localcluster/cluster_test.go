@@ -183,7 +183,14 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	if err := localcluster.Down(dir); err != nil {
 		t.Fatal(err)
 	}
+	// A process Down stopped may be a zombie for a moment, until this
+	// process's Wait (the launcher's goroutine) reaps it: under load that
+	// moment was seen to outlast Down, so give the reaping a few seconds.
 	for name, pid := range pids {
+		deadline := time.Now().Add(5 * time.Second)
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		if syscall.Kill(pid, 0) == nil {
 			t.Errorf("%s (pid %d) still running after Down", name, pid)
 		}
