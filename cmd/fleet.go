@@ -238,6 +238,7 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			m.Server = ff.server(name)
 			m.Connect = func(context.Context) (*access.App, error) { return nil, err }
 		} else {
 			m.Server = s.cfg.Host
@@ -251,6 +252,21 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 		fl.Members = append(fl.Members, m)
 	}
 	return fl, nil
+}
+
+// server is the kubeconfig's server for a context, for the row of one
+// that could not sign in; "" when the kubeconfig does not say.
+func (ff *FleetFlags) server(context string) string {
+	raw, err := ff.root.Flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	if c := raw.Contexts[context]; c != nil {
+		if cl := raw.Clusters[c.Cluster]; cl != nil {
+			return cl.Server
+		}
+	}
+	return ""
 }
 
 // askFleet asks each cluster of the fleet the flags choose (who-can,

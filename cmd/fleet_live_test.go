@@ -94,6 +94,11 @@ func TestFleetLive(t *testing.T) {
 		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{APIVersion: "client.authentication.k8s.io/v1", Command: plugin,
 			Env: []clientcmdapi.ExecEnvVar{{Name: "FLEET_CONTEXT", Value: name}}, InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode}}
 	}
+	// broken-e's sign-in fails: its plugin exits 1.
+	kc.Clusters["broken-e"] = &clientcmdapi.Cluster{Server: a.Server, CertificateAuthorityData: a.Config.CAData}
+	kc.Contexts["broken-e"] = &clientcmdapi.Context{Cluster: "broken-e", AuthInfo: "broken-e"}
+	kc.AuthInfos["broken-e"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{APIVersion: "client.authentication.k8s.io/v1", Command: "false",
+		InteractiveMode: clientcmdapi.NeverExecInteractiveMode}}
 	kc.CurrentContext = "prod-a"
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
@@ -150,6 +155,13 @@ func TestFleetLive(t *testing.T) {
 			t.Errorf("sign-ins overlapped:\n%s", log)
 			break
 		}
+	}
+
+	// A context that cannot sign in is a row with its server and why.
+	js, _, code = run(t, "audit", "--context", "prod-a", "--context", "broken-e", kcf, "-o", "json", "--only", "anonymous-access")
+	rep = fleetReport(t, js)
+	if b := rep.Clusters[1]; code != ExitIncomplete || b.Status != audit.StatusError || b.Server != a.Server || b.Error == "" || rep.Clusters[0].Status != audit.StatusOK {
+		t.Errorf("a failed sign-in: code %d %+v", code, rep.Clusters)
 	}
 
 	// The gate: --fail-on reaches on any cluster (3); incomplete fails
