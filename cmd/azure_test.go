@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -33,30 +32,19 @@ const guardOID = "3a9c4f10-5b2e-4d8a-9c1f-7e6d5c4b3a21"
 // written apart from the engine: no opinion on system: users and on users
 // without extra.oid, allowed for its one assignment, denied otherwise.
 func guardWebhook(t *testing.T) *httptest.Server {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var sar authorizationv1.SubjectAccessReview
-		if err := json.NewDecoder(r.Body).Decode(&sar); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s, ra := sar.Spec, sar.Spec.ResourceAttributes
-		oid := s.Extra["oid"]
+	return sarWebhook(t, func(s authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus {
+		ra, oid := s.ResourceAttributes, s.Extra["oid"]
 		switch {
 		case strings.HasPrefix(s.User, "system:"):
-			sar.Status = authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this user."}
+			return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this user."}
 		case len(oid) == 0:
-			sar.Status = authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this non AAD user. If you are an AAD user, please set Extra:oid parameter for impersonated user in the kubeconfig"}
+			return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this non AAD user. If you are an AAD user, please set Extra:oid parameter for impersonated user in the kubeconfig"}
 		case oid[0] == guardOID && ra != nil && ra.Namespace == "azure" && ra.Resource == "secrets" && ra.Verb == "get":
-			sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true,
+			return authorizationv1.SubjectAccessReviewStatus{Allowed: true,
 				Reason: "Access allowed by Azure RBAC Role Assignment 11111111-2222-3333-4444-555555555555 of Role 7f6c6a51-bcf8-42ba-9220-52d62157d7db to user " + s.User}
-		default:
-			sar.Status = authorizationv1.SubjectAccessReviewStatus{Denied: true, Reason: "User does not have access to the resource in Azure. Update role assignment to allow access."}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(&sar)
-	}))
-	srv.StartTLS()
-	return srv
+		return authorizationv1.SubjectAccessReviewStatus{Denied: true, Reason: "User does not have access to the resource in Azure. Update role assignment to allow access."}
+	})
 }
 
 // TestAzureRBACDetected: on a cluster whose chain ends in a guard-like

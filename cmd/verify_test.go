@@ -33,24 +33,33 @@ const (
 // (as guard is on AKS): it allows what the constants say and has no
 // opinion on anything else.
 func testWebhook(t *testing.T, seen *atomic.Int64) *httptest.Server {
+	return sarWebhook(t, func(s authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus {
+		ra := s.ResourceAttributes
+		if ra != nil && ra.Namespace == "verify" && ra.Verb == "get" {
+			switch {
+			case s.User == webhookFriend && ra.Resource == "secrets":
+				seen.Add(1)
+				return authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: webhookReason + ": " + webhookFriend + " reads secrets"}
+			case s.User == webhookOID && ra.Resource == "configmaps" && len(s.Extra["oid"]) == 1 && s.Extra["oid"][0] == webhookOID:
+				seen.Add(1)
+				return authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: webhookReason + " for oid " + webhookOID}
+			}
+		}
+		return authorizationv1.SubjectAccessReviewStatus{}
+	})
+}
+
+// sarWebhook is an authorization webhook on loopback TLS that answers each
+// SubjectAccessReview with decide's status.
+func sarWebhook(t *testing.T, decide func(authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sar authorizationv1.SubjectAccessReview
 		if err := json.NewDecoder(r.Body).Decode(&sar); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		s, ra := sar.Spec, sar.Spec.ResourceAttributes
-		sar.Status = authorizationv1.SubjectAccessReviewStatus{}
-		if ra != nil && ra.Namespace == "verify" && ra.Verb == "get" {
-			switch {
-			case s.User == webhookFriend && ra.Resource == "secrets":
-				seen.Add(1)
-				sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: webhookReason + ": " + webhookFriend + " reads secrets"}
-			case s.User == webhookOID && ra.Resource == "configmaps" && len(s.Extra["oid"]) == 1 && s.Extra["oid"][0] == webhookOID:
-				seen.Add(1)
-				sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: webhookReason + " for oid " + webhookOID}
-			}
-		}
+		sar.Status = decide(sar.Spec)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&sar)
 	}))
