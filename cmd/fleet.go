@@ -300,7 +300,11 @@ func progressLine(w io.Writer) func(access.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		status := "read in " + p.Took.Round(100*time.Millisecond).String()
+		took := p.Took.Round(100 * time.Millisecond)
+		if p.Took < time.Second {
+			took = p.Took.Round(time.Millisecond) // not "0s"
+		}
+		status := "read in " + took.String()
 		switch {
 		case p.Err != nil:
 			status = "failed: " + safe.Error(p.Err)

@@ -263,7 +263,8 @@ func TestProgressLine(t *testing.T) {
 	p(access.Progress{Index: 1, Of: 3, Context: "b"})
 	p(access.Progress{Index: 1, Of: 3, Context: "b", Done: true, Took: 1234 * time.Millisecond, Incomplete: true})
 	p(access.Progress{Index: 0, Of: 3, Context: "a\x1b[2J", Done: true, Err: errors.New("dial tcp: connection refused")})
-	want := "[1/3] b: read in 1.2s, incomplete (parts could not be read)\n[2/3] a\\x1b[2J: failed: dial tcp: connection refused\n"
+	p(access.Progress{Index: 2, Of: 3, Context: "c", Done: true, Took: 41234 * time.Microsecond})
+	want := "[1/3] b: read in 1.2s, incomplete (parts could not be read)\n[2/3] a\\x1b[2J: failed: dial tcp: connection refused\n[3/3] c: read in 41ms\n"
 	if b.String() != want {
 		t.Errorf("%q, want %q", b.String(), want)
 	}
