@@ -122,9 +122,6 @@ func (f *FleetReport) Reaches(s Severity) bool {
 	return slices.ContainsFunc(f.Clusters, func(c FleetCluster) bool { return c.Report != nil && c.Report.Reaches(s) })
 }
 
-// Whole says whether every cluster was read whole.
-func (f *FleetReport) Whole() bool { return f.Summary.OK == f.Summary.Clusters }
-
 // Filter compares each cluster's report with the same cluster's in an
 // earlier fleet report (by context, else by server) and keeps what is new.
 // A cluster the baseline lacks keeps every finding; its name is returned.

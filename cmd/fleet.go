@@ -373,7 +373,8 @@ func clusterErrOut(w io.Writer, context string) io.Writer {
 	return &prefixed{w: w, prefix: "[" + safe.Terminal(context) + "] "}
 }
 
-// fleetExit is a fleet command's exit when some clusters were not read.
+// fleetNotRead says, on w, which clusters were not read, and whether any
+// was: a fleet command's answer is then incomplete (exit 4).
 func fleetNotRead(w io.Writer, results []access.Result) bool {
 	var failed []string
 	for _, r := range results {
