@@ -16,8 +16,7 @@ package azurerbac
 
 import (
 	"path"
-
-	"github.com/kubectl-access/kubectl-access/rbac"
+	"strings"
 )
 
 // ClusterType is the prefix of every AKS dataAction.
@@ -58,18 +57,42 @@ func resourceAndAction(resource, subresource, verb string) string {
 	return path.Join(resource, actionName(verb))
 }
 
+// Request is what guard reads of a SubjectAccessReview's request: a
+// resource request, or a non-resource URL when Path is set. (The package
+// does not import the engine's types: the engine imports it.)
+type Request struct {
+	Verb, APIGroup, Resource, Subresource, Namespace, Path string
+}
+
 // DataAction is the dataAction guard checks a request as, under prefix
 // (ClusterType on AKS): PREFIX[/GROUP]/RESOURCE/ACTION for a resource
 // (version and name ignored), PREFIX/PATH/ACTION for a non-resource URL.
-func DataAction(prefix string, a rbac.Attributes) string {
-	if !a.IsResourceRequest() {
-		return path.Join(prefix, a.Path, actionName(a.Verb))
+func DataAction(prefix string, r Request) string {
+	if r.Path != "" {
+		return path.Join(prefix, r.Path, actionName(r.Verb))
 	}
 	id := prefix
-	if a.APIGroup != "" {
-		id = path.Join(id, a.APIGroup)
+	if r.APIGroup != "" {
+		id = path.Join(id, r.APIGroup)
 	}
-	return path.Join(id, resourceAndAction(a.Resource, a.Subresource, a.Verb))
+	return path.Join(id, resourceAndAction(r.Resource, r.Subresource, r.Verb))
+}
+
+// DiscoveryAllowed is guard's AllowNonResPathDiscoveryAccess under its
+// default (--azure.allow-nonres-discovery-path-access=true): a get of a
+// non-resource URL under /api, /openapi, /version or /healthz is allowed
+// to every Entra user without asking Azure.
+func DiscoveryAllowed(r Request) bool {
+	if r.Path == "" || !strings.EqualFold(r.Verb, "get") {
+		return false
+	}
+	p := strings.ToLower(r.Path)
+	for _, prefix := range []string{"/api", "/openapi", "/version", "/healthz"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Scope is guard's getScope: the Azure scope a request is checked at, the
@@ -81,4 +104,28 @@ func Scope(clusterID, namespace string) string {
 		return path.Join(clusterID, "namespaces", namespace)
 	}
 	return clusterID
+}
+
+// Prefix is the dataAction prefix of the cluster's type, read from its
+// resource id: Microsoft.ContainerService/managedClusters for AKS,
+// Microsoft.Kubernetes/connectedClusters for an Arc-enabled cluster (AKS
+// hybrid); AKS's when the id names neither.
+func (d *Data) Prefix() string {
+	const providers = "/providers/"
+	id := d.ClusterID
+	i := strings.LastIndex(strings.ToLower(id), providers)
+	if i < 0 {
+		return ClusterType
+	}
+	parts := strings.Split(id[i+len(providers):], "/")
+	if len(parts) < 2 {
+		return ClusterType
+	}
+	switch t := parts[0] + "/" + parts[1]; {
+	case strings.EqualFold(t, "Microsoft.Kubernetes/connectedClusters"):
+		return "Microsoft.Kubernetes/connectedClusters"
+	case strings.EqualFold(t, "Microsoft.ContainerService/fleets"):
+		return "Microsoft.ContainerService/fleets"
+	}
+	return ClusterType
 }

@@ -2,8 +2,6 @@ package azurerbac
 
 import (
 	"testing"
-
-	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // TestDataAction runs guard's own cases (kubeguard/guard
@@ -11,13 +9,13 @@ import (
 // Test_getDataActions, the requests without wildcards under guard's
 // defaults) and the facts REFERENCE.md states for AKS.
 func TestDataAction(t *testing.T) {
-	res := func(group, resource, sub, verb string) rbac.Attributes {
-		return rbac.Attributes{APIGroup: group, Resource: resource, Subresource: sub, Verb: verb, Name: "test"}
+	res := func(group, resource, sub, verb string) Request {
+		return Request{APIGroup: group, Resource: resource, Subresource: sub, Verb: verb}
 	}
-	url := func(p, verb string) rbac.Attributes { return rbac.Attributes{Path: p, Verb: verb} }
+	url := func(p, verb string) Request { return Request{Path: p, Verb: verb} }
 	for _, tc := range []struct {
 		name, prefix string
-		a            rbac.Attributes
+		a            Request
 		want         string
 	}{
 		// guard's cases.

@@ -3,6 +3,7 @@ package azurerbac
 import (
 	"path"
 	"strings"
+	"sync"
 )
 
 // Assignment is an Azure role assignment as ARM (and az role assignment
@@ -33,8 +34,11 @@ type DenyAssignment struct {
 	Scope                   string       `json:"scope"`
 	Permissions             []Permission `json:"permissions"`
 	Principals              []string     `json:"principals"` // object ids; Everyone for all
-	ExcludePrincipals       []string     `json:"excludePrincipals"`
-	DoNotApplyToChildScopes bool         `json:"doNotApplyToChildScopes"`
+	ExcludePrincipals       []string     `json:"excludePrincipals,omitempty"`
+	DoNotApplyToChildScopes bool         `json:"doNotApplyToChildScopes,omitempty"`
+	// Condition: a deny assignment with a condition may or may not apply;
+	// not evaluated, so an answer it could change is unknown.
+	Condition string `json:"condition,omitempty"`
 }
 
 // Everyone is the principal id a deny assignment names for all principals.
@@ -80,12 +84,21 @@ type Decision struct {
 	// MissingRoles are role definition ids assignments name that are not
 	// known: what they grant is unknown.
 	MissingRoles []string
+	// ConditionalDeny is a deny assignment with a condition that would
+	// otherwise cover the request: the answer is unknown when allowed.
+	ConditionalDeny *DenyAssignment
 }
 
 // Unknown says the answer could not be decided: a conditional assignment
 // or an unknown role could allow what is otherwise denied.
 func (d Decision) Unknown() bool {
-	return !d.Allowed && d.DeniedBy == nil && (len(d.Conditional) > 0 || len(d.MissingRoles) > 0)
+	if d.DeniedBy != nil {
+		return false
+	}
+	if d.Allowed {
+		return d.ConditionalDeny != nil
+	}
+	return len(d.Conditional) > 0 || len(d.MissingRoles) > 0
 }
 
 // Data is what Azure RBAC decides with for one cluster: the assignments
@@ -93,27 +106,73 @@ func (d Decision) Unknown() bool {
 // each namespace's), the role definitions they name, and the deny
 // assignments.
 type Data struct {
-	ClusterID   string
-	Assignments []Assignment
-	Roles       []RoleDefinition
-	Denies      []DenyAssignment
-	roles       map[string]RoleDefinition
+	// ClusterID is the managed cluster's resource id, the scope
+	// cluster-wide requests are checked at.
+	ClusterID   string           `json:"clusterId"`
+	Assignments []Assignment     `json:"roleAssignments"`
+	Roles       []RoleDefinition `json:"roleDefinitions"`
+	Denies      []DenyAssignment `json:"denyAssignments,omitempty"`
+	// Gaps say what could not be read (an ARM call refused or failing):
+	// any gap makes an answer Azure could change incomplete.
+	Gaps []string `json:"gaps,omitempty"`
+
+	once        sync.Once
+	roles       map[string]*RoleDefinition
+	byPrincipal map[string][]int // lower-case object id -> assignments
+	byName      map[string]string
 }
+
+// prepare builds the look-ups once (Data is read concurrently).
+func (d *Data) prepare() {
+	d.once.Do(func() {
+		d.roles = make(map[string]*RoleDefinition, len(d.Roles))
+		for i := range d.Roles {
+			d.roles[roleKey(d.Roles[i].ID)] = &d.Roles[i]
+		}
+		d.byPrincipal = map[string][]int{}
+		d.byName = map[string]string{}
+		for i, a := range d.Assignments {
+			k := strings.ToLower(a.PrincipalID)
+			d.byPrincipal[k] = append(d.byPrincipal[k], i)
+			if a.PrincipalName != "" {
+				d.byName[strings.ToLower(a.PrincipalName)] = a.PrincipalID
+			}
+		}
+	})
+}
+
+// ObjectID is the object id of the principal assignments name principal
+// (a UPN or display name), "" when none does.
+func (d *Data) ObjectID(name string) string {
+	d.prepare()
+	return d.byName[strings.ToLower(name)]
+}
+
+// PrincipalName is the name assignments give the object id, "" when none.
+func (d *Data) PrincipalName(objectID string) string {
+	d.prepare()
+	for _, i := range d.byPrincipal[strings.ToLower(objectID)] {
+		if n := d.Assignments[i].PrincipalName; n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// Role returns the role definition an id names (by its GUID).
+func (d *Data) Role(id string) (*RoleDefinition, bool) {
+	d.prepare()
+	r, ok := d.roles[roleKey(id)]
+	return r, ok
+}
+
+// Reaches says whether an assignment at scope applies to requests checked
+// at requestScope.
+func (d *Data) Reaches(scope, requestScope string) bool { return d.reaches(scope, requestScope) }
 
 // roleKey is a role definition's GUID, how assignments and definitions
 // meet whatever scope prefixes each writes.
 func roleKey(id string) string { return strings.ToLower(path.Base(id)) }
-
-func (d *Data) role(id string) (RoleDefinition, bool) {
-	if d.roles == nil {
-		d.roles = make(map[string]RoleDefinition, len(d.Roles))
-		for _, r := range d.Roles {
-			d.roles[roleKey(r.ID)] = r
-		}
-	}
-	r, ok := d.roles[roleKey(id)]
-	return r, ok
-}
 
 // reaches says whether an assignment's scope reaches requestScope. An
 // assignment at a scope that is not on the cluster's path (a management
@@ -131,55 +190,100 @@ func (d *Data) reaches(scope, requestScope string) bool {
 // covers it wins; else any assignment of p (or of one of its groups) that
 // reaches the scope and whose role allows the action.
 func (d *Data) Decide(p Principal, action, requestScope string) Decision {
+	d.prepare()
 	var dec Decision
 	for i := range d.Denies {
 		x := &d.Denies[i]
-		covers := InScope(x.Scope, requestScope) && (!x.DoNotApplyToChildScopes || strings.EqualFold(strings.TrimSuffix(x.Scope, "/"), strings.TrimSuffix(requestScope, "/")))
-		named := false
-		for _, id := range x.Principals {
-			named = named || id == Everyone || p.is(id)
+		if !x.Covers(p, action, requestScope) {
+			continue
 		}
-		for _, id := range x.ExcludePrincipals {
-			if p.is(id) {
-				named = false
+		if x.Condition != "" {
+			if dec.ConditionalDeny == nil {
+				dec.ConditionalDeny = x
 			}
+			continue
 		}
-		if covers && named && Allows(x.Permissions, action) {
-			dec.DeniedBy = x
-			return dec
-		}
+		dec.DeniedBy = x
+		return dec
 	}
-	for _, a := range d.Assignments {
-		if !p.is(a.PrincipalID) || !d.reaches(a.Scope, requestScope) {
+	ids := append([]string{p.ObjectID}, p.Groups...)
+	seen := map[int]bool{}
+	for _, id := range ids {
+		if id == "" {
 			continue
 		}
-		r, ok := d.role(a.RoleDefinitionID)
-		if !ok {
-			dec.MissingRoles = append(dec.MissingRoles, a.RoleDefinitionID)
-			continue
-		}
-		matched := ""
-		for _, perm := range r.Permissions {
-			if !perm.Allows(action) {
+		for _, ai := range d.byPrincipal[strings.ToLower(id)] {
+			if seen[ai] {
 				continue
 			}
-			for _, da := range perm.DataActions {
-				if MatchAction(da, action) {
-					matched = da
-					break
-				}
+			seen[ai] = true
+			a := d.Assignments[ai]
+			if !d.reaches(a.Scope, requestScope) {
+				continue
 			}
-			break
+			r, ok := d.roles[roleKey(a.RoleDefinitionID)]
+			if !ok {
+				dec.MissingRoles = append(dec.MissingRoles, a.RoleDefinitionID)
+				continue
+			}
+			matched := r.Matching(action)
+			if matched == "" {
+				continue
+			}
+			if a.Condition != "" {
+				dec.Conditional = append(dec.Conditional, a)
+				continue
+			}
+			dec.Allowed = true
+			dec.Via = append(dec.Via, Grant{Assignment: a, Role: *r, DataAction: matched})
 		}
-		if matched == "" {
-			continue
-		}
-		if a.Condition != "" {
-			dec.Conditional = append(dec.Conditional, a)
-			continue
-		}
-		dec.Allowed = true
-		dec.Via = append(dec.Via, Grant{Assignment: a, Role: r, DataAction: matched})
 	}
 	return dec
+}
+
+// Matching returns the dataAction pattern by which the role allows action
+// (a permission's dataAction that matches it where no notDataAction of
+// that permission does), "" when the role does not allow it.
+func (r *RoleDefinition) Matching(action string) string {
+	for _, perm := range r.Permissions {
+		if !perm.Allows(action) {
+			continue
+		}
+		for _, da := range perm.DataActions {
+			if MatchAction(da, action) {
+				return da
+			}
+		}
+	}
+	return ""
+}
+
+// Covers says whether the deny assignment applies to p's request for
+// action at requestScope (its condition aside).
+func (x *DenyAssignment) Covers(p Principal, action, requestScope string) bool {
+	if !InScope(x.Scope, requestScope) {
+		return false
+	}
+	if x.DoNotApplyToChildScopes && !strings.EqualFold(strings.TrimSuffix(x.Scope, "/"), strings.TrimSuffix(requestScope, "/")) {
+		return false
+	}
+	if !x.Names(p) {
+		return false
+	}
+	return Allows(x.Permissions, action)
+}
+
+// Names says whether the deny assignment's principals include p (Everyone
+// included) and its exclusions do not.
+func (x *DenyAssignment) Names(p Principal) bool {
+	named := false
+	for _, id := range x.Principals {
+		named = named || id == Everyone || p.is(id)
+	}
+	for _, id := range x.ExcludePrincipals {
+		if p.is(id) {
+			return false
+		}
+	}
+	return named
 }

@@ -1,8 +1,13 @@
 package rbac
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 )
 
 // TestAzureRBACPending: on a cluster where Azure RBAC decides after RBAC
@@ -72,4 +77,179 @@ func TestAzureRBACPending(t *testing.T) {
 	if res := ix.Can(Identity{Name: "alice@contoso.com", Groups: l(GroupAuthenticated)}, get); !res.Allowed || res.Incomplete {
 		t.Errorf("alice's RBAC grant: %+v", res)
 	}
+}
+
+// TestPathJSON checks the hand-written encoding against encoding/json's
+// for RBAC paths, and the Azure path's shape.
+func TestPathJSON(t *testing.T) {
+	type plain struct {
+		Binding *ObjectRef        `json:"binding"`
+		Role    ObjectRef         `json:"role"`
+		Rule    rbacv1.PolicyRule `json:"rule"`
+	}
+	b := ObjectRef{Kind: "RoleBinding", Name: "x\n<y>", Namespace: "ns"}
+	for _, p := range []Path{
+		mastersPath,
+		{Binding: &b, Role: ObjectRef{Kind: "ClusterRole", Name: "é"}, Rule: rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}, ResourceNames: []string{"a\"b"}}},
+		{Binding: &b, Role: ObjectRef{Kind: "Role", Name: "r", Namespace: "ns"}, Rule: rbacv1.PolicyRule{NonResourceURLs: []string{"/x"}}},
+		{Binding: &b, Rule: rbacv1.PolicyRule{Verbs: []string{}, APIGroups: []string{}}},
+	} {
+		got, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(plain{p.Binding, p.Role, p.Rule})
+		if string(got) != string(want) {
+			t.Errorf("path JSON\n got %s\nwant %s", got, want)
+		}
+	}
+	az, _ := json.Marshal(Path{Azure: &AzurePath{Assignment: "/a", Scope: "/s", PrincipalID: "p", PrincipalType: "User", RoleDefinitionID: "r", RoleName: "n", DataAction: "d"}})
+	if want := `{"azure":{"assignment":"/a","scope":"/s","principalId":"p","principalType":"User","roleDefinitionId":"r","roleName":"n","dataAction":"d"}}`; string(az) != want {
+		t.Errorf("azure path JSON\n got %s\nwant %s", az, want)
+	}
+	var back Path
+	if err := json.Unmarshal(az, &back); err != nil || back.Azure == nil || back.Azure.RoleName != "n" || back.Binding != nil {
+		t.Errorf("azure path read back: %+v %v", back, err)
+	}
+}
+
+// TestAzureChain: with the Azure data loaded, guard's decision is the
+// chain's last link, in every query.
+func TestAzureChain(t *testing.T) {
+	const (
+		cluster = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+		ann     = "a0000000-0000-4000-8000-000000000001"
+		team    = "b0000000-0000-4000-8000-000000000002"
+		spn     = "c0000000-0000-4000-8000-000000000003"
+		bob     = "d0000000-0000-4000-8000-000000000004"
+		writer  = "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+		reader  = "/providers/Microsoft.Authorization/roleDefinitions/7f6c6a51-bcf8-42ba-9220-52d62157d7db"
+	)
+	ct := azurerbac.ClusterType
+	snap := NewSnapshot()
+	snap.RulesAggregated = true
+	snap.ClusterRoles = append(snap.ClusterRoles, clusterRole("view", rule(l("get"), l(""), l("pods"))))
+	snap.RoleBindings = append(snap.RoleBindings, rb("web", "team-view", "ClusterRole", "view", group(team), sa("web", "app")))
+	snap.AzureRBAC = &Probe{State: ProbeActive}
+	snap.Azure = &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{
+			{ID: writer, Name: "Azure Kubernetes Service RBAC Writer", Permissions: []azurerbac.Permission{{DataActions: l(ct+"/secrets/*", ct+"/pods/*", ct+"/apps/deployments/*")}}},
+			{ID: "7f6c6a51-bcf8-42ba-9220-52d62157d7db", Name: "Azure Kubernetes Service RBAC Reader", Permissions: []azurerbac.Permission{{DataActions: l(ct + "/*/read"), NotDataActions: l(ct + "/secrets/*")}}},
+		},
+		Assignments: []azurerbac.Assignment{
+			{ID: "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/r1", Scope: "/subscriptions/s1", PrincipalID: team, PrincipalType: "Group", PrincipalName: "payments-team", RoleDefinitionID: writer},
+			{ID: cluster + "/namespaces/web/providers/Microsoft.Authorization/roleAssignments/r2", Scope: cluster + "/namespaces/web", PrincipalID: ann, PrincipalType: "User", PrincipalName: "ann@contoso.com", RoleDefinitionID: reader},
+			{ID: cluster + "/providers/Microsoft.Authorization/roleAssignments/r3", Scope: cluster, PrincipalID: spn, PrincipalType: "ServicePrincipal", PrincipalName: "deployer", RoleDefinitionID: reader, Condition: "@Resource[x] == 'y'"},
+			{ID: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/r4", Scope: "/subscriptions/s1/resourceGroups/rg", PrincipalID: bob, PrincipalType: "User", PrincipalName: "bob@contoso.com", RoleDefinitionID: reader},
+		},
+		Denies: []azurerbac.DenyAssignment{{ID: "deny-1", Scope: cluster + "/namespaces/locked", Principals: l(azurerbac.Everyone),
+			Permissions: []azurerbac.Permission{{DataActions: l(ct + "/*")}}}},
+	}
+	ix := NewIndex(snap)
+	if ix.Incomplete() || ix.AzureRBACPending() {
+		t.Fatal("Azure data loaded: the view is still pending")
+	}
+	secrets := func(ns string) Attributes { return Attributes{Verb: "get", Resource: "secrets", Namespace: ns} }
+	pods := func(ns string) Attributes { return Attributes{Verb: "list", Resource: "pods", Namespace: ns} }
+	member := Identity{Name: "carol@contoso.com", ObjectID: "e0000000-0000-4000-8000-000000000005", Groups: l(team, GroupAuthenticated)}
+	annID := Identity{Name: "ann@contoso.com", Groups: l(GroupAuthenticated)} // oid from the assignments' names
+	for _, tc := range []struct {
+		name       string
+		id         Identity
+		a          Attributes
+		allowed    bool
+		incomplete bool
+		azure      bool // allowed through Azure
+	}{
+		{"a member of the team reads secrets by the subscription's writer role", member, secrets("web"), true, false, true},
+		{"RBAC first: pods in web through the team's RoleBinding", member, Attributes{Verb: "get", Resource: "pods", Namespace: "web"}, true, false, false},
+		{"cluster-wide: the subscription's writer role reaches it", member, secrets(""), true, false, true},
+		{"a deny assignment in namespace locked", member, secrets("locked"), false, false, false},
+		{"ann reads pods in web (namespace scope)", annID, pods("web"), true, false, true},
+		{"ann's reader role carves out secrets", annID, secrets("web"), false, false, false},
+		{"ann's namespace assignment does not reach other namespaces", annID, pods("api"), false, false, false},
+		{"ann's namespace assignment does not reach the cluster scope", annID, pods(""), false, false, false},
+		{"bob by resource group inheritance", Identity{Name: "bob@contoso.com", ObjectID: bob}, pods("api"), true, false, true},
+		{"a conditional assignment is not guessed", Identity{Name: spn}, pods("api"), false, true, false},
+		{"a user no assignment names holds none of its own (every user assignment is named)", Identity{Name: "zed@contoso.com"}, pods("api"), false, false, false},
+		{"a service account: guard has no opinion", Subject{Kind: ServiceAccountKind, Namespace: "web", Name: "x", Groups: l(team)}.Identity(), secrets("web"), false, false, false},
+		{"a group subject: what its members get", Identity{Groups: l(team)}, secrets("api"), true, false, true},
+		{"discovery paths for any Entra user", annID, Attributes{Verb: "get", Path: "/apis/apps"}, true, false, true},
+		{"not /metrics", annID, Attributes{Verb: "get", Path: "/metrics"}, false, false, false},
+	} {
+		res := ix.Can(tc.id, tc.a)
+		azure := len(res.Via) > 0 && res.Via[0].Azure != nil
+		if res.Allowed != tc.allowed || res.Incomplete != tc.incomplete || azure != tc.azure {
+			t.Errorf("%s: allowed %v incomplete %v azure %v, want %v %v %v; %v %v", tc.name, res.Allowed, res.Incomplete, azure, tc.allowed, tc.incomplete, tc.azure, res.Via, res.Warnings)
+		}
+	}
+
+	// who-can: Azure principals beside RBAC subjects, the team merged.
+	if w := ix.WhoCan(pods("web"), false); !w.Incomplete {
+		t.Error("who-can list pods: the conditional assignment (a reader role) is not said")
+	}
+	w := ix.WhoCan(secrets("web"), false)
+	if w.Incomplete {
+		t.Errorf("who-can get secrets: the conditional assignment's role carves out secrets: %v", w.Warnings)
+	}
+	got := map[string]SubjectGrant{}
+	for _, g := range w.Subjects {
+		got[g.Kind+":"+g.Name] = g
+	}
+	if g, ok := got["Group:"+team]; !ok || g.ObjectID != team || g.DisplayName != "payments-team" || g.Via[0].Azure == nil {
+		t.Errorf("who-can get secrets -n web: the team: %+v", g)
+	}
+	if _, ok := got["User:ann@contoso.com"]; ok {
+		t.Error("who-can: ann's reader role carves out secrets")
+	}
+	w = ix.WhoCan(pods("api"), false)
+	got = map[string]SubjectGrant{}
+	for _, g := range w.Subjects {
+		got[g.Kind+":"+g.Name] = g
+	}
+	if _, ok := got["User:bob@contoso.com"]; !ok {
+		t.Errorf("who-can list pods -n api: bob (resource group): %v", w.Subjects)
+	}
+	if _, ok := got["User:ann@contoso.com"]; ok {
+		t.Errorf("who-can list pods -n api: ann's assignment is in web")
+	}
+	if _, ok := got["User:ann@contoso.com"]; !ok {
+		w = ix.WhoCan(pods("api"), true)
+		for _, g := range w.Subjects {
+			got[g.Kind+":"+g.Name] = g
+		}
+		if g, ok := got["User:ann@contoso.com"]; !ok || g.Via[0].Azure.Scope != cluster+"/namespaces/web" {
+			t.Errorf("who-can -A list pods: ann in web: %+v", g)
+		}
+	}
+	w = ix.WhoCan(secrets("locked"), false)
+	for _, g := range w.Subjects {
+		if g.ObjectID != "" {
+			t.Errorf("who-can in the denied namespace lists %+v", g)
+		}
+	}
+
+	// what-can: dataActions as rules, each with its scope.
+	wc := ix.WhatCan(annID, "")
+	var azureRules []GrantedRule
+	for _, r := range wc.Rules {
+		if len(r.DataActions) > 0 {
+			azureRules = append(azureRules, r)
+		}
+	}
+	if len(azureRules) != 1 || azureRules[0].Namespace != "web" || azureRules[0].DataActions[0] != ct+"/*/read" || len(azureRules[0].NotDataActions) != 1 {
+		t.Errorf("what-can ann: %+v", azureRules)
+	}
+	if wc.Incomplete {
+		t.Errorf("what-can ann is complete: %v", wc.Warnings)
+	}
+	if wc := ix.WhatCan(Identity{Name: spn}, ""); !wc.Incomplete {
+		t.Error("what-can of the conditional assignment's principal is complete")
+	}
+	// JSON: the Azure path's kind.
+	raw, _ := json.Marshal(ix.Can(member, secrets("web")))
+	if !strings.Contains(string(raw), `"via":[{"azure":{"assignment":"/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/r1"`) {
+		t.Errorf("can JSON: %s", raw)
+	}
+	_ = rbacv1.GroupKind
 }

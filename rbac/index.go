@@ -146,6 +146,10 @@ func NewIndex(s *Snapshot) *Index {
 	}
 	sort.Strings(ix.namespaces)
 	ix.chain = []Authorizer{mastersAuthorizer{}, (*rbacAuthorizer)(ix)}
+	if s.Azure != nil {
+		// guard decides after RBAC (AKS's chain).
+		ix.chain = append(ix.chain, (*azureAuthorizer)(ix))
+	}
 	return ix
 }
 
@@ -234,13 +238,13 @@ func (ix *Index) Incomplete() bool { return len(ix.snap.Gaps) > 0 || ix.AzureRBA
 // that could involve an Entra identity are then incomplete.
 func (ix *Index) AzureRBACPending() bool {
 	p := ix.snap.AzureRBAC
-	return p != nil && p.State == ProbeActive
+	return p != nil && p.State == ProbeActive && ix.snap.Azure == nil
 }
 
 // AzureRBACWarning says why the view is incomplete while AzureRBACPending.
 func AzureRBACWarning() Warning {
 	return Warnf(WarnAzureRBAC, "Azure RBAC for Kubernetes authorization decides after RBAC on this cluster (its webhook answered the load's probe), "+
-		"and Azure role assignments are not read: Entra users, groups and service principals may also be allowed by an Azure role "+
+		"and Azure role assignments are not read (--azure-rbac reads them; -f takes az role assignment list's JSON): Entra users, groups and service principals may also be allowed by an Azure role "+
 		"at the cluster, a namespace or above; this answer covers Kubernetes RBAC only")
 }
 

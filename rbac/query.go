@@ -40,6 +40,9 @@ func (ix *Index) Can(id Identity, a Attributes) CanResult {
 		return res
 	}
 	res.Incomplete, res.Warnings = ix.completeness(a.Namespace, &id)
+	if ws := ix.azureCompleteness(&id, &a); len(ws) > 0 {
+		res.Incomplete, res.Warnings = true, append(res.Warnings, ws...)
+	}
 	res.Warnings = append(res.Warnings, ix.warnings...)
 	res.Nearest = ix.nearest(&id, &a)
 	return res
@@ -148,8 +151,11 @@ type SubjectGrant struct {
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
-	// DisplayName is a group's display name, where a names file gives one.
+	// DisplayName is a group's display name, where a names file gives one
+	// (or the Azure role assignments).
 	DisplayName string `json:"displayName,omitempty"`
+	// ObjectID is the Entra object id of a principal Azure RBAC grants.
+	ObjectID string `json:"objectId,omitempty"`
 	// Broad describes a subject that stands for many identities
 	// ("every authenticated user").
 	Broad string `json:"broad,omitempty"`
@@ -192,6 +198,12 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 			bySubject[k] = g
 			order = append(order, k)
 		}
+		if z := p.Azure; z != nil && z.Assignment != "" {
+			g.ObjectID = z.PrincipalID
+			if z.PrincipalName != "" && z.PrincipalName != g.Name && g.DisplayName == "" {
+				g.DisplayName = z.PrincipalName
+			}
+		}
 		g.Via = append(g.Via, p)
 	}
 	var notes GranteeNotes
@@ -210,6 +222,9 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 		scope = "*"
 	}
 	res.Incomplete, res.Warnings = ix.completeness(scope, nil)
+	if ws := ix.azureGranteeWarnings(&a, allNamespaces); len(ws) > 0 {
+		res.Incomplete, res.Warnings = true, append(res.Warnings, ws...)
+	}
 	res.Warnings = append(res.Warnings, ix.warnings...)
 	if notes.Unmatchable > 0 {
 		res.Warnings = append(res.Warnings, Warnf(WarnUnmatchable, "some matching bindings name subjects that match nobody (an unknown kind, or a ServiceAccount without a namespace in a ClusterRoleBinding); they are left out"))
@@ -276,11 +291,13 @@ func broad(k subjectKey) string {
 		return "every service account in namespace " + strings.TrimPrefix(k.name, GroupServiceAccountsPrefix)
 	case k.name == GroupMasters:
 		return "allowed everything, needs no binding"
+	case k.name == EveryEntraUser:
+		return "every user with an Entra object id (guard's discovery allowance)"
 	}
 	return ""
 }
 
-var kindOrder = map[string]int{rbacv1.UserKind: 0, rbacv1.GroupKind: 1, rbacv1.ServiceAccountKind: 2}
+var kindOrder = map[string]int{rbacv1.UserKind: 0, rbacv1.GroupKind: 1, rbacv1.ServiceAccountKind: 2, ServicePrincipalKind: 3}
 
 func sortGrants(gs []SubjectGrant) {
 	slices.SortStableFunc(gs, func(a, b SubjectGrant) int {
@@ -301,7 +318,11 @@ type GrantedRule struct {
 	ResourceNames   []string `json:"resourceNames,omitempty"`
 	Verbs           []string `json:"verbs"`
 	NonResourceURLs []string `json:"nonResourceURLs,omitempty"`
-	Via             []Path   `json:"via"`
+	// DataActions and NotDataActions are an Azure role's grant (Verbs is
+	// then empty): one dataAction, less the permission's carve-outs.
+	DataActions    []string `json:"dataActions,omitempty"`
+	NotDataActions []string `json:"notDataActions,omitempty"`
+	Via            []Path   `json:"via"`
 	// Verified is what the cluster's own authorizer said of the requests
 	// the rule grants when asked (--verify): agreed, disagreed, or
 	// unchecked (left out of a sample); empty when not asked.
@@ -334,13 +355,22 @@ func (ix *Index) WhatCan(id Identity, namespace string) WhatCanResult {
 	type slot struct{ ns, rule string }
 	at := map[slot]int{}
 	hold := func(ns string, p Path) {
-		k := slot{ns, RuleKey(&p.Rule)}
+		var k slot
+		if z := p.Azure; z != nil {
+			k = slot{ns, "azure\x00" + z.DataAction + "\x00" + strings.Join(z.NotDataActions, "\x00")}
+		} else {
+			k = slot{ns, RuleKey(&p.Rule)}
+		}
 		if i, ok := at[k]; ok {
 			res.Rules[i].Via = append(res.Rules[i].Via, p)
 			return
 		}
-		r := p.Rule
 		at[k] = len(res.Rules)
+		if z := p.Azure; z != nil {
+			res.Rules = append(res.Rules, GrantedRule{Namespace: ns, Verbs: []string{}, DataActions: []string{z.DataAction}, NotDataActions: z.NotDataActions, Via: []Path{p}})
+			return
+		}
+		r := p.Rule
 		res.Rules = append(res.Rules, GrantedRule{Namespace: ns, APIGroups: r.APIGroups, Resources: r.Resources,
 			ResourceNames: r.ResourceNames, Verbs: r.Verbs, NonResourceURLs: r.NonResourceURLs, Via: []Path{p}})
 	}
@@ -353,6 +383,16 @@ func (ix *Index) WhatCan(id Identity, namespace string) WhatCanResult {
 		scope = "*"
 	}
 	res.Incomplete, res.Warnings = ix.completeness(scope, &id)
+	if ws := ix.azureHoldingWarnings(&id); len(ws) > 0 {
+		// Deny assignments leave the list as it is (each is said); the
+		// rest are grants not known.
+		for _, w := range ws {
+			if !strings.HasPrefix(w.Message, "deny assignment ") {
+				res.Incomplete = true
+			}
+		}
+		res.Warnings = append(res.Warnings, ws...)
+	}
 	res.Warnings = append(res.Warnings, ix.warnings...)
 	if res.Warnings == nil {
 		res.Warnings = []Warning{}

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 )
 
 // SnapshotKind is the kind of a saved snapshot document.
@@ -57,6 +59,11 @@ type Snapshot struct {
 	// are not read, an answer that could involve an Entra identity is
 	// incomplete.
 	AzureRBAC *Probe `json:"azureRBAC,omitempty"`
+
+	// Azure is what Azure RBAC decides with (role assignments reaching the
+	// cluster, role definitions, deny assignments), when read: the chain
+	// then ends with guard's decision.
+	Azure *azurerbac.Data `json:"azure,omitempty"`
 
 	// Gaps are the parts that could not be read; any gap makes every
 	// answer incomplete.

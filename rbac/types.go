@@ -61,6 +61,10 @@ func (a *Attributes) String() string {
 type Identity struct {
 	Name   string
 	Groups []string
+	// ObjectID is the Entra object id (extra.oid) guard decides with; ""
+	// when not known (then the user name, if an object id, or the name
+	// Azure role assignments give it).
+	ObjectID string
 }
 
 func (id *Identity) inGroup(g string) bool { return slices.Contains(id.Groups, g) }
@@ -82,6 +86,9 @@ type Subject struct {
 	// DisplayName is a group's display name (Entra's), where a names file
 	// gives one; documents carry it beside the object id.
 	DisplayName string `json:"displayName,omitempty"`
+	// ObjectID is a user's Entra object id (can --oid), which Azure RBAC
+	// decides with.
+	ObjectID string `json:"objectId,omitempty"`
 }
 
 // ParseSubject reads user:NAME, group:NAME or sa:NAMESPACE:NAME. A user
@@ -130,6 +137,8 @@ func (s Subject) String() string {
 		return "group:" + s.Name
 	case ServiceAccountKind:
 		return "sa:" + s.Namespace + ":" + s.Name
+	case ServicePrincipalKind:
+		return "user:" + s.Name // Kubernetes sees its object id as the user name
 	}
 	return s.Kind + ":" + s.Name
 }
@@ -144,6 +153,7 @@ func (s Subject) Identity() Identity {
 	switch s.Kind {
 	case UserKind:
 		id.Name = s.Name
+		id.ObjectID = s.ObjectID
 		id.Groups = append(id.Groups, s.Groups...)
 		if s.Name == UserAnonymous {
 			id.Groups = append(id.Groups, GroupUnauthenticated)
@@ -226,16 +236,78 @@ func appendJSONString(b []byte, s string) []byte {
 
 // Path is the provenance of one grant: the binding, the role it references
 // and the rule that matches. For system:masters, which needs no binding,
-// Binding is nil and Role names system:masters.
+// Binding is nil and Role names system:masters. A grant by Azure RBAC has
+// Azure set and nothing else.
 type Path struct {
 	Binding *ObjectRef        `json:"binding"`
 	Role    ObjectRef         `json:"role"`
 	Rule    rbacv1.PolicyRule `json:"rule"`
+	Azure   *AzurePath        `json:"azure,omitempty"`
 }
+
+// MarshalJSON writes an Azure path as {"azure": {...}} alone, any other
+// as {"binding", "role", "rule"}. Written by hand, as ObjectRef's is: a
+// who-can -A answer holds tens of thousands of paths.
+func (p Path) MarshalJSON() ([]byte, error) {
+	if p.Azure != nil {
+		return json.Marshal(struct {
+			Azure *AzurePath `json:"azure"`
+		}{p.Azure})
+	}
+	b := make([]byte, 0, 160)
+	b = append(b, `{"binding":`...)
+	if p.Binding == nil {
+		b = append(b, "null"...)
+	} else {
+		ref, _ := p.Binding.MarshalJSON()
+		b = append(b, ref...)
+	}
+	ref, _ := p.Role.MarshalJSON()
+	b = append(append(b, `,"role":`...), ref...)
+	b = append(b, `,"rule":`...)
+	return append(appendRule(b, &p.Rule), '}'), nil
+}
+
+// appendRule appends a PolicyRule as encoding/json writes it (its tags:
+// verbs always, the rest omitted when empty).
+func appendRule(b []byte, r *rbacv1.PolicyRule) []byte {
+	list := func(b []byte, name string, l []string, always bool) []byte {
+		if len(l) == 0 && !always {
+			return b
+		}
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, '"'), name...), `":`...)
+		if l == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '[')
+		for i, s := range l {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		return append(b, ']')
+	}
+	b = append(b, '{')
+	b = list(b, "verbs", r.Verbs, true)
+	b = list(b, "apiGroups", r.APIGroups, false)
+	b = list(b, "resources", r.Resources, false)
+	b = list(b, "resourceNames", r.ResourceNames, false)
+	b = list(b, "nonResourceURLs", r.NonResourceURLs, false)
+	return append(b, '}')
+}
+
+// IsAzure says whether Azure RBAC grants the path.
+func (p *Path) IsAzure() bool { return p.Azure != nil }
 
 // String renders the path as binding -> role -> rule.
 func (p Path) String() string {
 	switch {
+	case p.Azure != nil:
+		return p.Azure.String()
 	case p.Binding != nil:
 		return p.Binding.String() + " -> " + p.Role.String() + " -> " + RuleString(p.Rule)
 	case p.Role.Kind == GroupKind:

@@ -1,0 +1,415 @@
+package rbac
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+)
+
+// AzurePath is the provenance of a grant by Azure RBAC for Kubernetes
+// authorization: a role assignment, at its scope, of a role definition
+// whose dataAction matches. In documents it is a path of its own kind,
+// {"azure": {...}}, in place of binding, role and rule.
+type AzurePath struct {
+	// Assignment is the role assignment's resource id; empty for guard's
+	// own allowance of discovery paths (RoleName says so).
+	Assignment       string `json:"assignment"`
+	Scope            string `json:"scope"`
+	PrincipalID      string `json:"principalId"`
+	PrincipalType    string `json:"principalType"`
+	PrincipalName    string `json:"principalName,omitempty"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	RoleName         string `json:"roleName"`
+	// DataAction is the role's dataAction that matched (with what-can,
+	// each one the role holds).
+	DataAction string `json:"dataAction"`
+	// NotDataActions are the carve-outs of the permission the dataAction
+	// is in (what-can).
+	NotDataActions []string `json:"notDataActions,omitempty"`
+}
+
+// Azure principal types (ARM's principalType).
+const (
+	AzureUser             = "User"
+	AzureGroup            = "Group"
+	AzureServicePrincipal = "ServicePrincipal"
+	// ServicePrincipalKind is the subject kind of a service principal or
+	// managed identity that only Azure names (Kubernetes sees its object id
+	// as a user name).
+	ServicePrincipalKind = "ServicePrincipal"
+)
+
+// discoveryRole names guard's allowance of discovery paths in a path.
+const discoveryRole = "guard: discovery paths (get /api, /apis, /openapi, /version, /healthz) are allowed to every Entra user"
+
+// EveryEntraUser is the who-can subject for guard's discovery allowance.
+const EveryEntraUser = "(every Entra user)"
+
+func (p *AzurePath) String() string {
+	if p.Assignment == "" {
+		return "Azure RBAC: " + p.RoleName
+	}
+	who := p.PrincipalName
+	if who == "" {
+		who = p.PrincipalID
+	}
+	return fmt.Sprintf("Azure role assignment %s -> role %q -> %s (to %s %s, at %s)", shortID(p.Assignment), p.RoleName, p.DataAction, strings.ToLower(p.PrincipalType), who, p.Scope)
+}
+
+// shortID is the last segment of an Azure resource id (an assignment's
+// GUID).
+func shortID(id string) string {
+	if i := strings.LastIndexByte(strings.TrimSuffix(id, "/"), '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
+}
+
+// azureAuthorizer is the guard webhook after RBAC, over the snapshot's
+// Azure role assignments.
+type azureAuthorizer Index
+
+var _ Authorizer = (*azureAuthorizer)(nil)
+
+func (*azureAuthorizer) Name() string { return "Azure RBAC" }
+
+func (z *azureAuthorizer) data() *azurerbac.Data { return z.snap.Azure }
+
+// AzureLoaded says whether the view holds the cluster's Azure role
+// assignments (the chain then has Azure RBAC's link).
+func (ix *Index) AzureLoaded() bool { return ix.snap.Azure != nil }
+
+// azureRequest is guard's view of a request.
+func azureRequest(a *Attributes) azurerbac.Request {
+	return azurerbac.Request{Verb: a.Verb, APIGroup: a.APIGroup, Resource: a.Resource, Subresource: a.Subresource, Namespace: a.Namespace, Path: a.Path}
+}
+
+// principalOf is how guard sees id: no opinion for system: users and for
+// users without an object id; a user by its object id (extra.oid) with its
+// groups that are object ids; a group subject (a nameless member) by the
+// group. unknown is set when Azure may decide for id but its object id is
+// not known.
+func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok bool, unknown string) {
+	var groups []string
+	for _, g := range id.Groups {
+		if isGUID(g) {
+			groups = append(groups, g)
+		}
+	}
+	if id.Name == "" {
+		return azurerbac.Principal{Groups: groups}, len(groups) > 0, ""
+	}
+	if strings.HasPrefix(strings.ToLower(id.Name), "system:") {
+		return p, false, ""
+	}
+	oid := id.ObjectID
+	if oid == "" && isGUID(id.Name) {
+		oid = id.Name // a service principal's user name is its object id
+	}
+	if oid == "" {
+		oid = z.data().ObjectID(id.Name)
+	}
+	if oid == "" {
+		if !id.MayBeEntra() {
+			return p, false, "" // a certificate user: guard has no opinion
+		}
+		if z.userAssignmentsNamed() {
+			// Every user assignment names its principal and none names
+			// this one: it has no assignment of its own, only its groups'.
+			return azurerbac.Principal{ObjectID: "", Groups: groups}, true, ""
+		}
+		return p, false, fmt.Sprintf("Azure RBAC may allow %s through a role assignment to its object id, which is not known "+
+			"(no assignment names it and some name no principal): give --oid OBJECT_ID", id.Name)
+	}
+	return azurerbac.Principal{ObjectID: oid, Groups: groups}, true, ""
+}
+
+// userAssignmentsNamed says whether every assignment to a user names its
+// principal (az role assignment list does): a user no assignment names
+// then holds none of its own.
+func (z *azureAuthorizer) userAssignmentsNamed() bool {
+	for _, a := range z.data().Assignments {
+		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
+			return false
+		}
+	}
+	return true
+}
+
+func azurePath(g azurerbac.Grant) Path {
+	return Path{Azure: &AzurePath{
+		Assignment: g.Assignment.ID, Scope: g.Assignment.Scope,
+		PrincipalID: g.Assignment.PrincipalID, PrincipalType: g.Assignment.PrincipalType, PrincipalName: g.Assignment.PrincipalName,
+		RoleDefinitionID: g.Assignment.RoleDefinitionID, RoleName: g.Role.Name, DataAction: g.DataAction,
+	}}
+}
+
+func discoveryPath(a *Attributes) Path {
+	return Path{Azure: &AzurePath{RoleName: discoveryRole, DataAction: azurerbac.DataAction(azurerbac.ClusterType, azureRequest(a))}}
+}
+
+// decide is guard's decision for id's request.
+func (z *azureAuthorizer) decide(id *Identity, a *Attributes) (azurerbac.Decision, bool, string) {
+	p, ok, unknown := z.principalOf(id)
+	if !ok {
+		return azurerbac.Decision{}, false, unknown
+	}
+	d := z.data()
+	r := azureRequest(a)
+	return d.Decide(p, azurerbac.DataAction(d.Prefix(), r), azurerbac.Scope(d.ClusterID, a.Namespace)), true, ""
+}
+
+func (z *azureAuthorizer) Allow(id *Identity, a *Attributes) []Path {
+	if z.data() == nil {
+		return nil
+	}
+	if _, ok, _ := z.principalOf(id); ok && id.Name != "" && azurerbac.DiscoveryAllowed(azureRequest(a)) {
+		return []Path{discoveryPath(a)}
+	}
+	dec, ok, _ := z.decide(id, a)
+	if !ok || !dec.Allowed || dec.Unknown() {
+		return nil
+	}
+	out := make([]Path, 0, len(dec.Via))
+	for _, g := range dec.Via {
+		out = append(out, azurePath(g))
+	}
+	return out
+}
+
+// azureCompleteness is what Azure leaves unknown about id's request that
+// the chain denied: the object id is not known, an assignment with a
+// condition or of an unknown role could allow it, a conditional deny
+// assignment could undo Azure's allow, or the Azure data has gaps.
+func (ix *Index) azureCompleteness(id *Identity, a *Attributes) []Warning {
+	z := (*azureAuthorizer)(ix)
+	if z.data() == nil {
+		return nil
+	}
+	if _, ok, _ := z.principalOf(id); !ok {
+		_, _, unknown := z.principalOf(id)
+		if unknown != "" {
+			return []Warning{{Code: WarnAzureRBAC, Message: unknown}}
+		}
+		return nil
+	}
+	var ws []Warning
+	for _, g := range z.data().Gaps {
+		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
+	}
+	dec, _, _ := z.decide(id, a)
+	for _, c := range dec.Conditional {
+		ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s to %s carries a condition, which is not evaluated: it may allow this (%s)", c.ID, c.PrincipalID, c.Condition))
+	}
+	for _, r := range dec.MissingRoles {
+		ws = append(ws, Warnf(WarnAzureRBAC, "an Azure role assignment names role definition %s, which was not read: what it grants is unknown", r))
+	}
+	if dec.Allowed && dec.ConditionalDeny != nil {
+		ws = append(ws, Warnf(WarnAzureRBAC, "Azure RBAC would allow this, but deny assignment %s carries a condition, which is not evaluated: it may deny it", dec.ConditionalDeny.ID))
+	}
+	return ws
+}
+
+// azureScopeOf says where an assignment's scope applies: "" for the
+// cluster and every scope above it, the namespace for a namespace's
+// scope, and ok false for a scope that does not reach the cluster.
+func azureScopeOf(d *azurerbac.Data, scope string) (string, bool) {
+	lower, cluster := strings.ToLower(strings.TrimSuffix(scope, "/")), strings.ToLower(d.ClusterID)
+	if rest, ok := strings.CutPrefix(lower, cluster+"/namespaces/"); ok && !strings.Contains(rest, "/") {
+		return scope[len(scope)-len(rest):], true
+	}
+	return "", d.Reaches(scope, d.ClusterID)
+}
+
+// denied says whether a deny assignment without a condition stops the
+// principal's grant of action at requestScope.
+func denied(d *azurerbac.Data, p azurerbac.Principal, action, requestScope string) bool {
+	for i := range d.Denies {
+		x := &d.Denies[i]
+		if x.Condition == "" && x.Covers(p, action, requestScope) {
+			return true
+		}
+	}
+	return false
+}
+
+// principalOfAssignment is how an assignment's principal would be asked
+// about: a group as a nameless member, anyone else by object id.
+func principalOfAssignment(a *azurerbac.Assignment) azurerbac.Principal {
+	if strings.EqualFold(a.PrincipalType, AzureGroup) {
+		return azurerbac.Principal{Groups: []string{a.PrincipalID}}
+	}
+	return azurerbac.Principal{ObjectID: a.PrincipalID}
+}
+
+// azureSubject is how who-can names an Azure principal: a user by its
+// name (UPN) where the assignments give one, else its object id; a group
+// by its object id (as RBAC bindings name Entra groups), its name the
+// display name; a service principal by its object id (its Kubernetes user
+// name).
+func azureSubject(a *azurerbac.Assignment) rbacv1.Subject {
+	switch {
+	case strings.EqualFold(a.PrincipalType, AzureGroup):
+		return rbacv1.Subject{Kind: rbacv1.GroupKind, Name: a.PrincipalID}
+	case strings.EqualFold(a.PrincipalType, AzureServicePrincipal):
+		return rbacv1.Subject{Kind: ServicePrincipalKind, Name: a.PrincipalID}
+	case a.PrincipalName != "":
+		return rbacv1.Subject{Kind: rbacv1.UserKind, Name: a.PrincipalName}
+	}
+	return rbacv1.Subject{Kind: rbacv1.UserKind, Name: a.PrincipalID}
+}
+
+func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(rbacv1.Subject, string, Path)) GranteeNotes {
+	d := z.data()
+	if d == nil {
+		return GranteeNotes{}
+	}
+	r := azureRequest(a)
+	if azurerbac.DiscoveryAllowed(r) {
+		grant(rbacv1.Subject{Kind: rbacv1.GroupKind, Name: EveryEntraUser}, "", discoveryPath(a))
+	}
+	action := azurerbac.DataAction(d.Prefix(), r)
+	for i := range d.Assignments {
+		as := &d.Assignments[i]
+		if as.Condition != "" {
+			continue // said by azureGranteeWarnings
+		}
+		ns, reaches := azureScopeOf(d, as.Scope)
+		if !reaches {
+			continue
+		}
+		requestScope := azurerbac.Scope(d.ClusterID, a.Namespace)
+		switch {
+		case ns == "":
+		case a.Namespace == "":
+			continue // cluster-scoped requests are checked at the cluster
+		case allNamespaces:
+			requestScope = azurerbac.Scope(d.ClusterID, ns)
+		case !strings.EqualFold(ns, a.Namespace):
+			continue
+		}
+		role, ok := d.Role(as.RoleDefinitionID)
+		if !ok {
+			continue
+		}
+		da := role.Matching(action)
+		if da == "" || denied(d, principalOfAssignment(as), action, requestScope) {
+			continue
+		}
+		grant(azureSubject(as), "", azurePath(azurerbac.Grant{Assignment: *as, Role: *role, DataAction: da}))
+	}
+	return GranteeNotes{}
+}
+
+// azureGranteeWarnings say what who-can cannot decide for Azure: gaps,
+// conditional assignments and unknown roles that could grant the request.
+func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warning {
+	d := ix.snap.Azure
+	if d == nil {
+		return nil
+	}
+	var ws []Warning
+	for _, g := range d.Gaps {
+		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
+	}
+	action := azurerbac.DataAction(d.Prefix(), azureRequest(a))
+	for i := range d.Assignments {
+		as := &d.Assignments[i]
+		ns, reaches := azureScopeOf(d, as.Scope)
+		if !reaches || ns != "" && (a.Namespace == "" || !allNamespaces && !strings.EqualFold(ns, a.Namespace)) {
+			continue
+		}
+		role, ok := d.Role(as.RoleDefinitionID)
+		switch {
+		case !ok:
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s names role definition %s, which was not read: what it grants %s is unknown", as.ID, as.RoleDefinitionID, as.PrincipalID))
+		case as.Condition != "" && role.Matching(action) != "":
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s of %q to %s carries a condition, which is not evaluated: it may allow this (%s)", as.ID, role.Name, as.PrincipalID, as.Condition))
+		}
+	}
+	for i := range d.Denies {
+		if x := &d.Denies[i]; x.Condition != "" && azurerbac.Allows(x.Permissions, action) {
+			ws = append(ws, Warnf(WarnAzureRBAC, "deny assignment %s carries a condition, which is not evaluated: it may deny this to some of the Azure principals listed", x.ID))
+		}
+	}
+	return ws
+}
+
+func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(string, Path)) {
+	d := z.data()
+	if d == nil {
+		return
+	}
+	p, ok, _ := z.principalOf(id)
+	if !ok {
+		return
+	}
+	for i := range d.Assignments {
+		as := &d.Assignments[i]
+		if as.Condition != "" || !principalIn(p, as.PrincipalID) {
+			continue
+		}
+		ns, reaches := azureScopeOf(d, as.Scope)
+		if !reaches || namespace != "" && ns != "" && !strings.EqualFold(ns, namespace) {
+			continue
+		}
+		role, ok := d.Role(as.RoleDefinitionID)
+		if !ok {
+			continue
+		}
+		for _, perm := range role.Permissions {
+			for _, da := range perm.DataActions {
+				path := azurePath(azurerbac.Grant{Assignment: *as, Role: *role, DataAction: da})
+				path.Azure.NotDataActions = perm.NotDataActions
+				hold(ns, path)
+			}
+		}
+	}
+}
+
+func principalIn(p azurerbac.Principal, id string) bool {
+	return strings.EqualFold(p.ObjectID, id) || slices.ContainsFunc(p.Groups, func(g string) bool { return strings.EqualFold(g, id) })
+}
+
+// azureHoldingWarnings say what what-can leaves out for id: conditional
+// assignments, unknown roles, and deny assignments that take precedence
+// over some of the grants listed.
+func (ix *Index) azureHoldingWarnings(id *Identity) []Warning {
+	z := (*azureAuthorizer)(ix)
+	d := z.data()
+	if d == nil {
+		return nil
+	}
+	p, ok, unknown := z.principalOf(id)
+	if !ok {
+		if unknown != "" {
+			return []Warning{{Code: WarnAzureRBAC, Message: unknown}}
+		}
+		return nil
+	}
+	var ws []Warning
+	for _, g := range d.Gaps {
+		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
+	}
+	for i := range d.Assignments {
+		as := &d.Assignments[i]
+		if !principalIn(p, as.PrincipalID) {
+			continue
+		}
+		if _, ok := d.Role(as.RoleDefinitionID); !ok {
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s names role definition %s, which was not read: what it grants is unknown", as.ID, as.RoleDefinitionID))
+		} else if as.Condition != "" {
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s carries a condition, which is not evaluated: its grants are left out (%s)", as.ID, as.Condition))
+		}
+	}
+	for i := range d.Denies {
+		if x := &d.Denies[i]; x.Names(p) {
+			ws = append(ws, Warnf(WarnAzureRBAC, "deny assignment %s at %s takes precedence over the Azure grants listed for the dataActions it names", x.ID, x.Scope))
+		}
+	}
+	return ws
+}
