@@ -94,6 +94,9 @@ type App struct {
 	Warnings []rbac.Warning
 	// FileLimit caps each offline input; zero is source.DefaultMaxBytes.
 	FileLimit int64
+	// AzureClusterID is the AKS cluster's resource id the Azure RBAC data
+	// decides for (--azure-cluster-id); "" = the one the data names.
+	AzureClusterID string
 }
 
 // Live says whether the app talks to a cluster (fixes can be applied).
@@ -137,7 +140,7 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	if a.Cluster == nil {
 		var err error
 		var res *source.Result
-		res, err = source.Read(ctx, a.Files, source.ReadOptions{Stdin: a.Stdin, Namespace: a.Namespace, MaxBytes: a.FileLimit})
+		res, err = source.Read(ctx, a.Files, source.ReadOptions{Stdin: a.Stdin, Namespace: a.Namespace, MaxBytes: a.FileLimit, AzureClusterID: a.AzureClusterID})
 		if err != nil {
 			return nil, err
 		}

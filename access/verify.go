@@ -420,10 +420,16 @@ func subjectOf(s rbacv1.Subject, bindingNamespace string) (subjectID, bool) {
 // guidPattern is an Entra object id.
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// IsObjectID says whether s is shaped like an Entra object id (a GUID).
+func IsObjectID(s string) bool { return guidPattern.MatchString(s) }
+
 // ObjectID is the Entra object id a user is known by, for extra.oid: the
-// user's name when it is one (service principals and managed identities
+// one given (can --oid), else the user's name when it is one (service principals and managed identities
 // are named by their object id), else "".
 func ObjectID(s rbac.Subject) string {
+	if s.ObjectID != "" {
+		return s.ObjectID
+	}
 	if s.Kind == rbac.UserKind && guidPattern.MatchString(s.Name) {
 		return s.Name
 	}

@@ -159,6 +159,12 @@ func (d *Data) PrincipalName(objectID string) string {
 	return ""
 }
 
+// PrincipalAssigned says whether an assignment names the object id.
+func (d *Data) PrincipalAssigned(objectID string) bool {
+	d.prepare()
+	return len(d.byPrincipal[strings.ToLower(objectID)]) > 0
+}
+
 // Role returns the role definition an id names (by its GUID).
 func (d *Data) Role(id string) (*RoleDefinition, bool) {
 	d.prepare()

@@ -22,6 +22,7 @@ type CanOptions struct {
 	Output *OutputFlag
 	Verify *VerifyFlag
 	Groups []string
+	OID    string
 	Fleet  *FleetFlags
 
 	subject rbac.Subject
@@ -54,6 +55,9 @@ decide it (RoleBindings of the namespace count), with a warning.`,
   kubectl access can user:bob@contoso.com --group 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e03 delete deployments.apps frontend -n web -o json
   kubectl access can user:alice@contoso.com get /healthz
 
+  # Azure RBAC (AKS) decides for the user's object id
+  kubectl access can user:alice@contoso.com --oid 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01 get secrets -n web -f snapshot.json -f assignments.json -f roles.json
+
   # On every production cluster: exit 0 only when allowed on all of them
   kubectl access can user:alice@contoso.com get secrets -n payments --contexts 'prod-*'`,
 		Args: cobra.RangeArgs(3, 4),
@@ -64,6 +68,7 @@ decide it (RoleBindings of the namespace count), with a warning.`,
 	o.Verify = AddVerifyFlag(c)
 	o.Fleet = addFleetFlags(c, r)
 	c.Flags().StringArrayVar(&o.Groups, "group", nil, "Group the user is also in (repeatable), like kubectl --as-group")
+	c.Flags().StringVar(&o.OID, "oid", "", "The user's Entra object id, which Azure RBAC decides with (extra.oid); default: the user name when it is one, else the id Azure role assignments give the name")
 	return c
 }
 
@@ -75,6 +80,15 @@ func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
 	s, err := parseSubject(args[0], o.Groups, o.Input.names)
 	if err != nil {
 		return err
+	}
+	if o.OID != "" {
+		if s.Kind != rbac.UserKind {
+			return fmt.Errorf("--oid %q: only a user has an object id of its own (a group is named by its object id)", safe.Terminal(o.OID))
+		}
+		if !access.IsObjectID(o.OID) {
+			return fmt.Errorf("--oid %q: not an Entra object id (a GUID such as 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01)", safe.Terminal(o.OID))
+		}
+		s.ObjectID = strings.ToLower(o.OID)
 	}
 	o.subject, o.request = s, o.requestOf(args[1:], false)
 	return nil

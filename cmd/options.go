@@ -31,6 +31,8 @@ type InputOptions struct {
 	Timeout      time.Duration
 	GroupNames   string
 	MaxInputSize int64
+	// AzureClusterID is --azure-cluster-id.
+	AzureClusterID string
 
 	names identity.Names
 	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
@@ -42,6 +44,7 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
+	c.Flags().StringVar(&in.AzureClusterID, "azure-cluster-id", "", "With -f and Azure RBAC data (az role assignment list's JSON): the AKS cluster's resource id it decides for, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME (default: the one the assignments' scopes name)")
 	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
@@ -157,7 +160,7 @@ func firstSaved(f *source.Fleet) source.FleetEntry {
 
 // offlineApp is the app over files.
 func (r *RootOptions) offlineApp(in *InputOptions, files []string) *access.App {
-	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20}
+	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20, AzureClusterID: in.AzureClusterID}
 	ns, explicit := r.namespace()
 	app.NamespaceSet = explicit
 	app.Files = files

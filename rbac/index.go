@@ -347,6 +347,14 @@ func (ix *Index) completeness(namespace string, id *Identity) (bool, []Warning) 
 // Names reports whether any binding names s directly (by user name, group
 // name or service account), ignoring implicit groups.
 func (ix *Index) Names(s Subject) bool {
+	if d := ix.snap.Azure; d != nil && s.Kind != ServiceAccountKind {
+		// An Azure role assignment names it (by object id or name).
+		for _, id := range []string{s.ObjectID, s.Name, d.ObjectID(s.Name)} {
+			if id != "" && d.PrincipalAssigned(id) {
+				return true
+			}
+		}
+	}
 	k := subjectKey{kind: s.Kind, name: s.Name}
 	if s.Kind == ServiceAccountKind {
 		k.namespace = s.Namespace

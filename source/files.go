@@ -46,12 +46,13 @@ func (l Location) shift(err error) Location {
 }
 
 type loader struct {
-	o         ReadOptions
-	snap      *rbac.Snapshot
-	where     map[rbac.ObjectRef]Location // an object (its Key) -> where it was read
-	index     map[rbac.ObjectRef]int      // an object -> its position in its kind's list
-	snapshots int
-	objects   int // objects read as manifests (not from snapshots)
+	o          ReadOptions
+	snap       *rbac.Snapshot
+	where      map[rbac.ObjectRef]Location // an object (its Key) -> where it was read
+	index      map[rbac.ObjectRef]int      // an object -> its position in its kind's list
+	snapshots  int
+	objects    int // objects read as manifests (not from snapshots)
+	azureFiles int // files of Azure RBAC JSON
 	// cluster is the first saved snapshot's source ("context NAME"), to
 	// say when snapshots of two clusters are merged.
 	cluster, clusterAt string
@@ -67,6 +68,9 @@ func newLoader(o ReadOptions) *loader {
 // file reads every document of one input: a JSON stream, or YAML
 // documents.
 func (l *loader) file(name string, data []byte) error {
+	if azureJSON(data) {
+		return l.azureFile(name, data)
+	}
 	if jsonStream(data) {
 		return l.jsonStream(name, data)
 	}
@@ -449,6 +453,9 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	if s.Probes != nil {
 		l.snap.Probes = s.Probes // a saved snapshot keeps what the live probes found
+	}
+	if s.Azure != nil {
+		l.mergeAzure(s.Azure)
 	}
 	if !s.RulesAggregated {
 		l.objects++ // treat as raw objects: compute aggregation

@@ -27,6 +27,10 @@ type ReadOptions struct {
 	Namespace string
 	// MaxBytes caps each input; zero is DefaultMaxBytes.
 	MaxBytes int64
+	// AzureClusterID is the AKS cluster's resource id the Azure role
+	// assignments read decide for (--azure-cluster-id); "" = the one their
+	// scopes name.
+	AzureClusterID string
 }
 
 // DefaultMaxBytes caps each input file: far more than any GitOps
@@ -101,9 +105,15 @@ func Read(ctx context.Context, paths []string, o ReadOptions) (*Result, error) {
 		}
 	}
 	if l.objects+l.snapshots == 0 {
+		if l.azureFiles > 0 {
+			return nil, fmt.Errorf("%w %s: only Azure RBAC data was read; Kubernetes RBAC decides first, so give the cluster's RBAC too (a snapshot, or kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml)", ErrEmpty, strings.Join(paths, ", "))
+		}
 		return nil, fmt.Errorf("%w %s: an empty input is no proof of anything; point -f at manifests or a snapshot", ErrEmpty, strings.Join(paths, ", "))
 	}
 	l.finish()
+	if err := l.finishAzure(); err != nil {
+		return nil, err
+	}
 	l.snap.Source = strings.Join(paths, ",")
 	return &Result{Snapshot: l.snap, Locations: l.where, Warnings: l.warnings}, nil
 }

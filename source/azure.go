@@ -1,0 +1,230 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// Azure RBAC data offline: the JSON of `az role assignment list`, `az role
+// definition list` and `az ... deny assignment` (a top-level array), or
+// ARM's REST responses ({"value": [...]}, each item's fields under
+// "properties"). Which of the three an item is comes from its type, else
+// from its fields.
+
+// armItem holds both shapes: az's flattened fields and ARM's properties.
+type armItem struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+
+	Properties *armItem `json:"properties"`
+
+	Scope            string `json:"scope"`
+	PrincipalID      string `json:"principalId"`
+	PrincipalType    string `json:"principalType"`
+	PrincipalName    string `json:"principalName"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	Condition        string `json:"condition"`
+
+	RoleName    string                 `json:"roleName"`
+	Permissions []azurerbac.Permission `json:"permissions"`
+
+	DenyAssignmentName      string         `json:"denyAssignmentName"`
+	Principals              []armPrincipal `json:"principals"`
+	ExcludePrincipals       []armPrincipal `json:"excludePrincipals"`
+	DoNotApplyToChildScopes bool           `json:"doNotApplyToChildScopes"`
+}
+
+type armPrincipal struct {
+	ID string `json:"id"`
+}
+
+// azureJSON says whether data is Azure's JSON rather than Kubernetes
+// objects: a top-level array, or an object whose "value" is an array.
+func azureJSON(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if len(t) > 0 && t[0] == '[' {
+		return true
+	}
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	var probe struct {
+		Value json.RawMessage `json:"value"`
+		Kind  string          `json:"kind"`
+	}
+	if json.Unmarshal(t, &probe) != nil || probe.Kind != "" {
+		return false
+	}
+	return bytes.HasPrefix(bytes.TrimSpace(probe.Value), []byte("["))
+}
+
+// azureFile reads one file of Azure JSON into the snapshot's Azure data.
+func (l *loader) azureFile(name string, data []byte) error {
+	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	var items []json.RawMessage
+	if t[0] == '[' {
+		if err := json.Unmarshal(t, &items); err != nil {
+			return fmt.Errorf("%s: not Azure RBAC JSON (az role assignment list -o json): %v", name, err)
+		}
+	} else {
+		var page struct {
+			Value    []json.RawMessage `json:"value"`
+			NextLink string            `json:"nextLink"`
+		}
+		if err := json.Unmarshal(t, &page); err != nil {
+			return fmt.Errorf("%s: not an ARM list response: %v", name, err)
+		}
+		if page.NextLink != "" {
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "%s is one page of an ARM list (it has a nextLink): the items of the other pages are not read", name))
+		}
+		items = page.Value
+	}
+	d := l.azure()
+	for i, raw := range items {
+		var it armItem
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return fmt.Errorf("%s: item %d: %v", name, i, err)
+		}
+		if p := it.Properties; p != nil {
+			p.ID, p.Name, p.Type = it.ID, it.Name, it.Type
+			it = *p
+		}
+		at := fmt.Sprintf("%s: item %d", name, i)
+		typ := strings.ToLower(it.Type)
+		switch {
+		case strings.HasSuffix(typ, "/roleassignments") || typ == "" && it.RoleDefinitionID != "" && it.PrincipalID != "":
+			if it.ID == "" || it.Scope == "" || it.PrincipalID == "" || it.RoleDefinitionID == "" {
+				return fmt.Errorf("%s: a role assignment needs id, scope, principalId and roleDefinitionId", at)
+			}
+			a := azurerbac.Assignment{ID: it.ID, Scope: it.Scope, PrincipalID: it.PrincipalID, PrincipalType: it.PrincipalType,
+				PrincipalName: it.PrincipalName, RoleDefinitionID: it.RoleDefinitionID, Condition: it.Condition}
+			if j := slices.IndexFunc(d.Assignments, func(x azurerbac.Assignment) bool { return strings.EqualFold(x.ID, a.ID) }); j >= 0 {
+				if a.PrincipalName == "" {
+					a.PrincipalName = d.Assignments[j].PrincipalName
+				}
+				d.Assignments[j] = a
+				continue
+			}
+			d.Assignments = append(d.Assignments, a)
+		case strings.HasSuffix(typ, "/roledefinitions") || typ == "" && it.RoleName != "":
+			if it.ID == "" || it.RoleName == "" {
+				return fmt.Errorf("%s: a role definition needs id and roleName", at)
+			}
+			r := azurerbac.RoleDefinition{ID: it.ID, Name: it.RoleName, Permissions: it.Permissions}
+			if j := slices.IndexFunc(d.Roles, func(x azurerbac.RoleDefinition) bool { return strings.EqualFold(roleGUID(x.ID), roleGUID(r.ID)) }); j >= 0 {
+				d.Roles[j] = r
+				continue
+			}
+			d.Roles = append(d.Roles, r)
+		case strings.HasSuffix(typ, "/denyassignments") || typ == "" && (it.DenyAssignmentName != "" || len(it.Principals) > 0):
+			if it.ID == "" || it.Scope == "" {
+				return fmt.Errorf("%s: a deny assignment needs id and scope", at)
+			}
+			x := azurerbac.DenyAssignment{ID: it.ID, Scope: it.Scope, Permissions: it.Permissions,
+				DoNotApplyToChildScopes: it.DoNotApplyToChildScopes, Condition: it.Condition}
+			for _, p := range it.Principals {
+				x.Principals = append(x.Principals, p.ID)
+			}
+			for _, p := range it.ExcludePrincipals {
+				x.ExcludePrincipals = append(x.ExcludePrincipals, p.ID)
+			}
+			if j := slices.IndexFunc(d.Denies, func(y azurerbac.DenyAssignment) bool { return strings.EqualFold(y.ID, x.ID) }); j >= 0 {
+				d.Denies[j] = x
+				continue
+			}
+			d.Denies = append(d.Denies, x)
+		default:
+			return fmt.Errorf("%s: neither a role assignment, a role definition nor a deny assignment: -f reads the JSON of "+
+				"`az role assignment list`, `az role definition list` and ARM's list responses", at)
+		}
+	}
+	l.azureFiles++
+	return nil
+}
+
+func roleGUID(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }
+
+// azure returns the snapshot's Azure data, made on first use.
+func (l *loader) azure() *azurerbac.Data {
+	if l.snap.Azure == nil {
+		l.snap.Azure = &azurerbac.Data{}
+	}
+	return l.snap.Azure
+}
+
+// mergeAzure adds a saved snapshot's Azure data.
+func (l *loader) mergeAzure(s *azurerbac.Data) {
+	d := l.azure()
+	switch {
+	case d.ClusterID == "":
+		d.ClusterID = s.ClusterID
+	case s.ClusterID != "" && !strings.EqualFold(s.ClusterID, d.ClusterID):
+		l.warnings = append(l.warnings, rbac.Warnf(WarnMerged, "Azure RBAC data of two clusters are merged (%s and %s); the first decides", d.ClusterID, s.ClusterID))
+	}
+	d.Assignments = append(d.Assignments, s.Assignments...)
+	d.Roles = append(d.Roles, s.Roles...)
+	d.Denies = append(d.Denies, s.Denies...)
+	d.Gaps = append(d.Gaps, s.Gaps...)
+}
+
+var clusterIDPattern = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/(microsoft\.containerservice/managedclusters|microsoft\.kubernetes/connectedclusters)/[^/]+`)
+
+// ClusterIDs are the clusters the scopes of the assignments name.
+func clusterIDs(d *azurerbac.Data) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(scope string) {
+		if m := clusterIDPattern.FindString(scope); m != "" && !seen[strings.ToLower(m)] {
+			seen[strings.ToLower(m)] = true
+			out = append(out, m)
+		}
+	}
+	for _, a := range d.Assignments {
+		add(a.Scope)
+	}
+	for _, x := range d.Denies {
+		add(x.Scope)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// finishAzure sets the cluster's resource id: the one given, else the one
+// the scopes name; it is an error when none or several are, or when the
+// one given is not shaped like a cluster's.
+func (l *loader) finishAzure() error {
+	d := l.snap.Azure
+	if d == nil {
+		return nil
+	}
+	if id := l.o.AzureClusterID; id != "" {
+		if !clusterIDPattern.MatchString(id) || clusterIDPattern.FindString(id) != strings.TrimSuffix(id, "/") {
+			return fmt.Errorf("--azure-cluster-id %q: not a cluster's resource id (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME)", id)
+		}
+		if d.ClusterID != "" && !strings.EqualFold(d.ClusterID, id) {
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-cluster-id %s replaces the snapshot's %s", id, d.ClusterID))
+		}
+		d.ClusterID = strings.TrimSuffix(id, "/")
+		return nil
+	}
+	if d.ClusterID != "" {
+		return nil
+	}
+	switch ids := clusterIDs(d); len(ids) {
+	case 1:
+		d.ClusterID = ids[0]
+		return nil
+	case 0:
+		return fmt.Errorf("the Azure role assignments read name no cluster's scope, so which cluster they decide for is not known: give --azure-cluster-id /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME")
+	default:
+		return fmt.Errorf("the Azure role assignments read name %d clusters (%s): give --azure-cluster-id to say which one this view is of", len(ids), strings.Join(ids, ", "))
+	}
+}
