@@ -276,6 +276,9 @@ func markGrant(g *rbac.SubjectGrant) func(bool) {
 // it, else the namespace of its first RoleBinding.
 func grantNamespace(via []rbac.Path) string {
 	for _, p := range via {
+		if p.Azure != nil {
+			return p.GrantNamespace()
+		}
 		if p.Binding == nil || p.Binding.Kind == "ClusterRoleBinding" {
 			return ""
 		}

@@ -110,6 +110,9 @@ func cell(s string) string { return safe.Terminal(s) }
 
 // via renders a path without its rule: "RB ns/x -> CR y".
 func via(p rbac.Path) string {
+	if p.Azure != nil {
+		return p.Azure.Brief()
+	}
 	if p.Binding == nil {
 		return "(no binding: group system:masters)"
 	}
@@ -119,11 +122,40 @@ func via(p rbac.Path) string {
 // bindingOf names a path's binding in full ("RoleBinding web/x"), or says
 // there is none (system:masters).
 func bindingOf(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		if z.Assignment == "" {
+			return "(no assignment: guard allows discovery paths)"
+		}
+		return "Azure role assignment " + z.Assignment
+	}
 	if p.Binding == nil {
 		return "(no binding: group system:masters)"
 	}
 	return p.Binding.String()
 }
+
+// roleOf names a path's role: an RBAC role, or an Azure role definition.
+func roleOf(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		return "Azure role " + strconvQuote(z.RoleName) + " (" + z.RoleDefinitionID + ")"
+	}
+	return p.Role.String()
+}
+
+// ruleOf renders a path's rule: an RBAC rule, or the Azure dataAction
+// that matched.
+func ruleOf(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		s := "dataAction " + z.DataAction
+		if len(z.NotDataActions) > 0 {
+			s += " except " + strings.Join(z.NotDataActions, ",")
+		}
+		return s
+	}
+	return rbac.RuleString(p.Rule)
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // shortRef abbreviates kinds so a path fits in 80 columns.
 func shortRef(r rbac.ObjectRef) string {
@@ -140,6 +172,13 @@ func shortRef(r rbac.ObjectRef) string {
 // resources renders a rule's resources with their groups, and its
 // resource names and URLs.
 func resources(r rbac.GrantedRule) string {
+	if len(r.DataActions) > 0 {
+		s := "Azure dataActions " + strings.Join(r.DataActions, ",")
+		if len(r.NotDataActions) > 0 {
+			s += " except " + strings.Join(r.NotDataActions, ",")
+		}
+		return s
+	}
 	var parts []string
 	for _, res := range r.Resources {
 		for _, g := range r.APIGroups {

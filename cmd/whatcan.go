@@ -128,7 +128,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 		t := newRows(o.Out, f, header...)
 		for _, r := range ans.Rules {
 			for _, p := range r.Via {
-				row := []string{cmp.Or(r.Namespace, "*"), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), p.Role.String()}
+				row := []string{cmp.Or(r.Namespace, "*"), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), roleOf(p)}
 				if verified {
 					row = append(row, r.Verified)
 				}

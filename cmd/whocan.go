@@ -215,12 +215,12 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 		t := newRows(out, f, header...)
 		for _, s := range ans.Subjects {
 			sub := s.Subject()
-			display := ""
-			if sub.Kind == rbac.GroupKind {
+			display := s.DisplayName
+			if sub.Kind == rbac.GroupKind && app.Names[sub.Name] != "" {
 				display = app.Names[sub.Name]
 			}
 			for _, p := range s.Via {
-				row := []string{sub.String(), display, bindingOf(p), p.Role.String(), rbac.RuleString(p.Rule)}
+				row := []string{sub.String(), display, bindingOf(p), roleOf(p), ruleOf(p)}
 				if verified {
 					row = append(row, s.Verified)
 				}
@@ -240,6 +240,12 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 	t := newRows(out, o.Output.Value, header...)
 	for _, s := range ans.Subjects {
 		name := app.Names.Subject(s.Subject())
+		if s.Kind == rbac.ServicePrincipalKind {
+			name = "ServicePrincipal/" + s.Name
+		}
+		if s.DisplayName != "" && !strings.Contains(name, s.DisplayName) {
+			name += " (" + s.DisplayName + ")"
+		}
 		if s.Broad != "" {
 			name += " (" + s.Broad + ")"
 		}
@@ -250,7 +256,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 			}
 			row := []string{name, via(p)}
 			if wide {
-				row = append(row, rbac.RuleString(p.Rule))
+				row = append(row, ruleOf(p))
 			}
 			if verified {
 				row = append(row, mark)

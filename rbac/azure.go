@@ -57,7 +57,7 @@ func (p *AzurePath) String() string {
 	if who == "" {
 		who = p.PrincipalID
 	}
-	return fmt.Sprintf("Azure role assignment %s -> role %q -> %s (to %s %s, at %s)", shortID(p.Assignment), p.RoleName, p.DataAction, strings.ToLower(p.PrincipalType), who, p.Scope)
+	return fmt.Sprintf("Azure role assignment %s at %s -> role %q -> %s (to %s %s)", shortID(p.Assignment), AzureScopeName(p.Scope), p.RoleName, p.DataAction, strings.ToLower(p.PrincipalType), who)
 }
 
 // shortID is the last segment of an Azure resource id (an assignment's
@@ -412,4 +412,75 @@ func (ix *Index) azureHoldingWarnings(id *Identity) []Warning {
 		}
 	}
 	return ws
+}
+
+// AzureScopeName names an Azure scope briefly: "namespace web of cluster
+// aks-prod", "cluster aks-prod", "resource group rg", "subscription S",
+// "management group MG", else the scope itself.
+func AzureScopeName(scope string) string {
+	parts := strings.Split(strings.Trim(scope, "/"), "/")
+	n := len(parts)
+	at := func(key string) string {
+		for i := n - 2; i >= 0; i-- {
+			if strings.EqualFold(parts[i], key) {
+				return parts[i+1]
+			}
+		}
+		return ""
+	}
+	switch {
+	case n >= 2 && strings.EqualFold(parts[n-2], "namespaces"):
+		return "namespace " + parts[n-1] + " of cluster " + cmpOr(at("managedClusters"), at("connectedClusters"))
+	case n >= 2 && (strings.EqualFold(parts[n-2], "managedClusters") || strings.EqualFold(parts[n-2], "connectedClusters")):
+		return "cluster " + parts[n-1]
+	case n >= 2 && strings.EqualFold(parts[n-2], "resourceGroups"):
+		return "resource group " + parts[n-1]
+	case n == 2 && strings.EqualFold(parts[0], "subscriptions"):
+		return "subscription " + parts[1]
+	case n >= 2 && strings.EqualFold(parts[n-2], "managementGroups"):
+		return "management group " + parts[n-1]
+	case scope == "/":
+		return "root (/)"
+	}
+	return scope
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Brief renders the path in a table's cell: the role and its scope.
+func (p *AzurePath) Brief() string {
+	if p.Assignment == "" {
+		return "Azure RBAC: discovery paths (guard)"
+	}
+	return fmt.Sprintf("Azure %q at %s", p.RoleName, AzureScopeName(p.Scope))
+}
+
+// AzureNamespace is the namespace an Azure path's scope is, "" for the
+// cluster's scope and those above it.
+func (p *AzurePath) AzureNamespace() string {
+	parts := strings.Split(strings.Trim(p.Scope, "/"), "/")
+	if n := len(parts); n >= 4 && strings.EqualFold(parts[n-2], "namespaces") &&
+		(strings.EqualFold(parts[n-4], "managedClusters") || strings.EqualFold(parts[n-4], "connectedClusters")) {
+		return parts[n-1]
+	}
+	return ""
+}
+
+// GrantNamespace is where the path grants: the RoleBinding's namespace or
+// the Azure assignment's namespace scope; "" cluster-wide (a
+// ClusterRoleBinding, system:masters, an Azure scope at the cluster or
+// above).
+func (p *Path) GrantNamespace() string {
+	switch {
+	case p.Azure != nil:
+		return p.Azure.AzureNamespace()
+	case p.Binding != nil:
+		return p.Binding.Namespace
+	}
+	return ""
 }

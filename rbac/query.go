@@ -167,7 +167,16 @@ type SubjectGrant struct {
 
 // Subject returns the grant's subject.
 func (g *SubjectGrant) Subject() Subject {
-	return Subject{Kind: g.Kind, Name: g.Name, Namespace: g.Namespace}
+	if g.Kind == ServicePrincipalKind {
+		// Kubernetes sees a service principal as the user its object id
+		// names.
+		return Subject{Kind: UserKind, Name: g.Name, ObjectID: g.ObjectID}
+	}
+	s := Subject{Kind: g.Kind, Name: g.Name, Namespace: g.Namespace}
+	if g.Kind == UserKind {
+		s.ObjectID = g.ObjectID
+	}
+	return s
 }
 
 // WhoCanResult is a who-can answer: every subject allowed, with paths.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -231,6 +232,25 @@ func provenanceLinks(s *Styles, title string, paths []rbac.Path, sel, first int)
 		t.Child(s.Muted.Render("no binding grants this here"))
 	}
 	for _, p := range paths {
+		if z := p.Azure; z != nil {
+			// assignment -> role definition -> dataAction, at its scope.
+			if z.Assignment == "" {
+				t.Child(tree.Root("no assignment: Azure RBAC (guard)").Child(safe.Terminal(z.RoleName)))
+				continue
+			}
+			who := z.PrincipalName
+			if who == "" {
+				who = z.PrincipalID
+			}
+			assignment := fmt.Sprintf("Azure role assignment %s at %s (to %s %s)", rbacShortID(z.Assignment), rbac.AzureScopeName(z.Scope), strings.ToLower(z.PrincipalType), who)
+			role := fmt.Sprintf("Azure role %q", z.RoleName)
+			action := "dataAction " + z.DataAction
+			if len(z.NotDataActions) > 0 {
+				action += " except " + strings.Join(z.NotDataActions, ",")
+			}
+			t.Child(tree.Root(safe.Terminal(assignment)).Child(tree.Root(safe.Terminal(role)).Child(safe.Terminal(action))))
+			continue
+		}
 		var bind string
 		switch {
 		case p.Binding != nil:
@@ -251,4 +271,12 @@ func provenanceLinks(s *Styles, title string, paths []rbac.Path, sel, first int)
 		t.Child(tree.Root(bind).Child(tree.Root(role).Child(safe.Terminal(rbac.RuleString(p.Rule)))))
 	}
 	return t.String(), links
+}
+
+// rbacShortID is the last segment of an Azure resource id.
+func rbacShortID(id string) string {
+	if i := strings.LastIndexByte(strings.TrimSuffix(id, "/"), '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }

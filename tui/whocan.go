@@ -589,11 +589,12 @@ func (p *whoCanPage) scopeWords() string {
 func grantScope(via []rbac.Path) string {
 	var nss []string
 	for _, p := range via {
-		if p.Binding == nil || p.Binding.Namespace == "" {
+		ns := p.GrantNamespace()
+		if ns == "" {
 			return "cluster-wide"
 		}
-		if !slices.Contains(nss, p.Binding.Namespace) {
-			nss = append(nss, p.Binding.Namespace)
+		if !slices.Contains(nss, ns) {
+			nss = append(nss, ns)
 		}
 	}
 	return strings.Join(nss, ",")

@@ -1,0 +1,394 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The azure rules read the Azure role assignments the snapshot holds
+// (Azure RBAC for Kubernetes authorization, AKS's guard webhook): grants
+// no Kubernetes object shows. Without the Azure data they find nothing,
+// and the report is incomplete if the probe found Azure RBAC deciding.
+
+// CategoryAzure are Azure RBAC for Kubernetes authorization's rules.
+const CategoryAzure Category = "azure"
+
+func init() {
+	register(
+		Rule{Name: "azure-cluster-admin", Category: CategoryAzure, Severity: Critical,
+			Title: "An Azure role assignment grants cluster-admin",
+			Why:   "A role whose dataActions cover every Kubernetes action (Azure Kubernetes Service RBAC Cluster Admin, or a custom role with managedClusters/*) is cluster-admin, granted outside the cluster where kubectl never shows it.",
+			Fix:   "Narrows the assignment to the namespaces that need it (az role assignment create at CLUSTER/namespaces/NS with a narrower role), then deletes it.",
+			check: checkAzureClusterAdmin},
+		Rule{Name: "azure-secrets-read", Category: CategoryAzure, Severity: High,
+			Title: "An Azure role assignment grants reading secrets",
+			Why:   "Reading secrets (Azure Kubernetes Service RBAC Writer, Admin, or a custom role) gives every service account token and credential stored in them.",
+			Fix:   "Narrows the assignment to the namespaces that need it, or assigns a role without secrets (RBAC Reader).",
+			check: checkAzureSecrets},
+		Rule{Name: "azure-inherited-assignment", Category: CategoryAzure, Severity: High,
+			Title: "A role granting Kubernetes access is assigned above the cluster",
+			Why:   "An assignment at a management group, subscription or resource group reaches every cluster below it, present and future.",
+			Fix:   "Replaces it with assignments at the clusters (or their namespaces) that need it.",
+			check: checkAzureInherited},
+		Rule{Name: "azure-wildcard-role", Category: CategoryAzure, Severity: Medium,
+			Title: "A custom Azure role has wildcard dataActions",
+			Why:   "A * in a dataAction grants every action it matches, including those of resources and CRDs added later.",
+			Fix:   "Lists the dataActions the role needs in place of the wildcard.",
+			check: checkAzureWildcardRoles},
+		Rule{Name: "azure-orphaned-assignment", Category: CategoryAzure, Severity: Medium,
+			Title: "An Azure role assignment names a principal that no longer exists",
+			Why:   "Assignments of deleted users, groups or service principals are left behind; they grant nothing until an object id is reused, and hide what is really assigned.",
+			Fix:   "Deletes the assignment.",
+			check: checkAzureOrphans},
+		Rule{Name: "azure-conditional-assignment", Category: CategoryAzure, Severity: Low,
+			Title: "An Azure role or deny assignment carries a condition the tool does not evaluate",
+			Why:   "ABAC conditions are not evaluated here: answers the assignment could change are marked incomplete rather than guessed.",
+			Fix:   "Review the condition by hand.",
+			check: checkAzureConditions},
+		Rule{Name: "azure-escalation-path", Category: CategoryAzure, Severity: High,
+			Title: "An Azure grant to create pods reaches a service account's RBAC rights",
+			Why:   "Whoever may create pods in a namespace may run them as any service account there, and so holds that account's Kubernetes RBAC rights: the Azure grant crosses into RBAC.",
+			Fix:   "Narrows the assignment so it cannot create pods where powerful service accounts live, or moves those accounts out.",
+			check: checkAzureEscalation},
+	)
+}
+
+// azureAssignment is one assignment with what the checks need of it.
+type azureAssignment struct {
+	a    *azurerbac.Assignment
+	role *azurerbac.RoleDefinition // nil when not read
+	ns   string                    // "" at the cluster or above
+}
+
+func (c *checker) azureAssignments() (*azurerbac.Data, []azureAssignment) {
+	d := c.snap.Azure
+	if d == nil {
+		return nil, nil
+	}
+	var out []azureAssignment
+	for i := range d.Assignments {
+		a := &d.Assignments[i]
+		ns, ok := azureNamespaceOf(d, a.Scope)
+		if !ok {
+			continue // another cluster's
+		}
+		r, _ := d.Role(a.RoleDefinitionID)
+		out = append(out, azureAssignment{a: a, role: r, ns: ns})
+	}
+	return d, out
+}
+
+// azureNamespaceOf is the namespace of a scope under the cluster, "" for
+// the cluster and above; ok false for a scope that does not reach it.
+func azureNamespaceOf(d *azurerbac.Data, scope string) (string, bool) {
+	p := rbac.AzurePath{Scope: scope}
+	if ns := p.AzureNamespace(); ns != "" {
+		return ns, azurerbac.InScope(d.ClusterID, scope)
+	}
+	return "", d.Reaches(scope, d.ClusterID)
+}
+
+// azureAction is a dataAction of the cluster for a request.
+func azureAction(d *azurerbac.Data, a rbac.Attributes) string {
+	return azurerbac.DataAction(d.Prefix(), azurerbac.Request{Verb: a.Verb, APIGroup: a.APIGroup, Resource: a.Resource, Subresource: a.Subresource, Path: a.Path})
+}
+
+// azureSubject is the finding's subject for an assignment's principal.
+func azureSubject(a *azurerbac.Assignment) rbac.Subject {
+	switch {
+	case strings.EqualFold(a.PrincipalType, rbac.AzureGroup):
+		return rbac.Subject{Kind: rbac.GroupKind, Name: a.PrincipalID, DisplayName: a.PrincipalName}
+	case strings.EqualFold(a.PrincipalType, rbac.AzureServicePrincipal):
+		return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalID, DisplayName: a.PrincipalName}
+	case a.PrincipalName != "":
+		return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalName, ObjectID: a.PrincipalID}
+	}
+	return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalID, ObjectID: a.PrincipalID}
+}
+
+// azureRef is the finding's object for an assignment or a role.
+func azureRef(kind, id string) rbac.ObjectRef {
+	return rbac.ObjectRef{APIVersion: "Microsoft.Authorization", Kind: kind, Name: id}
+}
+
+func azureEvidence(x azureAssignment, action string) rbac.Path {
+	p := rbac.Path{Azure: &rbac.AzurePath{Assignment: x.a.ID, Scope: x.a.Scope, PrincipalID: x.a.PrincipalID, PrincipalType: x.a.PrincipalType,
+		PrincipalName: x.a.PrincipalName, RoleDefinitionID: x.a.RoleDefinitionID, DataAction: action}}
+	if x.role != nil {
+		p.Azure.RoleName = x.role.Name
+	}
+	return p
+}
+
+func azureWhere(x azureAssignment) string {
+	if x.ns != "" {
+		return "in namespace " + x.ns
+	}
+	return "cluster-wide (assigned at " + rbac.AzureScopeName(x.a.Scope) + ")"
+}
+
+func (c *checker) azureFinding(sev Severity, x azureAssignment, action, msg string) {
+	c.add(Finding{Severity: sev, Message: msg, Subjects: []rbac.Subject{azureSubject(x.a)},
+		Objects:  []rbac.ObjectRef{azureRef("RoleAssignment", x.a.ID), azureRef("RoleDefinition", x.a.RoleDefinitionID)},
+		Evidence: []rbac.Path{azureEvidence(x, action)}})
+}
+
+func roleName(x azureAssignment) string {
+	if x.role == nil {
+		return x.a.RoleDefinitionID
+	}
+	return fmt.Sprintf("%q", x.role.Name)
+}
+
+// adminActions are what cluster-admin means in dataActions: RBAC writes,
+// escalate and bind, impersonation, nodes, secrets and exec.
+var adminActions = []rbac.Attributes{
+	{Verb: "*", APIGroup: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"},
+	{Verb: "escalate", APIGroup: "rbac.authorization.k8s.io", Resource: "clusterroles"},
+	{Verb: "impersonate", Resource: "users"},
+	{Verb: "delete", Resource: "nodes"},
+	{Verb: "get", Resource: "secrets"},
+	{Verb: "create", Resource: "pods", Subresource: "exec"},
+	{Verb: "create", APIGroup: "apiextensions.k8s.io", Resource: "customresourcedefinitions"},
+}
+
+func isAzureAdmin(d *azurerbac.Data, r *azurerbac.RoleDefinition) bool {
+	if r == nil {
+		return false
+	}
+	for _, a := range adminActions {
+		if r.Matching(azureAction(d, a)) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func checkAzureClusterAdmin(c *checker) {
+	d, xs := c.azureAssignments()
+	for _, x := range xs {
+		if x.a.Condition != "" || !isAzureAdmin(d, x.role) {
+			continue
+		}
+		sev := Critical
+		if x.ns != "" {
+			sev = High // every right in one namespace
+		}
+		c.azureFinding(sev, x, x.role.Matching(azureAction(d, adminActions[0])), fmt.Sprintf("%s holds Azure role %s %s: every Kubernetes action, through Azure RBAC",
+			azureSubject(x.a), roleName(x), azureWhere(x)))
+	}
+}
+
+func checkAzureSecrets(c *checker) {
+	d, xs := c.azureAssignments()
+	if d == nil {
+		return
+	}
+	read := azureAction(d, rbac.Attributes{Verb: "get", Resource: "secrets"})
+	for _, x := range xs {
+		if x.a.Condition != "" || x.role == nil || isAzureAdmin(d, x.role) {
+			continue // the admin rule reports those
+		}
+		if da := x.role.Matching(read); da != "" {
+			c.azureFinding(High, x, da, fmt.Sprintf("%s may read secrets %s through Azure role %s", azureSubject(x.a), azureWhere(x), roleName(x)))
+		}
+	}
+}
+
+func checkAzureInherited(c *checker) {
+	d, xs := c.azureAssignments()
+	if d == nil {
+		return
+	}
+	write := azureAction(d, rbac.Attributes{Verb: "create", Resource: "pods"})
+	read := azureAction(d, rbac.Attributes{Verb: "get", Resource: "pods"})
+	for _, x := range xs {
+		if x.ns != "" || azurerbac.InScope(d.ClusterID, x.a.Scope) || x.role == nil {
+			continue // at the cluster or below
+		}
+		sev, what := Medium, "read"
+		da := x.role.Matching(read)
+		if w := x.role.Matching(write); w != "" {
+			sev, what, da = High, "write", w
+		}
+		if da == "" {
+			continue
+		}
+		c.azureFinding(sev, x, da, fmt.Sprintf("%s holds Azure role %s at %s (%s access): every cluster below that scope grants it, this one included",
+			azureSubject(x.a), roleName(x), rbac.AzureScopeName(x.a.Scope), what))
+	}
+}
+
+// builtinAKSRoles are the GUIDs of Azure's built-in AKS roles (their
+// wildcards are Microsoft's to keep, not the tenant's).
+var builtinAKSRoles = []string{
+	"7f6c6a51-bcf8-42ba-9220-52d62157d7db", // RBAC Reader
+	"a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", // RBAC Writer
+	"3498e952-d568-435e-9b2c-8d77e338d7f7", // RBAC Admin
+	"b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", // RBAC Cluster Admin
+}
+
+func checkAzureWildcardRoles(c *checker) {
+	_, xs := c.azureAssignments()
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if x.role == nil || seen[strings.ToLower(x.role.ID)] {
+			continue
+		}
+		guid := strings.ToLower(x.role.ID[strings.LastIndexByte(x.role.ID, '/')+1:])
+		if slices.Contains(builtinAKSRoles, guid) {
+			continue
+		}
+		var wild []string
+		for _, p := range x.role.Permissions {
+			for _, da := range p.DataActions {
+				if strings.Contains(da, "*") {
+					wild = append(wild, da)
+				}
+			}
+		}
+		if len(wild) == 0 {
+			continue
+		}
+		seen[strings.ToLower(x.role.ID)] = true
+		c.add(Finding{Severity: Medium, Message: fmt.Sprintf("custom Azure role %q grants wildcard dataActions %s (assigned to %s %s)", x.role.Name, strings.Join(wild, ", "), azureSubject(x.a), azureWhere(x)),
+			Objects: []rbac.ObjectRef{azureRef("RoleDefinition", x.role.ID)}, Evidence: []rbac.Path{azureEvidence(x, wild[0])}})
+	}
+}
+
+func checkAzureOrphans(c *checker) {
+	d, xs := c.azureAssignments()
+	if d == nil {
+		return
+	}
+	named := slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return a.PrincipalName != "" })
+	for _, x := range xs {
+		gone := strings.EqualFold(x.a.PrincipalType, "Unknown") ||
+			named && x.a.PrincipalName == "" && !strings.EqualFold(x.a.PrincipalType, rbac.AzureServicePrincipal)
+		if gone {
+			c.azureFinding(Medium, x, "", fmt.Sprintf("Azure role assignment %s names principal %s (type %s), which Entra no longer resolves", x.a.ID, x.a.PrincipalID, x.a.PrincipalType))
+		}
+	}
+}
+
+func checkAzureConditions(c *checker) {
+	d, xs := c.azureAssignments()
+	for _, x := range xs {
+		if x.a.Condition != "" {
+			c.azureFinding(Low, x, "", fmt.Sprintf("Azure role assignment of %s to %s %s carries a condition that is not evaluated: %s", roleName(x), azureSubject(x.a), azureWhere(x), x.a.Condition))
+		}
+	}
+	if d == nil {
+		return
+	}
+	for _, dn := range d.Denies {
+		if dn.Condition != "" {
+			c.add(Finding{Severity: Low, Message: fmt.Sprintf("deny assignment %s at %s carries a condition that is not evaluated: %s", dn.ID, rbac.AzureScopeName(dn.Scope), dn.Condition),
+				Objects: []rbac.ObjectRef{azureRef("DenyAssignment", dn.ID)}})
+		}
+	}
+}
+
+// powerful are the rights that make a service account worth running a
+// pod as.
+var powerful = []rbac.Attributes{
+	{Verb: "get", Resource: "secrets"},
+	{Verb: "create", APIGroup: "rbac.authorization.k8s.io", Resource: "rolebindings"},
+	{Verb: "escalate", APIGroup: "rbac.authorization.k8s.io", Resource: "clusterroles"},
+	{Verb: "impersonate", Resource: "users"},
+	{Verb: "create", Resource: "serviceaccounts", Subresource: "token"},
+}
+
+func checkAzureEscalation(c *checker) {
+	d, xs := c.azureAssignments()
+	if d == nil {
+		return
+	}
+	create := azureAction(d, rbac.Attributes{Verb: "create", Resource: "pods"})
+	// The service accounts per namespace: those that exist and those
+	// bindings name.
+	sas := map[string][]string{}
+	add := func(ns, name string) {
+		if !slices.Contains(sas[ns], name) {
+			sas[ns] = append(sas[ns], name)
+		}
+	}
+	for _, sa := range c.snap.ServiceAccounts {
+		add(sa.Namespace, sa.Name)
+	}
+	for _, b := range c.snap.RoleBindings {
+		for _, s := range b.Subjects {
+			if s.Kind == rbac.ServiceAccountKind {
+				add(cmpNS(s.Namespace, b.Namespace), s.Name)
+			}
+		}
+	}
+	for _, b := range c.snap.ClusterRoleBindings {
+		for _, s := range b.Subjects {
+			if s.Kind == rbac.ServiceAccountKind && s.Namespace != "" {
+				add(s.Namespace, s.Name)
+			}
+		}
+	}
+	for _, x := range xs {
+		if x.a.Condition != "" || x.role == nil || isAzureAdmin(d, x.role) {
+			continue // azure-cluster-admin reports those
+		}
+		da := x.role.Matching(create)
+		if da == "" {
+			continue
+		}
+		var reached []string
+		var evidence []rbac.Path
+		nss := make([]string, 0, len(sas))
+		for ns := range sas {
+			nss = append(nss, ns)
+		}
+		slices.Sort(nss)
+		for _, ns := range nss {
+			if x.ns != "" && ns != x.ns {
+				continue
+			}
+			for _, name := range sas[ns] {
+				id := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: ns, Name: name}.Identity()
+				for _, a := range powerful {
+					a.Namespace = ns
+					if res := c.ix.Can(id, a); res.Allowed && len(res.Via) > 0 && res.Via[0].Azure == nil {
+						reached = append(reached, fmt.Sprintf("sa:%s:%s (%s)", ns, name, a.String()))
+						evidence = append(evidence, res.Via[0])
+						break
+					}
+				}
+			}
+		}
+		if len(reached) == 0 {
+			continue
+		}
+		slices.Sort(reached)
+		msg := fmt.Sprintf("%s may create pods %s through Azure role %s, and so run as %s", azureSubject(x.a), azureWhere(x), roleName(x), strings.Join(firstN(reached, 5), ", "))
+		if len(reached) > 5 {
+			msg += fmt.Sprintf(" and %d more", len(reached)-5)
+		}
+		c.add(Finding{Severity: High, Message: msg, Subjects: []rbac.Subject{azureSubject(x.a)},
+			Objects:  []rbac.ObjectRef{azureRef("RoleAssignment", x.a.ID)},
+			Evidence: append([]rbac.Path{azureEvidence(x, da)}, firstN(evidence, 5)...)})
+	}
+}
+
+func cmpNS(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func firstN[T any](s []T, n int) []T {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,105 @@
+package audit_test
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// TestAzureRules: the azure family finds what Azure role assignments grant
+// that no Kubernetes object shows, each finding once, and nothing without
+// Azure data.
+func TestAzureRules(t *testing.T) {
+	const (
+		sub     = "/subscriptions/11111111-1111-4111-8111-111111111111"
+		cluster = sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		ct      = azurerbac.ClusterType
+	)
+	snap := rbac.NewSnapshot()
+	snap.RulesAggregated = true
+	snap.ServiceAccounts = []corev1.ServiceAccount{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deployer"}}}
+	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "secrets"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}}}
+	snap.ClusterRoleBindings = []rbacv1.ClusterRoleBinding{{ObjectMeta: metav1.ObjectMeta{Name: "deployer-secrets"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "secrets"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: "deployer"}}}}
+	if rep := audit.Run(rbac.NewIndex(snap), audit.Options{}); len(ruleOfCategory(rep, audit.CategoryAzure)) != 0 {
+		t.Fatalf("azure findings without Azure data: %v", ruleOfCategory(rep, audit.CategoryAzure))
+	}
+	a := func(id, scope, principal, typ, name, role, cond string) azurerbac.Assignment {
+		return azurerbac.Assignment{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/" + id, Scope: scope, PrincipalID: principal,
+			PrincipalType: typ, PrincipalName: name, RoleDefinitionID: "/providers/Microsoft.Authorization/roleDefinitions/" + role, Condition: cond}
+	}
+	snap.Azure = &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{
+			{ID: "/providers/Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", Name: "Azure Kubernetes Service RBAC Cluster Admin", Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/*"}}}},
+			{ID: "/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", Name: "Azure Kubernetes Service RBAC Writer", Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/secrets/*", ct + "/pods/*"}}}},
+			{ID: "/providers/Microsoft.Authorization/roleDefinitions/0c0c0c0c-0000-4000-8000-00000000000c", Name: "custom all reads", Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/*/read"}, NotDataActions: []string{ct + "/secrets/*"}}}},
+		},
+		Assignments: []azurerbac.Assignment{
+			a("r1", cluster, "a0000000-0000-4000-8000-000000000001", "User", "ann@contoso.com", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", ""),
+			a("r2", sub, "b0000000-0000-4000-8000-000000000002", "Group", "devs", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", ""),
+			a("r3", cluster+"/namespaces/web", "c0000000-0000-4000-8000-000000000003", "ServicePrincipal", "", "0c0c0c0c-0000-4000-8000-00000000000c", ""),
+			a("r4", cluster, "d0000000-0000-4000-8000-000000000004", "Unknown", "", "0c0c0c0c-0000-4000-8000-00000000000c", ""),
+			a("r5", cluster+"/namespaces/ci", "e0000000-0000-4000-8000-000000000005", "User", "eve@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "@Resource[x] == 'y'"),
+			a("r6", cluster+"/namespaces/ci", "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", ""),
+			a("r7", strings.Replace(cluster, "/aks", "/aks-other", 1), "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", ""),
+		},
+	}
+	rep := audit.Run(rbac.NewIndex(snap), audit.Options{})
+	got := map[string][]string{}
+	for _, f := range rep.Findings {
+		if f.Category == audit.CategoryAzure {
+			got[f.Rule] = append(got[f.Rule], f.Severity.String()+" "+f.Message)
+		}
+	}
+	want := map[string][]string{
+		"azure-cluster-admin":          {"critical user:ann@contoso.com holds Azure role \"Azure Kubernetes Service RBAC Cluster Admin\" cluster-wide"},
+		"azure-secrets-read":           {"high group:b0000000-0000-4000-8000-000000000002 may read secrets cluster-wide", "high user:fay@contoso.com may read secrets in namespace ci"},
+		"azure-inherited-assignment":   {"high group:b0000000-0000-4000-8000-000000000002 holds Azure role \"Azure Kubernetes Service RBAC Writer\" at subscription 11111111-1111-4111-8111-111111111111 (write access)"},
+		"azure-wildcard-role":          {"medium custom Azure role \"custom all reads\" grants wildcard dataActions"},
+		"azure-orphaned-assignment":    {"medium Azure role assignment " + sub + "/providers/Microsoft.Authorization/roleAssignments/r4 names principal d0000000"},
+		"azure-conditional-assignment": {"low Azure role assignment of \"Azure Kubernetes Service RBAC Writer\" to user:eve@contoso.com in namespace ci carries a condition"},
+		"azure-escalation-path":        {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)"},
+	}
+	for rule, msgs := range want {
+		if len(got[rule]) != len(msgs) {
+			t.Errorf("%s: %d findings, want %d: %q", rule, len(got[rule]), len(msgs), got[rule])
+			continue
+		}
+		for i, m := range msgs {
+			if !strings.HasPrefix(got[rule][i], m) {
+				t.Errorf("%s finding %d:\n got %s\nwant %s...", rule, i, got[rule][i], m)
+			}
+		}
+	}
+	for rule := range got {
+		if _, ok := want[rule]; !ok {
+			t.Errorf("unexpected %s: %q", rule, got[rule])
+		}
+	}
+	// The other cluster's assignment (r7) is nowhere.
+	for _, f := range rep.Findings {
+		for _, o := range f.Objects {
+			if strings.HasSuffix(o.Name, "/r7") {
+				t.Errorf("another cluster's assignment reported: %s", f.Message)
+			}
+		}
+	}
+}
+
+func ruleOfCategory(rep *audit.Report, c audit.Category) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		if f.Category == c {
+			out = append(out, f.Rule)
+		}
+	}
+	return out
+}
