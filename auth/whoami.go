@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -32,7 +33,15 @@ type WhoAmI struct {
 	User       User                 `json:"user"`
 	Credential *identity.Credential `json:"credential,omitempty"`
 	Token      *TokenInfo           `json:"token,omitempty"`
-	Warnings   []string             `json:"warnings"`
+	// ObjectID is the Entra object id the API server sees for the caller
+	// (extra.oid), which Azure RBAC decides with.
+	ObjectID string `json:"objectId,omitempty"`
+	// AzureRBAC is whether Azure RBAC for Kubernetes authorization decides
+	// after RBAC on the cluster; AzureDecides says what that means for the
+	// caller.
+	AzureRBAC    *rbac.Probe `json:"azureRBAC,omitempty"`
+	AzureDecides string      `json:"azureDecides,omitempty"`
+	Warnings     []string    `json:"warnings"`
 }
 
 // User is the identity of a SelfSubjectReview, groups with names where

@@ -70,3 +70,44 @@ func ProbeAzureRBAC(ctx context.Context, cs kubernetes.Interface) *rbac.Probe {
 	}
 	return &rbac.Probe{State: rbac.ProbeInactive, Detail: detail}
 }
+
+// SelfProbeAzureRBAC asks, as the caller, whether guard is in the chain:
+// a SelfSubjectAccessReview (which everyone may ask) of the probe's
+// request, which RBAC denies, carries the caller's extra.oid to guard. It
+// finds guard only for a caller with an Entra object id and no RBAC
+// grant of the request; otherwise it says it cannot tell.
+func SelfProbeAzureRBAC(ctx context.Context, cs kubernetes.Interface) *rbac.Probe {
+	at := azureProbeRequest
+	res, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &at}}, metav1.CreateOptions{})
+	if err != nil {
+		return &rbac.Probe{State: rbac.ProbeUnknown, Detail: "SelfSubjectAccessReview failed: " + err.Error()}
+	}
+	reason := strings.TrimSpace(res.Status.Reason + " " + res.Status.EvaluationError)
+	for _, g := range []string{GuardNoOpinionSystem, GuardNoOpinionNonAAD, GuardDenied, "Azure RBAC", "in Azure"} {
+		if strings.Contains(reason, g) {
+			return &rbac.Probe{State: rbac.ProbeActive, Detail: fmt.Sprintf("the authorizer chain answered your own review with Azure RBAC's reason: %q", reason)}
+		}
+	}
+	return &rbac.Probe{State: rbac.ProbeUnknown, Detail: "your own review did not reach Azure RBAC's webhook (RBAC decided it, or there is none)"}
+}
+
+// WhoAmIAzure is what Azure RBAC means for the caller: the probe's answer
+// (a SubjectAccessReview, else the caller's own review) and a sentence.
+func WhoAmIAzure(ctx context.Context, cs kubernetes.Interface, username, oid string) (*rbac.Probe, string) {
+	p := ProbeAzureRBAC(ctx, cs)
+	if p.State == rbac.ProbeUnknown {
+		if self := SelfProbeAzureRBAC(ctx, cs); self.State == rbac.ProbeActive {
+			p = self
+		}
+	}
+	switch {
+	case p.State != rbac.ProbeActive:
+		return p, ""
+	case strings.HasPrefix(strings.ToLower(username), "system:"):
+		return p, "Azure RBAC decides after RBAC on this cluster, but has no opinion on system: users: RBAC alone decides for you"
+	case oid == "":
+		return p, "Azure RBAC decides after RBAC on this cluster, but your requests carry no Entra object id (extra.oid): RBAC alone decides for you"
+	}
+	return p, "Azure RBAC decides after RBAC for your requests (object id " + oid + "): what RBAC denies, an Azure role assignment to you or your groups may allow"
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/auth"
@@ -100,6 +101,12 @@ func (o *WhoAmIOptions) Run(ctx context.Context) error {
 		user.Groups[i].Name = names[user.Groups[i].ID]
 	}
 	doc.User, doc.Token = *user, token
+	if oids := user.Extra["oid"]; len(oids) > 0 {
+		doc.ObjectID = oids[0]
+	}
+	if cs, err := kubernetes.NewForConfig(cfg); err == nil {
+		doc.AzureRBAC, doc.AzureDecides = cluster.WhoAmIAzure(ctx, cs, user.Username, doc.ObjectID)
+	}
 	doc.Warnings = append(doc.Warnings, auth.Warn(user, token, time.Now())...)
 	if o.Output.Document() {
 		return printDoc(o.Out, o.Output.Value, doc)
@@ -131,6 +138,12 @@ func printWhoAmI(w io.Writer, d *auth.WhoAmI, names identity.Names) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		fmt.Fprintf(tw, "EXTRA %s\t%s\n", cell(k), cell(strings.Join(d.User.Extra[k], ", ")))
+	}
+	if d.ObjectID != "" {
+		fmt.Fprintf(tw, "OBJECT ID\t%s\n", cell(d.ObjectID))
+	}
+	if d.AzureDecides != "" {
+		fmt.Fprintf(tw, "AZURE RBAC\t%s\n", cell(d.AzureDecides))
 	}
 	if c := d.Credential; c != nil {
 		how := string(c.Method)

@@ -484,3 +484,65 @@ func (p *Path) GrantNamespace() string {
 	}
 	return ""
 }
+
+// AzureAllow is Azure RBAC's link alone: the paths by which it allows
+// id's request (none without Azure data, or when Azure cannot decide).
+func (ix *Index) AzureAllow(id Identity, a Attributes) []Path {
+	if ix.snap.Azure == nil {
+		return nil
+	}
+	return (*azureAuthorizer)(ix).Allow(&id, &a)
+}
+
+// AzureResource reads the resource a concrete dataAction of the cluster
+// names ("Microsoft.ContainerService/managedClusters/apps/deployments/read"
+// is group apps, resource deployments; ".../pods/exec/action" is pods/exec),
+// for listing it; ok false for wildcards and what it cannot tell apart
+// from a non-resource URL.
+func AzureResource(dataAction string) (group, resource string, ok bool) {
+	rest := dataAction
+	for _, prefix := range []string{"Microsoft.ContainerService/managedClusters/", "Microsoft.Kubernetes/connectedClusters/", "Microsoft.ContainerService/fleets/"} {
+		if len(rest) > len(prefix) && strings.EqualFold(rest[:len(prefix)], prefix) {
+			rest = rest[len(prefix):]
+			break
+		}
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) >= 2 && strings.Contains(parts[0], ".") {
+		group, parts = parts[0], parts[1:]
+	}
+	if len(parts) < 2 || parts[0] == "" || strings.Contains(parts[0], "*") {
+		return "", "", false
+	}
+	if parts[0] == "pods" && parts[1] == "exec" {
+		return group, "pods/exec", true
+	}
+	return group, parts[0], true
+}
+
+// AzurePrincipals are the subjects Azure role assignments reaching the
+// cluster name, one per assignment (as who-can names them: a user by its
+// UPN with its object id, a group or service principal by its object id).
+func (ix *Index) AzurePrincipals() []Subject {
+	d := ix.snap.Azure
+	if d == nil {
+		return nil
+	}
+	var out []Subject
+	for i := range d.Assignments {
+		a := &d.Assignments[i]
+		if _, ok := azureScopeOf(d, a.Scope); !ok {
+			continue
+		}
+		s := azureSubject(a)
+		sub := Subject{Kind: s.Kind, Name: s.Name, ObjectID: a.PrincipalID}
+		if s.Kind == ServicePrincipalKind {
+			sub.Kind = UserKind // Kubernetes sees its object id as a user name
+		}
+		if sub.Kind == GroupKind {
+			sub.ObjectID, sub.DisplayName = "", a.PrincipalName
+		}
+		out = append(out, sub)
+	}
+	return out
+}

@@ -71,7 +71,12 @@ func scopes(rules []rbac.GrantedRule) []string {
 
 // buildMatrix decides every cell with the engine's own matcher
 // (rbac.RuleAllows), so a cell says exactly what a request would get.
-func buildMatrix(rules []rbac.GrantedRule, scope string) matrix {
+//
+// azure, when set, is Azure RBAC's link for the subject: each cell RBAC
+// does not allow is asked of it (its deny assignments and scopes
+// included), and the resources the subject's Azure dataActions name get
+// rows.
+func buildMatrix(rules []rbac.GrantedRule, scope string, azure ...func(rbac.Attributes) []rbac.Path) matrix {
 	var in []rbac.GrantedRule
 	for _, r := range rules {
 		if r.Namespace == "" || r.Namespace == scope {
@@ -89,6 +94,12 @@ func buildMatrix(rules []rbac.GrantedRule, scope string) matrix {
 		rows = append(rows, matrixRow{label: label, attrs: a})
 	}
 	for _, r := range in {
+		for _, da := range r.DataActions {
+			if g, res, ok := rbac.AzureResource(da); ok {
+				name, sub, _ := strings.Cut(res, "/")
+				addRow(resourceLabel(g, res), rbac.Attributes{APIGroup: g, Resource: name, Subresource: sub, Namespace: ns})
+			}
+		}
 		for _, u := range r.NonResourceURLs {
 			addRow(u, rbac.Attributes{Path: u})
 		}
@@ -100,8 +111,12 @@ func buildMatrix(rules []rbac.GrantedRule, scope string) matrix {
 		}
 	}
 	slices.SortFunc(rows, func(a, b matrixRow) int { return strings.Compare(a.label, b.label) })
+	var az func(rbac.Attributes) []rbac.Path
+	if len(azure) > 0 {
+		az = azure[0]
+	}
 	for i := range rows {
-		fillRow(&rows[i], in)
+		fillRow(&rows[i], in, az)
 	}
 	return matrix{scope: scope, rows: rows}
 }
@@ -118,9 +133,23 @@ func resourceLabel(group, resource string) string {
 	return label
 }
 
-func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
+func fillRow(row *matrixRow, rules []rbac.GrantedRule, az func(rbac.Attributes) []rbac.Path) {
 	row.cells = make([]cell, len(matrixVerbs)+1)
 	decide := func(c *cell, verb string) {
+		if az != nil {
+			a := row.attrs
+			a.Verb = verb
+			if ps := az(a); len(ps) > 0 {
+				wild := !slices.ContainsFunc(ps, func(p rbac.Path) bool { return !strings.Contains(p.Azure.DataAction, "*") })
+				if c.state == denied {
+					c.wild = wild
+				} else {
+					c.wild = c.wild && wild
+				}
+				c.state = allowed
+				c.paths = append(c.paths, ps...)
+			}
+		}
 		for _, r := range rules {
 			pr := r.PolicyRule()
 			a := row.attrs
@@ -152,7 +181,15 @@ func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
 		decide(&row.cells[i], v)
 	}
 	// The other verbs: what the matching rules name beyond the columns,
-	// "*" (every verb: escalate, bind, impersonate included) first.
+	// "*" (every verb: escalate, bind, impersonate included) first; with
+	// Azure, every verb guard maps (an Azure wildcard names no verb).
+	if az != nil {
+		for _, v := range azureOtherVerbs {
+			if !slices.Contains(row.other, v) {
+				row.other = append(row.other, v)
+			}
+		}
+	}
 	for _, r := range rules {
 		for _, v := range r.Verbs {
 			if slices.Contains(matrixVerbs, v) || slices.Contains(row.other, v) {
@@ -194,6 +231,13 @@ func fillRow(row *matrixRow, rules []rbac.GrantedRule) {
 		row.cells[i].paths = dedupPaths(row.cells[i].paths)
 	}
 }
+
+// azureOtherVerbs are the verbs beyond the columns that an Azure role may
+// grant: those guard maps to actions of their own and those it maps to
+// none. Not "*": in this cell it means every verb, as RBAC's * does, which
+// an Azure wildcard is not (".../pods/*" does not match a verb guard maps
+// to no action, such as approve).
+var azureOtherVerbs = []string{"use", "bind", "escalate", "impersonate", "approve", "sign", "proxy", "attest"}
 
 func dedupPaths(ps []rbac.Path) []rbac.Path {
 	var out []rbac.Path

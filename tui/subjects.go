@@ -221,6 +221,17 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	for _, sa := range sess.Index.Snapshot().ServiceAccounts {
 		get(rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: sa.Namespace, Name: sa.Name})
 	}
+	// The principals Azure role assignments name, beside RBAC's subjects.
+	for _, s := range sess.Index.AzurePrincipals() {
+		si := get(s)
+		si.bindings++
+		if si.s.ObjectID == "" {
+			si.s.ObjectID = s.ObjectID
+		}
+		if si.s.DisplayName == "" {
+			si.s.DisplayName = s.DisplayName
+		}
+	}
 	counts := findingCounts(sess)
 	for i := range out {
 		out[i].findings = counts[subjectKeyOf(out[i].s)]
@@ -439,8 +450,19 @@ func (p *subjectsPage) setScope(i int) {
 		return
 	}
 	p.scope = (i + len(p.scopes)) % len(p.scopes)
-	p.mx = buildMatrix(p.rules, p.scopes[p.scope])
+	p.mx = buildMatrix(p.rules, p.scopes[p.scope], p.azure()...)
 	p.row = min(p.row, max(len(p.mx.rows)-1, 0))
+}
+
+// azure is the selected subject's Azure RBAC link for the matrix, when
+// the view holds Azure data.
+func (p *subjectsPage) azure() []func(rbac.Attributes) []rbac.Path {
+	if p.sess == nil || !p.sess.Index.AzureLoaded() || p.sel < 0 || p.sel >= len(p.subs) {
+		return nil
+	}
+	id := p.subs[p.sel].s.Identity()
+	ix := p.sess.Index
+	return []func(rbac.Attributes) []rbac.Path{func(a rbac.Attributes) []rbac.Path { return ix.AzureAllow(id, a) }}
 }
 
 // syncDetail recomputes the detail for the selected subject: its rules
@@ -467,7 +489,7 @@ func (p *subjectsPage) syncDetail() {
 		}
 		p.scopes = scopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0
-		p.mx = buildMatrix(p.rules, "")
+		p.mx = buildMatrix(p.rules, "", p.azure()...)
 	}
 	p.detail.setContent(p.renderDetail(), top)
 	if p.focus {
