@@ -390,6 +390,8 @@ func nameFindings(rep *audit.Report, names identity.Names) {
 // nameSubject sets a group subject's display name.
 func nameSubject(s *rbac.Subject, names identity.Names) {
 	if s.Kind == rbac.GroupKind {
-		s.DisplayName = names.DisplayName(s.Name)
+		if n := names.DisplayName(s.Name); n != "" {
+			s.DisplayName = n // else the name Azure's assignments give, if any
+		}
 	}
 }

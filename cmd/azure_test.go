@@ -122,6 +122,19 @@ func TestAzureRBACDetected(t *testing.T) {
 		t.Errorf("audit -o json: %v incomplete %v", err, rep.Incomplete)
 	}
 
+	// whoami: the admin's requests carry no object id, so RBAC alone
+	// decides for it, and it says so.
+	js, errOut, code = run(t, "whoami", kc, "-o", "json")
+	var me struct {
+		ObjectID     string      `json:"objectId"`
+		AzureRBAC    *rbac.Probe `json:"azureRBAC"`
+		AzureDecides string      `json:"azureDecides"`
+	}
+	if err := json.Unmarshal([]byte(js), &me); err != nil || code != ExitOK || me.AzureRBAC == nil || me.AzureRBAC.State != rbac.ProbeActive ||
+		me.ObjectID != "" || !strings.Contains(me.AzureDecides, "carry no Entra object id") {
+		t.Errorf("whoami: code %d %v %+v\n%s", code, err, me, errOut)
+	}
+
 	// The snapshot keeps the probe's answer, so offline answers alike.
 	snap, _, code := run(t, "snapshot", kc, "-o", "json")
 	var s rbac.Snapshot

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -140,7 +141,8 @@ func (o *WhoCanOptions) answer(ctx context.Context, sess *access.Session) (ans *
 	}
 	for i := range ans.Subjects {
 		if g := &ans.Subjects[i]; g.Kind == rbac.GroupKind {
-			g.DisplayName = sess.App.Names.DisplayName(g.Name)
+			// The names file first; else the name Azure's assignments give.
+			g.DisplayName = cmp.Or(sess.App.Names.DisplayName(g.Name), g.DisplayName)
 		}
 	}
 	if o.Transitive {

@@ -1,0 +1,601 @@
+package cmd
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// The Azure fixture of the differential test, in its own types: the
+// guard-like webhook below decides from these with code of its own (the
+// dataAction mapping, Azure's wildcard as a regular expression, scopes as
+// path prefixes), so the engine is checked against an authorizer, not
+// against itself.
+type (
+	fxPerm struct {
+		DataActions, NotDataActions []string
+	}
+	fxRole struct {
+		ID, Name string
+		Perms    []fxPerm
+	}
+	fxAssignment struct {
+		ID, Scope, PrincipalID, PrincipalType, PrincipalName, RoleID string
+	}
+	fxDeny struct {
+		ID, Scope           string
+		Principals, Exclude []string
+		Perm                fxPerm
+		NoChildren          bool
+	}
+	fxUser struct {
+		UPN, OID string
+		Groups   []string
+	}
+	azureFixture struct {
+		Cluster     string
+		Roles       []fxRole
+		Assignments []fxAssignment
+		Denies      []fxDeny
+		Users       []fxUser
+		Groups      []string
+		Namespaces  []string
+	}
+)
+
+const fxPrefix = "Microsoft.ContainerService/managedClusters"
+
+// fxGUID is a deterministic object id.
+func fxGUID(kind byte, i int) string { return fmt.Sprintf("%c%07x-0000-4000-8000-%012x", kind, i, i) }
+
+// newAzureFixture generates a universe: users in groups, built-in-like
+// and custom roles (wildcards, notDataActions, pods/exec, non-resource
+// URLs, several permissions), assignments at every scope (management
+// group, subscription, resource group, the cluster, its namespaces, and
+// scopes that do not reach it), deny assignments.
+func newAzureFixture(rng *rand.Rand) *azureFixture {
+	sub := "/subscriptions/5a5a5a5a-0000-4000-8000-00000000005a"
+	rg := sub + "/resourceGroups/rg-prod"
+	f := &azureFixture{Cluster: rg + "/providers/" + fxPrefix + "/aks-prod", Namespaces: []string{"web", "api", "payments", "ops"}}
+	for i := range 5 {
+		f.Groups = append(f.Groups, fxGUID('b', i))
+	}
+	for i := range 10 {
+		u := fxUser{UPN: fmt.Sprintf("user%d@contoso.com", i), OID: fxGUID('a', i)}
+		for _, g := range f.Groups {
+			if rng.IntN(3) == 0 {
+				u.Groups = append(u.Groups, g)
+			}
+		}
+		f.Users = append(f.Users, u)
+	}
+	p := func(s ...string) []string {
+		out := make([]string, len(s))
+		for i, x := range s {
+			out[i] = fxPrefix + "/" + x
+		}
+		return out
+	}
+	f.Roles = []fxRole{
+		{ID: "/providers/Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", Name: "Azure Kubernetes Service RBAC Cluster Admin", Perms: []fxPerm{{DataActions: p("*")}}},
+		{ID: sub + "/providers/Microsoft.Authorization/roleDefinitions/7f6c6a51-bcf8-42ba-9220-52d62157d7db", Name: "Azure Kubernetes Service RBAC Reader",
+			Perms: []fxPerm{{DataActions: p("*/read"), NotDataActions: p("secrets/*", "rbac.authorization.k8s.io/*")}}},
+		{ID: sub + "/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", Name: "Azure Kubernetes Service RBAC Writer",
+			Perms: []fxPerm{{DataActions: p("pods/*", "secrets/*", "configmaps/*", "apps/deployments/*")}, {DataActions: p("namespaces/read")}}},
+		{ID: sub + "/providers/Microsoft.Authorization/roleDefinitions/0c0c0c0c-0000-4000-8000-00000000000c", Name: "pod debugger",
+			Perms: []fxPerm{{DataActions: p("pods/exec/action", "pods/read")}, {DataActions: p("*"), NotDataActions: p("*")}}},
+		{ID: sub + "/providers/Microsoft.Authorization/roleDefinitions/0d0d0d0d-0000-4000-8000-00000000000d", Name: "metrics and deletes",
+			Perms: []fxPerm{{DataActions: p("metrics/read", "logs/*", "*/delete"), NotDataActions: p("namespaces/delete")}}},
+		{ID: sub + "/providers/Microsoft.Authorization/roleDefinitions/0e0e0e0e-0000-4000-8000-00000000000e", Name: "rbac admin",
+			Perms: []fxPerm{{DataActions: p("rbac.authorization.k8s.io/*", "*/impersonate/action")}}},
+	}
+	scopes := []string{"/providers/Microsoft.Management/managementGroups/contoso", sub, rg, f.Cluster, f.Cluster, f.Cluster,
+		sub + "/resourceGroups/rg-dev", rg + "/providers/" + fxPrefix + "/aks-dev"}
+	for _, ns := range f.Namespaces {
+		scopes = append(scopes, f.Cluster+"/namespaces/"+ns, f.Cluster+"/namespaces/"+ns)
+	}
+	for i := range 45 {
+		a := fxAssignment{ID: fmt.Sprintf("%s/providers/Microsoft.Authorization/roleAssignments/%s", sub, fxGUID('e', i)),
+			Scope: scopes[rng.IntN(len(scopes))], RoleID: f.Roles[rng.IntN(len(f.Roles))].ID}
+		switch k := rng.IntN(5); {
+		case k < 2:
+			g := rng.IntN(len(f.Groups))
+			a.PrincipalID, a.PrincipalType, a.PrincipalName = f.Groups[g], "Group", fmt.Sprintf("team-%d", g)
+		case k < 4:
+			u := f.Users[rng.IntN(len(f.Users))]
+			a.PrincipalID, a.PrincipalType, a.PrincipalName = u.OID, "User", u.UPN
+		default:
+			a.PrincipalID, a.PrincipalType = fxGUID('c', rng.IntN(3)), "ServicePrincipal"
+		}
+		f.Assignments = append(f.Assignments, a)
+	}
+	f.Denies = []fxDeny{
+		{ID: "deny-payments-secrets", Scope: f.Cluster + "/namespaces/payments", Principals: []string{azurerbac.Everyone}, Exclude: []string{f.Users[0].OID},
+			Perm: fxPerm{DataActions: p("secrets/*")}},
+		{ID: "deny-group-exec", Scope: f.Cluster, Principals: []string{f.Groups[1]}, Perm: fxPerm{DataActions: p("pods/exec/action", "*/delete"), NotDataActions: p("pods/delete")}},
+		{ID: "deny-user-cluster-only", Scope: f.Cluster, NoChildren: true, Principals: []string{f.Users[2].OID, f.Users[3].OID}, Perm: fxPerm{DataActions: p("*")}},
+	}
+	return f
+}
+
+var fxGUIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// guardVerb is guard's verb -> action, written here again.
+var guardVerb = map[string]string{"get": "read", "list": "read", "watch": "read", "create": "write", "update": "write", "patch": "write",
+	"delete": "delete", "deletecollection": "delete", "bind": "bind/action", "escalate": "escalate/action", "use": "use/action", "impersonate": "impersonate/action", "*": "*"}
+
+func fxAction(s *authorizationv1.SubjectAccessReviewSpec) string {
+	if n := s.NonResourceAttributes; n != nil {
+		return strings.TrimSuffix(fxPrefix+"/"+strings.Trim(n.Path, "/")+"/"+guardVerb[n.Verb], "/")
+	}
+	r := s.ResourceAttributes
+	out := fxPrefix
+	if r.Group != "" {
+		out += "/" + r.Group
+	}
+	out += "/" + r.Resource
+	if r.Resource == "pods" && r.Subresource == "exec" {
+		return out + "/exec/action"
+	}
+	if a := guardVerb[r.Verb]; a != "" {
+		out += "/" + a
+	}
+	return out
+}
+
+func fxMatch(pattern, action string) bool {
+	re := "(?i)^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `.*`) + "$"
+	return regexp.MustCompile(re).MatchString(action)
+}
+
+func (p fxPerm) allows(action string) bool {
+	any := func(l []string) bool {
+		for _, x := range l {
+			if fxMatch(x, action) {
+				return true
+			}
+		}
+		return false
+	}
+	return any(p.DataActions) && !any(p.NotDataActions)
+}
+
+// under says whether scope is at or below parent, as Azure scopes nest.
+func under(scope, parent string) bool {
+	s, p := strings.ToLower(scope)+"/", strings.ToLower(parent)+"/"
+	return strings.HasPrefix(s, p)
+}
+
+// decide is the guard-like webhook's answer, with guard's verdicts and
+// reason strings (kubeguard/guard authz/providers/azure).
+func (f *azureFixture) decide(s authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus {
+	if strings.HasPrefix(strings.ToLower(s.User), "system:") {
+		return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this user."}
+	}
+	oids := s.Extra["oid"]
+	if len(oids) == 0 {
+		return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this non AAD user. If you are an AAD user, please set Extra:oid parameter for impersonated user in the kubeconfig"}
+	}
+	if n := s.NonResourceAttributes; n != nil && n.Verb == "get" {
+		for _, d := range []string{"/api", "/openapi", "/version", "/healthz"} {
+			if strings.HasPrefix(strings.ToLower(n.Path), d) {
+				return authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: "Access allowed by Azure RBAC"}
+			}
+		}
+	}
+	ids := map[string]bool{strings.ToLower(oids[0]): true}
+	for _, g := range s.Groups {
+		if fxGUIDPattern.MatchString(g) {
+			ids[strings.ToLower(g)] = true
+		}
+	}
+	action := fxAction(&s)
+	scope := f.Cluster
+	if r := s.ResourceAttributes; r != nil && r.Namespace != "" {
+		scope += "/namespaces/" + r.Namespace
+	}
+	denied := authorizationv1.SubjectAccessReviewStatus{Denied: true, Reason: "User does not have access to the resource in Azure. Update role assignment to allow access."}
+	for _, d := range f.Denies {
+		if !under(scope, d.Scope) || d.NoChildren && !strings.EqualFold(scope, d.Scope) || !d.Perm.allows(action) {
+			continue
+		}
+		named := false
+		for _, p := range d.Principals {
+			named = named || p == azurerbac.Everyone || ids[strings.ToLower(p)]
+		}
+		for _, p := range d.Exclude {
+			named = named && !ids[strings.ToLower(p)]
+		}
+		if named {
+			return denied
+		}
+	}
+	for _, a := range f.Assignments {
+		reaches := under(scope, a.Scope) || strings.Contains(strings.ToLower(a.Scope), "/managementgroups/")
+		if !ids[strings.ToLower(a.PrincipalID)] || !reaches {
+			continue
+		}
+		for _, r := range f.Roles {
+			if !strings.EqualFold(r.ID, a.RoleID) {
+				continue
+			}
+			for _, p := range r.Perms {
+				if p.allows(action) {
+					return authorizationv1.SubjectAccessReviewStatus{Allowed: true,
+						Reason: fmt.Sprintf("Access allowed by Azure RBAC Role Assignment %s of Role %s to user %s", a.ID, a.RoleID, s.User)}
+				}
+			}
+		}
+	}
+	return denied
+}
+
+// azJSON writes the fixture as az role assignment list's JSON, the role
+// definitions as ARM's REST list response and the deny assignments as
+// ARM's: the shapes -f reads.
+func (f *azureFixture) azJSON(t *testing.T, dir string) []string {
+	var assignments []map[string]any
+	for _, a := range f.Assignments {
+		m := map[string]any{"id": a.ID, "name": filepath.Base(a.ID), "scope": a.Scope, "principalId": a.PrincipalID, "principalType": a.PrincipalType,
+			"roleDefinitionId": a.RoleID, "type": "Microsoft.Authorization/roleAssignments", "condition": nil}
+		if a.PrincipalName != "" {
+			m["principalName"] = a.PrincipalName
+		}
+		assignments = append(assignments, m)
+	}
+	var roles []map[string]any
+	for _, r := range f.Roles {
+		var perms []map[string]any
+		for _, p := range r.Perms {
+			perms = append(perms, map[string]any{"actions": []string{}, "notActions": []string{}, "dataActions": p.DataActions, "notDataActions": p.NotDataActions})
+		}
+		roles = append(roles, map[string]any{"id": r.ID, "name": filepath.Base(r.ID), "type": "Microsoft.Authorization/roleDefinitions",
+			"properties": map[string]any{"roleName": r.Name, "type": "CustomRole", "permissions": perms}})
+	}
+	var denies []map[string]any
+	for _, d := range f.Denies {
+		var ps, ex []map[string]string
+		for _, p := range d.Principals {
+			ps = append(ps, map[string]string{"id": p, "type": "Group"})
+		}
+		for _, p := range d.Exclude {
+			ex = append(ex, map[string]string{"id": p, "type": "User"})
+		}
+		denies = append(denies, map[string]any{"id": d.Scope + "/providers/Microsoft.Authorization/denyAssignments/" + d.ID, "name": d.ID,
+			"type": "Microsoft.Authorization/denyAssignments", "properties": map[string]any{"denyAssignmentName": d.ID, "scope": d.Scope,
+				"permissions": []map[string]any{{"actions": []string{}, "dataActions": d.Perm.DataActions, "notDataActions": d.Perm.NotDataActions}},
+				"principals":  ps, "excludePrincipals": ex, "doNotApplyToChildScopes": d.NoChildren}})
+	}
+	var out []string
+	for name, v := range map[string]any{"assignments.json": assignments, "roles.json": map[string]any{"value": roles}, "denies.json": map[string]any{"value": denies}} {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// fxRequest is one generated request.
+type fxRequest struct {
+	attrs rbac.Attributes
+}
+
+func (r fxRequest) spec() (*authorizationv1.ResourceAttributes, *authorizationv1.NonResourceAttributes) {
+	a := r.attrs
+	if a.Path != "" {
+		return nil, &authorizationv1.NonResourceAttributes{Verb: a.Verb, Path: a.Path}
+	}
+	return &authorizationv1.ResourceAttributes{Verb: a.Verb, Group: a.APIGroup, Resource: a.Resource, Subresource: a.Subresource, Namespace: a.Namespace, Name: a.Name}, nil
+}
+
+func fxRequests(rng *rand.Rand, f *azureFixture, n int) []fxRequest {
+	verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "bind", "escalate", "impersonate", "use"}
+	type res struct{ group, resource, sub string }
+	resources := []res{{"", "pods", ""}, {"", "pods", "log"}, {"", "pods", "exec"}, {"", "secrets", ""}, {"", "configmaps", ""}, {"apps", "deployments", ""},
+		{"apps", "deployments", "scale"}, {"rbac.authorization.k8s.io", "clusterroles", ""}, {"rbac.authorization.k8s.io", "rolebindings", ""},
+		{"", "namespaces", ""}, {"", "nodes", ""}, {"", "users", ""}, {"policy", "podsecuritypolicies", ""}}
+	urls := []string{"/healthz", "/metrics", "/apis", "/logs", "/version", "/readyz"}
+	var out []fxRequest
+	for range n {
+		var a rbac.Attributes
+		if rng.IntN(8) == 0 {
+			a = rbac.Attributes{Verb: []string{"get", "post", "get"}[rng.IntN(3)], Path: urls[rng.IntN(len(urls))]}
+		} else {
+			r := resources[rng.IntN(len(resources))]
+			a = rbac.Attributes{Verb: verbs[rng.IntN(len(verbs))], APIGroup: r.group, Resource: r.resource, Subresource: r.sub}
+			if rng.IntN(4) > 0 {
+				a.Namespace = f.Namespaces[rng.IntN(len(f.Namespaces))]
+			}
+		}
+		out = append(out, fxRequest{attrs: a})
+	}
+	return out
+}
+
+// fxIdentity is one generated requester: the SubjectAccessReview's user,
+// groups and extra.oid, and the engine's identity.
+type fxIdentity struct {
+	user   string
+	groups []string
+	oid    string
+}
+
+func (x fxIdentity) identity() rbac.Identity {
+	return rbac.Identity{Name: x.user, Groups: x.groups, ObjectID: x.oid}
+}
+
+func fxIdentities(f *azureFixture) []fxIdentity {
+	var out []fxIdentity
+	for _, u := range f.Users {
+		out = append(out, fxIdentity{user: u.UPN, groups: append([]string{rbac.GroupAuthenticated}, u.Groups...), oid: u.OID})
+	}
+	for i := range 3 { // service principals: their user name is their object id
+		out = append(out, fxIdentity{user: fxGUID('c', i), groups: []string{rbac.GroupAuthenticated}, oid: fxGUID('c', i)})
+	}
+	out = append(out,
+		// Azure ignores these: system: users, and a certificate user without an oid.
+		fxIdentity{user: "system:serviceaccount:web:app", groups: []string{"system:serviceaccounts", "system:serviceaccounts:web", rbac.GroupAuthenticated, f.Groups[0]}},
+		fxIdentity{user: "system:anonymous", groups: []string{rbac.GroupUnauthenticated, f.Groups[0]}},
+		fxIdentity{user: "cert-admin", groups: []string{rbac.GroupAuthenticated, f.Groups[2]}},
+		// A guest, in two groups.
+		fxIdentity{user: "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com", groups: []string{rbac.GroupAuthenticated, f.Groups[1], f.Groups[3]}, oid: fxGUID('f', 1)},
+	)
+	return out
+}
+
+// TestAzureRBACDifferential: the engine's decisions with the Azure data
+// agree with a real API server whose chain is Node, RBAC and a guard-like
+// webhook deciding from the same Azure fixture, on generated decisions
+// (namespace and inherited scopes, group assignments, deny assignments,
+// notDataActions, wildcards, pods/log and pods/exec, non-resource URLs,
+// service accounts and system: users that Azure ignores), with RBAC read
+// live and with everything read offline (a snapshot and az's JSON through
+// -f); who-can's Azure principals are each allowed by the server and the
+// principals it leaves out are denied; what-can lists the Azure grant of
+// every request Azure alone allows.
+func TestAzureRBACDifferential(t *testing.T) {
+	clustertest.Require(t)
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(16, 2026))
+	fx := newAzureFixture(rng)
+	hook := sarWebhook(t, fx.decide)
+	defer hook.Close()
+	dir := t.TempDir()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hook.Certificate().Raw})
+	authz, err := localcluster.WriteWebhookAuthorization(dir, hook.URL, caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clustertest.Start(t, localcluster.Options{AuthorizationConfig: authz, NoControllerManager: true, NoMetricsServer: true})
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Kubernetes RBAC decides first: a few grants that overlap Azure's.
+	for _, ns := range fx.Namespaces {
+		must(admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
+	}
+	must(admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "fx-pods"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods", "pods/log"}}}}, metav1.CreateOptions{}))
+	must(admin.RbacV1().RoleBindings("web").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "fx-pods"},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "fx-pods"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: fx.Users[4].UPN}, {Kind: "Group", APIGroup: rbacv1.GroupName, Name: fx.Groups[4]},
+			{Kind: "ServiceAccount", Name: "app", Namespace: "web"}}}, metav1.CreateOptions{}))
+	must(admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "fx-cert-admin"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "cert-admin"}}}, metav1.CreateOptions{}))
+
+	kc := "--kubeconfig=" + c.Kubeconfig
+	snapJSON, errOut, code := run(t, "snapshot", kc, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("snapshot: %d\n%s", code, errOut)
+	}
+	var live rbac.Snapshot
+	if err := json.Unmarshal([]byte(snapJSON), &live); err != nil {
+		t.Fatal(err)
+	}
+	if live.AzureRBAC == nil || live.AzureRBAC.State != rbac.ProbeActive {
+		t.Fatalf("the probe did not find the guard-like webhook: %+v", live.AzureRBAC)
+	}
+	snapFile := filepath.Join(dir, "snapshot.json")
+	if err := os.WriteFile(snapFile, []byte(snapJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	azFiles := fx.azJSON(t, dir)
+	// The fixture also assigns roles on another cluster (aks-dev), so which
+	// one the view is of must be said.
+	if _, err := source.Read(ctx, append([]string{snapFile}, azFiles...), source.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "give --azure-cluster-id") {
+		t.Errorf("assignments naming two clusters read without --azure-cluster-id: %v", err)
+	}
+	offline, err := source.Read(ctx, append([]string{snapFile}, azFiles...), source.ReadOptions{AzureClusterID: fx.Cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offline.Snapshot.Azure == nil || offline.Snapshot.Azure.ClusterID != fx.Cluster {
+		t.Fatalf("offline Azure data: %+v", offline.Snapshot.Azure)
+	}
+	// Live: RBAC as the load read it, with the Azure data as ARM would
+	// give it (the same data -f read).
+	live.Azure = offline.Snapshot.Azure
+	views := map[string]*rbac.Index{"live": rbac.NewIndex(&live), "offline": rbac.NewIndex(offline.Snapshot)}
+
+	ask := func(x fxIdentity, r fxRequest) authorizationv1.SubjectAccessReviewStatus {
+		t.Helper()
+		ra, nra := r.spec()
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: x.user, Groups: x.groups, ResourceAttributes: ra, NonResourceAttributes: nra}}
+		if x.oid != "" {
+			sar.Spec.Extra = map[string]authorizationv1.ExtraValue{"oid": {x.oid}}
+		}
+		got, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status
+	}
+
+	ids := fxIdentities(fx)
+	reqs := fxRequests(rng, fx, 80)
+	decisions, allowedByAzure, disagreements := 0, 0, 0
+	type azureOnly struct {
+		id fxIdentity
+		r  fxRequest
+	}
+	var azureAllowed []azureOnly
+	for _, x := range ids {
+		for _, r := range reqs {
+			server := ask(x, r)
+			if server.Allowed && strings.HasPrefix(server.Reason, "Access allowed by Azure RBAC") {
+				allowedByAzure++
+			}
+			for name, ix := range views {
+				res := ix.Can(x.identity(), r.attrs)
+				if res.Allowed != server.Allowed || res.Incomplete {
+					disagreements++
+					if disagreements < 20 {
+						t.Errorf("%s: %s %s (groups %v, oid %q): ours allowed=%v incomplete=%v %v, the server's %v (%s)", name, x.user, r.attrs.String()+" -n "+r.attrs.Namespace,
+							x.groups, x.oid, res.Allowed, res.Incomplete, res.Via, server.Allowed, server.Reason)
+					}
+				}
+				if name == "live" && res.Allowed && len(res.Via) > 0 && res.Via[0].Azure != nil {
+					azureAllowed = append(azureAllowed, azureOnly{x, r})
+				}
+			}
+			decisions++
+		}
+	}
+	if decisions < 1000 {
+		t.Errorf("only %d decisions", decisions)
+	}
+	// The universe must exercise Azure both ways, or agreeing proves little.
+	if allowedByAzure < 100 || decisions-allowedByAzure < 100 {
+		t.Errorf("the fixture is lopsided: %d of %d decisions allowed by Azure", allowedByAzure, decisions)
+	}
+	t.Logf("%d decisions (%d allowed by Azure RBAC) in 2 views, %d disagreements", decisions, allowedByAzure, disagreements)
+
+	// The CLI offline on a sample: exit codes and the path's kind.
+	for i, ar := range azureAllowed {
+		if i%25 != 0 {
+			continue
+		}
+		a := ar.r.attrs
+		args := []string{"can", "user:" + ar.id.user, "--oid", ar.id.oid, a.Verb}
+		for _, g := range ar.id.groups {
+			if g != rbac.GroupAuthenticated {
+				args = append(args, "--group", g)
+			}
+		}
+		if a.Path != "" {
+			args = append(args, a.Path)
+		} else {
+			res := a.Resource
+			if a.APIGroup != "" {
+				res += "." + a.APIGroup
+			}
+			if a.Subresource != "" {
+				res += "/" + a.Subresource
+			}
+			args = append(args, res)
+			if a.Namespace != "" {
+				args = append(args, "-n", a.Namespace)
+			}
+		}
+		args = append(args, "-o", "json", "--azure-cluster-id", fx.Cluster, "-f", snapFile)
+		for _, f := range azFiles {
+			args = append(args, "-f", f)
+		}
+		js, errOut, code := run(t, args...)
+		var ans access.CanAnswer
+		if err := json.Unmarshal([]byte(js), &ans); err != nil || code != ExitOK || !ans.Allowed || !strings.Contains(js, `"azure": {`) {
+			t.Errorf("%v: code %d %v\n%s\n%s", args, code, err, js, errOut)
+		}
+	}
+
+	// who-can: every Azure principal listed is allowed by the server (a
+	// group as a member of it), and every user left out is denied.
+	for _, r := range reqs[:30] {
+		for name, ix := range views {
+			w := ix.WhoCan(r.attrs, false)
+			listed := map[string]bool{}
+			for _, g := range w.Subjects {
+				listed[g.Kind+":"+g.Name] = true
+				if g.ObjectID == "" {
+					continue
+				}
+				var x fxIdentity
+				switch g.Kind {
+				case rbac.GroupKind:
+					x = fxIdentity{user: "member@contoso.com", oid: fxGUID('9', 9), groups: []string{rbac.GroupAuthenticated, g.Name}}
+				default:
+					x = fxIdentity{user: g.Subject().Name, oid: g.ObjectID, groups: []string{rbac.GroupAuthenticated}}
+				}
+				if s := ask(x, r); !s.Allowed {
+					t.Errorf("%s who-can %s -n %s lists %s:%s, which the server denies (%s)", name, r.attrs.String(), r.attrs.Namespace, g.Kind, g.Name, s.Reason)
+				}
+			}
+			if listed["Group:"+rbac.GroupAuthenticated] {
+				continue
+			}
+			for _, u := range fx.Users {
+				if listed["User:"+u.UPN] {
+					continue
+				}
+				x := fxIdentity{user: u.UPN, oid: u.OID, groups: []string{rbac.GroupAuthenticated}}
+				if s := ask(x, r); s.Allowed {
+					t.Errorf("%s who-can %s -n %s leaves out %s, whom the server allows (%s)", name, r.attrs.String(), r.attrs.Namespace, u.UPN, s.Reason)
+				}
+			}
+		}
+	}
+
+	// what-can: each request Azure alone allows has an Azure grant listed
+	// whose dataAction covers it at the request's namespace or cluster-wide.
+	ix := views["live"]
+	for _, ar := range azureAllowed {
+		if ar.r.attrs.Path != "" && azurerbac.DiscoveryAllowed(azurerbac.Request{Verb: ar.r.attrs.Verb, Path: ar.r.attrs.Path}) {
+			continue // guard's own allowance, not a role's
+		}
+		action := fxAction(&authorizationv1.SubjectAccessReviewSpec{ResourceAttributes: func() *authorizationv1.ResourceAttributes { ra, _ := ar.r.spec(); return ra }(),
+			NonResourceAttributes: func() *authorizationv1.NonResourceAttributes { _, n := ar.r.spec(); return n }()})
+		found := false
+		for _, rule := range ix.WhatCan(ar.id.identity(), "").Rules {
+			if len(rule.DataActions) == 0 || rule.Namespace != "" && rule.Namespace != ar.r.attrs.Namespace {
+				continue
+			}
+			if (fxPerm{DataActions: rule.DataActions, NotDataActions: rule.NotDataActions}).allows(action) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("what-can %s lacks the Azure grant of %s -n %s (%s)", ar.id.user, ar.r.attrs.String(), ar.r.attrs.Namespace, action)
+		}
+	}
+}
