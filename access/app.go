@@ -97,6 +97,9 @@ type App struct {
 	// AzureClusterID is the AKS cluster's resource id the Azure RBAC data
 	// decides for (--azure-cluster-id); "" = the one the data names.
 	AzureClusterID string
+	// Azure, when set, reads Azure RBAC's data from ARM with every live
+	// load (--azure-rbac).
+	Azure *AzureSource
 }
 
 // Live says whether the app talks to a cluster (fixes can be applied).
@@ -148,6 +151,10 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	} else {
 		lctx, cancel := context.WithTimeout(ctx, a.timeout())
 		defer cancel()
+		if a.Azure != nil && scope.AllNamespaces {
+			// Every namespace's scope may hold assignments.
+			scope.Namespaces = true
+		}
 		var err error
 		if snap, err = a.Cluster.Load(lctx, scope); err != nil {
 			if lctx.Err() != nil && ctx.Err() == nil {
@@ -156,7 +163,12 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 			return nil, err
 		}
 	}
-	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && strings.Contains(a.Origin.Server, ".azmk8s.io") {
+	if a.Azure != nil && a.Cluster != nil {
+		lctx, cancel := context.WithTimeout(ctx, a.timeout())
+		s.Warnings = append(s.Warnings, a.loadAzure(lctx, snap, scope)...)
+		cancel()
+	}
+	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && strings.Contains(a.Origin.Server, ".azmk8s.io") && snap.Azure == nil {
 		// On AKS, not knowing whether Azure RBAC decides too is worth
 		// saying; elsewhere most identities that may not ask reviews
 		// would only be told what does not concern them.

@@ -2,6 +2,7 @@ package azurerbac
 
 import (
 	"path"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -157,6 +158,25 @@ func (d *Data) PrincipalName(objectID string) string {
 		}
 	}
 	return ""
+}
+
+// AssignmentsOf are the assignments that name any of the object ids,
+// each once, in the data's order.
+func (d *Data) AssignmentsOf(ids []string) []*Assignment {
+	d.prepare()
+	var idx []int
+	for _, id := range ids {
+		if id != "" {
+			idx = append(idx, d.byPrincipal[strings.ToLower(id)]...)
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	out := make([]*Assignment, len(idx))
+	for i, j := range idx {
+		out[i] = &d.Assignments[j]
+	}
+	return out
 }
 
 // PrincipalAssigned says whether an assignment names the object id.

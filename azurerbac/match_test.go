@@ -76,3 +76,22 @@ func TestInScope(t *testing.T) {
 		}
 	}
 }
+
+func TestInScopeCases(t *testing.T) {
+	for _, tc := range []struct {
+		scope, request string
+		want           bool
+	}{
+		{"/subscriptions/S", "/subscriptions/s/resourceGroups/rg", true},
+		{"/subscriptions/S/", "/subscriptions/s", true},
+		{"/subscriptions/s", "/subscriptions/s2", false},
+		{"/subscriptions/s/resourceGroups/rg", "/subscriptions/s", false},
+		{"/", "/subscriptions/s", true},
+		{"", "/x", true},
+		{"/a/b", "/A/B/", true},
+	} {
+		if got := InScope(tc.scope, tc.request); got != tc.want {
+			t.Errorf("InScope(%q, %q) = %v", tc.scope, tc.request, got)
+		}
+	}
+}

@@ -122,6 +122,13 @@ func TestAzureRBACDetected(t *testing.T) {
 		t.Errorf("audit -o json: %v incomplete %v", err, rep.Incomplete)
 	}
 
+	// --azure-rbac without an Azure sign-in (no Azure CLI here): the
+	// answer is given, incomplete, with why; never a denial.
+	out, errOut, code = run(t, "can", "user:alice@contoso.com", "get", "secrets", "-n", "azure", kc, "--azure-rbac")
+	if code != ExitError || !strings.Contains(errOut, "Azure role assignments could not be read") || !strings.Contains(errOut, "sign in to Azure") {
+		t.Errorf("can --azure-rbac without a sign-in: code %d, want %d\n%s\n%s", code, ExitError, out, errOut)
+	}
+
 	// whoami: the admin's requests carry no object id, so RBAC alone
 	// decides for it, and it says so.
 	js, errOut, code = run(t, "whoami", kc, "-o", "json")

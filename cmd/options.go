@@ -7,12 +7,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -33,6 +36,8 @@ type InputOptions struct {
 	MaxInputSize int64
 	// AzureClusterID is --azure-cluster-id.
 	AzureClusterID string
+	// AzureRBAC is --azure-rbac: read Azure role assignments from ARM.
+	AzureRBAC bool
 
 	names identity.Names
 	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
@@ -44,13 +49,17 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
-	c.Flags().StringVar(&in.AzureClusterID, "azure-cluster-id", "", "With -f and Azure RBAC data (az role assignment list's JSON): the AKS cluster's resource id it decides for, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME (default: the one the assignments' scopes name)")
+	c.Flags().BoolVar(&in.AzureRBAC, "azure-rbac", false, "Also read the cluster's Azure role assignments, role definitions and deny assignments from Azure Resource Manager (AKS with Azure RBAC for Kubernetes authorization), signing in to Azure as --login says (default: the Azure CLI's sign-in)")
+	c.Flags().StringVar(&in.AzureClusterID, "azure-cluster-id", "", "The AKS cluster's resource id, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME: with --azure-rbac, checked against the kubeconfig's server (default: found from it); with -f and az role assignment list's JSON, the cluster it decides for (default: the one the assignments' scopes name)")
 	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
 // Complete reads the names file: --group-names, else
 // $KUBECTL_ACCESS_GROUP_NAMES, else the one `config set group-names` set.
 func (in *InputOptions) Complete() error {
+	if err := in.validateAzure(); err != nil {
+		return err
+	}
 	in.names = identity.Names{}
 	fleet, err := source.ReadFleet(in.Filenames)
 	if err != nil {
@@ -69,6 +78,15 @@ func (in *InputOptions) Complete() error {
 		return err
 	}
 	in.names = n
+	return nil
+}
+
+// validateAzure refuses --azure-rbac with files: ARM is read live, and
+// files take az's JSON instead.
+func (in *InputOptions) validateAzure() error {
+	if in.AzureRBAC && in.Offline() {
+		return fmt.Errorf("--azure-rbac reads Azure Resource Manager beside a live cluster; with -f give the JSON of az role assignment list and az role definition list instead")
+	}
 	return nil
 }
 
@@ -144,6 +162,27 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	app, err := s.connect(n)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.AzureRBAC {
+		app.Azure = &access.AzureSource{ClusterID: in.AzureClusterID, Mode: r.Login.Mode, Prompt: r.ErrOut}
+		if r.azureOptions != nil {
+			app.Azure.Options = *r.azureOptions
+		} else {
+			// Sign in to Azure now, on the terminal, as the kubeconfig's
+			// plugin did: a device code's prompt must show before the
+			// explorer takes the screen. A failure is said with the
+			// answers (marked incomplete), not here.
+			cred, err := azurearm.Credential(r.Login.Mode, r.ErrOut, azcore.ClientOptions{})
+			if err == nil {
+				tctx, cancel := context.WithTimeout(ctx, in.Timeout)
+				_, err = cred.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+				cancel()
+			}
+			if err != nil {
+				err = &azurearm.SignInError{Err: err}
+			}
+			app.Azure.Options.Credential, app.Azure.SignInErr = cred, err
+		}
 	}
 	return app, s.exec, nil
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
@@ -75,6 +76,9 @@ type RootOptions struct {
 	genericiooptions.IOStreams
 	Flags *genericclioptions.ConfigFlags
 	Login auth.Login
+	// azureOptions, when set, reach ARM instead of Azure's public cloud
+	// with the Azure CLI's sign-in (the tests' loopback ARM and Entra).
+	azureOptions *azurearm.Options
 	// HTTPClient is what Microsoft Graph is asked with; nil is Go's
 	// default client (tests point it at a loopback Graph).
 	HTTPClient *http.Client

@@ -69,6 +69,92 @@ func shortID(id string) string {
 	return id
 }
 
+// azureIndex files the assignments that reach the cluster by where they
+// apply, each with its role resolved once: a who-can in one namespace
+// reads the cluster's and that namespace's, not all of them.
+type azureIndex struct {
+	cluster []azEntry            // at the cluster and above
+	byNS    map[string][]azEntry // lower-case namespace -> its scope's
+	// special are the assignments no grant is drawn from but answers
+	// must mention: a condition, or a role not read.
+	special []azEntry
+	// userNamed: every assignment to a user names its principal.
+	userNamed bool
+}
+
+type azEntry struct {
+	a    *azurerbac.Assignment
+	role *azurerbac.RoleDefinition // nil when not read
+	ns   string                    // "" at the cluster and above
+}
+
+func newAzureIndex(d *azurerbac.Data) *azureIndex {
+	x := &azureIndex{byNS: map[string][]azEntry{}, userNamed: true}
+	for i := range d.Assignments {
+		a := &d.Assignments[i]
+		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
+			x.userNamed = false
+		}
+		ns, ok := azureScopeOf(d, a.Scope)
+		if !ok {
+			continue
+		}
+		r, _ := d.Role(a.RoleDefinitionID)
+		e := azEntry{a: a, role: r, ns: ns}
+		if r == nil || a.Condition != "" {
+			x.special = append(x.special, e)
+		}
+		if ns == "" {
+			x.cluster = append(x.cluster, e)
+		} else {
+			k := strings.ToLower(ns)
+			x.byNS[k] = append(x.byNS[k], e)
+		}
+	}
+	return x
+}
+
+// entries are the assignments that may apply to a request in namespace
+// ("" cluster-scoped; with all, any namespace's too), calling fn with
+// each and the scope its request is checked at.
+func (x *azureIndex) entries(d *azurerbac.Data, namespace string, all bool, fn func(e *azEntry, requestScope string)) {
+	clusterScope := azurerbac.Scope(d.ClusterID, namespace)
+	for i := range x.cluster {
+		fn(&x.cluster[i], clusterScope)
+	}
+	switch {
+	case namespace == "":
+	case all:
+		for _, es := range x.byNS {
+			scope := azurerbac.Scope(d.ClusterID, es[0].ns)
+			for i := range es {
+				fn(&es[i], scope)
+			}
+		}
+	default:
+		es := x.byNS[strings.ToLower(namespace)]
+		for i := range es {
+			fn(&es[i], clusterScope)
+		}
+	}
+}
+
+// roleMatch memoises, per role, the dataAction that matches one action:
+// thousands of assignments share a handful of roles.
+type roleMatch struct {
+	action string
+	memo   map[*azurerbac.RoleDefinition]string
+}
+
+func (m *roleMatch) of(r *azurerbac.RoleDefinition) string {
+	if da, ok := m.memo[r]; ok {
+		return da
+	}
+	da := r.Matching(m.action)
+	m.memo[r] = da
+	return da
+}
+
 // azureAuthorizer is the guard webhook after RBAC, over the snapshot's
 // Azure role assignments.
 type azureAuthorizer Index
@@ -131,20 +217,17 @@ func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok b
 // userAssignmentsNamed says whether every assignment to a user names its
 // principal (az role assignment list does): a user no assignment names
 // then holds none of its own.
-func (z *azureAuthorizer) userAssignmentsNamed() bool {
-	for _, a := range z.data().Assignments {
-		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
-			return false
-		}
-	}
-	return true
-}
+func (z *azureAuthorizer) userAssignmentsNamed() bool { return z.azure.userNamed }
 
 func azurePath(g azurerbac.Grant) Path {
+	return assignmentPath(&g.Assignment, g.Role.Name, g.DataAction)
+}
+
+func assignmentPath(a *azurerbac.Assignment, roleName, dataAction string) Path {
 	return Path{Azure: &AzurePath{
-		Assignment: g.Assignment.ID, Scope: g.Assignment.Scope,
-		PrincipalID: g.Assignment.PrincipalID, PrincipalType: g.Assignment.PrincipalType, PrincipalName: g.Assignment.PrincipalName,
-		RoleDefinitionID: g.Assignment.RoleDefinitionID, RoleName: g.Role.Name, DataAction: g.DataAction,
+		Assignment: a.ID, Scope: a.Scope,
+		PrincipalID: a.PrincipalID, PrincipalType: a.PrincipalType, PrincipalName: a.PrincipalName,
+		RoleDefinitionID: a.RoleDefinitionID, RoleName: roleName, DataAction: dataAction,
 	}}
 }
 
@@ -228,6 +311,9 @@ func azureScopeOf(d *azurerbac.Data, scope string) (string, bool) {
 // denied says whether a deny assignment without a condition stops the
 // principal's grant of action at requestScope.
 func denied(d *azurerbac.Data, p azurerbac.Principal, action, requestScope string) bool {
+	if len(d.Denies) == 0 {
+		return false
+	}
 	for i := range d.Denies {
 		x := &d.Denies[i]
 		if x.Condition == "" && x.Covers(p, action, requestScope) {
@@ -272,36 +358,17 @@ func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func
 	if azurerbac.DiscoveryAllowed(r) {
 		grant(rbacv1.Subject{Kind: rbacv1.GroupKind, Name: EveryEntraUser}, "", discoveryPath(a))
 	}
-	action := azurerbac.DataAction(d.Prefix(), r)
-	for i := range d.Assignments {
-		as := &d.Assignments[i]
-		if as.Condition != "" {
-			continue // said by azureGranteeWarnings
+	m := roleMatch{action: azurerbac.DataAction(d.Prefix(), r), memo: map[*azurerbac.RoleDefinition]string{}}
+	z.azure.entries(d, a.Namespace, allNamespaces, func(e *azEntry, requestScope string) {
+		if e.a.Condition != "" || e.role == nil {
+			return // said by azureGranteeWarnings
 		}
-		ns, reaches := azureScopeOf(d, as.Scope)
-		if !reaches {
-			continue
+		da := m.of(e.role)
+		if da == "" || denied(d, principalOfAssignment(e.a), m.action, requestScope) {
+			return
 		}
-		requestScope := azurerbac.Scope(d.ClusterID, a.Namespace)
-		switch {
-		case ns == "":
-		case a.Namespace == "":
-			continue // cluster-scoped requests are checked at the cluster
-		case allNamespaces:
-			requestScope = azurerbac.Scope(d.ClusterID, ns)
-		case !strings.EqualFold(ns, a.Namespace):
-			continue
-		}
-		role, ok := d.Role(as.RoleDefinitionID)
-		if !ok {
-			continue
-		}
-		da := role.Matching(action)
-		if da == "" || denied(d, principalOfAssignment(as), action, requestScope) {
-			continue
-		}
-		grant(azureSubject(as), "", azurePath(azurerbac.Grant{Assignment: *as, Role: *role, DataAction: da}))
-	}
+		grant(azureSubject(e.a), "", assignmentPath(e.a, e.role.Name, da))
+	})
 	return GranteeNotes{}
 }
 
@@ -317,18 +384,15 @@ func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warni
 		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
 	}
 	action := azurerbac.DataAction(d.Prefix(), azureRequest(a))
-	for i := range d.Assignments {
-		as := &d.Assignments[i]
-		ns, reaches := azureScopeOf(d, as.Scope)
-		if !reaches || ns != "" && (a.Namespace == "" || !allNamespaces && !strings.EqualFold(ns, a.Namespace)) {
+	for _, e := range ix.azure.special {
+		if e.ns != "" && (a.Namespace == "" || !allNamespaces && !strings.EqualFold(e.ns, a.Namespace)) {
 			continue
 		}
-		role, ok := d.Role(as.RoleDefinitionID)
 		switch {
-		case !ok:
-			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s names role definition %s, which was not read: what it grants %s is unknown", as.ID, as.RoleDefinitionID, as.PrincipalID))
-		case as.Condition != "" && role.Matching(action) != "":
-			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s of %q to %s carries a condition, which is not evaluated: it may allow this (%s)", as.ID, role.Name, as.PrincipalID, as.Condition))
+		case e.role == nil:
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s names role definition %s, which was not read: what it grants %s is unknown", e.a.ID, e.a.RoleDefinitionID, e.a.PrincipalID))
+		case e.role.Matching(action) != "":
+			ws = append(ws, Warnf(WarnAzureRBAC, "Azure role assignment %s of %q to %s carries a condition, which is not evaluated: it may allow this (%s)", e.a.ID, e.role.Name, e.a.PrincipalID, e.a.Condition))
 		}
 	}
 	for i := range d.Denies {
@@ -348,9 +412,8 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 	if !ok {
 		return
 	}
-	for i := range d.Assignments {
-		as := &d.Assignments[i]
-		if as.Condition != "" || !principalIn(p, as.PrincipalID) {
+	for _, as := range d.AssignmentsOf(append([]string{p.ObjectID}, p.Groups...)) {
+		if as.Condition != "" {
 			continue
 		}
 		ns, reaches := azureScopeOf(d, as.Scope)
@@ -363,7 +426,7 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 		}
 		for _, perm := range role.Permissions {
 			for _, da := range perm.DataActions {
-				path := azurePath(azurerbac.Grant{Assignment: *as, Role: *role, DataAction: da})
+				path := assignmentPath(as, role.Name, da)
 				path.Azure.NotDataActions = perm.NotDataActions
 				hold(ns, path)
 			}
@@ -395,9 +458,8 @@ func (ix *Index) azureHoldingWarnings(id *Identity) []Warning {
 	for _, g := range d.Gaps {
 		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
 	}
-	for i := range d.Assignments {
-		as := &d.Assignments[i]
-		if !principalIn(p, as.PrincipalID) {
+	for _, as := range d.AssignmentsOf(append([]string{p.ObjectID}, p.Groups...)) {
+		if _, ok := azureScopeOf(d, as.Scope); !ok {
 			continue
 		}
 		if _, ok := d.Role(as.RoleDefinitionID); !ok {

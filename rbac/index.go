@@ -61,7 +61,8 @@ type Index struct {
 	bySubject    map[subjectKey][]*binding
 
 	chain    []Authorizer
-	unknown  []*binding // bindings whose role the input lacks
+	azure    *azureIndex // nil without Azure data
+	unknown  []*binding  // bindings whose role the input lacks
 	warnings []Warning
 }
 
@@ -148,6 +149,7 @@ func NewIndex(s *Snapshot) *Index {
 	ix.chain = []Authorizer{mastersAuthorizer{}, (*rbacAuthorizer)(ix)}
 	if s.Azure != nil {
 		// guard decides after RBAC (AKS's chain).
+		ix.azure = newAzureIndex(s.Azure)
 		ix.chain = append(ix.chain, (*azureAuthorizer)(ix))
 	}
 	return ix

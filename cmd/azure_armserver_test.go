@@ -1,0 +1,160 @@
+package cmd
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/kubectl-access/kubectl-access/azurearm"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/entratest"
+)
+
+// fxARM serves the differential fixture as Azure Resource Manager does, on
+// loopback TLS, to the real armauthorization client: role assignments and
+// deny assignments listed at a scope with $filter=atScope() (those at the
+// scope and above it, management groups' included), role definitions by
+// id, the managed cluster (its fqdn the local API server's host). Every
+// call needs a token of the loopback Entra issuer.
+type fxARM struct {
+	fx       *azureFixture
+	host     string // the API server's host, as the cluster's fqdn
+	srv      *httptest.Server
+	issuer   *entratest.Issuer
+	requests atomic.Int64
+}
+
+const (
+	fxTenant    = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	fxAppID     = "5e4e1ce0-0000-4000-8000-0000000000c2"
+	fxAppSecret = "arm-secret-never-printed"
+	fxAudience  = "https://management.core.windows.net/"
+)
+
+func newFxARM(t *testing.T, fx *azureFixture, apiServer string) *fxARM {
+	t.Helper()
+	is, err := entratest.Start(fxTenant, fxAudience, map[string]entratest.Client{
+		fxAppID: {Secret: fxAppSecret, Identity: entratest.Identity{UPN: "auditor@contoso.com", OID: fxAppID}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(is.Close)
+	u, err := url.Parse(apiServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &fxARM{fx: fx, host: u.Hostname(), issuer: is}
+	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
+	a.requests.Add(1)
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	p := r.URL.Path
+	lower := strings.ToLower(p)
+	const authz = "/providers/microsoft.authorization/"
+	write := func(v any) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	atScope := func(scope string) bool { return r.URL.Query().Get("$filter") == "atScope()" && scope != "" }
+	switch {
+	case strings.EqualFold(p, a.fx.Cluster):
+		write(map[string]any{"id": a.fx.Cluster, "name": "aks-prod", "type": "Microsoft.ContainerService/managedClusters",
+			"properties": map[string]any{"fqdn": a.host}})
+	case strings.HasSuffix(lower, authz+"roleassignments"):
+		scope := p[:len(p)-len(authz+"roleassignments")]
+		if !atScope(scope) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var out []map[string]any
+		for _, x := range a.fx.Assignments {
+			if under(scope, x.Scope) || strings.Contains(strings.ToLower(x.Scope), "/managementgroups/") {
+				out = append(out, map[string]any{"id": x.ID, "name": x.ID[strings.LastIndex(x.ID, "/")+1:], "type": "Microsoft.Authorization/roleAssignments",
+					"properties": map[string]any{"scope": x.Scope, "principalId": x.PrincipalID, "principalType": x.PrincipalType, "roleDefinitionId": x.RoleID}})
+			}
+		}
+		write(map[string]any{"value": out})
+	case strings.HasSuffix(lower, authz+"denyassignments"):
+		scope := p[:len(p)-len(authz+"denyassignments")]
+		if !atScope(scope) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var out []map[string]any
+		for _, d := range a.fx.Denies {
+			if !under(scope, d.Scope) {
+				continue
+			}
+			var ps, ex []map[string]string
+			for _, id := range d.Principals {
+				ps = append(ps, map[string]string{"id": id, "type": "Group"})
+			}
+			for _, id := range d.Exclude {
+				ex = append(ex, map[string]string{"id": id, "type": "User"})
+			}
+			out = append(out, map[string]any{"id": d.Scope + "/providers/Microsoft.Authorization/denyAssignments/" + d.ID, "name": d.ID, "type": "Microsoft.Authorization/denyAssignments",
+				"properties": map[string]any{"denyAssignmentName": d.ID, "scope": d.Scope, "doNotApplyToChildScopes": d.NoChildren, "principals": ps, "excludePrincipals": ex,
+					"permissions": []map[string]any{{"actions": []string{}, "notActions": []string{}, "dataActions": d.Perm.DataActions, "notDataActions": d.Perm.NotDataActions}}}})
+		}
+		write(map[string]any{"value": out})
+	case strings.Contains(lower, authz+"roledefinitions/"):
+		for _, role := range a.fx.Roles {
+			if strings.EqualFold(role.ID[strings.LastIndex(role.ID, "/")+1:], p[strings.LastIndex(p, "/")+1:]) {
+				var perms []map[string]any
+				for _, pm := range role.Perms {
+					perms = append(perms, map[string]any{"actions": []string{}, "notActions": []string{}, "dataActions": pm.DataActions, "notDataActions": pm.NotDataActions})
+				}
+				write(map[string]any{"id": role.ID, "name": role.ID[strings.LastIndex(role.ID, "/")+1:], "type": "Microsoft.Authorization/roleDefinitions",
+					"properties": map[string]any{"roleName": role.Name, "type": "CustomRole", "permissions": perms}})
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"code":"RoleDefinitionDoesNotExist","message":"The specified role definition does not exist."}}`)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"code":"InvalidResourceType","message":"The resource type could not be found."}}`)
+	}
+}
+
+// options reach the loopback ARM with a real azidentity credential of the
+// loopback issuer.
+func (a *fxARM) options(t *testing.T) *azurearm.Options {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(a.issuer.CAPEM())
+	pool.AddCert(a.srv.Certificate())
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	cred, err := azidentity.NewClientSecretCredential(fxTenant, fxAppID, fxAppSecret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: a.issuer.Authority()}, Transport: hc},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &azurearm.Options{Credential: cred, ClientOptions: &arm.ClientOptions{ClientOptions: policy.ClientOptions{
+		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: a.issuer.Authority(),
+			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: a.srv.URL, Audience: fxAudience}}},
+		Transport: hc,
+	}}}
+}
