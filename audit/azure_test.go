@@ -84,6 +84,11 @@ func TestAzureRules(t *testing.T) {
 			t.Errorf("unexpected %s: %q", rule, got[rule])
 		}
 	}
+	for _, r := range audit.Catalogue() {
+		if _, ok := want[r.Name]; r.Category == audit.CategoryAzure && !ok {
+			t.Errorf("rule %s has no case here", r.Name)
+		}
+	}
 	// The other cluster's assignment (r7) is nowhere.
 	for _, f := range rep.Findings {
 		for _, o := range f.Objects {
