@@ -2,11 +2,13 @@ package access
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/fix"
 )
 
@@ -118,5 +120,55 @@ func (a *App) Apply(ctx context.Context, fx *fix.Fix, applied func(op fix.Operat
 func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
 	ctx, cancel := context.WithTimeout(ctx, a.callTimeout())
 	defer cancel()
+	if op.IsAzure() {
+		return a.doAzure(ctx, op, dryRun)
+	}
 	return a.Cluster.Do(ctx, op, dryRun)
+}
+
+// doAzure creates or deletes a role assignment through ARM. ARM has no dry
+// run: the dry run reads the assignment and checks the fix's guard (a
+// delete) or that it does not exist yet (a create); the real run checks
+// again, then writes.
+func (a *App) doAzure(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
+	z := a.Azure
+	if z == nil || z.SignInErr != nil || z.Options.Credential == nil {
+		why := "run fix --apply with --azure-rbac, signed in to Azure"
+		if z != nil && z.SignInErr != nil {
+			why = z.SignInErr.Error()
+		}
+		return nil, nil, fmt.Errorf("this change is to an Azure role assignment, made through Azure Resource Manager: %s; or run the az commands the fix prints", why)
+	}
+	cur, err := azurearm.Assignment(ctx, op.Target.Name, z.Options)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch op.Action {
+	case fix.Delete:
+		if cur == nil {
+			return nil, nil, fmt.Errorf("%w: the role assignment no longer exists", fix.ErrChanged)
+		}
+		if err := fix.CheckAssignment(cur, op.Guard); err != nil {
+			return nil, nil, err
+		}
+		if !dryRun {
+			err = azurearm.DeleteAssignment(ctx, op.Target.Name, z.Options)
+		}
+		return cur, nil, err
+	case fix.Create:
+		if cur != nil {
+			return nil, nil, fmt.Errorf("%w: the role assignment exists already", fix.ErrChanged)
+		}
+		scope, role, principal, typ, err := fix.AssignmentOf(op)
+		if err != nil {
+			return nil, nil, err
+		}
+		var obj map[string]any
+		_ = json.Unmarshal(op.Object, &obj)
+		if !dryRun {
+			err = azurearm.CreateAssignment(ctx, op.Target.Name, azurearm.AssignmentProperties{Scope: scope, RoleDefinitionID: role, PrincipalID: principal, PrincipalType: typ}, z.Options)
+		}
+		return nil, obj, err
+	}
+	return nil, nil, fmt.Errorf("an Azure role assignment is created or deleted, not %s", op.Action)
 }

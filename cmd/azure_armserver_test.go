@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,7 @@ type fxARM struct {
 	srv      *httptest.Server
 	issuer   *entratest.Issuer
 	requests atomic.Int64
+	writes   atomic.Int64
 }
 
 const (
@@ -76,7 +78,11 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	atScope := func(scope string) bool { return r.URL.Query().Get("$filter") == "atScope()" && scope != "" }
+	a.fx.mu.Lock()
+	defer a.fx.mu.Unlock()
 	switch {
+	case strings.Contains(lower, authz+"roleassignments/"):
+		a.assignment(w, r, write)
 	case strings.EqualFold(p, a.fx.Cluster):
 		write(map[string]any{"id": a.fx.Cluster, "name": "aks-prod", "type": "Microsoft.ContainerService/managedClusters",
 			"properties": map[string]any{"fqdn": a.host}})
@@ -134,6 +140,51 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"error":{"code":"InvalidResourceType","message":"The resource type could not be found."}}`)
+	}
+}
+
+// assignment serves one role assignment by id: GET, PUT (create), DELETE.
+func (a *fxARM) assignment(w http.ResponseWriter, r *http.Request, write func(any)) {
+	id := r.URL.Path
+	i := slices.IndexFunc(a.fx.Assignments, func(x fxAssignment) bool { return strings.EqualFold(x.ID, id) })
+	body := func(x fxAssignment) map[string]any {
+		return map[string]any{"id": x.ID, "name": x.ID[strings.LastIndex(x.ID, "/")+1:], "type": "Microsoft.Authorization/roleAssignments",
+			"properties": map[string]any{"scope": x.Scope, "principalId": x.PrincipalID, "principalType": x.PrincipalType, "roleDefinitionId": x.RoleID}}
+	}
+	switch r.Method {
+	case http.MethodGet:
+		if i < 0 {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"code":"RoleAssignmentNotFound","message":"The role assignment does not exist."}}`)
+			return
+		}
+		write(body(a.fx.Assignments[i]))
+	case http.MethodDelete:
+		if i < 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		x := a.fx.Assignments[i]
+		a.fx.Assignments = slices.Delete(a.fx.Assignments, i, i+1)
+		a.writes.Add(1)
+		write(body(x))
+	case http.MethodPut:
+		var in struct {
+			Properties struct{ PrincipalID, RoleDefinitionID, PrincipalType string } `json:"properties"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || i >= 0 {
+			w.WriteHeader(http.StatusConflict)
+			fmt.Fprint(w, `{"error":{"code":"RoleAssignmentExists","message":"The role assignment already exists."}}`)
+			return
+		}
+		scope := id[:strings.Index(strings.ToLower(id), "/providers/microsoft.authorization/roleassignments/")]
+		x := fxAssignment{ID: id, Scope: scope, PrincipalID: in.Properties.PrincipalID, PrincipalType: in.Properties.PrincipalType, RoleID: in.Properties.RoleDefinitionID}
+		a.fx.Assignments = append(a.fx.Assignments, x)
+		a.writes.Add(1)
+		w.WriteHeader(http.StatusCreated)
+		write(body(x))
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
@@ -52,6 +55,9 @@ type (
 		Groups   []string
 	}
 	azureFixture struct {
+		// mu guards Assignments: the loopback ARM changes them (fix
+		// --apply) while the webhook reads them.
+		mu          sync.RWMutex
 		Cluster     string
 		Roles       []fxRole
 		Assignments []fxAssignment
@@ -188,6 +194,8 @@ func under(scope, parent string) bool {
 // decide is the guard-like webhook's answer, with guard's verdicts and
 // reason strings (kubeguard/guard authz/providers/azure).
 func (f *azureFixture) decide(s authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	if strings.HasPrefix(strings.ToLower(s.User), "system:") {
 		return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this user."}
 	}
@@ -630,5 +638,59 @@ func TestAzureRBACDifferential(t *testing.T) {
 		if !found {
 			t.Errorf("what-can %s lacks the Azure grant of %s -n %s (%s)", ar.id.user, ar.r.attrs.String(), ar.r.attrs.Namespace, action)
 		}
+	}
+
+	// fix --apply through ARM: an azure-secrets-read finding of a user's
+	// assignment is fixed by deleting it (read, guard checked, deleted),
+	// after which the server and the engine agree the user lost it there.
+	js, errOut, code := runWith(t, withARM, "audit", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--only", "azure-secrets-read", "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK {
+		t.Fatalf("audit --azure-rbac: code %d %v\n%s", code, err, errOut)
+	}
+	var f *audit.Finding
+	for i := range rep.Findings {
+		if z := rep.Findings[i].Evidence[0].Azure; z != nil && z.PrincipalType == "User" && rep.Findings[i].Fixable {
+			f = &rep.Findings[i]
+			break
+		}
+	}
+	if f == nil {
+		t.Fatalf("no fixable azure-secrets-read finding of a user: %d findings", len(rep.Findings))
+	}
+	z := f.Evidence[0].Azure
+	var who fxUser
+	for _, u := range fx.Users {
+		if u.OID == z.PrincipalID {
+			who = u
+		}
+	}
+	ns := (&rbac.AzurePath{Scope: z.Scope}).AzureNamespace()
+	if ns == "" {
+		ns = "ops"
+	}
+	secrets := fxRequest{attrs: rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}}
+	me := fxIdentity{user: who.UPN, oid: who.OID, groups: append([]string{rbac.GroupAuthenticated}, who.Groups...)}
+	out, errOut, code = runWith(t, withARM, "fix", f.ID, kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--apply", "--yes")
+	if code != ExitOK || armSrv.writes.Load() != 1 || !strings.Contains(out+errOut, "az role assignment delete --ids") {
+		t.Fatalf("fix --apply: code %d, %d ARM writes\n%s\n%s", code, armSrv.writes.Load(), out, errOut)
+	}
+	fx.mu.RLock()
+	gone := !slices.ContainsFunc(fx.Assignments, func(x fxAssignment) bool { return strings.EqualFold(x.ID, z.Assignment) })
+	fx.mu.RUnlock()
+	if !gone {
+		t.Errorf("fix --apply: assignment %s still there", z.Assignment)
+	}
+	again, _, _ := runWith(t, withARM, "snapshot", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "-o", "json")
+	var after rbac.Snapshot
+	if err := json.Unmarshal([]byte(again), &after); err != nil {
+		t.Fatal(err)
+	}
+	server := ask(me, secrets)
+	if ours := rbac.NewIndex(&after).Can(me.identity(), secrets.attrs); ours.Allowed != server.Allowed {
+		t.Errorf("after the fix: ours %v, the server's %v (%s)", ours.Allowed, server.Allowed, server.Reason)
+	}
+	if _, _, code := runWith(t, withARM, "fix", f.ID, kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--apply", "--yes"); code == ExitOK || armSrv.writes.Load() != 1 {
+		t.Errorf("a fixed finding applied again: code %d, %d writes", code, armSrv.writes.Load())
 	}
 }

@@ -73,6 +73,9 @@ func TestEveryRuleHasAVerifiedFixOffline(t *testing.T) {
 		}
 	}
 	for _, r := range Rules() {
+		if strings.HasPrefix(r, "azure-") {
+			continue // TestAzureFixes
+		}
 		if fixed[r] == 0 {
 			t.Errorf("rule %s: no finding in the fixtures got a fix", r)
 		}

@@ -19,6 +19,10 @@ func Kubectl(fx *Fix) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n", safe.ShellComment(fx.Finding), safe.ShellComment(fx.Description))
 	for _, op := range fx.Operations {
+		if op.IsAzure() {
+			azCommands(&b, op)
+			continue
+		}
 		t := op.Target
 		target := strings.ToLower(t.Kind) + " " + safe.Shell(t.Name)
 		if t.Namespace != "" {

@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -94,6 +95,9 @@ func Apply(s *rbac.Snapshot, ops []Operation) (*rbac.Snapshot, error) {
 
 func applyOne(s *rbac.Snapshot, op Operation) error {
 	t := op.Target
+	if op.IsAzure() {
+		return applyAzure(s, op)
+	}
 	switch t.Kind {
 	case "ClusterRole":
 		return applyTo(&s.ClusterRoles, op, func(o *rbacv1.ClusterRole) bool { return o.Name == t.Name })
@@ -183,6 +187,12 @@ func affected(bix, aix *rbac.Index, fx *Fix) []rbac.Subject {
 	}
 	seen := map[string]bool{}
 	var out []rbac.Subject
+	for _, s := range azureAffected(bix.Snapshot(), fx) {
+		if !seen[s.String()] {
+			seen[s.String()] = true
+			out = append(out, s)
+		}
+	}
 	for _, ix := range []*rbac.Index{bix, aix} {
 		for _, b := range ix.Bindings() {
 			if !touched[b.Ref] && !changed[b.Role] {
@@ -215,12 +225,28 @@ func diffAccess(bix, aix *rbac.Index, subjects []rbac.Subject) (gained, lost []C
 	for _, s := range subjects {
 		id := s.Identity()
 		b, a := bix.WhatCan(id, "").Rules, aix.WhatCan(id, "").Rules
+		prefix := azurerbac.ClusterType
+		if d := bix.Snapshot().Azure; d != nil {
+			prefix = d.Prefix()
+		}
 		for _, r := range a {
+			if len(r.DataActions) > 0 {
+				if azureUncovered(r, b, prefix) {
+					gained = append(gained, Change{Subject: s, Namespace: r.Namespace, Rule: azureRule(r)})
+				}
+				continue
+			}
 			if atoms := uncovered(r, b); len(atoms) > 0 {
 				gained = append(gained, Change{Subject: s, Namespace: r.Namespace, Rule: rbac.RuleString(r.PolicyRule()), atoms: atoms})
 			}
 		}
 		for _, r := range b {
+			if len(r.DataActions) > 0 {
+				if azureUncovered(r, a, prefix) {
+					lost = append(lost, Change{Subject: s, Namespace: r.Namespace, Rule: azureRule(r)})
+				}
+				continue
+			}
 			if atoms := uncovered(r, a); len(atoms) > 0 {
 				lost = append(lost, Change{Subject: s, Namespace: r.Namespace, Rule: rbac.RuleString(r.PolicyRule()), atoms: atoms})
 			}
