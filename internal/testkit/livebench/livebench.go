@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,7 +60,14 @@ type Query struct {
 	// Explorer runs the explorer's benchmark (this executable) instead of
 	// the kubectl-access binary.
 	Explorer bool
+	// Azure reads LARGE's snapshot with Azure RBAC's data (AzureFile's
+	// 5,000 assignments over 500 namespaces) instead of the cluster.
+	Azure bool
 }
+
+// AzureFile is the placeholder an Azure query's arguments name the
+// snapshot by; Run writes the snapshot once and puts its path there.
+const AzureFile = "LARGE+AZURE.json"
 
 // command is the executable and environment a query runs with.
 func (q Query) command(bin string) (string, []string) {
@@ -109,7 +117,26 @@ func Queries(z large.Sizes, busiest [2]string) []Query {
 		// layers).
 		{Name: "explorer first screen", Args: nil, Ceiling: 1.5, MaxRSSMiB: 700, Explorer: true},
 		{Name: "explorer filtered", Args: []string{"--filter", ns}, Ceiling: 1.5, MaxRSSMiB: 700, Explorer: true},
+		// Azure RBAC's heavy case: LARGE and 5,000 role assignments over
+		// 500 namespaces, read from a snapshot (the whole cluster's RBAC
+		// and the Azure data in one 25 MiB file, against the live floor).
+		{Name: "azure who-can -n", Args: []string{"who-can", "get", "secrets", "-n", ns, "-f", AzureFile}, Ceiling: 0.5, MaxRSSMiB: 400, Azure: true},
+		{Name: "azure who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A", "-f", AzureFile}, Ceiling: 1.3, MaxRSSMiB: 400, Azure: true},
+		{Name: "azure what-can heavy", Args: append(slices.Clone(heavy), "-f", AzureFile), Ceiling: 1.3, MaxRSSMiB: 400, Azure: true},
 	}
+}
+
+// writeAzureSnapshot writes LARGE with its Azure RBAC data as a snapshot
+// (as snapshot -f would write it) and returns its path.
+func writeAzureSnapshot(dir string, seed uint64, z large.Sizes) (string, error) {
+	s := large.Generate(seed, z)
+	s.Azure = large.Azure(seed, z)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "large-azure.json")
+	return p, os.WriteFile(p, b, 0o600)
 }
 
 // Busiest returns the request ("verb", "resource") of the generator's
@@ -184,6 +211,24 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	queries := Queries(c.Sizes, Busiest(large.Generate(c.Seed, c.Sizes)))
 	if c.Only != nil {
 		queries = slices.DeleteFunc(queries, func(q Query) bool { return !c.Only.MatchString(q.Name) })
+	}
+	if slices.ContainsFunc(queries, func(q Query) bool { return q.Azure }) {
+		dir, err := os.MkdirTemp("", "kubectl-access-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		file, err := writeAzureSnapshot(dir, c.Seed, c.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		for i := range queries {
+			for j, a := range queries[i].Args {
+				if a == AzureFile {
+					queries[i].Args = append(slices.Clone(queries[i].Args[:j]), append([]string{file}, queries[i].Args[j+1:]...)...)
+				}
+			}
+		}
 	}
 	// Warm up: the first LIST of each collection fills caches on both
 	// sides, and the first command run fills the discovery cache.

@@ -60,6 +60,13 @@ func TestRunSmall(t *testing.T) {
 		// webhook configuration and gMSA credential specs (v1, then
 		// v1alpha1 when absent), GETs the webhooks' services, and probes
 		// (a SubjectAccessReview, a LIST of nodes, a dry-run patch).
+		if r.Azure {
+			// Read from the snapshot: no API request at all.
+			if r.Requests != 0 {
+				t.Errorf("%s: %d API requests reading a file", r.Name, r.Requests)
+			}
+			continue
+		}
 		limit := 10
 		switch {
 		case r.Name == "audit" || strings.HasPrefix(r.Name, "explorer"): // the explorer reads what the audit reads
