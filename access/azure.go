@@ -95,6 +95,15 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 	if err != nil {
 		return fail(err)
 	}
+	if scope.AllNamespaces {
+		for _, g := range snap.Gaps {
+			if g.Resource == "namespaces" && g.Name == "" {
+				// Namespaces without RoleBindings were not named: their
+				// scopes' assignments are not read.
+				data.Gaps = append(data.Gaps, "role assignments at the scopes of namespaces that could not be listed ("+g.Reason+")")
+			}
+		}
+	}
 	snap.Azure = data
 	var ws []rbac.Warning
 	if len(data.Gaps) > 0 {

@@ -207,8 +207,8 @@ func checkAzureInherited(c *checker) {
 	write := azureAction(d, rbac.Attributes{Verb: "create", Resource: "pods"})
 	read := azureAction(d, rbac.Attributes{Verb: "get", Resource: "pods"})
 	for _, x := range xs {
-		if x.ns != "" || azurerbac.InScope(d.ClusterID, x.a.Scope) || x.role == nil {
-			continue // at the cluster or below
+		if x.ns != "" || azurerbac.InScope(d.ClusterID, x.a.Scope) || x.role == nil || x.a.Condition != "" {
+			continue // at the cluster or below; conditions are azure-conditional-assignment's
 		}
 		sev, what := Medium, "read"
 		da := x.role.Matching(read)

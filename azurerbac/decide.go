@@ -135,15 +135,17 @@ func (d *Data) prepare() {
 		for i, a := range d.Assignments {
 			k := strings.ToLower(a.PrincipalID)
 			d.byPrincipal[k] = append(d.byPrincipal[k], i)
-			if a.PrincipalName != "" {
+			// Users only: az gives a group's or service principal's display
+			// name there, which a certificate user may share.
+			if a.PrincipalName != "" && strings.EqualFold(a.PrincipalType, "User") {
 				d.byName[strings.ToLower(a.PrincipalName)] = a.PrincipalID
 			}
 		}
 	})
 }
 
-// ObjectID is the object id of the principal assignments name principal
-// (a UPN or display name), "" when none does.
+// ObjectID is the object id of the user assignments name name (its UPN),
+// "" when none does.
 func (d *Data) ObjectID(name string) string {
 	d.prepare()
 	return d.byName[strings.ToLower(name)]
@@ -220,7 +222,7 @@ func (d *Data) Decide(p Principal, action, requestScope string) Decision {
 	var dec Decision
 	for i := range d.Denies {
 		x := &d.Denies[i]
-		if !x.Covers(p, action, requestScope) {
+		if !d.Covers(x, p, action, requestScope) {
 			continue
 		}
 		if x.Condition != "" {
@@ -285,9 +287,11 @@ func (r *RoleDefinition) Matching(action string) string {
 }
 
 // Covers says whether the deny assignment applies to p's request for
-// action at requestScope (its condition aside).
-func (x *DenyAssignment) Covers(p Principal, action, requestScope string) bool {
-	if !InScope(x.Scope, requestScope) {
+// action at requestScope (its condition aside). A deny assignment at a
+// management group was listed at the cluster's scope by ARM (atScope()),
+// so it reaches the cluster and below, as role assignments do.
+func (d *Data) Covers(x *DenyAssignment, p Principal, action, requestScope string) bool {
+	if !d.reaches(x.Scope, requestScope) {
 		return false
 	}
 	if x.DoNotApplyToChildScopes && !strings.EqualFold(strings.TrimSuffix(x.Scope, "/"), strings.TrimSuffix(requestScope, "/")) {

@@ -88,7 +88,7 @@ func TestConditionalDeny(t *testing.T) {
 	d := &Data{ClusterID: cluster,
 		Roles: []RoleDefinition{{ID: "/providers/Microsoft.Authorization/roleDefinitions/r1", Name: "all",
 			Permissions: []Permission{{DataActions: []string{ClusterType + "/*"}}}}},
-		Assignments: []Assignment{{ID: "a1", Scope: cluster, PrincipalID: "u1", PrincipalName: "Ann@Example.com", RoleDefinitionID: "r1"}},
+		Assignments: []Assignment{{ID: "a1", Scope: cluster, PrincipalID: "u1", PrincipalType: "User", PrincipalName: "Ann@Example.com", RoleDefinitionID: "r1"}},
 		Denies: []DenyAssignment{{ID: "d1", Scope: cluster, Principals: []string{Everyone}, Condition: "@Resource[x] == 'y'",
 			Permissions: []Permission{{DataActions: []string{ClusterType + "/secrets/*"}}}}},
 	}

@@ -198,7 +198,19 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		if !ok || !term.IsTerminal(int(in.Fd())) {
 			return errors.New("not applied: confirm on a terminal, or pass --yes")
 		}
-		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), safe.Terminal(app.Origin.Server))
+		where := safe.Terminal(app.Origin.Server)
+		var azure []string
+		for _, op := range fx.Operations {
+			if op.IsAzure() {
+				azure = append(azure, safe.Terminal(op.Target.Name))
+			}
+		}
+		if len(azure) > 0 {
+			// ARM's changes reach beyond this cluster when the scope is
+			// above it: name every assignment.
+			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
+		}
+		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), where)
 		answer, err := readLine(ctx, o.In)
 		if err != nil {
 			return err

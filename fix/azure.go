@@ -101,6 +101,9 @@ func assignAtCluster(c *fixContext) (*Fix, error) {
 	if azurerbac.InScope(d.ClusterID, a.Scope) {
 		return nil, errors.New("the assignment is at the cluster or below already")
 	}
+	if a.Condition != "" {
+		return nil, errors.New("the assignment carries a condition, which a new assignment would have to repeat")
+	}
 	n := *a
 	n.Scope = d.ClusterID
 	n.ID = d.ClusterID + "/providers/Microsoft.Authorization/roleAssignments/" + assignmentGUID(a.PrincipalID, a.RoleDefinitionID, d.ClusterID)

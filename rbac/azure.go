@@ -119,6 +119,12 @@ func newAzureIndex(d *azurerbac.Data) *azureIndex {
 // each and the scope its request is checked at.
 func (x *azureIndex) entries(d *azurerbac.Data, namespace string, all bool, fn func(e *azEntry, requestScope string)) {
 	clusterScope := azurerbac.Scope(d.ClusterID, namespace)
+	if all {
+		// In any namespace: a cluster-wide grant is asked at the cluster,
+		// where a namespace's deny assignment does not reach (it still
+		// allows in the other namespaces).
+		clusterScope = d.ClusterID
+	}
 	for i := range x.cluster {
 		fn(&x.cluster[i], clusterScope)
 	}
@@ -196,7 +202,7 @@ func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok b
 	if oid == "" && isGUID(id.Name) {
 		oid = id.Name // a service principal's user name is its object id
 	}
-	if oid == "" {
+	if oid == "" && id.MayBeEntra() {
 		oid = z.data().ObjectID(id.Name)
 	}
 	if oid == "" {
@@ -205,8 +211,10 @@ func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok b
 		}
 		if z.userAssignmentsNamed() {
 			// Every user assignment names its principal and none names
-			// this one: it has no assignment of its own, only its groups'.
-			return azurerbac.Principal{ObjectID: "", Groups: groups}, true, ""
+			// this one: its groups' grants are its own, but an assignment
+			// to it under another name (a guest's #EXT# UPN, a renamed
+			// user) is not excluded: a denial stays unknown.
+			return azurerbac.Principal{ObjectID: "", Groups: groups}, true, fmt.Sprintf("no Azure role assignment names %s, but one may name its object id under another UPN (a guest's, or before a rename): give --oid OBJECT_ID to decide for it", id.Name)
 		}
 		return p, false, fmt.Sprintf("Azure RBAC may allow %s through a role assignment to its object id, which is not known "+
 			"(no assignment names it and some name no principal): give --oid OBJECT_ID", id.Name)
@@ -273,14 +281,17 @@ func (ix *Index) azureCompleteness(id *Identity, a *Attributes) []Warning {
 	if z.data() == nil {
 		return nil
 	}
-	if _, ok, _ := z.principalOf(id); !ok {
-		_, _, unknown := z.principalOf(id)
+	_, ok, unknown := z.principalOf(id)
+	if !ok {
 		if unknown != "" {
 			return []Warning{{Code: WarnAzureRBAC, Message: unknown}}
 		}
 		return nil
 	}
 	var ws []Warning
+	if unknown != "" {
+		ws = append(ws, Warning{Code: WarnAzureRBAC, Message: unknown})
+	}
 	for _, g := range z.data().Gaps {
 		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
 	}
@@ -316,7 +327,7 @@ func denied(d *azurerbac.Data, p azurerbac.Principal, action, requestScope strin
 	}
 	for i := range d.Denies {
 		x := &d.Denies[i]
-		if x.Condition == "" && x.Covers(p, action, requestScope) {
+		if x.Condition == "" && d.Covers(x, p, action, requestScope) {
 			return true
 		}
 	}
@@ -396,8 +407,17 @@ func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warni
 		}
 	}
 	for i := range d.Denies {
-		if x := &d.Denies[i]; x.Condition != "" && azurerbac.Allows(x.Permissions, action) {
+		x := &d.Denies[i]
+		if !azurerbac.Allows(x.Permissions, action) {
+			continue
+		}
+		switch {
+		case x.Condition != "":
 			ws = append(ws, Warnf(WarnAzureRBAC, "deny assignment %s carries a condition, which is not evaluated: it may deny this to some of the Azure principals listed", x.ID))
+		case len(x.ExcludePrincipals) > 0 || slices.ContainsFunc(x.Principals, func(p string) bool { return p != azurerbac.Everyone }):
+			// A deny naming a group (or excluding one) stops (or spares)
+			// its members: who-can lists principals, not members.
+			ws = append(ws, Warnf(WarnAzureRBAC, "deny assignment %s names or excludes principals by object id (groups among them, perhaps): a user listed may be denied through a group it is in, or one left out spared; ask can for a user to be sure", x.ID))
 		}
 	}
 	return ws
@@ -455,6 +475,9 @@ func (ix *Index) azureHoldingWarnings(id *Identity) []Warning {
 		return nil
 	}
 	var ws []Warning
+	if unknown != "" {
+		ws = append(ws, Warning{Code: WarnAzureRBAC, Message: unknown})
+	}
 	for _, g := range d.Gaps {
 		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
 	}

@@ -171,7 +171,9 @@ func TestAzureChain(t *testing.T) {
 		{"ann's namespace assignment does not reach the cluster scope", annID, pods(""), false, false, false},
 		{"bob by resource group inheritance", Identity{Name: "bob@contoso.com", ObjectID: bob}, pods("api"), true, false, true},
 		{"a conditional assignment is not guessed", Identity{Name: spn}, pods("api"), false, true, false},
-		{"a user no assignment names holds none of its own (every user assignment is named)", Identity{Name: "zed@contoso.com"}, pods("api"), false, false, false},
+		{"a user no assignment names: its object id may be named under another UPN, so a denial is unknown", Identity{Name: "zed@contoso.com"}, pods("api"), false, true, false},
+		{"a user no assignment names, allowed through its group", Identity{Name: "zed@contoso.com", Groups: l(team)}, secrets("api"), true, false, true},
+		{"a certificate user named like a group's display name is not the group", Identity{Name: "payments-team", Groups: l(GroupAuthenticated)}, secrets("api"), false, false, false},
 		{"a service account: guard has no opinion", Subject{Kind: ServiceAccountKind, Namespace: "web", Name: "x", Groups: l(team)}.Identity(), secrets("web"), false, false, false},
 		{"a group subject: what its members get", Identity{Groups: l(team)}, secrets("api"), true, false, true},
 		{"discovery paths for any Entra user", annID, Attributes{Verb: "get", Path: "/apis/apps"}, true, false, true},
@@ -246,6 +248,32 @@ func TestAzureChain(t *testing.T) {
 	if wc := ix.WhatCan(Identity{Name: spn}, ""); !wc.Incomplete {
 		t.Error("what-can of the conditional assignment's principal is complete")
 	}
+	// A deny assignment at a management group reaches the cluster, as ARM
+	// lists it there; who-can -A does not depend on the namespace asked
+	// from; a deny naming principals by id makes who-can incomplete.
+	mg := *snap
+	mgData := *snap.Azure
+	mgData.Denies = []azurerbac.DenyAssignment{{ID: "deny-mg", Scope: "/providers/Microsoft.Management/managementGroups/corp", Principals: l(azurerbac.Everyone),
+		Permissions: []azurerbac.Permission{{DataActions: l(ct + "/pods/*")}}}}
+	mg.Azure = &azurerbac.Data{ClusterID: mgData.ClusterID, Roles: mgData.Roles, Assignments: mgData.Assignments, Denies: mgData.Denies}
+	if res := NewIndex(&mg).Can(Identity{Name: "bob@contoso.com", ObjectID: bob}, pods("api")); res.Allowed {
+		t.Errorf("a management group's deny assignment is ignored: %v", res.Via)
+	}
+	nsDeny := *snap
+	nsDeny.Azure = &azurerbac.Data{ClusterID: cluster, Roles: snap.Azure.Roles, Assignments: snap.Azure.Assignments,
+		Denies: []azurerbac.DenyAssignment{{ID: "deny-default", Scope: cluster + "/namespaces/default", Principals: l(azurerbac.Everyone), Permissions: []azurerbac.Permission{{DataActions: l(ct + "/*")}}}}}
+	nix := NewIndex(&nsDeny)
+	a1, a2 := nix.WhoCan(pods("default"), true), nix.WhoCan(pods("web"), true)
+	if len(a1.Subjects) != len(a2.Subjects) {
+		t.Errorf("who-can -A depends on the namespace asked from: %d and %d subjects", len(a1.Subjects), len(a2.Subjects))
+	}
+	excl := *snap
+	excl.Azure = &azurerbac.Data{ClusterID: cluster, Roles: snap.Azure.Roles, Assignments: snap.Azure.Assignments,
+		Denies: []azurerbac.DenyAssignment{{ID: "deny-but-team", Scope: cluster, Principals: l(azurerbac.Everyone), ExcludePrincipals: l(team), Permissions: []azurerbac.Permission{{DataActions: l(ct + "/pods/*")}}}}}
+	if w := NewIndex(&excl).WhoCan(pods("api"), false); !w.Incomplete {
+		t.Errorf("who-can where a deny assignment excludes a group (whose members it spares) is complete: %v", w.Warnings)
+	}
+
 	// JSON: the Azure path's kind.
 	raw, _ := json.Marshal(ix.Can(member, secrets("web")))
 	if !strings.Contains(string(raw), `"via":[{"azure":{"assignment":"/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/r1"`) {

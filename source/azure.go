@@ -136,6 +136,7 @@ func (l *loader) azureFile(name string, data []byte) error {
 			for _, p := range it.ExcludePrincipals {
 				x.ExcludePrincipals = append(x.ExcludePrincipals, p.ID)
 			}
+			l.azureDenies++
 			if j := slices.IndexFunc(d.Denies, func(y azurerbac.DenyAssignment) bool { return strings.EqualFold(y.ID, x.ID) }); j >= 0 {
 				d.Denies[j] = x
 				continue
@@ -214,6 +215,15 @@ func (l *loader) finishAzure() error {
 		}
 		d.ClusterID = strings.TrimSuffix(id, "/")
 		return nil
+	}
+	if l.azureFiles > 0 {
+		// What az's usual commands leave out, said rather than guessed.
+		if l.azureDenies == 0 {
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "no Azure deny assignments were read: if the cluster has any (ARM's denyAssignments list with $filter=atScope()), the answers may allow what they deny"))
+		}
+		if !slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return strings.Contains(strings.ToLower(a.Scope), "/namespaces/") }) {
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "no namespace-scope Azure role assignment was read: az role assignment list --include-inherited at the cluster leaves them out; list each CLUSTER/namespaces/NS too, or read them live with --azure-rbac"))
+		}
 	}
 	if d.ClusterID != "" {
 		return nil

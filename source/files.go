@@ -53,6 +53,8 @@ type loader struct {
 	snapshots  int
 	objects    int // objects read as manifests (not from snapshots)
 	azureFiles int // files of Azure RBAC JSON
+	// azureDenies counts the deny assignments those files held.
+	azureDenies int
 	// cluster is the first saved snapshot's source ("context NAME"), to
 	// say when snapshots of two clusters are merged.
 	cluster, clusterAt string
