@@ -4,31 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
-	"github.com/kubectl-access/kubectl-access/azurearm"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
+// AzureARM is what the application needs of Azure Resource Manager:
+// package azurearm's Client, which the front end gives it (this layer
+// never imports the Azure SDK).
+type AzureARM interface {
+	// FindCluster returns the AKS cluster whose API server is server.
+	FindCluster(ctx context.Context, server string) (string, error)
+	// CheckCluster fails when clusterID's API server is not server.
+	CheckCluster(ctx context.Context, clusterID, server string) error
+	// Load reads what Azure RBAC decides with for the cluster.
+	Load(ctx context.Context, clusterID string, namespaces []string) (*azurerbac.Data, error)
+	// Assignment reads a role assignment as ARM writes it; nil when none.
+	Assignment(ctx context.Context, id string) (map[string]any, error)
+	DeleteAssignment(ctx context.Context, id string) error
+	CreateAssignment(ctx context.Context, id, scope, roleDefinitionID, principalID, principalType string) error
+}
+
 // AzureSource says how a live load reads Azure RBAC's data (--azure-rbac):
 // the cluster's resource id (found from the kubeconfig's server when
-// empty), how to sign in to Azure, and ARM's options.
+// empty) and ARM, signed in.
 type AzureSource struct {
 	ClusterID string
-	// Mode is the --login mode ("" = Azure CLI's sign-in).
-	Mode string
-	// Prompt receives a device code's prompt.
-	Prompt io.Writer
-	// Options reach ARM; their Credential, when set, is used as is (tests
-	// and sovereign clouds set ClientOptions).
-	Options azurearm.Options
-	// SignInErr is why signing in to Azure failed before the load (the
-	// front end signs in first, on the terminal): the load then says so.
+	ARM       AzureARM
+	// SignInErr is why signing in to Azure failed (the front end signs
+	// in first, on the terminal): loads and fixes then say so.
 	SignInErr error
 }
 
@@ -48,32 +55,16 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		}
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}
 	}
-	if z.SignInErr != nil {
-		return fail(z.SignInErr)
-	}
-	o := z.Options
-	if o.Credential == nil {
-		var co azcore.ClientOptions
-		if o.ClientOptions != nil {
-			co = o.ClientOptions.ClientOptions
-		}
-		cred, err := azurearm.Credential(z.Mode, z.Prompt, co)
-		if err != nil {
-			return fail(err)
-		}
-		o.Credential = cred
+	if z.SignInErr != nil || z.ARM == nil {
+		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))
 	}
 	id := z.ClusterID
 	var err error
 	if id == "" {
-		if id, err = azurearm.FindCluster(ctx, a.Origin.Server, o); err != nil {
+		if id, err = z.ARM.FindCluster(ctx, a.Origin.Server); err != nil {
 			return fail(err)
 		}
-	} else if err := azurearm.CheckCluster(ctx, id, a.Origin.Server, o); err != nil {
-		var signIn *azurearm.SignInError
-		if errors.As(err, &signIn) {
-			return fail(err)
-		}
+	} else if err := z.ARM.CheckCluster(ctx, id, a.Origin.Server); err != nil {
 		// A cluster id that is not this cluster's would answer for
 		// another cluster: refuse it.
 		return fail(fmt.Errorf("%w (the Azure data would be another cluster's)", err))
@@ -91,7 +82,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			}
 		}
 	}
-	data, err := azurearm.Load(ctx, id, namespaces, o)
+	data, err := z.ARM.Load(ctx, id, namespaces)
 	if err != nil {
 		return fail(err)
 	}
@@ -111,4 +102,11 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			len(data.Gaps), strings.Join(data.Gaps[:min(3, len(data.Gaps))], "; ")))
 	}
 	return ws
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }

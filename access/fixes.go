@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/fix"
 )
 
@@ -132,14 +131,14 @@ func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, af
 // again, then writes.
 func (a *App) doAzure(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
 	z := a.Azure
-	if z == nil || z.SignInErr != nil || z.Options.Credential == nil {
+	if z == nil || z.SignInErr != nil || z.ARM == nil {
 		why := "run fix --apply with --azure-rbac, signed in to Azure"
 		if z != nil && z.SignInErr != nil {
 			why = z.SignInErr.Error()
 		}
 		return nil, nil, fmt.Errorf("this change is to an Azure role assignment, made through Azure Resource Manager: %s; or run the az commands the fix prints", why)
 	}
-	cur, err := azurearm.Assignment(ctx, op.Target.Name, z.Options)
+	cur, err := z.ARM.Assignment(ctx, op.Target.Name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +151,7 @@ func (a *App) doAzure(ctx context.Context, op fix.Operation, dryRun bool) (befor
 			return nil, nil, err
 		}
 		if !dryRun {
-			err = azurearm.DeleteAssignment(ctx, op.Target.Name, z.Options)
+			err = z.ARM.DeleteAssignment(ctx, op.Target.Name)
 		}
 		return cur, nil, err
 	case fix.Create:
@@ -166,7 +165,7 @@ func (a *App) doAzure(ctx context.Context, op fix.Operation, dryRun bool) (befor
 		var obj map[string]any
 		_ = json.Unmarshal(op.Object, &obj)
 		if !dryRun {
-			err = azurearm.CreateAssignment(ctx, op.Target.Name, azurearm.AssignmentProperties{Scope: scope, RoleDefinitionID: role, PrincipalID: principal, PrincipalType: typ}, z.Options)
+			err = z.ARM.CreateAssignment(ctx, op.Target.Name, scope, role, principal, typ)
 		}
 		return nil, obj, err
 	}

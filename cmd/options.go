@@ -81,6 +81,30 @@ func (in *InputOptions) Complete() error {
 	return nil
 }
 
+// azureSource signs in to Azure now, on the terminal, as the kubeconfig's
+// plugin did: a device code's prompt must show before the explorer takes
+// the screen. A failure is said with the answers (marked incomplete), not
+// here.
+func (r *RootOptions) azureSource(ctx context.Context, in *InputOptions) *access.AzureSource {
+	z := &access.AzureSource{ClusterID: in.AzureClusterID}
+	if r.azureOptions != nil {
+		z.ARM = &azurearm.Client{Options: *r.azureOptions}
+		return z
+	}
+	cred, err := azurearm.Credential(r.Login.Mode, r.ErrOut, azcore.ClientOptions{})
+	if err == nil {
+		tctx, cancel := context.WithTimeout(ctx, in.Timeout)
+		_, err = cred.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+		cancel()
+	}
+	if err != nil {
+		z.SignInErr = &azurearm.SignInError{Err: err}
+		return z
+	}
+	z.ARM = &azurearm.Client{Options: azurearm.Options{Credential: cred}}
+	return z
+}
+
 // validateAzure refuses --azure-rbac with files: ARM is read live, and
 // files take az's JSON instead.
 func (in *InputOptions) validateAzure() error {
@@ -164,25 +188,7 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 		return nil, nil, err
 	}
 	if in.AzureRBAC {
-		app.Azure = &access.AzureSource{ClusterID: in.AzureClusterID, Mode: r.Login.Mode, Prompt: r.ErrOut}
-		if r.azureOptions != nil {
-			app.Azure.Options = *r.azureOptions
-		} else {
-			// Sign in to Azure now, on the terminal, as the kubeconfig's
-			// plugin did: a device code's prompt must show before the
-			// explorer takes the screen. A failure is said with the
-			// answers (marked incomplete), not here.
-			cred, err := azurearm.Credential(r.Login.Mode, r.ErrOut, azcore.ClientOptions{})
-			if err == nil {
-				tctx, cancel := context.WithTimeout(ctx, in.Timeout)
-				_, err = cred.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
-				cancel()
-			}
-			if err != nil {
-				err = &azurearm.SignInError{Err: err}
-			}
-			app.Azure.Options.Credential, app.Azure.SignInErr = cred, err
-		}
+		app.Azure = r.azureSource(ctx, in)
 	}
 	return app, s.exec, nil
 }

@@ -3,6 +3,7 @@ package fix
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -81,6 +82,16 @@ func objectOf(s *rbac.Snapshot, kind, name, namespace string) (map[string]any, e
 				obj = &s.Namespaces[i]
 			}
 		}
+	case AzureKind:
+		// An Azure role assignment, as ARM's REST API writes it.
+		if s.Azure != nil {
+			for i := range s.Azure.Assignments {
+				if a := &s.Azure.Assignments[i]; strings.EqualFold(a.ID, name) {
+					return armAssignment(a), nil
+				}
+			}
+		}
+		return nil, nil
 	default:
 		return nil, fmt.Errorf("fixes do not change %s objects", kind)
 	}

@@ -17,22 +17,23 @@ const module = "github.com/kubectl-access/kubectl-access"
 // (directly or not). A package not listed may depend on nothing of the
 // project.
 var below = map[string][]string{
-	"rbac":              {},
+	"azurerbac":         {},
+	"rbac":              {"azurerbac"},
 	"internal/safe":     {},
 	"internal/humanize": {},
-	"identity":          {"rbac"},
-	"source":            {"rbac"},
-	"audit":             {"rbac", "identity"},
-	"fix":               {"rbac", "identity", "audit", "internal/safe"},
-	"access":            {"rbac", "identity", "audit", "fix", "source", "internal/safe"},
-	"tui":               {"rbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize"},
-	"auth":              {"rbac", "identity"},
-	"cluster":           {"rbac", "identity", "audit", "fix", "source", "access", "internal/safe"},
+	"identity":          {"rbac", "azurerbac"},
+	"source":            {"rbac", "azurerbac"},
+	"audit":             {"rbac", "azurerbac", "identity"},
+	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe"},
+	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe"},
+	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize"},
+	"auth":              {"rbac", "azurerbac", "identity"},
+	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe"},
 }
 
 // pure may not depend on client-go or kubelogin (nor, through it, on
 // Azure's SDK).
-var pure = []string{"rbac", "identity", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize"}
+var pure = []string{"azurerbac", "rbac", "identity", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize"}
 
 var forbidden = []string{"k8s.io/client-go", "github.com/Azure/kubelogin", "github.com/Azure/azure-sdk-for-go", "github.com/spf13/cobra"}
 

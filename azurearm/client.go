@@ -1,0 +1,42 @@
+package azurearm
+
+import (
+	"context"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+)
+
+// Client is ARM for the application layer (access.AzureARM): the reads
+// and the fix's writes with one set of options. The application layer
+// stays free of the Azure SDK; the front end gives it a Client.
+type Client struct{ Options Options }
+
+// FindCluster is FindCluster with the client's options.
+func (c *Client) FindCluster(ctx context.Context, server string) (string, error) {
+	return FindCluster(ctx, server, c.Options)
+}
+
+// CheckCluster is CheckCluster with the client's options.
+func (c *Client) CheckCluster(ctx context.Context, clusterID, server string) error {
+	return CheckCluster(ctx, clusterID, server, c.Options)
+}
+
+// Load is Load with the client's options.
+func (c *Client) Load(ctx context.Context, clusterID string, namespaces []string) (*azurerbac.Data, error) {
+	return Load(ctx, clusterID, namespaces, c.Options)
+}
+
+// Assignment is Assignment with the client's options.
+func (c *Client) Assignment(ctx context.Context, id string) (map[string]any, error) {
+	return Assignment(ctx, id, c.Options)
+}
+
+// DeleteAssignment is DeleteAssignment with the client's options.
+func (c *Client) DeleteAssignment(ctx context.Context, id string) error {
+	return DeleteAssignment(ctx, id, c.Options)
+}
+
+// CreateAssignment is CreateAssignment with the client's options.
+func (c *Client) CreateAssignment(ctx context.Context, id, scope, roleDefinitionID, principalID, principalType string) error {
+	return CreateAssignment(ctx, id, AssignmentProperties{Scope: scope, RoleDefinitionID: roleDefinitionID, PrincipalID: principalID, PrincipalType: principalType}, c.Options)
+}
