@@ -252,10 +252,9 @@ func TestAzureChain(t *testing.T) {
 	// lists it there; who-can -A does not depend on the namespace asked
 	// from; a deny naming principals by id makes who-can incomplete.
 	mg := *snap
-	mgData := *snap.Azure
-	mgData.Denies = []azurerbac.DenyAssignment{{ID: "deny-mg", Scope: "/providers/Microsoft.Management/managementGroups/corp", Principals: l(azurerbac.Everyone),
-		Permissions: []azurerbac.Permission{{DataActions: l(ct + "/pods/*")}}}}
-	mg.Azure = &azurerbac.Data{ClusterID: mgData.ClusterID, Roles: mgData.Roles, Assignments: mgData.Assignments, Denies: mgData.Denies}
+	mg.Azure = &azurerbac.Data{ClusterID: cluster, Roles: snap.Azure.Roles, Assignments: snap.Azure.Assignments,
+		Denies: []azurerbac.DenyAssignment{{ID: "deny-mg", Scope: "/providers/Microsoft.Management/managementGroups/corp", Principals: l(azurerbac.Everyone),
+			Permissions: []azurerbac.Permission{{DataActions: l(ct + "/pods/*")}}}}}
 	if res := NewIndex(&mg).Can(Identity{Name: "bob@contoso.com", ObjectID: bob}, pods("api")); res.Allowed {
 		t.Errorf("a management group's deny assignment is ignored: %v", res.Via)
 	}
