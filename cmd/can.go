@@ -55,8 +55,8 @@ decide it (RoleBindings of the namespace count), with a warning.`,
   kubectl access can user:bob@contoso.com --group 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e03 delete deployments.apps frontend -n web -o json
   kubectl access can user:alice@contoso.com get /healthz
 
-  # Azure RBAC (AKS) decides for the user's object id
-  kubectl access can user:alice@contoso.com --oid 6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01 get secrets -n web -f snapshot.json -f assignments.json -f roles.json
+  # Azure RBAC (AKS) decides for the user's object id (here from az's JSON beside the RBAC)
+  kubectl access can user:ann@contoso.com --oid a0000000-0000-4000-8000-000000000001 list pods -n web -f testdata/azure
 
   # On every production cluster: exit 0 only when allowed on all of them
   kubectl access can user:alice@contoso.com get secrets -n payments --contexts 'prod-*'`,

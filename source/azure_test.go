@@ -17,15 +17,21 @@ const aksProd = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGro
 // cluster's RBAC, finds the cluster from the scopes, and keeps it all in
 // a snapshot that reads back the same.
 func TestReadAzure(t *testing.T) {
-	dir := "testdata/azure"
-	files := []string{filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "assignments-az.json"), filepath.Join(dir, "assignments-rest.json"), filepath.Join(dir, "roles-az.json")}
+	dir := "../testdata/azure"
+	files := []string{filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "assignments-az.json"), filepath.Join(dir, "assignments-rest.json"), filepath.Join(dir, "roles-az.json"), filepath.Join(dir, "denies-rest.json")}
 	r, err := source.Read(t.Context(), files, source.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := r.Snapshot.Azure
-	if d == nil || d.ClusterID != aksProd || len(d.Assignments) != 3 || len(d.Roles) != 2 {
+	if d == nil || d.ClusterID != aksProd || len(d.Assignments) != 3 || len(d.Roles) != 2 || len(d.Denies) != 1 {
 		t.Fatalf("Azure data: %+v", d)
+	}
+	if x := d.Denies[0]; len(x.Principals) != 1 || x.Principals[0] != "00000000-0000-0000-0000-000000000000" || len(x.ExcludePrincipals) != 1 {
+		t.Errorf("the REST deny assignment: %+v", x)
+	}
+	for _, w := range r.Warnings {
+		t.Errorf("warning on complete Azure input: %s", w.Message)
 	}
 	if a := d.Assignments[2]; a.PrincipalType != "ServicePrincipal" || !strings.HasSuffix(a.Scope, "/namespaces/web") {
 		t.Errorf("the REST shape's properties: %+v", a)
@@ -83,7 +89,7 @@ func TestReadAzureErrors(t *testing.T) {
 		}
 		return p
 	}
-	rb := "testdata/azure/rbac.yaml"
+	rb := "../testdata/azure/rbac.yaml"
 	for _, tc := range []struct {
 		name, body, want string
 		withRBAC         bool

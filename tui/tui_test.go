@@ -847,7 +847,7 @@ func TestVerifyKey(t *testing.T) {
 func TestMatrixAgreesWithCan(t *testing.T) {
 	for _, files := range [][]string{{"../testdata/demo/cluster.yaml"},
 		// Azure RBAC's grants, by the engine's Azure link.
-		{"../source/testdata/azure/rbac.yaml", "../source/testdata/azure/assignments-az.json", "../source/testdata/azure/assignments-rest.json", "../source/testdata/azure/roles-az.json"}} {
+		{"../testdata/azure/rbac.yaml", "../testdata/azure/assignments-az.json", "../testdata/azure/assignments-rest.json", "../testdata/azure/roles-az.json", "../testdata/azure/denies-rest.json"}} {
 		t.Run(filepath.Base(files[len(files)-1]), func(t *testing.T) { matrixAgreesWithCan(t, files) })
 	}
 }
