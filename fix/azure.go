@@ -174,17 +174,11 @@ func applyAzure(s *rbac.Snapshot, op Operation) error {
 		if i >= 0 {
 			return errors.New("already exists")
 		}
-		var body struct {
-			ID         string `json:"id"`
-			Properties struct {
-				Scope, RoleDefinitionID, PrincipalID, PrincipalType string
-			} `json:"properties"`
-		}
-		if err := json.Unmarshal(op.Object, &body); err != nil {
+		scope, role, principal, typ, err := AssignmentOf(op)
+		if err != nil {
 			return err
 		}
-		p := body.Properties
-		n.Assignments = append(n.Assignments, azurerbac.Assignment{ID: op.Target.Name, Scope: p.Scope, RoleDefinitionID: p.RoleDefinitionID, PrincipalID: p.PrincipalID, PrincipalType: p.PrincipalType})
+		n.Assignments = append(n.Assignments, azurerbac.Assignment{ID: op.Target.Name, Scope: scope, RoleDefinitionID: role, PrincipalID: principal, PrincipalType: typ})
 	default:
 		return fmt.Errorf("an Azure role assignment is created or deleted, not %s", op.Action)
 	}
@@ -305,15 +299,9 @@ func azCommands(b *strings.Builder, op Operation) {
 	case Delete:
 		fmt.Fprintf(b, "az role assignment delete --ids %s\n", safe.Shell(op.Target.Name))
 	case Create:
-		var body struct {
-			Properties struct {
-				Scope, RoleDefinitionID, PrincipalID, PrincipalType string
-			} `json:"properties"`
-		}
-		_ = json.Unmarshal(op.Object, &body)
-		p := body.Properties
+		scope, role, principal, typ, _ := AssignmentOf(op)
 		fmt.Fprintf(b, "az role assignment create --assignee-object-id %s --assignee-principal-type %s --role %s --scope %s --name %s\n",
-			safe.Shell(p.PrincipalID), safe.Shell(p.PrincipalType), safe.Shell(p.RoleDefinitionID), safe.Shell(p.Scope), safe.Shell(op.Target.Name[strings.LastIndexByte(op.Target.Name, '/')+1:]))
+			safe.Shell(principal), safe.Shell(typ), safe.Shell(role), safe.Shell(scope), safe.Shell(op.Target.Name[strings.LastIndexByte(op.Target.Name, '/')+1:]))
 	}
 }
 

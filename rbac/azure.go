@@ -278,22 +278,9 @@ func (z *azureAuthorizer) Allow(id *Identity, a *Attributes) []Path {
 // assignment could undo Azure's allow, or the Azure data has gaps.
 func (ix *Index) azureCompleteness(id *Identity, a *Attributes) []Warning {
 	z := (*azureAuthorizer)(ix)
-	if z.data() == nil {
-		return nil
-	}
-	_, ok, unknown := z.principalOf(id)
+	_, ws, ok := z.known(id)
 	if !ok {
-		if unknown != "" {
-			return []Warning{{Code: WarnAzureRBAC, Message: unknown}}
-		}
-		return nil
-	}
-	var ws []Warning
-	if unknown != "" {
-		ws = append(ws, Warning{Code: WarnAzureRBAC, Message: unknown})
-	}
-	for _, g := range z.data().Gaps {
-		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
+		return ws
 	}
 	dec, _, _ := z.decide(id, a)
 	for _, c := range dec.Conditional {
@@ -306,6 +293,27 @@ func (ix *Index) azureCompleteness(id *Identity, a *Attributes) []Warning {
 		ws = append(ws, Warnf(WarnAzureRBAC, "Azure RBAC would allow this, but deny assignment %s carries a condition, which is not evaluated: it may deny it", dec.ConditionalDeny.ID))
 	}
 	return ws
+}
+
+// known is what Azure's answers about id start from: its principal and
+// the warnings every such answer carries (its object id not known, the
+// Azure data's gaps); ok false when Azure has no say (no data, or guard
+// has no opinion on id, or cannot tell which principal it is).
+func (z *azureAuthorizer) known(id *Identity) (p azurerbac.Principal, ws []Warning, ok bool) {
+	if z.data() == nil {
+		return p, nil, false
+	}
+	p, ok, unknown := z.principalOf(id)
+	if unknown != "" {
+		ws = append(ws, Warning{Code: WarnAzureRBAC, Message: unknown})
+	}
+	if !ok {
+		return p, ws, false
+	}
+	for _, g := range z.data().Gaps {
+		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
+	}
+	return p, ws, true
 }
 
 // azureScopeOf says where an assignment's scope applies: "" for the
@@ -463,24 +471,11 @@ func principalIn(p azurerbac.Principal, id string) bool {
 // over some of the grants listed.
 func (ix *Index) azureHoldingWarnings(id *Identity) []Warning {
 	z := (*azureAuthorizer)(ix)
-	d := z.data()
-	if d == nil {
-		return nil
-	}
-	p, ok, unknown := z.principalOf(id)
+	p, ws, ok := z.known(id)
 	if !ok {
-		if unknown != "" {
-			return []Warning{{Code: WarnAzureRBAC, Message: unknown}}
-		}
-		return nil
+		return ws
 	}
-	var ws []Warning
-	if unknown != "" {
-		ws = append(ws, Warning{Code: WarnAzureRBAC, Message: unknown})
-	}
-	for _, g := range d.Gaps {
-		ws = append(ws, Warnf(WarnAzureRBAC, "could not read Azure RBAC data: %s", g))
-	}
+	d := z.data()
 	for _, as := range d.AssignmentsOf(append([]string{p.ObjectID}, p.Groups...)) {
 		if _, ok := azureScopeOf(d, as.Scope); !ok {
 			continue
