@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
-
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -195,19 +193,7 @@ func checkGuard(a *azurerbac.Assignment, guard []PatchOp) error {
 // assignment as ARM gives it: ErrChanged when it is no longer what the
 // fix was computed for.
 func CheckAssignment(assignment map[string]any, guard []PatchOp) error {
-	doc, err := json.Marshal(assignment)
-	if err != nil {
-		return err
-	}
-	raw, err := json.Marshal(guard)
-	if err != nil {
-		return err
-	}
-	p, err := jsonpatch.DecodePatch(raw)
-	if err != nil {
-		return err
-	}
-	if _, err := p.Apply(doc); err != nil {
+	if _, err := patched(assignment, guard); err != nil {
 		return fmt.Errorf("%w: %v", ErrChanged, err)
 	}
 	return nil

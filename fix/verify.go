@@ -135,19 +135,7 @@ func applyTo[T any](list *[]T, op Operation, is func(*T) bool) error {
 	if op.Action == Delete {
 		ops = op.Guard
 	}
-	doc, err := json.Marshal((*list)[i])
-	if err != nil {
-		return err
-	}
-	raw, err := json.Marshal(ops)
-	if err != nil {
-		return err
-	}
-	p, err := jsonpatch.DecodePatch(raw)
-	if err != nil {
-		return err
-	}
-	out, err := p.Apply(doc)
+	out, err := patched((*list)[i], ops)
 	if err != nil {
 		return err
 	}
@@ -161,6 +149,24 @@ func applyTo[T any](list *[]T, op Operation, is func(*T) bool) error {
 	}
 	(*list)[i] = o
 	return nil
+}
+
+// patched applies a JSON patch to v's JSON, as the API server would (a
+// failing test operation is an error).
+func patched(v any, ops []PatchOp) ([]byte, error) {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	p, err := jsonpatch.DecodePatch(raw)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(doc)
 }
 
 // affected are the subjects whose access the fix can change: those of the
