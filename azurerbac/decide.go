@@ -165,6 +165,16 @@ func (d *Data) PrincipalName(objectID string) string {
 // AssignmentsOf are the assignments that name any of the object ids,
 // each once, in the data's order.
 func (d *Data) AssignmentsOf(ids []string) []*Assignment {
+	idx := d.AssignmentIndexesOf(ids)
+	out := make([]*Assignment, len(idx))
+	for i, j := range idx {
+		out[i] = &d.Assignments[j]
+	}
+	return out
+}
+
+// AssignmentIndexesOf is AssignmentsOf as indexes into Assignments.
+func (d *Data) AssignmentIndexesOf(ids []string) []int {
 	d.prepare()
 	var idx []int
 	for _, id := range ids {
@@ -173,12 +183,7 @@ func (d *Data) AssignmentsOf(ids []string) []*Assignment {
 		}
 	}
 	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	out := make([]*Assignment, len(idx))
-	for i, j := range idx {
-		out[i] = &d.Assignments[j]
-	}
-	return out
+	return slices.Compact(idx)
 }
 
 // PrincipalAssigned says whether an assignment names the object id.

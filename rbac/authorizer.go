@@ -19,12 +19,16 @@ type Authorizer interface {
 	// Grantees calls grant for every subject, as the link names it, the
 	// link allows the request for (a ServiceAccount subject with the
 	// namespace of the binding that names it). With allNamespaces a
-	// namespaced request counts in any namespace.
-	Grantees(a *Attributes, allNamespaces bool, grant func(s rbacv1.Subject, bindingNamespace string, p Path)) GranteeNotes
+	// namespaced request counts in any namespace. The paths passed are
+	// the subject's through one binding or assignment, valid only during
+	// the call.
+	Grantees(a *Attributes, allNamespaces bool, grant func(s rbacv1.Subject, bindingNamespace string, paths ...Path)) GranteeNotes
 	// Holdings calls hold for every rule id holds through the link, with
 	// where it applies ("" = cluster-wide); namespace, when set, keeps the
 	// cluster-wide rules and that namespace's.
-	Holdings(id *Identity, namespace string, hold func(where string, p Path))
+	// rule, when set, is the index's own rule the path's is a copy of: the
+	// same pointer is the same rule (what-can files rules by it).
+	Holdings(id *Identity, namespace string, hold func(where string, rule *rbacv1.PolicyRule, p Path))
 }
 
 // GranteeNotes count what Grantees left out, for the answer's warnings.
@@ -55,14 +59,14 @@ func (mastersAuthorizer) Allow(id *Identity, _ *Attributes) []Path {
 	return nil
 }
 
-func (mastersAuthorizer) Grantees(_ *Attributes, _ bool, grant func(rbacv1.Subject, string, Path)) GranteeNotes {
+func (mastersAuthorizer) Grantees(_ *Attributes, _ bool, grant func(rbacv1.Subject, string, ...Path)) GranteeNotes {
 	grant(rbacv1.Subject{Kind: rbacv1.GroupKind, Name: GroupMasters}, "", mastersPath)
 	return GranteeNotes{}
 }
 
-func (mastersAuthorizer) Holdings(id *Identity, _ string, hold func(string, Path)) {
+func (mastersAuthorizer) Holdings(id *Identity, _ string, hold func(string, *rbacv1.PolicyRule, Path)) {
 	if id.inGroup(GroupMasters) {
-		hold("", mastersPath)
+		hold("", nil, mastersPath)
 	}
 }
 
@@ -84,32 +88,37 @@ func (r *rbacAuthorizer) Allow(id *Identity, a *Attributes) []Path {
 	return out
 }
 
-func (r *rbacAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(rbacv1.Subject, string, Path)) GranteeNotes {
+func (r *rbacAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(rbacv1.Subject, string, ...Path)) GranteeNotes {
 	ix := (*Index)(r)
 	m := newRoleMatcher(ix, a)
 	var notes GranteeNotes
+	var paths []Path // one binding's, reused
 	each := func(b *binding) {
 		if b.role == nil {
 			return
 		}
 		rules, names := m.match(b.role)
 		notes.NamedOnly += names
+		if len(rules) == 0 {
+			return
+		}
+		paths = paths[:0]
 		for _, ri := range rules {
-			p := ix.path(b, ri)
-			for _, s := range b.subjects {
-				switch s.Kind {
-				case rbacv1.UserKind, rbacv1.GroupKind:
-				case rbacv1.ServiceAccountKind:
-					if s.Namespace == "" && b.namespace == "" {
-						notes.Unmatchable++
-						continue
-					}
-				default:
+			paths = append(paths, ix.path(b, ri))
+		}
+		for _, s := range b.subjects {
+			switch s.Kind {
+			case rbacv1.UserKind, rbacv1.GroupKind:
+			case rbacv1.ServiceAccountKind:
+				if s.Namespace == "" && b.namespace == "" {
 					notes.Unmatchable++
 					continue
 				}
-				grant(s, b.namespace, p)
+			default:
+				notes.Unmatchable++
+				continue
 			}
+			grant(s, b.namespace, paths...)
 		}
 	}
 	for _, b := range ix.crbs {
@@ -132,7 +141,7 @@ func (r *rbacAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(
 	return notes
 }
 
-func (r *rbacAuthorizer) Holdings(id *Identity, namespace string, hold func(string, Path)) {
+func (r *rbacAuthorizer) Holdings(id *Identity, namespace string, hold func(string, *rbacv1.PolicyRule, Path)) {
 	ix := (*Index)(r)
 	for _, b := range ix.candidates(id) {
 		if b.role == nil || !appliesTo(id, b) {
@@ -142,7 +151,7 @@ func (r *rbacAuthorizer) Holdings(id *Identity, namespace string, hold func(stri
 			continue
 		}
 		for i := range b.role.rules {
-			hold(b.namespace, ix.path(b, i))
+			hold(b.namespace, &b.role.rules[i], ix.path(b, i))
 		}
 	}
 }

@@ -80,16 +80,20 @@ type azureIndex struct {
 	special []azEntry
 	// userNamed: every assignment to a user names its principal.
 	userNamed bool
+	// all are every assignment's entry, by its index in the data (a nil
+	// a: it does not reach the cluster).
+	all []azEntry
 }
 
 type azEntry struct {
+	subj rbacv1.Subject // as who-can names the principal
 	a    *azurerbac.Assignment
 	role *azurerbac.RoleDefinition // nil when not read
 	ns   string                    // "" at the cluster and above
 }
 
 func newAzureIndex(d *azurerbac.Data) *azureIndex {
-	x := &azureIndex{byNS: map[string][]azEntry{}, userNamed: true}
+	x := &azureIndex{byNS: map[string][]azEntry{}, userNamed: true, all: make([]azEntry, len(d.Assignments))}
 	for i := range d.Assignments {
 		a := &d.Assignments[i]
 		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
@@ -100,7 +104,8 @@ func newAzureIndex(d *azurerbac.Data) *azureIndex {
 			continue
 		}
 		r, _ := d.Role(a.RoleDefinitionID)
-		e := azEntry{a: a, role: r, ns: ns}
+		e := azEntry{subj: azureSubject(a), a: a, role: r, ns: ns}
+		x.all[i] = e
 		if r == nil || a.Condition != "" {
 			x.special = append(x.special, e)
 		}
@@ -232,11 +237,16 @@ func azurePath(g azurerbac.Grant) Path {
 }
 
 func assignmentPath(a *azurerbac.Assignment, roleName, dataAction string) Path {
-	return Path{Azure: &AzurePath{
+	p := azurePathOf(a, roleName, dataAction)
+	return Path{Azure: &p}
+}
+
+func azurePathOf(a *azurerbac.Assignment, roleName, dataAction string) AzurePath {
+	return AzurePath{
 		Assignment: a.ID, Scope: a.Scope,
 		PrincipalID: a.PrincipalID, PrincipalType: a.PrincipalType, PrincipalName: a.PrincipalName,
 		RoleDefinitionID: a.RoleDefinitionID, RoleName: roleName, DataAction: dataAction,
-	}}
+	}
 }
 
 func discoveryPath(a *Attributes) Path {
@@ -329,12 +339,9 @@ func azureScopeOf(d *azurerbac.Data, scope string) (string, bool) {
 
 // denied says whether a deny assignment without a condition stops the
 // principal's grant of action at requestScope.
-func denied(d *azurerbac.Data, p azurerbac.Principal, action, requestScope string) bool {
-	if len(d.Denies) == 0 {
-		return false
-	}
-	for i := range d.Denies {
-		x := &d.Denies[i]
+func denied(d *azurerbac.Data, denies []azurerbac.DenyAssignment, p azurerbac.Principal, action, requestScope string) bool {
+	for i := range denies {
+		x := &denies[i]
 		if x.Condition == "" && d.Covers(x, p, action, requestScope) {
 			return true
 		}
@@ -368,7 +375,7 @@ func azureSubject(a *azurerbac.Assignment) rbacv1.Subject {
 	return rbacv1.Subject{Kind: rbacv1.UserKind, Name: a.PrincipalID}
 }
 
-func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(rbacv1.Subject, string, Path)) GranteeNotes {
+func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(rbacv1.Subject, string, ...Path)) GranteeNotes {
 	d := z.data()
 	if d == nil {
 		return GranteeNotes{}
@@ -378,15 +385,28 @@ func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func
 		grant(rbacv1.Subject{Kind: rbacv1.GroupKind, Name: EveryEntraUser}, "", discoveryPath(a))
 	}
 	m := roleMatch{action: azurerbac.DataAction(d.Prefix(), r), memo: map[*azurerbac.RoleDefinition]string{}}
+	// Only the deny assignments of this action can stop a grant (few, if
+	// any, of them); the paths are allocated together.
+	var denies []azurerbac.DenyAssignment
+	for _, x := range d.Denies {
+		if azurerbac.Allows(x.Permissions, m.action) {
+			denies = append(denies, x)
+		}
+	}
+	var paths []AzurePath
 	z.azure.entries(d, a.Namespace, allNamespaces, func(e *azEntry, requestScope string) {
 		if e.a.Condition != "" || e.role == nil {
 			return // said by azureGranteeWarnings
 		}
 		da := m.of(e.role)
-		if da == "" || denied(d, principalOfAssignment(e.a), m.action, requestScope) {
+		if da == "" || len(denies) > 0 && denied(d, denies, principalOfAssignment(e.a), m.action, requestScope) {
 			return
 		}
-		grant(azureSubject(e.a), "", assignmentPath(e.a, e.role.Name, da))
+		if len(paths) == cap(paths) {
+			paths = make([]AzurePath, 0, 256)
+		}
+		paths = append(paths, azurePathOf(e.a, e.role.Name, da))
+		grant(e.subj, "", Path{Azure: &paths[len(paths)-1]})
 	})
 	return GranteeNotes{}
 }
@@ -431,7 +451,7 @@ func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warni
 	return ws
 }
 
-func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(string, Path)) {
+func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(string, *rbacv1.PolicyRule, Path)) {
 	d := z.data()
 	if d == nil {
 		return
@@ -440,23 +460,19 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 	if !ok {
 		return
 	}
-	for _, as := range d.AssignmentsOf(append([]string{p.ObjectID}, p.Groups...)) {
-		if as.Condition != "" {
+	for _, i := range d.AssignmentIndexesOf(append([]string{p.ObjectID}, p.Groups...)) {
+		e := &z.azure.all[i]
+		if e.a == nil || e.a.Condition != "" || e.role == nil {
+			continue // another cluster's; conditions and unknown roles are warned of
+		}
+		if namespace != "" && e.ns != "" && !strings.EqualFold(e.ns, namespace) {
 			continue
 		}
-		ns, reaches := azureScopeOf(d, as.Scope)
-		if !reaches || namespace != "" && ns != "" && !strings.EqualFold(ns, namespace) {
-			continue
-		}
-		role, ok := d.Role(as.RoleDefinitionID)
-		if !ok {
-			continue
-		}
-		for _, perm := range role.Permissions {
+		for _, perm := range e.role.Permissions {
 			for _, da := range perm.DataActions {
-				path := assignmentPath(as, role.Name, da)
+				path := assignmentPath(e.a, e.role.Name, da)
 				path.Azure.NotDataActions = perm.NotDataActions
-				hold(ns, path)
+				hold(e.ns, nil, path)
 			}
 		}
 	}

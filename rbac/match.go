@@ -96,11 +96,21 @@ func nonResourceURLMatches(rule *rbacv1.PolicyRule, requestedURL string) bool {
 // RuleAllows reports whether rule allows the request, as the authorizer's
 // RuleAllows does.
 func RuleAllows(a *Attributes, rule *rbacv1.PolicyRule) bool {
+	return ruleAllows(a, combinedResource(a), rule)
+}
+
+// combinedResource is "resource/subresource", or the resource alone.
+func combinedResource(a *Attributes) string {
+	if len(a.Subresource) > 0 {
+		return a.Resource + "/" + a.Subresource
+	}
+	return a.Resource
+}
+
+// ruleAllows is RuleAllows with the request's combined resource made once
+// (a who-can matches every role's rules against one request).
+func ruleAllows(a *Attributes, combinedResource string, rule *rbacv1.PolicyRule) bool {
 	if a.IsResourceRequest() {
-		combinedResource := a.Resource
-		if len(a.Subresource) > 0 {
-			combinedResource = a.Resource + "/" + a.Subresource
-		}
 		return verbMatches(rule, a.Verb) &&
 			apiGroupMatches(rule, a.APIGroup) &&
 			resourceMatches(rule, combinedResource, a.Subresource) &&

@@ -78,8 +78,9 @@ func appliesTo(id *Identity, b *binding) bool {
 }
 
 func (ix *Index) path(b *binding, rule int) Path {
-	ref := b.ref
-	return Path{Binding: &ref, Role: b.role.ref, Rule: b.role.rules[rule]}
+	// The binding's own ref: the index outlives its answers' use, and
+	// nothing writes through a path's Binding.
+	return Path{Binding: &b.ref, Role: b.role.ref, Rule: b.role.rules[rule]}
 }
 
 // nearest finds the grants closest to a denied request: rules the subject
@@ -197,23 +198,34 @@ type WhoCanResult struct {
 // ClusterRoleBindings only, allNamespaces or not: set any namespace to ask
 // about a namespaced resource in all namespaces.
 func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
-	bySubject := map[subjectKey]*SubjectGrant{}
-	var order []subjectKey
-	grant := func(s rbacv1.Subject, bindingNamespace string, p Path) {
+	// Each subject's grant is kept in one slice, found by its key: the
+	// busiest request (thousands of subjects, tens of thousands of paths)
+	// allocated a grant each and sorted the grants themselves.
+	slot := map[subjectKey]int32{}
+	var grants []SubjectGrant
+	var via []pathList // grants[i]'s paths
+	var lists pathLists
+	grant := func(s rbacv1.Subject, bindingNamespace string, paths ...Path) {
 		k := subjectKeyOf(s, bindingNamespace)
-		g := bySubject[k]
-		if g == nil {
-			g = &SubjectGrant{Kind: k.kind, Name: k.name, Namespace: k.namespace, Broad: broad(k)}
-			bySubject[k] = g
-			order = append(order, k)
+		i, ok := slot[k]
+		if !ok {
+			i = int32(len(grants))
+			slot[k] = i
+			grants = append(grants, SubjectGrant{Kind: k.kind, Name: k.name, Namespace: k.namespace, Broad: broad(k)})
+			via = append(via, pathList{})
 		}
-		if z := p.Azure; z != nil && z.Assignment != "" {
-			g.ObjectID = z.PrincipalID
-			if z.PrincipalName != "" && z.PrincipalName != g.Name && g.DisplayName == "" {
-				g.DisplayName = z.PrincipalName
+		g := &grants[i]
+		for j := range paths {
+			if z := paths[j].Azure; z != nil && z.Assignment != "" {
+				g.ObjectID = z.PrincipalID
+				if z.PrincipalName != "" && z.PrincipalName != g.Name && g.DisplayName == "" {
+					g.DisplayName = z.PrincipalName
+				}
 			}
 		}
-		g.Via = append(g.Via, p)
+		for j := range paths {
+			lists.add(&via[i], paths[j])
+		}
 	}
 	var notes GranteeNotes
 	for _, link := range ix.chain {
@@ -221,11 +233,13 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 		notes.Unmatchable += n.Unmatchable
 		notes.NamedOnly += n.NamedOnly
 	}
-	res := WhoCanResult{Subjects: make([]SubjectGrant, 0, len(order))}
-	for _, k := range order {
-		res.Subjects = append(res.Subjects, *bySubject[k])
+	res := WhoCanResult{Subjects: make([]SubjectGrant, 0, len(grants))}
+	write := lists.writer()
+	for _, i := range sortedGrants(grants) {
+		g := grants[i]
+		g.Via = write(via[i])
+		res.Subjects = append(res.Subjects, g)
 	}
-	sortGrants(res.Subjects)
 	scope := a.Namespace
 	if allNamespaces && scope != "" {
 		scope = "*"
@@ -250,14 +264,15 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 // roleMatcher memoises, per role, which rules allow one request: a
 // ClusterRole referenced by thousands of bindings is matched once.
 type roleMatcher struct {
-	a     *Attributes
-	done  []bool
-	rules [][]int
-	names []int
+	a        *Attributes
+	combined string // a's resource/subresource
+	done     []bool
+	rules    [][]int
+	names    []int
 }
 
 func newRoleMatcher(ix *Index, a *Attributes) *roleMatcher {
-	return &roleMatcher{a: a, done: make([]bool, len(ix.roles)), rules: make([][]int, len(ix.roles)), names: make([]int, len(ix.roles))}
+	return &roleMatcher{a: a, combined: combinedResource(a), done: make([]bool, len(ix.roles)), rules: make([][]int, len(ix.roles)), names: make([]int, len(ix.roles))}
 }
 
 // match returns the indexes of r's rules that allow the request, and how
@@ -270,12 +285,12 @@ func (m *roleMatcher) match(r *role) ([]int, int) {
 	names := 0
 	for i := range r.rules {
 		rule := &r.rules[i]
-		if RuleAllows(m.a, rule) {
+		if ruleAllows(m.a, m.combined, rule) {
 			hits = append(hits, i)
 		} else if m.a.Name == "" && len(rule.ResourceNames) > 0 && m.a.IsResourceRequest() {
 			unnamed := *rule
 			unnamed.ResourceNames = nil
-			if RuleAllows(m.a, &unnamed) {
+			if ruleAllows(m.a, m.combined, &unnamed) {
 				names++
 			}
 		}
@@ -306,16 +321,38 @@ func broad(k subjectKey) string {
 	return ""
 }
 
-var kindOrder = map[string]int{rbacv1.UserKind: 0, rbacv1.GroupKind: 1, rbacv1.ServiceAccountKind: 2, ServicePrincipalKind: 3}
+// kindOrder ranks subject kinds as answers list them.
+func kindOrder(kind string) int {
+	switch kind {
+	case rbacv1.UserKind:
+		return 0
+	case rbacv1.GroupKind:
+		return 1
+	case rbacv1.ServiceAccountKind:
+		return 2
+	case ServicePrincipalKind:
+		return 3
+	}
+	return 0
+}
 
-func sortGrants(gs []SubjectGrant) {
-	slices.SortStableFunc(gs, func(a, b SubjectGrant) int {
+// sortedGrants returns the order of gs by kind, namespace and name (each
+// subject is once in gs, so the order is total); the grants themselves,
+// large and many, are not moved.
+func sortedGrants(gs []SubjectGrant) []int32 {
+	order := make([]int32, len(gs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &gs[i], &gs[j]
 		return cmp.Or(
-			cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]),
+			cmp.Compare(kindOrder(a.Kind), kindOrder(b.Kind)),
 			cmp.Compare(a.Namespace, b.Namespace),
 			cmp.Compare(a.Name, b.Name),
 		)
 	})
+	return order
 }
 
 // GrantedRule is one rule a subject holds, where, and through which paths.
@@ -360,33 +397,78 @@ type WhatCanResult struct {
 // controller's semantic equality compares them), so a subject holding
 // thousands of rules costs one map look-up per path.
 func (ix *Index) WhatCan(id Identity, namespace string) WhatCanResult {
-	res := WhatCanResult{Rules: []GrantedRule{}}
-	type slot struct{ ns, rule string }
-	at := map[slot]int{}
-	hold := func(ns string, p Path) {
+	// Rules are filed by where they apply and what they grant (a rule's
+	// canonical form, found once per rule of the index, or an Azure
+	// dataAction); each group keeps its paths, and the answer's rules are
+	// written once at the end: the heavy user holds thousands.
+	type slot struct {
+		ns   string
+		rule int32
+	}
+	type group struct {
+		ns    string
+		paths pathList
+	}
+	var groups []group
+	var lists pathLists
+	at := make(map[slot]int, 256)
+	ruleIDs := map[string]int32{}
+	byRule := map[*rbacv1.PolicyRule]int32{}
+	ruleID := func(key string) int32 {
+		id, ok := ruleIDs[key]
+		if !ok {
+			id = int32(len(ruleIDs))
+			ruleIDs[key] = id
+		}
+		return id
+	}
+	hold := func(ns string, rule *rbacv1.PolicyRule, p Path) {
 		var k slot
-		if z := p.Azure; z != nil {
-			k = slot{ns, "azure\x00" + z.DataAction + "\x00" + strings.Join(z.NotDataActions, "\x00")}
-		} else {
-			k = slot{ns, RuleKey(&p.Rule)}
+		switch z := p.Azure; {
+		case z != nil:
+			k = slot{ns, ruleID("azure\x00" + z.DataAction + "\x00" + strings.Join(z.NotDataActions, "\x00"))}
+		case rule != nil:
+			id, ok := byRule[rule]
+			if !ok {
+				id = ruleID(RuleKey(rule))
+				byRule[rule] = id
+			}
+			k = slot{ns, id}
+		default:
+			k = slot{ns, ruleID(RuleKey(&p.Rule))}
 		}
-		if i, ok := at[k]; ok {
-			res.Rules[i].Via = append(res.Rules[i].Via, p)
-			return
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, group{ns: ns})
 		}
-		at[k] = len(res.Rules)
-		if z := p.Azure; z != nil {
-			res.Rules = append(res.Rules, GrantedRule{Namespace: ns, Verbs: []string{}, DataActions: []string{z.DataAction}, NotDataActions: z.NotDataActions, Via: []Path{p}})
-			return
-		}
-		r := p.Rule
-		res.Rules = append(res.Rules, GrantedRule{Namespace: ns, APIGroups: r.APIGroups, Resources: r.Resources,
-			ResourceNames: r.ResourceNames, Verbs: r.Verbs, NonResourceURLs: r.NonResourceURLs, Via: []Path{p}})
+		lists.add(&groups[i].paths, p)
 	}
 	for _, link := range ix.chain {
 		link.Holdings(&id, namespace, hold)
 	}
-	slices.SortStableFunc(res.Rules, func(a, b GrantedRule) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	// By namespace, in the order held within one (the index's rules come
+	// by namespace already; the order of indexes is sorted, not groups).
+	order := make([]int32, len(groups))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(groups[a].ns, groups[b].ns) })
+	write := lists.writer()
+	res := WhatCanResult{Rules: make([]GrantedRule, len(groups))}
+	for i, gi := range order {
+		g := &groups[gi]
+		via := write(g.paths)
+		first := &via[0]
+		if z := first.Azure; z != nil {
+			res.Rules[i] = GrantedRule{Namespace: g.ns, Verbs: []string{}, DataActions: []string{z.DataAction}, NotDataActions: z.NotDataActions, Via: via}
+			continue
+		}
+		r := &first.Rule
+		res.Rules[i] = GrantedRule{Namespace: g.ns, APIGroups: r.APIGroups, Resources: r.Resources,
+			ResourceNames: r.ResourceNames, Verbs: r.Verbs, NonResourceURLs: r.NonResourceURLs, Via: via}
+	}
 	scope := namespace
 	if scope == "" {
 		scope = "*"
