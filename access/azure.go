@@ -26,6 +26,10 @@ type AzureARM interface {
 	Assignment(ctx context.Context, id string) (map[string]any, error)
 	DeleteAssignment(ctx context.Context, id string) error
 	CreateAssignment(ctx context.Context, id, scope, roleDefinitionID, principalID, principalType string) error
+	// Directory asks Microsoft Graph what the object ids name (and how
+	// many members each group has). With a directory and an error, only
+	// part of it (member counts) could not be read.
+	Directory(ctx context.Context, ids []string) (*azurerbac.Directory, error)
 }
 
 // AzureSource says how a live load reads Azure RBAC's data (--azure-rbac):
@@ -95,8 +99,30 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			}
 		}
 	}
-	snap.Azure = data
 	var ws []rbac.Warning
+	// ARM names no principal: Graph does, and says which are gone.
+	var ids []string
+	seen := map[string]bool{}
+	for _, as := range data.Assignments {
+		if k := strings.ToLower(as.PrincipalID); !seen[k] {
+			seen[k] = true
+			ids = append(ids, as.PrincipalID)
+		}
+	}
+	if len(ids) > 0 {
+		dir, err := z.ARM.Directory(ctx, ids)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return fail(ctx.Err())
+		case dir != nil:
+			ws = append(ws, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Microsoft Graph: %v: broad groups among them are not told apart", err))
+		default:
+			ws = append(ws, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Microsoft Graph: %v: principals are shown by object id, and deleted or broad ones are not told apart", err))
+		}
+		data.Name(dir)
+	}
+	snap.Azure = data
 	if len(data.Gaps) > 0 {
 		ws = append(ws, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: %d parts of Azure's data could not be read (%s): answers they could change are incomplete",
 			len(data.Gaps), strings.Join(data.Gaps[:min(3, len(data.Gaps))], "; ")))

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,6 +45,11 @@ func init() {
 			Why:   "Assignments of deleted users, groups or service principals are left behind; they grant nothing until an object id is reused, and hide what is really assigned.",
 			Fix:   "Deletes the assignment.",
 			check: checkAzureOrphans},
+		Rule{Name: "azure-broad-group", Category: CategoryAzure, Severity: Medium,
+			Title: "An Azure role granting Kubernetes access is assigned to a broad group",
+			Why:   "A group of many members (hundreds, by Microsoft Graph's count, or named like a tenant-wide group such as All Users) hands the role to everyone in it, and to whoever joins later; nobody reviewing the cluster sees who they are.",
+			Fix:   "Assign the role to a group of the people who need it (not fixed automatically: removing it would take access from every member).",
+			check: checkAzureBroadGroups},
 		Rule{Name: "azure-conditional-assignment", Category: CategoryAzure, Severity: Low,
 			Title: "An Azure role or deny assignment carries a condition the tool does not evaluate",
 			Why:   "ABAC conditions are not evaluated here: answers the assignment could change are marked incomplete rather than guessed.",
@@ -267,10 +273,76 @@ func checkAzureOrphans(c *checker) {
 	}
 	named := slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return a.PrincipalName != "" })
 	for _, x := range xs {
-		gone := strings.EqualFold(x.a.PrincipalType, "Unknown") ||
-			named && x.a.PrincipalName == "" && !strings.EqualFold(x.a.PrincipalType, rbac.AzureServicePrincipal)
+		var gone bool
+		switch {
+		case d.Directory != nil:
+			// Microsoft Graph was asked: it knows every principal that exists.
+			gone = d.Directory.Gone(x.a.PrincipalID)
+		default:
+			// az names every principal it resolves, so an unnamed one
+			// among named ones is gone (a service principal may be
+			// unnamed when az cannot read applications).
+			gone = strings.EqualFold(x.a.PrincipalType, "Unknown") ||
+				named && x.a.PrincipalName == "" && !strings.EqualFold(x.a.PrincipalType, rbac.AzureServicePrincipal)
+		}
 		if gone {
 			c.azureFinding(Medium, x, "", fmt.Sprintf("Azure role assignment %s names principal %s (type %s), which Entra no longer resolves", x.a.ID, x.a.PrincipalID, x.a.PrincipalType))
+		}
+	}
+}
+
+// BroadGroupMembers is how many members make a group broad.
+const BroadGroupMembers = 100
+
+// broadGroupNames are display names tenant-wide groups go by.
+var broadGroupNames = []string{"all users", "all-users", "everyone", "all employees", "all company", "all staff", "all members", "domain users", "all guests", "all tenant"}
+
+// azureBroadGroup says why a group is broad, or "".
+func azureBroadGroup(d *azurerbac.Data, a *azurerbac.Assignment) string {
+	if !strings.EqualFold(a.PrincipalType, rbac.AzureGroup) {
+		return ""
+	}
+	if o, ok := d.Directory.Object(a.PrincipalID); ok && o.Members != nil {
+		if *o.Members >= BroadGroupMembers {
+			return fmt.Sprintf("%d members, by Microsoft Graph", *o.Members)
+		}
+		return "" // counted: the name does not matter
+	}
+	name := strings.ToLower(a.PrincipalName)
+	for _, b := range broadGroupNames {
+		if strings.Contains(name, b) {
+			return fmt.Sprintf("named like a tenant-wide group (%q)", a.PrincipalName)
+		}
+	}
+	return ""
+}
+
+// grantsKubernetes says whether a role has a dataAction of the cluster's
+// (less its carve-outs: a role of Kubernetes reads only pods/log is one).
+func grantsKubernetes(d *azurerbac.Data, r *azurerbac.RoleDefinition) bool {
+	for _, p := range r.Permissions {
+		for _, da := range p.DataActions {
+			// A dataAction of the cluster, or a wildcard reaching one.
+			if azurerbac.MatchAction(da, d.Prefix()+"/pods/read") || strings.HasPrefix(strings.ToLower(da), strings.ToLower(d.Prefix())+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkAzureBroadGroups(c *checker) {
+	d, xs := c.azureAssignments()
+	for _, x := range xs {
+		if x.role == nil || x.a.Condition != "" || !grantsKubernetes(d, x.role) {
+			continue
+		}
+		if why := azureBroadGroup(d, x.a); why != "" {
+			sev := Medium
+			if isAzureAdmin(d, x.role) || x.role.Matching(azureAction(d, rbac.Attributes{Verb: "get", Resource: "secrets"})) != "" {
+				sev = High
+			}
+			c.azureFinding(sev, x, "", fmt.Sprintf("group %s (%s) holds Azure role %s %s", cmp.Or(x.a.PrincipalName, x.a.PrincipalID), why, roleName(x), azureWhere(x)))
 		}
 	}
 }

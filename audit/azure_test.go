@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,7 @@ func TestAzureRules(t *testing.T) {
 			a("r5", cluster+"/namespaces/ci", "e0000000-0000-4000-8000-000000000005", "User", "eve@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "@Resource[x] == 'y'"),
 			a("r6", cluster+"/namespaces/ci", "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", ""),
 			a("r7", strings.Replace(cluster, "/aks", "/aks-other", 1), "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", ""),
+			a("r8", cluster+"/namespaces/web", "80000000-0000-4000-8000-000000000008", "Group", "All Users (Contoso)", "0c0c0c0c-0000-4000-8000-00000000000c", ""),
 		},
 	}
 	rep := audit.Run(rbac.NewIndex(snap), audit.Options{})
@@ -64,6 +66,7 @@ func TestAzureRules(t *testing.T) {
 		"azure-secrets-read":           {"high group:b0000000-0000-4000-8000-000000000002 may read secrets cluster-wide", "high user:fay@contoso.com may read secrets in namespace ci"},
 		"azure-inherited-assignment":   {"high group:b0000000-0000-4000-8000-000000000002 holds Azure role \"Azure Kubernetes Service RBAC Writer\" at subscription 11111111-1111-4111-8111-111111111111 (write access)"},
 		"azure-wildcard-role":          {"medium custom Azure role \"custom all reads\" grants wildcard dataActions"},
+		"azure-broad-group":            {"medium group All Users (Contoso) (named like a tenant-wide group (\"All Users (Contoso)\")) holds Azure role \"custom all reads\" in namespace web"},
 		"azure-orphaned-assignment":    {"medium Azure role assignment " + sub + "/providers/Microsoft.Authorization/roleAssignments/r4 names principal d0000000"},
 		"azure-conditional-assignment": {"low Azure role assignment of \"Azure Kubernetes Service RBAC Writer\" to user:eve@contoso.com in namespace ci carries a condition"},
 		"azure-escalation-path":        {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)"},
@@ -96,6 +99,68 @@ func TestAzureRules(t *testing.T) {
 				t.Errorf("another cluster's assignment reported: %s", f.Message)
 			}
 		}
+	}
+}
+
+// TestAzureDirectory: with what Microsoft Graph said of the principals
+// (live loads), a deleted principal is the one Graph does not know, of any
+// type, and a group is broad by its member count, whatever its name.
+func TestAzureDirectory(t *testing.T) {
+	const (
+		sub     = "/subscriptions/11111111-1111-4111-8111-111111111111"
+		cluster = sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		reader  = "/providers/Microsoft.Authorization/roleDefinitions/7f6c6a51-bcf8-42ba-9220-52d62157d7db"
+		writer  = "/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+	)
+	n := func(i int) *int { return &i }
+	as := func(id, principal, typ, role string) azurerbac.Assignment {
+		return azurerbac.Assignment{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/" + id, Scope: cluster + "/namespaces/web",
+			PrincipalID: principal, PrincipalType: typ, RoleDefinitionID: role}
+	}
+	snap := rbac.NewSnapshot()
+	snap.RulesAggregated = true
+	d := &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{
+			{ID: reader, Name: "Azure Kubernetes Service RBAC Reader", Permissions: []azurerbac.Permission{{DataActions: []string{azurerbac.ClusterType + "/pods/read"}}}},
+			{ID: writer, Name: "Azure Kubernetes Service RBAC Writer", Permissions: []azurerbac.Permission{{DataActions: []string{azurerbac.ClusterType + "/secrets/read"}}}},
+		},
+		Assignments: []azurerbac.Assignment{
+			as("big", "10000000-0000-4000-8000-000000000001", "Group", writer),
+			as("small", "20000000-0000-4000-8000-000000000002", "Group", reader),
+			as("sp-gone", "30000000-0000-4000-8000-000000000003", "ServicePrincipal", reader),
+			as("user", "40000000-0000-4000-8000-000000000004", "User", reader),
+			as("uncounted", "50000000-0000-4000-8000-000000000005", "Group", reader),
+		},
+	}
+	d.Name(&azurerbac.Directory{
+		Objects: []azurerbac.DirectoryObject{
+			{ID: "10000000-0000-4000-8000-000000000001", Type: "Group", Name: "platform", Members: n(2500)},
+			{ID: "20000000-0000-4000-8000-000000000002", Type: "Group", Name: "Everyone on call", Members: n(4)},
+			{ID: "40000000-0000-4000-8000-000000000004", Type: "User", Name: "ann@contoso.com"},
+			{ID: "50000000-0000-4000-8000-000000000005", Type: "Group", Name: "all staff"},
+		},
+		NotFound: []string{"30000000-0000-4000-8000-000000000003"},
+	})
+	snap.Azure = d
+	if got := d.Assignments[3].PrincipalName; got != "ann@contoso.com" {
+		t.Fatalf("the user is named %q, want its UPN from the directory", got)
+	}
+	rep := audit.Run(rbac.NewIndex(snap), audit.Options{})
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Rule == "azure-broad-group" || f.Rule == "azure-orphaned-assignment" {
+			got = append(got, f.Rule+": "+f.Severity.String()+" "+f.Message)
+		}
+	}
+	want := []string{
+		"azure-broad-group: high group platform (2500 members, by Microsoft Graph) holds Azure role \"Azure Kubernetes Service RBAC Writer\" in namespace web",
+		"azure-broad-group: medium group all staff (named like a tenant-wide group (\"all staff\")) holds Azure role \"Azure Kubernetes Service RBAC Reader\" in namespace web",
+		"azure-orphaned-assignment: medium Azure role assignment " + sub + "/providers/Microsoft.Authorization/roleAssignments/sp-gone names principal 30000000-0000-4000-8000-000000000003 (type ServicePrincipal), which Entra no longer resolves",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n got %q\nwant %q", got, want)
 	}
 }
 

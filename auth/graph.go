@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	osexec "os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/identity"
@@ -40,15 +42,38 @@ var ErrGraphForbidden = errors.New("Microsoft Graph refused to read the groups (
 // for up to 1000 ids a request and following @odata.nextLink pages.
 func (g *Graph) Resolve(ctx context.Context, ids []string) (identity.Names, error) {
 	out := identity.Names{}
+	objs, err := g.Objects(ctx, ids, []string{"group"})
+	for _, o := range objs {
+		out[o.ID] = o.DisplayName
+	}
+	return out, err
+}
+
+// DirectoryObject is what Graph says of one object id.
+type DirectoryObject struct {
+	ID   string
+	Type string // group, user or servicePrincipal
+	// DisplayName, and a user's UserPrincipalName.
+	DisplayName, UserPrincipalName string
+}
+
+// Objects returns the objects of the types among ids that Graph knows
+// (directoryObjects/getByIds, up to 1000 ids a request, following
+// @odata.nextLink pages); an id it does not return does not exist, or is
+// of another type.
+func (g *Graph) Objects(ctx context.Context, ids, types []string) ([]DirectoryObject, error) {
+	var out []DirectoryObject
 	for lo := 0; lo < len(ids); lo += 1000 {
-		body, _ := json.Marshal(map[string]any{"ids": ids[lo:min(lo+1000, len(ids))], "types": []string{"group"}})
+		body, _ := json.Marshal(map[string]any{"ids": ids[lo:min(lo+1000, len(ids))], "types": types})
 		url := g.BaseURL + "/v1.0/directoryObjects/getByIds"
 		method := http.MethodPost
 		for url != "" {
 			var page struct {
 				Value []struct {
-					ID          string `json:"id"`
-					DisplayName string `json:"displayName"`
+					Type              string `json:"@odata.type"`
+					ID                string `json:"id"`
+					DisplayName       string `json:"displayName"`
+					UserPrincipalName string `json:"userPrincipalName"`
 				} `json:"value"`
 				Next string `json:"@odata.nextLink"`
 			}
@@ -56,12 +81,20 @@ func (g *Graph) Resolve(ctx context.Context, ids []string) (identity.Names, erro
 				return out, err
 			}
 			for _, v := range page.Value {
-				out[v.ID] = v.DisplayName
+				out = append(out, DirectoryObject{ID: v.ID, Type: strings.TrimPrefix(v.Type, "#microsoft.graph."), DisplayName: v.DisplayName, UserPrincipalName: v.UserPrincipalName})
 			}
 			url, method, body = page.Next, http.MethodGet, nil
 		}
 	}
 	return out, nil
+}
+
+// MemberCount returns how many members a group has, transitively
+// (groups/ID/transitiveMembers/$count, an advanced query).
+func (g *Graph) MemberCount(ctx context.Context, groupID string) (int, error) {
+	var n int
+	err := g.do(ctx, http.MethodGet, g.BaseURL+"/v1.0/groups/"+url.PathEscape(groupID)+"/transitiveMembers/$count", nil, &n)
+	return n, err
 }
 
 func (g *Graph) do(ctx context.Context, method, url string, body []byte, into any) error {
@@ -94,6 +127,8 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
+		// $count and other advanced queries need it; plain reads ignore it.
+		req.Header.Set("ConsistencyLevel", "eventual")
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}

@@ -40,3 +40,8 @@ func (c *Client) DeleteAssignment(ctx context.Context, id string) error {
 func (c *Client) CreateAssignment(ctx context.Context, id, scope, roleDefinitionID, principalID, principalType string) error {
 	return CreateAssignment(ctx, id, AssignmentProperties{Scope: scope, RoleDefinitionID: roleDefinitionID, PrincipalID: principalID, PrincipalType: principalType}, c.Options)
 }
+
+// Directory is Directory with the client's options.
+func (c *Client) Directory(ctx context.Context, ids []string) (*azurerbac.Directory, error) {
+	return Directory(ctx, ids, c.Options)
+}

@@ -31,6 +31,9 @@ type Options struct {
 	ClientOptions *arm.ClientOptions
 	// Parallel is the number of ARM calls in flight; 0 is DefaultParallel.
 	Parallel int
+	// GraphURL is Microsoft Graph's endpoint (DefaultGraphURL when
+	// empty; sovereign clouds have their own).
+	GraphURL string
 	// Progress, when set, is called each time a scope has been read, with
 	// how many of the total have; calls are never concurrent.
 	Progress func(done, total int)

@@ -116,11 +116,71 @@ type Data struct {
 	// Gaps say what could not be read (an ARM call refused or failing):
 	// any gap makes an answer Azure could change incomplete.
 	Gaps []string `json:"gaps,omitempty"`
+	// Directory is what Microsoft Graph said of the principals the
+	// assignments name; nil when Graph was not asked.
+	Directory *Directory `json:"directory,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
 	byPrincipal map[string][]int // lower-case object id -> assignments
 	byName      map[string]string
+}
+
+// Directory is what Microsoft Graph said of the principals assignments
+// name (live loads ask it; ARM names no principal).
+type Directory struct {
+	// Objects are the principals Graph found.
+	Objects []DirectoryObject `json:"objects"`
+	// NotFound are the object ids Graph was asked about and does not
+	// know: deleted principals.
+	NotFound []string `json:"notFound,omitempty"`
+}
+
+// DirectoryObject is one principal Graph knows.
+type DirectoryObject struct {
+	ID   string `json:"id"`
+	Type string `json:"type"` // User, Group or ServicePrincipal (ARM's principalType)
+	// Name is a user's UPN, else the display name.
+	Name string `json:"name"`
+	// Members is a group's transitive member count, when it was read.
+	Members *int `json:"members,omitempty"`
+}
+
+// Object returns what Graph said of an object id.
+func (x *Directory) Object(id string) (*DirectoryObject, bool) {
+	if x == nil {
+		return nil, false
+	}
+	for i := range x.Objects {
+		if strings.EqualFold(x.Objects[i].ID, id) {
+			return &x.Objects[i], true
+		}
+	}
+	return nil, false
+}
+
+// Gone says Graph was asked about id and does not know it.
+func (x *Directory) Gone(id string) bool {
+	return x != nil && slices.ContainsFunc(x.NotFound, func(n string) bool { return strings.EqualFold(n, id) })
+}
+
+// Name names every assignment's principal that is unnamed with what the
+// directory says of it. Call it before the data is read.
+func (d *Data) Name(x *Directory) {
+	d.Directory = x
+	if x == nil {
+		return
+	}
+	byID := make(map[string]string, len(x.Objects))
+	for _, o := range x.Objects {
+		byID[strings.ToLower(o.ID)] = o.Name
+	}
+	for i := range d.Assignments {
+		a := &d.Assignments[i]
+		if n := byID[strings.ToLower(a.PrincipalID)]; a.PrincipalName == "" && n != "" {
+			a.PrincipalName = n
+		}
+	}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).

@@ -38,6 +38,12 @@ type fxARM struct {
 	writes   atomic.Int64
 }
 
+// fxBroadGroup is the index of the group Graph counts 500 members in;
+// fxGoneSP the service principal Graph does not know.
+const fxBroadGroup = 3
+
+var fxGoneSP = fxGUID('c', 2)
+
 const (
 	fxTenant    = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	fxAppID     = "5e4e1ce0-0000-4000-8000-0000000000c2"
@@ -57,6 +63,24 @@ func newFxARM(t *testing.T, fx *azureFixture, apiServer string) *fxARM {
 	u, err := url.Parse(apiServer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The issuer's Graph knows the fixture's principals, as Entra would:
+	// users by UPN, groups by name (fxBroadGroup with 500 members), and
+	// every service principal but fxGoneSP (deleted).
+	is.Users, is.GroupNames, is.ServicePrincipals = map[string]string{}, map[string]string{}, map[string]string{}
+	is.GroupMembers = map[string]int{}
+	for _, u := range fx.Users {
+		is.Users[u.OID] = u.UPN
+	}
+	for i, g := range fx.Groups {
+		is.GroupNames[g] = fmt.Sprintf("team-%d", i)
+		is.GroupMembers[g] = 3
+	}
+	is.GroupMembers[fx.Groups[fxBroadGroup]] = 500
+	for i := range 3 {
+		if id := fxGUID('c', i); id != fxGoneSP {
+			is.ServicePrincipals[id] = fmt.Sprintf("sp-%d", i)
+		}
 	}
 	a := &fxARM{fx: fx, host: u.Hostname(), issuer: is}
 	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
@@ -203,7 +227,7 @@ func (a *fxARM) options(t *testing.T) *azurearm.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &azurearm.Options{Credential: cred, ClientOptions: &arm.ClientOptions{ClientOptions: policy.ClientOptions{
+	return &azurearm.Options{Credential: cred, GraphURL: a.issuer.GraphAudience(), ClientOptions: &arm.ClientOptions{ClientOptions: policy.ClientOptions{
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: a.issuer.Authority(),
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: a.srv.URL, Audience: fxAudience}}},
 		Transport: hc,

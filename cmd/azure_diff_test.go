@@ -478,6 +478,50 @@ func TestAzureRBACDifferential(t *testing.T) {
 		t.Errorf("ARM's data: %d assignments, want the %d that reach the cluster", len(fromARM.Azure.Assignments), reaching)
 	}
 	views["live ARM"] = rbac.NewIndex(&fromARM)
+	// ARM names no principal: Microsoft Graph (the issuer's, asked with
+	// the same sign-in) names users by UPN, groups and service principals
+	// by display name, and knows which principal is deleted.
+	if dir := fromARM.Azure.Directory; dir == nil || !dir.Gone(fxGoneSP) || len(dir.NotFound) != 1 {
+		t.Errorf("Graph's directory in the snapshot: %+v, want only %s not found", dir, fxGoneSP)
+	}
+	upn := map[string]string{}
+	for _, u := range fx.Users {
+		upn[u.OID] = u.UPN
+	}
+	for _, a := range fromARM.Azure.Assignments {
+		want := upn[a.PrincipalID]
+		switch {
+		case a.PrincipalType == "Group":
+			want = fmt.Sprintf("team-%d", slices.Index(fx.Groups, a.PrincipalID))
+		case a.PrincipalType == "ServicePrincipal" && a.PrincipalID != fxGoneSP:
+			want = "sp-" + a.PrincipalID[7:8]
+		}
+		if a.PrincipalName != want {
+			t.Errorf("assignment %s of %s %s is named %q, want %q", a.ID, a.PrincipalType, a.PrincipalID, a.PrincipalName, want)
+		}
+	}
+	// With Graph's answers the audit finds the broad group (500 members)
+	// and the deleted service principal, live.
+	js, errOut, code := runWith(t, withARM, "audit", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--only", "azure-broad-group,azure-orphaned-assignment", "-o", "json")
+	var found audit.Report
+	if err := json.Unmarshal([]byte(js), &found); err != nil || code != ExitOK {
+		t.Fatalf("audit --azure-rbac: code %d %v\n%s", code, err, errOut)
+	}
+	broadSeen, goneSeen := false, false
+	for _, f := range found.Findings {
+		z := f.Evidence[0].Azure
+		switch {
+		case f.Rule == "azure-broad-group" && z.PrincipalID == fx.Groups[fxBroadGroup] && strings.Contains(f.Message, "500 members"):
+			broadSeen = true
+		case f.Rule == "azure-orphaned-assignment" && z.PrincipalID == fxGoneSP:
+			goneSeen = true
+		default:
+			t.Errorf("unexpected finding %s: %s", f.Rule, f.Message)
+		}
+	}
+	if !broadSeen || !goneSeen {
+		t.Errorf("audit --azure-rbac: broad group found %v, deleted service principal found %v: %d findings", broadSeen, goneSeen, len(found.Findings))
+	}
 	// A cluster id that is not the kubeconfig's cluster is refused, and the
 	// answer is incomplete rather than decided by another cluster's data.
 	other := strings.Replace(fx.Cluster, "aks-prod", "aks-dev", 1)
@@ -643,7 +687,7 @@ func TestAzureRBACDifferential(t *testing.T) {
 	// fix --apply through ARM: an azure-secrets-read finding of a user's
 	// assignment is fixed by deleting it (read, guard checked, deleted),
 	// after which the server and the engine agree the user lost it there.
-	js, errOut, code := runWith(t, withARM, "audit", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--only", "azure-secrets-read", "-o", "json")
+	js, errOut, code = runWith(t, withARM, "audit", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--only", "azure-secrets-read", "-o", "json")
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK {
 		t.Fatalf("audit --azure-rbac: code %d %v\n%s", code, err, errOut)

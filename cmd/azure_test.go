@@ -166,3 +166,21 @@ func TestAzureRBACDetected(t *testing.T) {
 		t.Errorf("can without guard: code %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestAzureProgress: the progress line rewrites itself in place (carriage
+// return, erase line), counts the lists read, and leaves the line clear at
+// the end so the answer starts on a clean line.
+func TestAzureProgress(t *testing.T) {
+	var b strings.Builder
+	p := azureProgress(&b)
+	for i := 1; i <= 4; i++ {
+		p(i, 4)
+	}
+	want := "\r\x1b[KAzure RBAC: reading role and deny assignments, 1 of 4 lists" +
+		"\r\x1b[KAzure RBAC: reading role and deny assignments, 2 of 4 lists" +
+		"\r\x1b[KAzure RBAC: reading role and deny assignments, 3 of 4 lists" +
+		"\r\x1b[K"
+	if b.String() != want {
+		t.Errorf("progress:\n got %q\nwant %q", b.String(), want)
+	}
+}

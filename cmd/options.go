@@ -88,7 +88,11 @@ func (in *InputOptions) Complete() error {
 func (r *RootOptions) azureSource(ctx context.Context, in *InputOptions) *access.AzureSource {
 	z := &access.AzureSource{ClusterID: in.AzureClusterID}
 	if r.azureOptions != nil {
-		z.ARM = &azurearm.Client{Options: *r.azureOptions}
+		o := *r.azureOptions
+		if terminal(r.ErrOut) {
+			o.Progress = azureProgress(r.ErrOut)
+		}
+		z.ARM = &azurearm.Client{Options: o}
 		return z
 	}
 	cred, err := azurearm.Credential(r.Login.Mode, r.ErrOut, azcore.ClientOptions{})
@@ -101,8 +105,24 @@ func (r *RootOptions) azureSource(ctx context.Context, in *InputOptions) *access
 		z.SignInErr = &azurearm.SignInError{Err: err}
 		return z
 	}
-	z.ARM = &azurearm.Client{Options: azurearm.Options{Credential: cred}}
+	o := azurearm.Options{Credential: cred}
+	if terminal(r.ErrOut) {
+		o.Progress = azureProgress(r.ErrOut)
+	}
+	z.ARM = &azurearm.Client{Options: o}
 	return z
+}
+
+// azureProgress rewrites one line on the terminal as ARM's lists are read
+// (two a scope: role and deny assignments), and clears it at the end.
+func azureProgress(w io.Writer) func(done, total int) {
+	return func(done, total int) {
+		if done >= total {
+			fmt.Fprint(w, "\r\x1b[K")
+			return
+		}
+		fmt.Fprintf(w, "\r\x1b[KAzure RBAC: reading role and deny assignments, %d of %d lists", done, total)
+	}
 }
 
 // validateAzure refuses --azure-rbac with files: ARM is read live, and

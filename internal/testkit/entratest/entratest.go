@@ -45,6 +45,15 @@ type Issuer struct {
 	// GroupNames are the display names the Graph endpoint
 	// (/v1.0/directoryObjects/getByIds, for tokens of its audience) knows.
 	GroupNames map[string]string
+	// Users (object id -> UPN) and ServicePrincipals (object id -> display
+	// name) are the other objects its Graph knows; GroupMembers are the
+	// groups' transitive member counts (/v1.0/groups/ID/transitiveMembers/$count).
+	Users             map[string]string
+	ServicePrincipals map[string]string
+	GroupMembers      map[string]int
+	// MemberCountStatus, when set, is how every member count is answered
+	// (403: the identity may read names but not memberships).
+	MemberCountStatus int
 	// Clients are the confidential clients: id -> secret and identity.
 	Clients map[string]Client
 
@@ -132,6 +141,8 @@ func (is *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		is.token(w, r)
 	case r.URL.Path == "/v1.0/directoryObjects/getByIds" && r.Method == http.MethodPost:
 		is.getByIds(w, r)
+	case strings.HasPrefix(r.URL.Path, "/v1.0/groups/") && strings.HasSuffix(r.URL.Path, "/transitiveMembers/$count") && r.Method == http.MethodGet:
+		is.memberCount(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -186,6 +197,60 @@ func (is *Issuer) GraphAudience() string { return is.srv.URL }
 // issuer gave for Graph's audience (a token for the cluster is refused,
 // as Graph would).
 func (is *Issuer) getByIds(w http.ResponseWriter, r *http.Request) {
+	if !is.graphToken(w, r) {
+		return
+	}
+	var req struct {
+		IDs   []string `json:"ids"`
+		Types []string `json:"types"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	want := func(t string) bool { return len(req.Types) == 0 || slices.Contains(req.Types, t) }
+	var vals []map[string]string
+	for _, id := range req.IDs {
+		if n, ok := is.GroupNames[id]; ok && want("group") {
+			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.group"})
+		}
+		if n, ok := is.Users[id]; ok && want("user") {
+			vals = append(vals, map[string]string{"id": id, "displayName": strings.Split(n, "@")[0], "userPrincipalName": n, "@odata.type": "#microsoft.graph.user"})
+		}
+		if n, ok := is.ServicePrincipals[id]; ok && want("servicePrincipal") {
+			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal"})
+		}
+	}
+	writeJSON(w, map[string]any{"value": vals})
+}
+
+// memberCount answers /v1.0/groups/ID/transitiveMembers/$count as Graph
+// does: a bare number, only with ConsistencyLevel: eventual.
+func (is *Issuer) memberCount(w http.ResponseWriter, r *http.Request) {
+	if !is.graphToken(w, r) {
+		return
+	}
+	if r.Header.Get("ConsistencyLevel") != "eventual" {
+		http.Error(w, `{"error":{"code":"Request_BadRequest","message":"$count is not supported without ConsistencyLevel: eventual"}}`, http.StatusBadRequest)
+		return
+	}
+	if is.MemberCountStatus != 0 {
+		http.Error(w, `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`, is.MemberCountStatus)
+		return
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1.0/groups/"), "/transitiveMembers/$count")
+	n, ok := is.GroupMembers[id]
+	if _, named := is.GroupNames[id]; !ok && !named {
+		http.Error(w, `{"error":{"code":"Request_ResourceNotFound"}}`, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprint(w, n)
+}
+
+// graphToken answers for a request without a token this issuer gave for
+// Graph's audience (a token for the cluster is refused, as Graph would).
+func (is *Issuer) graphToken(w http.ResponseWriter, r *http.Request) bool {
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	parts := strings.Split(tok, ".")
 	var claims struct {
@@ -200,22 +265,9 @@ func (is *Issuer) getByIds(w http.ResponseWriter, r *http.Request) {
 	is.mu.Unlock()
 	if !known || claims.Aud != is.GraphAudience() {
 		http.Error(w, `{"error":{"code":"InvalidAuthenticationToken"}}`, http.StatusUnauthorized)
-		return
+		return false
 	}
-	var req struct {
-		IDs []string `json:"ids"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var vals []map[string]string
-	for _, id := range req.IDs {
-		if n, ok := is.GroupNames[id]; ok {
-			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.group"})
-		}
-	}
-	writeJSON(w, map[string]any{"value": vals})
+	return true
 }
 
 func (is *Issuer) sign(claims map[string]any) (string, error) {
