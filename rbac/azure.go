@@ -478,6 +478,73 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 	}
 }
 
+// nearestVerbs are the verbs whose actions nearest tries for "another
+// action on the same resource".
+var nearestVerbs = []string{"get", "create", "update", "delete", "use", "bind", "escalate", "impersonate", "*"}
+
+// nearest adds, for a denied request, the Azure grants closest to it, as
+// RBAC's nearest scores them: 3, the principal holds another action on the
+// resource where the request is asked; 2, an action on the parent of a
+// subresource (pods for pods/exec); 1, this action held in another
+// namespace. Assignments with a condition or an unknown role are said by
+// the answer's warnings, not here.
+func (z *azureAuthorizer) nearest(id *Identity, a *Attributes, add func(Path, int)) {
+	d := z.data()
+	if d == nil {
+		return
+	}
+	p, ok, _ := z.principalOf(id)
+	if !ok {
+		return
+	}
+	r := azureRequest(a)
+	action := azurerbac.DataAction(d.Prefix(), r)
+	var others []string // the resource's other actions
+	for _, v := range nearestVerbs {
+		o := r
+		o.Verb = v
+		if x := azurerbac.DataAction(d.Prefix(), o); x != action && !slices.Contains(others, x) {
+			others = append(others, x)
+		}
+	}
+	var parent []string // a subresource's parent's actions, this one first
+	if r.Subresource != "" {
+		for _, v := range append([]string{r.Verb}, nearestVerbs...) {
+			o := r
+			o.Verb, o.Subresource = v, ""
+			if x := azurerbac.DataAction(d.Prefix(), o); !slices.Contains(parent, x) {
+				parent = append(parent, x)
+			}
+		}
+	}
+	for _, i := range d.AssignmentIndexesOf(append([]string{p.ObjectID}, p.Groups...)) {
+		e := &z.azure.all[i]
+		if e.a == nil || e.a.Condition != "" || e.role == nil {
+			continue
+		}
+		here := e.ns == "" || strings.EqualFold(e.ns, a.Namespace)
+		switch {
+		case here:
+			for _, o := range others {
+				if da := e.role.Matching(o); da != "" {
+					add(assignmentPath(e.a, e.role.Name, da), 3)
+					break
+				}
+			}
+			for _, o := range parent {
+				if da := e.role.Matching(o); da != "" {
+					add(assignmentPath(e.a, e.role.Name, da), 2)
+					break
+				}
+			}
+		case a.Namespace != "" && a.IsResourceRequest():
+			if da := e.role.Matching(action); da != "" {
+				add(assignmentPath(e.a, e.role.Name, da), 1)
+			}
+		}
+	}
+}
+
 func principalIn(p azurerbac.Principal, id string) bool {
 	return strings.EqualFold(p.ObjectID, id) || slices.ContainsFunc(p.Groups, func(g string) bool { return strings.EqualFold(g, id) })
 }

@@ -280,3 +280,66 @@ func TestAzureChain(t *testing.T) {
 	}
 	_ = rbacv1.GroupKind
 }
+
+// TestAzureNearest: a request Azure denies shows the Azure grants closest
+// to it, as RBAC's nearest does: another action on the resource where it
+// is asked first, then the parent of a subresource, then the same action
+// in another namespace; never another principal's, a conditional one's, or
+// another cluster's.
+func TestAzureNearest(t *testing.T) {
+	const (
+		sub     = "/subscriptions/11111111-1111-4111-8111-111111111111"
+		cluster = sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		ann     = "a0000000-0000-4000-8000-000000000001"
+		team    = "b0000000-0000-4000-8000-000000000002"
+		other   = "c0000000-0000-4000-8000-000000000003"
+		ct      = azurerbac.ClusterType
+	)
+	role := func(id, name string, das ...string) azurerbac.RoleDefinition {
+		return azurerbac.RoleDefinition{ID: "/providers/Microsoft.Authorization/roleDefinitions/" + id, Name: name, Permissions: []azurerbac.Permission{{DataActions: das}}}
+	}
+	as := func(id, scope, principal, typ, roleID, cond string) azurerbac.Assignment {
+		return azurerbac.Assignment{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/" + id, Scope: scope, PrincipalID: principal, PrincipalType: typ,
+			RoleDefinitionID: "/providers/Microsoft.Authorization/roleDefinitions/" + roleID, Condition: cond}
+	}
+	snap := NewSnapshot()
+	snap.RulesAggregated = true
+	snap.Azure = &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{
+			role("11111111-0000-4000-8000-000000000001", "pod reader", ct+"/pods/read"),
+			role("22222222-0000-4000-8000-000000000002", "exec", ct+"/pods/exec/action"),
+			role("33333333-0000-4000-8000-000000000003", "pod deleter", ct+"/pods/delete"),
+		},
+		Assignments: []azurerbac.Assignment{
+			as("r1", cluster+"/namespaces/web", team, "Group", "11111111-0000-4000-8000-000000000001", ""),
+			as("r2", cluster+"/namespaces/api", ann, "User", "22222222-0000-4000-8000-000000000002", ""),
+			as("r3", cluster+"/namespaces/web", other, "User", "33333333-0000-4000-8000-000000000003", ""),
+			as("r4", cluster+"/namespaces/web", ann, "User", "33333333-0000-4000-8000-000000000003", "@Resource[x] == 'y'"),
+			as("r5", strings.Replace(cluster, "/aks", "/aks-dev", 1), ann, "User", "33333333-0000-4000-8000-000000000003", ""),
+		},
+	}
+	ix := NewIndex(snap)
+	id := Identity{Name: "ann@contoso.com", ObjectID: ann, Groups: l(GroupAuthenticated, team)}
+	res := ix.Can(id, Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: "web", Name: "p"})
+	if res.Allowed {
+		t.Fatalf("allowed: %+v", res)
+	}
+	var got []string
+	for _, p := range res.Nearest {
+		if p.Azure == nil {
+			t.Fatalf("an RBAC path among the nearest: %+v", p)
+		}
+		got = append(got, p.Azure.Assignment[strings.LastIndex(p.Azure.Assignment, "/")+1:]+" "+p.Azure.DataAction)
+	}
+	// r1 grants pods/read in web: the parent resource's (pods) get, not
+	// another action of pods/exec; r2 grants the action in api.
+	want := []string{"r1 " + ct + "/pods/read", "r2 " + ct + "/pods/exec/action"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("nearest:\n got %q\nwant %q", got, want)
+	}
+	// Another action on the same resource ranks first.
+	res = ix.Can(id, Attributes{Verb: "delete", Resource: "pods", Namespace: "web", Name: "p"})
+	if res.Allowed || len(res.Nearest) == 0 || !strings.HasSuffix(res.Nearest[0].Azure.Assignment, "/r1") || res.Nearest[0].Azure.DataAction != ct+"/pods/read" {
+		t.Errorf("delete pods in web: %+v", res.Nearest)
+	}
+}

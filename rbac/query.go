@@ -139,6 +139,9 @@ func (ix *Index) nearest(id *Identity, a *Attributes) []Path {
 			}
 		}
 	}
+	if ix.azure != nil {
+		(*azureAuthorizer)(ix).nearest(id, a, func(p Path, score int) { found = append(found, scored{p, score}) })
+	}
 	sort.SliceStable(found, func(i, j int) bool { return found[i].score > found[j].score })
 	out := []Path{}
 	for i := 0; i < len(found) && i < 5; i++ {
