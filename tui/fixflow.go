@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -94,6 +95,9 @@ func (f *fixFlow) busy() string {
 	case fixBuilding:
 		return "building and checking the fix"
 	case fixDryRun:
+		if f.azure() {
+			return "reading the role assignments (ARM has no dry run)"
+		}
 		return "server-side dry run"
 	case fixApplying:
 		return "applying"
@@ -240,7 +244,7 @@ func (f *fixFlow) view(fi *audit.Finding, names func(string) string) string {
 		b.WriteString(st.Error.Render("No fix can be offered") + "\n" + safe.Terminal(pm.err.Error()) + "\n")
 		return b.String()
 	case f.state == fixConfirm || f.state == fixApplying:
-		b.WriteString(st.OK.Render("Server-side dry run accepted every change:") + "\n\n")
+		b.WriteString(st.OK.Render(f.dryRunHead()) + "\n\n")
 		for _, d := range f.dry {
 			b.WriteString(st.Muted.Render(safe.Terminal(d.Operation)) + "\n" + colorDiff(st, d.Diff) + "\n")
 		}
@@ -284,7 +288,11 @@ func (f *fixFlow) dialog(width int) string {
 	if f.state != fixConfirm && f.state != fixApplying {
 		return ""
 	}
-	q := fmt.Sprintf("Apply %d change(s) for %s to %s?", len(f.dry), f.id, safe.Terminal(f.deps.app.Origin.String()))
+	to := safe.Terminal(f.deps.app.Origin.String())
+	if f.azure() {
+		to += " through Azure Resource Manager"
+	}
+	q := fmt.Sprintf("Apply %d change(s) for %s to %s?", len(f.dry), f.id, to)
 	if pm := f.plans[f.id]; pm.plan != nil && pm.plan.Fix.Verification.Incomplete {
 		q = "INCOMPLETE VIEW: checked only on what could be read. " + q
 	}
@@ -293,6 +301,20 @@ func (f *fixFlow) dialog(width int) string {
 		keys = "applying…"
 	}
 	return f.c.Styles.Dialog.Width(max(width-2, 20)).Render(wrapText(q, max(width-6, 16), "") + "\n" + keys)
+}
+
+// azure says whether the fix being applied changes Azure role
+// assignments (through ARM, which has no dry run).
+func (f *fixFlow) azure() bool {
+	pm := f.plans[f.id]
+	return pm.plan != nil && slices.ContainsFunc(pm.plan.Fix.Operations, func(op fix.Operation) bool { return op.IsAzure() })
+}
+
+func (f *fixFlow) dryRunHead() string {
+	if f.azure() {
+		return "Azure Resource Manager has no dry run: each role assignment was read and is as the audit saw it (the Kubernetes changes, if any, passed a server-side dry run):"
+	}
+	return "Server-side dry run accepted every change:"
 }
 
 func colorDiff(st *Styles, d string) string {
