@@ -23,12 +23,12 @@ func init() {
 		Rule{Name: "azure-cluster-admin", Category: CategoryAzure, Severity: Critical,
 			Title: "An Azure role assignment grants cluster-admin",
 			Why:   "A role whose dataActions cover every Kubernetes action (Azure Kubernetes Service RBAC Cluster Admin, or a custom role with managedClusters/*) is cluster-admin, granted outside the cluster where kubectl never shows it.",
-			Fix:   "Narrows the assignment to the namespaces that need it (az role assignment create at CLUSTER/namespaces/NS with a narrower role), then deletes it.",
+			Fix:   "Deletes the assignment; with fix --narrow, first assigns the same role at the scopes of the namespaces where the principal works (RoleBindings or other assignments name it there).",
 			check: checkAzureClusterAdmin},
 		Rule{Name: "azure-secrets-read", Category: CategoryAzure, Severity: High,
 			Title: "An Azure role assignment grants reading secrets",
 			Why:   "Reading secrets (Azure Kubernetes Service RBAC Writer, Admin, or a custom role) gives every service account token and credential stored in them.",
-			Fix:   "Narrows the assignment to the namespaces that need it, or assigns a role without secrets (RBAC Reader).",
+			Fix:   "Deletes the assignment; with fix --narrow, first assigns the same role in the namespaces where the principal works.",
 			check: checkAzureSecrets},
 		Rule{Name: "azure-inherited-assignment", Category: CategoryAzure, Severity: High,
 			Title: "A role granting Kubernetes access is assigned above the cluster",
@@ -58,7 +58,7 @@ func init() {
 		Rule{Name: "azure-escalation-path", Category: CategoryAzure, Severity: High,
 			Title: "An Azure grant to create pods reaches a service account's RBAC rights",
 			Why:   "Whoever may create pods in a namespace may run them as any service account there, and so holds that account's Kubernetes RBAC rights: the Azure grant crosses into RBAC.",
-			Fix:   "Narrows the assignment so it cannot create pods where powerful service accounts live, or moves those accounts out.",
+			Fix:   "Deletes the assignment that grants creating pods there (or move the powerful service accounts out of the namespace by hand).",
 			check: checkAzureEscalation},
 	)
 }

@@ -72,7 +72,7 @@ changes anything (--yes answers for pipelines).`,
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatTable, FormatYAML, FormatJSON, FormatKubectl)
 	c.Flags().StringSliceVar(&o.Keep, "keep", nil, "Verbs a wildcard verb is narrowed to (default get,list,watch)")
-	c.Flags().BoolVar(&o.Narrow, "narrow", false, "For a cluster-wide grant, keep it in the subject's namespaces through RoleBindings instead of removing it")
+	c.Flags().BoolVar(&o.Narrow, "narrow", false, "For a cluster-wide grant, keep it in the subject's namespaces through RoleBindings (an Azure role assignment: assignments at those namespaces' scopes) instead of removing it")
 	c.Flags().BoolVar(&o.Apply, "apply", false, "Apply the fix to the cluster: server-side dry run, diff, confirmation, then for real")
 	c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "With --apply, do not ask for confirmation")
 	c.Flags().BoolVar(&o.AllowIncomplete, "allow-incomplete", false, "Offer a fix checked on an incomplete view (who else loses or gains access in what could not be read is unknown)")

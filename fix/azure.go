@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -117,6 +119,69 @@ func assignAtCluster(c *fixContext) (*Fix, error) {
 			{Action: Delete, Target: assignmentRef(a.ID), Guard: assignmentGuard(a)},
 		},
 	}, nil
+}
+
+// narrowAssignment (with Options.Narrow) replaces an assignment at the
+// cluster or above with assignments of the same role at the scopes of the
+// namespaces where its principal works: those where RoleBindings name it
+// or other Azure assignments to it are made. They are created first, then
+// the wide one deleted, so the principal never lacks what it keeps.
+func narrowAssignment(c *fixContext) (*Fix, error) {
+	a, err := findingAssignment(c)
+	if err != nil {
+		return nil, err
+	}
+	d := c.snap.Azure
+	if (&rbac.AzurePath{Scope: a.Scope}).AzureNamespace() != "" {
+		return nil, errors.New("the assignment is in a namespace already")
+	}
+	if a.Condition != "" {
+		return nil, errors.New("the assignment carries a condition, which new assignments would have to repeat")
+	}
+	var namespaces []string
+	add := func(ns string) {
+		if ns != "" && !slices.ContainsFunc(namespaces, func(n string) bool { return strings.EqualFold(n, ns) }) {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	if len(c.f.Subjects) == 1 {
+		s := c.f.Subjects[0]
+		for _, rb := range c.snap.RoleBindings {
+			if slices.ContainsFunc(rb.Subjects, func(w rbacv1.Subject) bool { return matches(w, rb.Namespace, s) }) {
+				add(rb.Namespace)
+			}
+		}
+	}
+	for _, o := range d.Assignments {
+		if strings.EqualFold(o.PrincipalID, a.PrincipalID) && azurerbac.InScope(d.ClusterID, o.Scope) {
+			add((&rbac.AzurePath{Scope: o.Scope}).AzureNamespace())
+		}
+	}
+	if len(namespaces) == 0 {
+		return nil, fmt.Errorf("%s %s works in no namespace (no RoleBinding or namespace assignment names it) to keep the role in", strings.ToLower(a.PrincipalType), principalLabel(a))
+	}
+	slices.Sort(namespaces)
+	fx := &Fix{}
+	for _, ns := range namespaces {
+		n := *a
+		n.Scope = azurerbac.Scope(d.ClusterID, ns)
+		n.ID = n.Scope + "/providers/Microsoft.Authorization/roleAssignments/" + assignmentGUID(a.PrincipalID, a.RoleDefinitionID, n.Scope)
+		if slices.ContainsFunc(d.Assignments, func(o azurerbac.Assignment) bool { return strings.EqualFold(o.ID, n.ID) }) {
+			return nil, fmt.Errorf("role assignment %s exists", n.ID)
+		}
+		obj, err := json.Marshal(armAssignment(&n))
+		if err != nil {
+			return nil, err
+		}
+		fx.Operations = append(fx.Operations, Operation{Action: Create, Target: assignmentRef(n.ID), Object: obj})
+	}
+	fx.Operations = append(fx.Operations, Operation{Action: Delete, Target: assignmentRef(a.ID), Guard: assignmentGuard(a)})
+	fx.Description = fmt.Sprintf("Assigns role %s to %s %s in namespace(s) %s of %s, then deletes assignment %s at %s",
+		roleLabel(d, a.RoleDefinitionID), strings.ToLower(a.PrincipalType), principalLabel(a), strings.Join(namespaces, ", "), rbac.AzureScopeName(d.ClusterID), a.ID, rbac.AzureScopeName(a.Scope))
+	if !azurerbac.InScope(d.ClusterID, a.Scope) {
+		fx.Description += "; it is assigned above the cluster, so every resource below " + rbac.AzureScopeName(a.Scope) + " loses it too, which this check of one cluster cannot see"
+	}
+	return fx, nil
 }
 
 // assignmentGUID is a stable name for a new assignment (ARM names them

@@ -125,3 +125,86 @@ func TestAzureFixes(t *testing.T) {
 		t.Errorf("a changed assignment deleted: %v", err)
 	}
 }
+
+// TestAzureNarrow: with --narrow, a cluster-wide (or inherited) Azure
+// assignment is replaced by the same role in the namespaces where its
+// principal works (RoleBindings naming it, its other namespace-scope
+// assignments), created before the wide one is deleted; the engine checks
+// that nobody gains access and the finding goes. A principal that works in
+// no namespace gets the plain delete.
+func TestAzureNarrow(t *testing.T) {
+	const (
+		sub     = "/subscriptions/11111111-1111-4111-8111-111111111111"
+		cluster = sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		ct      = azurerbac.ClusterType
+		writer  = "/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+		reader  = "/providers/Microsoft.Authorization/roleDefinitions/7f6c6a51-bcf8-42ba-9220-52d62157d7db"
+		ann     = "a0000000-0000-4000-8000-000000000001"
+		devs    = "b0000000-0000-4000-8000-000000000002"
+		loner   = "c0000000-0000-4000-8000-000000000003"
+	)
+	snap := rbac.NewSnapshot()
+	snap.RulesAggregated = true
+	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "view"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}}
+	snap.RoleBindings = []rbacv1.RoleBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "devs-view"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: devs}}}}
+	as := func(id, scope, principal, typ, name, role string) azurerbac.Assignment {
+		return azurerbac.Assignment{ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + id, Scope: scope, PrincipalID: principal,
+			PrincipalType: typ, PrincipalName: name, RoleDefinitionID: role}
+	}
+	snap.Azure = &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{
+			{ID: writer, Name: "Azure Kubernetes Service RBAC Writer", Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/secrets/*", ct + "/pods/*"}}}},
+			{ID: reader, Name: "Azure Kubernetes Service RBAC Reader", Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/pods/read"}}}},
+		},
+		Assignments: []azurerbac.Assignment{
+			as("wide-devs", sub, devs, "Group", "devs", writer),             // RoleBinding in web
+			as("wide-ann", cluster, ann, "User", "ann@contoso.com", writer), // works in api (a Reader there)
+			as("ann-api", cluster+"/namespaces/api", ann, "User", "ann@contoso.com", reader),
+			as("wide-loner", cluster, loner, "User", "loner@contoso.com", writer), // nowhere
+		},
+	}
+	ix := rbac.NewIndex(snap)
+	rep := audit.Run(ix, audit.Options{Fixable: Has, Only: []string{"azure-secrets-read"}})
+	want := map[string]string{ann: cluster + "/namespaces/api", devs: cluster + "/namespaces/web"}
+	seen := 0
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		z := f.Evidence[0].Azure
+		fx, err := For(ix, f, Options{Narrow: true})
+		if err != nil {
+			t.Errorf("%s: %v", f.ID, err)
+			continue
+		}
+		if v := fx.Verification; !v.FindingGone || len(v.Gained) > 0 {
+			t.Errorf("%s: verification %+v", f.ID, v)
+		}
+		ns, narrowed := want[z.PrincipalID]
+		if !narrowed {
+			if len(fx.Operations) != 1 || fx.Operations[0].Action != Delete {
+				t.Errorf("%s works nowhere: %s", z.PrincipalID, fx.Description)
+			}
+			continue
+		}
+		seen++
+		if len(fx.Operations) != 2 || fx.Operations[0].Action != Create || fx.Operations[1].Action != Delete ||
+			!strings.HasPrefix(fx.Operations[0].Target.Name, ns+"/providers/Microsoft.Authorization/roleAssignments/") {
+			t.Errorf("%s: %s %+v", f.ID, fx.Description, fx.Operations)
+			continue
+		}
+		// Narrowing keeps the role where the principal works: it loses
+		// the other namespaces' and the cluster's, not its own.
+		for _, l := range fx.Verification.Lost {
+			if strings.Contains(l.String(), " in "+ns[strings.LastIndex(ns, "/")+1:]) {
+				t.Errorf("%s: loses its own namespace's access: %s", f.ID, l)
+			}
+		}
+		if sh := Kubectl(fx); !strings.Contains(sh, "az role assignment create") || !strings.Contains(sh, "--scope '"+ns+"'") {
+			t.Errorf("%s: commands\n%s", f.ID, sh)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d findings narrowed, want 2 (ann's and the group's): %d findings", seen, len(rep.Findings))
+	}
+}

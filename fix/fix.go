@@ -146,7 +146,11 @@ func For(ix *rbac.Index, f *audit.Finding, o Options) (*Fix, error) {
 		o.Keep = []string{"get", "list", "watch"}
 	}
 	if o.Narrow {
-		gens = append([]generator{narrowToNamespaces}, gens...)
+		narrow := narrowToNamespaces
+		if strings.HasPrefix(f.Rule, "azure-") {
+			narrow = narrowAssignment
+		}
+		gens = append([]generator{narrow}, gens...)
 	}
 	var reasons []string
 	var lockout error
