@@ -107,6 +107,18 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.Contains(lower, authz+"roleassignments/"):
 		a.assignment(w, r, write)
+	case p == "/subscriptions":
+		// The fixture's subscription, and another with no cluster.
+		sub := a.fx.Cluster[:strings.Index(a.fx.Cluster, "/resourceGroups/")]
+		write(map[string]any{"value": []map[string]any{{"id": sub, "subscriptionId": sub[len("/subscriptions/"):]},
+			{"id": "/subscriptions/00000000-0000-4000-8000-0000000000ee", "subscriptionId": "00000000-0000-4000-8000-0000000000ee"}}})
+	case strings.HasSuffix(lower, "/providers/microsoft.containerservice/managedclusters") && strings.HasPrefix(lower, "/subscriptions/"):
+		var out []map[string]any
+		if strings.HasPrefix(strings.ToLower(a.fx.Cluster), lower[:len(lower)-len("/providers/microsoft.containerservice/managedclusters")]+"/") {
+			out = append(out, map[string]any{"id": a.fx.Cluster, "name": "aks-prod", "type": "Microsoft.ContainerService/managedClusters",
+				"properties": map[string]any{"fqdn": a.host}})
+		}
+		write(map[string]any{"value": out})
 	case strings.EqualFold(p, a.fx.Cluster):
 		write(map[string]any{"id": a.fx.Cluster, "name": "aks-prod", "type": "Microsoft.ContainerService/managedClusters",
 			"properties": map[string]any{"fqdn": a.host}})

@@ -18,6 +18,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
@@ -500,6 +502,34 @@ func TestAzureRBACDifferential(t *testing.T) {
 			t.Errorf("assignment %s of %s %s is named %q, want %q", a.ID, a.PrincipalType, a.PrincipalID, a.PrincipalName, want)
 		}
 	}
+	// A fleet: --azure-rbac signs in to Azure once and each context finds
+	// its own AKS cluster by its server (both contexts here are the same
+	// cluster), so every member's who-can lists the Azure principals.
+	fkc, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := fkc.Contexts[fkc.CurrentContext]
+	fkc.Contexts = map[string]*clientcmdapi.Context{"aks-east": cur, "aks-west": cur}
+	fkc.CurrentContext = "aks-east"
+	fleetKC := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*fkc, fleetKC); err != nil {
+		t.Fatal(err)
+	}
+	fout, ferr, fcode := runWith(t, withARM, "who-can", "get", "secrets", "-n", "web", "--contexts", "aks-*", "--azure-rbac", "-o", "wide", "--kubeconfig="+fleetKC)
+	sections := strings.Split(fout, "== aks-")
+	if fcode != ExitOK || len(sections) != 3 || strings.Contains(ferr, "Azure role assignments could not be read") {
+		t.Errorf("fleet who-can --azure-rbac: code %d, %d sections\n%s\n%s", fcode, len(sections)-1, fout, ferr)
+	}
+	for _, sec := range sections[1:] {
+		if !strings.Contains(sec, "Azure \"Azure Kubernetes Service RBAC") {
+			t.Errorf("a fleet member's who-can lists no Azure grant:\n%s", sec)
+		}
+	}
+	if _, ferr, fcode := runWith(t, withARM, "who-can", "get", "secrets", "-n", "web", "--contexts", "aks-*", "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--kubeconfig="+fleetKC); fcode != ExitError || !strings.Contains(ferr, "names one cluster") {
+		t.Errorf("a fleet with --azure-cluster-id: code %d\n%s", fcode, ferr)
+	}
+
 	// With Graph's answers the audit finds the broad group (500 members)
 	// and the deleted service principal, live.
 	js, errOut, code := runWith(t, withARM, "audit", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--only", "azure-broad-group,azure-orphaned-assignment", "-o", "json")

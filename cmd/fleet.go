@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -225,6 +226,21 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 	}
 	// The closure --login installs reads the root's options.
 	r.Login.Timeout = in.Timeout
+	var azure *access.AzureSource
+	if in.AzureRBAC {
+		if in.AzureClusterID != "" && len(names) > 1 {
+			return nil, fmt.Errorf("--azure-cluster-id names one cluster; with %d contexts each one's AKS cluster is found from its server", len(names))
+		}
+		// One Azure sign-in for every member, on the terminal first; each
+		// member finds its own cluster by its server. The members are read
+		// in parallel, under the fleet's own progress lines.
+		azure = r.azureSource(ctx, in)
+		if c, ok := azure.ARM.(*azurearm.Client); ok {
+			quiet := *c
+			quiet.Options.Progress = nil
+			azure.ARM = &quiet
+		}
+	}
 	for i, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -247,7 +263,14 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 				// without a prompt: the prompts were all shown here.
 				s.exec.Quiet(io.Discard)
 			}
-			m.Connect = func(context.Context) (*access.App, error) { return s.connect(n) }
+			m.Connect = func(context.Context) (*access.App, error) {
+				app, err := s.connect(n)
+				if err == nil && azure != nil {
+					z := *azure
+					app.Azure = &z
+				}
+				return app, err
+			}
 		}
 		fl.Members = append(fl.Members, m)
 	}
