@@ -98,7 +98,7 @@ func printWarnings(w io.Writer, incomplete bool, warnings []rbac.Warning) {
 		fmt.Fprintf(w, "Warning: %s\n", safe.Terminal(s.Message))
 	}
 	if incomplete {
-		fmt.Fprintln(w, "INCOMPLETE: parts of the cluster could not be read (see the warnings); an absent grant is unknown, not denied")
+		fmt.Fprintf(w, "INCOMPLETE: %s (see the warnings); an absent grant is unknown, not denied\n", rbac.IncompleteCause(warnings))
 	}
 }
 

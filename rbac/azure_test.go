@@ -343,3 +343,23 @@ func TestAzureNearest(t *testing.T) {
 		t.Errorf("delete pods in web: %+v", res.Nearest)
 	}
 }
+
+// TestIncompleteCause: the incomplete mark names its cause: parts not
+// read, Azure RBAC, or both; a warning read back from a document (no code)
+// is taken as a part not read.
+func TestIncompleteCause(t *testing.T) {
+	gap, az := Warnf(WarnGap, "roles: forbidden"), Warnf(WarnAzureRBAC, "deny assignment d names principals")
+	for _, tc := range []struct {
+		ws   []Warning
+		want string
+	}{
+		{[]Warning{gap}, "parts of the cluster could not be read"},
+		{[]Warning{az, Warnf(WarnNamedOnly, "x")}, "Azure RBAC could change it"},
+		{[]Warning{az, gap}, "parts of the cluster could not be read, and Azure RBAC could change it"},
+		{[]Warning{{Message: "read back"}}, "parts of the cluster could not be read"},
+	} {
+		if got := IncompleteCause(tc.ws); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.ws, got, tc.want)
+		}
+	}
+}

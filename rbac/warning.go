@@ -57,3 +57,19 @@ func HasWarning(ws []Warning, code WarningCode) bool {
 	}
 	return false
 }
+
+// IncompleteCause says in a few words why an answer with these warnings is
+// incomplete: parts of the cluster not read, what Azure RBAC could change
+// (assignments not read, conditions, deny assignments naming principals),
+// or both. Warnings read back from a document carry no code: the cause is
+// then said generally.
+func IncompleteCause(ws []Warning) string {
+	gap, azure := HasWarning(ws, WarnGap), HasWarning(ws, WarnAzureRBAC)
+	switch {
+	case gap && azure:
+		return "parts of the cluster could not be read, and Azure RBAC could change it"
+	case azure:
+		return "Azure RBAC could change it"
+	}
+	return "parts of the cluster could not be read"
+}

@@ -485,7 +485,7 @@ func (p *subjectsPage) syncDetail() {
 		p.rules = res.Rules
 		p.warning = ""
 		if res.Incomplete {
-			p.warning = "INCOMPLETE: some RBAC objects could not be read; this subject may hold more"
+			p.warning = "INCOMPLETE: " + rbac.IncompleteCause(res.Warnings) + "; this subject may hold more"
 		}
 		p.scopes = scopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0

@@ -525,7 +525,7 @@ func (p *whoCanPage) view() string {
 	case p.ran && p.res.Incomplete && len(p.sess.Index.Gaps()) == 0 && p.sess.Index.AzureRBACPending():
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: Azure RBAC decides after RBAC here and its role assignments are not read; Entra identities it allows are not listed"))
 	case p.ran && p.res.Incomplete:
-		b.WriteString(st.Incomplete.Render("INCOMPLETE: some RBAC objects could not be read; more subjects may be allowed"))
+		b.WriteString(st.Incomplete.Render("INCOMPLETE: " + rbac.IncompleteCause(p.res.Warnings) + "; more subjects may be allowed"))
 	case len(access.QuestionWarnings(p.res.Warnings)) > 0:
 		var msgs []string
 		for _, w := range access.QuestionWarnings(p.res.Warnings) {
