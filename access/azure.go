@@ -38,6 +38,9 @@ type AzureARM interface {
 type AzureSource struct {
 	ClusterID string
 	ARM       AzureARM
+	// Data, when set, is the Azure RBAC data read from files
+	// (--azure-rbac-from): every load uses it, and ARM is not asked.
+	Data *azurerbac.Data
 	// SignInErr is why signing in to Azure failed (the front end signs
 	// in first, on the terminal): loads and fixes then say so.
 	SignInErr error
@@ -58,6 +61,10 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			snap.AzureRBAC = &rbac.Probe{State: rbac.ProbeActive, Detail: "assumed from --azure-rbac (the probe could not tell)"}
 		}
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}
+	}
+	if z.Data != nil {
+		snap.Azure = z.Data.Copy()
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for cluster %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(z.Data.ClusterID), a.Origin.Server)}
 	}
 	if z.SignInErr != nil || z.ARM == nil {
 		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))

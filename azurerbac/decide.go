@@ -183,6 +183,13 @@ func (d *Data) Name(x *Directory) {
 	}
 }
 
+// Copy is a new Data of the same content, its look-ups to be built anew,
+// with its own list of assignments (what a fix changes); the rest is
+// shared and read only.
+func (d *Data) Copy() *Data {
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory}
+}
+
 // prepare builds the look-ups once (Data is read concurrently).
 func (d *Data) prepare() {
 	d.once.Do(func() {

@@ -452,10 +452,22 @@ func TestAzureRBACDifferential(t *testing.T) {
 	if offline.Snapshot.Azure == nil || offline.Snapshot.Azure.ClusterID != fx.Cluster {
 		t.Fatalf("offline Azure data: %+v", offline.Snapshot.Azure)
 	}
-	// Live: RBAC as the load read it, with the Azure data as ARM would
-	// give it (the same data -f read).
-	live.Azure = offline.Snapshot.Azure
-	views := map[string]*rbac.Index{"live": rbac.NewIndex(&live), "offline": rbac.NewIndex(offline.Snapshot)}
+	// Live with the Azure data from files (--azure-rbac-from): RBAC read
+	// from the cluster, Azure from the same az and ARM JSON -f read.
+	liveJSON, errOut, code := run(t, "snapshot", kc, "--azure-rbac-from", strings.Join(azFiles, ","), "--azure-cluster-id", fx.Cluster, "-o", "json")
+	var withFiles rbac.Snapshot
+	if err := json.Unmarshal([]byte(liveJSON), &withFiles); err != nil || code != ExitOK || withFiles.Azure == nil || len(withFiles.Azure.Assignments) != len(offline.Snapshot.Azure.Assignments) {
+		t.Fatalf("snapshot --azure-rbac-from: code %d %v\n%s", code, err, errOut)
+	}
+	if !strings.Contains(errOut, "not checked against the API server") {
+		t.Errorf("snapshot --azure-rbac-from does not say the files' cluster is unchecked:\n%s", errOut)
+	}
+	for _, bad := range [][]string{{"-f", snapFile}, {"--azure-rbac"}} {
+		if _, errOut, code := run(t, append([]string{"who-can", "get", "pods", kc, "--azure-rbac-from", azFiles[0]}, bad...)...); code != ExitError || !strings.Contains(errOut, "--azure-rbac") {
+			t.Errorf("--azure-rbac-from with %v: code %d\n%s", bad, code, errOut)
+		}
+	}
+	views := map[string]*rbac.Index{"live": rbac.NewIndex(&withFiles), "offline": rbac.NewIndex(offline.Snapshot)}
 
 	// Live through ARM: --azure-rbac reads the fixture from a loopback ARM
 	// with the real armauthorization client, signed in at the loopback

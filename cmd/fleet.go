@@ -241,6 +241,14 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 			azure.ARM = &quiet
 		}
 	}
+	if len(in.AzureFrom) > 0 {
+		if len(names) > 1 {
+			return nil, fmt.Errorf("--azure-rbac-from's files are one cluster's Azure data; with %d contexts read each one's from ARM with --azure-rbac", len(names))
+		}
+		if azure, err = in.azureFromFiles(ctx, r.In); err != nil {
+			return nil, err
+		}
+	}
 	for i, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err

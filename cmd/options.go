@@ -38,8 +38,13 @@ type InputOptions struct {
 	AzureClusterID string
 	// AzureRBAC is --azure-rbac: read Azure role assignments from ARM.
 	AzureRBAC bool
+	// AzureFrom is --azure-rbac-from: Azure RBAC's data from files beside
+	// a live cluster.
+	AzureFrom []string
 
 	names identity.Names
+	// azureFromWarnings are what reading --azure-rbac-from said.
+	azureFromWarnings []rbac.Warning
 	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
 	fleet *source.Fleet
 }
@@ -50,6 +55,7 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
 	c.Flags().BoolVar(&in.AzureRBAC, "azure-rbac", false, "Also read the cluster's Azure role assignments, role definitions and deny assignments from Azure Resource Manager (AKS with Azure RBAC for Kubernetes authorization), signing in to Azure as --login says (default: the Azure CLI's sign-in)")
+	c.Flags().StringSliceVar(&in.AzureFrom, "azure-rbac-from", nil, "Read the cluster's Azure RBAC data from files instead of Azure Resource Manager, beside its RBAC read live: the JSON of az role assignment list and az role definition list, ARM's list responses, or a snapshot taken with --azure-rbac (for a machine that cannot reach ARM)")
 	c.Flags().StringVar(&in.AzureClusterID, "azure-cluster-id", "", "The AKS cluster's resource id, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME: with --azure-rbac, checked against the kubeconfig's server (default: found from it); with -f and az role assignment list's JSON, the cluster it decides for (default: the one the assignments' scopes name)")
 	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
@@ -125,11 +131,27 @@ func azureProgress(w io.Writer) func(done, total int) {
 	}
 }
 
+// azureFromFiles reads --azure-rbac-from's files into an Azure source.
+func (in *InputOptions) azureFromFiles(ctx context.Context, stdin io.Reader) (*access.AzureSource, error) {
+	d, ws, err := source.ReadAzure(ctx, in.AzureFrom, source.ReadOptions{Stdin: stdin, MaxBytes: in.MaxInputSize << 20, AzureClusterID: in.AzureClusterID})
+	if err != nil {
+		return nil, fmt.Errorf("--azure-rbac-from: %w", err)
+	}
+	in.azureFromWarnings = ws
+	return &access.AzureSource{Data: d}, nil
+}
+
 // validateAzure refuses --azure-rbac with files: ARM is read live, and
 // files take az's JSON instead.
 func (in *InputOptions) validateAzure() error {
 	if in.AzureRBAC && in.Offline() {
 		return fmt.Errorf("--azure-rbac reads Azure Resource Manager beside a live cluster; with -f give the JSON of az role assignment list and az role definition list instead")
+	}
+	if len(in.AzureFrom) > 0 && in.Offline() {
+		return fmt.Errorf("--azure-rbac-from reads Azure data beside a live cluster; with -f give the Azure files to -f too")
+	}
+	if len(in.AzureFrom) > 0 && in.AzureRBAC {
+		return fmt.Errorf("--azure-rbac reads Azure Resource Manager and --azure-rbac-from reads files: give one")
 	}
 	return nil
 }
@@ -209,6 +231,12 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	}
 	if in.AzureRBAC {
 		app.Azure = r.azureSource(ctx, in)
+	}
+	if len(in.AzureFrom) > 0 {
+		if app.Azure, err = in.azureFromFiles(ctx, r.In); err != nil {
+			return nil, nil, err
+		}
+		app.Warnings = append(app.Warnings, in.azureFromWarnings...)
 	}
 	return app, s.exec, nil
 }

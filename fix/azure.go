@@ -222,7 +222,7 @@ func applyAzure(s *rbac.Snapshot, op Operation) error {
 	if d == nil {
 		return errors.New("the view holds no Azure RBAC data")
 	}
-	n := &azurerbac.Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps}
+	n := d.Copy()
 	i := slices.IndexFunc(n.Assignments, func(a azurerbac.Assignment) bool { return strings.EqualFold(a.ID, op.Target.Name) })
 	switch op.Action {
 	case Delete:

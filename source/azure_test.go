@@ -2,8 +2,10 @@ package source_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,5 +129,31 @@ func TestReadAzureErrors(t *testing.T) {
 	ix := rbac.NewIndex(r.Snapshot)
 	if res := ix.Can(rbac.Identity{Name: "pat@contoso.com", ObjectID: "p"}, rbac.Attributes{Verb: "get", Resource: "pods", Namespace: "web"}); res.Allowed || !res.Incomplete {
 		t.Errorf("an unknown role's grant: %+v", res)
+	}
+}
+
+// TestReadAzureAlone: --azure-rbac-from's reader takes az's and ARM's
+// JSON without Kubernetes objects, says that the objects of a file holding
+// both are not used, and refuses input without Azure data.
+func TestReadAzureAlone(t *testing.T) {
+	ctx := t.Context()
+	dir := "../testdata/azure"
+	d, ws, err := source.ReadAzure(ctx, []string{dir + "/assignments-az.json", dir + "/roles-az.json", dir + "/denies-rest.json"}, source.ReadOptions{})
+	if err != nil || d == nil || len(d.Assignments) == 0 || len(d.Denies) == 0 || d.ClusterID == "" {
+		t.Fatalf("az and ARM JSON: %v %+v", err, d)
+	}
+	for _, w := range ws {
+		if strings.Contains(w.Message, "not used") {
+			t.Errorf("Azure-only input warned of unused objects: %s", w.Message)
+		}
+	}
+	_, ws, err = source.ReadAzure(ctx, []string{dir}, source.ReadOptions{})
+	if err != nil || !slices.ContainsFunc(ws, func(w rbac.Warning) bool {
+		return strings.Contains(w.Message, "rbac.yaml") || strings.Contains(w.Message, "are not used")
+	}) {
+		t.Errorf("a directory with RBAC objects too: %v %v", err, ws)
+	}
+	if _, _, err := source.ReadAzure(ctx, []string{dir + "/rbac.yaml"}, source.ReadOptions{}); !errors.Is(err, source.ErrEmpty) || !strings.Contains(err.Error(), "no Azure RBAC data") {
+		t.Errorf("RBAC objects alone: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -74,6 +75,26 @@ var ErrEmpty = errors.New("no Kubernetes objects in the input")
 // "nothing". Reading stops when ctx ends (Ctrl-C while stdin is a
 // terminal).
 func Read(ctx context.Context, paths []string, o ReadOptions) (*Result, error) {
+	l, err := readFiles(ctx, paths, o)
+	if err != nil {
+		return nil, err
+	}
+	if l.objects+l.snapshots == 0 {
+		if l.azureFiles > 0 {
+			return nil, fmt.Errorf("%w %s: only Azure RBAC data was read; Kubernetes RBAC decides first, so give the cluster's RBAC too (a snapshot, or kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml)", ErrEmpty, strings.Join(paths, ", "))
+		}
+		return nil, fmt.Errorf("%w %s: an empty input is no proof of anything; point -f at manifests or a snapshot", ErrEmpty, strings.Join(paths, ", "))
+	}
+	l.finish()
+	if err := l.finishAzure(); err != nil {
+		return nil, err
+	}
+	l.snap.Source = strings.Join(paths, ",")
+	return &Result{Snapshot: l.snap, Locations: l.where, Warnings: l.warnings}, nil
+}
+
+// readFiles reads every file of paths into a loader.
+func readFiles(ctx context.Context, paths []string, o ReadOptions) (*loader, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
@@ -104,18 +125,30 @@ func Read(ctx context.Context, paths []string, o ReadOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	if l.objects+l.snapshots == 0 {
-		if l.azureFiles > 0 {
-			return nil, fmt.Errorf("%w %s: only Azure RBAC data was read; Kubernetes RBAC decides first, so give the cluster's RBAC too (a snapshot, or kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml)", ErrEmpty, strings.Join(paths, ", "))
-		}
-		return nil, fmt.Errorf("%w %s: an empty input is no proof of anything; point -f at manifests or a snapshot", ErrEmpty, strings.Join(paths, ", "))
+	return l, nil
+}
+
+// ReadAzure reads Azure RBAC data alone, for a live cluster whose Azure
+// side comes from files (--azure-rbac-from): the JSON of az role
+// assignment list and az role definition list, ARM's list responses, or a
+// snapshot holding it. Kubernetes objects among them are not used (the
+// cluster's RBAC is read live) and a warning says so. Input without Azure
+// data is an error.
+func ReadAzure(ctx context.Context, paths []string, o ReadOptions) (*azurerbac.Data, []rbac.Warning, error) {
+	l, err := readFiles(ctx, paths, o)
+	if err != nil {
+		return nil, nil, err
 	}
-	l.finish()
+	if l.snap.Azure == nil {
+		return nil, nil, fmt.Errorf("%w %s: no Azure RBAC data (give the JSON of az role assignment list and az role definition list, ARM's list responses, or a snapshot taken with --azure-rbac)", ErrEmpty, strings.Join(paths, ", "))
+	}
+	if s := l.snap; len(s.ClusterRoles)+len(s.Roles)+len(s.ClusterRoleBindings)+len(s.RoleBindings)+len(s.ServiceAccounts)+len(s.Namespaces) > 0 {
+		l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "the Kubernetes objects in %s are not used: only their Azure RBAC data is, beside the cluster's RBAC read live", strings.Join(paths, ", ")))
+	}
 	if err := l.finishAzure(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	l.snap.Source = strings.Join(paths, ",")
-	return &Result{Snapshot: l.snap, Locations: l.where, Warnings: l.warnings}, nil
+	return l.snap.Azure, l.warnings, nil
 }
 
 // Files reads paths with the default options (a convenience for tests and
