@@ -451,7 +451,10 @@ func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warni
 	return ws
 }
 
-func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(string, *rbacv1.PolicyRule, Path)) {
+// held calls fn with each assignment that names id (by object id or a
+// group) and reaches the cluster, its role known and without a condition
+// (those are said by the answers' warnings).
+func (z *azureAuthorizer) held(id *Identity, fn func(e *azEntry)) {
 	d := z.data()
 	if d == nil {
 		return
@@ -461,12 +464,16 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 		return
 	}
 	for _, i := range d.AssignmentIndexesOf(append([]string{p.ObjectID}, p.Groups...)) {
-		e := &z.azure.all[i]
-		if e.a == nil || e.a.Condition != "" || e.role == nil {
-			continue // another cluster's; conditions and unknown roles are warned of
+		if e := &z.azure.all[i]; e.a != nil && e.a.Condition == "" && e.role != nil {
+			fn(e)
 		}
+	}
+}
+
+func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(string, *rbacv1.PolicyRule, Path)) {
+	z.held(id, func(e *azEntry) {
 		if namespace != "" && e.ns != "" && !strings.EqualFold(e.ns, namespace) {
-			continue
+			return
 		}
 		for _, perm := range e.role.Permissions {
 			for _, da := range perm.DataActions {
@@ -475,7 +482,7 @@ func (z *azureAuthorizer) Holdings(id *Identity, namespace string, hold func(str
 				hold(e.ns, nil, path)
 			}
 		}
-	}
+	})
 }
 
 // nearestVerbs are the verbs whose actions nearest tries for "another
@@ -491,10 +498,6 @@ var nearestVerbs = []string{"get", "create", "update", "delete", "use", "bind", 
 func (z *azureAuthorizer) nearest(id *Identity, a *Attributes, add func(Path, int)) {
 	d := z.data()
 	if d == nil {
-		return
-	}
-	p, ok, _ := z.principalOf(id)
-	if !ok {
 		return
 	}
 	r := azureRequest(a)
@@ -517,11 +520,7 @@ func (z *azureAuthorizer) nearest(id *Identity, a *Attributes, add func(Path, in
 			}
 		}
 	}
-	for _, i := range d.AssignmentIndexesOf(append([]string{p.ObjectID}, p.Groups...)) {
-		e := &z.azure.all[i]
-		if e.a == nil || e.a.Condition != "" || e.role == nil {
-			continue
-		}
+	z.held(id, func(e *azEntry) {
 		here := e.ns == "" || strings.EqualFold(e.ns, a.Namespace)
 		switch {
 		case here:
@@ -542,7 +541,7 @@ func (z *azureAuthorizer) nearest(id *Identity, a *Attributes, add func(Path, in
 				add(assignmentPath(e.a, e.role.Name, da), 1)
 			}
 		}
-	}
+	})
 }
 
 func principalIn(p azurerbac.Principal, id string) bool {
