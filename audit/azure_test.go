@@ -92,6 +92,22 @@ func TestAzureRules(t *testing.T) {
 			t.Errorf("rule %s has no case here", r.Name)
 		}
 	}
+	// The RBAC family's probes place an Azure grant at its assignment's
+	// scope: fay's Writer at namespace ci reads secrets in ci, not
+	// cluster-wide (and not at the cluster-wide severity).
+	faySecrets := 0
+	for _, f := range rep.Findings {
+		if f.Rule != "secrets-read" || !strings.Contains(f.Message, "fay@contoso.com") {
+			continue
+		}
+		faySecrets++
+		if !strings.HasSuffix(f.Message, "in namespace ci") || f.Severity != audit.Medium {
+			t.Errorf("secrets-read of an assignment at namespace ci: %s %s", f.Severity, f.Message)
+		}
+	}
+	if faySecrets != 1 {
+		t.Errorf("%d secrets-read findings of fay, want 1", faySecrets)
+	}
 	// The other cluster's assignment (r7) is nowhere.
 	for _, f := range rep.Findings {
 		for _, o := range f.Objects {

@@ -258,10 +258,9 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 				continue // what nodes are granted: see node-group-binding
 			}
 			for _, p := range g.Via {
-				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name}
-				if p.Binding != nil && p.Binding.Kind == "RoleBinding" {
-					k.scope = p.Binding.Namespace
-				}
+				// Where the path grants: a RoleBinding's namespace, or an
+				// Azure assignment's namespace scope.
+				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name, scope: p.GrantNamespace()}
 				if _, ok := evidence[k]; !ok {
 					order = append(order, k)
 				}
