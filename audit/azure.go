@@ -366,13 +366,17 @@ func checkAzureConditions(c *checker) {
 }
 
 // powerful are the rights that make a service account worth running a
-// pod as.
+// pod as, asked in the service account's namespace; the last, creating
+// pods in every namespace, is asked across all namespaces (a second hop:
+// such a pod may run as any service account, kube-system's controllers
+// included).
 var powerful = []rbac.Attributes{
 	{Verb: "get", Resource: "secrets"},
 	{Verb: "create", APIGroup: "rbac.authorization.k8s.io", Resource: "rolebindings"},
 	{Verb: "escalate", APIGroup: "rbac.authorization.k8s.io", Resource: "clusterroles"},
 	{Verb: "impersonate", Resource: "users"},
 	{Verb: "create", Resource: "serviceaccounts", Subresource: "token"},
+	{Verb: "create", Resource: "pods"},
 }
 
 func checkAzureEscalation(c *checker) {
@@ -428,9 +432,14 @@ func checkAzureEscalation(c *checker) {
 			for _, name := range sas[ns] {
 				id := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: ns, Name: name}.Identity()
 				for _, a := range powerful {
-					a.Namespace = ns
+					what := a.String()
+					if a.Resource == "pods" {
+						what += " in every namespace"
+					} else {
+						a.Namespace = ns
+					}
 					if res := c.ix.Can(id, a); res.Allowed && len(res.Via) > 0 && res.Via[0].Azure == nil {
-						reached = append(reached, fmt.Sprintf("sa:%s:%s (%s)", ns, name, a.String()))
+						reached = append(reached, fmt.Sprintf("sa:%s:%s (%s)", ns, name, what))
 						evidence = append(evidence, res.Via[0])
 						break
 					}

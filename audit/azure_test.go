@@ -25,11 +25,16 @@ func TestAzureRules(t *testing.T) {
 	)
 	snap := rbac.NewSnapshot()
 	snap.RulesAggregated = true
-	snap.ServiceAccounts = []corev1.ServiceAccount{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deployer"}}}
-	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "secrets"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}}}
+	snap.ServiceAccounts = []corev1.ServiceAccount{{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "deployer"}}, {ObjectMeta: metav1.ObjectMeta{Namespace: "ops", Name: "runner"}}}
+	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "secrets"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "pod-creator"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods"}}}}}
 	snap.ClusterRoleBindings = []rbacv1.ClusterRoleBinding{{ObjectMeta: metav1.ObjectMeta{Name: "deployer-secrets"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "secrets"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: "deployer"}}}}
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: "deployer"}}},
+		// A second hop: runner creates pods in every namespace, so a pod
+		// run as runner runs pods as anyone.
+		{ObjectMeta: metav1.ObjectMeta{Name: "runner-pods"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "pod-creator"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ops", Name: "runner"}}}}
 	if rep := audit.Run(rbac.NewIndex(snap), audit.Options{}); len(ruleOfCategory(rep, audit.CategoryAzure)) != 0 {
 		t.Fatalf("azure findings without Azure data: %v", ruleOfCategory(rep, audit.CategoryAzure))
 	}
@@ -52,6 +57,7 @@ func TestAzureRules(t *testing.T) {
 			a("r6", cluster+"/namespaces/ci", "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", ""),
 			a("r7", strings.Replace(cluster, "/aks", "/aks-other", 1), "f0000000-0000-4000-8000-000000000006", "User", "fay@contoso.com", "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", ""),
 			a("r8", cluster+"/namespaces/web", "80000000-0000-4000-8000-000000000008", "Group", "All Users (Contoso)", "0c0c0c0c-0000-4000-8000-00000000000c", ""),
+			a("r9", cluster+"/namespaces/ops", "90000000-0000-4000-8000-000000000009", "User", "gus@contoso.com", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", ""),
 		},
 	}
 	rep := audit.Run(rbac.NewIndex(snap), audit.Options{})
@@ -63,13 +69,14 @@ func TestAzureRules(t *testing.T) {
 	}
 	want := map[string][]string{
 		"azure-cluster-admin":          {"critical user:ann@contoso.com holds Azure role \"Azure Kubernetes Service RBAC Cluster Admin\" cluster-wide"},
-		"azure-secrets-read":           {"high group:b0000000-0000-4000-8000-000000000002 may read secrets cluster-wide", "high user:fay@contoso.com may read secrets in namespace ci"},
+		"azure-secrets-read":           {"high group:b0000000-0000-4000-8000-000000000002 may read secrets cluster-wide", "high user:fay@contoso.com may read secrets in namespace ci", "high user:gus@contoso.com may read secrets in namespace ops"},
 		"azure-inherited-assignment":   {"high group:b0000000-0000-4000-8000-000000000002 holds Azure role \"Azure Kubernetes Service RBAC Writer\" at subscription 11111111-1111-4111-8111-111111111111 (write access)"},
 		"azure-wildcard-role":          {"medium custom Azure role \"custom all reads\" grants wildcard dataActions"},
 		"azure-broad-group":            {"medium group All Users (Contoso) (named like a tenant-wide group (\"All Users (Contoso)\")) holds Azure role \"custom all reads\" in namespace web"},
 		"azure-orphaned-assignment":    {"medium Azure role assignment " + sub + "/providers/Microsoft.Authorization/roleAssignments/r4 names principal d0000000"},
 		"azure-conditional-assignment": {"low Azure role assignment of \"Azure Kubernetes Service RBAC Writer\" to user:eve@contoso.com in namespace ci carries a condition"},
-		"azure-escalation-path":        {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)"},
+		"azure-escalation-path":        {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)",
+			"high user:gus@contoso.com may create pods in namespace ops through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ops:runner (create pods in every namespace)"},
 	}
 	for rule, msgs := range want {
 		if len(got[rule]) != len(msgs) {
