@@ -75,7 +75,7 @@ func TestAzureRules(t *testing.T) {
 		"azure-broad-group":            {"medium group All Users (Contoso) (named like a tenant-wide group (\"All Users (Contoso)\")) holds Azure role \"custom all reads\" in namespace web"},
 		"azure-orphaned-assignment":    {"medium Azure role assignment " + sub + "/providers/Microsoft.Authorization/roleAssignments/r4 names principal d0000000"},
 		"azure-conditional-assignment": {"low Azure role assignment of \"Azure Kubernetes Service RBAC Writer\" to user:eve@contoso.com in namespace ci carries a condition"},
-		"azure-escalation-path":        {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)",
+		"azure-escalation-path": {"high group:b0000000-0000-4000-8000-000000000002 may create pods cluster-wide", "high user:fay@contoso.com may create pods in namespace ci through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ci:deployer (get secrets)",
 			"high user:gus@contoso.com may create pods in namespace ops through Azure role \"Azure Kubernetes Service RBAC Writer\", and so run as sa:ops:runner (create pods in every namespace)"},
 	}
 	for rule, msgs := range want {
