@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/entratest"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 )
 
 // fxARM serves the differential fixture as Azure Resource Manager does, on
@@ -102,8 +103,8 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	atScope := func(scope string) bool { return r.URL.Query().Get("$filter") == "atScope()" && scope != "" }
-	a.fx.mu.Lock()
-	defer a.fx.mu.Unlock()
+	a.fx.Lock()
+	defer a.fx.Unlock()
 	switch {
 	case strings.Contains(lower, authz+"roleassignments/"):
 		a.assignment(w, r, write)
@@ -130,7 +131,7 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var out []map[string]any
 		for _, x := range a.fx.Assignments {
-			if under(scope, x.Scope) || strings.Contains(strings.ToLower(x.Scope), "/managementgroups/") {
+			if guardhook.Under(scope, x.Scope) || strings.Contains(strings.ToLower(x.Scope), "/managementgroups/") {
 				out = append(out, map[string]any{"id": x.ID, "name": x.ID[strings.LastIndex(x.ID, "/")+1:], "type": "Microsoft.Authorization/roleAssignments",
 					"properties": map[string]any{"scope": x.Scope, "principalId": x.PrincipalID, "principalType": x.PrincipalType, "roleDefinitionId": x.RoleID}})
 			}
@@ -144,7 +145,7 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var out []map[string]any
 		for _, d := range a.fx.Denies {
-			if !under(scope, d.Scope) {
+			if !guardhook.Under(scope, d.Scope) {
 				continue
 			}
 			var ps, ex []map[string]string

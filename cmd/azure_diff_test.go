@@ -7,10 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -24,53 +22,26 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
-// The Azure fixture of the differential test, in its own types: the
-// guard-like webhook below decides from these with code of its own (the
-// dataAction mapping, Azure's wildcard as a regular expression, scopes as
-// path prefixes), so the engine is checked against an authorizer, not
-// against itself.
+// The differential test's Azure fixture is guardhook's: the guard-like
+// webhook decides from it with code of its own, so the engine is checked
+// against an authorizer, not against itself.
 type (
-	fxPerm struct {
-		DataActions, NotDataActions []string
-	}
-	fxRole struct {
-		ID, Name string
-		Perms    []fxPerm
-	}
-	fxAssignment struct {
-		ID, Scope, PrincipalID, PrincipalType, PrincipalName, RoleID string
-	}
-	fxDeny struct {
-		ID, Scope           string
-		Principals, Exclude []string
-		Perm                fxPerm
-		NoChildren          bool
-	}
-	fxUser struct {
-		UPN, OID string
-		Groups   []string
-	}
-	azureFixture struct {
-		// mu guards Assignments: the loopback ARM changes them (fix
-		// --apply) while the webhook reads them.
-		mu          sync.RWMutex
-		Cluster     string
-		Roles       []fxRole
-		Assignments []fxAssignment
-		Denies      []fxDeny
-		Users       []fxUser
-		Groups      []string
-		Namespaces  []string
-	}
+	fxPerm       = guardhook.Perm
+	fxRole       = guardhook.Role
+	fxAssignment = guardhook.Assignment
+	fxDeny       = guardhook.Deny
+	fxUser       = guardhook.User
+	azureFixture = guardhook.Fixture
 )
 
-const fxPrefix = "Microsoft.ContainerService/managedClusters"
+const fxPrefix = guardhook.Prefix
 
 // fxGUID is a deterministic object id.
 func fxGUID(kind byte, i int) string { return fmt.Sprintf("%c%07x-0000-4000-8000-%012x", kind, i, i) }
@@ -137,7 +108,7 @@ func newAzureFixture(rng *rand.Rand) *azureFixture {
 		f.Assignments = append(f.Assignments, a)
 	}
 	f.Denies = []fxDeny{
-		{ID: "deny-payments-secrets", Scope: f.Cluster + "/namespaces/payments", Principals: []string{azurerbac.Everyone}, Exclude: []string{f.Users[0].OID},
+		{ID: "deny-payments-secrets", Scope: f.Cluster + "/namespaces/payments", Principals: []string{guardhook.Everyone}, Exclude: []string{f.Users[0].OID},
 			Perm: fxPerm{DataActions: p("secrets/*")}},
 		{ID: "deny-group-exec", Scope: f.Cluster, Principals: []string{f.Groups[1]}, Perm: fxPerm{DataActions: p("pods/exec/action", "*/delete"), NotDataActions: p("pods/delete")}},
 		{ID: "deny-user-cluster-only", Scope: f.Cluster, NoChildren: true, Principals: []string{f.Users[2].OID, f.Users[3].OID}, Perm: fxPerm{DataActions: p("*")}},
@@ -145,169 +116,13 @@ func newAzureFixture(rng *rand.Rand) *azureFixture {
 	return f
 }
 
-var fxGUIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// guardVerb is guard's verb -> action, written here again.
-var guardVerb = map[string]string{"get": "read", "list": "read", "watch": "read", "create": "write", "update": "write", "patch": "write",
-	"delete": "delete", "deletecollection": "delete", "bind": "bind/action", "escalate": "escalate/action", "use": "use/action", "impersonate": "impersonate/action", "*": "*"}
-
-func fxAction(s *authorizationv1.SubjectAccessReviewSpec) string {
-	if n := s.NonResourceAttributes; n != nil {
-		return strings.TrimSuffix(fxPrefix+"/"+strings.Trim(n.Path, "/")+"/"+guardVerb[n.Verb], "/")
+// azJSON writes the fixture as the az and ARM JSON -f reads.
+func azJSON(t *testing.T, f *azureFixture, dir string) []string {
+	files, err := f.WriteAzJSON(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := s.ResourceAttributes
-	out := fxPrefix
-	if r.Group != "" {
-		out += "/" + r.Group
-	}
-	out += "/" + r.Resource
-	if r.Resource == "pods" && r.Subresource == "exec" {
-		return out + "/exec/action"
-	}
-	if a := guardVerb[r.Verb]; a != "" {
-		out += "/" + a
-	}
-	return out
-}
-
-func fxMatch(pattern, action string) bool {
-	re := "(?i)^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `.*`) + "$"
-	return regexp.MustCompile(re).MatchString(action)
-}
-
-func (p fxPerm) allows(action string) bool {
-	any := func(l []string) bool {
-		for _, x := range l {
-			if fxMatch(x, action) {
-				return true
-			}
-		}
-		return false
-	}
-	return any(p.DataActions) && !any(p.NotDataActions)
-}
-
-// under says whether scope is at or below parent, as Azure scopes nest.
-func under(scope, parent string) bool {
-	s, p := strings.ToLower(scope)+"/", strings.ToLower(parent)+"/"
-	return strings.HasPrefix(s, p)
-}
-
-// decide is the guard-like webhook's answer, with guard's verdicts and
-// reason strings (kubeguard/guard authz/providers/azure).
-func (f *azureFixture) decide(s authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if strings.HasPrefix(strings.ToLower(s.User), "system:") {
-		return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this user."}
-	}
-	oids := s.Extra["oid"]
-	if len(oids) == 0 {
-		return authorizationv1.SubjectAccessReviewStatus{Reason: "Azure does not have opinion for this non AAD user. If you are an AAD user, please set Extra:oid parameter for impersonated user in the kubeconfig"}
-	}
-	if n := s.NonResourceAttributes; n != nil && n.Verb == "get" {
-		for _, d := range []string{"/api", "/openapi", "/version", "/healthz"} {
-			if strings.HasPrefix(strings.ToLower(n.Path), d) {
-				return authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: "Access allowed by Azure RBAC"}
-			}
-		}
-	}
-	ids := map[string]bool{strings.ToLower(oids[0]): true}
-	for _, g := range s.Groups {
-		if fxGUIDPattern.MatchString(g) {
-			ids[strings.ToLower(g)] = true
-		}
-	}
-	action := fxAction(&s)
-	scope := f.Cluster
-	if r := s.ResourceAttributes; r != nil && r.Namespace != "" {
-		scope += "/namespaces/" + r.Namespace
-	}
-	denied := authorizationv1.SubjectAccessReviewStatus{Denied: true, Reason: "User does not have access to the resource in Azure. Update role assignment to allow access."}
-	for _, d := range f.Denies {
-		if !under(scope, d.Scope) || d.NoChildren && !strings.EqualFold(scope, d.Scope) || !d.Perm.allows(action) {
-			continue
-		}
-		named := false
-		for _, p := range d.Principals {
-			named = named || p == azurerbac.Everyone || ids[strings.ToLower(p)]
-		}
-		for _, p := range d.Exclude {
-			named = named && !ids[strings.ToLower(p)]
-		}
-		if named {
-			return denied
-		}
-	}
-	for _, a := range f.Assignments {
-		reaches := under(scope, a.Scope) || strings.Contains(strings.ToLower(a.Scope), "/managementgroups/")
-		if !ids[strings.ToLower(a.PrincipalID)] || !reaches {
-			continue
-		}
-		for _, r := range f.Roles {
-			if !strings.EqualFold(r.ID, a.RoleID) {
-				continue
-			}
-			for _, p := range r.Perms {
-				if p.allows(action) {
-					return authorizationv1.SubjectAccessReviewStatus{Allowed: true,
-						Reason: fmt.Sprintf("Access allowed by Azure RBAC Role Assignment %s of Role %s to user %s", a.ID, a.RoleID, s.User)}
-				}
-			}
-		}
-	}
-	return denied
-}
-
-// azJSON writes the fixture as az role assignment list's JSON, the role
-// definitions as ARM's REST list response and the deny assignments as
-// ARM's: the shapes -f reads.
-func (f *azureFixture) azJSON(t *testing.T, dir string) []string {
-	var assignments []map[string]any
-	for _, a := range f.Assignments {
-		m := map[string]any{"id": a.ID, "name": filepath.Base(a.ID), "scope": a.Scope, "principalId": a.PrincipalID, "principalType": a.PrincipalType,
-			"roleDefinitionId": a.RoleID, "type": "Microsoft.Authorization/roleAssignments", "condition": nil}
-		if a.PrincipalName != "" {
-			m["principalName"] = a.PrincipalName
-		}
-		assignments = append(assignments, m)
-	}
-	var roles []map[string]any
-	for _, r := range f.Roles {
-		var perms []map[string]any
-		for _, p := range r.Perms {
-			perms = append(perms, map[string]any{"actions": []string{}, "notActions": []string{}, "dataActions": p.DataActions, "notDataActions": p.NotDataActions})
-		}
-		roles = append(roles, map[string]any{"id": r.ID, "name": filepath.Base(r.ID), "type": "Microsoft.Authorization/roleDefinitions",
-			"properties": map[string]any{"roleName": r.Name, "type": "CustomRole", "permissions": perms}})
-	}
-	var denies []map[string]any
-	for _, d := range f.Denies {
-		var ps, ex []map[string]string
-		for _, p := range d.Principals {
-			ps = append(ps, map[string]string{"id": p, "type": "Group"})
-		}
-		for _, p := range d.Exclude {
-			ex = append(ex, map[string]string{"id": p, "type": "User"})
-		}
-		denies = append(denies, map[string]any{"id": d.Scope + "/providers/Microsoft.Authorization/denyAssignments/" + d.ID, "name": d.ID,
-			"type": "Microsoft.Authorization/denyAssignments", "properties": map[string]any{"denyAssignmentName": d.ID, "scope": d.Scope,
-				"permissions": []map[string]any{{"actions": []string{}, "dataActions": d.Perm.DataActions, "notDataActions": d.Perm.NotDataActions}},
-				"principals":  ps, "excludePrincipals": ex, "doNotApplyToChildScopes": d.NoChildren}})
-	}
-	var out []string
-	for name, v := range map[string]any{"assignments.json": assignments, "roles.json": map[string]any{"value": roles}, "denies.json": map[string]any{"value": denies}} {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
+	return files
 }
 
 // fxRequest is one generated request.
@@ -393,7 +208,7 @@ func TestAzureRBACDifferential(t *testing.T) {
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(16, 2026))
 	fx := newAzureFixture(rng)
-	hook := sarWebhook(t, fx.decide)
+	hook := sarWebhook(t, fx.Decide)
 	defer hook.Close()
 	dir := t.TempDir()
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hook.Certificate().Raw})
@@ -439,7 +254,7 @@ func TestAzureRBACDifferential(t *testing.T) {
 	if err := os.WriteFile(snapFile, []byte(snapJSON), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	azFiles := fx.azJSON(t, dir)
+	azFiles := azJSON(t, fx, dir)
 	// The fixture also assigns roles on another cluster (aks-dev), so which
 	// one the view is of must be said.
 	if _, err := source.Read(ctx, append([]string{snapFile}, azFiles...), source.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "give --azure-cluster-id") {
@@ -484,7 +299,7 @@ func TestAzureRBACDifferential(t *testing.T) {
 	}
 	reaching := 0
 	for _, x := range fx.Assignments {
-		if under(fx.Cluster, x.Scope) || under(x.Scope, fx.Cluster) || strings.Contains(strings.ToLower(x.Scope), "/managementgroups/") {
+		if fx.Reaches(x.Scope) {
 			reaching++
 		}
 	}
@@ -714,14 +529,14 @@ func TestAzureRBACDifferential(t *testing.T) {
 		if ar.r.attrs.Path != "" && azurerbac.DiscoveryAllowed(azurerbac.Request{Verb: ar.r.attrs.Verb, Path: ar.r.attrs.Path}) {
 			continue // guard's own allowance, not a role's
 		}
-		action := fxAction(&authorizationv1.SubjectAccessReviewSpec{ResourceAttributes: func() *authorizationv1.ResourceAttributes { ra, _ := ar.r.spec(); return ra }(),
+		action := guardhook.Action(&authorizationv1.SubjectAccessReviewSpec{ResourceAttributes: func() *authorizationv1.ResourceAttributes { ra, _ := ar.r.spec(); return ra }(),
 			NonResourceAttributes: func() *authorizationv1.NonResourceAttributes { _, n := ar.r.spec(); return n }()})
 		found := false
 		for _, rule := range ix.WhatCan(ar.id.identity(), "").Rules {
 			if len(rule.DataActions) == 0 || rule.Namespace != "" && rule.Namespace != ar.r.attrs.Namespace {
 				continue
 			}
-			if (fxPerm{DataActions: rule.DataActions, NotDataActions: rule.NotDataActions}).allows(action) {
+			if (fxPerm{DataActions: rule.DataActions, NotDataActions: rule.NotDataActions}).Allows(action) {
 				found = true
 				break
 			}
@@ -766,9 +581,9 @@ func TestAzureRBACDifferential(t *testing.T) {
 	if code != ExitOK || armSrv.writes.Load() != 1 || !strings.Contains(out+errOut, "az role assignment delete --ids") {
 		t.Fatalf("fix --apply: code %d, %d ARM writes\n%s\n%s", code, armSrv.writes.Load(), out, errOut)
 	}
-	fx.mu.RLock()
+	fx.RLock()
 	gone := !slices.ContainsFunc(fx.Assignments, func(x fxAssignment) bool { return strings.EqualFold(x.ID, z.Assignment) })
-	fx.mu.RUnlock()
+	fx.RUnlock()
 	if !gone {
 		t.Errorf("fix --apply: assignment %s still there", z.Assignment)
 	}

@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
@@ -53,16 +53,7 @@ func testWebhook(t *testing.T, seen *atomic.Int64) *httptest.Server {
 // SubjectAccessReview with decide's status.
 func sarWebhook(t *testing.T, decide func(authorizationv1.SubjectAccessReviewSpec) authorizationv1.SubjectAccessReviewStatus) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var sar authorizationv1.SubjectAccessReview
-		if err := json.NewDecoder(r.Body).Decode(&sar); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		sar.Status = decide(sar.Spec)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(&sar)
-	}))
+	srv := httptest.NewUnstartedServer(guardhook.Handler(decide))
 	srv.StartTLS()
 	return srv
 }
