@@ -39,6 +39,7 @@ func (o *ExploreOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&o.Input.Filenames, "filename", "f", nil, "Explore manifests or a saved snapshot instead of a cluster: files or directories (recursive)")
 	c.Flags().DurationVar(&o.Input.Timeout, "timeout", defaultTimeout, "How long each load from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&o.Input.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
+	o.Input.addAzureFlags(c)
 	c.Flags().Int64Var(&o.Input.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB")
 	c.Flags().StringVar(&o.FixDir, "fix-dir", ".", "Where the explorer's w key writes fixes")
 	c.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Let w replace a fix file written before (never through a link: the file is replaced, not what a link points to)")

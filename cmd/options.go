@@ -54,10 +54,17 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().StringSliceVarP(&in.Filenames, "filename", "f", nil, "Read manifests or a saved snapshot instead of a cluster: files, directories (recursive) or - for stdin")
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
+	in.addAzureFlags(c)
+	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
+}
+
+// addAzureFlags adds --azure-rbac, --azure-rbac-from and
+// --azure-cluster-id: every command that loads a cluster has them, the
+// explorer too.
+func (in *InputOptions) addAzureFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&in.AzureRBAC, "azure-rbac", false, "Also read the cluster's Azure role assignments, role definitions and deny assignments from Azure Resource Manager (AKS with Azure RBAC for Kubernetes authorization), signing in to Azure as --login says (default: the Azure CLI's sign-in)")
 	c.Flags().StringSliceVar(&in.AzureFrom, "azure-rbac-from", nil, "Read the cluster's Azure RBAC data from files instead of Azure Resource Manager, beside its RBAC read live: the JSON of az role assignment list and az role definition list, ARM's list responses, or a snapshot taken with --azure-rbac (for a machine that cannot reach ARM)")
 	c.Flags().StringVar(&in.AzureClusterID, "azure-cluster-id", "", "The AKS cluster's resource id, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME: with --azure-rbac, checked against the kubeconfig's server (default: found from it); with -f and az role assignment list's JSON, the cluster it decides for (default: the one the assignments' scopes name)")
-	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
 // Complete reads the names file: --group-names, else
