@@ -1,52 +1,138 @@
-// Command localcluster is `make cluster` and `make cluster-down`: it starts
-// the local control plane in the background (or stops it) in a directory.
+// Command localcluster is `make cluster`, `make cluster-down` and the
+// cluster of `make demo-azure`: it starts the local control plane in the
+// background (or stops it) in a directory.
 //
-//	go run ./hack/localcluster up   [-dir .cache/cluster]
+//	go run ./hack/localcluster up   [-dir .cache/cluster] [-azure-cluster-id ID -azure-files A,B,C]
 //	go run ./hack/localcluster down [-dir .cache/cluster]
+//
+// With -azure-files, the API server's authorizer chain is Node, RBAC and a
+// guard-like webhook (internal/testkit/guardhook) deciding from those az
+// and ARM JSON files for the AKS cluster -azure-cluster-id, as an AKS
+// cluster with Azure RBAC for Kubernetes authorization decides. The
+// webhook is this program again (guard-webhook), detached with the
+// cluster and stopped with it.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 )
 
+const webhook = "guard-webhook"
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: localcluster up|down [-dir DIR]")
+		fmt.Fprintln(os.Stderr, "usage: localcluster up|down [-dir DIR] [-azure-cluster-id ID -azure-files A,B,C]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	dir := fs.String("dir", ".cache/cluster", "directory for the cluster's state and kubeconfig")
+	clusterID := fs.String("azure-cluster-id", "", "with -azure-files: the AKS cluster's resource id the webhook decides for")
+	files := fs.String("azure-files", "", "comma-separated az and ARM JSON files (role assignments, role definitions, deny assignments): chain a guard-like webhook deciding from them after RBAC")
 	_ = fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	switch os.Args[1] {
+	var list []string
+	if *files != "" {
+		list = strings.Split(*files, ",")
+	}
+	if err := run(ctx, os.Args[1], *dir, *clusterID, list); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, command, dir, clusterID string, files []string) error {
+	switch command {
 	case "up":
-		kc, started, err := localcluster.Up(ctx, localcluster.Options{Dir: *dir})
+		o := localcluster.Options{Dir: dir}
+		what := "etcd, kube-apiserver with Node,RBAC and NodeRestriction, kube-controller-manager"
+		if len(files) > 0 {
+			if clusterID == "" {
+				return errors.New("-azure-files needs -azure-cluster-id")
+			}
+			// Read them here first, so a bad file fails now and not in
+			// the detached webhook.
+			if _, err := guardhook.ReadAzJSON(clusterID, files...); err != nil {
+				return err
+			}
+			o.Helper, o.BeforeStart = webhook, startWebhook(dir, clusterID, files)
+			what = "etcd, kube-apiserver with Node, RBAC and a guard-like Azure RBAC webhook, NodeRestriction, kube-controller-manager"
+		}
+		kc, started, err := localcluster.Up(ctx, o)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
-			os.Exit(1)
+			return err
 		}
 		if started {
-			fmt.Println("local cluster started (etcd, kube-apiserver with Node,RBAC and NodeRestriction, kube-controller-manager)")
+			fmt.Printf("local cluster started (%s)\n", what)
 		} else {
 			fmt.Println("local cluster already running")
 		}
-		fmt.Printf("kubeconfig: %s\n  export KUBECONFIG=%s\nstop it with: make cluster-down\n", kc, kc)
+		down := "go run ./hack/localcluster down -dir " + dir
+		switch dir {
+		case ".cache/cluster":
+			down = "make cluster-down"
+		case ".cache/demo-azure":
+			down = "make demo-azure-down"
+		}
+		fmt.Printf("kubeconfig: %s\n  export KUBECONFIG=%s\nstop it with: %s\n", kc, kc, down)
+		return nil
 	case "down":
-		if err := localcluster.Down(*dir); err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
-			os.Exit(1)
+		if err := localcluster.Down(dir); err != nil {
+			return err
 		}
 		fmt.Println("local cluster stopped")
-	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q: use up or down\n", os.Args[1])
-		os.Exit(2)
+		return nil
+	case webhook:
+		// The detached webhook: serve until stopped, after writing the
+		// authorization config and then the ready file Up waits for.
+		f, err := guardhook.ReadAzJSON(clusterID, files...)
+		if err != nil {
+			return err
+		}
+		return localcluster.ServeWebhook(ctx, dir, guardhook.Handler(f.Decide), func(string) error {
+			fmt.Printf("guard-like webhook for %s: %d role assignments, %d role definitions, %d deny assignments\n", clusterID, len(f.Assignments), len(f.Roles), len(f.Denies))
+			return os.WriteFile(filepath.Join(dir, webhook+".ready"), nil, 0o600)
+		})
+	}
+	return fmt.Errorf("unknown command %q: use up or down", command)
+}
+
+// startWebhook starts this program as the detached webhook before the
+// control plane, and points the API server's authorization at it.
+func startWebhook(dir, clusterID string, files []string) func(context.Context, *localcluster.Options) error {
+	return func(ctx context.Context, o *localcluster.Options) error {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		var abs []string
+		for _, f := range files {
+			a, err := filepath.Abs(f)
+			if err != nil {
+				return err
+			}
+			abs = append(abs, a)
+		}
+		absDir, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		argv := []string{self, webhook, "-dir", absDir, "-azure-cluster-id", clusterID, "-azure-files", strings.Join(abs, ",")}
+		if err := localcluster.StartHelper(ctx, dir, webhook, filepath.Join(dir, webhook+".ready"), argv); err != nil {
+			return err
+		}
+		o.AuthorizationConfig = filepath.Join(absDir, "authorization-config.json")
+		return nil
 	}
 }

@@ -69,6 +69,13 @@ type Options struct {
 	Detach bool
 	// Timeout bounds the wait for readiness; zero means two minutes.
 	Timeout time.Duration
+	// BeforeStart runs in Up after the directory is emptied and before the
+	// control plane starts: it may start a helper (StartHelper) and set
+	// the options it serves, such as AuthorizationConfig.
+	BeforeStart func(context.Context, *Options) error
+	// Helper names a helper Up's running cluster must still have to be
+	// used again.
+	Helper string
 }
 
 // Cluster is a running control plane.

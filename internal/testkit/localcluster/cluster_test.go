@@ -197,6 +197,67 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestUpWithHelper: a cluster whose helper (make demo-azure's webhook)
+// has died is started again, helper and all; one whose helper lives is
+// used again; Down stops the helper too.
+func TestUpWithHelper(t *testing.T) {
+	clustertest.Require(t)
+	dir := t.TempDir()
+	ctx := t.Context()
+	starts := 0
+	o := localcluster.Options{Dir: dir, Helper: "sleeper", BeforeStart: func(ctx context.Context, o *localcluster.Options) error {
+		starts++
+		ready := filepath.Join(o.Dir, "sleeper.ready")
+		return localcluster.StartHelper(ctx, o.Dir, "sleeper", ready, []string{"/bin/sh", "-c", "touch " + ready + "; while :; do sleep 1; done"})
+	}}
+	t.Cleanup(func() { _ = localcluster.Down(dir) })
+	helperPid := func() int {
+		b, err := os.ReadFile(filepath.Join(dir, "sleeper.helper"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	gone := func(pid int) bool {
+		deadline := time.Now().Add(5 * time.Second)
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return syscall.Kill(pid, 0) != nil
+	}
+	for i, want := range []bool{true, false} {
+		if _, started, err := localcluster.Up(ctx, o); err != nil || started != want {
+			t.Fatalf("Up %d: started=%v err=%v, want started=%v", i+1, started, err, want)
+		}
+	}
+	first := helperPid()
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil || !gone(first) {
+		t.Fatalf("kill the helper: %v", err)
+	}
+	if _, started, err := localcluster.Up(ctx, o); err != nil || !started || starts != 2 {
+		t.Fatalf("Up after the helper died: started=%v err=%v, %d helper starts; want the cluster and helper started again", started, err, starts)
+	}
+	second := helperPid()
+	if err := localcluster.Down(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(second) {
+		t.Errorf("the helper (pid %d) outlived Down", second)
+	}
+	// A helper that dies before it is ready fails Up with its log, and
+	// leaves nothing running.
+	bad := localcluster.Options{Dir: dir, Helper: "broken", BeforeStart: func(ctx context.Context, o *localcluster.Options) error {
+		return localcluster.StartHelper(ctx, o.Dir, "broken", filepath.Join(o.Dir, "never"), []string{"/bin/sh", "-c", "echo no fixture here; exit 3"})
+	}}
+	if _, _, err := localcluster.Up(ctx, bad); err == nil || !strings.Contains(err.Error(), "no fixture here") {
+		t.Errorf("Up with a helper that exits: %v, want its log", err)
+	}
+}
+
 // TestStartAgainOnKeptData: a stopped cluster starts again on its data
 // (make bench keeps LARGE so), though etcd still holds the last start's
 // metrics-server Service and APIService, with another port and CA.

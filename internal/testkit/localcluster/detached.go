@@ -20,7 +20,7 @@ import (
 func Up(ctx context.Context, o Options) (kubeconfig string, started bool, err error) {
 	o.Detach = true
 	kubeconfig = filepath.Join(o.Dir, "kubeconfig")
-	if running(o.Dir) && answers(ctx, kubeconfig) {
+	if running(o.Dir) && (o.Helper == "" || helperAlive(o.Dir, o.Helper)) && answers(ctx, kubeconfig) {
 		return kubeconfig, false, nil
 	}
 	// Whatever is left (a crashed or half-stopped cluster) goes first.
@@ -30,39 +30,52 @@ func Up(ctx context.Context, o Options) (kubeconfig string, started bool, err er
 	if err := os.RemoveAll(o.Dir); err != nil {
 		return "", false, err
 	}
+	if o.BeforeStart != nil {
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return "", false, err
+		}
+		if err := o.BeforeStart(ctx, &o); err != nil {
+			return "", false, errors.Join(err, Down(o.Dir))
+		}
+	}
 	c, err := Start(ctx, o)
 	if err != nil {
-		return "", false, err
+		return "", false, errors.Join(err, Down(o.Dir))
 	}
 	return c.Kubeconfig, true, nil
 }
 
-// Down stops a detached cluster started by Up in dir, and waits until none
-// of its processes is left.
+// Down stops a detached cluster started by Up in dir, and its helpers
+// (StartHelper), and waits until none of its processes is left.
 func Down(dir string) error {
 	var errs []error
-	for i := len(binaries) - 1; i >= 0; i-- {
-		pidFile := filepath.Join(dir, binaries[i]+".pid")
-		pid, ok := readPid(pidFile)
-		if !ok {
-			continue
-		}
-		if alive(pid, binaries[i]) {
+	stop := func(pidFile string, pid int, name string) {
+		if alive(pid, name) {
 			_ = syscall.Kill(pid, syscall.SIGTERM)
 			deadline := time.Now().Add(15 * time.Second)
-			for alive(pid, binaries[i]) && time.Now().Before(deadline) {
+			for alive(pid, name) && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if alive(pid, binaries[i]) {
+			if alive(pid, name) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 				time.Sleep(200 * time.Millisecond)
 			}
-			if alive(pid, binaries[i]) {
-				errs = append(errs, fmt.Errorf("%s (pid %d) did not stop", binaries[i], pid))
-				continue
+			if alive(pid, name) {
+				errs = append(errs, fmt.Errorf("%s (pid %d) did not stop", name, pid))
+				return
 			}
 		}
 		_ = os.Remove(pidFile)
+	}
+	for i := len(binaries) - 1; i >= 0; i-- {
+		pidFile := filepath.Join(dir, binaries[i]+".pid")
+		if pid, ok := readPid(pidFile); ok {
+			stop(pidFile, pid, binaries[i])
+		}
+	}
+	files, pids, comms := helpers(dir)
+	for i, f := range files {
+		stop(f, pids[i], comms[i])
 	}
 	return errors.Join(errs...)
 }
