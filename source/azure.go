@@ -53,7 +53,7 @@ func azureJSON(data []byte) bool {
 	if len(t) > 0 && t[0] == '[' {
 		return true
 	}
-	if len(t) == 0 || t[0] != '{' {
+	if len(t) == 0 || t[0] != '{' || snapshotHead(t) {
 		return false
 	}
 	var probe struct {

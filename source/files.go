@@ -59,6 +59,9 @@ type loader struct {
 	// say when snapshots of two clusters are merged.
 	cluster, clusterAt string
 	warnings           []rbac.Warning
+	// decodedEnd is where, in the bytes document was given, the last
+	// value it decoded ended.
+	decodedEnd int
 }
 
 func newLoader(o ReadOptions) *loader {
@@ -105,16 +108,30 @@ func (l *loader) file(name string, data []byte) error {
 // jsonStream reads concatenated JSON objects, as kubectl does; anything
 // after the last one that is not an object is an error at its line.
 func (l *loader) jsonStream(name string, data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
 	line, counted := 1, 0
 	lineAt := func(off int) int {
 		line += bytes.Count(data[counted:off], []byte("\n"))
 		counted = off
 		return line
 	}
+	// A saved snapshot (usually the whole file) is decoded where it lies,
+	// not first copied out as a raw value; what follows it, if anything,
+	// is read as the stream's next documents.
+	base := 0
+	if start := len(data) - len(bytes.TrimLeft(data, " \t\r\n")); snapshotHead(data[start:]) {
+		l.decodedEnd = -1
+		if err := l.document(data[start:], nil, Location{File: name, Line: lineAt(start)}); err != nil {
+			return err
+		}
+		if l.decodedEnd < 0 {
+			return fmt.Errorf("%s: the snapshot was not decoded", name) // cannot happen: document decodes a snapshot
+		}
+		base = start + l.decodedEnd
+	}
+	dec := json.NewDecoder(bytes.NewReader(data[base:]))
 	for {
 		var raw json.RawMessage
-		before := int(dec.InputOffset())
+		before := base + int(dec.InputOffset())
 		err := dec.Decode(&raw)
 		if err == io.EOF {
 			return nil
@@ -123,7 +140,7 @@ func (l *loader) jsonStream(name string, data []byte) error {
 			off := before
 			var syn *json.SyntaxError
 			if errors.As(err, &syn) {
-				off = int(syn.Offset)
+				off = base + int(syn.Offset)
 			} else if errors.Is(err, io.ErrUnexpectedEOF) {
 				off = len(data)
 			}
@@ -169,6 +186,40 @@ type typeMeta struct {
 	Kind       string `json:"kind"`
 }
 
+// snapshotHead says whether j, an object, opens with the fields of a
+// saved snapshot ("apiVersion" and "kind" before any other, as snapshot
+// writes them), reading no further than those: a saved cluster is tens of
+// MiB, and parsing it whole to learn its kind (and again to find where it
+// ends) cost as much as decoding it. Anything else, including the same
+// fields written otherwise, answers false and is read the general way; a
+// later duplicate of either field is caught when the snapshot is decoded.
+func snapshotHead(j []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(j))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	var tm typeMeta
+	for range 2 {
+		k, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+		switch k {
+		case "apiVersion":
+			tm.APIVersion = v
+		case "kind":
+			tm.Kind = v
+		default:
+			return false
+		}
+	}
+	return tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion
+}
+
 func (tm typeMeta) group() string {
 	if g, _, ok := strings.Cut(tm.APIVersion, "/"); ok {
 		return g
@@ -180,7 +231,9 @@ func (tm typeMeta) group() string {
 // for JSON input, to check for duplicate keys as kubectl does).
 func (l *loader) document(j, yamlDoc []byte, at Location) error {
 	var tm typeMeta
-	if err := json.Unmarshal(j, &tm); err != nil {
+	if yamlDoc == nil && snapshotHead(j) {
+		tm = typeMeta{APIVersion: rbac.APIVersion, Kind: rbac.SnapshotKind}
+	} else if err := json.Unmarshal(j, &tm); err != nil {
 		return fmt.Errorf("%s: not a Kubernetes object: %v", at, err)
 	}
 	if tm.Kind == "" {
@@ -204,6 +257,7 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 		if err := d.Decode(into); err != nil {
 			return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
 		}
+		l.decodedEnd = int(d.InputOffset())
 		return nil
 	}
 	switch {
@@ -224,6 +278,9 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 		var s rbac.Snapshot
 		if err := decode(&s); err != nil {
 			return err
+		}
+		if s.Kind != tm.Kind || s.APIVersion != tm.APIVersion {
+			return fmt.Errorf("%s: %s: its kind or apiVersion is given twice (%s %s)", at, tm.Kind, s.APIVersion, s.Kind)
 		}
 		l.snapshots++
 		l.sameCluster(s.Source, at.String())
