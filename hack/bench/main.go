@@ -19,6 +19,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/livebench"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
@@ -63,15 +64,12 @@ func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, che
 		sizes = large.Scaled(scale)
 	}
 	clusterDir := filepath.Join(dir, fmt.Sprintf("scale-%d-seed-%d-%s", scale, seed, large.Version))
-	fmt.Printf("starting the local control plane on %s\n", clusterDir)
-	t0 := time.Now()
-	c, err := localcluster.Start(ctx, localcluster.Options{Dir: clusterDir, Timeout: 5 * time.Minute})
-	if err != nil {
-		return err
-	}
-	defer c.Stop()
-	fmt.Printf("ready in %s\n", time.Since(t0).Round(100*time.Millisecond))
 	if serve {
+		c, err := start(ctx, clusterDir, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Stop()
 		cs, err := kubernetes.NewForConfig(c.Config)
 		if err != nil {
 			return err
@@ -83,17 +81,90 @@ func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, che
 		<-ctx.Done()
 		return nil
 	}
-	rep, err := livebench.Run(ctx, livebench.Config{
-		Binary: bin, Kubeconfig: c.Kubeconfig, Rest: c.Config,
-		Sizes: sizes, Seed: seed, Runs: runs, Progress: os.Stdout, Only: only,
-	})
-	if err != nil {
-		return err
+	// Two phases on the same kept data: the plain cluster (Node, RBAC),
+	// then, for the queries that read Azure RBAC's data beside the live
+	// RBAC, the cluster again with the guard-like webhook after RBAC, as
+	// on AKS with Azure RBAC (each phase with a floor of its own).
+	var missed []string
+	for _, guard := range []bool{false, true} {
+		if guard && !livebench.NeedsGuard(only) || !guard && only != nil && !plainSelected(only) {
+			continue
+		}
+		var fx *guardhook.Fixture
+		if guard {
+			fx = livebench.GuardFixture(seed, sizes)
+		}
+		m, err := measure(ctx, clusterDir, fx, livebench.Config{Binary: bin, Sizes: sizes, Seed: seed, Runs: runs, Progress: os.Stdout, Only: only, Guard: guard})
+		if err != nil {
+			return err
+		}
+		missed = append(missed, m...)
 	}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	if missed := rep.Missed(); check && len(missed) > 0 {
+	if check && len(missed) > 0 {
 		return fmt.Errorf("ceilings missed: %v", missed)
 	}
 	return nil
+}
+
+// plainSelected says whether only selects a query of the plain phase (or
+// the fleet).
+func plainSelected(only *regexp.Regexp) bool {
+	if only.MatchString("fleet") {
+		return true
+	}
+	for _, q := range livebench.Queries(large.Scaled(100), [2]string{"get", "pods"}) {
+		if !q.AzureLive && only.MatchString(q.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// measure starts the cluster (with the webhook deciding from fx, when
+// given), runs one phase and prints its report.
+func measure(ctx context.Context, clusterDir string, fx *guardhook.Fixture, cfg livebench.Config) ([]string, error) {
+	c, err := start(ctx, clusterDir, fx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	cfg.Kubeconfig, cfg.Rest = c.Kubeconfig, c.Config
+	rep, err := livebench.Run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println()
+	if fx != nil {
+		fmt.Printf("with a guard-like Azure RBAC webhook after RBAC (%d role assignments):\n", len(fx.Assignments))
+	}
+	rep.Print(os.Stdout)
+	return rep.Missed(), nil
+}
+
+// start starts the control plane on clusterDir; with fx, its authorizer
+// chain is Node, RBAC and a guard-like webhook served by this process.
+func start(ctx context.Context, clusterDir string, fx *guardhook.Fixture) (*localcluster.Cluster, error) {
+	o := localcluster.Options{Dir: clusterDir, Timeout: 5 * time.Minute}
+	if fx != nil {
+		if err := os.MkdirAll(clusterDir, 0o700); err != nil {
+			return nil, err
+		}
+		ready, failed := make(chan string, 1), make(chan error, 1)
+		go func() {
+			failed <- localcluster.ServeWebhook(ctx, clusterDir, guardhook.Handler(fx.Decide), func(p string) error { ready <- p; return nil })
+		}()
+		select {
+		case o.AuthorizationConfig = <-ready:
+		case err := <-failed:
+			return nil, fmt.Errorf("the guard-like webhook: %w", err)
+		}
+	}
+	fmt.Printf("starting the local control plane on %s\n", clusterDir)
+	t0 := time.Now()
+	c, err := localcluster.Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("ready in %s\n", time.Since(t0).Round(100*time.Millisecond))
+	return c, nil
 }

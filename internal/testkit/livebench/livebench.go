@@ -29,7 +29,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -46,6 +48,11 @@ type Config struct {
 	Progress   io.Writer // where loading progress goes; nil for none
 	// Only, when set, keeps the queries whose name it matches.
 	Only *regexp.Regexp
+	// Guard says the cluster's authorizer chain ends in the guard-like
+	// webhook deciding from GuardFixture: then only the AzureLive queries
+	// are measured (with a floor of their own), and without it all the
+	// others.
+	Guard bool
 }
 
 // Query is one measured command line and the ceiling on its wall time as a
@@ -63,11 +70,20 @@ type Query struct {
 	// Azure reads LARGE's snapshot with Azure RBAC's data (AzureFile's
 	// 5,000 assignments over 500 namespaces) instead of the cluster.
 	Azure bool
+	// AzureLive reads RBAC from the cluster and Azure RBAC's data from a
+	// snapshot holding only it (AzureDataFile, --azure-rbac-from), on a
+	// cluster whose chain ends in the guard-like webhook (Config.Guard):
+	// without one the probe finds Azure RBAC off and the file is unused.
+	AzureLive bool
 }
 
 // AzureFile is the placeholder an Azure query's arguments name the
 // snapshot by; Run writes the snapshot once and puts its path there.
 const AzureFile = "LARGE+AZURE.json"
+
+// AzureDataFile is the placeholder for the snapshot of LARGE's Azure RBAC
+// data alone.
+const AzureDataFile = "AZURE.json"
 
 // command is the executable and environment a query runs with.
 func (q Query) command(bin string) (string, []string) {
@@ -123,7 +139,59 @@ func Queries(z large.Sizes, busiest [2]string) []Query {
 		{Name: "azure who-can -n", Args: []string{"who-can", "get", "secrets", "-n", ns, "-f", AzureFile}, Ceiling: 0.5, MaxRSSMiB: 400, Azure: true},
 		{Name: "azure who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A", "-f", AzureFile}, Ceiling: 1.3, MaxRSSMiB: 400, Azure: true},
 		{Name: "azure what-can heavy", Args: append(slices.Clone(heavy), "-f", AzureFile), Ceiling: 1.3, MaxRSSMiB: 400, Azure: true},
+		// The same live, as a pipeline without ARM access would run them
+		// on AKS: RBAC from the cluster, Azure's data from a file.
+		{Name: "azure live who-can -n", Args: []string{"who-can", "get", "secrets", "-n", ns, "--azure-rbac-from", AzureDataFile}, Ceiling: 0.5, MaxRSSMiB: 200, AzureLive: true},
+		{Name: "azure live who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A", "--azure-rbac-from", AzureDataFile}, Ceiling: 1.3, MaxRSSMiB: 200, AzureLive: true},
+		{Name: "azure live what-can heavy", Args: append(slices.Clone(heavy), "--azure-rbac-from", AzureDataFile), Ceiling: 1.3, MaxRSSMiB: 200, AzureLive: true},
 	}
+}
+
+// NeedsGuard says whether any AzureLive query's name matches only (nil:
+// all of them).
+func NeedsGuard(only *regexp.Regexp) bool {
+	return slices.ContainsFunc(Queries(large.Scaled(100), [2]string{"get", "pods"}), func(q Query) bool {
+		return q.AzureLive && (only == nil || only.MatchString(q.Name))
+	})
+}
+
+// GuardFixture is LARGE's Azure RBAC data for the guard-like webhook
+// (guardhook), which decides from it with logic of its own.
+func GuardFixture(seed uint64, z large.Sizes) *guardhook.Fixture {
+	d := large.Azure(seed, z)
+	f := &guardhook.Fixture{Cluster: d.ClusterID}
+	perms := func(ps []azurerbac.Permission) []guardhook.Perm {
+		var out []guardhook.Perm
+		for _, p := range ps {
+			out = append(out, guardhook.Perm{DataActions: p.DataActions, NotDataActions: p.NotDataActions})
+		}
+		return out
+	}
+	for _, r := range d.Roles {
+		f.Roles = append(f.Roles, guardhook.Role{ID: r.ID, Name: r.Name, Perms: perms(r.Permissions)})
+	}
+	for _, a := range d.Assignments {
+		f.Assignments = append(f.Assignments, guardhook.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, PrincipalType: a.PrincipalType,
+			PrincipalName: a.PrincipalName, RoleID: a.RoleDefinitionID, Condition: a.Condition})
+	}
+	for _, x := range d.Denies {
+		for _, p := range perms(x.Permissions) {
+			f.Denies = append(f.Denies, guardhook.Deny{ID: x.ID, Scope: x.Scope, Principals: x.Principals, Exclude: x.ExcludePrincipals, Perm: p, NoChildren: x.DoNotApplyToChildScopes})
+		}
+	}
+	return f
+}
+
+// writeAzureData writes LARGE's Azure RBAC data alone as a snapshot.
+func writeAzureData(dir string, seed uint64, z large.Sizes) (string, error) {
+	s := rbac.NewSnapshot()
+	s.Azure = large.Azure(seed, z)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "azure.json")
+	return p, os.WriteFile(p, b, 0o600)
 }
 
 // writeAzureSnapshot writes LARGE with its Azure RBAC data as a snapshot
@@ -209,23 +277,26 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	queries := Queries(c.Sizes, Busiest(large.Generate(c.Seed, c.Sizes)))
-	if c.Only != nil {
-		queries = slices.DeleteFunc(queries, func(q Query) bool { return !c.Only.MatchString(q.Name) })
+	queries = slices.DeleteFunc(queries, func(q Query) bool { return c.Only != nil && !c.Only.MatchString(q.Name) || q.AzureLive != c.Guard })
+	dir, err := os.MkdirTemp("", "kubectl-access-bench-")
+	if err != nil {
+		return nil, err
 	}
-	if slices.ContainsFunc(queries, func(q Query) bool { return q.Azure }) {
-		dir, err := os.MkdirTemp("", "kubectl-access-bench-")
-		if err != nil {
-			return nil, err
+	defer os.RemoveAll(dir)
+	for placeholder, write := range map[string]func(string, uint64, large.Sizes) (string, error){AzureFile: writeAzureSnapshot, AzureDataFile: writeAzureData} {
+		if !slices.ContainsFunc(queries, func(q Query) bool { return slices.Contains(q.Args, placeholder) }) {
+			continue
 		}
-		defer os.RemoveAll(dir)
-		file, err := writeAzureSnapshot(dir, c.Seed, c.Sizes)
+		file, err := write(dir, c.Seed, c.Sizes)
 		if err != nil {
 			return nil, err
 		}
 		for i := range queries {
-			for j, a := range queries[i].Args {
-				if a == AzureFile {
-					queries[i].Args = append(slices.Clone(queries[i].Args[:j]), append([]string{file}, queries[i].Args[j+1:]...)...)
+			if j := slices.Index(queries[i].Args, placeholder); j >= 0 {
+				queries[i].Args = slices.Clone(queries[i].Args)
+				queries[i].Args[j] = file
+				if queries[i].AzureLive {
+					queries[i].Args = append(queries[i].Args, "--azure-cluster-id", large.AzureClusterID)
 				}
 			}
 		}
@@ -262,7 +333,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			rep.Results[i].Answer = cr.answer
 		}
 	}
-	if c.Only == nil || c.Only.MatchString("fleet") {
+	if !c.Guard && (c.Only == nil || c.Only.MatchString("fleet")) {
 		if rep.Fleet, err = runFleet(run, c.Binary, c.Kubeconfig, c.Runs, c.Progress); err != nil {
 			return nil, err
 		}
@@ -435,6 +506,9 @@ func runCommand(r *runner, q Query, bin, kubeconfig string) (commandRun, error) 
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
 		return commandRun{}, fmt.Errorf("kubectl access %s: output is not JSON: %v", strings.Join(args, " "), err)
+	}
+	if q.AzureLive && !bytes.Contains(out, []byte(`"azure":`)) {
+		return commandRun{}, fmt.Errorf("kubectl access %s: the answer holds no Azure grant: the Azure data was not used (is the guard-like webhook in the cluster's chain?): %s", strings.Join(args, " "), stderr)
 	}
 	return commandRun{wall: rep.Wall, rssMiB: float64(rep.MaxRSSKiB) / 1024, answer: len(doc.Subjects) + len(doc.Rules) + len(doc.Findings)}, nil
 }

@@ -5,13 +5,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-access/kubectl-access/internal/testkit/guardhook"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/large"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
@@ -45,7 +49,7 @@ func TestRunSmall(t *testing.T) {
 	if rep.Floor <= 0 || rep.FloorRequests < 6 {
 		t.Errorf("floor %v with %d requests: want > 0 and at least one LIST per kind", rep.Floor, rep.FloorRequests)
 	}
-	want := Queries(z, Busiest(large.Generate(7, z)))
+	want := slices.DeleteFunc(Queries(z, Busiest(large.Generate(7, z))), func(q Query) bool { return q.AzureLive })
 	if len(rep.Results) != len(want) {
 		t.Fatalf("%d results, want %d", len(rep.Results), len(want))
 	}
@@ -105,5 +109,62 @@ func TestRunSmall(t *testing.T) {
 	}
 	if _, err := Ensure(ctx, cs, z, 8, nil); err == nil {
 		t.Error("Ensure with another seed on loaded data: want an error")
+	}
+}
+
+// TestRunSmallGuard runs the Azure phase of the benchmark on a small
+// cluster whose authorizer chain ends in the guard-like webhook: the live
+// queries read RBAC from the cluster and Azure's data from a file, and
+// each answer holds Azure grants (runCommand fails one that does not).
+func TestRunSmallGuard(t *testing.T) {
+	clustertest.Require(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "kubectl-access")
+	build := exec.Command("go", "build", "-o", bin, "../../../cmd/kubectl-access")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	z := large.Scaled(100)
+	fx := GuardFixture(7, z)
+	if len(fx.Assignments) == 0 || len(fx.Roles) == 0 {
+		t.Fatalf("empty fixture: %d assignments, %d roles", len(fx.Assignments), len(fx.Roles))
+	}
+	dir := t.TempDir()
+	ready, failed := make(chan string, 1), make(chan error, 1)
+	go func() {
+		failed <- localcluster.ServeWebhook(ctx, dir, guardhook.Handler(fx.Decide), func(p string) error { ready <- p; return nil })
+	}()
+	var authz string
+	select {
+	case authz = <-ready:
+	case err := <-failed:
+		t.Fatal(err)
+	}
+	c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(dir, "cluster"), AuthorizationConfig: authz, NoMetricsServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	rep, err := Run(ctx, Config{Binary: bin, Kubeconfig: c.Kubeconfig, Rest: c.Config, Sizes: z, Seed: 7, Runs: 1, Guard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 3 || rep.Fleet != nil {
+		t.Fatalf("%d results (fleet %v), want the 3 live Azure queries alone", len(rep.Results), rep.Fleet != nil)
+	}
+	for _, r := range rep.Results {
+		if !r.AzureLive || r.Answer == 0 || r.Requests < 3 || r.Wall <= 0 {
+			t.Errorf("%s: implausible figures %+v", r.Name, r)
+		}
+	}
+	// On a cluster without the webhook the probe rightly finds Azure RBAC
+	// off and the file unused: the phase fails rather than measure RBAC
+	// alone under an Azure name.
+	plain := clustertest.Get(t)
+	if _, err := Run(ctx, Config{Binary: bin, Kubeconfig: plain.Kubeconfig, Rest: plain.Config, Sizes: z, Seed: 7, Runs: 1, Guard: true,
+		Only: regexp.MustCompile("azure live who-can -n")}); err == nil || !strings.Contains(err.Error(), "the Azure data was not used") {
+		t.Errorf("the Azure phase on a cluster without the webhook: %v", err)
 	}
 }
