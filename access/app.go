@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -164,8 +165,16 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 		}
 	}
 	if a.Azure != nil && a.Cluster != nil {
+		var fromFiles *azurerbac.Data
+		if a.Azure.Files != nil {
+			d, ws, err := a.Azure.Files()
+			if err != nil {
+				return nil, err
+			}
+			fromFiles, s.Warnings = d, append(s.Warnings, ws...)
+		}
 		lctx, cancel := context.WithTimeout(ctx, a.timeout())
-		s.Warnings = append(s.Warnings, a.loadAzure(lctx, snap, scope)...)
+		s.Warnings = append(s.Warnings, a.loadAzure(lctx, snap, scope, fromFiles)...)
 		cancel()
 	}
 	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && strings.Contains(a.Origin.Server, ".azmk8s.io") && snap.Azure == nil {

@@ -41,6 +41,10 @@ type AzureSource struct {
 	// Data, when set, is the Azure RBAC data read from files
 	// (--azure-rbac-from): every load uses it, and ARM is not asked.
 	Data *azurerbac.Data
+	// Files, when set, gives that data from files being read while the
+	// cluster loads (the front end starts the read first, so it overlaps
+	// the LISTs); a load waits for it, and its error ends the load.
+	Files func() (*azurerbac.Data, []rbac.Warning, error)
 	// SignInErr is why signing in to Azure failed (the front end signs
 	// in first, on the terminal): loads and fixes then say so.
 	SignInErr error
@@ -49,8 +53,12 @@ type AzureSource struct {
 // loadAzure reads the cluster's Azure RBAC data into snap. What cannot be
 // read never becomes a denial: a failure leaves the view pending
 // (incomplete wherever Azure could decide) with the reason as a warning.
-func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope) []rbac.Warning {
+func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) []rbac.Warning {
 	z := a.Azure
+	data := z.Data
+	if fromFiles != nil {
+		data = fromFiles
+	}
 	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeInactive {
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments are not read", p.Detail)}
 	}
@@ -62,9 +70,9 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		}
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}
 	}
-	if z.Data != nil {
-		snap.Azure = z.Data.Copy()
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for cluster %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(z.Data.ClusterID), a.Origin.Server)}
+	if data != nil {
+		snap.Azure = data.Copy()
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(data.ClusterID), a.Origin.Server)}
 	}
 	if z.SignInErr != nil || z.ARM == nil {
 		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))
@@ -93,7 +101,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			}
 		}
 	}
-	data, err := z.ARM.Load(ctx, id, namespaces)
+	data, err = z.ARM.Load(ctx, id, namespaces)
 	if err != nil {
 		return fail(err)
 	}

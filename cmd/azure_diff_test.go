@@ -282,6 +282,15 @@ func TestAzureRBACDifferential(t *testing.T) {
 			t.Errorf("--azure-rbac-from with %v: code %d\n%s", bad, code, errOut)
 		}
 	}
+	// The files are read while the cluster loads; a malformed one still
+	// ends the command with its error, and no answer.
+	badAz := filepath.Join(dir, "bad-az.json")
+	if err := os.WriteFile(badAz, []byte(`[{"id": "x", "type": "Microsoft.Authorization/roleAssignments", "scope": 7}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run(t, "who-can", "get", "secrets", "-n", "web", kc, "--azure-rbac-from", badAz); code != ExitError || out != "" || !strings.Contains(errOut, "--azure-rbac-from: ") || !strings.Contains(errOut, "bad-az.json") {
+		t.Errorf("who-can --azure-rbac-from a malformed file: code %d\n%s\n%s", code, out, errOut)
+	}
 	views := map[string]*rbac.Index{"live": rbac.NewIndex(&withFiles), "offline": rbac.NewIndex(offline.Snapshot)}
 
 	// Live through ARM: --azure-rbac reads the fixture from a loopback ARM

@@ -245,9 +245,12 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 		if len(names) > 1 {
 			return nil, fmt.Errorf("--azure-rbac-from's files are one cluster's Azure data; with %d contexts read each one's from ARM with --azure-rbac", len(names))
 		}
-		if azure, err = in.azureFromFiles(ctx, r.In); err != nil {
+		// Read now: a bad file is an error of the command, not of a member.
+		read := in.readAzureFiles(ctx, r.In)
+		if _, _, err := read(); err != nil {
 			return nil, err
 		}
+		azure = &access.AzureSource{Files: read}
 	}
 	for i, name := range names {
 		if err := ctx.Err(); err != nil {

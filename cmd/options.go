@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/azurearm"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -43,8 +44,6 @@ type InputOptions struct {
 	AzureFrom []string
 
 	names identity.Names
-	// azureFromWarnings are what reading --azure-rbac-from said.
-	azureFromWarnings []rbac.Warning
 	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
 	fleet *source.Fleet
 }
@@ -138,14 +137,25 @@ func azureProgress(w io.Writer) func(done, total int) {
 	}
 }
 
-// azureFromFiles reads --azure-rbac-from's files into an Azure source.
-func (in *InputOptions) azureFromFiles(ctx context.Context, stdin io.Reader) (*access.AzureSource, error) {
-	d, ws, err := source.ReadAzure(ctx, in.AzureFrom, source.ReadOptions{Stdin: stdin, MaxBytes: in.MaxInputSize << 20, AzureClusterID: in.AzureClusterID})
-	if err != nil {
-		return nil, fmt.Errorf("--azure-rbac-from: %w", err)
+// readAzureFiles starts reading --azure-rbac-from's files and returns
+// what waits for them.
+func (in *InputOptions) readAzureFiles(ctx context.Context, stdin io.Reader) func() (*azurerbac.Data, []rbac.Warning, error) {
+	done := make(chan struct{})
+	var (
+		d   *azurerbac.Data
+		ws  []rbac.Warning
+		err error
+	)
+	go func() {
+		defer close(done)
+		if d, ws, err = source.ReadAzure(ctx, in.AzureFrom, source.ReadOptions{Stdin: stdin, MaxBytes: in.MaxInputSize << 20, AzureClusterID: in.AzureClusterID}); err != nil {
+			err = fmt.Errorf("--azure-rbac-from: %w", err)
+		}
+	}()
+	return func() (*azurerbac.Data, []rbac.Warning, error) {
+		<-done
+		return d, ws, err
 	}
-	in.azureFromWarnings = ws
-	return &access.AzureSource{Data: d}, nil
 }
 
 // validateAzure refuses --azure-rbac with files: ARM is read live, and
@@ -228,6 +238,11 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 		}
 		return r.offlineApp(in, in.Filenames), nil, nil
 	}
+	var azureFiles func() (*azurerbac.Data, []rbac.Warning, error)
+	if len(in.AzureFrom) > 0 {
+		// Read while signing in and loading: the load waits for it.
+		azureFiles = in.readAzureFiles(ctx, r.In)
+	}
 	s, err := r.signIn(ctx, in)
 	if err != nil {
 		return nil, nil, err
@@ -239,11 +254,8 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	if in.AzureRBAC {
 		app.Azure = r.azureSource(ctx, in)
 	}
-	if len(in.AzureFrom) > 0 {
-		if app.Azure, err = in.azureFromFiles(ctx, r.In); err != nil {
-			return nil, nil, err
-		}
-		app.Warnings = append(app.Warnings, in.azureFromWarnings...)
+	if azureFiles != nil {
+		app.Azure = &access.AzureSource{Files: azureFiles}
 	}
 	return app, s.exec, nil
 }
