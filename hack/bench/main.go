@@ -3,7 +3,7 @@
 // into it the first time, and measures the commands against the floor.
 //
 //	go run ./hack/bench [-dir .cache/bench] [-runs 5] [-scale 1] [-only REGEXP] [-check]
-//	go run ./hack/bench -serve   # load, then keep the cluster up to explore
+//	go run ./hack/bench -serve [-azure]   # load, then keep the cluster up to explore (-azure: with the guard-like webhook)
 package main
 
 import (
@@ -34,6 +34,7 @@ func main() {
 	check := flag.Bool("check", false, "exit 1 when a query misses its ceiling")
 	only := flag.String("only", "", "measure only the queries whose name matches this regular expression")
 	serve := flag.Bool("serve", false, "load, then keep the cluster running until Ctrl-C instead of measuring")
+	serveAzure := flag.Bool("azure", false, "with -serve: chain the guard-like webhook deciding from LARGE's Azure RBAC data after RBAC")
 	flag.Parse()
 	re, err := regexp.Compile(*only)
 	if err != nil {
@@ -43,13 +44,13 @@ func main() {
 	if *only == "" {
 		re = nil
 	}
-	if err := run(*dir, *bin, *runs, *scale, *seed, re, *check, *serve); err != nil {
+	if err := run(*dir, *bin, *runs, *scale, *seed, re, *check, *serve, *serveAzure); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, check, serve bool) error {
+func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, check, serve, serveAzure bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bin, err := filepath.Abs(bin)
@@ -65,7 +66,11 @@ func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, che
 	}
 	clusterDir := filepath.Join(dir, fmt.Sprintf("scale-%d-seed-%d-%s", scale, seed, large.Version))
 	if serve {
-		c, err := start(ctx, clusterDir, nil)
+		var fx *guardhook.Fixture
+		if serveAzure {
+			fx = livebench.GuardFixture(seed, sizes)
+		}
+		c, err := start(ctx, clusterDir, fx)
 		if err != nil {
 			return err
 		}
@@ -77,7 +82,15 @@ func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, che
 		if _, err := livebench.Ensure(ctx, cs, sizes, seed, os.Stdout); err != nil {
 			return err
 		}
-		fmt.Printf("serving; in another shell:\n  export KUBECONFIG=%s\nCtrl-C stops the cluster (the data stays)\n", c.Kubeconfig)
+		fmt.Printf("serving; in another shell:\n  export KUBECONFIG=%s\n", c.Kubeconfig)
+		if fx != nil {
+			p, err := livebench.WriteAzureData(clusterDir, seed, sizes)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("with a guard-like Azure RBAC webhook after RBAC; its data for --azure-rbac-from:\n  --azure-rbac-from %s --azure-cluster-id %s\n", p, large.AzureClusterID)
+		}
+		fmt.Println("Ctrl-C stops the cluster (the data stays)")
 		<-ctx.Done()
 		return nil
 	}

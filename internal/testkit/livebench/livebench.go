@@ -182,8 +182,9 @@ func GuardFixture(seed uint64, z large.Sizes) *guardhook.Fixture {
 	return f
 }
 
-// writeAzureData writes LARGE's Azure RBAC data alone as a snapshot.
-func writeAzureData(dir string, seed uint64, z large.Sizes) (string, error) {
+// WriteAzureData writes LARGE's Azure RBAC data alone as a snapshot, in
+// dir, for --azure-rbac-from, and returns its path.
+func WriteAzureData(dir string, seed uint64, z large.Sizes) (string, error) {
 	s := rbac.NewSnapshot()
 	s.Azure = large.Azure(seed, z)
 	b, err := json.Marshal(s)
@@ -283,7 +284,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	for placeholder, write := range map[string]func(string, uint64, large.Sizes) (string, error){AzureFile: writeAzureSnapshot, AzureDataFile: writeAzureData} {
+	for placeholder, write := range map[string]func(string, uint64, large.Sizes) (string, error){AzureFile: writeAzureSnapshot, AzureDataFile: WriteAzureData} {
 		if !slices.ContainsFunc(queries, func(q Query) bool { return slices.Contains(q.Args, placeholder) }) {
 			continue
 		}
@@ -365,21 +366,21 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "loaded in %s (kept for the next run)\n", r.Loaded.Round(time.Second))
 	}
 	fmt.Fprintf(w, "floor: bare parallel paginated protobuf LISTs of all %d objects, in a process of its own: %s, %d requests\n\n", r.Objects, ms(r.Floor), r.FloorRequests)
-	fmt.Fprintf(w, "%-22s %10s %10s %8s %9s %9s %8s  %s\n", "QUERY", "WALL", "MIN", "xFLOOR", "CEILING", "RSS MiB", "REQUESTS", "ANSWER")
+	fmt.Fprintf(w, "%-26s %10s %10s %8s %9s %9s %8s  %s\n", "QUERY", "WALL", "MIN", "xFLOOR", "CEILING", "RSS MiB", "REQUESTS", "ANSWER")
 	for _, x := range r.Results {
 		verdict := "met"
 		if !x.Met() {
 			verdict = "MISSED"
 		}
-		fmt.Fprintf(w, "%-22s %10s %10s %8.2f %8.1fx %9.1f %8d  %d rows, %s\n", x.Name, ms(x.Wall), ms(x.Min), x.Ratio, x.Ceiling, x.RSSMiB, x.Requests, x.Answer, verdict)
+		fmt.Fprintf(w, "%-26s %10s %10s %8.2f %8.1fx %9.1f %8d  %d rows, %s\n", x.Name, ms(x.Wall), ms(x.Min), x.Ratio, x.Ceiling, x.RSSMiB, x.Requests, x.Answer, verdict)
 	}
 	fmt.Fprintln(w)
 	for _, x := range r.Results {
 		if x.Explorer {
-			fmt.Fprintf(w, "  %-22s the explorer's load and first screen (160x50; the audit follows it) %s\n", x.Name, strings.Join(x.Args, " "))
+			fmt.Fprintf(w, "  %-26s the explorer's load and first screen (160x50; the audit follows it) %s\n", x.Name, strings.Join(x.Args, " "))
 			continue
 		}
-		fmt.Fprintf(w, "  %-22s kubectl access %s\n", x.Name, strings.Join(x.Args, " "))
+		fmt.Fprintf(w, "  %-26s kubectl access %s\n", x.Name, strings.Join(x.Args, " "))
 	}
 	if r.Fleet != nil {
 		r.Fleet.print(w)

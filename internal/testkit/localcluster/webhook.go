@@ -24,6 +24,11 @@ func authorizationFlag(o Options) string {
 // decisions are not cached, so a test sees each one, and a failing
 // webhook has no opinion.
 func WriteWebhookAuthorization(dir, url string, caPEM []byte) (string, error) {
+	// The API server takes only an absolute path to the kubeconfig.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["webhook"] = &clientcmdapi.Cluster{Server: url, CertificateAuthorityData: caPEM}
 	kc.AuthInfos["apiserver"] = &clientcmdapi.AuthInfo{}
