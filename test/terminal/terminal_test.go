@@ -222,33 +222,48 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	}
 }
 
-// TestMakeDemoReachesTheExplorer runs `make demo` (the README's first
-// command) in its own cluster directory: the local cluster starts, the demo
-// loads, the explorer opens on it with the Entra group names, and every
-// audit category has a planted finding.
-func TestMakeDemoReachesTheExplorer(t *testing.T) {
+// startDemo runs `make TARGET DIRVAR=DIR` in a tmux session of its own,
+// with a cluster directory of its own that the test's cleanup stops; down
+// stops it sooner. TARGET is a demo less its prerequisites (make
+// controlplane, make build), which make test has just run: a nested build
+// here would see go test's toolchain on PATH and rebuild the control
+// plane.
+func startDemo(t *testing.T, target, dirVar string) (x *tmux, root, dir string, down func() error) {
+	t.Helper()
 	clustertest.Require(t)
 	tmuxBin, err := exec.LookPath("tmux")
 	if err != nil {
 		t.Fatal("tmux is needed for the real-terminal test (.ci/run installs it: apt-get install tmux)")
 	}
-	root, _ := filepath.Abs("../..")
-	dir := t.TempDir()
-	t.Cleanup(func() {
+	root, _ = filepath.Abs("../..")
+	dir = t.TempDir()
+	down = func() error {
 		cmd := exec.Command("go", "run", "./hack/localcluster", "down", "-dir", dir)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto") // go.mod's Go, as the Makefile asks
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("cluster-down: %v\n%s", err, out)
+			return fmt.Errorf("cluster-down: %v\n%s", err, out)
+		}
+		return nil
+	}
+	t.Cleanup(func() {
+		if err := down(); err != nil {
+			t.Error(err)
 		}
 	})
-	x := &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	x = &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
 	t.Cleanup(func() { exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() })
-	// demo-run is `make demo` less its prerequisites (make controlplane,
-	// make build), which make test has just run; a nested build here would
-	// see go test's toolchain on PATH and rebuild the control plane.
-	command := "make -C " + root + " demo-run DEMO_DIR=" + dir + "; echo DEMO-EXITED $?; sleep 600"
+	command := "make -C " + root + " " + target + " " + dirVar + "=" + dir + "; echo DEMO-EXITED $?; sleep 600"
 	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
+	return x, root, dir, down
+}
+
+// TestMakeDemoReachesTheExplorer runs `make demo` (the README's first
+// command) in its own cluster directory: the local cluster starts, the demo
+// loads, the explorer opens on it with the Entra group names, and every
+// audit category has a planted finding.
+func TestMakeDemoReachesTheExplorer(t *testing.T) {
+	x, root, dir, _ := startDemo(t, "demo-run", "DEMO_DIR")
 	x.waitFor("Findings (", 5*time.Minute)
 	x.waitFor("Payments Developers", 10*time.Second) // a group's name beside its object id
 	x.keys("3")
@@ -279,28 +294,7 @@ func TestMakeDemoReachesTheExplorer(t *testing.T) {
 // webhook); without the Azure data an Entra user's denial is unknown, not
 // denied; and stopping the cluster stops the webhook.
 func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
-	clustertest.Require(t)
-	tmuxBin, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Fatal("tmux is needed for the real-terminal test (.ci/run installs it: apt-get install tmux)")
-	}
-	root, _ := filepath.Abs("../..")
-	dir := t.TempDir()
-	down := func() error {
-		cmd := exec.Command("go", "run", "./hack/localcluster", "down", "-dir", dir)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%v\n%s", err, out)
-		}
-		return nil
-	}
-	t.Cleanup(func() { _ = down() })
-	x := &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
-	t.Cleanup(func() { exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() })
-	command := "make -C " + root + " demo-azure-run DEMO_AZURE_DIR=" + dir + "; echo DEMO-EXITED $?; sleep 600"
-	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
+	x, root, dir, down := startDemo(t, "demo-azure-run", "DEMO_AZURE_DIR")
 	s := x.waitFor("Findings (", 5*time.Minute)
 	if strings.Contains(s, "not loaded") {
 		t.Errorf("the explorer says Azure RBAC is not loaded although the demo gives its files:\n%s", s)
