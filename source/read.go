@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -244,7 +245,14 @@ func readFile(ctx context.Context, path string, max int64) ([]byte, error) {
 	if fi.Size() > max {
 		return nil, tooLarge(path, fi.Size(), max)
 	}
-	return readAll(ctx, f, path, max)
+	return readAll(ctx, sized{f, fi.Size()}, path, max)
+}
+
+// sized is a reader whose length is known, so it is read into one buffer
+// of that size rather than grown into a doubling at a time.
+type sized struct {
+	io.Reader
+	size int64
 }
 
 func tooLarge(name string, size, max int64) error {
@@ -254,6 +262,8 @@ func tooLarge(name string, size, max int64) error {
 	}
 	return fmt.Errorf("read %s: %s the limit of %d MiB per input: split it, or raise --max-input-size", name, what, max>>20)
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // readAll reads r whole, up to max bytes, decoding UTF-16 (with its
 // byte-order mark) to UTF-8 and dropping a UTF-8 byte-order mark, as
@@ -266,8 +276,18 @@ func readAll(ctx context.Context, r io.Reader, name string, max int64) ([]byte, 
 	}
 	ch := make(chan result, 1)
 	go func() {
-		dec := transform.NewReader(io.LimitReader(r, max+1), unicode.BOMOverride(unicode.UTF8.NewDecoder()))
-		b, err := io.ReadAll(dec)
+		var buf bytes.Buffer
+		if s, ok := r.(sized); ok && s.size <= max {
+			buf.Grow(int(s.size) + bytes.MinRead) // room for the read that finds the end
+		}
+		_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+		b := buf.Bytes()
+		if err == nil && (!utf8.Valid(b) || bytes.HasPrefix(b, utf8BOM)) {
+			// UTF-16, a byte-order mark, or bytes that are not UTF-8
+			// (replaced, as the decoder does): a text without them is
+			// its own decoding, and is not copied through the decoder.
+			b, err = io.ReadAll(transform.NewReader(bytes.NewReader(b), unicode.BOMOverride(unicode.UTF8.NewDecoder())))
+		}
 		ch <- result{b, err}
 	}()
 	select {
