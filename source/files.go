@@ -122,6 +122,18 @@ func (l *loader) jsonStream(name string, data []byte) error {
 	if start := len(data) - len(bytes.TrimLeft(data, " \t\r\n")); snapshotHead(data[start:]) {
 		l.decodedEnd = -1
 		if err := l.document(data[start:], nil, Location{File: name, Line: lineAt(start)}); err != nil {
+			// Broken JSON is said at its line, as the stream below says
+			// it; anything else at the snapshot's.
+			var raw json.RawMessage
+			rd := json.NewDecoder(bytes.NewReader(data[start:]))
+			if serr := rd.Decode(&raw); serr != nil {
+				off := len(data)
+				var syn *json.SyntaxError
+				if errors.As(serr, &syn) {
+					off = start + int(syn.Offset)
+				}
+				return fmt.Errorf("%s:%d: not a JSON object: %v", name, lineAt(min(off, len(data))), serr)
+			}
 			return err
 		}
 		if l.decodedEnd < 0 {
@@ -192,7 +204,8 @@ type typeMeta struct {
 // writes them), reading no further than those: a saved cluster is tens of
 // MiB, and parsing it whole to learn its kind (and again to find where it
 // ends) cost as much as decoding it. Anything else, including the same
-// fields written otherwise, answers false and is read the general way; a
+// fields written otherwise, answers false and is read the general way
+// (where, as before, the last of duplicate keys counts); on this path a
 // later duplicate of either field is caught when the snapshot is decoded.
 func snapshotHead(j []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(j))

@@ -282,6 +282,12 @@ func readAll(ctx context.Context, r io.Reader, name string, max int64) ([]byte, 
 		}
 		_, err := buf.ReadFrom(io.LimitReader(r, max+1))
 		b := buf.Bytes()
+		if int64(len(b)) > max {
+			// Over the limit before decoding: UTF-16 shrinks as UTF-8,
+			// so a cut input must not pass the check below.
+			ch <- result{b, nil}
+			return
+		}
 		if err == nil && (!utf8.Valid(b) || bytes.HasPrefix(b, utf8BOM)) {
 			// UTF-16, a byte-order mark, or bytes that are not UTF-8
 			// (replaced, as the decoder does): a text without them is

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/text/encoding/unicode"
@@ -50,8 +51,12 @@ func TestReadAllDecodes(t *testing.T) {
 			t.Fatalf("input %d %q from a file: %q, %v", i, in, got, err)
 		}
 	}
-	// One byte over the limit is refused, from a stream as from a file.
-	if _, err := readAll(t.Context(), bytes.NewReader(make([]byte, 101)), "-", 100); err == nil {
-		t.Error("a stream over the limit was read")
+	// One byte over the limit is refused, from a stream as from a file;
+	// so is UTF-16 over it, although it would fit decoded.
+	big, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(bytes.Repeat([]byte("a"), 80))
+	for _, in := range [][]byte{make([]byte, 101), big} {
+		if _, err := readAll(t.Context(), bytes.NewReader(in), "-", 100); err == nil || !strings.Contains(err.Error(), "larger") && !strings.Contains(err.Error(), "MiB") {
+			t.Errorf("a stream of %d bytes over the limit of 100: %v", len(in), err)
+		}
 	}
 }

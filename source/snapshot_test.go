@@ -47,6 +47,9 @@ func TestSnapshotInPlace(t *testing.T) {
 		"kind twice":       {head + `,"kind":"Role"}`, "given twice"},
 		"unknown field":    {head + `,"extra":1}`, "unknown field"},
 		"cut short":        {head, "in.json:1"},
+		// Indented, as snapshot writes it: broken JSON is said at its line.
+		"broken at line 4":  {"{\n  \"apiVersion\": \"access.kubectl.io/v1alpha1\",\n  \"kind\": \"Snapshot\",\n  \"namespaces\": [}\n}\n", "in.json:4: not a JSON object"},
+		"cut short, line 4": {"{\n  \"apiVersion\": \"access.kubectl.io/v1alpha1\",\n  \"kind\": \"Snapshot\",\n  \"namespaces\": [", "in.json:4: not a JSON object"},
 	} {
 		if _, err := read(c.doc); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
