@@ -167,7 +167,7 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	if a.Azure != nil && a.Cluster != nil {
 		var fromFiles *azurerbac.Data
 		if a.Azure.Files != nil {
-			d, ws, err := a.Azure.Files()
+			d, ws, err := a.Azure.Files(ctx)
 			if err != nil {
 				return nil, err
 			}

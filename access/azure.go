@@ -43,8 +43,9 @@ type AzureSource struct {
 	Data *azurerbac.Data
 	// Files, when set, gives that data from files being read while the
 	// cluster loads (the front end starts the read first, so it overlaps
-	// the LISTs); a load waits for it, and its error ends the load.
-	Files func() (*azurerbac.Data, []rbac.Warning, error)
+	// the LISTs); a load waits for it (until ctx ends), and its error
+	// ends the load.
+	Files func(ctx context.Context) (*azurerbac.Data, []rbac.Warning, error)
 	// SignInErr is why signing in to Azure failed (the front end signs
 	// in first, on the terminal): loads and fixes then say so.
 	SignInErr error

@@ -291,6 +291,17 @@ func TestAzureRBACDifferential(t *testing.T) {
 	if out, errOut, code := run(t, "who-can", "get", "secrets", "-n", "web", kc, "--azure-rbac-from", badAz); code != ExitError || out != "" || !strings.Contains(errOut, "--azure-rbac-from: ") || !strings.Contains(errOut, "bad-az.json") {
 		t.Errorf("who-can --azure-rbac-from a malformed file: code %d\n%s\n%s", code, out, errOut)
 	}
+	// From stdin (read once signed in, as a credential plugin may prompt
+	// on the terminal first), beside files.
+	assignments, err := os.ReadFile(azFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := func(r *RootOptions) { r.In = strings.NewReader(string(assignments)) }
+	if out, errOut, code := runWith(t, stdin, "who-can", "get", "secrets", "-n", "web", kc, "-o", "wide", "--azure-cluster-id", fx.Cluster,
+		"--azure-rbac-from", strings.Join(append([]string{"-"}, azFiles[1:]...), ",")); code != ExitOK || !strings.Contains(out, "Azure \"") {
+		t.Errorf("who-can --azure-rbac-from - (assignments on stdin): code %d\n%s\n%s", code, out, errOut)
+	}
 	views := map[string]*rbac.Index{"live": rbac.NewIndex(&withFiles), "offline": rbac.NewIndex(offline.Snapshot)}
 
 	// Live through ARM: --azure-rbac reads the fixture from a loopback ARM

@@ -53,6 +53,9 @@ func (o *ExploreOptions) Validate() error {
 	if slices.Contains(o.Input.Filenames, "-") {
 		return errors.New("the explorer reads keys from the terminal: -f - cannot be used; save the input to a file")
 	}
+	if slices.Contains(o.Input.AzureFrom, "-") {
+		return errors.New("the explorer reads keys from the terminal: --azure-rbac-from - cannot be used; save the Azure data to a file")
+	}
 	return nil
 }
 

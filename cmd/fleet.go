@@ -247,7 +247,7 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 		}
 		// Read now: a bad file is an error of the command, not of a member.
 		read := in.readAzureFiles(ctx, r.In)
-		if _, _, err := read(); err != nil {
+		if _, _, err := read(ctx); err != nil {
 			return nil, err
 		}
 		azure = &access.AzureSource{Files: read}

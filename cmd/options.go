@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -139,7 +140,7 @@ func azureProgress(w io.Writer) func(done, total int) {
 
 // readAzureFiles starts reading --azure-rbac-from's files and returns
 // what waits for them.
-func (in *InputOptions) readAzureFiles(ctx context.Context, stdin io.Reader) func() (*azurerbac.Data, []rbac.Warning, error) {
+func (in *InputOptions) readAzureFiles(ctx context.Context, stdin io.Reader) func(context.Context) (*azurerbac.Data, []rbac.Warning, error) {
 	done := make(chan struct{})
 	var (
 		d   *azurerbac.Data
@@ -152,9 +153,13 @@ func (in *InputOptions) readAzureFiles(ctx context.Context, stdin io.Reader) fun
 			err = fmt.Errorf("--azure-rbac-from: %w", err)
 		}
 	}()
-	return func() (*azurerbac.Data, []rbac.Warning, error) {
-		<-done
-		return d, ws, err
+	return func(wait context.Context) (*azurerbac.Data, []rbac.Warning, error) {
+		select {
+		case <-done:
+			return d, ws, err
+		case <-wait.Done():
+			return nil, nil, fmt.Errorf("--azure-rbac-from: %w", wait.Err())
+		}
 	}
 }
 
@@ -238,8 +243,8 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 		}
 		return r.offlineApp(in, in.Filenames), nil, nil
 	}
-	var azureFiles func() (*azurerbac.Data, []rbac.Warning, error)
-	if len(in.AzureFrom) > 0 {
+	var azureFiles func(context.Context) (*azurerbac.Data, []rbac.Warning, error)
+	if len(in.AzureFrom) > 0 && !slices.Contains(in.AzureFrom, "-") {
 		// Read while signing in and loading: the load waits for it.
 		azureFiles = in.readAzureFiles(ctx, r.In)
 	}
@@ -253,6 +258,15 @@ func (r *RootOptions) app(ctx context.Context, in *InputOptions, n needs) (*acce
 	}
 	if in.AzureRBAC {
 		app.Azure = r.azureSource(ctx, in)
+	}
+	if slices.Contains(in.AzureFrom, "-") {
+		// Stdin is the terminal a credential plugin may prompt on: read
+		// it only once signed in.
+		read := in.readAzureFiles(ctx, r.In)
+		if _, _, err := read(ctx); err != nil {
+			return nil, nil, err
+		}
+		azureFiles = read
 	}
 	if azureFiles != nil {
 		app.Azure = &access.AzureSource{Files: azureFiles}
