@@ -15,6 +15,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,7 +68,20 @@ func run(ctx context.Context, command, dir, clusterID string, files []string) er
 			if _, err := guardhook.ReadAzJSON(clusterID, files...); err != nil {
 				return err
 			}
-			o.Helper, o.BeforeStart = webhook, startWebhook(dir, clusterID, files)
+			// What the webhook decides from: a cluster whose webhook
+			// serves other files (edited since, or others) starts again.
+			h := sha256.New()
+			fmt.Fprintf(h, "%s\n", clusterID)
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(h, "%s %d\n", f, len(b))
+				h.Write(b)
+			}
+			key := hex.EncodeToString(h.Sum(nil))
+			o.Helper, o.HelperKey, o.BeforeStart = webhook, key, startWebhook(dir, key, clusterID, files)
 			what = "etcd, kube-apiserver with Node, RBAC and a guard-like Azure RBAC webhook, NodeRestriction, kube-controller-manager"
 		}
 		kc, started, err := localcluster.Up(ctx, o)
@@ -110,7 +125,7 @@ func run(ctx context.Context, command, dir, clusterID string, files []string) er
 
 // startWebhook starts this program as the detached webhook before the
 // control plane, and points the API server's authorization at it.
-func startWebhook(dir, clusterID string, files []string) func(context.Context, *localcluster.Options) error {
+func startWebhook(dir, key, clusterID string, files []string) func(context.Context, *localcluster.Options) error {
 	return func(ctx context.Context, o *localcluster.Options) error {
 		self, err := os.Executable()
 		if err != nil {
@@ -129,7 +144,7 @@ func startWebhook(dir, clusterID string, files []string) func(context.Context, *
 			return err
 		}
 		argv := []string{self, webhook, "-dir", absDir, "-azure-cluster-id", clusterID, "-azure-files", strings.Join(abs, ",")}
-		if err := localcluster.StartHelper(ctx, dir, webhook, filepath.Join(dir, webhook+".ready"), argv); err != nil {
+		if err := localcluster.StartHelper(ctx, dir, webhook, key, filepath.Join(dir, webhook+".ready"), argv); err != nil {
 			return err
 		}
 		o.AuthorizationConfig = filepath.Join(absDir, "authorization-config.json")

@@ -73,9 +73,9 @@ type Options struct {
 	// control plane starts: it may start a helper (StartHelper) and set
 	// the options it serves, such as AuthorizationConfig.
 	BeforeStart func(context.Context, *Options) error
-	// Helper names a helper Up's running cluster must still have to be
-	// used again.
-	Helper string
+	// Helper names a helper Up's running cluster must still have, serving
+	// HelperKey (StartHelper's key), to be used again.
+	Helper, HelperKey string
 }
 
 // Cluster is a running control plane.

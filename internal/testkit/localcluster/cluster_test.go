@@ -64,6 +64,16 @@ func TestRBACDecisions(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The RBAC authorizer sees the new binding through its informers, a
+	// moment after the create returns (longer on a loaded machine): wait
+	// until it does, then ask.
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "alice", Groups: []string{"system:authenticated"}, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "list", Resource: "pods"}}}, metav1.CreateOptions{})
+		return err == nil && sar.Status.Allowed, err
+	}); err != nil {
+		t.Fatalf("the RBAC authorizer never saw the RoleBinding: %v", err)
+	}
 	for _, tc := range []struct {
 		name, verb, namespace string
 		want                  bool
@@ -198,17 +208,17 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 }
 
 // TestUpWithHelper: a cluster whose helper (make demo-azure's webhook)
-// has died is started again, helper and all; one whose helper lives is
-// used again; Down stops the helper too.
+// has died, or serves another key, is started again, helper and all; one
+// whose helper lives is used again; Down stops the helper too.
 func TestUpWithHelper(t *testing.T) {
 	clustertest.Require(t)
 	dir := t.TempDir()
 	ctx := t.Context()
 	starts := 0
-	o := localcluster.Options{Dir: dir, Helper: "sleeper", BeforeStart: func(ctx context.Context, o *localcluster.Options) error {
+	o := localcluster.Options{Dir: dir, Helper: "sleeper", HelperKey: "v1", BeforeStart: func(ctx context.Context, o *localcluster.Options) error {
 		starts++
 		ready := filepath.Join(o.Dir, "sleeper.ready")
-		return localcluster.StartHelper(ctx, o.Dir, "sleeper", ready, []string{"/bin/sh", "-c", "touch " + ready + "; while :; do sleep 1; done"})
+		return localcluster.StartHelper(ctx, o.Dir, "sleeper", o.HelperKey, ready, []string{"/bin/sh", "-c", "touch " + ready + "; while :; do sleep 1; done"})
 	}}
 	t.Cleanup(func() { _ = localcluster.Down(dir) })
 	helperPid := func() int {
@@ -241,6 +251,12 @@ func TestUpWithHelper(t *testing.T) {
 	if _, started, err := localcluster.Up(ctx, o); err != nil || !started || starts != 2 {
 		t.Fatalf("Up after the helper died: started=%v err=%v, %d helper starts; want the cluster and helper started again", started, err, starts)
 	}
+	// A helper serving another key (the webhook's files changed) is not
+	// used again either.
+	o.HelperKey = "v2"
+	if _, started, err := localcluster.Up(ctx, o); err != nil || !started || starts != 3 {
+		t.Fatalf("Up with another helper key: started=%v err=%v, %d helper starts; want the cluster and helper started again", started, err, starts)
+	}
 	second := helperPid()
 	if err := localcluster.Down(dir); err != nil {
 		t.Fatal(err)
@@ -251,7 +267,7 @@ func TestUpWithHelper(t *testing.T) {
 	// A helper that dies before it is ready fails Up with its log, and
 	// leaves nothing running.
 	bad := localcluster.Options{Dir: dir, Helper: "broken", BeforeStart: func(ctx context.Context, o *localcluster.Options) error {
-		return localcluster.StartHelper(ctx, o.Dir, "broken", filepath.Join(o.Dir, "never"), []string{"/bin/sh", "-c", "echo no fixture here; exit 3"})
+		return localcluster.StartHelper(ctx, o.Dir, "broken", "", filepath.Join(o.Dir, "never"), []string{"/bin/sh", "-c", "echo no fixture here; exit 3"})
 	}}
 	if _, _, err := localcluster.Up(ctx, bad); err == nil || !strings.Contains(err.Error(), "no fixture here") {
 		t.Errorf("Up with a helper that exits: %v, want its log", err)

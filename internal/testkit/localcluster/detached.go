@@ -20,7 +20,7 @@ import (
 func Up(ctx context.Context, o Options) (kubeconfig string, started bool, err error) {
 	o.Detach = true
 	kubeconfig = filepath.Join(o.Dir, "kubeconfig")
-	if running(o.Dir) && (o.Helper == "" || helperAlive(o.Dir, o.Helper)) && answers(ctx, kubeconfig) {
+	if running(o.Dir) && (o.Helper == "" || helperServes(o.Dir, o.Helper, o.HelperKey)) && answers(ctx, kubeconfig) {
 		return kubeconfig, false, nil
 	}
 	// Whatever is left (a crashed or half-stopped cluster) goes first.
@@ -73,9 +73,8 @@ func Down(dir string) error {
 			stop(pidFile, pid, binaries[i])
 		}
 	}
-	files, pids, comms := helpers(dir)
-	for i, f := range files {
-		stop(f, pids[i], comms[i])
+	for _, h := range helpers(dir) {
+		stop(h.file, h.pid, h.comm)
 	}
 	return errors.Join(errs...)
 }

@@ -24,7 +24,9 @@ import (
 // StartHelper starts argv detached (it outlives the caller), with its
 // output in DIR/logs/NAME.log, and waits until it creates readyFile; it
 // fails, with the log's tail, when the process exits first or ctx ends.
-func StartHelper(ctx context.Context, dir, name, readyFile string, argv []string) error {
+// key says what the helper serves (a digest of its input): Up uses the
+// cluster again only while its helper serves the key it asks for.
+func StartHelper(ctx context.Context, dir, name, key, readyFile string, argv []string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		return err
 	}
@@ -44,7 +46,7 @@ func StartHelper(ctx context.Context, dir, name, readyFile string, argv []string
 	if len(comm) > 15 {
 		comm = comm[:15]
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".helper"), fmt.Appendf(nil, "%d\n%s\n", cmd.Process.Pid, comm), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".helper"), fmt.Appendf(nil, "%d\n%s\n%s\n", cmd.Process.Pid, comm, key), 0o600); err != nil {
 		_ = cmd.Process.Kill()
 		return err
 	}
@@ -65,31 +67,41 @@ func StartHelper(ctx context.Context, dir, name, readyFile string, argv []string
 	}
 }
 
-// helpers returns the helpers' pid files in dir with their pids and
-// program names.
-func helpers(dir string) (files []string, pids []int, comms []string) {
+// helper is one helper's pid file.
+type helper struct {
+	file, comm, key string
+	pid             int
+}
+
+// helpers reads the helpers' pid files in dir.
+func helpers(dir string) []helper {
+	var out []helper
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.helper"))
 	for _, m := range matches {
 		b, err := os.ReadFile(m)
 		if err != nil {
 			continue
 		}
-		pid, comm, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-		n, err := strconv.Atoi(pid)
-		if err != nil || n <= 0 {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		n, err := strconv.Atoi(lines[0])
+		if err != nil || n <= 0 || len(lines) < 2 {
 			continue
 		}
-		files, pids, comms = append(files, m), append(pids, n), append(comms, comm)
+		h := helper{file: m, pid: n, comm: lines[1]}
+		if len(lines) > 2 {
+			h.key = lines[2]
+		}
+		out = append(out, h)
 	}
-	return files, pids, comms
+	return out
 }
 
-// helperAlive says whether the helper NAME of dir is running.
-func helperAlive(dir, name string) bool {
-	files, pids, comms := helpers(dir)
-	for i, f := range files {
-		if filepath.Base(f) == name+".helper" {
-			return alive(pids[i], comms[i])
+// helperServes says whether the helper NAME of dir is running and serves
+// key.
+func helperServes(dir, name, key string) bool {
+	for _, h := range helpers(dir) {
+		if filepath.Base(h.file) == name+".helper" {
+			return h.key == key && alive(h.pid, h.comm)
 		}
 	}
 	return false
