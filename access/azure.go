@@ -38,13 +38,11 @@ type AzureARM interface {
 type AzureSource struct {
 	ClusterID string
 	ARM       AzureARM
-	// Data, when set, is the Azure RBAC data read from files
-	// (--azure-rbac-from): every load uses it, and ARM is not asked.
-	Data *azurerbac.Data
-	// Files, when set, gives that data from files being read while the
-	// cluster loads (the front end starts the read first, so it overlaps
-	// the LISTs); a load waits for it (until ctx ends), and its error
-	// ends the load.
+	// Files, when set, gives the Azure RBAC data read from files
+	// (--azure-rbac-from), being read while the cluster loads (the front
+	// end starts the read first, so it overlaps the LISTs): every load
+	// waits for it (until ctx ends) and uses it, and ARM is not asked; its
+	// error ends the load.
 	Files func(ctx context.Context) (*azurerbac.Data, []rbac.Warning, error)
 	// SignInErr is why signing in to Azure failed (the front end signs
 	// in first, on the terminal): loads and fixes then say so.
@@ -56,10 +54,6 @@ type AzureSource struct {
 // (incomplete wherever Azure could decide) with the reason as a warning.
 func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) []rbac.Warning {
 	z := a.Azure
-	data := z.Data
-	if fromFiles != nil {
-		data = fromFiles
-	}
 	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeInactive {
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments are not read", p.Detail)}
 	}
@@ -71,9 +65,9 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		}
 		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}
 	}
-	if data != nil {
-		snap.Azure = data.Copy()
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(data.ClusterID), a.Origin.Server)}
+	if fromFiles != nil {
+		snap.Azure = fromFiles.Copy()
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(fromFiles.ClusterID), a.Origin.Server)}
 	}
 	if z.SignInErr != nil || z.ARM == nil {
 		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))
@@ -102,7 +96,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			}
 		}
 	}
-	data, err = z.ARM.Load(ctx, id, namespaces)
+	data, err := z.ARM.Load(ctx, id, namespaces)
 	if err != nil {
 		return fail(err)
 	}

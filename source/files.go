@@ -60,9 +60,6 @@ type loader struct {
 	// say when snapshots of two clusters are merged.
 	cluster, clusterAt string
 	warnings           []rbac.Warning
-	// decodedEnd is where, in the bytes document was given, the last
-	// value it decoded ended.
-	decodedEnd int
 }
 
 func newLoader(o ReadOptions) *loader {
@@ -120,8 +117,8 @@ func (l *loader) jsonStream(name string, data []byte) error {
 	// is read as the stream's next documents.
 	base := 0
 	if start := len(data) - len(bytes.TrimLeft(data, " \t\r\n")); snapshotHead(data[start:]) {
-		l.decodedEnd = -1
-		if err := l.document(data[start:], nil, Location{File: name, Line: lineAt(start)}); err != nil {
+		end, err := l.snapshot(data[start:], Location{File: name, Line: lineAt(start)})
+		if err != nil {
 			// Broken JSON is said at its line, as the stream below says
 			// it; anything else at the snapshot's.
 			var raw json.RawMessage
@@ -136,10 +133,7 @@ func (l *loader) jsonStream(name string, data []byte) error {
 			}
 			return err
 		}
-		if l.decodedEnd < 0 {
-			return fmt.Errorf("%s: the snapshot was not decoded", name) // cannot happen: document decodes a snapshot
-		}
-		base = start + l.decodedEnd
+		base = start + end
 	}
 	dec := json.NewDecoder(bytes.NewReader(data[base:]))
 	for {
@@ -234,6 +228,30 @@ func snapshotHead(j []byte) bool {
 	return tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion
 }
 
+// snapshot decodes a saved snapshot in JSON (snapshotHead says j opens
+// with one) where it lies, and adds it; it returns where in j it ended.
+func (l *loader) snapshot(j []byte, at Location) (end int, err error) {
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.DisallowUnknownFields()
+	var s rbac.Snapshot
+	if err := d.Decode(&s); err != nil {
+		return 0, fmt.Errorf("%s: %s: %v", at, rbac.SnapshotKind, err)
+	}
+	return int(d.InputOffset()), l.addSnapshot(&s, at)
+}
+
+// addSnapshot adds a decoded snapshot's objects. Its kind and apiVersion
+// are checked again: given twice, the decoder kept the last of each.
+func (l *loader) addSnapshot(s *rbac.Snapshot, at Location) error {
+	if s.Kind != rbac.SnapshotKind || s.APIVersion != rbac.APIVersion {
+		return fmt.Errorf("%s: %s: its kind or apiVersion is given twice (%s %s)", at, rbac.SnapshotKind, s.APIVersion, s.Kind)
+	}
+	l.snapshots++
+	l.sameCluster(s.Source, at.String())
+	l.merge(s, at)
+	return nil
+}
+
 func (tm typeMeta) group() string {
 	if g, _, ok := strings.Cut(tm.APIVersion, "/"); ok {
 		return g
@@ -271,7 +289,6 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 		if err := d.Decode(into); err != nil {
 			return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
 		}
-		l.decodedEnd = int(d.InputOffset())
 		return nil
 	}
 	switch {
@@ -293,13 +310,7 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 		if err := decode(&s); err != nil {
 			return err
 		}
-		if s.Kind != tm.Kind || s.APIVersion != tm.APIVersion {
-			return fmt.Errorf("%s: %s: its kind or apiVersion is given twice (%s %s)", at, tm.Kind, s.APIVersion, s.Kind)
-		}
-		l.snapshots++
-		l.sameCluster(s.Source, at.String())
-		l.merge(&s, at)
-		return nil
+		return l.addSnapshot(&s, at)
 	}
 	read, ok := kinds[groupKind{group, tm.Kind}]
 	if !ok {

@@ -187,12 +187,7 @@ func GuardFixture(seed uint64, z large.Sizes) *guardhook.Fixture {
 func WriteAzureData(dir string, seed uint64, z large.Sizes) (string, error) {
 	s := rbac.NewSnapshot()
 	s.Azure = large.Azure(seed, z)
-	b, err := json.Marshal(s)
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, "azure.json")
-	return p, os.WriteFile(p, b, 0o600)
+	return writeSnapshot(filepath.Join(dir, "azure.json"), s)
 }
 
 // writeAzureSnapshot writes LARGE with its Azure RBAC data as a snapshot
@@ -200,11 +195,14 @@ func WriteAzureData(dir string, seed uint64, z large.Sizes) (string, error) {
 func writeAzureSnapshot(dir string, seed uint64, z large.Sizes) (string, error) {
 	s := large.Generate(seed, z)
 	s.Azure = large.Azure(seed, z)
+	return writeSnapshot(filepath.Join(dir, "large-azure.json"), s)
+}
+
+func writeSnapshot(p string, s *rbac.Snapshot) (string, error) {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(dir, "large-azure.json")
 	return p, os.WriteFile(p, b, 0o600)
 }
 
