@@ -83,7 +83,10 @@ func (a *App) Attributes(r Request) (rbac.Attributes, []rbac.Warning, error) {
 	case res.Namespaced:
 		at.Namespace = ns
 	case r.AllNamespaces:
-		warns = append(warns, rbac.Warnf(WarnAllNamespacesMoot, "%s is not namespaced: only ClusterRoleBindings grant it, so -A changes nothing", at.String()))
+		// The engine answers in every namespace (WhoCan with all): a
+		// check of a cluster-scoped resource in a namespace counts that
+		// namespace's RoleBindings.
+		warns = append(warns, rbac.Warnf(WarnNotNamespaced, "%s is not namespaced: -A answers the check in every namespace, where RoleBindings count as for a namespaced SubjectAccessReview (the gMSA webhook's, kubectl auth can-i -n); each path says its namespace, and a request for it without a namespace is granted by ClusterRoleBindings only", at.String()))
 	case r.NamespaceSet && r.Namespace != "":
 		at.Namespace = r.Namespace
 		what := "resource '" + res.Resource + "'"
@@ -97,9 +100,10 @@ func (a *App) Attributes(r Request) (rbac.Attributes, []rbac.Warning, error) {
 
 // ScopeFor is what must be read to answer a request: the ClusterRoles and
 // ClusterRoleBindings always, and the Roles and RoleBindings of the
-// request's namespace (every namespace with all).
+// request's namespace (every namespace with all, for any resource request:
+// RoleBindings grant cluster-scoped resources asked in a namespace too).
 func ScopeFor(at rbac.Attributes, all bool) source.Scope {
-	return source.Scope{ClusterRBAC: true, Namespace: at.Namespace, AllNamespaces: all && at.Namespace != ""}
+	return source.Scope{ClusterRBAC: true, Namespace: at.Namespace, AllNamespaces: all && at.IsResourceRequest()}
 }
 
 var knownVerbList = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",

@@ -121,14 +121,14 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 	verified := ans.Verification != nil
 	switch f := o.Output.Value; f {
 	case FormatCSV, FormatMarkdown:
-		header := []string{"NAMESPACE", "VERBS", "RESOURCES", "BINDING", "ROLE"}
+		header := []string{"WHERE", "VERBS", "RESOURCES", "BINDING", "ROLE"}
 		if verified {
 			header = append(header, "VERIFIED")
 		}
 		t := newRows(o.Out, f, header...)
 		for _, r := range ans.Rules {
 			for _, p := range r.Via {
-				row := []string{cmp.Or(r.Namespace, "*"), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), roleOf(p)}
+				row := []string{cmp.Or(r.Namespace, access.ClusterWide), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), roleOf(p)}
 				if verified {
 					row = append(row, r.Verified)
 				}
@@ -141,13 +141,13 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 	// On a terminal (or with --width) long verb and resource lists are cut
 	// to keep the paths in view; -o wide, a pipe or a file gets them whole.
 	fit := !wide && o.Width.Of(o.Out) > 0
-	header := []string{"NAMESPACE", "VERBS", "RESOURCES", "VIA"}
+	header := []string{"WHERE", "VERBS", "RESOURCES", "VIA"}
 	if verified {
 		header = append(header, "VERIFIED")
 	}
 	t := newRows(o.Out, o.Output.Value, header...)
 	for _, r := range ans.Rules {
-		where := cmp.Or(r.Namespace, "*")
+		where := cmp.Or(r.Namespace, access.ClusterWide)
 		verbs, what, mark := strings.Join(r.Verbs, ","), resources(r), r.Verified
 		if fit {
 			verbs, what = fitCell(verbs, 24), fitCell(what, 32)

@@ -210,7 +210,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 	switch f := o.Output.Value; f {
 	case FormatCSV, FormatMarkdown:
 		// Flat: every row whole, the subject on each.
-		header := []string{"SUBJECT", "DISPLAY NAME", "BINDING", "ROLE", "RULE"}
+		header := []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}
 		if verified {
 			header = append(header, "VERIFIED")
 		}
@@ -222,7 +222,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 				display = app.Names[sub.Name]
 			}
 			for _, p := range s.Via {
-				row := []string{sub.String(), display, bindingOf(p), roleOf(p), ruleOf(p)}
+				row := []string{sub.String(), display, access.PathWhere(&p), bindingOf(p), roleOf(p), ruleOf(p)}
 				if verified {
 					row = append(row, s.Verified)
 				}
@@ -232,7 +232,10 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
-	header := []string{"SUBJECT", "VIA"}
+	// The question's scope heads the table: without -n the answer is for
+	// the context's namespace, which the reader may not have in mind.
+	fmt.Fprintf(out, "Who can %s %s:\n", safe.Terminal(ans.Query.Attributes.String()), safe.Terminal(ans.Query.Scope()))
+	header := []string{"SUBJECT", "WHERE", "VIA"}
 	if wide {
 		header = append(header, "RULE")
 	}
@@ -256,7 +259,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 			if i > 0 {
 				name, mark = "", ""
 			}
-			row := []string{name, via(p)}
+			row := []string{name, access.PathWhere(&p), via(p)}
 			if wide {
 				row = append(row, ruleOf(p))
 			}

@@ -125,15 +125,19 @@ func (r *rbacAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(
 		each(b)
 	}
 	switch {
-	case a.Namespace == "":
-		// RoleBindings never grant cluster-scoped requests.
+	case !a.IsResourceRequest():
+		// RoleBindings never grant non-resource URLs.
 	case allNamespaces:
+		// In any namespace, cluster-scoped resources too: a check in a
+		// namespace (a namespaced SubjectAccessReview, such as the gMSA
+		// webhook's) counts that namespace's RoleBindings whatever the
+		// resource's scope.
 		for _, ns := range ix.namespaces {
 			for _, b := range ix.rbs[ns] {
 				each(b)
 			}
 		}
-	default:
+	case a.Namespace != "":
 		for _, b := range ix.rbs[a.Namespace] {
 			each(b)
 		}
@@ -151,7 +155,14 @@ func (r *rbacAuthorizer) Holdings(id *Identity, namespace string, hold func(stri
 			continue
 		}
 		for i := range b.role.rules {
-			hold(b.namespace, &b.role.rules[i], ix.path(b, i))
+			r := &b.role.rules[i]
+			if b.namespace != "" && len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
+				// A RoleBinding never grants non-resource URLs: the
+				// authorizer visits its rules only for a request in its
+				// namespace, and non-resource requests have none.
+				continue
+			}
+			hold(b.namespace, r, ix.path(b, i))
 		}
 	}
 }

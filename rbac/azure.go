@@ -134,7 +134,6 @@ func (x *azureIndex) entries(d *azurerbac.Data, namespace string, all bool, fn f
 		fn(&x.cluster[i], clusterScope)
 	}
 	switch {
-	case namespace == "":
 	case all:
 		for _, es := range x.byNS {
 			scope := azurerbac.Scope(d.ClusterID, es[0].ns)
@@ -142,7 +141,7 @@ func (x *azureIndex) entries(d *azurerbac.Data, namespace string, all bool, fn f
 				fn(&es[i], scope)
 			}
 		}
-	default:
+	case namespace != "":
 		es := x.byNS[strings.ToLower(namespace)]
 		for i := range es {
 			fn(&es[i], clusterScope)
@@ -424,7 +423,7 @@ func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warni
 	}
 	action := azurerbac.DataAction(d.Prefix(), azureRequest(a))
 	for _, e := range ix.azure.special {
-		if e.ns != "" && (a.Namespace == "" || !allNamespaces && !strings.EqualFold(e.ns, a.Namespace)) {
+		if e.ns != "" && !allNamespaces && !strings.EqualFold(e.ns, a.Namespace) {
 			continue
 		}
 		switch {

@@ -195,12 +195,16 @@ type WhoCanResult struct {
 // WhoCan lists every subject, as the bindings name them, that the request
 // is allowed for, with every path. With allNamespaces the request's
 // namespace is ignored and a RoleBinding in any namespace counts (its path
-// says which); otherwise only the ClusterRoleBindings and the RoleBindings
-// of a.Namespace do, exactly as for one request. A request without a
-// namespace (a cluster-scoped resource, a non-resource URL) is granted by
-// ClusterRoleBindings only, allNamespaces or not: set any namespace to ask
-// about a namespaced resource in all namespaces.
+// says which), for a cluster-scoped resource too: the authorizer counts a
+// namespace's RoleBindings for any resource asked in that namespace, as
+// the gMSA webhook asks `use` on a cluster-scoped credential spec in the
+// pod's namespace. Otherwise only the ClusterRoleBindings and the
+// RoleBindings of a.Namespace do, exactly as for one request. Non-resource
+// URLs are granted by ClusterRoleBindings only, allNamespaces or not.
 func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
+	if !a.IsResourceRequest() {
+		allNamespaces = false
+	}
 	// Each subject's grant is kept in one slice, found by its key: the
 	// busiest request (thousands of subjects, tens of thousands of paths)
 	// allocated a grant each and sorted the grants themselves.
@@ -244,7 +248,7 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 		res.Subjects = append(res.Subjects, g)
 	}
 	scope := a.Namespace
-	if allNamespaces && scope != "" {
+	if allNamespaces {
 		scope = "*"
 	}
 	res.Incomplete, res.Warnings = ix.completeness(scope, nil)

@@ -57,7 +57,7 @@ func TestCan(t *testing.T) {
 		{"RoleBinding to ClusterRole grants nothing elsewhere", Subject{Kind: UserKind, Name: "alice"}, res("get", "", "secrets", "", "x", "prod"), false},
 		{"RoleBinding to Role", Subject{Kind: UserKind, Name: "alice"}, res("list", "", "pods", "", "", "dev"), true},
 		{"verb not granted", Subject{Kind: UserKind, Name: "alice"}, res("delete", "", "pods", "", "x", "dev"), false},
-		{"RoleBinding never grants cluster-scoped requests", Subject{Kind: UserKind, Name: "bob"}, res("list", "", "nodes", "", "", ""), false},
+		{"RoleBinding never grants cluster-scoped requests without a namespace", Subject{Kind: UserKind, Name: "bob"}, res("list", "", "nodes", "", "", ""), false},
 		{"*/scale matches deployments/scale", Subject{Kind: UserKind, Name: "u", Groups: l("scalers")}, res("update", "apps", "deployments", "scale", "web", "any"), true},
 		{"*/scale does not match the parent", Subject{Kind: UserKind, Name: "u", Groups: l("scalers")}, res("update", "apps", "deployments", "", "web", "any"), false},
 		{"pods/* is not a wildcard", Subject{Kind: UserKind, Name: "carol"}, res("get", "", "pods", "log", "p", "dev"), false},
@@ -138,20 +138,59 @@ func TestWhoCanAllNamespacesIncludesRoleBindings(t *testing.T) {
 }
 
 // TestWhoCanAllNamespacesClusterScoped: a RoleBinding to a ClusterRole that
-// names nodes grants nothing (RoleBindings never grant cluster-scoped
-// resources), -A or not.
+// names nodes grants nothing without a namespace, but a check in its
+// namespace counts it (the authorizer visits a namespace's RoleBindings for
+// any resource asked there, as the gMSA webhook asks use on a cluster-scoped
+// credential spec), so -A lists bob through it; non-resource URLs are
+// granted by ClusterRoleBindings only, -A or not.
 func TestWhoCanAllNamespacesClusterScoped(t *testing.T) {
 	ix := NewIndex(trapSnapshot())
 	for _, all := range []bool{false, true} {
 		got := ix.WhoCan(Attributes{Verb: "list", Resource: "nodes"}, all)
+		bob := false
 		for _, s := range got.Subjects {
 			if s.Name == "bob" {
-				t.Errorf("allNamespaces=%v: bob listed through %v, but RoleBindings never grant nodes", all, s.Via)
+				bob = true
+				if len(s.Via) != 1 || s.Via[0].Binding == nil || s.Via[0].Binding.Namespace != "dev" || s.Via[0].Binding.Name != "bob-nodes" {
+					t.Errorf("allNamespaces=%v: bob listed through %+v, want RoleBinding dev/bob-nodes", all, s.Via)
+				}
 			}
+		}
+		if bob != all {
+			t.Errorf("allNamespaces=%v: bob listed=%v, want %v", all, bob, all)
 		}
 		got = ix.WhoCan(Attributes{Verb: "get", Path: "/metrics"}, all)
 		if len(got.Subjects) != 2 { // system:authenticated via CRB metrics, and system:masters
 			t.Errorf("allNamespaces=%v: who-can get /metrics = %+v", all, got.Subjects)
+		}
+	}
+}
+
+// TestNonResourceURLsNeverThroughRoleBindings: a RoleBinding to a
+// ClusterRole with nonResourceURLs grants none of them, and what-can must
+// not list them (the authorizer visits a RoleBinding only for a request in
+// its namespace; non-resource requests have none).
+func TestNonResourceURLsNeverThroughRoleBindings(t *testing.T) {
+	s := trapSnapshot()
+	s.ClusterRoles = append(s.ClusterRoles, clusterRole("debug-urls", urlRule(l("get", "post"), "/debug/*")))
+	s.RoleBindings = append(s.RoleBindings, rb("dev", "urls", "ClusterRole", "debug-urls", user("ursula")))
+	ix := NewIndex(s)
+	ursula := Subject{Kind: UserKind, Name: "ursula"}.Identity()
+	if ix.Can(ursula, Attributes{Verb: "post", Path: "/debug/pprof"}).Allowed {
+		t.Error("can: a RoleBinding granted a non-resource URL")
+	}
+	for _, r := range ix.WhatCan(ursula, "").Rules {
+		for _, p := range r.Via {
+			if len(r.NonResourceURLs) > 0 && p.Binding != nil && p.Binding.Kind == "RoleBinding" {
+				t.Errorf("what-can lists %v through %s, which cannot grant non-resource URLs", r.NonResourceURLs, p.Binding)
+			}
+		}
+	}
+	for _, all := range []bool{false, true} {
+		for _, g := range ix.WhoCan(Attributes{Verb: "post", Path: "/debug/pprof"}, all).Subjects {
+			if g.Name == "ursula" {
+				t.Errorf("allNamespaces=%v: who-can post /debug/pprof lists ursula through %+v", all, g.Via)
+			}
 		}
 	}
 }

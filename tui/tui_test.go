@@ -945,7 +945,7 @@ func TestWhoCanEveryNamespace(t *testing.T) {
 	p := m.pages[1].(*whoCanPage)
 	seen := false
 	for _, g := range p.res.Subjects {
-		w := grantScope(g.Via)
+		w := access.Where(g.Via)
 		if g.Via[0].Binding != nil && g.Via[0].Binding.Kind == "RoleBinding" {
 			seen = true
 			if w != g.Via[0].Binding.Namespace && !strings.Contains(w, g.Via[0].Binding.Namespace) {

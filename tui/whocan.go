@@ -346,7 +346,7 @@ func (p *whoCanPage) setRows() {
 			name = g.Namespace + ":" + name
 		}
 		kind := kindWord(g.Kind)
-		where := grantScope(g.Via)
+		where := access.Where(g.Via)
 		rows[i] = row{cells: []string{kind, safe.Terminal(name), safe.Terminal(where), itoa(len(g.Via))},
 			search: strings.ToLower(kind + " " + name + " " + where)}
 	}
@@ -435,9 +435,9 @@ func (p *whoCanPage) syncDetail(top bool) {
 		body = title + "\n\n" + step + "\n\n" + acct
 	} else {
 		g := p.res.Subjects[i]
-		where := p.scopeWords()
+		where := p.asked().Scope()
 		if p.all {
-			where = "in " + grantScope(g.Via)
+			where = access.WhereWords(g.Via)
 		}
 		title := subjectLine(g.Subject(), safe.Terminal(p.names().Subject(g.Subject())))
 		text, links := provenanceLinks(st, title+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via, sel, 1)
@@ -533,7 +533,7 @@ func (p *whoCanPage) view() string {
 		}
 		b.WriteString(st.Warning.Render("warning: " + safe.Terminal(strings.Join(msgs, "; "))))
 	case p.ran:
-		line := p.attrs.String() + " " + p.scopeWords() + ": " + itoa(len(p.res.Subjects)) + " subjects"
+		line := p.attrs.String() + " " + p.asked().Scope() + ": " + itoa(len(p.res.Subjects)) + " subjects"
 		if p.transitive {
 			line += ", and " + itoa(len(p.res.Transitive)) + " chains through service accounts (↳; t hides)"
 		} else {
@@ -572,30 +572,8 @@ func verificationBlock(st *Styles, v *access.Verification) string {
 	return b.String() + "\n"
 }
 
-// scopeWords names the scope the query was answered for.
-func (p *whoCanPage) scopeWords() string {
-	switch {
-	case p.all:
-		return "in every namespace"
-	case p.attrs.Namespace == "":
-		return "cluster-wide"
-	}
-	return "in " + p.attrs.Namespace
-}
 
-// grantScope is where a subject's paths grant the request: "cluster-wide"
-// when a ClusterRoleBinding (or system:masters) does, else the namespaces
-// of its RoleBindings.
-func grantScope(via []rbac.Path) string {
-	var nss []string
-	for _, p := range via {
-		ns := p.GrantNamespace()
-		if ns == "" {
-			return "cluster-wide"
-		}
-		if !slices.Contains(nss, ns) {
-			nss = append(nss, ns)
-		}
-	}
-	return strings.Join(nss, ",")
+// asked is the question the page answers, for its scope's words.
+func (p *whoCanPage) asked() access.WhoCanQuery {
+	return access.WhoCanQuery{Attributes: p.attrs, AllNamespaces: p.all}
 }

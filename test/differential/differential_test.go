@@ -143,12 +143,12 @@ func checkSeed(t *testing.T, seed uint64) int {
 		for i, a := range u.requests {
 			whoCan[name][i] = ix.WhoCan(a, false)
 			whoCanAll[name][i] = ix.WhoCan(a, true)
-			// RoleBindings never grant a request without a namespace:
-			// with -A they must not appear either.
+			// RoleBindings never grant a non-resource URL: with -A they
+			// must not appear either.
 			for _, s := range whoCanAll[name][i].Subjects {
 				for _, p := range s.Via {
-					if a.Namespace == "" && p.Binding != nil && p.Binding.Kind == "RoleBinding" {
-						report("[%s] who-can -A %q lists %s through %s, which cannot grant a cluster-scoped request", name, a.String(), s.Name, p.Binding)
+					if !a.IsResourceRequest() && p.Binding != nil && p.Binding.Kind == "RoleBinding" {
+						report("[%s] who-can -A %q lists %s through %s, which cannot grant a non-resource URL", name, a.String(), s.Name, p.Binding)
 					}
 				}
 			}
@@ -231,6 +231,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 			}
 		}
 	}
+	checkAllNamespaces(t, ctx, cs, u, indexes, whoCanAll, report)
 	if disagreements > 0 {
 		t.Fatalf("seed %d: %d disagreements with SubjectAccessReview (rerun with DIFFERENTIAL_SEEDS=%d)", seed, disagreements, seed)
 	}
@@ -387,5 +388,78 @@ func writeUniverse(t *testing.T, path string, u *universe) {
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkAllNamespaces checks who-can -A for the resource requests asked
+// without a namespace (cluster-scoped resources among them: nodes,
+// namespaces) against the server asked in each namespace, as a namespaced
+// SubjectAccessReview (the gMSA webhook's) asks: every identity allowed in
+// a namespace is listed with a path that applies there (a
+// ClusterRoleBinding or a RoleBinding of that namespace), and every path
+// listed allows it there.
+func checkAllNamespaces(t *testing.T, ctx context.Context, cs kubernetes.Interface, u *universe, indexes map[string]*rbac.Index,
+	whoCanAll map[string]map[int]rbac.WhoCanResult, report func(string, ...any)) {
+	type job struct {
+		id  int
+		req int
+		at  rbac.Attributes
+	}
+	var jobs []job
+	for ri, a := range u.requests {
+		if !a.IsResourceRequest() || a.Namespace != "" {
+			continue
+		}
+		for ii := range u.identities {
+			for _, ns := range u.namespaces {
+				at := a
+				at.Namespace = ns
+				jobs = append(jobs, job{ii, ri, at})
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		t.Fatal("no resource request without a namespace to ask with -A")
+	}
+	decisions := make([]bool, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, j := range jobs {
+		g.Go(func() (err error) {
+			decisions[i], err = sar(gctx, cs, u.identities[j.id], j.at)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	clusterScoped, allowedRB := 0, 0
+	for k, j := range jobs {
+		id, want := u.identities[j.id], decisions[k]
+		if j.at.Resource == "nodes" || j.at.Resource == "namespaces" {
+			clusterScoped++
+		}
+		for name := range indexes {
+			listed := false
+			for _, s := range whoCanAll[name][j.req].Subjects {
+				if !s.Matches(id) {
+					continue
+				}
+				for _, p := range s.Via {
+					if p.Binding == nil || p.Binding.Kind == "ClusterRoleBinding" || p.Binding.Namespace == j.at.Namespace {
+						listed = true
+						if p.Binding != nil && p.Binding.Kind == "RoleBinding" && want {
+							allowedRB++
+						}
+					}
+				}
+			}
+			if listed != want {
+				report("who-can -A of %q disagrees in namespace %s: [%s] user=%q groups=%v: server allowed=%v", u.requests[j.req].String(), j.at.Namespace, name, id.Name, id.Groups, want)
+			}
+		}
+	}
+	if clusterScoped == 0 || allowedRB == 0 {
+		t.Errorf("who-can -A without a namespace: %d checks of cluster-scoped resources, %d allowed through a RoleBinding: the universe does not exercise RoleBindings in any namespace", clusterScoped, allowedRB)
 	}
 }
