@@ -8,6 +8,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // AuditOptions select rules.
@@ -19,7 +20,8 @@ type AuditOptions struct {
 // credential included when live) and says where the report comes from.
 // Findings are marked fixable where package fix has a fix for their rule.
 func (s *Session) Audit(o AuditOptions) *audit.Report {
-	opts := audit.Options{Only: o.Only, Skip: o.Skip, Credential: s.App.Credential, Fixable: fix.Has}
+	opts := audit.Options{Only: o.Only, Skip: o.Skip, Credential: s.App.Credential, Fixable: fix.Has,
+		DefaultPath: source.Defaults().DefaultPath(s.Index.Snapshot())}
 	rep := audit.Run(s.Index, opts)
 	rep.Warnings = slices.Concat(s.App.Warnings, s.Warnings, rep.Warnings)
 	if s.App.Live() && s.App.Credential == nil {

@@ -94,10 +94,15 @@ type Finding struct {
 	Objects  []rbac.ObjectRef `json:"objects"`
 	Evidence []rbac.Path      `json:"evidence"`
 	Fixable  bool             `json:"fixable"`
-	// Managed marks findings on objects the platform owns (Kubernetes'
-	// bootstrap policy, AKS add-ons): reported at info, since editing
-	// them is undone by the platform.
+	// Managed says the platform reconciles the objects of every path
+	// (Kubernetes' bootstrap policy, AKS and its add-ons, by their labels):
+	// who changes them and how, never a lower severity.
 	Managed bool `json:"managed,omitempty"`
+	// Default says every path is Kubernetes' default policy exactly as the
+	// API server creates it (compared with the pinned policy, not taken
+	// from a label): tables and the explorer count these and list them
+	// with --all; JSON and SARIF carry them all.
+	Default bool `json:"default,omitempty"`
 	// Scope, in a report narrowed to a namespace (audit -n), says why the
 	// finding is in it: "namespace" (its objects, bindings or service
 	// accounts are there) or "cluster-wide" (a cluster-wide grant or a
@@ -153,6 +158,27 @@ type Report struct {
 	Baseline *Baseline `json:"baseline,omitempty"`
 	// Namespace, with audit -n, says the report was narrowed to it.
 	Namespace *NamespaceScope `json:"namespace,omitempty"`
+	// Checks are the posture checks (is a protection in force?), each
+	// answered passed as well as failed or unknown: a failed one is also
+	// a finding, a passed one is not.
+	Checks []Check `json:"checks"`
+}
+
+// CheckStatus is a posture check's outcome.
+type CheckStatus string
+
+// Check outcomes.
+const (
+	CheckPassed  CheckStatus = "passed"
+	CheckFailed  CheckStatus = "failed"
+	CheckUnknown CheckStatus = "unknown"
+)
+
+// Check is one posture check's outcome and what it rests on.
+type Check struct {
+	Rule   string      `json:"rule"`
+	Status CheckStatus `json:"status"`
+	Detail string      `json:"detail"`
 }
 
 // Rule is one entry of the rule catalogue.
@@ -190,7 +216,16 @@ type Options struct {
 	// Fixable says which rules have a fix; package fix declares them (the
 	// application layer passes fix.Has). Nil: none.
 	Fixable func(rule string) bool
+	// DefaultPath says whether a path runs through Kubernetes' default
+	// policy as pinned (the application layer passes the source's
+	// comparison). Nil: none does.
+	DefaultPath func(*rbac.Path) bool
 }
+
+// Listed says whether a table (the CLI's, CSV, Markdown, the explorer's)
+// lists f: every finding with all, else those not on Kubernetes' default
+// policy. The one rule every surface hides by.
+func Listed(f *Finding, all bool) bool { return all || !f.Default }
 
 // Validate checks the rule names in Only and Skip.
 func (o Options) Validate() error {
@@ -229,6 +264,7 @@ func Run(ix *rbac.Index, o Options) *Report {
 	// are joined in catalogue order, so the report does not depend on
 	// scheduling.
 	found := make([][]Finding, len(rules))
+	checked := make([][]Check, len(rules))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(rules)) {
@@ -239,7 +275,7 @@ func Run(ix *rbac.Index, o Options) *Report {
 				rc := *c
 				rc.rule = rules[i]
 				rules[i].check(&rc)
-				found[i] = rc.findings
+				found[i], checked[i] = rc.findings, rc.checks
 			}
 		}()
 	}
@@ -254,6 +290,10 @@ func Run(ix *rbac.Index, o Options) *Report {
 		Incomplete: ix.Incomplete(),
 		Gaps:       ix.Gaps(),
 		Warnings:   append([]rbac.Warning{}, ix.Warnings()...),
+		Checks:     slices.Concat(checked...),
+	}
+	if rep.Checks == nil {
+		rep.Checks = []Check{}
 	}
 	for _, g := range ix.Gaps() {
 		rep.Warnings = append(rep.Warnings, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
@@ -434,6 +474,7 @@ type checker struct {
 	rule     Rule
 	managed  map[rbac.ObjectRef]bool
 	findings []Finding
+	checks   []Check
 	// probed keeps each probe rule's hits, for the rule itself and for the
 	// checks that combine them (escalation-path); computed once, on first
 	// use, by whichever rule asks.
@@ -545,9 +586,8 @@ func (c *checker) add(f Finding) Finding {
 	if len(f.Evidence) > 0 && !f.Managed && !c.evidenceNotManaged {
 		f.Managed = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.pathManaged(p) })
 	}
-	if f.Managed {
-		f.Severity = Info
-		f.Message += " (platform-managed)"
+	if len(f.Evidence) > 0 && c.opts.DefaultPath != nil && !c.evidenceNotManaged {
+		f.Default = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.opts.DefaultPath(&p) })
 	}
 	f.ID = findingID(&f)
 	c.findings = append(c.findings, f)

@@ -65,6 +65,7 @@ type FleetGroup struct {
 	Evidence []rbac.Path    `json:"evidence"`
 	Fixable  bool           `json:"fixable"`
 	Managed  bool           `json:"managed,omitempty"`
+	Default  bool           `json:"default,omitempty"`
 	Clusters []string       `json:"clusters"`
 }
 
@@ -174,12 +175,13 @@ func (f *FleetReport) GroupByFinding() {
 			if !ok {
 				at[x.ID] = len(groups)
 				groups = append(groups, FleetGroup{ID: x.ID, Rule: x.Rule, Severity: x.Severity, Category: x.Category, Title: x.Title,
-					Message: x.Message, Subjects: x.Subjects, Evidence: x.Evidence, Fixable: x.Fixable, Managed: x.Managed})
+					Message: x.Message, Subjects: x.Subjects, Evidence: x.Evidence, Fixable: x.Fixable, Managed: x.Managed, Default: x.Default})
 				i = len(groups) - 1
 			}
 			g := &groups[i]
 			g.Severity = max(g.Severity, x.Severity)
 			g.Managed = g.Managed && x.Managed
+			g.Default = g.Default && x.Default
 			if !slices.Contains(g.Clusters, c.Context) {
 				g.Clusters = append(g.Clusters, c.Context)
 			}

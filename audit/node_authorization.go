@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -47,18 +48,32 @@ func isNodeIdentity(s rbac.Subject) bool {
 func checkNodeAuthorizer(c *checker) {
 	if p := c.snap.Probes; p != nil {
 		c.probeFinding(p.NodeAuthorizer, "the Node authorizer")
+	} else {
+		c.notProbed()
 	}
 }
 
 func checkNodeRestriction(c *checker) {
 	if p := c.snap.Probes; p != nil {
 		c.probeFinding(p.NodeRestriction, "NodeRestriction")
+	} else {
+		c.notProbed()
 	}
 }
 
-// probeFinding reports an inactive probe at the rule's severity and an
-// unknown one as info, with what the probe lacked.
+// notProbed records a probe rule's check as unknown: offline input, or a
+// snapshot saved without the probes.
+func (c *checker) notProbed() {
+	c.checks = append(c.checks, Check{Rule: c.rule.Name, Status: CheckUnknown,
+		Detail: "not probed: the check asks a live API server (run against the cluster, or audit a snapshot saved from it)"})
+}
+
+// probeFinding records the probe's check (passed, failed or unknown) and
+// reports an inactive probe at the rule's severity and an unknown one as
+// info, with what the probe lacked.
 func (c *checker) probeFinding(p rbac.Probe, what string) {
+	status := map[rbac.ProbeState]CheckStatus{rbac.ProbeActive: CheckPassed, rbac.ProbeInactive: CheckFailed}[p.State]
+	c.checks = append(c.checks, Check{Rule: c.rule.Name, Status: cmp.Or(status, CheckUnknown), Detail: p.Detail})
 	switch p.State {
 	case rbac.ProbeInactive:
 		c.add(Finding{Severity: c.rule.Severity, Message: fmt.Sprintf("%s is not in force: %s", what, p.Detail)})

@@ -86,6 +86,26 @@ func TestNodeProbes(t *testing.T) {
 		}
 	}
 
+	// The Node authorizer in force with the legacy binding of nodes beside
+	// it: RBAC allows the node the unrelated secret (node-group-binding's
+	// finding), which must not read as "the Node authorizer is not in
+	// force"; its own reason for a request RBAC does not grant shows it is.
+	bind(t, ctx, cs, "legacy-system-nodes", "system:node", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:nodes"})
+	waitAllowedAs(t, ctx, cs, "system:node:other-node", []string{"system:nodes", "system:authenticated"},
+		authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "any"})
+	p = cluster.ProbeNodes(ctx, c.Config)
+	wantProbe(t, "Node,RBAC with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeActive, "cannot read subresource")
+	rep = auditWithProbes(t, ctx, cs, p)
+	if fs := ruleFindings(rep, "node-authorizer-active"); len(fs) != 0 {
+		t.Errorf("Node,RBAC with a legacy binding: the Node authorizer is reported not in force: %v", fs)
+	}
+	if fs := ruleFindings(rep, "node-group-binding"); !slices.ContainsFunc(fs, func(f audit.Finding) bool { return names(&f, "ClusterRoleBinding legacy-system-nodes") }) {
+		t.Errorf("Node,RBAC with a legacy binding: node-group-binding does not report it: %v", fs)
+	}
+	if ch := checkOf(rep, "node-authorizer-active"); ch == nil || ch.Status != audit.CheckPassed {
+		t.Errorf("Node,RBAC with a legacy binding: check node-authorizer-active = %+v, want passed", ch)
+	}
+
 	// The second server: RBAC only, no NodeRestriction.
 	rc, err := localcluster.Start(ctx, localcluster.Options{Dir: t.TempDir(), AuthorizationMode: "RBAC",
 		AdmissionPlugins: []string{}, NoControllerManager: true})
@@ -98,6 +118,13 @@ func TestNodeProbes(t *testing.T) {
 	p = cluster.ProbeNodes(ctx, rc.Config)
 	wantProbe(t, "RBAC-only authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "not in the chain")
 	wantProbe(t, "RBAC-only, nodes unbound", p.NodeRestriction, rbac.ProbeUnknown, "may not patch Node objects at all")
+	rep = auditWithProbes(t, ctx, rcs, p)
+	if ch := checkOf(rep, "node-authorizer-active"); ch == nil || ch.Status != audit.CheckFailed {
+		t.Errorf("RBAC-only: check node-authorizer-active = %+v, want failed", ch)
+	}
+	if ch := checkOf(rep, "node-restriction-active"); ch == nil || ch.Status != audit.CheckUnknown {
+		t.Errorf("RBAC-only, nodes unbound: check node-restriction-active = %+v, want unknown", ch)
+	}
 
 	// What RBAC-only clusters do for their kubelets: bind system:node to
 	// every node.
@@ -106,7 +133,10 @@ func TestNodeProbes(t *testing.T) {
 	waitAllowedAs(t, ctx, rcs, "system:node:probe-node-b", []string{"system:nodes", "system:authenticated"},
 		authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "default", Name: "any"})
 	p = cluster.ProbeNodes(ctx, rc.Config)
-	wantProbe(t, "RBAC-only with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "RBAC lets every node read secrets")
+	wantProbe(t, "RBAC-only with legacy binding authorizer", p.NodeAuthorizer, rbac.ProbeInactive, "not in the chain")
+	if !strings.Contains(p.NodeAuthorizer.Detail, "another authorizer allows nodes get secrets") {
+		t.Errorf("RBAC-only with legacy binding: the probe does not say RBAC allows nodes secrets: %s", p.NodeAuthorizer.Detail)
+	}
 	wantProbe(t, "RBAC-only with legacy binding admission", p.NodeRestriction, rbac.ProbeInactive, "was allowed (in a dry run)")
 	if n, err := rcs.CoreV1().Nodes().Get(ctx, "probe-node-b", metav1.GetOptions{}); err != nil || n.Labels[cluster.ProbeLabel] != "" {
 		t.Errorf("the dry run changed the node: %v %v", n.Labels, err)
@@ -193,4 +223,14 @@ func ruleFindings(rep *audit.Report, rules ...string) []audit.Finding {
 		}
 	}
 	return out
+}
+
+// checkOf returns the report's posture check of rule, if any.
+func checkOf(rep *audit.Report, rule string) *audit.Check {
+	for i := range rep.Checks {
+		if rep.Checks[i].Rule == rule {
+			return &rep.Checks[i]
+		}
+	}
+	return nil
 }

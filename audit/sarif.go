@@ -82,8 +82,11 @@ type sarifProperties struct {
 }
 
 type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
+	RuleID    string `json:"ruleId"`
+	RuleIndex int    `json:"ruleIndex"`
+	// Kind is "pass" for a posture check that passed; a finding leaves it
+	// out (SARIF's default, "fail").
+	Kind                string            `json:"kind,omitempty"`
 	Level               string            `json:"level"`
 	Message             sarifText         `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
@@ -173,6 +176,14 @@ func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 				Name: o.Name, FullyQualifiedName: o.String(), Kind: "resource"}}})
 		}
 		results = append(results, res)
+	}
+	for _, ch := range r.Checks {
+		if ch.Status == CheckPassed {
+			// A check in force is a result too, so "is it in force?" has
+			// its yes in the log (failed and unknown ones are findings).
+			results = append(results, sarifResult{RuleID: ch.Rule, RuleIndex: index[ch.Rule], Kind: "pass", Level: "none",
+				Message: sarifText{"passed: " + ch.Detail}, PartialFingerprints: map[string]string{"kubectlAccessCheck/v1": ch.Rule}, Locations: []sarifLocation{}})
+		}
 	}
 	inv := sarifInvocation{ExecutionSuccessful: !r.Incomplete}
 	for _, g := range r.Gaps {

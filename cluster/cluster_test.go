@@ -322,6 +322,14 @@ func TestDefaultRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crbs, err := cs.RbacV1().ClusterRoleBindings().List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbs, err := cs.RbacV1().RoleBindings("").List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &source.Policy{}
 	clean := func(m *metav1.ObjectMeta) {
 		*m = metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
@@ -336,6 +344,20 @@ func TestDefaultRoles(t *testing.T) {
 		r.TypeMeta = metav1.TypeMeta{APIVersion: rbac.RBACAPIVersion, Kind: "Role"}
 		p.Roles = append(p.Roles, r)
 	}
+	for _, b := range crbs.Items {
+		clean(&b.ObjectMeta)
+		b.TypeMeta = metav1.TypeMeta{APIVersion: rbac.RBACAPIVersion, Kind: "ClusterRoleBinding"}
+		p.ClusterRoleBindings = append(p.ClusterRoleBindings, b)
+	}
+	for _, b := range rbs.Items {
+		clean(&b.ObjectMeta)
+		b.TypeMeta = metav1.TypeMeta{APIVersion: rbac.RBACAPIVersion, Kind: "RoleBinding"}
+		p.RoleBindings = append(p.RoleBindings, b)
+	}
+	slices.SortFunc(p.ClusterRoleBindings, func(a, b rbacv1.ClusterRoleBinding) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(p.RoleBindings, func(a, b rbacv1.RoleBinding) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
 	slices.SortFunc(p.ClusterRoles, func(a, b rbacv1.ClusterRole) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(p.Roles, func(a, b rbacv1.Role) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
 	if len(p.ClusterRoles) < 50 || !slices.ContainsFunc(p.ClusterRoles, func(cr rbacv1.ClusterRole) bool { return cr.Name == "cluster-admin" }) {

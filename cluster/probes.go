@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -43,33 +45,58 @@ func ProbeNodes(ctx context.Context, cfg *rest.Config) *rbac.Probes {
 	return &rbac.Probes{NodeAuthorizer: probeNodeAuthorizer(ctx, cs), NodeRestriction: probeNodeRestriction(ctx, cs, cfg)}
 }
 
-// probeNodeAuthorizer asks, as a node that has no pods, to read a secret
-// no pod uses. The Node authorizer answers such a request with no opinion
-// and the reason "no relationship found between node ..."; the union of
-// authorizers passes that reason on when the request is denied. Without
-// the Node authorizer, the reason is absent.
+// nodeAuthorizerReasons are the Node authorizer's own reasons for having
+// no opinion on the probes' requests (plugin/pkg/auth/authorizer/node):
+// the union of authorizers passes them on when the request is denied, so
+// their presence shows the Node authorizer is in the chain.
+var nodeAuthorizerReasons = []string{"no relationship found between node", "cannot read subresource", "can only read resources of this type"}
+
+// probeNodeAuthorizer asks, as a node that has no pods, for secrets in ways
+// the Node authorizer answers with no opinion and a reason of its own: get
+// a secret no pod uses, get a subresource of one, delete one. The first
+// request the chain denies decides: with the Node authorizer's reason it
+// is in force, without it it is not in the chain. A request that is
+// allowed was allowed by another authorizer (its reason says which: RBAC's
+// binding of nodes is the node-group-binding finding), which says nothing
+// about the Node authorizer, so the next request is asked; if the chain
+// allows them all, whether the Node authorizer is there cannot be seen.
 func probeNodeAuthorizer(ctx context.Context, cs kubernetes.Interface) rbac.Probe {
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User:   "system:node:" + probeName,
-		Groups: nodeGroups,
-		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Verb: "get", Resource: "secrets", Namespace: "kube-system", Name: probeName,
-		},
-	}}
-	res, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-	switch {
-	case apierrors.IsForbidden(err):
-		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "needs create on subjectaccessreviews.authorization.k8s.io"}
-	case err != nil:
-		return rbac.Probe{State: rbac.ProbeUnknown, Detail: "SubjectAccessReview failed: " + err.Error()}
-	case res.Status.Allowed:
-		return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf(
-			"a node may read a secret that none of its pods uses (%s): whatever the authorizer chain, RBAC lets every node read secrets", strings.TrimSpace(res.Status.Reason))}
-	case strings.Contains(res.Status.Reason, "no relationship found between node"):
-		return rbac.Probe{State: rbac.ProbeActive, Detail: "the Node authorizer denied a node a secret none of its pods uses: " + res.Status.Reason}
+	requests := []authorizationv1.ResourceAttributes{
+		{Verb: "get", Resource: "secrets", Namespace: "kube-system", Name: probeName},
+		{Verb: "get", Resource: "secrets", Subresource: "probe", Namespace: "kube-system", Name: probeName},
+		{Verb: "delete", Resource: "secrets", Namespace: "kube-system", Name: probeName},
 	}
-	return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf(
-		"a node's request for a secret none of its pods uses was denied without the Node authorizer's reason (%q): the Node authorizer is not in the chain", res.Status.Reason)}
+	var allowedBy []string
+	for i := range requests {
+		r := &requests[i]
+		what := r.Verb + " secrets"
+		if r.Subresource != "" {
+			what += "/" + r.Subresource
+		}
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "system:node:" + probeName, Groups: nodeGroups, ResourceAttributes: r}}
+		res, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		switch {
+		case apierrors.IsForbidden(err):
+			return rbac.Probe{State: rbac.ProbeUnknown, Detail: "needs create on subjectaccessreviews.authorization.k8s.io"}
+		case err != nil:
+			return rbac.Probe{State: rbac.ProbeUnknown, Detail: "SubjectAccessReview failed: " + err.Error()}
+		case res.Status.Allowed:
+			allowedBy = append(allowedBy, fmt.Sprintf("%s (%s)", what, cmp.Or(strings.TrimSpace(res.Status.Reason), "no reason given")))
+			continue
+		}
+		also := ""
+		if len(allowedBy) > 0 {
+			also = "; another authorizer allows nodes " + strings.Join(allowedBy, ", ") + ", whoever's pods use them (see node-group-binding)"
+		}
+		if slices.ContainsFunc(nodeAuthorizerReasons, func(m string) bool { return strings.Contains(res.Status.Reason, m) }) {
+			return rbac.Probe{State: rbac.ProbeActive, Detail: fmt.Sprintf("the Node authorizer gave its reason for a node's %s: %s%s", what, res.Status.Reason, also)}
+		}
+		return rbac.Probe{State: rbac.ProbeInactive, Detail: fmt.Sprintf(
+			"a node's request to %s was denied without the Node authorizer's reason (%q): the Node authorizer is not in the chain%s", what, res.Status.Reason, also)}
+	}
+	return rbac.Probe{State: rbac.ProbeUnknown, Detail: "another authorizer allows a node every probe request (" + strings.Join(allowedBy, "; ") +
+		"), so whether the Node authorizer is in the chain cannot be seen; while that grant stands it would not limit nodes to their pods' objects (see node-group-binding)"}
 }
 
 // probeNodeRestriction impersonates an existing node and, in a server-side

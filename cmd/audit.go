@@ -102,7 +102,7 @@ could not be read at all exits 4 even without --fail-on (unless
 	c.Flags().StringSliceVar(&o.Only, "only", nil, "Run only these rules (comma-separated names from the catalogue)")
 	c.Flags().StringSliceVar(&o.Skip, "skip", nil, "Skip these rules")
 	o.Width = AddWidthFlag(c)
-	c.Flags().BoolVar(&o.All, "all", false, "In tables, also list the findings on platform-managed objects (Kubernetes' and AKS's own components), which are hidden and counted")
+	c.Flags().BoolVar(&o.All, "all", false, "In tables, also list the findings on Kubernetes' default policy exactly as the API server creates it, which are counted, not listed (a label alone hides nothing: AKS's and add-ons' objects are always listed, at their severity)")
 	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report; a fleet's report (FleetAuditReport) compares each cluster with its own")
 	o.Fleet = addFleetFlags(c, r)
 	c.Flags().StringVar(&o.GroupBy, "group-by", "cluster", "With several clusters: cluster (each cluster's findings) or finding (each finding once, with the clusters it is on)")
@@ -286,7 +286,7 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 	hidden, fixable := 0, 0
 	current := audit.Severity(-1)
 	for _, f := range rep.Findings {
-		if f.Managed && !o.all {
+		if !audit.Listed(&f, o.all) {
 			hidden++
 			continue
 		}
@@ -299,7 +299,10 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 			fixable++
 			head += " [fix]"
 		}
-		if f.Managed {
+		switch {
+		case f.Default:
+			head += " (Kubernetes' default policy)"
+		case f.Managed:
 			head += " (platform-managed)"
 		}
 		if f.Scope == audit.ScopeClusterWide {
@@ -317,7 +320,7 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 		summary = fmt.Sprintf("Namespace %s: %d findings there and %d cluster-wide that reach it (marked cluster-wide); %s", safe.Terminal(n.Name), n.InNamespace, n.ClusterWide, summary)
 	}
 	if hidden > 0 {
-		summary += fmt.Sprintf(" (%d on platform-managed objects not listed: --all lists them)", hidden)
+		summary += fmt.Sprintf(" (%d on Kubernetes' default policy, unchanged, not listed: --all lists them)", hidden)
 	}
 	if b := rep.Baseline; b != nil {
 		summary += fmt.Sprintf("; against the baseline: %d new or more severe, %d unchanged (not shown), %d resolved", b.New, b.Suppressed, b.Resolved)
@@ -347,13 +350,13 @@ func printEvidence(w io.Writer, o auditTable, evidence []rbac.Path) {
 // printAuditRows writes the findings as CSV or a Markdown table, one row
 // a finding with its first path, managed ones only with --all.
 func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, names identity.Names) error {
-	header := []string{"ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED"}
+	header := []string{"ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED", "DEFAULT"}
 	if rep.Namespace != nil {
 		header = append(header, "SCOPE")
 	}
 	t := newRows(w, format, header...)
 	for _, f := range rep.Findings {
-		if f.Managed && !all {
+		if !audit.Listed(&f, all) {
 			continue
 		}
 		var subjects []string
@@ -365,7 +368,7 @@ func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, nam
 			path = f.Evidence[0].String()
 		}
 		row := []string{f.ID, f.Severity.String(), f.Rule, string(f.Category), strings.Join(subjects, " "), names.Annotate(f.Message), path,
-			strconv.FormatBool(f.Fixable), strconv.FormatBool(f.Managed)}
+			strconv.FormatBool(f.Fixable), strconv.FormatBool(f.Managed), strconv.FormatBool(f.Default)}
 		if rep.Namespace != nil {
 			row = append(row, f.Scope)
 		}

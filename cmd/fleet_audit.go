@@ -171,7 +171,7 @@ func printGroups(w io.Writer, rep *audit.FleetReport, o auditTable, names identi
 	current := audit.Severity(-1)
 	fmt.Fprintln(w)
 	for _, g := range rep.Groups {
-		if g.Managed && !o.all {
+		if g.Default && !o.all {
 			hidden++
 			continue
 		}
@@ -191,7 +191,7 @@ func printGroups(w io.Writer, rep *audit.FleetReport, o auditTable, names identi
 		fmt.Fprintln(w, "No findings.")
 	}
 	if hidden > 0 {
-		fmt.Fprintf(w, "(%d findings on platform-managed objects not listed: --all lists them)\n", hidden)
+		fmt.Fprintf(w, "(%d findings on Kubernetes' default policy, unchanged, not listed: --all lists them)\n", hidden)
 	}
 }
 
@@ -215,7 +215,7 @@ func printFleetRows(w io.Writer, format string, rep *audit.FleetReport, all bool
 	if rep.Groups != nil {
 		t := newRows(w, format, "ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED", "CLUSTERS")
 		for _, g := range rep.Groups {
-			if g.Managed && !all {
+			if g.Default && !all {
 				continue
 			}
 			t.add(g.ID, g.Severity.String(), g.Rule, string(g.Category), subjects(g.Subjects), names.Annotate(g.Message), first(g.Evidence),
@@ -230,7 +230,7 @@ func printFleetRows(w io.Writer, format string, rep *audit.FleetReport, all bool
 			continue
 		}
 		for _, f := range c.Report.Findings {
-			if f.Managed && !all {
+			if !audit.Listed(&f, all) {
 				continue
 			}
 			t.add(c.Context, c.Status, f.ID, f.Severity.String(), f.Rule, string(f.Category), subjects(f.Subjects), names.Annotate(f.Message), first(f.Evidence),

@@ -36,8 +36,8 @@ func TestTablesIntoPipes(t *testing.T) {
 }
 
 // TestAuditTableIDs: the default table heads each finding with the id fix
-// takes, marks the fixable ones, counts the managed ones (their count
-// equals the report's) and lists them only with --all.
+// takes, marks the fixable ones, counts those on Kubernetes' default
+// policy (their count equals the report's) and lists them only with --all.
 func TestAuditTableIDs(t *testing.T) {
 	f := demo
 	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
@@ -47,26 +47,26 @@ func TestAuditTableIDs(t *testing.T) {
 	}
 	managed, fixable := 0, 0
 	for _, x := range rep.Findings {
-		if x.Managed {
+		if x.Default {
 			managed++
 		} else if x.Fixable {
 			fixable++
 		}
 	}
 	if managed == 0 || fixable == 0 {
-		t.Fatalf("the fixture should have managed (%d) and fixable (%d) findings", managed, fixable)
+		t.Fatalf("the fixture should have default-policy (%d) and fixable (%d) findings", managed, fixable)
 	}
 	table, _, _ := run(t, "audit", "-f", f, "--width", "0")
 	all, _, _ := run(t, "audit", "-f", f, "--width", "0", "--all")
 	wide, _, _ := run(t, "audit", "-f", f, "--width", "0", "-o", "wide")
 	for _, x := range rep.Findings {
 		head := "  " + x.ID + ": " + x.Message
-		if x.Managed {
+		if x.Default {
 			if strings.Contains(table, x.ID) || strings.Contains(wide, x.ID) {
-				t.Errorf("managed finding %s listed without --all", x.ID)
+				t.Errorf("default-policy finding %s listed without --all", x.ID)
 			}
-			if !strings.Contains(all, head) || !strings.Contains(all, "(platform-managed)") {
-				t.Errorf("--all lacks managed finding %s", x.ID)
+			if !strings.Contains(all, head) || !strings.Contains(all, "(Kubernetes' default policy)") {
+				t.Errorf("--all lacks default-policy finding %s", x.ID)
 			}
 			continue
 		}
@@ -77,7 +77,7 @@ func TestAuditTableIDs(t *testing.T) {
 			t.Errorf("the table lacks the line %q", head)
 		}
 	}
-	if want := regexp.MustCompile(`\((\d+) on platform-managed objects not listed: --all lists them\)`).FindStringSubmatch(table); want == nil || want[1] != itoa(managed) {
+	if want := regexp.MustCompile(`\((\d+) on Kubernetes' default policy, unchanged, not listed: --all lists them\)`).FindStringSubmatch(table); want == nil || want[1] != itoa(managed) {
 		t.Errorf("the count line says %v, want %d managed:\n%s", want, managed, table)
 	}
 	if !strings.Contains(table, itoa(fixable)+" marked [fix] have a fix: kubectl access fix ID") {

@@ -270,7 +270,7 @@ func liveFinding(t *testing.T, ctx context.Context, cs kubernetes.Interface, rul
 	t.Helper()
 	ix, rep := liveAudit(t, ctx, cs, rule)
 	for i := range rep.Findings {
-		if f := &rep.Findings[i]; !f.Managed && about(f, trigger) {
+		if f := &rep.Findings[i]; !f.Default && about(f, trigger) {
 			return ix, f
 		}
 	}

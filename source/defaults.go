@@ -4,8 +4,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -21,6 +23,71 @@ const DefaultsVersion = "v1.37"
 type Policy struct {
 	ClusterRoles []rbacv1.ClusterRole `json:"clusterRoles"`
 	Roles        []rbacv1.Role        `json:"roles"`
+	// ClusterRoleBindings and RoleBindings are the default bindings the
+	// API server creates (the same label).
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings"`
+	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings"`
+}
+
+// DefaultPath returns whether a grant path of s runs through the default
+// policy exactly as pinned here: a default binding whose role and
+// subjects are unchanged, naming a default role that holds the path's rule
+// as pinned. A label says who reconciles an object, which anyone who
+// writes the object can claim; only this comparison says a grant is the
+// platform's own. system:masters (no binding) is never a default path.
+func (p *Policy) DefaultPath(s *rbac.Snapshot) func(*rbac.Path) bool {
+	unchanged := map[rbac.ObjectRef]bool{}
+	pinnedCRB := map[string]*rbacv1.ClusterRoleBinding{}
+	for i := range p.ClusterRoleBindings {
+		pinnedCRB[p.ClusterRoleBindings[i].Name] = &p.ClusterRoleBindings[i]
+	}
+	for i := range s.ClusterRoleBindings {
+		b := &s.ClusterRoleBindings[i]
+		if d := pinnedCRB[b.Name]; d != nil && sameGrant(b.RoleRef, d.RoleRef, b.Subjects, d.Subjects) {
+			unchanged[rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: b.Name}] = true
+		}
+	}
+	pinnedRB := map[[2]string]*rbacv1.RoleBinding{}
+	for i := range p.RoleBindings {
+		pinnedRB[[2]string{p.RoleBindings[i].Namespace, p.RoleBindings[i].Name}] = &p.RoleBindings[i]
+	}
+	for i := range s.RoleBindings {
+		b := &s.RoleBindings[i]
+		if d := pinnedRB[[2]string{b.Namespace, b.Name}]; d != nil && sameGrant(b.RoleRef, d.RoleRef, b.Subjects, d.Subjects) {
+			unchanged[rbac.ObjectRef{Kind: "RoleBinding", Name: b.Name, Namespace: b.Namespace}] = true
+		}
+	}
+	return func(path *rbac.Path) bool {
+		if path.Binding == nil || path.Azure != nil || !unchanged[*path.Binding] {
+			return false
+		}
+		role, ok := p.find(path.Role)
+		if !ok {
+			return false
+		}
+		var rules []rbacv1.PolicyRule
+		switch r := role.(type) {
+		case rbacv1.ClusterRole:
+			rules = r.Rules
+			if r.AggregationRule != nil {
+				// An aggregated default role's rules are its sources'.
+				for _, name := range p.aggregatedBy(&r) {
+					if src, ok := p.find(rbac.ObjectRef{Kind: "ClusterRole", Name: name}); ok {
+						rules = append(rules, src.(rbacv1.ClusterRole).Rules...)
+					}
+				}
+			}
+		case rbacv1.Role:
+			rules = r.Rules
+		}
+		return slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool { return equality.Semantic.DeepEqual(r, path.Rule) })
+	}
+}
+
+// sameGrant compares a binding's role and subjects with the pinned ones'.
+func sameGrant(ref, pinnedRef rbacv1.RoleRef, subjects, pinned []rbacv1.Subject) bool {
+	// Semantic equality takes a nil list for an empty one.
+	return ref == pinnedRef && equality.Semantic.DeepEqual(subjects, pinned)
 }
 
 //go:embed default_roles.json

@@ -29,8 +29,10 @@ type findingsPage struct {
 	names    identity.Names
 	dirty    bool
 	category int
-	shownID  string
-	shownSt  fixState
+	// hidden counts the findings on the default policy, not listed.
+	hidden  int
+	shownID string
+	shownSt fixState
 	// sortBy is the index in findingSorts.
 	sortBy int
 	// links are what the detail can go to; link is the one marked.
@@ -70,7 +72,13 @@ func (p *findingsPage) badge() string {
 	case p.sess.Audited() == nil:
 		return "…" // the audit runs after the first screen
 	}
-	return itoa(len(p.sess.Audited().Findings))
+	n := 0
+	for i := range p.sess.Audited().Findings {
+		if audit.Listed(&p.sess.Audited().Findings[i], false) {
+			n++
+		}
+	}
+	return itoa(n)
 }
 
 func (p *findingsPage) typing() bool { return p.filter.active }
@@ -101,8 +109,11 @@ func (p *findingsPage) build() {
 	}
 	// The page's own copy, in the order s chose (the session's report is
 	// shared).
+	// Listed as the CLI's table lists them: findings on Kubernetes'
+	// default policy are counted (in the status line), not listed.
 	rep := *p.report
-	rep.Findings = slices.Clone(rep.Findings)
+	rep.Findings = slices.DeleteFunc(slices.Clone(rep.Findings), func(f audit.Finding) bool { return !audit.Listed(&f, false) })
+	p.hidden = len(p.report.Findings) - len(rep.Findings)
 	p.report = &rep
 	p.sortFindings()
 	p.setRows()
@@ -143,7 +154,10 @@ func (p *findingsPage) setRows() {
 		if len(f.Subjects) > 0 {
 			text = subjectCell(p.names, f.Subjects[0]) + ": " + text
 		}
-		if f.Managed {
+		switch {
+		case f.Default:
+			text += " (Kubernetes' default policy)"
+		case f.Managed:
 			text += " (platform-managed)"
 		}
 		ns := findingNamespace(&f)
@@ -184,6 +198,9 @@ func (p *findingsPage) status() string {
 	s := "findings " + p.list.position() + "  by " + findingSorts[p.sortBy]
 	if c := categories[p.category]; c != "" {
 		s += "  category " + string(c)
+	}
+	if p.hidden > 0 {
+		s += "  (" + itoa(p.hidden) + " on Kubernetes' default policy not listed: kubectl access audit --all)"
 	}
 	if b := p.flow.busy(); b != "" {
 		s += "  " + b + "…"
@@ -309,8 +326,11 @@ func (p *findingsPage) renderFinding(f *audit.Finding) string {
 	fmt.Fprintf(&b, "%s %s  %s\n", st.Severity[f.Severity].Render(strings.ToUpper(f.Severity.String())), st.Bold.Render(f.Rule), st.Muted.Render("("+string(f.Category)+")  "+f.ID))
 	b.WriteString(st.Bold.Render(safe.Terminal(names.Annotate(f.Title))) + "\n\n")
 	b.WriteString(safe.Terminal(names.Annotate(f.Message)) + "\n")
-	if f.Managed {
-		b.WriteString(st.Muted.Render("platform-managed object: reported as info; the platform may restore it") + "\n")
+	switch {
+	case f.Default:
+		b.WriteString(st.Muted.Render("Kubernetes' default policy, exactly as the API server creates it: the API server restores it if changed") + "\n")
+	case f.Managed:
+		b.WriteString(st.Muted.Render("platform-managed object: the platform (AKS, an add-on, the addon manager) reconciles it, so change it through the platform; its severity stands") + "\n")
 	}
 	// Subjects and the paths' bindings and roles are links: in the
 	// detail, up and down mark one and enter goes to it.

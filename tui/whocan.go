@@ -572,7 +572,6 @@ func verificationBlock(st *Styles, v *access.Verification) string {
 	return b.String() + "\n"
 }
 
-
 // asked is the question the page answers, for its scope's words.
 func (p *whoCanPage) asked() access.WhoCanQuery {
 	return access.WhoCanQuery{Attributes: p.attrs, AllNamespaces: p.all}
