@@ -42,9 +42,13 @@ FUZZ_TARGETS := ./source:FuzzRead:60000 ./rbac:FuzzParseSubject:200000 ./rbac:Fu
 FUZZ_SCALE ?= 1
 
 .PHONY: test
-test: controlplane build ## Run every test (unit and integration against a real API server), with -race, then the fuzz targets
+test: testdeps controlplane build ## Run every test (unit and integration against a real API server), with -race, then the fuzz targets
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
+
+.PHONY: testdeps
+testdeps: ## Install the Debian packages the tests need (tmux, bash-completion) when missing; as root only
+	@hack/testdeps.sh
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target for its number of inputs (times FUZZ_SCALE); a failing input is written to the package's testdata/fuzz
