@@ -136,7 +136,7 @@ dist: ## Release archives for every krew platform, checksums and the krew manife
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/dist -out dist -version $(DIST_VERSION) -commit $(COMMIT)
 
 .PHONY: docs
-docs: ## Regenerate the README's command reference from the commands (a test checks it)
+docs: ## Regenerate docs/reference.md, the command reference, from the commands (a test checks it)
 	go run ./hack/docs
 
 .PHONY: clean
