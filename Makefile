@@ -1,5 +1,6 @@
 # kubectl access: build, test and run targets. The targets named in
-# ../shared/DESIGN.md (build, test, cluster, cluster-down) are a contract.
+# docs/architecture.md#contracts (build, test, cluster, cluster-down) are a
+# contract.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
