@@ -87,7 +87,7 @@ demo-run:
 # (internal/testkit/guardhook) after RBAC, deciding from the demo's Azure
 # role assignments (testdata/demo/azure, az's JSON), and the explorer reads
 # the same files with --azure-rbac-from. Its own cluster, so make demo's
-# (where the README's examples run) stays plain Kubernetes RBAC.
+# (where the documentation's examples run) stays plain Kubernetes RBAC.
 DEMO_AZURE_DIR ?= .cache/demo-azure
 DEMO_AZURE_CLUSTER := /subscriptions/8c1d5f2a-3b4e-4f6a-9d7c-2e5b8a1f0c3d/resourceGroups/rg-contoso-aks/providers/Microsoft.ContainerService/managedClusters/aks-contoso
 DEMO_AZURE_FILES := testdata/demo/azure/assignments.json,testdata/demo/azure/roles.json,testdata/demo/azure/denies.json
