@@ -1,5 +1,6 @@
 # kubectl access: build, test and run targets. The targets named in
-# ../shared/DESIGN.md (build, test, cluster, cluster-down) are a contract.
+# docs/architecture.md#contracts (build, test, cluster, cluster-down) are a
+# contract.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
@@ -42,9 +43,13 @@ FUZZ_TARGETS := ./source:FuzzRead:60000 ./rbac:FuzzParseSubject:200000 ./rbac:Fu
 FUZZ_SCALE ?= 1
 
 .PHONY: test
-test: controlplane build ## Run every test (unit and integration against a real API server), with -race, then the fuzz targets
+test: testdeps controlplane build ## Run every test (unit and integration against a real API server), with -race, then the fuzz targets
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
+
+.PHONY: testdeps
+testdeps: ## Install the Debian packages the tests need (tmux, bash-completion) when missing; as root only
+	@hack/testdeps.sh
 
 .PHONY: fuzz
 fuzz: ## Fuzz each target for its number of inputs (times FUZZ_SCALE); a failing input is written to the package's testdata/fuzz
@@ -82,7 +87,7 @@ demo-run:
 # (internal/testkit/guardhook) after RBAC, deciding from the demo's Azure
 # role assignments (testdata/demo/azure, az's JSON), and the explorer reads
 # the same files with --azure-rbac-from. Its own cluster, so make demo's
-# (where the README's examples run) stays plain Kubernetes RBAC.
+# (where the documentation's examples run) stays plain Kubernetes RBAC.
 DEMO_AZURE_DIR ?= .cache/demo-azure
 DEMO_AZURE_CLUSTER := /subscriptions/8c1d5f2a-3b4e-4f6a-9d7c-2e5b8a1f0c3d/resourceGroups/rg-contoso-aks/providers/Microsoft.ContainerService/managedClusters/aks-contoso
 DEMO_AZURE_FILES := testdata/demo/azure/assignments.json,testdata/demo/azure/roles.json,testdata/demo/azure/denies.json
@@ -132,7 +137,7 @@ dist: ## Release archives for every krew platform, checksums and the krew manife
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/dist -out dist -version $(DIST_VERSION) -commit $(COMMIT)
 
 .PHONY: docs
-docs: ## Regenerate the README's command reference from the commands (a test checks it)
+docs: ## Regenerate docs/reference.md, the command reference, from the commands (a test checks it)
 	go run ./hack/docs
 
 .PHONY: clean

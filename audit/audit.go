@@ -194,7 +194,7 @@ type Rule struct {
 }
 
 // Catalogue returns every rule by category, then highest severity first,
-// then name: the order the README documents them in.
+// then name: the order docs/audit.md documents them in.
 func Catalogue() []Rule {
 	out := slices.Clone(catalogue)
 	slices.SortStableFunc(out, func(a, b Rule) int {

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// catalogueMarkdown is the README's rule catalogue table.
+// catalogueMarkdown is the rule catalogue table of docs/audit.md.
 func catalogueMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| rule | category | severity (at most) | why it matters | what the fix does |\n| --- | --- | --- | --- | --- |\n")
@@ -19,28 +19,32 @@ func catalogueMarkdown() string {
 	return b.String()
 }
 
-// TestREADMECatalogue keeps the README's rule catalogue in step with the
-// code; UPDATE_README=1 rewrites it.
-func TestREADMECatalogue(t *testing.T) {
+// catalogueDoc is the page that holds the rule catalogue, between its
+// markers.
+const catalogueDoc = "../docs/audit.md"
+
+// TestDocsCatalogue keeps the rule catalogue of docs/audit.md in step with
+// the code; UPDATE_DOCS=1 rewrites it.
+func TestDocsCatalogue(t *testing.T) {
 	const begin, end = "<!-- rule catalogue: begin -->\n", "<!-- rule catalogue: end -->"
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile(catalogueDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q ... %q markers", begin, end)
+		t.Fatalf("%s lacks the %q ... %q markers", catalogueDoc, begin, end)
 	}
 	want := catalogueMarkdown()
 	if s[i+len(begin):j] == want {
 		return
 	}
-	if os.Getenv("UPDATE_README") == "1" {
-		if err := os.WriteFile("../README.md", []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
+	if os.Getenv("UPDATE_DOCS") == "1" {
+		if err := os.WriteFile(catalogueDoc, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Error("README.md's rule catalogue is out of date: run UPDATE_README=1 go test ./audit -run TestREADMECatalogue")
+	t.Errorf("the rule catalogue of %s is out of date: run UPDATE_DOCS=1 go test ./audit -run TestDocsCatalogue", catalogueDoc)
 }

@@ -26,8 +26,9 @@ import (
 )
 
 // TestNodeProbes checks the node probes on the real server in both states:
-// a server as DESIGN.md starts it (Node,RBAC and NodeRestriction), then a second server
-// started with --authorization-mode=RBAC and without NodeRestriction,
+// a server as make cluster starts it (docs/architecture.md: Node,RBAC and
+// NodeRestriction), then a second server started with
+// --authorization-mode=RBAC and without NodeRestriction,
 // first as it starts (nodes may not even patch themselves), then with the
 // legacy binding of nodes that such clusters need. Then it checks that a
 // caller without the permissions the probes need gets "unknown", naming

@@ -80,7 +80,7 @@ func TestBashCompletion(t *testing.T) {
 	// Cobra's bash script, like kubectl's, uses the bash-completion package.
 	const bashCompletion = "/usr/share/bash-completion/bash_completion"
 	if _, err := os.Stat(bashCompletion); err != nil {
-		t.Fatalf("%v: install Debian's bash-completion (.ci/run does)", err)
+		t.Fatalf("%v: install Debian's bash-completion (make testdeps does, as root)", err)
 	}
 	c := clustertest.Get(t)
 	script, _, code := run(t, "completion", "bash")

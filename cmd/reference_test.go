@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,22 +11,16 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// TestREADMECommandReference keeps the README's command reference what the
-// commands say of themselves; `make docs` regenerates it.
-func TestREADMECommandReference(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+// TestCommandReference keeps docs/reference.md what the commands say of
+// themselves; `make docs` regenerates it.
+func TestCommandReference(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", ReferenceFile))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v: run make docs", err)
 	}
-	const begin, end = "<!-- command reference: begin -->\n", "<!-- command reference: end -->"
-	s := string(b)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatal("README.md lacks the command reference markers")
-	}
-	want := Reference(NewCmdAccess(genericiooptions.NewTestIOStreamsDiscard()))
-	if got := s[i+len(begin) : j]; got != want {
-		t.Errorf("the README's command reference has drifted from the commands: run make docs\n%s", cmp.Diff(got, want))
+	want := ReferencePage(NewCmdAccess(genericiooptions.NewTestIOStreamsDiscard()))
+	if got := string(b); got != want {
+		t.Errorf("%s has drifted from the commands: run make docs\n%s", ReferenceFile, cmp.Diff(got, want))
 	}
 }
 

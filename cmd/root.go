@@ -25,7 +25,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
-// Exit codes, part of the contract in DESIGN.md.
+// Exit codes, part of the contracts in docs/architecture.md.
 const (
 	ExitOK     = 0
 	ExitDenied = 1 // `can` answered "denied"

@@ -22,7 +22,8 @@ import (
 // Kind is the kind of the Fix document.
 const Kind = "Fix"
 
-// Fix is the Fix document of DESIGN.md, with the engine's verification.
+// Fix is the Fix document of docs/architecture.md's contracts, with the
+// engine's verification.
 type Fix struct {
 	APIVersion  string      `json:"apiVersion"`
 	Kind        string      `json:"kind"`

@@ -1,6 +1,6 @@
-// Package layers holds the layering of DESIGN.md to the import graph: the
-// pure layers import neither client-go nor kubelogin, nothing imports
-// upward, and the product binary carries none of the test kit.
+// Package layers holds the layering of docs/architecture.md to the import
+// graph: the pure layers import neither client-go nor kubelogin, nothing
+// imports upward, and the product binary carries none of the test kit.
 package layers
 
 import (
@@ -14,8 +14,9 @@ import (
 const module = "github.com/kubectl-access/kubectl-access"
 
 // below lists, for each package, the project packages it may depend on
-// (directly or not). A package not listed may depend on nothing of the
-// project.
+// (directly or not). Only the packages listed are checked: cmd, azurearm,
+// internal/version, internal/dist and the test kit are not (see
+// docs/architecture.md#what-the-layering-test-enforces).
 var below = map[string][]string{
 	"azurerbac":         {},
 	"rbac":              {"azurerbac"},
@@ -73,7 +74,7 @@ func TestLayers(t *testing.T) {
 				continue
 			}
 			if !slices.Contains(allowed, rel) {
-				t.Errorf("%s imports %s: the layering of DESIGN.md allows only %v", p, rel, allowed)
+				t.Errorf("%s imports %s: the layering of docs/architecture.md allows only %v", p, rel, allowed)
 			}
 		}
 	}

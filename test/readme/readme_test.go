@@ -1,7 +1,7 @@
-// Package readme runs the README's examples, as printed, against the demo
-// cluster: kubectl (built from k8s.io/kubernetes) finds the plugin on PATH,
-// as it would for a user, in a scratch directory where testdata/ is the
-// repository's.
+// Package readme runs the documentation's examples (README.md and every
+// page of docs/), as printed, against the demo cluster: kubectl (built from
+// k8s.io/kubernetes) finds the plugin on PATH, as it would for a user, in a
+// scratch directory where testdata/ is the repository's.
 package readme
 
 import (
@@ -31,17 +31,52 @@ import (
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
 
-// example is one command line of the README.
+// example is one command line of the documentation: file is relative to
+// the repository's root.
 type example struct {
+	file    string
 	line    int
 	command string
 }
 
-// examples returns every `kubectl access` line of the README's sh and
-// console blocks, and how many such lines the blocks marked `<!-- examples:
-// not run (...) -->` hold (those need a real AKS sign-in).
-func examples(t *testing.T, readme string) (run []example, notRun int) {
-	f, err := os.Open(readme)
+// docFiles are the files whose examples run, from the repository's root:
+// README.md, then the pages of docs/ in name order (the generated command
+// reference too: its examples are the commands' own). An example may use
+// what an earlier one of the same file wrote (a snapshot, a baseline, the
+// names file set with config set), never what another file's did.
+func docFiles(t *testing.T, root string) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md"}
+	for _, p := range pages {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, rel)
+	}
+	return files
+}
+
+// allExamples are the examples of every file of docFiles, in order.
+func allExamples(t *testing.T, root string) (run []example, notRun int) {
+	t.Helper()
+	for _, f := range docFiles(t, root) {
+		r, n := examples(t, root, f)
+		run, notRun = append(run, r...), notRun+n
+	}
+	return run, notRun
+}
+
+// examples returns every `kubectl access` line of one file's sh and console
+// blocks, and how many such lines the blocks marked `<!-- examples: not run
+// (...) -->` hold (those need a real AKS sign-in).
+func examples(t *testing.T, root, file string) (run []example, notRun int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(root, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +123,7 @@ func examples(t *testing.T, readme string) (run []example, notRun int) {
 			notRun++
 			continue
 		}
-		run = append(run, example{line: n, command: trimmed})
+		run = append(run, example{file: file, line: n, command: trimmed})
 	}
 	return run, notRun
 }
@@ -107,7 +142,7 @@ func expected(cmd string) []int {
 	return []int{0}
 }
 
-func TestREADMEExamplesRunAgainstTheDemo(t *testing.T) {
+func TestDocExamplesRunAgainstTheDemo(t *testing.T) {
 	root, _ := filepath.Abs("../..")
 	bin := filepath.Join(root, "bin")
 	if _, err := os.Stat(filepath.Join(bin, "kubectl-access")); err != nil {
@@ -125,9 +160,9 @@ func TestREADMEExamplesRunAgainstTheDemo(t *testing.T) {
 	}
 	waitForAggregation(t, ctx, kubernetes.NewForConfigOrDie(c.Config))
 
-	run, notRun := examples(t, filepath.Join(root, "README.md"))
+	run, notRun := allExamples(t, root)
 	if len(run) < 40 {
-		t.Fatalf("found %d examples to run; the README has more than that", len(run))
+		t.Fatalf("found %d examples to run; README.md and docs/ have more than that", len(run))
 	}
 	t.Logf("%d examples run; %d in blocks marked not run (an AKS sign-in) or not shell (usage, flags, a workflow file)", len(run), notRun)
 	dir := t.TempDir()
@@ -147,14 +182,14 @@ func TestREADMEExamplesRunAgainstTheDemo(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); ok {
 			code = ee.ExitCode()
 		} else if err != nil {
-			t.Fatalf("README.md:%d: %v", ex.line, err)
+			t.Fatalf("%s:%d: %v", ex.file, ex.line, err)
 		}
 		ok := false
 		for _, want := range expected(ex.command) {
 			ok = ok || code == want
 		}
 		if !ok {
-			t.Errorf("README.md:%d: %s\nexit %d, want %v\n%s", ex.line, ex.command, code, expected(ex.command), stderr.String())
+			t.Errorf("%s:%d: %s\nexit %d, want %v\n%s", ex.file, ex.line, ex.command, code, expected(ex.command), stderr.String())
 		}
 	}
 }
@@ -175,7 +210,7 @@ func waitForAggregation(t *testing.T, ctx context.Context, cs kubernetes.Interfa
 	}
 }
 
-// TestReaderClusterRole: the README's deploy/reader.yaml is enough for a
+// TestReaderClusterRole: deploy/reader.yaml (docs/permissions.md) is enough for a
 // complete audit (nothing forbidden, so nothing incomplete), and only the
 // NodeRestriction probe, whose impersonation it leaves out on purpose,
 // reports unknown.

@@ -83,7 +83,7 @@ func (x *tmux) waitFor(want string, d time.Duration) string {
 func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	tmuxBin, err := exec.LookPath("tmux")
 	if err != nil {
-		t.Fatal("tmux is needed for the real-terminal test (.ci/run installs it: apt-get install tmux)")
+		t.Fatal("tmux is needed for the real-terminal test (make testdeps installs it, as root: apt-get install tmux)")
 	}
 	bin, _ := filepath.Abs("../../bin/kubectl-access")
 	if _, err := os.Stat(bin); err != nil {
@@ -233,7 +233,7 @@ func startDemo(t *testing.T, target, dirVar string) (x *tmux, root, dir string, 
 	clustertest.Require(t)
 	tmuxBin, err := exec.LookPath("tmux")
 	if err != nil {
-		t.Fatal("tmux is needed for the real-terminal test (.ci/run installs it: apt-get install tmux)")
+		t.Fatal("tmux is needed for the real-terminal test (make testdeps installs it, as root: apt-get install tmux)")
 	}
 	root, _ = filepath.Abs("../..")
 	dir = t.TempDir()

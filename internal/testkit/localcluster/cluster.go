@@ -38,7 +38,7 @@ import (
 const BinEnv = "KUBECTL_ACCESS_CONTROLPLANE_BIN"
 
 // Options configure a cluster. The zero value (with Dir set) is the cluster
-// DESIGN.md describes.
+// docs/architecture.md's contracts describe (make cluster).
 type Options struct {
 	// Dir holds certificates, etcd's data, logs and the kubeconfig.
 	Dir string
