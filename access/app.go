@@ -174,14 +174,12 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 			fromFiles, s.Warnings = d, append(s.Warnings, ws...)
 		}
 		lctx, cancel := context.WithTimeout(ctx, a.timeout())
-		s.Warnings = append(s.Warnings, a.loadAzure(lctx, snap, scope, fromFiles)...)
+		ws, err := a.loadAzure(lctx, snap, scope, fromFiles)
 		cancel()
-	}
-	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && strings.Contains(a.Origin.Server, ".azmk8s.io") && snap.Azure == nil {
-		// On AKS, not knowing whether Azure RBAC decides too is worth
-		// saying; elsewhere most identities that may not ask reviews
-		// would only be told what does not concern them.
-		s.Warnings = append(s.Warnings, rbac.Warnf(rbac.WarnAzureRBAC, "%s: an Entra user may also hold Azure role assignments if the cluster has Azure RBAC enabled", p.Detail))
+		if err != nil {
+			return nil, err
+		}
+		s.Warnings = append(s.Warnings, ws...)
 	}
 	s.Index = rbac.NewIndex(snap)
 	return s, nil

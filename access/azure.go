@@ -52,22 +52,22 @@ type AzureSource struct {
 // loadAzure reads the cluster's Azure RBAC data into snap. What cannot be
 // read never becomes a denial: a failure leaves the view pending
 // (incomplete wherever Azure could decide) with the reason as a warning.
-func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) []rbac.Warning {
+func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) ([]rbac.Warning, error) {
 	z := a.Azure
 	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeInactive {
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments are not read", p.Detail)}
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments are not read", p.Detail)}, nil
 	}
-	fail := func(err error) []rbac.Warning {
+	fail := func(err error) ([]rbac.Warning, error) {
 		if snap.AzureRBAC == nil || snap.AzureRBAC.State != rbac.ProbeActive {
 			// Asked for, so assumed on: answers it could change are
 			// incomplete rather than complete without it.
 			snap.AzureRBAC = &rbac.Probe{State: rbac.ProbeActive, Detail: "assumed from --azure-rbac (the probe could not tell)"}
 		}
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure role assignments could not be read: %v", err)}, nil
 	}
 	if fromFiles != nil {
 		snap.Azure = fromFiles.Copy()
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(fromFiles.ClusterID), a.Origin.Server)}
+		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(fromFiles.ClusterID), a.Origin.Server)}, nil
 	}
 	if z.SignInErr != nil || z.ARM == nil {
 		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))
@@ -80,7 +80,12 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		}
 	} else if err := z.ARM.CheckCluster(ctx, id, a.Origin.Server); err != nil {
 		// A cluster id that is not this cluster's would answer for
-		// another cluster: refuse it.
+		// another cluster: refuse it, as an error of the load (not a
+		// warning beside an answer).
+		var m interface{ ClusterMismatch() bool }
+		if errors.As(err, &m) && m.ClusterMismatch() {
+			return nil, err
+		}
 		return fail(fmt.Errorf("%w (the Azure data would be another cluster's)", err))
 	}
 	var namespaces []string
@@ -137,7 +142,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		ws = append(ws, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: %d parts of Azure's data could not be read (%s): answers they could change are incomplete",
 			len(data.Gaps), strings.Join(data.Gaps[:min(3, len(data.Gaps))], "; ")))
 	}
-	return ws
+	return ws, nil
 }
 
 func cmpErr(a, b error) error {

@@ -301,6 +301,8 @@ func Run(ix *rbac.Index, o Options) *Report {
 	if ix.AzureRBACPending() {
 		// No rule sees what Azure role assignments grant.
 		rep.Warnings = append(rep.Warnings, rbac.AzureRBACWarning())
+	} else if p := ix.Snapshot().AzureRBAC; p != nil && p.State == rbac.ProbeUnknown && ix.Snapshot().Azure == nil {
+		rep.Warnings = append(rep.Warnings, rbac.AzureRBACUndecidedWarning(p))
 	}
 	if ix.Snapshot().Probes == nil && (o.selected("node-authorizer-active") || o.selected("node-restriction-active")) {
 		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnNotProbed, "node-authorizer-active and node-restriction-active were not checked: "+

@@ -171,8 +171,18 @@ func CheckCluster(ctx context.Context, clusterID, server string, o Options) erro
 	if api == "" {
 		api = "unknown (ARM gives no fqdn)"
 	}
-	return fmt.Errorf("--azure-cluster-id %s is cluster %s, whose API server is %s, but the kubeconfig's server is %s: pass the id of the kubeconfig's cluster, or leave --azure-cluster-id out to find it", clusterID, c.Name, api, host)
+	return mismatchError{fmt.Sprintf("--azure-cluster-id %s is cluster %s, whose API server is %s, but the kubeconfig's server is %s: pass the id of the kubeconfig's cluster, or leave --azure-cluster-id out to find it", clusterID, c.Name, api, host)}
 }
+
+// mismatchError is a cluster id that names another cluster than the
+// kubeconfig's: the application refuses the load with it.
+type mismatchError struct{ msg string }
+
+func (e mismatchError) Error() string { return e.msg }
+
+// ClusterMismatch marks the error for the application layer (which does
+// not import this package).
+func (mismatchError) ClusterMismatch() bool { return true }
 
 // fatalOr is err as the error of a raw call: ctx's error when ctx is done,
 // a sign-in error as it is, anything else in the context of what.

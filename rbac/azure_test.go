@@ -30,11 +30,28 @@ func TestAzureRBACPending(t *testing.T) {
 		s.AzureRBAC = p
 		return NewIndex(&s)
 	}
-	for _, p := range []*Probe{nil, {State: ProbeInactive}, {State: ProbeUnknown}} {
+	for _, p := range []*Probe{nil, {State: ProbeInactive}} {
 		ix := azure(p)
 		if ix.Incomplete() || ix.AzureRBACPending() || ix.WhoCan(get, false).Incomplete || ix.Can(Identity{Name: "bob@contoso.com"}, del).Incomplete {
 			t.Errorf("probe %+v: the view is marked incomplete", p)
 		}
+	}
+	// The probe could not tell (no right to create reviews): what RBAC
+	// denies an Entra identity is unknown, not denied; service accounts
+	// and system: users stay decided by RBAC alone. The view as a whole
+	// (an audit of RBAC) is not marked incomplete for it.
+	undecided := azure(&Probe{State: ProbeUnknown, Detail: "whether Azure RBAC decides after RBAC is unknown: the probe needs create on subjectaccessreviews.authorization.k8s.io"})
+	if undecided.Incomplete() {
+		t.Error("probe unknown: the audit's view is marked incomplete")
+	}
+	if c := undecided.Can(Identity{Name: "bob@contoso.com"}, del); c.Allowed || !c.Incomplete {
+		t.Errorf("probe unknown: can for an Entra user = allowed %v, incomplete %v; want unknown", c.Allowed, c.Incomplete)
+	}
+	if !undecided.WhoCan(get, false).Incomplete {
+		t.Error("probe unknown: who-can is complete, though an Azure role assignment may allow Entra principals")
+	}
+	if c := undecided.Can(Subject{Kind: ServiceAccountKind, Namespace: "web", Name: "other"}.Identity(), del); c.Incomplete {
+		t.Errorf("probe unknown: a service account's denial is marked incomplete: %+v", c.Warnings)
 	}
 	ix := azure(&Probe{State: ProbeActive})
 	if !ix.Incomplete() || !ix.AzureRBACPending() {

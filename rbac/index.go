@@ -250,6 +250,13 @@ func AzureRBACWarning() Warning {
 		"at the cluster, a namespace or above; this answer covers Kubernetes RBAC only")
 }
 
+// AzureRBACUndecidedWarning says why an answer about an Entra identity is
+// incomplete while the probe could not tell whether Azure RBAC decides.
+func AzureRBACUndecidedWarning(p *Probe) Warning {
+	return Warnf(WarnAzureRBAC, "%s: if Azure RBAC for Kubernetes authorization is on (AKS), an Azure role assignment may allow Entra users, groups and service principals what RBAC denies, "+
+		"so such answers are unknown, not denied (--azure-rbac reads the assignments; an identity that may create subjectaccessreviews lets the probe tell)", p.Detail)
+}
+
 // MayBeEntra says whether Azure RBAC may decide for the identity: guard
 // has no opinion on system: users (service accounts, nodes) and on users
 // without an Entra object id, whose names are neither a UPN nor an object
@@ -333,6 +340,12 @@ func (ix *Index) completeness(namespace string, id *Identity) (bool, []Warning) 
 		ws = append(ws, Warnf(WarnGap, "%s references %s, which is not in the input: what it grants is unknown", b.ref, b.roleObjectRef()))
 	}
 	incomplete := len(ws) > 0
+	if p := ix.snap.AzureRBAC; p != nil && p.State == ProbeUnknown && ix.snap.Azure == nil && (id == nil || id.MayBeEntra()) {
+		// Whether Azure RBAC decides after RBAC is not known (the probe
+		// lacked a permission): what RBAC denies an Entra identity, an
+		// Azure role assignment may allow. Unknown, never "no".
+		ws, incomplete = append(ws, AzureRBACUndecidedWarning(p)), true
+	}
 	if ix.AzureRBACPending() {
 		// who-can (no identity) may lack any Entra identity; an identity
 		// Azure has no opinion on is decided by RBAC alone.
