@@ -21,7 +21,7 @@ type AuditOptions struct {
 // Findings are marked fixable where package fix has a fix for their rule.
 func (s *Session) Audit(o AuditOptions) *audit.Report {
 	opts := audit.Options{Only: o.Only, Skip: o.Skip, Credential: s.App.Credential, Fixable: fix.Has,
-		DefaultPath: source.Defaults().DefaultPath(s.Index.Snapshot())}
+		Defaults: source.Defaults().Pinned(s.Index.Snapshot())}
 	rep := audit.Run(s.Index, opts)
 	rep.Warnings = slices.Concat(s.App.Warnings, s.Warnings, rep.Warnings)
 	if s.App.Live() && s.App.Credential == nil {

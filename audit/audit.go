@@ -216,10 +216,17 @@ type Options struct {
 	// Fixable says which rules have a fix; package fix declares them (the
 	// application layer passes fix.Has). Nil: none.
 	Fixable func(rule string) bool
-	// DefaultPath says whether a path runs through Kubernetes' default
+	// Defaults says which paths and objects are Kubernetes' default
 	// policy as pinned (the application layer passes the source's
-	// comparison). Nil: none does.
-	DefaultPath func(*rbac.Path) bool
+	// comparison). Nil: none are.
+	Defaults DefaultPolicy
+}
+
+// DefaultPolicy says whether a path, or an object, is Kubernetes' default
+// policy exactly as the API server creates it.
+type DefaultPolicy interface {
+	Path(*rbac.Path) bool
+	Object(rbac.ObjectRef) bool
 }
 
 // Listed says whether a table (the CLI's, CSV, Markdown, the explorer's)
@@ -463,9 +470,12 @@ func scopeIn(f *Finding, ns string) bool {
 	return true
 }
 
-// Reaches says whether any finding is at or above s.
+// Reaches says whether any finding is at or above s: the --fail-on gate.
+// Findings on Kubernetes' default policy, exactly as pinned, are the
+// platform's design on every cluster: the gate judges, as the tables
+// list, the others (they keep their severity in the documents).
 func (r *Report) Reaches(s Severity) bool {
-	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity >= s })
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity >= s && !f.Default })
 }
 
 // checker carries what the checks share while they run.
@@ -588,8 +598,13 @@ func (c *checker) add(f Finding) Finding {
 	if len(f.Evidence) > 0 && !f.Managed && !c.evidenceNotManaged {
 		f.Managed = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.pathManaged(p) })
 	}
-	if len(f.Evidence) > 0 && c.opts.DefaultPath != nil && !c.evidenceNotManaged {
-		f.Default = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.opts.DefaultPath(&p) })
+	if d := c.opts.Defaults; d != nil && !c.evidenceNotManaged {
+		switch {
+		case len(f.Evidence) > 0:
+			f.Default = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !d.Path(&p) })
+		case len(f.Objects) > 0:
+			f.Default = !slices.ContainsFunc(f.Objects, func(o rbac.ObjectRef) bool { return !d.Object(rbacObject(o)) })
+		}
 	}
 	f.ID = findingID(&f)
 	c.findings = append(c.findings, f)
@@ -657,4 +672,11 @@ func isHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// rbacObject is an object's reference without its apiVersion, as the
+// snapshot's objects are keyed.
+func rbacObject(o rbac.ObjectRef) rbac.ObjectRef {
+	o.APIVersion = ""
+	return o
 }

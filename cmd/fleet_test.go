@@ -82,7 +82,7 @@ func brokenFleet(t *testing.T) string {
 func TestFleetOffline(t *testing.T) {
 	out, errOut, code := run(t, "audit", "-f", testFleet, "--group-names", "../testdata/demo/group-names.json")
 	for _, want := range []string{"CLUSTER", "prod-east", "prod-west", "== prod-east (https://prod-east-dns", "== prod-west",
-		"(AKS Cluster Admins) can do everything cluster-wide", "Fleet: 2 clusters (2 read whole, 0 in part, 0 not read); 2 critical"} {
+		"(AKS Cluster Admins) can do everything cluster-wide", "Fleet: 2 clusters (2 read whole, 0 in part, 0 not read); 4 critical"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit -f fleet: no %q (code %d)\n%s\n%s", want, code, out, errOut)
 		}
@@ -97,7 +97,7 @@ func TestFleetOffline(t *testing.T) {
 	js, _, _ := run(t, "audit", "-f", testFleet, "-o", "json")
 	rep := fleetReport(t, js)
 	if len(rep.Clusters) != 2 || rep.Clusters[0].Context != "prod-east" || rep.Clusters[1].Status != audit.StatusOK || rep.Clusters[1].Report == nil ||
-		rep.Summary.Critical != 2 || rep.Groups != nil {
+		rep.Summary.Critical != 4 || rep.Groups != nil {
 		t.Errorf("-o json: %+v", rep.Summary)
 	}
 	js, _, _ = run(t, "audit", "-f", testFleet, "-o", "json", "--group-by", "finding")

@@ -39,7 +39,7 @@ func TestTablesIntoPipes(t *testing.T) {
 // takes, marks the fixable ones, counts those on Kubernetes' default
 // policy (their count equals the report's) and lists them only with --all.
 func TestAuditTableIDs(t *testing.T) {
-	f := demo
+	f := demo + ",testdata/platform.yaml"
 	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
@@ -73,6 +73,9 @@ func TestAuditTableIDs(t *testing.T) {
 		if x.Fixable {
 			head += " [fix]"
 		}
+		if x.Managed {
+			head += " (platform-managed)"
+		}
 		if !strings.Contains(table, head+"\n") {
 			t.Errorf("the table lacks the line %q", head)
 		}
@@ -82,6 +85,45 @@ func TestAuditTableIDs(t *testing.T) {
 	}
 	if !strings.Contains(table, itoa(fixable)+" marked [fix] have a fix: kubectl access fix ID") {
 		t.Errorf("the table does not say how to fix the %d fixable findings", fixable)
+	}
+}
+
+// TestPlatformLabelsHideNothing: a platform's label says who reconciles a
+// binding, never that it matters less, and anyone can write one: the AKS
+// admin groups' cluster-admin and a pull request's binding of
+// system:unauthenticated that claims to be AKS's are critical and listed
+// in every format; only Kubernetes' own binding, exactly as pinned, is
+// counted instead of listed.
+func TestPlatformLabelsHideNothing(t *testing.T) {
+	const f = "testdata/platform.yaml"
+	out, errOut, code := run(t, "audit", "-f", f, "--fail-on", "high", "--width", "0")
+	if code != ExitFailOn {
+		t.Errorf("audit --fail-on high: exit %d, want %d\n%s\n%s", code, ExitFailOn, out, errOut)
+	}
+	for _, want := range []string{"CRITICAL\n", "group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4eaa can do everything cluster-wide", "(platform-managed)",
+		"group:system:unauthenticated", "on Kubernetes' default policy, unchanged, not listed: --all lists them"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the audit table lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range rep.Findings {
+		aks := slices.ContainsFunc(x.Objects, func(o rbac.ObjectRef) bool { return o.Name == "aks-cluster-admin-binding-aad" })
+		if aks && x.Rule == "cluster-admin-equivalent" && (x.Severity != audit.Critical || !x.Managed || x.Default) {
+			t.Errorf("the AKS admin groups' finding: severity %s, managed %v, default %v; want critical, managed, listed", x.Severity, x.Managed, x.Default)
+		}
+		pr := slices.ContainsFunc(x.Objects, func(o rbac.ObjectRef) bool { return o.Name == "pr-anonymous-admin" })
+		if pr && x.Default {
+			t.Errorf("a binding that only claims the platform's labels is taken for the default policy: %s", x.Message)
+		}
+	}
+	rows, _, _ := run(t, "audit", "-f", f, "-o", "csv")
+	if !strings.Contains(rows, "aks-cluster-admin-binding-aad") || !strings.Contains(rows, "pr-anonymous-admin") {
+		t.Errorf("-o csv leaves out a labelled binding's findings:\n%s", rows)
 	}
 }
 
@@ -109,7 +151,7 @@ func TestCSVAndMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-o csv is not CSV: %v\n%s", err, out)
 	}
-	if len(recs) != paths+1 || !slices.Equal(recs[0], []string{"SUBJECT", "DISPLAY NAME", "BINDING", "ROLE", "RULE"}) {
+	if len(recs) != paths+1 || !slices.Equal(recs[0], []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}) {
 		t.Errorf("-o csv: %d records, want a header and %d paths:\n%s", len(recs), paths, out)
 	}
 	for _, r := range recs {
@@ -126,8 +168,8 @@ func TestCSVAndMarkdown(t *testing.T) {
 	}
 	unescapedPipe := regexp.MustCompile(`[^\\ ]\|[^ ]|[^ ]\|[^\\ ]`)
 	for _, l := range lines {
-		if !strings.HasPrefix(l, "| ") || !strings.HasSuffix(l, " |") || strings.Count(l, " | ") != 4 || unescapedPipe.MatchString(l) {
-			t.Errorf("Markdown row not 5 cells: %q", l)
+		if !strings.HasPrefix(l, "| ") || !strings.HasSuffix(l, " |") || strings.Count(l, " | ") != 5 || unescapedPipe.MatchString(l) {
+			t.Errorf("Markdown row not 6 cells: %q", l)
 		}
 	}
 	for _, args := range [][]string{

@@ -29,13 +29,47 @@ type Policy struct {
 	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings"`
 }
 
-// DefaultPath returns whether a grant path of s runs through the default
-// policy exactly as pinned here: a default binding whose role and
-// subjects are unchanged, naming a default role that holds the path's rule
-// as pinned. A label says who reconciles an object, which anyone who
-// writes the object can claim; only this comparison says a grant is the
-// platform's own. system:masters (no binding) is never a default path.
-func (p *Policy) DefaultPath(s *rbac.Snapshot) func(*rbac.Path) bool {
+// Pinned is the default policy held against one snapshot: which of its
+// paths and objects are Kubernetes' defaults exactly as pinned.
+type Pinned struct {
+	path      func(*rbac.Path) bool
+	unchanged map[rbac.ObjectRef]bool
+}
+
+// Pinned compares s with the policy (audit.Options.Defaults takes it).
+func (p *Policy) Pinned(s *rbac.Snapshot) *Pinned {
+	pin := &Pinned{path: p.DefaultPath(s), unchanged: map[rbac.ObjectRef]bool{}}
+	for i := range s.ClusterRoles {
+		cr := &s.ClusterRoles[i]
+		if d, ok := p.find(rbac.ObjectRef{Kind: "ClusterRole", Name: cr.Name}); ok {
+			pinned := d.(rbacv1.ClusterRole)
+			same := equality.Semantic.DeepEqual(cr.AggregationRule, pinned.AggregationRule) &&
+				(cr.AggregationRule != nil || equality.Semantic.DeepEqual(cr.Rules, pinned.Rules))
+			pin.unchanged[rbac.ObjectRef{Kind: "ClusterRole", Name: cr.Name}] = same
+		}
+	}
+	for i := range s.Roles {
+		r := &s.Roles[i]
+		ref := rbac.ObjectRef{Kind: "Role", Name: r.Name, Namespace: r.Namespace}
+		if d, ok := p.find(ref); ok {
+			pin.unchanged[ref] = equality.Semantic.DeepEqual(r.Rules, d.(rbacv1.Role).Rules)
+		}
+	}
+	for ref, ok := range p.unchangedBindings(s) {
+		pin.unchanged[ref] = ok
+	}
+	return pin
+}
+
+// Path says whether a grant path runs through the default policy as pinned.
+func (p *Pinned) Path(path *rbac.Path) bool { return p.path(path) }
+
+// Object says whether an object is a default one, unchanged.
+func (p *Pinned) Object(ref rbac.ObjectRef) bool { return p.unchanged[ref] }
+
+// unchangedBindings are the bindings of s that are default ones with their
+// role and subjects as pinned.
+func (p *Policy) unchangedBindings(s *rbac.Snapshot) map[rbac.ObjectRef]bool {
 	unchanged := map[rbac.ObjectRef]bool{}
 	pinnedCRB := map[string]*rbacv1.ClusterRoleBinding{}
 	for i := range p.ClusterRoleBindings {
@@ -57,8 +91,28 @@ func (p *Policy) DefaultPath(s *rbac.Snapshot) func(*rbac.Path) bool {
 			unchanged[rbac.ObjectRef{Kind: "RoleBinding", Name: b.Name, Namespace: b.Namespace}] = true
 		}
 	}
+	return unchanged
+}
+
+// DefaultPath returns whether a grant path of s runs through the default
+// policy exactly as pinned here: a default binding whose role and
+// subjects are unchanged, naming a default role that holds the path's rule
+// as pinned. A label says who reconciles an object, which anyone who
+// writes the object can claim; only this comparison says a grant is the
+// platform's own. system:masters (no binding) is never a default path.
+func (p *Policy) DefaultPath(s *rbac.Snapshot) func(*rbac.Path) bool {
+	unchanged := p.unchangedBindings(s)
 	return func(path *rbac.Path) bool {
-		if path.Binding == nil || path.Azure != nil || !unchanged[*path.Binding] {
+		switch {
+		case path.Azure != nil:
+			return false
+		case path.Binding == nil:
+			// A role's own rule (aggregation-latent-grant): the role
+			// decides; system:masters' path names no role.
+			if path.Role.Kind != "ClusterRole" && path.Role.Kind != "Role" {
+				return false
+			}
+		case !unchanged[*path.Binding]:
 			return false
 		}
 		role, ok := p.find(path.Role)
