@@ -179,7 +179,9 @@ func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 		}
 		fmt.Fprintf(w, "  Warning: also removes access from %s\n", safe.Terminal(strings.Join(others, ", ")))
 	}
-	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", fix.Kubectl(fx))
+	// The commands are printable already (safe.Shell); escaped again for
+	// the terminal like every other line here.
+	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", safe.Lines(fix.Kubectl(fx)))
 }
 
 // apply runs every operation as a server-side dry run, shows the diff,
