@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // plantLink makes a file the user cares about and a link to it at link:
@@ -137,4 +139,84 @@ func TestProfileNeverFollowsALink(t *testing.T) {
 		t.Errorf("--profile-output over a link: code %d\n%s", code, errOut)
 	}
 	untouched(t, target)
+}
+
+// within runs the command line and fails the test if it has not ended
+// within a few seconds: a FIFO must not hang open(2) or read(2). The
+// blocked opener, if any, is released by opening the FIFO's other end.
+func within(t *testing.T, fifo string, args ...string) (string, string, int) {
+	t.Helper()
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	ch := make(chan result, 1)
+	go func() {
+		out, errOut, code := run(t, args...)
+		ch <- result{out, errOut, code}
+	}()
+	select {
+	case r := <-ch:
+		return r.out, r.errOut, r.code
+	case <-time.After(10 * time.Second):
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		t.Fatalf("%v: still running after 10s (blocked on the FIFO?)", args)
+		return "", "", 0
+	}
+}
+
+// TestSideFilesAreRegular: a FIFO or a device given as the names file, the
+// baseline or the kubeconfig (by flag or by environment) is refused at
+// once, with the path and what it is, rather than hanging in open(2)
+// (deaf to Ctrl-C) or reading /dev/zero until memory runs out; a file
+// over the cap is refused with the cap (issue 28, D).
+func TestSideFilesAreRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	huge := filepath.Join(dir, "huge.json")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 1<<40); err != nil { // sparse: nothing is written
+		t.Fatal(err)
+	}
+	const team = "testdata/team.yaml"
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"--group-names fifo", nil, []string{"who-can", "get", "pods", "-f", team, "--group-names", fifo}, []string{"--group-names", fifo, "FIFO"}},
+		{"$KUBECTL_ACCESS_GROUP_NAMES fifo", map[string]string{GroupNamesEnv: fifo}, []string{"who-can", "get", "pods", "-f", team}, []string{fifo, "FIFO", GroupNamesEnv}},
+		{"--group-names /dev/zero", nil, []string{"who-can", "get", "pods", "-f", team, "--group-names", "/dev/zero"}, []string{"/dev/zero", "device"}},
+		{"--group-names huge", nil, []string{"who-can", "get", "pods", "-f", team, "--group-names", huge}, []string{huge, "MiB"}},
+		{"--baseline fifo", nil, []string{"audit", "-f", team, "--baseline", fifo}, []string{"--baseline", fifo, "FIFO"}},
+		{"--baseline /dev/zero", nil, []string{"audit", "-f", team, "--baseline", "/dev/zero"}, []string{"/dev/zero", "device"}},
+		{"--kubeconfig fifo", nil, []string{"who-can", "get", "pods", "--kubeconfig", fifo}, []string{"kubeconfig", fifo, "FIFO"}},
+		{"$KUBECONFIG fifo", map[string]string{"KUBECONFIG": filepath.Join(dir, "missing") + string(filepath.ListSeparator) + fifo}, []string{"who-can", "get", "pods"}, []string{"kubeconfig", fifo, "FIFO"}},
+		{"--kubeconfig /dev/zero", nil, []string{"who-can", "get", "pods", "--kubeconfig", "/dev/zero"}, []string{"kubeconfig", "/dev/zero", "device"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(GroupNamesEnv, "")
+			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, errOut, code := within(t, fifo, tc.args...)
+			if code != ExitError {
+				t.Errorf("exit %d, want %d\n%s", code, ExitError, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the error does not say %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
 }

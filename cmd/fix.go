@@ -81,9 +81,9 @@ changes anything (--yes answers for pipelines).`,
 }
 
 // Complete reads the finding id and the names file.
-func (o *FixOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *FixOptions) Complete(c *cobra.Command, args []string) error {
 	o.id = args[0]
-	return o.Input.Complete()
+	return o.Input.Complete(c.Context())
 }
 
 // Validate checks the flags and the id's form.

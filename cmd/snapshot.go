@@ -66,7 +66,9 @@ Exit code 4 when some clusters could not be saved.`,
 }
 
 // Complete reads the names file.
-func (o *SnapshotOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
+func (o *SnapshotOptions) Complete(c *cobra.Command, _ []string) error {
+	return o.Input.Complete(c.Context())
+}
 
 // Validate checks the flags.
 func (o *SnapshotOptions) Validate() error {

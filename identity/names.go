@@ -1,15 +1,16 @@
 package identity
 
 import (
-	"github.com/kubectl-access/kubectl-access/rbac"
-
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-access/kubectl-access/internal/files"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // Names maps group object ids to display names.
@@ -53,11 +54,13 @@ func (n Names) Annotate(text string) string {
 // LoadNames reads a names file: a JSON object {"id": "name"}, a JSON list
 // of {"id", "displayName" or "name"} (what `az ad group list --query
 // "[].{id:id, displayName:displayName}"` writes), or CSV lines "id,name"
-// (a header line is skipped).
-func LoadNames(path string) (Names, error) {
-	b, err := os.ReadFile(path)
+// (a header line is skipped). It reads a regular file only, up to
+// files.MaxNames (a FIFO or /dev/zero is refused, not waited on or read
+// forever), and gives up when ctx ends.
+func LoadNames(ctx context.Context, path string) (Names, error) {
+	b, err := files.Read(ctx, files.Input{What: "--group-names", Path: path, Max: files.MaxNames})
 	if err != nil {
-		return nil, fmt.Errorf("--group-names: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimSpace(b)
 	out := Names{}

@@ -18,7 +18,7 @@ func TestLoadNames(t *testing.T) {
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		n, err := LoadNames(p)
+		n, err := LoadNames(t.Context(), p)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -28,10 +28,10 @@ func TestLoadNames(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("just-an-id\n"), 0o600)
-	if _, err := LoadNames(bad); err == nil || !strings.Contains(err.Error(), "line 1") {
+	if _, err := LoadNames(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("a line without a name: %v", err)
 	}
-	if _, err := LoadNames(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "--group-names") {
+	if _, err := LoadNames(t.Context(), filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "--group-names") {
 		t.Errorf("a missing file: %v", err)
 	}
 }
