@@ -256,9 +256,9 @@ func AzureRBACWarning() Warning {
 // id (certificate users); a group is matched only by an object id.
 func (id *Identity) MayBeEntra() bool {
 	if id.Name != "" {
-		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || isGUID(id.Name))
+		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || IsGUID(id.Name))
 	}
-	return slices.ContainsFunc(id.Groups, isGUID)
+	return slices.ContainsFunc(id.Groups, IsGUID)
 }
 
 // describe names the identity in a message.
@@ -269,8 +269,9 @@ func (id *Identity) describe() string {
 	return "group " + id.Groups[0]
 }
 
-// isGUID says whether s is shaped like an Entra object id.
-func isGUID(s string) bool {
+// IsGUID says whether s is shaped like an Entra object id: a GUID,
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hexadecimal, any case.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
