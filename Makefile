@@ -31,15 +31,16 @@ controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager,
 	@hack/controlplane.sh
 
 # The fuzz targets: the manifest reader, subject and resource parsing, rule
-# matching, the shell and terminal escaping, and the JSON indenter of streamed
-# output. Their corpora (testdata/fuzz)
+# matching, the shell and terminal escaping, the JSON indenter of streamed
+# output, and group resolution with a names file. Their corpora (testdata/fuzz)
 # run with every go test; make test fuzzes each besides, for a number of
 # inputs (about ten seconds each here) rather than a duration: Go 1.26's
 # fuzz coordinator can fail a duration-bounded run with "context deadline
 # exceeded" at its end though no input failed (go.dev/issue/75804, fixed in
 # Go 1.27). FUZZ_SCALE multiplies the counts.
 FUZZ_TARGETS := ./source:FuzzRead:60000 ./rbac:FuzzParseSubject:200000 ./rbac:FuzzRuleAllows:200000 \
-	./cluster:FuzzResolve:15000 ./internal/safe:FuzzTerminal:200000 ./internal/safe:FuzzShell:1500 ./cmd:FuzzIndent:5000 ./rbac:FuzzObjectRefJSON:50000
+	./cluster:FuzzResolve:15000 ./internal/safe:FuzzTerminal:200000 ./internal/safe:FuzzShell:1500 ./cmd:FuzzIndent:5000 ./rbac:FuzzObjectRefJSON:50000 \
+	./identity:FuzzResolve:100000
 FUZZ_SCALE ?= 1
 
 .PHONY: test

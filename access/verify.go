@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sync"
 
@@ -420,11 +419,8 @@ func subjectOf(s rbacv1.Subject, bindingNamespace string) (subjectID, bool) {
 	return subjectID{}, false
 }
 
-// guidPattern is an Entra object id.
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // IsObjectID says whether s is shaped like an Entra object id (a GUID).
-func IsObjectID(s string) bool { return guidPattern.MatchString(s) }
+func IsObjectID(s string) bool { return rbac.IsGUID(s) }
 
 // ObjectID is the Entra object id a user is known by, for extra.oid: the
 // one given (can --oid), else the user's name when it is one (service principals and managed identities
@@ -433,7 +429,7 @@ func ObjectID(s rbac.Subject) string {
 	if s.ObjectID != "" {
 		return s.ObjectID
 	}
-	if s.Kind == rbac.UserKind && guidPattern.MatchString(s.Name) {
+	if s.Kind == rbac.UserKind && rbac.IsGUID(s.Name) {
 		return s.Name
 	}
 	return ""

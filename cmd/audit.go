@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -110,14 +110,14 @@ could not be read at all exits 4 even without --fail-on (unless
 }
 
 // Complete reads the names file and the baseline report.
-func (o *AuditOptions) Complete(_ *cobra.Command, _ []string) error {
-	if err := o.Input.Complete(); err != nil {
+func (o *AuditOptions) Complete(c *cobra.Command, _ []string) error {
+	if err := o.Input.Complete(c.Context()); err != nil {
 		return err
 	}
 	if o.Baseline != "" {
-		b, err := os.ReadFile(o.Baseline)
+		b, err := files.Read(c.Context(), files.Input{What: "--baseline", Path: o.Baseline, Max: files.MaxBaseline})
 		if err != nil {
-			return fmt.Errorf("--baseline: %w", err)
+			return err
 		}
 		var kind struct{ Kind string }
 		if err := yaml.Unmarshal(b, &kind); err != nil {

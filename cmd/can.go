@@ -73,8 +73,8 @@ decide it (RoleBindings of the namespace count), with a warning.`,
 }
 
 // Complete reads the arguments and the names file.
-func (o *CanOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.Input.Complete(); err != nil {
+func (o *CanOptions) Complete(c *cobra.Command, args []string) error {
+	if err := o.Input.Complete(c.Context()); err != nil {
 		return err
 	}
 	s, err := parseSubject(args[0], o.Groups, o.Input.names)

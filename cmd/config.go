@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
@@ -35,13 +38,13 @@ func configPath() (string, error) {
 }
 
 // loadConfig reads the user's config; a missing file is the empty config.
-func loadConfig() (userConfig, string, error) {
+func loadConfig(ctx context.Context) (userConfig, string, error) {
 	var c userConfig
 	path, err := configPath()
 	if err != nil {
 		return c, "", err
 	}
-	b, err := os.ReadFile(path)
+	b, err := files.Read(ctx, files.Input{What: "the config file", Path: path, Max: files.MaxConfig})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return c, path, nil
@@ -63,24 +66,25 @@ func saveConfig(path string, c userConfig) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	// The file is the program's own: replaced whole, through a temporary
+	// file of a random name, never through a link.
+	return files.Write(path, true, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }
 
 // namesSource is where the group names come from: --group-names, else
 // $KUBECTL_ACCESS_GROUP_NAMES, else the config file; "" when none, and
 // the origin to name in errors.
-func (in *InputOptions) namesSource() (path, origin string, err error) {
+func (in *InputOptions) namesSource(ctx context.Context) (path, origin string, err error) {
 	if in.GroupNames != "" {
 		return in.GroupNames, "--group-names", nil
 	}
 	if p := os.Getenv(GroupNamesEnv); p != "" {
 		return p, GroupNamesEnv, nil
 	}
-	c, cfg, err := loadConfig()
+	c, cfg, err := loadConfig(ctx)
 	if err != nil || c.GroupNames == "" {
 		return "", "", err
 	}
@@ -110,7 +114,7 @@ $KUBECTL_ACCESS_GROUP_NAMES take precedence over it.`,
 		ValidArgs: []cobra.Completion{
 			"group-names",
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
 			if args[0] != "group-names" {
 				return fmt.Errorf("config set %q: the only setting is group-names", args[0])
 			}
@@ -118,11 +122,11 @@ $KUBECTL_ACCESS_GROUP_NAMES take precedence over it.`,
 			if err != nil {
 				return err
 			}
-			names, err := identity.LoadNames(path)
+			names, err := identity.LoadNames(c.Context(), path)
 			if err != nil {
 				return err
 			}
-			cfg, cfgPath, err := loadConfig()
+			cfg, cfgPath, err := loadConfig(c.Context())
 			if err != nil {
 				return err
 			}
@@ -139,11 +143,11 @@ $KUBECTL_ACCESS_GROUP_NAMES take precedence over it.`,
 		Short:   "Stop using a group names file by default",
 		Example: `  kubectl access config unset group-names`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
 			if args[0] != "group-names" {
 				return fmt.Errorf("config unset %q: the only setting is group-names", args[0])
 			}
-			cfg, cfgPath, err := loadConfig()
+			cfg, cfgPath, err := loadConfig(c.Context())
 			if err != nil {
 				return err
 			}
@@ -156,8 +160,8 @@ $KUBECTL_ACCESS_GROUP_NAMES take precedence over it.`,
 		Short:   "Show the settings and where each comes from",
 		Example: `  kubectl access config view`,
 		Args:    cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			cfg, cfgPath, err := loadConfig()
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, cfgPath, err := loadConfig(c.Context())
 			if err != nil {
 				return err
 			}

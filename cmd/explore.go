@@ -46,7 +46,9 @@ func (o *ExploreOptions) AddFlags(c *cobra.Command) {
 }
 
 // Complete reads the names file.
-func (o *ExploreOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
+func (o *ExploreOptions) Complete(c *cobra.Command, _ []string) error {
+	return o.Input.Complete(c.Context())
+}
 
 // Validate checks the flags.
 func (o *ExploreOptions) Validate() error {

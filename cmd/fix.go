@@ -81,9 +81,9 @@ changes anything (--yes answers for pipelines).`,
 }
 
 // Complete reads the finding id and the names file.
-func (o *FixOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *FixOptions) Complete(c *cobra.Command, args []string) error {
 	o.id = args[0]
-	return o.Input.Complete()
+	return o.Input.Complete(c.Context())
 }
 
 // Validate checks the flags and the id's form.
@@ -179,7 +179,9 @@ func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 		}
 		fmt.Fprintf(w, "  Warning: also removes access from %s\n", safe.Terminal(strings.Join(others, ", ")))
 	}
-	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", fix.Kubectl(fx))
+	// The commands are printable already (safe.Shell); escaped again for
+	// the terminal like every other line here.
+	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", safe.Lines(fix.Kubectl(fx)))
 }
 
 // apply runs every operation as a server-side dry run, shows the diff,

@@ -231,8 +231,12 @@ func TestFleetLive(t *testing.T) {
 			t.Errorf("%s: live findings %v, saved %v", l.Context, ids(l.Report), ids(s.Report))
 		}
 	}
-	// Written again into the same directory: allowed (it is a fleet's).
-	if _, errOut, code := run(t, "snapshot", "--context", "prod-a", "--context", "dev-x", kcf, "--dir", snaps); code != ExitOK {
+	// Written again into the same directory: refused, then allowed with
+	// --overwrite (it is a fleet's).
+	if _, errOut, code := run(t, "snapshot", "--context", "prod-a", "--context", "dev-x", kcf, "--dir", snaps); code != ExitError || !strings.Contains(errOut, "--overwrite") {
+		t.Errorf("snapshot again into the fleet directory without --overwrite: code %d %s", code, errOut)
+	}
+	if _, errOut, code := run(t, "snapshot", "--context", "prod-a", "--context", "dev-x", kcf, "--dir", snaps, "--overwrite"); code != ExitOK {
 		t.Errorf("snapshot again into the fleet directory: code %d %s", code, errOut)
 	}
 }

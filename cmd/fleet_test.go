@@ -68,7 +68,7 @@ func brokenFleet(t *testing.T) string {
 		{Context: "prod-east", Server: "https://east", File: "prod-east.yaml"},
 		{Context: "prod-north", Server: "https://north", Error: "Get \"https://north/api\": dial tcp: connection refused"},
 		{Context: "evil\x1b[2J\nname", Server: "https://west", File: "prod-west.yaml"},
-	})
+	}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func TestFixCommandsRunNoNameAsCode(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("%s %v: the commands fail in bash: %v\n%s\n%s", f.ID, extra, err, out, script)
 			}
-			for _, pwned := range []string{"PWNED2", "PWNED3", "PWNED4", "PWNED5"} {
+			for _, pwned := range []string{"PWNED2", "PWNED3", "PWNED4", "PWNED5", "PASTEPWNED"} {
 				if _, err := os.Stat(filepath.Join(dir, pwned)); err == nil {
 					t.Fatalf("%s %v: running the fix created %s: a name ran as a command:\n%s", f.ID, extra, pwned, script)
 				}
@@ -169,5 +169,47 @@ func TestFixCommandsRunNoNameAsCode(t *testing.T) {
 	}
 	if ran < 3 {
 		t.Fatalf("only %d fixes were run; the fixture should give more", ran)
+	}
+}
+
+// TestFixOutputIsPrintable: every fix of the hostile fixture, as `fix ID`
+// prints it for a person and as -o kubectl prints it for a shell, holds
+// nothing a terminal acts on and nothing that runs when pasted: a binding
+// named to clear the screen and retitle the terminal shows as escapes,
+// one named with ^C and \r is quoted as $'...' (issue 28, A and B).
+func TestFixOutputIsPrintable(t *testing.T) {
+	js, _, _ := run(t, "audit", "-f", hostile, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range rep.Findings {
+		if !f.Fixable {
+			continue
+		}
+		for _, format := range []string{"table", "kubectl"} {
+			out, errOut, code := run(t, "fix", f.ID, "-f", hostile, "-o", format, "--allow-lockout")
+			if code != ExitOK {
+				t.Errorf("fix %s -o %s: exit %d\n%s", f.ID, format, code, errOut)
+				continue
+			}
+			if bad := unsafeForTerminal(out + errOut); len(bad) > 0 || forged(out) {
+				t.Errorf("fix %s -o %s: output a terminal would act on (%v, forged line %v):\n%q", f.ID, format, bad, forged(out), out)
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if strings.ContainsAny(l, "\t\x03\r") {
+					t.Errorf("fix %s -o %s: a line a paste would act on: %q", f.ID, format, l)
+				}
+			}
+			for _, want := range []string{`crb\x1b]0;PWNED-TITLE\x07\x1b[2J\x1b[31mRED`, `pj3\x03 x; touch PASTEPWNED\r#`} {
+				if strings.Contains(out, want) {
+					seen[format+" "+want] = true
+				}
+			}
+		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("the fixes of the issue-28 bindings were not all printed (as escapes): %v", seen)
 	}
 }

@@ -153,3 +153,27 @@ func TestNamesWithoutTheFlag(t *testing.T) {
 		t.Errorf("names still shown after config unset:\n%s", out)
 	}
 }
+
+// TestNamesFileCannotSteerAnswers: a names file giving an Entra group the
+// display name "system:masters" is refused, naming the entry, and never
+// makes `can group:system:masters` or `--group system:masters` answer for
+// that group (issue 28, E).
+func TestNamesFileCannotSteerAnswers(t *testing.T) {
+	const evil = "0d1b1bd6-52b4-4d2c-9a0e-2d5b8f7c1a11"
+	names := filepath.Join(t.TempDir(), "names.json")
+	if err := os.WriteFile(names, []byte(`{"`+evil+`": "system:masters"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"can", "group:system:masters", "delete", "nodes"},
+		{"can", "user:x", "--group", "system:masters", "delete", "nodes"},
+	} {
+		out, errOut, code := run(t, append(args, "-f", "testdata/team.yaml", "--group-names", names)...)
+		if code != ExitError || !strings.Contains(errOut, evil) || !strings.Contains(errOut, "system:") {
+			t.Errorf("%v: exit %d, want the names file refused naming %s\n%s%s", args, code, evil, out, errOut)
+		}
+	}
+	if out, errOut, code := run(t, "can", "group:system:masters", "delete", "nodes", "-f", "testdata/team.yaml"); code != ExitOK {
+		t.Errorf("without the names file, system:masters may delete nodes: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -69,7 +69,7 @@ func (in *InputOptions) addAzureFlags(c *cobra.Command) {
 
 // Complete reads the names file: --group-names, else
 // $KUBECTL_ACCESS_GROUP_NAMES, else the one `config set group-names` set.
-func (in *InputOptions) Complete() error {
+func (in *InputOptions) Complete(ctx context.Context) error {
 	if err := in.validateAzure(); err != nil {
 		return err
 	}
@@ -79,11 +79,11 @@ func (in *InputOptions) Complete() error {
 		return err
 	}
 	in.fleet = fleet
-	path, origin, err := in.namesSource()
+	path, origin, err := in.namesSource(ctx)
 	if err != nil || path == "" {
 		return err
 	}
-	n, err := identity.LoadNames(path)
+	n, err := identity.LoadNames(ctx, path)
 	if err != nil {
 		if origin != "--group-names" {
 			return fmt.Errorf("%w (the names file of %s)", err, origin)

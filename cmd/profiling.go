@@ -1,22 +1,26 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"runtime"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kubectl-access/kubectl-access/internal/files"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
 // addProfilingFlags adds kubectl's --profile and --profile-output (hidden,
 // as they are for people measuring the tool, not using it).
 func addProfilingFlags(root *cobra.Command) {
 	var kind, output string
-	var cpuFile *os.File
+	var cpuFile *files.File
 	fs := root.PersistentFlags()
 	fs.StringVar(&kind, "profile", "none", "Profile to capture: none, cpu or heap")
-	fs.StringVar(&output, "profile-output", "profile.pprof", "File the profile is written to (mode 0600)")
+	fs.StringVar(&output, "profile-output", "profile.pprof", "File the profile is written to (new, mode 0600)")
 	_ = fs.MarkHidden("profile")
 	_ = fs.MarkHidden("profile-output")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
@@ -24,12 +28,16 @@ func addProfilingFlags(root *cobra.Command) {
 		case "none", "heap":
 			return nil
 		case "cpu":
-			f, err := os.OpenFile(output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+			f, err := files.Create(output, false)
 			if err != nil {
-				return err
+				return profileError(err)
 			}
 			cpuFile = f
-			return pprof.StartCPUProfile(f)
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Abort()
+				return err
+			}
+			return nil
 		}
 		return fmt.Errorf("--profile %q: want none, cpu or heap", kind)
 	}
@@ -37,19 +45,19 @@ func addProfilingFlags(root *cobra.Command) {
 		switch kind {
 		case "cpu":
 			pprof.StopCPUProfile()
-			return cpuFile.Close()
+			return cpuFile.Commit()
 		case "heap":
-			f, err := os.OpenFile(output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-			if err != nil {
-				return err
-			}
 			runtime.GC()
-			if err := pprof.WriteHeapProfile(f); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			return profileError(files.Write(output, false, pprof.WriteHeapProfile))
 		}
 		return nil
 	}
+}
+
+// profileError says what to do about a profile file there already.
+func profileError(err error) error {
+	if errors.Is(err, fs.ErrExist) {
+		return safe.Hint(err, "move it away, or give another --profile-output")
+	}
+	return err
 }

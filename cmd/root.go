@@ -164,6 +164,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	addProfilingFlags(root)
 	r.addLoginFlags(root)
 	r.trackContexts(root)
+	r.checkKubeconfig(root)
 
 	root.AddCommand(NewCmdVersion(r), NewCmdWhoCan(r), NewCmdWhatCan(r), NewCmdCan(r), NewCmdAudit(r),
 		NewCmdFix(r), NewCmdSnapshot(r), NewCmdWhoAmI(r), NewCmdConfig(r))

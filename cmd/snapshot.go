@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
@@ -25,6 +26,8 @@ type SnapshotOptions struct {
 	Output *OutputFlag
 	Fleet  *FleetFlags
 	Dir    string
+	// Overwrite lets --dir replace a fleet's files written before.
+	Overwrite bool
 }
 
 // NewCmdSnapshot returns `kubectl access snapshot`.
@@ -42,7 +45,8 @@ With several clusters (--context more than once, --contexts GLOB or
 --all-contexts) it writes one snapshot per cluster into --dir, with an index
 (fleet.yaml) naming each cluster, its server and its file, and the clusters
 that could not be read with why; audit, who-can and can read the directory
-back as the same fleet with -f DIR. Files are written readable by you only.
+back as the same fleet with -f DIR. Files are written readable by you only,
+never through a link; a fleet written before is replaced only with --overwrite.
 Exit code 4 when some clusters could not be saved.`,
 		Example: `  kubectl access snapshot -o yaml > cluster.snapshot.yaml
   kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml
@@ -56,12 +60,15 @@ Exit code 4 when some clusters could not be saved.`,
 	o.Input.AddFlags(c)
 	o.Output = AddOutputFlag(c, FormatYAML, FormatJSON)
 	o.Fleet = addFleetFlags(c, r)
-	c.Flags().StringVar(&o.Dir, "dir", "", "With several clusters: the directory to write a snapshot per cluster and fleet.yaml into (new, empty, or one written before)")
+	c.Flags().StringVar(&o.Dir, "dir", "", "With several clusters: the directory to write a snapshot per cluster and fleet.yaml into (new, empty, or with --overwrite one written before)")
+	c.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Let --dir replace the snapshots and fleet.yaml written there before (the files are replaced, never what a link points to)")
 	return c
 }
 
 // Complete reads the names file.
-func (o *SnapshotOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
+func (o *SnapshotOptions) Complete(c *cobra.Command, _ []string) error {
+	return o.Input.Complete(c.Context())
+}
 
 // Validate checks the flags.
 func (o *SnapshotOptions) Validate() error {
@@ -123,7 +130,7 @@ func writeSnapshot(w io.Writer, format string, s *rbac.Snapshot) error {
 
 // runFleet writes a snapshot per cluster and the index into --dir.
 func (o *SnapshotOptions) runFleet(ctx context.Context) error {
-	if err := fleetDir(o.Dir); err != nil {
+	if err := fleetDir(o.Dir, o.Overwrite); err != nil {
 		return err
 	}
 	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{})
@@ -138,7 +145,7 @@ func (o *SnapshotOptions) runFleet(ctx context.Context) error {
 	results := fl.Each(ctx, access.Whole, func(i int, s *access.Session) error {
 		snap := s.Index.Snapshot()
 		snap.Source = "context " + fl.Members[i].Context
-		if err := writePrivate(filepath.Join(o.Dir, entries[i].File), func(w io.Writer) error { return writeSnapshot(w, o.Output.Value, snap) }); err != nil {
+		if err := files.Write(filepath.Join(o.Dir, entries[i].File), o.Overwrite, func(w io.Writer) error { return writeSnapshot(w, o.Output.Value, snap) }); err != nil {
 			return err
 		}
 		entries[i].Incomplete = s.Incomplete()
@@ -157,7 +164,7 @@ func (o *SnapshotOptions) runFleet(ctx context.Context) error {
 		}
 		saved++
 	}
-	if err := source.WriteFleetIndex(o.Dir, entries); err != nil {
+	if err := source.WriteFleetIndex(o.Dir, entries, o.Overwrite); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.ErrOut, "Wrote %d of %d clusters' snapshots to %s (%s lists them): kubectl access audit -f %s\n",
@@ -168,9 +175,10 @@ func (o *SnapshotOptions) runFleet(ctx context.Context) error {
 	return nil
 }
 
-// fleetDir makes dir (0700) or checks that it is empty or a fleet's:
-// snapshots are never written among other files.
-func fleetDir(dir string) error {
+// fleetDir makes dir (0700) or checks that it is empty, or a fleet's
+// with overwrite: snapshots are never written among other files, nor over
+// a fleet's unasked.
+func fleetDir(dir string, overwrite bool) error {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -181,29 +189,12 @@ func fleetDir(dir string) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, source.FleetIndexFile)); err != nil {
+	if _, err := os.Lstat(filepath.Join(dir, source.FleetIndexFile)); err != nil {
 		return fmt.Errorf("--dir %s holds other files and no %s: give a new or empty directory, or one snapshot --all-contexts wrote", dir, source.FleetIndexFile)
 	}
+	if !overwrite {
+		return safe.Hint(fmt.Errorf("--dir %s holds a fleet written before (%s): not replaced", dir, source.FleetIndexFile),
+			"pass --overwrite to replace its snapshots and index, or give a new directory")
+	}
 	return nil
-}
-
-// writePrivate writes a file readable by its owner only, whole or not at all.
-func writePrivate(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".snapshot-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -65,8 +65,8 @@ namespace's.`,
 }
 
 // Complete reads the subject and the names file.
-func (o *WhatCanOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.Input.Complete(); err != nil {
+func (o *WhatCanOptions) Complete(c *cobra.Command, args []string) error {
+	if err := o.Input.Complete(c.Context()); err != nil {
 		return err
 	}
 	s, err := parseSubject(args[0], o.Groups, o.Input.names)

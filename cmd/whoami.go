@@ -62,7 +62,9 @@ shown with their names when --group-names gives them.`,
 }
 
 // Complete reads the names file.
-func (o *WhoAmIOptions) Complete(*cobra.Command, []string) error { return o.Input.Complete() }
+func (o *WhoAmIOptions) Complete(c *cobra.Command, _ []string) error {
+	return o.Input.Complete(c.Context())
+}
 
 // Validate checks the flags.
 func (o *WhoAmIOptions) Validate() error { return o.Output.Validate() }

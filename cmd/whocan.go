@@ -72,9 +72,9 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 }
 
 // Complete reads the arguments and the names file.
-func (o *WhoCanOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *WhoCanOptions) Complete(c *cobra.Command, args []string) error {
 	o.request = o.requestOf(args, o.AllNamespaces)
-	return o.Input.Complete()
+	return o.Input.Complete(c.Context())
 }
 
 // Validate checks the flags.

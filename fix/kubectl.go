@@ -14,7 +14,9 @@ import (
 // test operations that changes nothing) && kubectl delete. Every word
 // that comes from the cluster is quoted with safe.Shell, the comment line
 // is escaped with safe.ShellComment: no object name can end a command or
-// start another.
+// start another, and the text is printable (a name with control
+// characters is in $'...'), so it is as safe to show, copy or paste as to
+// run: nothing in it acts on a terminal or ends a pasted line early.
 func Kubectl(fx *Fix) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n", safe.ShellComment(fx.Finding), safe.ShellComment(fx.Description))

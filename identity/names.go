@@ -1,15 +1,16 @@
 package identity
 
 import (
-	"github.com/kubectl-access/kubectl-access/rbac"
-
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-access/kubectl-access/internal/files"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // Names maps group object ids to display names.
@@ -53,12 +54,21 @@ func (n Names) Annotate(text string) string {
 // LoadNames reads a names file: a JSON object {"id": "name"}, a JSON list
 // of {"id", "displayName" or "name"} (what `az ad group list --query
 // "[].{id:id, displayName:displayName}"` writes), or CSV lines "id,name"
-// (a header line is skipped).
-func LoadNames(path string) (Names, error) {
-	b, err := os.ReadFile(path)
+// (a header line is skipped). It reads a regular file only, up to
+// files.MaxNames (a FIFO or /dev/zero is refused, not waited on or read
+// forever), and gives up when ctx ends.
+func LoadNames(ctx context.Context, path string) (Names, error) {
+	b, err := files.Read(ctx, files.Input{What: "--group-names", Path: path, Max: files.MaxNames})
 	if err != nil {
-		return nil, fmt.Errorf("--group-names: %w", err)
+		return nil, err
 	}
+	return parseNames(path, b)
+}
+
+// parseNames reads a names file's content (path is for errors only) and
+// refuses the entries that could stand for another group (see
+// checkNames).
+func parseNames(path string, b []byte) (Names, error) {
 	b = bytes.TrimSpace(b)
 	out := Names{}
 	switch {
@@ -100,7 +110,39 @@ func LoadNames(path string) (Names, error) {
 			out[id] = strings.TrimSpace(rec[1])
 		}
 	}
+	if err := out.check(); err != nil {
+		return nil, fmt.Errorf("--group-names %s: %w", path, err)
+	}
 	return out, nil
+}
+
+// check refuses an entry whose display name is a system: name, an object
+// id, or another entry's id: written in a question, that text means that
+// group, never the entry's. The names file is data (an export anyone with
+// a group in the tenant can name), so it is refused rather than believed.
+func (n Names) check() error {
+	ids := make([]string, 0, len(n))
+	for id := range n {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the first bad entry, the same every time
+	for _, id := range ids {
+		name := n[id]
+		if name == "" || name == id {
+			continue
+		}
+		_, isID := n[name]
+		if literal(name) || isID {
+			return fmt.Errorf("the entry %q -> display name %q: a display name that is a system: name or a group's object id would stand for that group; remove the entry (or rename the group)", id, name)
+		}
+	}
+	return nil
+}
+
+// literal says whether a group as written is never a display name: a
+// system: name (Kubernetes' own groups, any case) or an object id.
+func literal(group string) bool {
+	return len(group) >= len("system:") && strings.EqualFold(group[:len("system:")], "system:") || rbac.IsGUID(group)
 }
 
 func firstNonEmpty(s ...string) string {
@@ -121,11 +163,16 @@ func (n Names) Subject(s rbac.Subject) string {
 	return s.String()
 }
 
-// Resolve reads a group as the user wrote it: an object id (or any name
-// the names do not know) as it is, a display name the names know as its
-// id. Display names are matched without regard to case; a name two groups
-// share is an error that lists their ids, never a guess.
+// Resolve reads a group as the user wrote it, in a fixed order: a
+// system: name or an object id (GUID) as it is, never looked up as a
+// display name; an id the names know as it is; a display name the names
+// know as its id; anything else as it is. Display names are matched
+// without regard to case; a name two groups share is an error that lists
+// their ids, never a guess.
 func (n Names) Resolve(group string) (string, error) {
+	if literal(group) {
+		return group, nil
+	}
 	if _, ok := n[group]; ok || len(n) == 0 {
 		return group, nil
 	}

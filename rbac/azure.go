@@ -192,7 +192,7 @@ func azureRequest(a *Attributes) azurerbac.Request {
 func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok bool, unknown string) {
 	var groups []string
 	for _, g := range id.Groups {
-		if isGUID(g) {
+		if IsGUID(g) {
 			groups = append(groups, g)
 		}
 	}
@@ -203,7 +203,7 @@ func (z *azureAuthorizer) principalOf(id *Identity) (p azurerbac.Principal, ok b
 		return p, false, ""
 	}
 	oid := id.ObjectID
-	if oid == "" && isGUID(id.Name) {
+	if oid == "" && IsGUID(id.Name) {
 		oid = id.Name // a service principal's user name is its object id
 	}
 	if oid == "" && id.MayBeEntra() {

@@ -263,9 +263,9 @@ func AzureRBACUndecidedWarning(p *Probe) Warning {
 // id (certificate users); a group is matched only by an object id.
 func (id *Identity) MayBeEntra() bool {
 	if id.Name != "" {
-		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || isGUID(id.Name))
+		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || IsGUID(id.Name))
 	}
-	return slices.ContainsFunc(id.Groups, isGUID)
+	return slices.ContainsFunc(id.Groups, IsGUID)
 }
 
 // describe names the identity in a message.
@@ -276,8 +276,9 @@ func (id *Identity) describe() string {
 	return "group " + id.Groups[0]
 }
 
-// isGUID says whether s is shaped like an Entra object id.
-func isGUID(s string) bool {
+// IsGUID says whether s is shaped like an Entra object id: a GUID,
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hexadecimal, any case.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

@@ -2,8 +2,8 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -109,14 +110,19 @@ func ReadFleet(paths []string) (*Fleet, error) {
 	return &Fleet{Dir: dir, Index: ix}, nil
 }
 
-// WriteFleetIndex writes the index into dir, readable by its owner only.
-func WriteFleetIndex(dir string, entries []FleetEntry) error {
+// WriteFleetIndex writes the index into dir, readable by its owner only,
+// never through a link; one there already is replaced only with
+// overwrite.
+func WriteFleetIndex(dir string, entries []FleetEntry, overwrite bool) error {
 	ix := FleetIndex{TypeMeta: metav1.TypeMeta{APIVersion: rbac.APIVersion, Kind: FleetSnapshotKind}, Clusters: entries}
 	b, err := yaml.Marshal(ix)
 	if err != nil {
 		return err
 	}
-	return errors.Join(os.WriteFile(filepath.Join(dir, FleetIndexFile), b, 0o600), os.Chmod(filepath.Join(dir, FleetIndexFile), 0o600))
+	return files.Write(filepath.Join(dir, FleetIndexFile), overwrite, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // FleetFileName is a file name for a context's snapshot: the context with

@@ -55,7 +55,7 @@ func TestReadFleet(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := source.WriteFleetIndex(dir, entries); err != nil {
+	if err := source.WriteFleetIndex(dir, entries, false); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(filepath.Join(dir, source.FleetIndexFile)); err != nil || st.Mode().Perm() != 0o600 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -139,13 +141,20 @@ func loadSession(t testing.TB, a *access.App) *access.Session {
 type flow struct {
 	tm   *teatest.TestModel
 	seen chan tea.Msg
+	clip chan string // what the explorer put on the clipboard
 	t    *testing.T
 }
 
 func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 	t.Helper()
-	f := &flow{t: t, seen: make(chan tea.Msg, 64)}
+	f := &flow{t: t, seen: make(chan tea.Msg, 64), clip: make(chan string, 4)}
 	snoop := func(_ tea.Model, msg tea.Msg) tea.Msg {
+		if fmt.Sprintf("%T", msg) == "tea.setClipboardMsg" { // unexported: tea.SetClipboard's
+			select {
+			case f.clip <- fmt.Sprint(msg):
+			default:
+			}
+		}
 		switch msg.(type) {
 		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg, objectMsg, jumpMsg:
 			f.seen <- msg
@@ -429,6 +438,35 @@ func TestCopyShowsCommands(t *testing.T) {
 		if !strings.Contains(plain(screen), want) {
 			t.Errorf("screen lacks %q:\n%s", want, plain(screen))
 		}
+	}
+}
+
+// TestCopyIsPasteSafe: y on the fix of a binding named with ^C and \r
+// copies printable text, the name in $'...': pasted into bash, it runs
+// nothing (issue 28, B).
+func TestCopyIsPasteSafe(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../cmd/testdata/hostile.yaml"}
+	f := start(t, a, 120, 40, Options{})
+	f.keys("3", "/")
+	f.typeText("user:peggy")
+	f.keys("<enter>", "f")
+	f.wait(planMsg{})
+	f.keys("y")
+	var copied string
+	select {
+	case copied = <-f.clip:
+	case <-time.After(20 * time.Second):
+		t.Fatal("y copied nothing within 20s")
+	}
+	f.finish()
+	for _, r := range copied {
+		if r != '\n' && r != ' ' && !unicode.IsPrint(r) {
+			t.Errorf("the clipboard holds %U: a paste acts on it:\n%q", r, copied)
+		}
+	}
+	if want := `$'pj3\x03 x; touch PASTEPWNED\r#'`; !strings.Contains(copied, want) {
+		t.Errorf("the clipboard lacks the binding's name as %s:\n%q", want, copied)
 	}
 }
 

@@ -3,23 +3,23 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
 // writeFix writes fx as a Fix document to DIR/ID.fix.yaml, mode 0600,
 // headed by the kubectl commands that apply it (as comments, each line
-// escaped so no name can end the comment). It never writes through a
-// symlink: a new file is created with O_EXCL (which fails on any existing
-// name, a link included), and with overwrite an existing one is replaced
-// by renaming a new file over it, which replaces a link, never its target.
+// escaped so no name can end the comment). As files.Write does, it never
+// writes through a link and replaces an existing file only with
+// overwrite.
 func writeFix(dir string, fx *fix.Fix, overwrite bool) (string, error) {
 	doc, err := yaml.Marshal(fx)
 	if err != nil {
@@ -36,44 +36,12 @@ func writeFix(dir string, fx *fix.Fix, overwrite bool) (string, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	if !overwrite {
-		return path, create(path, b.String())
-	}
-	tmp, err := os.CreateTemp(dir, ".kubectl-access-fix-*")
-	if err != nil {
-		return "", err
-	}
-	if err := writeClose(tmp, b.String()); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return path, nil
-}
-
-// create writes a new file, refusing any existing name.
-func create(path, content string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = files.Write(path, overwrite, func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s exists (a file or a link): not overwritten; move it away first", path)
+		return path, fmt.Errorf("%w; move it away first, or run with --overwrite", err)
 	}
-	if err != nil {
-		return err
-	}
-	return writeClose(f, content)
-}
-
-func writeClose(f *os.File, content string) error {
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return path, err
 }

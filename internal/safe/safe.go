@@ -95,13 +95,81 @@ func Lines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Shell quotes s as one word for a POSIX shell: single quotes, inside
-// which nothing is special, with each single quote closed, escaped and
-// reopened. A newline inside stays inside the quotes, so no name can end
-// a command or start another.
+// Shell quotes s as one word for the shell, in text that is as safe to
+// paste as to run: nothing in it is a control character, so no \r, ^C or
+// escape sequence of a name acts when the text is pasted into a terminal
+// (or shown in one), and no name can end a command or start another.
+//
+// A word of printable characters is put in single quotes, inside which
+// nothing is special, with each single quote closed, escaped and
+// reopened: every POSIX sh reads it. A word holding anything else (C0 and
+// C1 controls, DEL, bidirectional and other invisible format characters,
+// separators, unassigned or private-use code points, invalid UTF-8) is
+// put in ANSI-C quotes, $'...', with each such byte written as \xHH (and
+// \n, \r, \t): bash, zsh, ksh and POSIX.1-2024 sh read it; a shell that
+// does not (dash) reads a different word, which a guarded command then
+// fails on rather than running it.
 func Shell(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	if shellPrintable(s) {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '!':
+			// Not history-expanded inside $'...' by today's bash;
+			// older ones did.
+			b.WriteString(`\x21`)
+		case !shellPrintableRune(r):
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
+
+// shellPrintable says whether s is valid UTF-8 of printable characters
+// and ASCII spaces only: shown as it is, it is what it says.
+func shellPrintable(s string) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || !shellPrintableRune(r) {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// shellPrintableRune: Unicode's graphic characters (letters, marks,
+// numbers, punctuation, symbols) and the ASCII space; every other space,
+// the separators and format characters are not.
+func shellPrintableRune(r rune) bool { return r == ' ' || unicode.IsPrint(r) }
 
 // ShellComment makes s safe on a shell comment line: the comment ends at
 // the first newline, so every line break and control character is shown

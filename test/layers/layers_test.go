@@ -21,20 +21,21 @@ var below = map[string][]string{
 	"azurerbac":         {},
 	"rbac":              {"azurerbac"},
 	"internal/safe":     {},
+	"internal/files":    {},
 	"internal/humanize": {},
-	"identity":          {"rbac", "azurerbac"},
-	"source":            {"rbac", "azurerbac"},
-	"audit":             {"rbac", "azurerbac", "identity"},
-	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe"},
-	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe"},
-	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize"},
-	"auth":              {"rbac", "azurerbac", "identity"},
-	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe"},
+	"identity":          {"rbac", "azurerbac", "internal/files"},
+	"source":            {"rbac", "azurerbac", "internal/files"},
+	"audit":             {"rbac", "azurerbac", "identity", "internal/files"},
+	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe", "internal/files"},
+	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files"},
+	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files"},
+	"auth":              {"rbac", "azurerbac", "identity", "internal/files"},
+	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files"},
 }
 
 // pure may not depend on client-go or kubelogin (nor, through it, on
 // Azure's SDK).
-var pure = []string{"azurerbac", "rbac", "identity", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize"}
+var pure = []string{"azurerbac", "rbac", "identity", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize", "internal/files"}
 
 var forbidden = []string{"k8s.io/client-go", "github.com/Azure/kubelogin", "github.com/Azure/azure-sdk-for-go", "github.com/spf13/cobra"}
 

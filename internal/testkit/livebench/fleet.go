@@ -95,7 +95,7 @@ func runFleet(r *runner, bin, kubeconfig string, runs int, progress io.Writer) (
 		}
 	}
 	snap = nil
-	if err := source.WriteFleetIndex(dir, entries); err != nil {
+	if err := source.WriteFleetIndex(dir, entries, true); err != nil {
 		return nil, err
 	}
 	audit := func(args ...string) (runReply, error) {
