@@ -354,7 +354,7 @@ func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, nam
 	if rep.Namespace != nil {
 		header = append(header, "SCOPE")
 	}
-	t := newRows(w, format, header...)
+	t := newAnswerRows(w, format, rep.Incomplete, header...)
 	for _, f := range rep.Findings {
 		if !audit.Listed(&f, all) {
 			continue

@@ -52,7 +52,8 @@ Exit code 4 when some clusters could not be saved.`,
   kubectl access who-can get secrets -n payments -f cluster.snapshot.yaml
 
   # Every cluster of the kubeconfig, then audited offline as one fleet
-  kubectl access snapshot --all-contexts --dir fleet/
+  # (--overwrite replaces the fleet an earlier run saved there)
+  kubectl access snapshot --all-contexts --dir fleet/ --overwrite
   kubectl access audit -f fleet/`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),

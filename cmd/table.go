@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -51,6 +52,25 @@ type rows struct {
 	cw     *csv.Writer
 	w      io.Writer
 	cols   int
+	// incomplete, for CSV, is the INCOMPLETE column's value on every row.
+	incomplete string
+}
+
+// newAnswerRows is newRows for an answer that may be incomplete: so that
+// the file alone says so, Markdown starts with a line saying it, and CSV
+// has an INCOMPLETE column (true or false on every row, which every CSV
+// reader keeps).
+func newAnswerRows(w io.Writer, format string, incomplete bool, header ...string) *rows {
+	if format == FormatCSV {
+		header = append(header, "INCOMPLETE")
+	}
+	if format == FormatMarkdown && incomplete {
+		fmt.Fprintln(w, "**Incomplete:** parts of the cluster that could change this answer were not read (see the warnings); what is missing here is unknown, not denied.")
+		fmt.Fprintln(w)
+	}
+	r := newRows(w, format, header...)
+	r.incomplete = strconv.FormatBool(incomplete)
+	return r
 }
 
 func newRows(w io.Writer, format string, header ...string) *rows {
@@ -93,6 +113,9 @@ func (r *rows) add(cells ...string) {
 	}
 	switch r.format {
 	case FormatCSV:
+		if len(out) < r.cols && r.incomplete != "" {
+			out = append(out, r.incomplete)
+		}
 		_ = r.cw.Write(out)
 	case FormatMarkdown:
 		fmt.Fprintln(r.w, "| "+strings.Join(out, " | ")+" |")

@@ -3,6 +3,8 @@ package cmd
 import (
 	"encoding/csv"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -127,6 +129,51 @@ func TestPlatformLabelsHideNothing(t *testing.T) {
 	}
 }
 
+// TestIncompleteInEveryFormat: an answer from a view with a gap (a binding
+// whose role the input does not hold) says so in the file itself: CSV in
+// its INCOMPLETE column, Markdown in its first line, for who-can,
+// what-can and audit.
+func TestIncompleteInEveryFormat(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "gap.yaml")
+	if err := os.WriteFile(f, []byte(`apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ops, namespace: web}
+subjects: [{kind: User, name: ops@contoso.com, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: Role, name: not-in-the-input, apiGroup: rbac.authorization.k8s.io}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"who-can", "get", "secrets", "-n", "web"},
+		{"what-can", "user:ops@contoso.com"},
+		{"audit", "--only", "dangling-binding"},
+	} {
+		csvOut, errOut, _ := run(t, append(args, "-f", f, "-o", "csv")...)
+		recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+		if err != nil || len(recs) < 1 || recs[0][len(recs[0])-1] != "INCOMPLETE" {
+			t.Errorf("%v -o csv: no INCOMPLETE column (%v):\n%s\n%s", args, err, csvOut, errOut)
+			continue
+		}
+		for _, r := range recs[1:] {
+			if r[len(r)-1] != "true" {
+				t.Errorf("%v -o csv: a row of an incomplete answer says %q", args, r[len(r)-1])
+			}
+		}
+		md, _, _ := run(t, append(args, "-f", f, "-o", "markdown")...)
+		if !strings.HasPrefix(md, "**Incomplete:**") {
+			t.Errorf("%v -o markdown does not start by saying it is incomplete:\n%s", args, md)
+		}
+	}
+	// A complete answer says false, and Markdown has no such line.
+	csvOut, _, _ := run(t, "who-can", "get", "secrets", "-n", "prod", "-f", "testdata/team.yaml", "-o", "csv")
+	if !strings.Contains(csvOut, ",false\n") || strings.Contains(csvOut, ",true\n") {
+		t.Errorf("a complete answer's CSV:\n%s", csvOut)
+	}
+	if md, _, _ := run(t, "who-can", "get", "secrets", "-n", "prod", "-f", "testdata/team.yaml", "-o", "markdown"); strings.Contains(md, "Incomplete") {
+		t.Errorf("a complete answer's Markdown says incomplete:\n%s", md)
+	}
+}
+
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestCSVAndMarkdown: one row per path, the same as -o json; every cell
@@ -151,7 +198,7 @@ func TestCSVAndMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-o csv is not CSV: %v\n%s", err, out)
 	}
-	if len(recs) != paths+1 || !slices.Equal(recs[0], []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}) {
+	if len(recs) != paths+1 || !slices.Equal(recs[0], []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE", "INCOMPLETE"}) {
 		t.Errorf("-o csv: %d records, want a header and %d paths:\n%s", len(recs), paths, out)
 	}
 	for _, r := range recs {

@@ -125,7 +125,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 		if verified {
 			header = append(header, "VERIFIED")
 		}
-		t := newRows(o.Out, f, header...)
+		t := newAnswerRows(o.Out, f, ans.Incomplete, header...)
 		for _, r := range ans.Rules {
 			for _, p := range r.Via {
 				row := []string{cmp.Or(r.Namespace, access.ClusterWide), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), roleOf(p)}

@@ -214,7 +214,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 		if verified {
 			header = append(header, "VERIFIED")
 		}
-		t := newRows(out, f, header...)
+		t := newAnswerRows(out, f, ans.Incomplete, header...)
 		for _, s := range ans.Subjects {
 			sub := s.Subject()
 			display := s.DisplayName
