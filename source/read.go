@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/transform"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -48,7 +49,10 @@ const MaxObjectBytes = 16 << 20
 // Warning codes of reading offline input.
 const (
 	WarnDuplicate rbac.WarningCode = "duplicate"
-	WarnDefaults  rbac.WarningCode = "defaults"
+	// WarnStrayNamespace: a cluster-scoped object given with a namespace,
+	// which the API server ignores.
+	WarnStrayNamespace rbac.WarningCode = "stray-namespace"
+	WarnDefaults       rbac.WarningCode = "defaults"
 	// WarnMerged: snapshots of different clusters were read as one.
 	WarnMerged rbac.WarningCode = "merged-clusters"
 )
@@ -213,38 +217,22 @@ func expand(paths []string) ([]string, error) {
 	return files, nil
 }
 
-func regular(path string, fi fs.FileInfo) error {
-	if fi.Mode().IsRegular() {
-		return nil
-	}
-	what := "not a regular file"
-	switch m := fi.Mode(); {
-	case m&fs.ModeNamedPipe != 0:
-		what = "a FIFO (named pipe)"
-	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
-		what = "a device"
-	case m&fs.ModeSocket != 0:
-		what = "a socket"
-	}
-	return fmt.Errorf("read %s: %s, not a file of manifests: pass files or directories, or - for stdin", path, what)
+// input is a manifest file for the opener every input goes through
+// (internal/files): a regular file, opened without blocking, within max.
+func input(path string, max int64) files.Input {
+	return files.Input{What: "read", Path: path, Max: max,
+		NotFile: "pass files or directories of manifests, or - for stdin", TooLarge: "split it, or raise --max-input-size"}
 }
 
+// regular refuses what is not a regular file, as the opener does.
+func regular(path string, fi fs.FileInfo) error { return input(path, 0).Regular(fi) }
+
 func readFile(ctx context.Context, path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, fi, err := files.Open(input(path, max)) // it may have changed since expand
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := regular(path, fi); err != nil { // it may have changed since expand
 		return nil, err
 	}
-	if fi.Size() > max {
-		return nil, tooLarge(path, fi.Size(), max)
-	}
+	defer f.Close()
 	return readAll(ctx, sized{f, fi.Size()}, path, max)
 }
 

@@ -2,6 +2,7 @@ package files
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ type Input struct {
 	Path  string
 	Max   int64
 	Stdin io.Reader
+	// NotFile and TooLarge, when set, say what to do instead of the
+	// default advice ("give a file", "is it the right file?").
+	NotFile, TooLarge string
 }
 
 // Read reads a side file whole. It opens only regular files, with
@@ -38,22 +42,37 @@ func Read(ctx context.Context, in Input) ([]byte, error) {
 	if in.Path == "-" && in.Stdin != nil {
 		return readAll(ctx, in, in.Stdin)
 	}
-	f, err := os.OpenFile(in.Path, os.O_RDONLY|nonBlock, 0)
+	f, _, err := Open(in)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in.What, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", in.What, in.Path, err)
-	}
-	if err := Regular(in.What, in.Path, fi); err != nil {
 		return nil, err
 	}
-	if fi.Size() > in.Max {
-		return nil, tooLarge(in, fi.Size())
-	}
+	defer f.Close()
 	return readAll(ctx, in, f)
+}
+
+// Open opens in.Path as Read does (without blocking, a regular file within
+// the cap, else an error saying what it is) and returns it with its
+// information, for a reader of its own (the manifest reader decodes as it
+// reads); the caller closes it.
+func Open(in Input) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(in.Path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", in.What, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", in.What, in.Path, err)
+	} else {
+		err = in.Regular(fi)
+	}
+	if err == nil && fi.Size() > in.Max {
+		err = tooLarge(in, fi.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // Check opens path as Read does and reads nothing: for a file another
@@ -61,29 +80,18 @@ func Read(ctx context.Context, in Input) ([]byte, error) {
 // within the cap or nothing. A file that does not exist passes: whether
 // that matters is the library's to say.
 func Check(in Input) error {
-	f, err := os.OpenFile(in.Path, os.O_RDONLY|nonBlock, 0)
+	f, _, err := Open(in)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", in.What, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", in.What, in.Path, err)
-	}
-	if err := Regular(in.What, in.Path, fi); err != nil {
 		return err
 	}
-	if fi.Size() > in.Max {
-		return tooLarge(in, fi.Size())
-	}
-	return nil
+	return f.Close()
 }
 
 // Regular refuses what is not a regular file, saying what it is.
-func Regular(what, path string, fi fs.FileInfo) error {
+func (in Input) Regular(fi fs.FileInfo) error {
 	m := fi.Mode()
 	if m.IsRegular() {
 		return nil
@@ -99,7 +107,7 @@ func Regular(what, path string, fi fs.FileInfo) error {
 	case m.IsDir():
 		kind = "a directory"
 	}
-	return fmt.Errorf("%s %s: %s, not a regular file: give a file", what, path, kind)
+	return fmt.Errorf("%s %s: %s, not a regular file: %s", in.What, in.Path, kind, cmp.Or(in.NotFile, "give a file"))
 }
 
 func tooLarge(in Input, size int64) error {
@@ -107,7 +115,7 @@ func tooLarge(in Input, size int64) error {
 	if size > 0 {
 		what = fmt.Sprintf("%d MiB, more than", size>>20)
 	}
-	return fmt.Errorf("%s %s: %s the limit of %d MiB for it: is it the right file?", in.What, in.Path, what, in.Max>>20)
+	return fmt.Errorf("%s %s: %s the limit of %d MiB for it: %s", in.What, in.Path, what, in.Max>>20, cmp.Or(in.TooLarge, "is it the right file?"))
 }
 
 // readAll reads r up to in.Max bytes, giving up when ctx ends (the read
