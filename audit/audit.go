@@ -108,6 +108,11 @@ type Finding struct {
 	// accounts are there) or "cluster-wide" (a cluster-wide grant or a
 	// fact of the whole cluster, which reaches the namespace too).
 	Scope string `json:"scope,omitempty"`
+	// identity, when a rule sets it, is what the finding is about (for a
+	// path: its subject, scope and step), hashed into the id instead of
+	// the subjects and objects, which for such a finding include the first
+	// few targets it lists and so change when something else does.
+	identity string
 }
 
 // Finding scopes in a namespace's report.
@@ -640,6 +645,10 @@ func rbacRef(r rbac.ObjectRef) rbac.ObjectRef { return r.WithAPIVersion(rbac.RBA
 func findingID(f *Finding) string {
 	h := sha256.New()
 	fmt.Fprintln(h, f.Rule)
+	if f.identity != "" {
+		fmt.Fprintln(h, f.identity)
+		return f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+	}
 	for _, s := range f.Subjects {
 		fmt.Fprintln(h, s.Kind, s.Namespace, s.Name)
 	}

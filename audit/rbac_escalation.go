@@ -13,7 +13,7 @@ func init() {
 	register(Rule{Name: "escalation-path", Category: CategoryRBAC, Severity: Critical,
 		Title: "Subject can act as a more powerful service account",
 		Why: "Whoever can create pods in a namespace can run one as any service account there (and whoever can mint tokens can act as it directly): " +
-			"they hold that account's rights, whatever their own bindings say. The chain is reported: subject -> create pods or tokens -> service account -> its risky right.",
+			"they hold that account's rights, whatever their own bindings say. The chain is reported: subject -> the step the evidence shows (create pods, create a workload whose controller creates them, or mint tokens) -> service account -> its risky right.",
 		Fix:   "Removes the subject from the bindings that let it create pods or mint tokens there (or move the powerful service account to a namespace of its own).",
 		check: checkEscalationPaths})
 }
@@ -113,8 +113,42 @@ func checkEscalationPaths(c *checker) {
 			if count > len(chains) {
 				more = fmt.Sprintf(" and %d more", count-len(chains))
 			}
+			stepText := stepRules[step]
+			if step == "workload-create" {
+				stepText = workloadStep(h.evidence)
+			}
 			c.add(Finding{Severity: sev, Subjects: subjects, Evidence: evidence,
-				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepRules[step], where(h.scope), strings.Join(chains, ", "), more)})
+				identity: step + "\n" + self + "\n" + h.scope,
+				Message:  fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepText, where(h.scope), strings.Join(chains, ", "), more)})
 		}
 	}
+}
+
+// workloadStep says what the step's evidence lets the subject create, as
+// the evidence shows it: "create pods" only where a rule allows creating
+// pods; else the workload controllers it may create, each of which runs a
+// pod (as any service account of its namespace) for it.
+func workloadStep(evidence []rbac.Path) string {
+	var kinds []string
+	for _, probe := range probeRuleNamed("workload-create").probes {
+		for i := range evidence {
+			if rbac.RuleAllows(&probe, &evidence[i].Rule) {
+				r := probe.Resource
+				if probe.APIGroup != "" {
+					r += "." + probe.APIGroup
+				}
+				if !slices.Contains(kinds, r) {
+					kinds = append(kinds, r)
+				}
+				break
+			}
+		}
+	}
+	switch {
+	case len(kinds) == 0 || slices.Contains(kinds, "pods"):
+		return "create pods"
+	case len(kinds) == 1:
+		return "create " + kinds[0] + " (whose controller creates the pods)"
+	}
+	return "create " + strings.Join(kinds, ", ") + " (whose controllers create the pods)"
 }
