@@ -419,8 +419,16 @@ func read[T any](l *loader, decode func(any) error, at Location, list *[]T, meta
 		return err
 	}
 	m := meta(&o)
-	if namespaced {
+	switch {
+	case namespaced:
 		m.Namespace = l.namespace(m.Namespace)
+	case m.Namespace != "":
+		// The API server identifies a cluster-scoped object by its name
+		// alone and drops a namespace given for it (charts ship
+		// ClusterRoleBindings with one): the same object, however its
+		// copies say it.
+		l.warnings = append(l.warnings, rbac.Warnf(WarnStrayNamespace, "%s %s at %s is cluster-scoped: its metadata.namespace %q is ignored, as the API server ignores it", kind, m.Name, at, m.Namespace))
+		m.Namespace = ""
 	}
 	put(l, list, rbac.ObjectRef{Kind: kind, Name: m.Name, Namespace: m.Namespace}, o, at)
 	return nil
