@@ -175,3 +175,33 @@ func TestLockoutIsRefused(t *testing.T) {
 		t.Fatalf("--allow-lockout: %v, lockout %+v", err, fx)
 	}
 }
+
+// TestLockoutIgnoresLocalAccounts: with AKS's binding of cluster-admin to
+// its local account clusterAdmin beside the only Entra admin group,
+// removing the group is a lockout (the local account is no person, and
+// works only while local accounts are on), and the refusal says why.
+func TestLockoutIgnoresLocalAccounts(t *testing.T) {
+	snap := rbac.NewSnapshot()
+	snap.RulesAggregated = true
+	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "cluster-admin"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}}}
+	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"}
+	snap.ClusterRoleBindings = []rbacv1.ClusterRoleBinding{
+		{ObjectMeta: metav1.ObjectMeta{Name: "aks-cluster-admin-binding"}, RoleRef: ref,
+			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "clusterAdmin"}, {Kind: "User", APIGroup: rbacv1.GroupName, Name: "clusterUser"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "aks-cluster-admin-binding-aad"}, RoleRef: ref,
+			Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01"}}},
+	}
+	ix := rbac.NewIndex(snap)
+	rep := audit.Run(ix, audit.Options{Fixable: Has, Only: []string{"cluster-admin-equivalent"}})
+	i := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
+		return strings.Contains(f.Message, "group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01")
+	})
+	if i < 0 {
+		t.Fatalf("no cluster-admin-equivalent finding for the admin group: %+v", rep.Findings)
+	}
+	_, err := For(ix, &rep.Findings[i], Options{})
+	if !errors.Is(err, ErrLockout) || !strings.Contains(err.Error(), "AKS's local accounts") {
+		t.Fatalf("removing the only Entra admin group beside the local accounts: %v; want a lockout naming the local accounts", err)
+	}
+}

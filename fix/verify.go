@@ -309,8 +309,28 @@ func Atoms(r rbac.GrantedRule) []rbac.Attributes {
 type Lockout struct {
 	// Removed are the people and groups who hold them before the fix.
 	Removed []rbac.Subject `json:"removed"`
-	// Remaining are who still holds them: system identities only.
+	// Remaining are who still holds them: system identities and the
+	// platform's local accounts only.
 	Remaining []rbac.Subject `json:"remaining"`
+}
+
+// localAccounts are the users AKS binds cluster-admin to for its local
+// accounts (aks-cluster-admin-binding): their certificates come from `az
+// aks get-credentials --admin` and work only while local accounts are on,
+// which disabling them (the hardening AKS recommends) ends; no person
+// signs in as them through Entra, so they are not counted as people.
+var localAccounts = []string{"clusterAdmin", "clusterUser"}
+
+// person says whether s is an identity a person signs in as: a user or a
+// group that is neither a system: identity nor a platform local account.
+func person(s rbac.Subject) bool {
+	switch {
+	case s.Kind == rbac.ServiceAccountKind, strings.HasPrefix(s.Name, "system:"):
+		return false
+	case s.Kind == rbac.UserKind && slices.Contains(localAccounts, s.Name):
+		return false
+	}
+	return true
 }
 
 func (l *Lockout) String() string {
@@ -324,16 +344,21 @@ func (l *Lockout) String() string {
 		}
 		return strings.Join(out, ", ")
 	}
-	return fmt.Sprintf("it removes the last person or group holding * on * cluster-wide (%s); only %s would be left", name(l.Removed), name(l.Remaining))
+	left := name(l.Remaining)
+	if slices.ContainsFunc(l.Remaining, func(s rbac.Subject) bool { return s.Kind == rbac.UserKind && slices.Contains(localAccounts, s.Name) }) {
+		left += " (clusterAdmin and clusterUser are AKS's local accounts, usable only while local accounts are enabled: not counted as people)"
+	}
+	return fmt.Sprintf("it removes the last person or group holding * on * cluster-wide (%s); only %s would be left", name(l.Removed), left)
 }
 
-// admins are who may do everything cluster-wide, split into people and
-// groups (users and groups not named system:) and system identities.
+// admins are who may do everything cluster-wide, split into people (users
+// and groups a person signs in as) and the others (system identities, the
+// platform's local accounts).
 func admins(ix *rbac.Index) (people, system []rbac.Subject) {
 	all := rbac.Attributes{Verb: "*", APIGroup: "*", Resource: "*"}
 	for _, g := range ix.WhoCan(all, false).Subjects {
 		s := g.Subject()
-		if s.Kind != rbac.ServiceAccountKind && !strings.HasPrefix(s.Name, "system:") {
+		if person(s) {
 			people = append(people, s)
 		} else {
 			system = append(system, s)
