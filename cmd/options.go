@@ -12,6 +12,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	// The auth providers kubectl still reads: oidc (its id-token), and
+	// the removed azure and gcp ones, which say what to use instead.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/access"
