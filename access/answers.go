@@ -1,9 +1,11 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -172,7 +174,23 @@ func (s *Session) checkNamespace(ctx context.Context, ns string) []rbac.Warning 
 func (s *Session) checkSubject(ctx context.Context, sub rbac.Subject) []rbac.Warning {
 	var out []rbac.Warning
 	if !s.Index.Names(sub) && s.Index.BindingsComplete() {
-		out = append(out, rbac.Warnf(WarnSubjectUnbound, "no binding names %s; it holds only what its groups are granted", sub))
+		// What was read: live, a question about one namespace reads the
+		// ClusterRoleBindings and that namespace's RoleBindings only.
+		what := "no binding"
+		if s.App.Cluster != nil && !s.Scope.AllNamespaces {
+			what = "no ClusterRoleBinding"
+			if s.Scope.Namespace != "" {
+				what += ", and no RoleBinding in namespace " + s.Scope.Namespace + ","
+			}
+		}
+		hint := ""
+		if m := Closest(sub.Name, s.boundNames(sub.Kind)); m != "" {
+			hint = fmt.Sprintf(" (did you mean %s:%s?)", strings.ToLower(sub.Kind), m)
+			if sub.Kind == rbac.ServiceAccountKind {
+				hint = fmt.Sprintf(" (did you mean sa:%s?)", m)
+			}
+		}
+		out = append(out, rbac.Warnf(WarnSubjectUnbound, "%s names %s%s; it holds only what its groups are granted", what, sub, hint))
 	}
 	if sub.Kind != rbac.ServiceAccountKind {
 		return out
@@ -234,6 +252,37 @@ func (s *Session) Notes() []rbac.Warning {
 	out := slices.Concat(s.App.Warnings, s.Warnings, s.Index.Warnings())
 	for _, g := range s.Index.Gaps() {
 		out = append(out, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
+	}
+	return out
+}
+
+// boundNames are the names bindings give subjects of kind (NAMESPACE:NAME
+// for service accounts), with the display names the names file gives the
+// groups: what an unbound subject's "did you mean" picks from.
+func (s *Session) boundNames(kind string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, b := range s.Index.Bindings() {
+		for _, sub := range b.Subjects {
+			if sub.Kind != kind {
+				continue
+			}
+			switch kind {
+			case rbac.ServiceAccountKind:
+				add(cmp.Or(sub.Namespace, b.Ref.Namespace) + ":" + sub.Name)
+			case rbac.GroupKind:
+				add(sub.Name)
+				add(s.App.Names[sub.Name])
+			default:
+				add(sub.Name)
+			}
+		}
 	}
 	return out
 }

@@ -44,7 +44,13 @@ type Request struct {
 //     asked, with kubectl's warning.
 func (a *App) Attributes(r Request) (rbac.Attributes, []rbac.Warning, error) {
 	var warns []rbac.Warning
+	if strings.Contains(r.Verb, ",") {
+		return rbac.Attributes{}, nil, fmt.Errorf("%q is several verbs: the API server checks one verb a request; ask once for each (%s)", r.Verb, strings.Join(strings.Split(r.Verb, ","), ", "))
+	}
 	verb := strings.ToLower(r.Verb)
+	if verb != r.Verb {
+		warns = append(warns, rbac.Warnf(WarnVerb, "%q is answered as %q: requests always carry lower-case verbs, and the authorizer compares verbs exactly (a rule that says %q matches no request)", r.Verb, verb, r.Verb))
+	}
 	if strings.HasPrefix(r.Resource, "/") {
 		if r.Name != "" {
 			return rbac.Attributes{}, nil, fmt.Errorf("a non-resource URL takes no NAME (got %q)", r.Name)
@@ -67,7 +73,7 @@ func (a *App) Attributes(r Request) (rbac.Attributes, []rbac.Warning, error) {
 	warns = append(warns, rw...)
 	if !knownVerbs[verb] {
 		hint := ""
-		if s := closest(verb, knownVerbList); s != "" {
+		if s := Closest(verb, knownVerbList); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		warns = append(warns, rbac.Warnf(WarnVerb, "%q is not a standard verb%s; answering for it as written", verb, hint))
@@ -122,12 +128,31 @@ var knownVerbs = func() map[string]bool {
 
 var knownURLVerbs = map[string]bool{"get": true, "post": true, "put": true, "patch": true, "delete": true, "head": true, "options": true, "*": true}
 
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate within edit distance 2 of s, if any: the
+// "did you mean" of verbs, resources and subjects.
+func Closest(s string, candidates []string) string {
+	if len(s) < 3 {
+		return "" // everything short is two edits from everything short
+	}
 	best, bestD := "", 3
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
+		if d := editDistance(s, c); d < bestD && c != s {
 			best, bestD = c, d
+		}
+	}
+	if best != "" {
+		return best
+	}
+	// A longer name cut short ("Payments Devs" for "Payments Developers"):
+	// the candidate sharing the longest prefix, if that is most of s.
+	bestP := len(s) * 3 / 4
+	for _, c := range candidates {
+		p := 0
+		for p < len(s) && p < len(c) && s[p] == c[p] {
+			p++
+		}
+		if p > bestP && c != s {
+			best, bestP = c, p
 		}
 	}
 	return best

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -67,7 +68,10 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 		return source.Resolved{}, nil, fmt.Errorf("empty resource: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec")
 	}
 	res, sub, hasSub := strings.Cut(arg, "/")
+	// As kubectl resolves them: Pods, Secret and secrets are one
+	// resource, whose requests carry its lower-case plural.
 	res = strings.ToLower(res)
+	var warnings []rbac.Warning
 	if res == "" || (hasSub && (sub == "" || strings.Contains(sub, "/"))) {
 		return source.Resolved{}, nil, fmt.Errorf("resource %q: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec (a path starting with / is a non-resource URL)", arg)
 	}
@@ -91,7 +95,6 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 	if gvr.Empty() {
 		gvr, err = r.mapper.ResourceFor(gr.WithVersion(""))
 	}
-	var warnings []rbac.Warning
 	for _, w := range r.warnings {
 		warnings = append(warnings, rbac.Warning{Code: WarnAmbiguousShortName, Message: w})
 	}
@@ -100,8 +103,12 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 			return source.Resolved{}, warnings, fmt.Errorf("resource %q is ambiguous: %v", arg, err)
 		}
 		out := source.Resolved{Group: gr.Group, Resource: gr.Resource, Subresource: sub, Namespaced: true}
+		hint := "check the spelling, or a missing CRD"
+		if s := r.suggest(res); s != "" {
+			hint = fmt.Sprintf("did you mean %q? or a missing CRD", s)
+		}
 		return out, append(warnings, rbac.Warnf(WarnUnknownResource,
-			"the server does not serve %q (check the spelling, or a missing CRD); answering from the RBAC rules as written", arg)), nil
+			"the server does not serve %q (%s); answering from the RBAC rules as written", arg, hint)), nil
 	}
 	out := source.Resolved{Group: gvr.Group, Resource: gvr.Resource, Subresource: sub, Namespaced: true, Known: true}
 	if info, ok := r.catalog.Lookup(gvr.Group, gvr.Version, gvr.Resource); ok {
@@ -157,4 +164,17 @@ func (d catalogDiscovery) ServerGroupsAndResourcesWithContext(context.Context) (
 		}
 	}
 	return groups, out, nil
+}
+
+// suggest is the served resource closest to a name the server does not
+// serve, as RESOURCE or RESOURCE.GROUP, as the argument was written.
+func (r *Resolver) suggest(res string) string {
+	var names []string
+	for _, info := range r.catalog.Preferred() {
+		names = append(names, info.Resource)
+		if info.Group != "" {
+			names = append(names, info.Resource+"."+info.Group)
+		}
+	}
+	return access.Closest(res, names)
 }

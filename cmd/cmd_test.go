@@ -70,7 +70,12 @@ func TestOfflineCommands(t *testing.T) {
 			[]string{"yes: user:bob may list nodes in namespace prod", "RoleBinding prod/bob-nodes"}, []string{"resource 'nodes' is not namespace scoped"}},
 		{"typo in verb warns", []string{"can", "user:alice", "gett", "pods", "-n", "prod", "-f", f}, ExitDenied, nil, []string{`"gett" is not a standard verb (did you mean "get"?)`}},
 		{"unknown resource warns", []string{"who-can", "get", "sercets", "-n", "prod", "-f", f}, ExitOK, nil, []string{`does not serve "sercets"`}},
-		{"unknown subject warns", []string{"what-can", "user:alcie", "-f", f}, ExitOK, nil, []string{"no binding names user:alcie"}},
+		{"unknown subject warns", []string{"what-can", "user:alcie", "-f", f}, ExitOK, nil, []string{"no binding names user:alcie (did you mean user:alice?)"}},
+		{"unknown resource suggests the served one", []string{"who-can", "get", "secrts", "-n", "prod", "-f", f}, ExitOK, nil, []string{`does not serve "secrts" (did you mean "secrets"?`}},
+		{"an upper-case verb is said (kubectl would send it as written, which no rule matches)", []string{"can", "user:alice", "GET", "Pods", "-n", "prod", "-f", f}, ExitOK, []string{"yes"},
+			[]string{`"GET" is answered as "get"`}},
+		{"several verbs are refused, not taken as one", []string{"can", "user:alice", "get,list", "pods", "-n", "prod", "-f", f}, ExitError, nil,
+			[]string{`"get,list" is several verbs`}},
 		{"-A on a cluster-scoped resource counts every namespace's RoleBindings, as a namespaced review does", []string{"who-can", "list", "nodes", "-A", "-f", f}, ExitOK,
 			[]string{"Who can list nodes in every namespace:", "user:bob", "prod", "RB prod/bob-nodes"}, []string{"-A answers the check in every namespace"}},
 		{"missing namespace warns", []string{"who-can", "get", "pods", "-n", "prdo", "-f", f}, ExitOK, nil, []string{`namespace "prdo" does not exist`}},
@@ -465,5 +470,34 @@ current-context: sa
 		if args[0] == "audit" && (!strings.Contains(out, "token-in-kubeconfig") || !strings.Contains(out, "insecure-tls")) {
 			t.Errorf("audit of a kubeconfig with a written token and no TLS checks:\n%s\n%s", out, errOut)
 		}
+	}
+}
+
+// TestUnboundSubjectSaysWhatWasRead: live, what-can -n reads the
+// ClusterRoleBindings and that namespace's RoleBindings only, so a user
+// bound in another namespace is not said to be named by no binding; a
+// typo of a bound name gets "did you mean".
+func TestUnboundSubjectSaysWhatWasRead(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	for _, ns := range []string{"unbound-web", "unbound-pay"} {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs.RbacV1().RoleBindings("unbound-web").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-web-admin"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "unbound-alice@contoso.com"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := "--kubeconfig=" + c.Kubeconfig
+	_, errOut, _ := run(t, "what-can", "user:unbound-alice@contoso.com", "-n", "unbound-pay", kc)
+	if strings.Contains(errOut, "no binding names") || !strings.Contains(errOut, "no ClusterRoleBinding, and no RoleBinding in namespace unbound-pay, names user:unbound-alice@contoso.com") {
+		t.Errorf("what-can -n for a user bound elsewhere:\n%s", errOut)
+	}
+	_, errOut, _ = run(t, "what-can", "user:unbound-alice@contso.com", kc)
+	if !strings.Contains(errOut, "did you mean user:unbound-alice@contoso.com?") {
+		t.Errorf("what-can for a typo of a bound user:\n%s", errOut)
 	}
 }
