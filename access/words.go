@@ -64,3 +64,45 @@ func WhereWords(via []rbac.Path) string {
 	}
 	return "in namespace " + w
 }
+
+// RuleResources writes what a rule's resources and groups name, one
+// notation on every surface: RESOURCE[.GROUP][/SUBRESOURCE] as kubectl
+// writes them (deployments.apps/scale), non-resource URLs as they are.
+// A rule names every pairing of its groups and resources; with served
+// (discovery's group/resource pairs), a pairing the server does not serve
+// is left out when another pairing of the same resource is served, so a
+// rule of groups "" and apps over pods and deployments reads pods,
+// deployments.apps, not also pods.apps and deployments. Wildcards and
+// resources no group serves are written as the rule has them.
+func RuleResources(apiGroups, resources, nonResourceURLs []string, served func(group, resource string) bool) []string {
+	var out []string
+	for _, res := range resources {
+		base, sub, hasSub := strings.Cut(res, "/")
+		name := func(g string) string {
+			n := base
+			if g != "" {
+				n += "." + g
+			}
+			if hasSub {
+				n += "/" + sub
+			}
+			return n
+		}
+		keep := apiGroups
+		if served != nil && !strings.Contains(base, "*") && !slices.Contains(apiGroups, "*") {
+			var hit []string
+			for _, g := range apiGroups {
+				if served(g, base) {
+					hit = append(hit, g)
+				}
+			}
+			if len(hit) > 0 {
+				keep = hit
+			}
+		}
+		for _, g := range keep {
+			out = append(out, name(g))
+		}
+	}
+	return append(out, nonResourceURLs...)
+}

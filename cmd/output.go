@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -171,7 +172,7 @@ func shortRef(r rbac.ObjectRef) string {
 
 // resources renders a rule's resources with their groups, and its
 // resource names and URLs.
-func resources(r rbac.GrantedRule) string {
+func resources(r rbac.GrantedRule, served func(group, resource string) bool) string {
 	if len(r.DataActions) > 0 {
 		s := "Azure dataActions " + strings.Join(r.DataActions, ",")
 		if len(r.NotDataActions) > 0 {
@@ -179,18 +180,7 @@ func resources(r rbac.GrantedRule) string {
 		}
 		return s
 	}
-	var parts []string
-	for _, res := range r.Resources {
-		for _, g := range r.APIGroups {
-			if g == "" {
-				parts = append(parts, res)
-			} else {
-				parts = append(parts, res+"."+g)
-			}
-		}
-	}
-	parts = append(parts, r.NonResourceURLs...)
-	s := strings.Join(parts, ",")
+	s := strings.Join(access.RuleResources(r.APIGroups, r.Resources, r.NonResourceURLs, served), ",")
 	if len(r.ResourceNames) > 0 {
 		s += " [" + strings.Join(r.ResourceNames, ",") + "]"
 	}

@@ -102,7 +102,7 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 	if o.Verify.On() {
 		verr = sess.VerifyWhatCan(ctx, ans, o.Verify.Options())
 	}
-	if err := o.print(ans); err != nil {
+	if err := o.print(ans, app.Catalog.Served()); err != nil {
 		return err
 	}
 	if verr != nil {
@@ -111,7 +111,7 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 	return verdict(ans.Verification)
 }
 
-func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
+func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, resource string) bool) error {
 	if o.Output.Document() {
 		doc := *ans
 		doc.Rules = firstOf(ans.Rules)
@@ -128,7 +128,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 		t := newAnswerRows(o.Out, f, ans.Incomplete, header...)
 		for _, r := range ans.Rules {
 			for _, p := range r.Via {
-				row := []string{cmp.Or(r.Namespace, access.ClusterWide), strings.Join(r.Verbs, ","), resources(r), bindingOf(p), roleOf(p)}
+				row := []string{cmp.Or(r.Namespace, access.ClusterWide), strings.Join(r.Verbs, ","), resources(r, served), bindingOf(p), roleOf(p)}
 				if verified {
 					row = append(row, r.Verified)
 				}
@@ -148,7 +148,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer) error {
 	t := newRows(o.Out, o.Output.Value, header...)
 	for _, r := range ans.Rules {
 		where := cmp.Or(r.Namespace, access.ClusterWide)
-		verbs, what, mark := strings.Join(r.Verbs, ","), resources(r), r.Verified
+		verbs, what, mark := strings.Join(r.Verbs, ","), resources(r, served), r.Verified
 		if fit {
 			verbs, what = fitCell(verbs, 24), fitCell(what, 32)
 		}

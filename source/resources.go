@@ -141,3 +141,13 @@ type Resolved struct {
 	// answer then comes from the RBAC rules as written.
 	Known bool
 }
+
+// Served returns whether the catalog serves a group's resource (in its
+// preferred version), from a set built once for many questions.
+func (c *Catalog) Served() func(group, resource string) bool {
+	set := map[[2]string]bool{}
+	for _, r := range c.Preferred() {
+		set[[2]string{r.Group, r.Resource}] = true
+	}
+	return func(group, resource string) bool { return set[[2]string{group, resource}] }
+}
