@@ -99,21 +99,17 @@ func TestAzureRules(t *testing.T) {
 			t.Errorf("rule %s has no case here", r.Name)
 		}
 	}
-	// The RBAC family's probes place an Azure grant at its assignment's
-	// scope: fay's Writer at namespace ci reads secrets in ci, not
-	// cluster-wide (and not at the cluster-wide severity).
-	faySecrets := 0
+	// One finding per risk per path: fay's Writer at namespace ci reads
+	// secrets there, which azure-secrets-read reports (with its az fix)
+	// and secrets-read does not report again.
+	var fay []string
 	for _, f := range rep.Findings {
-		if f.Rule != "secrets-read" || !strings.Contains(f.Message, "fay@contoso.com") {
-			continue
-		}
-		faySecrets++
-		if !strings.HasSuffix(f.Message, "in namespace ci") || f.Severity != audit.Medium {
-			t.Errorf("secrets-read of an assignment at namespace ci: %s %s", f.Severity, f.Message)
+		if (f.Rule == "secrets-read" || f.Rule == "azure-secrets-read") && strings.Contains(f.Message, "fay@contoso.com") {
+			fay = append(fay, f.Rule+": "+f.Message)
 		}
 	}
-	if faySecrets != 1 {
-		t.Errorf("%d secrets-read findings of fay, want 1", faySecrets)
+	if len(fay) != 1 || !strings.HasPrefix(fay[0], "azure-secrets-read") || !strings.Contains(fay[0], "ci") {
+		t.Errorf("fay's secrets through an Azure assignment at namespace ci: %q, want one azure-secrets-read finding there", fay)
 	}
 	// The other cluster's assignment (r7) is nowhere.
 	for _, f := range rep.Findings {

@@ -80,6 +80,11 @@ func checkEscalationPaths(c *checker) {
 
 	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
 		for _, h := range c.hits(probeRuleNamed(step)) {
+			// A step only an Azure role assignment grants is
+			// azure-escalation-path's finding.
+			if h.evidence = rbacOnly(h.evidence); len(h.evidence) == 0 {
+				continue
+			}
 			self := h.subject.String()
 			candidates := all
 			if h.scope != "" {

@@ -222,6 +222,14 @@ func (pr *probeRule) run(c *checker) {
 		if admins[h.subject.String()] {
 			continue
 		}
+		if azureCovered[pr.Name] {
+			// The azure family reports this risk through an Azure role
+			// assignment (with the az fix): one finding per risk per
+			// path, so this rule keeps the RBAC paths.
+			if h.evidence = rbacOnly(h.evidence); len(h.evidence) == 0 {
+				continue
+			}
+		}
 		where := "cluster-wide"
 		if h.scope != "" {
 			where = "in namespace " + h.scope
@@ -299,4 +307,21 @@ func probeRuleNamed(name string) *probeRule {
 func samePath(a, b rbac.Path) bool {
 	return ((a.Binding == nil && b.Binding == nil) || (a.Binding != nil && b.Binding != nil && *a.Binding == *b.Binding)) &&
 		a.Role == b.Role && rbac.RuleString(a.Rule) == rbac.RuleString(b.Rule)
+}
+
+// azureCovered are the probe rules whose risk through an Azure role
+// assignment an azure rule reports: secrets-read's is
+// azure-secrets-read's, cluster-admin-equivalent's azure-cluster-admin's
+// (and escalation-path's azure-escalation-path's).
+var azureCovered = map[string]bool{"secrets-read": true, "cluster-admin-equivalent": true}
+
+// rbacOnly are the paths that are not Azure role assignments.
+func rbacOnly(ps []rbac.Path) []rbac.Path {
+	var out []rbac.Path
+	for _, p := range ps {
+		if p.Azure == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
