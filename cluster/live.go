@@ -40,6 +40,9 @@ func ProtobufConfig(cfg *rest.Config) *rest.Config {
 	if c.QPS < 50 {
 		c.QPS, c.Burst = 50, 100
 	}
+	// No response is read past a bound: an endless body is an error
+	// naming the request, not an out-of-memory crash.
+	c.Wrap(limitBodies(maxResponseBytes))
 	return c
 }
 
