@@ -96,26 +96,6 @@ func (a *App) DryRun(ctx context.Context, fx *fix.Fix) ([]OpDiff, error) {
 	return out, nil
 }
 
-// Apply applies fx for real, in order, and returns how many operations
-// were applied. It stops at the first failure: each operation only
-// removes access or adds the intended grant, so a partial apply widens
-// nothing.
-func (a *App) Apply(ctx context.Context, fx *fix.Fix, applied func(op fix.Operation)) (int, error) {
-	if a.Cluster == nil {
-		return 0, ErrNotLive
-	}
-	for i, op := range fx.Operations {
-		if _, _, err := a.do(ctx, op, false); err != nil {
-			return i, fmt.Errorf("%s: %w (%d of %d changes applied before it; each one only removes access or adds the intended grant)",
-				describe(op), err, i, len(fx.Operations))
-		}
-		if applied != nil {
-			applied(op)
-		}
-	}
-	return len(fx.Operations), nil
-}
-
 func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
 	ctx, cancel := context.WithTimeout(ctx, a.callTimeout())
 	defer cancel()
