@@ -1,6 +1,7 @@
 package access
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	opts := audit.Options{Only: o.Only, Skip: o.Skip, Credential: s.App.Credential, Fixable: fix.Has,
 		Defaults: source.Defaults().Pinned(s.Index.Snapshot())}
 	rep := audit.Run(s.Index, opts)
+	s.markLockouts(rep)
 	rep.Warnings = slices.Concat(s.App.Warnings, s.Warnings, rep.Warnings)
 	if s.App.Live() && s.App.Credential == nil {
 		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnCredentialUnchecked, "the credentials rules were not checked: the kubeconfig's credential could not be inspected"))
@@ -67,4 +69,30 @@ type reportCache struct {
 func (s *Session) Locate(r rbac.ObjectRef) (string, int, bool) {
 	l, ok := s.Locations[r.Key()]
 	return l.File, l.Line, ok
+}
+
+// markLockouts unmarks the findings whose fix the lockout guard refuses
+// (it would leave no person holding * on * cluster-wide), saying why, so
+// that no surface offers a fix that `fix` would then refuse. Only findings
+// about a person who holds * on * cluster-wide can be such: their fixes
+// are checked, the others are not.
+func (s *Session) markLockouts(rep *audit.Report) {
+	admins := map[string]bool{}
+	for _, g := range s.Index.WhoCan(rbac.Attributes{Verb: "*", APIGroup: "*", Resource: "*"}, false).Subjects {
+		admins[g.Subject().String()] = true
+	}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		if !f.Fixable || !slices.ContainsFunc(f.Subjects, func(sub rbac.Subject) bool { return admins[sub.String()] }) {
+			continue
+		}
+		o := fix.Options{}
+		if s.App.Catalog != nil {
+			o.Resources = s.App.Catalog.GroupResources
+		}
+		if _, err := fix.For(s.Index, f, o); errors.Is(err, fix.ErrLockout) {
+			f.Fixable = false
+			f.Message += " (no fix offered: it would leave no person holding * on * cluster-wide; fix --allow-lockout shows it)"
+		}
+	}
 }

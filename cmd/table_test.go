@@ -412,3 +412,32 @@ func TestTransitive(t *testing.T) {
 		t.Errorf("--transitive table:\n%s", out)
 	}
 }
+
+// TestLockoutFindingIsNotFixable: a finding whose fix the lockout guard
+// refuses is not marked [fix] (nor fixable in JSON), and says why; fix
+// --allow-lockout still shows it.
+func TestLockoutFindingIsNotFixable(t *testing.T) {
+	const f = "../audit/testdata/fixtures.yaml"
+	js, _, _ := run(t, "audit", "-f", f, "-o", "json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(rep.Findings, func(x audit.Finding) bool {
+		return x.Rule == "cluster-admin-equivalent" && strings.Contains(x.Message, "user:u-admin")
+	})
+	if i < 0 {
+		t.Fatal("no cluster-admin-equivalent finding for u-admin")
+	}
+	x := rep.Findings[i]
+	if x.Fixable || !strings.Contains(x.Message, "no fix offered") {
+		t.Errorf("the last admin's finding: fixable %v, %q", x.Fixable, x.Message)
+	}
+	table, _, _ := run(t, "audit", "-f", f, "--width", "0")
+	if !strings.Contains(table, x.ID+": ") || strings.Contains(table, x.ID+": "+x.Message+" [fix]") {
+		t.Errorf("the table marks the lockout finding [fix]:\n%s", table)
+	}
+	if _, errOut, code := run(t, "fix", x.ID, "-f", f, "--allow-lockout"); code != ExitOK {
+		t.Errorf("fix --allow-lockout: %d %s", code, errOut)
+	}
+}
