@@ -491,10 +491,31 @@ func (m *Model) footer() string {
 		keys = m.pages[m.active].help()
 	}
 	k := m.c.Keys
-	if m.sess == nil || !m.pages[m.active].typing() {
-		keys = append(keys, k.NextPage, k.Reload, k.Help, k.Quit)
+	if m.sess != nil && m.pages[m.active].typing() {
+		return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(m.help.ShortHelpView(keys), w, "…")
 	}
-	return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(m.help.ShortHelpView(keys), w, "…")
+	// ? and q are never cut: the page's keys give way first.
+	keys = append(keys, k.NextPage, k.Reload)
+	always := m.help.ShortHelpView([]key.Binding{k.Help, k.Quit})
+	line := always
+	sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
+	room := w - ansi.StringWidth(always) - ansi.StringWidth(sep)
+	shown := keys
+	for len(shown) > 0 && ansi.StringWidth(m.help.ShortHelpView(shown)) > room {
+		// Whole keys give way, the last first, with a mark that ? lists
+		// them all.
+		shown = shown[:len(shown)-1]
+		room = w - ansi.StringWidth(always) - 2*ansi.StringWidth(sep) - 1
+	}
+	switch {
+	case len(shown) == len(keys):
+		line = m.help.ShortHelpView(shown) + sep + always
+	case len(shown) > 0:
+		line = m.help.ShortHelpView(shown) + sep + "…" + sep + always
+	default:
+		line = "…" + sep + always
+	}
+	return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(line, w, "…")
 }
 
 func firstLine(s string) string {

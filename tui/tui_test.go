@@ -1522,3 +1522,18 @@ func TestAzureRBACBanner(t *testing.T) {
 		}
 	}
 }
+
+// TestFooterKeepsHelpAndQuit: at 80x24, on every page, the footer's keys
+// end with ? and q, whatever the page's own keys take.
+func TestFooterKeepsHelpAndQuit(t *testing.T) {
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	m, _ := f.finish()
+	for i := range m.pages {
+		m.active = i
+		lines := strings.Split(plain(m.footer()), "\n")
+		last := lines[len(lines)-1]
+		if !strings.Contains(last, "? help") || !strings.HasSuffix(strings.TrimSpace(last), "q quit") || ansi.StringWidth(last) > 80 {
+			t.Errorf("page %s: footer %q loses ? or q (or is wider than 80)", m.pages[i].title(), last)
+		}
+	}
+}
