@@ -85,8 +85,11 @@ func (f *filterBar) update(msg tea.Msg, k *KeyMap) (changed bool, cmd tea.Cmd) {
 	return f.input.Value() != before, cmd
 }
 
+// open starts a new filter: what is typed replaces the one applied (the
+// page lifts it while the new one is typed), never appends to it.
 func (f *filterBar) open() tea.Cmd {
 	f.active = true
+	f.input.SetValue("")
 	return f.input.Focus()
 }
 
@@ -100,7 +103,7 @@ func (f *filterBar) view(s *Styles) string {
 		return f.input.View()
 	}
 	if v := f.input.Value(); v != "" {
-		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ to change, esc to clear)")
+		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ for a new one, esc to clear)")
 	}
 	return ""
 }

@@ -69,7 +69,7 @@ func (lp *listPage) handle(msg tea.Msg) (tea.Cmd, bool) {
 				lp.setFocus(false)
 				lp.sync(false)
 			}
-			return lp.filter.open(), true
+			return lp.openFilter(), true
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
 			if _, ok := lp.list.selected(); ok && !lp.focus {
 				lp.setFocus(true)
@@ -114,3 +114,10 @@ func (lp *listPage) render(list, detail string) string {
 }
 
 func (lp *listPage) view() string { return lp.render(lp.list.view(), lp.detail.view()) }
+
+// openFilter opens the filter line for a new filter, the old one lifted.
+func (lp *listPage) openFilter() tea.Cmd {
+	lp.list.setFilter("")
+	lp.sync(true)
+	return lp.filter.open()
+}

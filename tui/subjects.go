@@ -416,7 +416,7 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.Filter):
 		p.setFocus(false)
 		p.syncDetail()
-		return p.filter.open()
+		return p.openFilter()
 	case key.Matches(km, k.Enter):
 		// The binding behind the cell, on Roles & bindings.
 		if b := p.cellBinding(); b != nil {

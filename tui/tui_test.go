@@ -1537,3 +1537,22 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterReopenedStartsAnew: / on a filtered list starts a new filter;
+// what is typed replaces the old one, never appends to it.
+func TestFilterReopenedStartsAnew(t *testing.T) {
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("/")
+	f.typeText("u-sec")
+	f.keys("<enter>", "/")
+	f.typeText("u-admin")
+	f.keys("<enter>")
+	m, screen := f.finish()
+	p := m.pages[0].(*subjectsPage)
+	if v := p.filter.value(); v != "u-admin" {
+		t.Errorf("the reopened filter is %q, want u-admin", v)
+	}
+	if len(p.list.match) == 0 || !strings.Contains(plain(screen), "filter: u-admin") {
+		t.Errorf("the new filter matched %d subjects:\n%s", len(p.list.match), plain(screen))
+	}
+}
