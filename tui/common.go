@@ -98,14 +98,23 @@ func (f *filterBar) value() string { return f.input.Value() }
 // clear drops an applied filter.
 func (f *filterBar) clear() { f.input.SetValue("") }
 
-func (f *filterBar) view(s *Styles) string {
+// view draws the filter line: the text filter, and the page's other
+// filters in force (the findings' category), so every filter applied is
+// on the line.
+func (f *filterBar) view(s *Styles, others ...string) string {
 	if f.active {
 		return f.input.View()
 	}
+	var parts []string
 	if v := f.input.Value(); v != "" {
-		return s.Muted.Render("filter: ") + v + s.Muted.Render("  (/ for a new one, esc to clear)")
+		parts = append(parts, s.Muted.Render("filter: ")+v+s.Muted.Render("  (/ for a new one, esc to clear)"))
 	}
-	return ""
+	for _, o := range others {
+		if o != "" {
+			parts = append(parts, o)
+		}
+	}
+	return strings.Join(parts, "  ")
 }
 
 // split lays out a list and its detail: side by side on a wide screen,

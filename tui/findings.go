@@ -381,7 +381,11 @@ func (p *findingsPage) view() string {
 	if d := p.flow.dialog(p.lay.detailW); d != "" {
 		detail = overlayBottom(detail, d, p.lay.detailW, p.lay.detailH)
 	}
-	return p.render(p.list.view(), detail)
+	cat := ""
+	if c := categories[p.category]; c != "" {
+		cat = p.c.Styles.Muted.Render("category: ") + string(c) + p.c.Styles.Muted.Render("  (c for the next)")
+	}
+	return p.filter.view(p.c.Styles, cat) + "\n" + p.lay.join(p.c.Styles, p.list.view(), detail, p.focus)
 }
 
 // overlayBottom draws box over the last lines of a pane of w x h.

@@ -1556,3 +1556,21 @@ func TestFilterReopenedStartsAnew(t *testing.T) {
 		t.Errorf("the new filter matched %d subjects:\n%s", len(p.list.match), plain(screen))
 	}
 }
+
+// TestCategoryFilterOnTheFilterLine: the findings' category filter (c) is
+// on the filter line, as every filter applied is.
+func TestCategoryFilterOnTheFilterLine(t *testing.T) {
+	f := start(t, offlineApp(t), 80, 24, Options{})
+	f.keys("3", "c")
+	_, screen := f.finish()
+	lines := strings.Split(plain(screen), "\n")
+	found := false
+	for _, l := range lines[:4] {
+		if strings.Contains(l, "category: rbac") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the category filter is not on the filter line:\n%s", strings.Join(lines[:4], "\n"))
+	}
+}
