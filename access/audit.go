@@ -79,11 +79,11 @@ func (s *Session) Locate(r rbac.ObjectRef) (string, int, bool) {
 func (s *Session) markLockouts(rep *audit.Report) {
 	admins := map[string]bool{}
 	for _, g := range s.Index.WhoCan(rbac.Attributes{Verb: "*", APIGroup: "*", Resource: "*"}, false).Subjects {
-		admins[g.Subject().String()] = true
+		admins[g.Subject().Key()] = true
 	}
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
-		if !f.Fixable || !slices.ContainsFunc(f.Subjects, func(sub rbac.Subject) bool { return admins[sub.String()] }) {
+		if !f.Fixable || !slices.ContainsFunc(f.Subjects, func(sub rbac.Subject) bool { return admins[sub.Key()] }) {
 			continue
 		}
 		o := fix.Options{}

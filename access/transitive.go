@@ -43,7 +43,7 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 	snap := s.Index.Snapshot()
 	direct := map[string]bool{}
 	for _, g := range ans.Subjects {
-		direct[g.Subject().String()] = true
+		direct[g.Subject().Key()] = true
 	}
 	// The accounts that hold the request, with their paths.
 	type holder struct {
@@ -102,8 +102,8 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 		for _, step := range steps {
 			for _, g := range whoCan(step) {
 				sub := g.Subject()
-				key := sub.String() + "|" + h.sa.String() + "|" + step.String()
-				if direct[sub.String()] || seen[key] || sub.String() == h.sa.String() {
+				key := sub.Key() + "|" + h.sa.Key() + "|" + step.String()
+				if direct[sub.Key()] || seen[key] || sub.Key() == h.sa.Key() {
 					continue
 				}
 				seen[key] = true

@@ -109,7 +109,13 @@ func azureSubject(a *azurerbac.Assignment) rbac.Subject {
 	case strings.EqualFold(a.PrincipalType, rbac.AzureGroup):
 		return rbac.Subject{Kind: rbac.GroupKind, Name: a.PrincipalID, DisplayName: a.PrincipalName}
 	case strings.EqualFold(a.PrincipalType, rbac.AzureServicePrincipal):
-		return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalID, DisplayName: a.PrincipalName}
+		// Kubernetes sees it as the user its object id names; printed as
+		// what it is.
+		t := rbac.PrincipalServicePrincipal
+		if a.ManagedIdentity {
+			t = rbac.PrincipalManagedIdentity
+		}
+		return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalID, ObjectID: a.PrincipalID, DisplayName: a.PrincipalName, PrincipalType: t}
 	case a.PrincipalName != "":
 		return rbac.Subject{Kind: rbac.UserKind, Name: a.PrincipalName, ObjectID: a.PrincipalID}
 	}

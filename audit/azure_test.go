@@ -192,3 +192,68 @@ func ruleOfCategory(rep *audit.Report, c audit.Category) []string {
 	}
 	return out
 }
+
+// TestAzurePrincipalKinds: a service principal or managed identity that
+// Azure role assignments name is printed with its kind in findings and in
+// who-can (serviceprincipal:OID, managedidentity:OID when the directory
+// says so), never as a user, though Kubernetes sees each as the user its
+// object id names.
+func TestAzurePrincipalKinds(t *testing.T) {
+	const (
+		sub     = "/subscriptions/11111111-1111-4111-8111-111111111111"
+		cluster = sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		writer  = "/providers/Microsoft.Authorization/roleDefinitions/a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+		sp      = "c0000000-0000-4000-8000-000000000003"
+		mi      = "d0000000-0000-4000-8000-000000000004"
+	)
+	snap := rbac.NewSnapshot()
+	snap.RulesAggregated = true
+	d := &azurerbac.Data{ClusterID: cluster,
+		Roles: []azurerbac.RoleDefinition{{ID: writer, Name: "Azure Kubernetes Service RBAC Writer",
+			Permissions: []azurerbac.Permission{{DataActions: []string{azurerbac.ClusterType + "/secrets/*", azurerbac.ClusterType + "/pods/*"}}}}},
+		Assignments: []azurerbac.Assignment{
+			{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/sp", Scope: cluster + "/namespaces/web", PrincipalID: sp, PrincipalType: "ServicePrincipal", RoleDefinitionID: writer},
+			{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/mi", Scope: cluster + "/namespaces/ops", PrincipalID: mi, PrincipalType: "ServicePrincipal", RoleDefinitionID: writer},
+		},
+	}
+	d.Name(&azurerbac.Directory{Objects: []azurerbac.DirectoryObject{
+		{ID: sp, Type: "ServicePrincipal", Name: "deploy-bot", ServicePrincipalType: "Application"},
+		{ID: mi, Type: "ServicePrincipal", Name: "aks-agentpool", ServicePrincipalType: "ManagedIdentity"},
+	}})
+	snap.Azure = d
+	ix := rbac.NewIndex(snap)
+	want := map[string]string{sp: "serviceprincipal:" + sp, mi: "managedidentity:" + mi}
+	rep := audit.Run(ix, audit.Options{})
+	seen := map[string]bool{}
+	for _, f := range rep.Findings {
+		for _, s := range f.Subjects {
+			if w, ok := want[s.Name]; ok {
+				seen[s.Name] = true
+				if s.String() != w || s.Kind != rbac.UserKind || !strings.Contains(f.Message, w) {
+					t.Errorf("%s: subject %+v printed %q in %q, want %s", f.Rule, s, s.String(), f.Message, w)
+				}
+			}
+		}
+		if strings.Contains(f.Message, "user:"+sp) || strings.Contains(f.Message, "user:"+mi) {
+			t.Errorf("%s prints a principal as a user: %s", f.Rule, f.Message)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("findings named %v, want both principals", seen)
+	}
+	for ns, id := range map[string]string{"web": sp, "ops": mi} {
+		res := ix.WhoCan(rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}, false)
+		found := false
+		for _, g := range res.Subjects {
+			if s := g.Subject(); s.Name == id {
+				found = true
+				if s.String() != want[id] || s.Identity().Name != id {
+					t.Errorf("who-can in %s: %q (identity %q), want %s, the user %s", ns, s.String(), s.Identity().Name, want[id], id)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("who-can get secrets -n %s does not list %s", ns, id)
+		}
+	}
+}

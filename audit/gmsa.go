@@ -453,7 +453,7 @@ func checkGMSASecret(c *checker) {
 	}
 	admins := map[string]bool{}
 	for _, h := range c.hits(probeRuleNamed("cluster-admin-equivalent")) {
-		admins[h.subject.String()] = true
+		admins[h.subject.Key()] = true
 	}
 	for _, k := range order {
 		evidence := map[string][]rbac.Path{}
@@ -466,7 +466,7 @@ func checkGMSASecret(c *checker) {
 			}
 			for _, sg := range c.ix.WhoCan(a, false).Subjects {
 				s := sg.Subject()
-				key := s.String()
+				key := s.Key()
 				if admins[key] || isNodeIdentity(s) || (s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters) {
 					continue
 				}

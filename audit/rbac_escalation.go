@@ -39,7 +39,7 @@ func checkEscalationPaths(c *checker) {
 	// What each service account holds that is worth stealing.
 	type power struct {
 		sa       rbac.Subject
-		key      string // sa.String()
+		key      string // sa.Key()
 		rule     string
 		scope    string
 		severity Severity
@@ -49,7 +49,7 @@ func checkEscalationPaths(c *checker) {
 	holds := map[string]map[string][]string{}
 	for _, name := range riskyRules {
 		for _, h := range c.hits(probeRuleNamed(name)) {
-			key := h.subject.String()
+			key := h.subject.Key()
 			if holds[key] == nil {
 				holds[key] = map[string][]string{}
 			}
@@ -85,7 +85,7 @@ func checkEscalationPaths(c *checker) {
 			if h.evidence = rbacOnly(h.evidence); len(h.evidence) == 0 {
 				continue
 			}
-			self := h.subject.String()
+			self := h.subject.Key()
 			candidates := all
 			if h.scope != "" {
 				candidates = bySA[h.scope]
@@ -108,7 +108,7 @@ func checkEscalationPaths(c *checker) {
 			evidence := slices.Clone(h.evidence)
 			var chains []string
 			for _, t := range targets {
-				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.String() == t.key }) {
+				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == t.key }) {
 					subjects = append(subjects, t.sa)
 				}
 				evidence = append(evidence, t.evidence...)

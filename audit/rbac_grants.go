@@ -91,7 +91,7 @@ func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool,
 			if !keep(&g, s) {
 				continue
 			}
-			k := key{*g.Path.Binding, s.String()}
+			k := key{*g.Path.Binding, s.Key()}
 			if _, ok := paths[k]; !ok {
 				order = append(order, k)
 				subjects[k], scope[k] = s, g.Namespace

@@ -215,11 +215,11 @@ func (pr *probeRule) run(c *checker) {
 	admins := map[string]bool{}
 	if pr.Name != "cluster-admin-equivalent" {
 		for _, h := range c.hits(probeRuleNamed("cluster-admin-equivalent")) {
-			admins[h.subject.String()] = true
+			admins[h.subject.Key()] = true
 		}
 	}
 	for _, h := range c.hits(pr) {
-		if admins[h.subject.String()] {
+		if admins[h.subject.Key()] {
 			continue
 		}
 		if azureCovered[pr.Name] {
@@ -254,6 +254,9 @@ func (c *checker) hits(pr *probeRule) []probeHit {
 // probe asks the engine who can make the rule's requests.
 func (c *checker) probe(pr *probeRule) []probeHit {
 	evidence := map[place][]rbac.Path{}
+	// A place is an identity; a service principal's label (its kind) is
+	// kept beside it, so it is printed as what it is.
+	principal := map[place]string{}
 	var order []place
 	for _, a := range pr.probes {
 		res := c.ix.WhoCan(a, a.Namespace != "")
@@ -271,6 +274,9 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name, scope: p.GrantNamespace()}
 				if _, ok := evidence[k]; !ok {
 					order = append(order, k)
+				}
+				if s.PrincipalType != "" {
+					principal[k] = s.PrincipalType
 				}
 				if !slices.ContainsFunc(evidence[k], func(q rbac.Path) bool { return samePath(p, q) }) {
 					evidence[k] = append(evidence[k], p)
@@ -290,7 +296,11 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 		if sev == skip {
 			continue
 		}
-		hits = append(hits, probeHit{subject: k.subject(), scope: k.scope, severity: sev, evidence: evidence[k]})
+		s := k.subject()
+		if t := principal[k]; t != "" {
+			s.ObjectID, s.PrincipalType = s.Name, t
+		}
+		hits = append(hits, probeHit{subject: s, scope: k.scope, severity: sev, evidence: evidence[k]})
 	}
 	return hits
 }

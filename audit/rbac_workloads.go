@@ -34,7 +34,7 @@ func checkWorkloadIdentityAdmin(c *checker) {
 			continue
 		}
 		sa := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: p.Namespace, Name: cmp.Or(p.Spec.ServiceAccountName, "default")}
-		pods[sa.String()] = append(pods[sa.String()], p)
+		pods[sa.Key()] = append(pods[sa.Key()], p)
 	}
 	if len(pods) == 0 {
 		return
@@ -48,7 +48,7 @@ func checkWorkloadIdentityAdmin(c *checker) {
 	var order []string
 	for _, name := range adminRules {
 		for _, h := range c.hits(probeRuleNamed(name)) {
-			key := h.subject.String()
+			key := h.subject.Key()
 			if h.subject.Kind != rbac.ServiceAccountKind || h.scope != "" || pods[key] == nil {
 				continue
 			}

@@ -55,6 +55,9 @@ type DirectoryObject struct {
 	Type string // group, user or servicePrincipal
 	// DisplayName, and a user's UserPrincipalName.
 	DisplayName, UserPrincipalName string
+	// ServicePrincipalType is a service principal's (ManagedIdentity for a
+	// managed identity).
+	ServicePrincipalType string
 }
 
 // Objects returns the objects of the types among ids that Graph knows
@@ -74,6 +77,8 @@ func (g *Graph) Objects(ctx context.Context, ids, types []string) ([]DirectoryOb
 					ID                string `json:"id"`
 					DisplayName       string `json:"displayName"`
 					UserPrincipalName string `json:"userPrincipalName"`
+					// A service principal's: Application, ManagedIdentity, ...
+					ServicePrincipalType string `json:"servicePrincipalType"`
 				} `json:"value"`
 				Next string `json:"@odata.nextLink"`
 			}
@@ -81,7 +86,7 @@ func (g *Graph) Objects(ctx context.Context, ids, types []string) ([]DirectoryOb
 				return out, err
 			}
 			for _, v := range page.Value {
-				out = append(out, DirectoryObject{ID: v.ID, Type: strings.TrimPrefix(v.Type, "#microsoft.graph."), DisplayName: v.DisplayName, UserPrincipalName: v.UserPrincipalName})
+				out = append(out, DirectoryObject{ID: v.ID, Type: strings.TrimPrefix(v.Type, "#microsoft.graph."), DisplayName: v.DisplayName, UserPrincipalName: v.UserPrincipalName, ServicePrincipalType: v.ServicePrincipalType})
 			}
 			url, method, body = page.Next, http.MethodGet, nil
 		}

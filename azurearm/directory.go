@@ -48,7 +48,7 @@ func Directory(ctx context.Context, ids []string, o Options) (*azurerbac.Directo
 		case "group":
 			o.Type = "Group"
 		case "servicePrincipal":
-			o.Type = "ServicePrincipal"
+			o.Type, o.ServicePrincipalType = "ServicePrincipal", v.ServicePrincipalType
 		default:
 			continue
 		}

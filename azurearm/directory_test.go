@@ -22,22 +22,24 @@ func TestDirectory(t *testing.T) {
 		group = "20000000-0000-4000-8000-000000000002"
 		sp    = "30000000-0000-4000-8000-000000000003"
 		gone  = "40000000-0000-4000-8000-000000000004"
+		mi    = "50000000-0000-4000-8000-000000000005"
 	)
 	a.issuer.Users = map[string]string{user: "ann@contoso.com"}
 	a.issuer.GroupNames = map[string]string{group: "platform"}
 	a.issuer.ServicePrincipals = map[string]string{sp: "deploy-bot"}
+	a.issuer.ManagedIdentities = map[string]string{mi: "aks-agentpool"}
 	a.issuer.GroupMembers = map[string]int{group: 250}
 	o := a.options(t, appSecret)
 	o.GraphURL = a.issuer.GraphAudience()
 	ctx := context.Background()
-	dir, err := Directory(ctx, []string{user, group, sp, gone}, o)
+	dir, err := Directory(ctx, []string{user, group, sp, gone, mi}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{user: "User ann@contoso.com", group: "Group platform", sp: "ServicePrincipal deploy-bot"}
+	want := map[string]string{user: "User ann@contoso.com ", group: "Group platform ", sp: "ServicePrincipal deploy-bot Application", mi: "ServicePrincipal aks-agentpool ManagedIdentity"}
 	for id, w := range want {
 		o, ok := dir.Object(id)
-		if !ok || o.Type+" "+o.Name != w {
+		if !ok || o.Type+" "+o.Name+" "+o.ServicePrincipalType != w {
 			t.Errorf("%s: %+v, want %s", id, o, w)
 		}
 	}

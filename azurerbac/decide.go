@@ -19,6 +19,10 @@ type Assignment struct {
 	// Condition is an ABAC condition: not evaluated here, so an
 	// assignment with one makes an answer it could change unknown.
 	Condition string `json:"condition,omitempty"`
+	// ManagedIdentity: the directory says the service principal is a
+	// managed identity (ARM's principalType says ServicePrincipal for
+	// both); set by Data.Name.
+	ManagedIdentity bool `json:"-"`
 }
 
 // RoleDefinition is a built-in or custom role.
@@ -144,6 +148,9 @@ type DirectoryObject struct {
 	Name string `json:"name"`
 	// Members is a group's transitive member count, when it was read.
 	Members *int `json:"members,omitempty"`
+	// ServicePrincipalType is Graph's for a service principal:
+	// Application, ManagedIdentity, Legacy or SocialIdp.
+	ServicePrincipalType string `json:"servicePrincipalType,omitempty"`
 }
 
 // Object returns what Graph said of an object id.
@@ -171,15 +178,20 @@ func (d *Data) Name(x *Directory) {
 	if x == nil {
 		return
 	}
-	byID := make(map[string]string, len(x.Objects))
-	for _, o := range x.Objects {
-		byID[strings.ToLower(o.ID)] = o.Name
+	byID := make(map[string]*DirectoryObject, len(x.Objects))
+	for i := range x.Objects {
+		byID[strings.ToLower(x.Objects[i].ID)] = &x.Objects[i]
 	}
 	for i := range d.Assignments {
 		a := &d.Assignments[i]
-		if n := byID[strings.ToLower(a.PrincipalID)]; a.PrincipalName == "" && n != "" {
-			a.PrincipalName = n
+		o := byID[strings.ToLower(a.PrincipalID)]
+		if o == nil {
+			continue
 		}
+		if a.PrincipalName == "" && o.Name != "" {
+			a.PrincipalName = o.Name
+		}
+		a.ManagedIdentity = strings.EqualFold(o.ServicePrincipalType, "ManagedIdentity")
 	}
 }
 

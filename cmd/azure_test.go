@@ -184,3 +184,42 @@ func TestAzureProgress(t *testing.T) {
 		t.Errorf("progress:\n got %q\nwant %q", b.String(), want)
 	}
 }
+
+// TestServicePrincipalPrinted: a service principal that an Azure role
+// assignment names is printed serviceprincipal:OID by every command and
+// format (never user:OID, as Kubernetes would name it), and that form is
+// read back as the same identity.
+func TestServicePrincipalPrinted(t *testing.T) {
+	const sp = "c0000000-0000-4000-8000-000000000003"
+	files := []string{"-f", "../testdata/azure/rbac.yaml", "-f", "../testdata/azure/assignments-rest.json", "-f", "../testdata/azure/roles-az.json",
+		"--azure-cluster-id", "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/rg-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod"}
+	for _, args := range [][]string{
+		{"who-can", "get", "pods", "-n", "web"},
+		{"who-can", "get", "pods", "-n", "web", "-o", "csv"},
+		{"who-can", "get", "pods", "-n", "web", "-o", "wide"},
+		{"audit"},
+		{"audit", "-o", "csv"},
+		{"audit", "-o", "markdown"},
+		{"audit", "-o", "json"},
+		{"audit", "-o", "sarif"},
+		{"can", "serviceprincipal:" + sp, "get", "pods", "-n", "web"},
+		{"can", "sp:" + sp, "get", "pods", "-n", "web", "-o", "json"},
+		{"what-can", "serviceprincipal:" + sp, "-n", "web", "-o", "json"},
+	} {
+		out, errOut, code := run(t, append(args, files...)...)
+		if code != ExitOK {
+			t.Errorf("%q: code %d\n%s", args, code, errOut)
+			continue
+		}
+		if strings.Contains(out, "user:"+sp) || strings.Contains(out, "ServicePrincipal/"+sp) {
+			t.Errorf("%q prints the service principal as a user:\n%s", args, out)
+		}
+		if !strings.Contains(out, "serviceprincipal:"+sp) && !strings.Contains(out, `"principalType": "ServicePrincipal"`) {
+			t.Errorf("%q does not say %s is a service principal:\n%s", args, sp, out)
+		}
+	}
+	// The same identity as the user its object id names.
+	if _, _, code := run(t, append([]string{"can", "user:" + sp, "get", "pods", "-n", "web"}, files...)...); code != ExitOK {
+		t.Errorf("can user:%s: code %d, want %d (the same identity)", sp, code, ExitOK)
+	}
+}

@@ -36,8 +36,8 @@ func NewCmdWhatCan(r *RootOptions) *cobra.Command {
 		Use:   "what-can SUBJECT",
 		Short: "List every rule a user, group or service account holds, by namespace, with paths",
 		Long: `List every rule SUBJECT holds, cluster-wide and in each namespace, with the
-binding -> role path that grants it. SUBJECT is user:NAME, group:NAME or
-sa:NAMESPACE:NAME. A user is also in system:authenticated; a service account
+binding -> role path that grants it. SUBJECT is user:NAME, group:NAME,
+sa:NAMESPACE:NAME or serviceprincipal:OID (managedidentity:OID). A user is also in system:authenticated; a service account
 also in system:serviceaccounts and system:serviceaccounts:NAMESPACE.
 Without -n every namespace is shown; with -n, cluster-wide rules and that
 namespace's.`,

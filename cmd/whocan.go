@@ -245,9 +245,6 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 	t := newRows(out, o.Output.Value, header...)
 	for _, s := range ans.Subjects {
 		name := app.Names.Subject(s.Subject())
-		if s.Kind == rbac.ServicePrincipalKind {
-			name = "ServicePrincipal/" + s.Name
-		}
 		if s.DisplayName != "" && !strings.Contains(name, s.DisplayName) {
 			name += " (" + s.DisplayName + ")"
 		}

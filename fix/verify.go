@@ -47,7 +47,7 @@ func verify(ix *rbac.Index, f *audit.Finding, fx *Fix) error {
 	fx.Verification.Gained, fx.Verification.Granted = []Change{}, nil
 	for _, g := range gained {
 		if slices.ContainsFunc(fx.intended, func(c Change) bool {
-			return c.Subject.String() == g.Subject.String() && c.Namespace == g.Namespace && c.Rule == g.Rule
+			return c.Subject.Key() == g.Subject.Key() && c.Namespace == g.Namespace && c.Rule == g.Rule
 		}) {
 			fx.Verification.Granted = append(fx.Verification.Granted, g)
 		} else {
@@ -58,8 +58,8 @@ func verify(ix *rbac.Index, f *audit.Finding, fx *Fix) error {
 	fx.Verification.Lockout = lockout(bix, aix)
 	fx.Verification.Others = []rbac.Subject{}
 	for _, l := range lost {
-		named := slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.String() == l.Subject.String() })
-		if !named && !slices.ContainsFunc(fx.Verification.Others, func(s rbac.Subject) bool { return s.String() == l.Subject.String() }) {
+		named := slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.Key() == l.Subject.Key() })
+		if !named && !slices.ContainsFunc(fx.Verification.Others, func(s rbac.Subject) bool { return s.Key() == l.Subject.Key() }) {
 			fx.Verification.Others = append(fx.Verification.Others, l.Subject)
 		}
 	}
@@ -194,8 +194,8 @@ func affected(bix, aix *rbac.Index, fx *Fix) []rbac.Subject {
 	seen := map[string]bool{}
 	var out []rbac.Subject
 	for _, s := range azureAffected(bix.Snapshot(), fx) {
-		if !seen[s.String()] {
-			seen[s.String()] = true
+		if !seen[s.Key()] {
+			seen[s.Key()] = true
 			out = append(out, s)
 		}
 	}
@@ -212,8 +212,8 @@ func affected(bix, aix *rbac.Index, fx *Fix) []rbac.Subject {
 						s.Namespace = b.Ref.Namespace
 					}
 				}
-				if !seen[s.String()] {
-					seen[s.String()] = true
+				if !seen[s.Key()] {
+					seen[s.Key()] = true
 					out = append(out, s)
 				}
 			}

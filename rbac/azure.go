@@ -41,6 +41,9 @@ const (
 	// managed identity that only Azure names (Kubernetes sees its object id
 	// as a user name).
 	ServicePrincipalKind = "ServicePrincipal"
+	// ManagedIdentityKind is a service principal the directory says is a
+	// managed identity.
+	ManagedIdentityKind = "ManagedIdentity"
 )
 
 // discoveryRole names guard's allowance of discovery paths in a path.
@@ -366,6 +369,8 @@ func azureSubject(a *azurerbac.Assignment) rbacv1.Subject {
 	switch {
 	case strings.EqualFold(a.PrincipalType, AzureGroup):
 		return rbacv1.Subject{Kind: rbacv1.GroupKind, Name: a.PrincipalID}
+	case strings.EqualFold(a.PrincipalType, AzureServicePrincipal) && a.ManagedIdentity:
+		return rbacv1.Subject{Kind: ManagedIdentityKind, Name: a.PrincipalID}
 	case strings.EqualFold(a.PrincipalType, AzureServicePrincipal):
 		return rbacv1.Subject{Kind: ServicePrincipalKind, Name: a.PrincipalID}
 	case a.PrincipalName != "":
@@ -697,8 +702,9 @@ func (ix *Index) AzurePrincipals() []Subject {
 		}
 		s := azureSubject(a)
 		sub := Subject{Kind: s.Kind, Name: s.Name, ObjectID: a.PrincipalID}
-		if s.Kind == ServicePrincipalKind {
-			sub.Kind = UserKind // Kubernetes sees its object id as a user name
+		if s.Kind == ServicePrincipalKind || s.Kind == ManagedIdentityKind {
+			// Kubernetes sees its object id as a user name.
+			sub.Kind, sub.PrincipalType = UserKind, s.Kind
 		}
 		if sub.Kind == GroupKind {
 			sub.ObjectID, sub.DisplayName = "", a.PrincipalName

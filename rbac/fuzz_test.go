@@ -12,7 +12,7 @@ import (
 // FuzzParseSubject: a subject that parses prints back to a form that
 // parses to the same subject.
 func FuzzParseSubject(f *testing.F) {
-	for _, s := range []string{"user:alice", "group:system:masters", "sa:ns:name", "u:system:serviceaccount:a:b", "sa::x", "user:", "g:a:b:c", "x"} {
+	for _, s := range []string{"user:alice", "group:system:masters", "sa:ns:name", "u:system:serviceaccount:a:b", "sa::x", "user:", "g:a:b:c", "x", "sp:c0000000-0000-4000-8000-000000000003", "mi:C0000000-0000-4000-8000-000000000003"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -21,7 +21,7 @@ func FuzzParseSubject(f *testing.F) {
 			return
 		}
 		again, err := ParseSubject(sub.String())
-		if err != nil || again.Kind != sub.Kind || again.Name != sub.Name || again.Namespace != sub.Namespace {
+		if err != nil || again.Kind != sub.Kind || again.Name != sub.Name || again.Namespace != sub.Namespace || again.PrincipalType != sub.PrincipalType {
 			t.Fatalf("%q parses to %+v, which prints as %q and parses to %+v (%v)", s, sub, sub.String(), again, err)
 		}
 	})

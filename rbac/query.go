@@ -171,10 +171,10 @@ type SubjectGrant struct {
 
 // Subject returns the grant's subject.
 func (g *SubjectGrant) Subject() Subject {
-	if g.Kind == ServicePrincipalKind {
+	if g.Kind == ServicePrincipalKind || g.Kind == ManagedIdentityKind {
 		// Kubernetes sees a service principal as the user its object id
 		// names.
-		return Subject{Kind: UserKind, Name: g.Name, ObjectID: g.ObjectID}
+		return Subject{Kind: UserKind, Name: g.Name, ObjectID: cmp.Or(g.ObjectID, g.Name), PrincipalType: g.Kind}
 	}
 	s := Subject{Kind: g.Kind, Name: g.Name, Namespace: g.Namespace}
 	if g.Kind == UserKind {
@@ -337,7 +337,7 @@ func kindOrder(kind string) int {
 		return 1
 	case rbacv1.ServiceAccountKind:
 		return 2
-	case ServicePrincipalKind:
+	case ServicePrincipalKind, ManagedIdentityKind:
 		return 3
 	}
 	return 0

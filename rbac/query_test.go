@@ -265,14 +265,29 @@ func TestParseSubject(t *testing.T) {
 		{"sa:default", Subject{}, true},
 		{"alice", Subject{}, true},
 		{"role:x", Subject{}, true},
+		// A service principal or managed identity is the user its object id
+		// names, printed with its kind.
+		{"serviceprincipal:c0000000-0000-4000-8000-000000000003", Subject{Kind: UserKind, Name: "c0000000-0000-4000-8000-000000000003", PrincipalType: PrincipalServicePrincipal}, false},
+		{"sp:c0000000-0000-4000-8000-000000000003", Subject{Kind: UserKind, Name: "c0000000-0000-4000-8000-000000000003", PrincipalType: PrincipalServicePrincipal}, false},
+		{"mi:c0000000-0000-4000-8000-000000000003", Subject{Kind: UserKind, Name: "c0000000-0000-4000-8000-000000000003", PrincipalType: PrincipalManagedIdentity}, false},
+		{"sp:deploy-bot", Subject{}, true},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseSubject(tc.in)
 			if (err != nil) != tc.err {
 				t.Fatalf("err = %v", err)
 			}
-			if !tc.err && (got.Kind != tc.want.Kind || got.Name != tc.want.Name || got.Namespace != tc.want.Namespace) {
+			if !tc.err && (got.Kind != tc.want.Kind || got.Name != tc.want.Name || got.Namespace != tc.want.Namespace || got.PrincipalType != tc.want.PrincipalType) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			if !tc.err && got.PrincipalType != "" {
+				// Printed with its kind; one identity with the user.
+				if want := map[string]string{PrincipalServicePrincipal: "serviceprincipal:", PrincipalManagedIdentity: "managedidentity:"}[got.PrincipalType] + got.Name; got.String() != want {
+					t.Errorf("prints as %q, want %q", got.String(), want)
+				}
+				if got.Key() != "user:"+got.Name || got.Identity().Name != got.Name {
+					t.Errorf("key %q, identity %+v: want the user %s", got.Key(), got.Identity(), got.Name)
+				}
 			}
 		})
 	}

@@ -89,16 +89,39 @@ type Subject struct {
 	// ObjectID is a user's Entra object id (can --oid), which Azure RBAC
 	// decides with.
 	ObjectID string `json:"objectId,omitempty"`
+	// PrincipalType is, for a user that is not a person, what Entra says it
+	// is: ServicePrincipal or ManagedIdentity. Kubernetes sees either as
+	// the user its object id names, so the kind stays User and the
+	// authorizer's answer is the same; only the printed form says which.
+	PrincipalType string `json:"principalType,omitempty"`
 }
 
-// ParseSubject reads user:NAME, group:NAME or sa:NAMESPACE:NAME. A user
-// named system:serviceaccount:NS:NAME is that service account.
+// Entra principal types a User subject may carry (Subject.PrincipalType).
+const (
+	PrincipalServicePrincipal = "ServicePrincipal"
+	PrincipalManagedIdentity  = "ManagedIdentity"
+)
+
+// ParseSubject reads user:NAME, group:NAME, sa:NAMESPACE:NAME,
+// serviceprincipal:OID or managedidentity:OID (sp:, mi:). A user named
+// system:serviceaccount:NS:NAME is that service account.
 func ParseSubject(s string) (Subject, error) {
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok || rest == "" {
 		return Subject{}, fmt.Errorf("subject %q: write user:NAME, group:NAME or sa:NAMESPACE:NAME", s)
 	}
 	switch strings.ToLower(kind) {
+	case "serviceprincipal", "sp", "managedidentity", "mi":
+		// A service principal or managed identity signs in as the user its
+		// object id names (AKS with Entra); the kind is only its label.
+		if !IsGUID(rest) {
+			return Subject{}, fmt.Errorf("subject %q: a %s is named by its Entra object id (a GUID)", s, strings.ToLower(kind))
+		}
+		t := PrincipalServicePrincipal
+		if k := strings.ToLower(kind); k == "managedidentity" || k == "mi" {
+			t = PrincipalManagedIdentity
+		}
+		return Subject{Kind: UserKind, Name: rest, ObjectID: rest, PrincipalType: t}, nil
 	case "user", "u":
 		if ns, name, ok := splitServiceAccountUsername(rest); ok {
 			return Subject{Kind: ServiceAccountKind, Namespace: ns, Name: name}, nil
@@ -113,7 +136,7 @@ func ParseSubject(s string) (Subject, error) {
 		}
 		return Subject{Kind: ServiceAccountKind, Namespace: ns, Name: name}, nil
 	}
-	return Subject{}, fmt.Errorf("subject %q: unknown kind %q; write user:NAME, group:NAME or sa:NAMESPACE:NAME", s, kind)
+	return Subject{}, fmt.Errorf("subject %q: unknown kind %q; write user:NAME, group:NAME, sa:NAMESPACE:NAME or serviceprincipal:OBJECT-ID", s, kind)
 }
 
 func splitServiceAccountUsername(u string) (ns, name string, ok bool) {
@@ -128,19 +151,38 @@ func splitServiceAccountUsername(u string) (ns, name string, ok bool) {
 	return ns, name, true
 }
 
-// String is the command-line form of the subject.
+// String is the command-line form of the subject, which ParseSubject
+// reads back: a service principal or managed identity is printed with its
+// kind (serviceprincipal:OID, managedidentity:OID), never as a user.
 func (s Subject) String() string {
 	switch s.Kind {
 	case UserKind:
+		switch s.PrincipalType {
+		case PrincipalServicePrincipal:
+			return "serviceprincipal:" + s.Name
+		case PrincipalManagedIdentity:
+			return "managedidentity:" + s.Name
+		}
 		return "user:" + s.Name
 	case GroupKind:
 		return "group:" + s.Name
 	case ServiceAccountKind:
 		return "sa:" + s.Namespace + ":" + s.Name
 	case ServicePrincipalKind:
-		return "user:" + s.Name // Kubernetes sees its object id as the user name
+		return "serviceprincipal:" + s.Name
+	case ManagedIdentityKind:
+		return "managedidentity:" + s.Name
 	}
 	return s.Kind + ":" + s.Name
+}
+
+// Key is the identity the authorizer sees, for maps and comparisons: a
+// service principal is the user its object id names, whatever its label.
+func (s Subject) Key() string {
+	if s.Kind == UserKind || s.Kind == ServicePrincipalKind || s.Kind == ManagedIdentityKind {
+		return "user:" + s.Name
+	}
+	return s.String()
 }
 
 // Identity is what the API server would see for the subject: a user is in

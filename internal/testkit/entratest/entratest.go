@@ -50,6 +50,9 @@ type Issuer struct {
 	// groups' transitive member counts (/v1.0/groups/ID/transitiveMembers/$count).
 	Users             map[string]string
 	ServicePrincipals map[string]string
+	// ManagedIdentities are service principals of type ManagedIdentity
+	// (object id -> display name).
+	ManagedIdentities map[string]string
 	GroupMembers      map[string]int
 	// MemberCountStatus, when set, is how every member count is answered
 	// (403: the identity may read names but not memberships).
@@ -218,7 +221,10 @@ func (is *Issuer) getByIds(w http.ResponseWriter, r *http.Request) {
 			vals = append(vals, map[string]string{"id": id, "displayName": strings.Split(n, "@")[0], "userPrincipalName": n, "@odata.type": "#microsoft.graph.user"})
 		}
 		if n, ok := is.ServicePrincipals[id]; ok && want("servicePrincipal") {
-			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal"})
+			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal", "servicePrincipalType": "Application"})
+		}
+		if n, ok := is.ManagedIdentities[id]; ok && want("servicePrincipal") {
+			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal", "servicePrincipalType": "ManagedIdentity"})
 		}
 	}
 	writeJSON(w, map[string]any{"value": vals})
