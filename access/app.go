@@ -76,6 +76,10 @@ type App struct {
 	// built-in catalog).
 	Resolver Resolver
 	Catalog  *source.Catalog
+	// NewResolver makes a resolver of a catalog (cluster.NewResolver):
+	// offline, a snapshot's own discovery replaces the built-in catalog
+	// through it, so names resolve as on the server it was taken from.
+	NewResolver func(*source.Catalog) Resolver
 	// Names are Entra group object id -> display name.
 	Names identity.Names
 	// Namespace is -n, else the kubeconfig's, else "default";
@@ -149,6 +153,10 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 			return nil, err
 		}
 		snap, s.Locations, s.Warnings = res.Snapshot, res.Locations, res.Warnings
+		if snap.Discovery != nil && a.NewResolver != nil {
+			a.Catalog = source.CatalogOf(snap.Discovery)
+			a.Resolver = a.NewResolver(a.Catalog)
+		}
 	} else {
 		lctx, cancel := context.WithTimeout(ctx, a.timeout())
 		defer cancel()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
@@ -173,6 +174,37 @@ func TestLiveAndSnapshotAgree(t *testing.T) {
 		jb, _ := json.Marshal(b[q.key])
 		if string(ja) != string(jb) || len(ja) < 50 {
 			t.Errorf("%v: live and snapshot %s differ:\nlive:    %s\noffline: %s", q.args, q.key, ja, jb)
+		}
+	}
+
+	// The snapshot keeps the server's discovery, so a resource only this
+	// server serves (metrics-server's nodes, cluster-scoped) is resolved
+	// offline as live: the same query, no "does not serve" warning; a
+	// file without discovery is answered over the built-in catalog, which
+	// lacks it, and says so.
+	manifests := t.TempDir() + "/rbac.yaml"
+	if err := writeFile(manifests, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: x}\nrules: []\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{kc, "-f=" + file, "-f=" + manifests} {
+		out, errOut, code := run(t, "who-can", "list", "nodes.metrics.k8s.io", "-A", in, "-o", "json")
+		var doc struct {
+			Query    map[string]any `json:"query"`
+			Warnings []rbac.Warning `json:"warnings"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK {
+			t.Fatalf("%s: code %d %v\n%s", in, code, err, errOut)
+		}
+		unserved := slices.ContainsFunc(doc.Warnings, func(w rbac.Warning) bool { return strings.Contains(w.Message, "does not serve") })
+		notNamespaced := slices.ContainsFunc(doc.Warnings, func(w rbac.Warning) bool { return strings.Contains(w.Message, "is not namespaced") })
+		if in == "-f="+manifests {
+			if !unserved || notNamespaced {
+				t.Errorf("%s (no discovery): warnings %+v, want the built-in catalog's \"does not serve\"", in, doc.Warnings)
+			}
+			continue
+		}
+		if unserved || !notNamespaced || doc.Query["group"] != "metrics.k8s.io" {
+			t.Errorf("%s: query %v warnings %+v, want nodes.metrics.k8s.io resolved as the server serves it (cluster-scoped)", in, doc.Query, doc.Warnings)
 		}
 	}
 }

@@ -305,6 +305,7 @@ func (r *RootOptions) offlineApp(in *InputOptions, files []string) *access.App {
 	}
 	app.Catalog = source.Builtin()
 	app.Resolver = cluster.NewResolver(app.Catalog)
+	app.NewResolver = func(c *source.Catalog) access.Resolver { return cluster.NewResolver(c) }
 	return app
 }
 

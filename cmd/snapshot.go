@@ -95,7 +95,7 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	if o.Fleet.On(&o.Input) {
 		return o.runFleet(ctx)
 	}
-	app, err := o.App(ctx, &o.Input, needs{})
+	app, err := o.App(ctx, &o.Input, needs{catalog: true})
 	if err != nil {
 		return err
 	}
@@ -106,6 +106,8 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	s := sess.Index.Snapshot()
 	if app.Live() {
 		s.Source = "context " + app.Origin.Context
+		// Offline answers resolve names with the server's own discovery.
+		s.Discovery = app.Catalog.Discovery()
 	}
 	warns := slices.Concat(app.Warnings, sess.Warnings, sess.Index.Warnings())
 	for _, g := range s.Gaps {
@@ -134,7 +136,7 @@ func (o *SnapshotOptions) runFleet(ctx context.Context) error {
 	if err := fleetDir(o.Dir, o.Overwrite); err != nil {
 		return err
 	}
-	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{})
+	fl, err := o.Fleet.Fleet(ctx, &o.Input, needs{catalog: true})
 	if err != nil {
 		return err
 	}
@@ -146,6 +148,7 @@ func (o *SnapshotOptions) runFleet(ctx context.Context) error {
 	results := fl.Each(ctx, access.Whole, func(i int, s *access.Session) error {
 		snap := s.Index.Snapshot()
 		snap.Source = "context " + fl.Members[i].Context
+		snap.Discovery = s.App.Catalog.Discovery()
 		if err := files.Write(filepath.Join(o.Dir, entries[i].File), o.Overwrite, func(w io.Writer) error { return writeSnapshot(w, o.Output.Value, snap) }); err != nil {
 			return err
 		}

@@ -65,9 +65,22 @@ type Snapshot struct {
 	// then ends with guard's decision.
 	Azure *azurerbac.Data `json:"azure,omitempty"`
 
+	// Discovery is what the server served when the snapshot was taken
+	// (every resource's group, version, kind and scope): offline answers
+	// resolve resource names with it, as live ones with the server's. Nil
+	// for files, which are answered over what every server serves.
+	Discovery *Discovery `json:"discovery,omitempty"`
+
 	// Gaps are the parts that could not be read; any gap makes every
 	// answer incomplete.
 	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Discovery is a server's discovery: its API groups in priority order and
+// every group version's resources (source.Catalog reads it).
+type Discovery struct {
+	Groups    []metav1.APIGroup        `json:"groups"`
+	Resources []metav1.APIResourceList `json:"resources"`
 }
 
 // GMSAGroup is the API group of GMSACredentialSpec (kubernetes-sigs/windows-gmsa).

@@ -560,6 +560,13 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	if s.Probes != nil {
 		l.snap.Probes = s.Probes // a saved snapshot keeps what the live probes found
 	}
+	if s.Discovery != nil {
+		if l.snap.Discovery != nil && !reflect.DeepEqual(l.snap.Discovery, s.Discovery) {
+			l.warnings = append(l.warnings, rbac.Warnf(WarnDiscoveryDiffers, "%s was taken from a server that serves other resources than the first snapshot read: names are resolved with the first one's discovery", at.File))
+		} else {
+			l.snap.Discovery = s.Discovery // the server it came from resolves names
+		}
+	}
 	if s.Azure != nil {
 		l.mergeAzure(s.Azure)
 	}

@@ -55,6 +55,9 @@ const (
 	WarnDefaults       rbac.WarningCode = "defaults"
 	// WarnMerged: snapshots of different clusters were read as one.
 	WarnMerged rbac.WarningCode = "merged-clusters"
+	// WarnDiscoveryDiffers: snapshots read together were taken from
+	// servers that serve different resources.
+	WarnDiscoveryDiffers rbac.WarningCode = "discovery-differs"
 )
 
 // Result is what reading offline input gives.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // Catalog is what a server serves, as its discovery says it: the API
@@ -15,10 +17,13 @@ import (
 // each APIService's priority), and every version's resources, subresources
 // included. kubectl's RESTMapper resolves resource names from exactly this
 // (package cluster builds one from it), so a catalog keeps the order.
-type Catalog struct {
-	Groups    []metav1.APIGroup        `json:"groups"`
-	Resources []metav1.APIResourceList `json:"resources"`
-}
+type Catalog rbac.Discovery
+
+// Discovery is the catalog as a snapshot keeps it.
+func (c *Catalog) Discovery() *rbac.Discovery { return (*rbac.Discovery)(c) }
+
+// CatalogOf is the catalog of a snapshot's discovery (nil for nil).
+func CatalogOf(d *rbac.Discovery) *Catalog { return (*Catalog)(d) }
 
 // ResourceInfo is one served resource in its group's preferred version.
 type ResourceInfo struct {
