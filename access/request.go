@@ -112,8 +112,7 @@ func ScopeFor(at rbac.Attributes, all bool) source.Scope {
 	return source.Scope{ClusterRBAC: true, Namespace: at.Namespace, AllNamespaces: all && at.IsResourceRequest()}
 }
 
-var knownVerbList = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
-	"use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "proxy", "*"}
+var knownVerbList = append(rbac.Verbs(), "*")
 
 // KnownVerbs are the verbs completion offers first.
 func KnownVerbs() []string { return append([]string(nil), knownVerbList...) }

@@ -403,20 +403,8 @@ func (id subjectID) String() string { return id.subject().String() }
 // account without a namespace is in the binding's (none in a
 // ClusterRoleBinding: it names nobody).
 func subjectOf(s rbacv1.Subject, bindingNamespace string) (subjectID, bool) {
-	switch s.Kind {
-	case rbacv1.ServiceAccountKind:
-		ns := cmp.Or(s.Namespace, bindingNamespace)
-		if ns == "" || s.Name == "" {
-			return subjectID{}, false
-		}
-		return subjectID{rbac.ServiceAccountKind, s.Name, ns}, true
-	case rbacv1.UserKind, rbacv1.GroupKind:
-		if s.Name == "" {
-			return subjectID{}, false
-		}
-		return subjectID{kind: s.Kind, name: s.Name}, true
-	}
-	return subjectID{}, false
+	sub, ok := rbac.BindingSubject(s, bindingNamespace)
+	return subjectID{kind: sub.Kind, name: sub.Name, namespace: sub.Namespace}, ok
 }
 
 // IsObjectID says whether s is shaped like an Entra object id (a GUID).

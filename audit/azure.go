@@ -402,16 +402,9 @@ func checkAzureEscalation(c *checker) {
 	for _, sa := range c.snap.ServiceAccounts {
 		add(sa.Namespace, sa.Name)
 	}
-	for _, b := range c.snap.RoleBindings {
-		for _, s := range b.Subjects {
+	for _, b := range c.ix.Bindings() {
+		for _, s := range b.Matches() {
 			if s.Kind == rbac.ServiceAccountKind {
-				add(cmpNS(s.Namespace, b.Namespace), s.Name)
-			}
-		}
-	}
-	for _, b := range c.snap.ClusterRoleBindings {
-		for _, s := range b.Subjects {
-			if s.Kind == rbac.ServiceAccountKind && s.Namespace != "" {
 				add(s.Namespace, s.Name)
 			}
 		}
@@ -464,13 +457,6 @@ func checkAzureEscalation(c *checker) {
 			Objects:  []rbac.ObjectRef{azureRef("RoleAssignment", x.a.ID)},
 			Evidence: append([]rbac.Path{azureEvidence(x, da)}, firstN(evidence, 5)...)})
 	}
-}
-
-func cmpNS(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func firstN[T any](s []T, n int) []T {

@@ -58,17 +58,6 @@ func init() {
 	)
 }
 
-func subjectOf(s rbacv1.Subject, namespace string) rbac.Subject {
-	out := rbac.Subject{Kind: s.Kind, Name: s.Name}
-	if s.Kind == rbacv1.ServiceAccountKind {
-		out.Namespace = s.Namespace
-		if out.Namespace == "" {
-			out.Namespace = namespace
-		}
-	}
-	return out
-}
-
 func where(namespace string) string {
 	if namespace == "" {
 		return "cluster-wide"
@@ -228,14 +217,11 @@ func checkDangling(c *checker) {
 		}
 		var missing []rbac.Subject
 		var why []string
-		for _, s := range b.Subjects {
-			if s.Kind != rbacv1.ServiceAccountKind {
+		for _, sub := range b.Matches() {
+			if sub.Kind != rbac.ServiceAccountKind {
 				continue
 			}
-			sub := subjectOf(s, b.Ref.Namespace)
 			switch {
-			case sub.Namespace == "":
-				continue // matches nobody; the engine warns
 			case haveNS && !nss[sub.Namespace]:
 				missing = append(missing, sub)
 				why = append(why, fmt.Sprintf("%s (namespace %s does not exist)", sub, sub.Namespace))

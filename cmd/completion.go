@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"cmp"
 	"context"
 	"io"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
@@ -127,26 +128,19 @@ func (c *completer) subjects() []string {
 	if err != nil {
 		return out
 	}
-	add := func(kind, name, ns string) {
-		switch kind {
-		case "User":
-			out = append(out, "user:"+name)
-		case "Group":
-			out = append(out, "group:"+name)
-		case "ServiceAccount":
-			if ns != "" {
-				out = append(out, "sa:"+ns+":"+name)
-			}
+	add := func(s rbacv1.Subject, bindingNamespace string) {
+		if sub, ok := rbac.BindingSubject(s, bindingNamespace); ok {
+			out = append(out, sub.String())
 		}
 	}
 	for _, b := range snap.ClusterRoleBindings {
 		for _, s := range b.Subjects {
-			add(s.Kind, s.Name, s.Namespace)
+			add(s, "")
 		}
 	}
 	for _, b := range snap.RoleBindings {
 		for _, s := range b.Subjects {
-			add(s.Kind, s.Name, cmp.Or(s.Namespace, b.Namespace))
+			add(s, b.Namespace)
 		}
 	}
 	slices.Sort(out[3:])

@@ -288,12 +288,11 @@ func replaceRules(c *fixContext, narrow func(rbacv1.PolicyRule) (rbacv1.PolicyRu
 
 // allVerbs are the verbs a wildcard verb stands for in practice: every
 // verb the API server and the bundled authorizers check.
-var allVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
-	"use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "proxy"}
+var allVerbs = rbac.Verbs()
 
 // KnownVerb says whether v is a verb the API server checks (--keep takes
 // only these).
-func KnownVerb(v string) bool { return slices.Contains(allVerbs, v) }
+func KnownVerb(v string) bool { return rbac.KnownVerb(v) }
 
 // dropVerbs narrows each rule of the finding's evidence to lose verbs:
 // named ones are removed, a wildcard becomes every other verb. A role

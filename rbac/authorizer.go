@@ -107,14 +107,7 @@ func (r *rbacAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func(
 			paths = append(paths, ix.path(b, ri))
 		}
 		for _, s := range b.subjects {
-			switch s.Kind {
-			case rbacv1.UserKind, rbacv1.GroupKind:
-			case rbacv1.ServiceAccountKind:
-				if s.Namespace == "" && b.namespace == "" {
-					notes.Unmatchable++
-					continue
-				}
-			default:
+			if _, ok := BindingSubject(s, b.namespace); !ok {
 				notes.Unmatchable++
 				continue
 			}

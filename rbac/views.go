@@ -46,13 +46,8 @@ func (ix *Index) Grants(fn func(Grant)) {
 func bindingSubjects(b *binding) []Subject {
 	var out []Subject
 	for _, s := range b.subjects {
-		switch s.Kind {
-		case rbacv1.UserKind, rbacv1.GroupKind:
-			out = append(out, Subject{Kind: s.Kind, Name: s.Name})
-		case rbacv1.ServiceAccountKind:
-			if ns := cmp.Or(s.Namespace, b.namespace); ns != "" {
-				out = append(out, Subject{Kind: s.Kind, Name: s.Name, Namespace: ns})
-			}
+		if sub, ok := BindingSubject(s, b.namespace); ok {
+			out = append(out, sub)
 		}
 	}
 	return out
@@ -99,6 +94,39 @@ func (ix *Index) Roles() []RoleView {
 	out := make([]RoleView, 0, len(ix.roles))
 	for _, r := range ix.roles {
 		out = append(out, RoleView{Ref: r.ref, Rules: r.rules})
+	}
+	return out
+}
+
+// BindingSubject reads subject s of a binding in namespace ns (""
+// for a ClusterRoleBinding) as the authorizer matches it: a user or group
+// by name, a service account in its own namespace or, when it names none,
+// the binding's. ok is false for a subject that matches nobody: a service
+// account without a namespace in a ClusterRoleBinding, a subject without a
+// name, an unknown kind. Every reader of a binding's subjects asks this.
+func BindingSubject(s rbacv1.Subject, ns string) (sub Subject, ok bool) {
+	if s.Name == "" {
+		return Subject{}, false
+	}
+	switch s.Kind {
+	case rbacv1.UserKind, rbacv1.GroupKind:
+		return Subject{Kind: s.Kind, Name: s.Name}, true
+	case rbacv1.ServiceAccountKind:
+		if ns := cmp.Or(s.Namespace, ns); ns != "" {
+			return Subject{Kind: s.Kind, Name: s.Name, Namespace: ns}, true
+		}
+	}
+	return Subject{}, false
+}
+
+// Matches are the subjects a binding's subjects match, as BindingSubject
+// reads them (the unmatchable left out).
+func (b *BindingView) Matches() []Subject {
+	var out []Subject
+	for _, s := range b.Subjects {
+		if sub, ok := BindingSubject(s, b.Ref.Namespace); ok {
+			out = append(out, sub)
+		}
 	}
 	return out
 }
