@@ -65,6 +65,21 @@ func WhereWords(via []rbac.Path) string {
 	return "in namespace " + w
 }
 
+// RuleResource is one resource of a rule (RESOURCE[/SUBRESOURCE]) in
+// group, in the one notation every output uses: RESOURCE[.GROUP][/SUB],
+// as kubectl writes it (deployments.apps/scale).
+func RuleResource(group, resource string) string {
+	base, sub, hasSub := strings.Cut(resource, "/")
+	n := base
+	if group != "" {
+		n += "." + group
+	}
+	if hasSub {
+		n += "/" + sub
+	}
+	return n
+}
+
 // RuleResources writes what a rule's resources and groups name, one
 // notation on every surface: RESOURCE[.GROUP][/SUBRESOURCE] as kubectl
 // writes them (deployments.apps/scale), non-resource URLs as they are.
@@ -77,17 +92,8 @@ func WhereWords(via []rbac.Path) string {
 func RuleResources(apiGroups, resources, nonResourceURLs []string, served func(group, resource string) bool) []string {
 	var out []string
 	for _, res := range resources {
-		base, sub, hasSub := strings.Cut(res, "/")
-		name := func(g string) string {
-			n := base
-			if g != "" {
-				n += "." + g
-			}
-			if hasSub {
-				n += "/" + sub
-			}
-			return n
-		}
+		base, _, _ := strings.Cut(res, "/")
+		name := func(g string) string { return RuleResource(g, res) }
 		keep := apiGroups
 		if served != nil && !strings.Contains(base, "*") && !slices.Contains(apiGroups, "*") {
 			var hit []string

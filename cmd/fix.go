@@ -141,7 +141,7 @@ func (o *FixOptions) Run(ctx context.Context) error {
 			return err
 		}
 	case FormatKubectl:
-		fmt.Fprint(o.Out, fix.Kubectl(plan.Fix))
+		fmt.Fprint(o.Out, plan.Commands())
 	default:
 		printFix(o.Out, plan, app.Names)
 	}
@@ -155,33 +155,16 @@ func (o *FixOptions) Run(ctx context.Context) error {
 func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 	f, fx := plan.Finding, plan.Fix
 	fmt.Fprintf(w, "Finding: %s\n  %s\n\nFix: %s\n", f.ID, safe.Terminal(names.Annotate(f.Message)), safe.Terminal(fx.Description))
-	v := fx.Verification
-	fmt.Fprintf(w, "\nChecked on a copy of the snapshot: the finding is gone; nobody gains access.\n")
-	if v.Incomplete {
-		fmt.Fprintln(w, "  WARNING: the view is incomplete: who else gains or loses access in what could not be read is unknown")
-	}
-	if v.Lockout != nil {
-		fmt.Fprintf(w, "  WARNING (--allow-lockout): %s\n", safe.Terminal(v.Lockout.String()))
-	}
-	for _, g := range v.Granted {
-		fmt.Fprintf(w, "  grants (the missing grant): %s\n", safe.Terminal(names.Annotate(g.String())))
-	}
-	if len(v.Lost) == 0 {
-		fmt.Fprintln(w, "  nobody loses any permission")
-	}
-	for _, l := range v.Lost {
-		fmt.Fprintf(w, "  loses %s\n", safe.Terminal(names.Annotate(l.String())))
-	}
-	if len(v.Others) > 0 {
-		others := make([]string, len(v.Others))
-		for i, s := range v.Others {
-			others[i] = names.Subject(s)
+	fmt.Fprintln(w)
+	for _, l := range plan.Summary(names) {
+		if l.Kind != access.FixChecked {
+			l.Text = "  " + l.Text
 		}
-		fmt.Fprintf(w, "  Warning: also removes access from %s\n", safe.Terminal(strings.Join(others, ", ")))
+		fmt.Fprintln(w, l.Text)
 	}
 	// The commands are printable already (safe.Shell); escaped again for
 	// the terminal like every other line here.
-	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", safe.Lines(fix.Kubectl(fx)))
+	fmt.Fprintf(w, "\nAs kubectl commands (guarded: a concurrent change makes them fail):\n\n%s", safe.Lines(plan.Commands()))
 }
 
 // apply runs every operation as a server-side dry run, shows the diff,

@@ -686,15 +686,21 @@ func AzureResource(dataAction string) (group, resource string, ok bool) {
 	return group, parts[0], true
 }
 
+// AzurePrincipal is the subject one Azure role assignment names.
+type AzurePrincipal struct {
+	Subject    Subject
+	Assignment string // the assignment's id
+}
+
 // AzurePrincipals are the subjects Azure role assignments reaching the
 // cluster name, one per assignment (as who-can names them: a user by its
 // UPN with its object id, a group or service principal by its object id).
-func (ix *Index) AzurePrincipals() []Subject {
+func (ix *Index) AzurePrincipals() []AzurePrincipal {
 	d := ix.snap.Azure
 	if d == nil {
 		return nil
 	}
-	var out []Subject
+	var out []AzurePrincipal
 	for i := range d.Assignments {
 		a := &d.Assignments[i]
 		if _, ok := azureScopeOf(d, a.Scope); !ok {
@@ -709,7 +715,7 @@ func (ix *Index) AzurePrincipals() []Subject {
 		if sub.Kind == GroupKind {
 			sub.ObjectID, sub.DisplayName = "", a.PrincipalName
 		}
-		out = append(out, sub)
+		out = append(out, AzurePrincipal{Subject: sub, Assignment: a.ID})
 	}
 	return out
 }

@@ -309,7 +309,7 @@ func (p *findingsPage) syncDetail(top bool) {
 		p.shownID, p.shownSt = f.ID, p.flow.state
 	}
 	if p.flow.active() && p.flow.id == f.ID {
-		p.detail.setContent(p.flow.view(f, p.names.Annotate), top)
+		p.detail.setContent(p.flow.view(f, p.names), top)
 		return
 	}
 	var b strings.Builder

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
@@ -121,7 +120,7 @@ func (f *fixFlow) start(fi *audit.Finding, act fixAction) tea.Cmd {
 		f.state = fixBuilding
 		sess, finding := f.sess, *fi
 		return func() tea.Msg {
-			plan, err := sess.PlanFix(&finding, fix.Options{})
+			plan, err := sess.PlanFix(&finding, access.FixOptions{})
 			return planMsg{id: finding.ID, plan: plan, err: err}
 		}
 	}
@@ -139,12 +138,12 @@ func (f *fixFlow) act(pm planMsg) tea.Cmd {
 	case actWrite:
 		dir, fx, overwrite := f.deps.writeDir, pm.plan.Fix, f.deps.overwrite
 		return func() tea.Msg {
-			path, err := writeFix(dir, fx, overwrite)
+			path, err := access.WriteFix(dir, fx, overwrite)
 			return wroteMsg{path: path, err: err}
 		}
 	case actCopy:
 		f.note = "copied the kubectl commands to the clipboard (OSC 52: where the terminal allows it); they are shown below"
-		return tea.SetClipboard(fix.Kubectl(pm.plan.Fix))
+		return tea.SetClipboard(pm.plan.Commands())
 	case actApply:
 		if !f.deps.app.Live() {
 			f.note = "this view was read from files: nothing to apply to; write the fix (w) or copy its commands (y)"
@@ -229,7 +228,7 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 }
 
 // view renders the flow's detail for finding fi.
-func (f *fixFlow) view(fi *audit.Finding, names func(string) string) string {
+func (f *fixFlow) view(fi *audit.Finding, names identity.Names) string {
 	st := f.c.Styles
 	var b strings.Builder
 	if f.note != "" {
@@ -250,34 +249,29 @@ func (f *fixFlow) view(fi *audit.Finding, names func(string) string) string {
 		}
 		return b.String()
 	}
-	fx, v := pm.plan.Fix, pm.plan.Fix.Verification
+	fx := pm.plan.Fix
 	b.WriteString(st.Bold.Render("Fix for "+fi.ID) + "\n" + safe.Terminal(fx.Description) + "\n\n")
-	b.WriteString(st.OK.Render("Checked on a copy of the snapshot: the finding is gone; nobody gains access.") + "\n")
-	if v.Incomplete {
-		b.WriteString(st.Incomplete.Render("  INCOMPLETE VIEW: who else gains or loses access in what could not be read is unknown") + "\n")
-	}
-	for _, g := range v.Granted {
-		b.WriteString("  grants (the missing grant): " + safe.Terminal(names(g.String())) + "\n")
-	}
-	if len(v.Lost) == 0 {
-		b.WriteString("  nobody loses any permission\n")
-	}
-	for _, l := range v.Lost {
-		b.WriteString(st.Removed.Render("  loses ") + safe.Terminal(names(l.String())) + "\n")
-	}
-	if len(v.Others) > 0 {
-		var others []string
-		for _, s := range v.Others {
-			others = append(others, names(s.String()))
+	for _, l := range pm.plan.Summary(names) {
+		switch l.Kind {
+		case access.FixChecked:
+			b.WriteString(st.OK.Render(l.Text) + "\n")
+		case access.FixIncomplete:
+			b.WriteString(st.Incomplete.Render("  "+l.Text) + "\n")
+		case access.FixLockout, access.FixOthers:
+			b.WriteString(st.Warning.Render("  "+l.Text) + "\n")
+		case access.FixLost:
+			text, _ := strings.CutPrefix(l.Text, "loses ")
+			b.WriteString(st.Removed.Render("  loses ") + text + "\n")
+		default:
+			b.WriteString("  " + l.Text + "\n")
 		}
-		b.WriteString(st.Warning.Render("  also removes access from "+safe.Terminal(strings.Join(others, ", "))) + "\n")
 	}
 	b.WriteString("\n" + st.Bold.Render("What changes") + "\n")
 	for _, d := range pm.plan.Changes {
 		b.WriteString(st.Muted.Render(safe.Terminal(d.Operation)) + "\n" + colorDiff(st, d.Diff) + "\n")
 	}
 	b.WriteString(st.Bold.Render("As kubectl commands") + " (guarded: a concurrent change makes them fail)\n")
-	b.WriteString(safe.Lines(fix.Kubectl(fx)) + "\n")
+	b.WriteString(safe.Lines(pm.plan.Commands()) + "\n")
 	b.WriteString(st.Muted.Render("w write to a file · a apply (dry run first) · y copy · esc back") + "\n")
 	return b.String()
 }
@@ -307,7 +301,7 @@ func (f *fixFlow) dialog(width int) string {
 // assignments (through ARM, which has no dry run).
 func (f *fixFlow) azure() bool {
 	pm := f.plans[f.id]
-	return pm.plan != nil && slices.ContainsFunc(pm.plan.Fix.Operations, func(op fix.Operation) bool { return op.IsAzure() })
+	return pm.plan != nil && pm.plan.Azure()
 }
 
 func (f *fixFlow) dryRunHead() string {

@@ -42,7 +42,7 @@ func (p *subjectsPage) show(s rbac.Subject) bool {
 	p.build()
 	p.setFocus(false)
 	for i := range p.subs {
-		if subjectKeyOf(p.subs[i].s) == subjectKeyOf(rbac.Subject{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name}) {
+		if subjectKeyOf(p.subs[i].s) == subjectKeyOf(s) {
 			ok := p.selectKeepingFilter(i)
 			p.syncDetail()
 			return ok

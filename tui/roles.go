@@ -75,12 +75,12 @@ func (p *rolesPage) build() {
 	}
 	p.dirty = false
 	s := p.sess
-	roles := s.Index.Roles()
+	roles := s.Roles()
 	rulesOf := make(map[rbac.ObjectRef][]rbacv1.PolicyRule, len(roles))
 	for _, r := range roles {
 		rulesOf[r.Ref] = r.Rules
 	}
-	bindings := s.Index.Bindings()
+	bindings := s.Bindings()
 	holds := map[rbac.ObjectRef][]rbac.BindingView{}
 	for _, b := range bindings {
 		holds[b.Role] = append(holds[b.Role], b)
@@ -237,25 +237,6 @@ func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// subjectFromRBAC reads a binding's subject as the authorizer does (a
-// service account without a namespace is in the binding's).
-func subjectFromRBAC(s rbacv1.Subject, it *roleItem) (rbac.Subject, bool) {
-	switch s.Kind {
-	case rbacv1.UserKind, rbacv1.GroupKind:
-		return rbac.Subject{Kind: s.Kind, Name: s.Name}, true
-	case rbacv1.ServiceAccountKind:
-		ns := s.Namespace
-		if ns == "" && it.binding != nil {
-			ns = it.binding.Ref.Namespace
-		}
-		if ns == "" && len(it.holds) > 0 {
-			ns = it.holds[0].Ref.Namespace
-		}
-		return rbac.Subject{Kind: s.Kind, Name: s.Name, Namespace: ns}, ns != ""
-	}
-	return rbac.Subject{}, false
-}
-
 func (p *rolesPage) syncDetail() {
 	if p.items == nil {
 		return
@@ -305,7 +286,7 @@ func (p *rolesPage) syncDetail() {
 			role = link(role, jumpMsg{ref: &r})
 		}
 		b.WriteString(st.Bold.Render("Grants") + " " + role + "\n" + st.Bold.Render("to") + "\n")
-		p.writeSubjects(&b, bv.Subjects, "  ", it, link)
+		p.writeSubjects(&b, bv, "  ", link)
 	} else {
 		b.WriteString(st.Bold.Render("Held by") + "\n")
 		if len(it.holds) == 0 {
@@ -314,7 +295,7 @@ func (p *rolesPage) syncDetail() {
 		for _, h := range it.holds {
 			r := h.Ref
 			b.WriteString("  " + link(safe.Terminal(h.Ref.String()), jumpMsg{ref: &r}) + "\n")
-			p.writeSubjects(&b, h.Subjects, "    ", &roleItem{binding: &h}, link)
+			p.writeSubjects(&b, &h, "    ", link)
 		}
 	}
 	b.WriteString("\n" + st.Bold.Render("Rules") + "\n")
@@ -333,7 +314,8 @@ func (p *rolesPage) syncDetail() {
 	}
 }
 
-func (p *rolesPage) writeSubjects(b *strings.Builder, subs []rbacv1.Subject, indent string, it *roleItem, link func(string, jumpMsg) string) {
+func (p *rolesPage) writeSubjects(b *strings.Builder, bv *rbac.BindingView, indent string, link func(string, jumpMsg) string) {
+	subs := bv.Subjects
 	if len(subs) == 0 {
 		b.WriteString(indent + p.c.Styles.Muted.Render("no subjects") + "\n")
 	}
@@ -350,7 +332,7 @@ func (p *rolesPage) writeSubjects(b *strings.Builder, subs []rbacv1.Subject, ind
 			}
 		}
 		text := safe.Terminal(kindWord(s.Kind) + ":" + name + ns)
-		if sub, ok := subjectFromRBAC(s, it); ok {
+		if sub, ok := rbac.BindingSubject(s, bv.Ref.Namespace); ok {
 			text = link(text, jumpMsg{subject: &sub})
 		}
 		b.WriteString(indent + text + "\n")

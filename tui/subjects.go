@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -29,7 +30,7 @@ type subjectsPage struct {
 	rules     []rbac.GrantedRule
 	scopes    []string
 	scope     int
-	mx        matrix
+	mx        access.Matrix
 	row       int
 	col       int
 	warning   string
@@ -51,8 +52,10 @@ type subjectsPage struct {
 
 type subjectInfo struct {
 	s        rbac.Subject
-	bindings int
+	bindings int              // bindings and Azure role assignments naming it
+	refs     []rbac.ObjectRef // the bindings
 	findings int
+	worst    audit.Severity
 }
 
 func newSubjectsPage(c *Common, d *deps) *subjectsPage {
@@ -102,7 +105,11 @@ func (p *subjectsPage) sortSubjects() {
 	var f func(a, b subjectInfo) int
 	switch subjectSorts[p.sortBy] {
 	case "findings":
-		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(b.findings, a.findings), byKind(a, b)) }
+		// The most severe first, then the most findings: a critical
+		// finding is above any number of info ones.
+		f = func(a, b subjectInfo) int {
+			return cmp.Or(cmp.Compare(min(b.findings, 1), min(a.findings, 1)), cmp.Compare(b.worst, a.worst), cmp.Compare(b.findings, a.findings), byKind(a, b))
+		}
 	case "bindings":
 		f = func(a, b subjectInfo) int { return cmp.Or(cmp.Compare(b.bindings, a.bindings), byKind(a, b)) }
 	case "namespace":
@@ -146,9 +153,13 @@ func (p *subjectsPage) audited() {
 	if p.dirty || p.sess == nil {
 		return // build will count them
 	}
-	counts := findingCounts(p.sess)
+	entries := make([]access.SubjectEntry, len(p.subs))
 	for i := range p.subs {
-		p.subs[i].findings = counts[subjectKeyOf(p.subs[i].s)]
+		entries[i].Subject = p.subs[i].s
+	}
+	p.sess.CountFindings(entries)
+	for i := range p.subs {
+		p.subs[i].findings, p.subs[i].worst = entries[i].Findings, entries[i].Worst
 	}
 	for i := range p.list.rows {
 		p.list.rows[i].cells[4] = itoa(p.subs[i].findings)
@@ -184,78 +195,19 @@ func kindWord(k string) string {
 	return strings.ToLower(k)
 }
 
-// collectSubjects gathers every subject a binding names, every service
-// account, and system:masters (which no binding needs), with the number of
-// bindings naming each and of findings about each.
+// collectSubjects is every subject the view knows (access decides which,
+// and what names each), with its findings once the audit has run.
 func collectSubjects(sess *access.Session) []subjectInfo {
-	type key struct{ kind, namespace, name string }
-	idx := map[key]int{}
-	var out []subjectInfo
-	get := func(s rbac.Subject) *subjectInfo {
-		k := key{s.Kind, s.Namespace, s.Name}
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, subjectInfo{s: s})
-		}
-		return &out[i]
-	}
-	get(rbac.Subject{Kind: rbac.GroupKind, Name: rbac.GroupMasters})
-	for _, b := range sess.Index.Bindings() {
-		for _, bs := range b.Subjects {
-			s := rbac.Subject{Kind: bs.Kind, Name: bs.Name}
-			switch bs.Kind {
-			case rbac.UserKind, rbac.GroupKind:
-			case rbac.ServiceAccountKind:
-				s.Namespace = cmp.Or(bs.Namespace, b.Ref.Namespace)
-				if s.Namespace == "" {
-					continue
-				}
-			default:
-				continue
-			}
-			get(s).bindings++
-		}
-	}
-	for _, sa := range sess.Index.Snapshot().ServiceAccounts {
-		get(rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: sa.Namespace, Name: sa.Name})
-	}
-	// The principals Azure role assignments name, beside RBAC's subjects.
-	for _, s := range sess.Index.AzurePrincipals() {
-		si := get(s)
-		si.bindings++
-		if si.s.ObjectID == "" {
-			si.s.ObjectID = s.ObjectID
-		}
-		if si.s.DisplayName == "" {
-			si.s.DisplayName = s.DisplayName
-		}
-	}
-	counts := findingCounts(sess)
-	for i := range out {
-		out[i].findings = counts[subjectKeyOf(out[i].s)]
+	entries := sess.Subjects()
+	out := make([]subjectInfo, len(entries))
+	for i, e := range entries {
+		out[i] = subjectInfo{s: e.Subject, bindings: e.Named(), refs: e.Bindings, findings: e.Findings, worst: e.Worst}
 	}
 	return out // in no order: sortSubjects orders them
 }
 
-// findingCounts counts the findings about each subject, once the audit has
-// run (none before).
-func findingCounts(sess *access.Session) map[subjectKey]int {
-	counts := map[subjectKey]int{}
-	if rep := sess.Audited(); rep != nil {
-		for _, f := range rep.Findings {
-			for _, s := range f.Subjects {
-				counts[subjectKeyOf(s)]++
-			}
-		}
-	}
-	return counts
-}
-
-type subjectKey struct{ kind, namespace, name string }
-
-func subjectKeyOf(s rbac.Subject) subjectKey { return subjectKey{s.Kind, s.Namespace, s.Name} }
+// subjectKeyOf is the identity a subject stands for.
+func subjectKeyOf(s rbac.Subject) string { return s.Key() }
 
 func (p *subjectsPage) setSize(w, h int) {
 	p.resize(w, h)
@@ -288,10 +240,10 @@ func (p *subjectsPage) status() string {
 // cellBinding is the first binding behind the matrix cell under the
 // cursor, nil when none (not granted, or system:masters).
 func (p *subjectsPage) cellBinding() *rbac.ObjectRef {
-	if p.row >= len(p.mx.rows) || p.col >= len(p.mx.rows[p.row].cells) {
+	if p.row >= len(p.mx.Rows) || p.col >= len(p.mx.Rows[p.row].Cells) {
 		return nil
 	}
-	for _, path := range p.mx.rows[p.row].cells[p.col].paths {
+	for _, path := range p.mx.Rows[p.row].Cells[p.col].Paths {
 		if path.Binding != nil {
 			return path.Binding
 		}
@@ -426,7 +378,7 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.Up):
 		p.row = max(p.row-1, 0)
 	case key.Matches(km, k.Down):
-		p.row = min(p.row+1, max(len(p.mx.rows)-1, 0))
+		p.row = min(p.row+1, max(len(p.mx.Rows)-1, 0))
 	case key.Matches(km, k.Left):
 		p.col = max(p.col-1, 0)
 	case key.Matches(km, k.Right):
@@ -450,19 +402,8 @@ func (p *subjectsPage) setScope(i int) {
 		return
 	}
 	p.scope = (i + len(p.scopes)) % len(p.scopes)
-	p.mx = buildMatrix(p.rules, p.scopes[p.scope], p.azure()...)
-	p.row = min(p.row, max(len(p.mx.rows)-1, 0))
-}
-
-// azure is the selected subject's Azure RBAC link for the matrix, when
-// the view holds Azure data.
-func (p *subjectsPage) azure() []func(rbac.Attributes) []rbac.Path {
-	if p.sess == nil || !p.sess.Index.AzureLoaded() || p.sel < 0 || p.sel >= len(p.subs) {
-		return nil
-	}
-	id := p.subs[p.sel].s.Identity()
-	ix := p.sess.Index
-	return []func(rbac.Attributes) []rbac.Path{func(a rbac.Attributes) []rbac.Path { return ix.AzureAllow(id, a) }}
+	p.mx = p.sess.Matrix(p.subs[p.sel].s, p.rules, p.scopes[p.scope])
+	p.row = min(p.row, max(len(p.mx.Rows)-1, 0))
 }
 
 // syncDetail recomputes the detail for the selected subject: its rules
@@ -481,15 +422,15 @@ func (p *subjectsPage) syncDetail() {
 	if i != p.sel {
 		p.sel, top = i, true
 		s := p.subs[i].s
-		res := p.sess.Index.WhatCan(s.Identity(), "")
+		res := p.sess.SubjectRules(s)
 		p.rules = res.Rules
 		p.warning = ""
 		if res.Incomplete {
 			p.warning = "INCOMPLETE: " + rbac.IncompleteCause(res.Warnings) + "; this subject may hold more"
 		}
-		p.scopes = scopes(p.rules)
+		p.scopes = access.MatrixScopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0
-		p.mx = buildMatrix(p.rules, "", p.azure()...)
+		p.mx = p.sess.Matrix(s, p.rules, "")
 	}
 	p.detail.setContent(p.renderDetail(), top)
 	if p.focus {
@@ -541,29 +482,28 @@ func (p *subjectsPage) renderDetail() string {
 	}
 	p.matrixTop = strings.Count(b.String(), "\n")
 	b.WriteString(p.renderMatrix())
-	if p.focus && p.row < len(p.mx.rows) {
-		r := p.mx.rows[p.row]
+	if p.focus && p.row < len(p.mx.Rows) {
+		r := p.mx.Rows[p.row]
 		verb := "other verbs"
-		var c cell
 		if p.col < len(matrixVerbs) {
 			verb = matrixVerbs[p.col]
 		}
-		c = r.cells[p.col]
-		if p.col == len(matrixVerbs) && len(r.other) > 0 {
-			verb = strings.Join(r.other, ",")
-			if r.other[0] == "*" {
+		c := r.Cells[p.col]
+		if p.col == len(matrixVerbs) && len(r.Other) > 0 {
+			verb = strings.Join(r.Other, ",")
+			if r.Other[0] == "*" {
 				verb = "every verb (*, escalate, bind and impersonate included)"
 			}
 		}
 		state := "denied"
-		switch c.state {
-		case allowed:
+		switch c.State {
+		case access.Allowed:
 			state = "allowed"
-		case namedOnly:
+		case access.NamedOnly:
 			state = "allowed on named objects only"
 		}
-		title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.label, inScope(p.mx.scope), state))
-		b.WriteString("\n" + provenance(st, title, c.paths) + "\n")
+		title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.Label, inScope(p.mx.Scope), state))
+		b.WriteString("\n" + provenance(st, title, c.Paths) + "\n")
 	}
 	return b.String()
 }
@@ -586,8 +526,8 @@ func labels(n identity.Names, groups []string) []string {
 func (p *subjectsPage) renderMatrix() string {
 	st := p.c.Styles
 	w := 0
-	for _, r := range p.mx.rows {
-		w = max(w, ansi.StringWidth(r.label))
+	for _, r := range p.mx.Rows {
+		w = max(w, ansi.StringWidth(r.Label))
 	}
 	// Columns of 4 fit 80 columns with the verbs cut (watc, crea); with
 	// room for the labels and columns of 6, every verb is written whole.
@@ -609,8 +549,8 @@ func (p *subjectsPage) renderMatrix() string {
 		b.WriteString(h)
 	}
 	b.WriteString(" other\n")
-	for ri, r := range p.mx.rows {
-		label := padRight(ansi.Truncate(safe.Terminal(r.label), w, "…"), w)
+	for ri, r := range p.mx.Rows {
+		label := padRight(ansi.Truncate(safe.Terminal(r.Label), w, "…"), w)
 		if p.focus && ri == p.row {
 			label = st.Bold.Render(label)
 		}
@@ -618,39 +558,39 @@ func (p *subjectsPage) renderMatrix() string {
 		pad := strings.Repeat(" ", cw-4)
 		for ci := range matrixVerbs {
 			yes := "  ✓ "
-			if r.cells[ci].wild {
+			if r.Cells[ci].Wild {
 				yes = "  ✓*"
 			}
-			b.WriteString(" " + p.cellText(r.cells[ci], ri, ci, pad+yes, pad+"  ~ ", pad+"  · "))
+			b.WriteString(" " + p.cellText(r.Cells[ci], ri, ci, pad+yes, pad+"  ~ ", pad+"  · "))
 		}
-		other := safe.Terminal(strings.Join(r.other, ","))
+		other := safe.Terminal(strings.Join(r.Other, ","))
 		if other == "" {
 			other = "·"
 		}
-		last := r.cells[len(matrixVerbs)]
+		last := r.Cells[len(matrixVerbs)]
 		b.WriteString(" " + p.cellText(last, ri, len(matrixVerbs), other, other, other) + "\n")
 	}
 	b.WriteString(st.Muted.Render("✓ allowed  ✓* by a wildcard  ~ named objects only  · no  other *: all verbs"))
 	return b.String()
 }
 
-func (p *subjectsPage) cellText(c cell, ri, ci int, yes, named, no string) string {
+func (p *subjectsPage) cellText(c access.MatrixCell, ri, ci int, yes, named, no string) string {
 	st := p.c.Styles
 	var s string
-	switch c.state {
-	case allowed:
+	switch c.State {
+	case access.Allowed:
 		s = st.Allowed.Render(yes)
-	case namedOnly:
+	case access.NamedOnly:
 		s = st.Named.Render(named)
 	default:
 		s = st.Muted.Render(no)
 	}
 	if p.focus && ri == p.row && ci == p.col {
 		text := no
-		switch c.state {
-		case allowed:
+		switch c.State {
+		case access.Allowed:
 			text = yes
-		case namedOnly:
+		case access.NamedOnly:
 			text = named
 		}
 		// Brackets mark the cell where reverse video does not show.

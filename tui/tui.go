@@ -446,7 +446,7 @@ func (m *Model) header() string {
 	if m.sess != nil {
 		src = safe.Terminal(m.deps.app.Origin.String())
 		switch {
-		case m.sess.Index.AzureRBACPending():
+		case m.sess.AzureRBACPending():
 			// Azure RBAC decides after RBAC and its assignments are not
 			// read: every page's Entra answers lack what it grants.
 			src = st.Incomplete.Render("INCOMPLETE VIEW: Azure RBAC decides too, not loaded") + " " + src

@@ -17,8 +17,7 @@ import (
 )
 
 // completionVerbs are the verbs the query line completes first.
-var completionVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
-	"use", "bind", "escalate", "impersonate", "approve", "sign", "proxy", "*"}
+var completionVerbs = access.KnownVerbs()
 
 // whoCanPage asks who can make one request: `get secrets -n prod`,
 // `create pods/exec -A`, `get /metrics`.
@@ -485,9 +484,7 @@ func (p *whoCanPage) suggest() {
 	var cands []string
 	switch {
 	case n > 0 && (words[n-1] == "-n" || words[n-1] == "--namespace"):
-		for _, ns := range p.sess.Index.Snapshot().Namespaces {
-			cands = append(cands, ns.Name)
-		}
+		cands = p.sess.Namespaces()
 	case n == 0:
 		cands = completionVerbs
 	case n == 1:
@@ -522,7 +519,7 @@ func (p *whoCanPage) view() string {
 		b.WriteString(st.Error.Render("not verified: " + safe.Error(p.verr)))
 	case v != nil && !v.Agrees():
 		b.WriteString(st.Error.Render(fmt.Sprintf("NOT VERIFIED: the cluster decided %d of %d requests otherwise (beside)", len(v.Disagreements), v.Checked)))
-	case p.ran && p.res.Incomplete && len(p.sess.Index.Gaps()) == 0 && p.sess.Index.AzureRBACPending():
+	case p.ran && p.res.Incomplete && len(p.sess.Gaps()) == 0 && p.sess.AzureRBACPending():
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: Azure RBAC decides after RBAC here and its role assignments are not read; Entra identities it allows are not listed"))
 	case p.ran && p.res.Incomplete:
 		b.WriteString(st.Incomplete.Render("INCOMPLETE: " + rbac.IncompleteCause(p.res.Warnings) + "; more subjects may be allowed"))

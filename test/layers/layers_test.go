@@ -5,7 +5,13 @@ package layers
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +20,17 @@ import (
 const module = "github.com/kubectl-access/kubectl-access"
 
 // below lists, for each package, the project packages it may depend on
-// (directly or not). Only the packages listed are checked: cmd, azurearm,
-// internal/version, internal/dist and the test kit are not (see
-// docs/architecture.md#what-the-layering-test-enforces).
+// (directly or not). Every package of the module is listed here or among
+// free (TestEveryPackageListed): a new package fails until its place is
+// decided.
 var below = map[string][]string{
+	"cmd/kubectl-access": {"cmd", "access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
+		"internal/safe", "internal/files", "internal/humanize", "internal/version"},
+	"cmd": {"access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
+		"internal/safe", "internal/files", "internal/humanize", "internal/version"},
+	"azurearm":          {"auth", "azurerbac", "rbac", "identity", "internal/files"},
+	"internal/version":  {},
+	"internal/dist":     {},
 	"azurerbac":         {},
 	"rbac":              {"azurerbac"},
 	"internal/safe":     {},
@@ -31,6 +44,15 @@ var below = map[string][]string{
 	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files"},
 	"auth":              {"rbac", "azurerbac", "identity", "internal/files"},
 	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files"},
+}
+
+// free are the packages that may import anything of the module, and why:
+// tools and tests, which the product never imports (TestLayers holds
+// that for the binary).
+var free = map[string]string{
+	"hack/":            "developer tools (make bench, demo, dist, docs, cluster)",
+	"internal/testkit": "the real control plane and fixtures the tests and tools run",
+	"test/":            "tests across packages",
 }
 
 // pure may not depend on client-go or kubelogin (nor, through it, on
@@ -93,4 +115,97 @@ func TestLayers(t *testing.T) {
 			t.Errorf("the product binary imports %s: test machinery stays out of it", d)
 		}
 	}
+}
+
+// TestEveryPackageListed: every package of the module has its allowed
+// dependencies in below, or is free for a stated reason.
+func TestEveryPackageListed(t *testing.T) {
+	out, err := exec.Command("go", "list", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	n := 0
+	for _, p := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+		if _, ok := below[rel]; ok {
+			n++
+			continue
+		}
+		if slices.ContainsFunc(slices.Collect(maps.Keys(free)), func(prefix string) bool { return strings.HasPrefix(rel, prefix) }) {
+			continue
+		}
+		t.Errorf("package %s is in neither below nor free: decide what it may import (docs/architecture.md#layers)", rel)
+	}
+	if n != len(below) {
+		t.Errorf("%d of the %d packages in below exist: remove the ones gone", n, len(below))
+	}
+}
+
+// tuiMayCall are the functions of rbac the explorer may call: reading
+// and writing, never deciding (access decides).
+var tuiMayCall = []string{"RuleString", "IncompleteCause", "AzureScopeName", "BindingSubject", "ParseSubject"}
+
+// TestExplorerOnlyAsks: the explorer decides nothing itself. It does not
+// import fix, calls no deciding function of rbac, and never reaches the
+// engine's index (Session.Index): every answer comes from access.
+func TestExplorerOnlyAsks(t *testing.T) {
+	fset := token.NewFileSet()
+	funcs := map[string]bool{} // rbac's exported functions
+	for _, f := range parseDir(t, fset, "../../rbac") {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.IsExported() {
+				funcs[fd.Name.Name] = true
+			}
+		}
+	}
+	if !funcs["RuleAllows"] || !funcs["NewIndex"] {
+		t.Fatalf("rbac's functions not found (%d): the check would pass vacuously", len(funcs))
+	}
+	files := 0
+	for name, f := range parseDir(t, fset, "../../tui") {
+		{
+			files++
+			for _, imp := range f.Imports {
+				if imp.Path.Value == `"`+module+`/fix"` {
+					t.Errorf("%s imports fix: plans, commands and files of fixes come from access", name)
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "rbac" && funcs[sel.Sel.Name] && !slices.Contains(tuiMayCall, sel.Sel.Name) {
+					t.Errorf("%s: rbac.%s decides in the explorer; ask access", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+				if sel.Sel.Name == "Index" {
+					t.Errorf("%s: the explorer reaches the engine's index; ask access", fset.Position(sel.Pos()))
+				}
+				return true
+			})
+		}
+	}
+	if files < 10 {
+		t.Fatalf("read %d files of tui: the check would pass vacuously", files)
+	}
+}
+
+// parseDir parses the non-test Go files of dir, by file name.
+func parseDir(t *testing.T, fset *token.FileSet, dir string) map[string]*ast.File {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*ast.File{}
+	for _, e := range entries {
+		if name := e.Name(); strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = f
+		}
+	}
+	return out
 }
