@@ -1,6 +1,8 @@
 package access
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -111,4 +113,85 @@ func RuleResources(apiGroups, resources, nonResourceURLs []string, served func(g
 		}
 	}
 	return append(out, nonResourceURLs...)
+}
+
+// The words of a path (binding -> role -> rule), the same in the CLI's
+// tables and the explorer's provenance tree. Not escaped: a front end
+// escapes for its sink.
+
+// NoBinding is a path's binding when none is needed: system:masters.
+const NoBinding = "(no binding: group system:masters)"
+
+// PathVia is a path without its rule, short enough for a table: "RB ns/x
+// -> CR y", or an Azure role at its scope.
+func PathVia(p rbac.Path) string {
+	if p.Azure != nil {
+		return p.Azure.Brief()
+	}
+	if p.Binding == nil {
+		return NoBinding
+	}
+	return ShortRef(*p.Binding) + " -> " + ShortRef(p.Role)
+}
+
+// PathBinding names a path's binding in full ("RoleBinding web/x"), an
+// Azure role assignment by its id's last segment, scope and principal, or
+// says there is none (system:masters).
+func PathBinding(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		if z.Assignment == "" {
+			return "(no assignment: guard allows discovery paths)"
+		}
+		who := cmp.Or(z.PrincipalName, z.PrincipalID)
+		return fmt.Sprintf("Azure role assignment %s at %s (to %s %s)", shortID(z.Assignment), rbac.AzureScopeName(z.Scope), strings.ToLower(z.PrincipalType), who)
+	}
+	if p.Binding == nil {
+		return NoBinding
+	}
+	return p.Binding.String()
+}
+
+// PathRole names a path's role: an RBAC role, group system:masters, or an
+// Azure role definition.
+func PathRole(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		return fmt.Sprintf("Azure role %q", z.RoleName)
+	}
+	if p.Role.Kind == rbac.GroupKind {
+		return "group " + p.Role.Name
+	}
+	return p.Role.String()
+}
+
+// PathRule is a path's rule: an RBAC rule, or the Azure dataAction that
+// matched.
+func PathRule(p rbac.Path) string {
+	if z := p.Azure; z != nil {
+		s := "dataAction " + z.DataAction
+		if len(z.NotDataActions) > 0 {
+			s += " except " + strings.Join(z.NotDataActions, ",")
+		}
+		return s
+	}
+	return rbac.RuleString(p.Rule)
+}
+
+// ShortRef abbreviates kinds so a path fits in 80 columns.
+func ShortRef(r rbac.ObjectRef) string {
+	kind := map[string]string{"ClusterRoleBinding": "CRB", "RoleBinding": "RB", "ClusterRole": "CR", "Role": "Role"}[r.Kind]
+	if kind == "" {
+		kind = r.Kind
+	}
+	if r.Namespace != "" {
+		return kind + " " + r.Namespace + "/" + r.Name
+	}
+	return kind + " " + r.Name
+}
+
+// shortID is the last segment of an Azure resource id.
+func shortID(id string) string {
+	if i := strings.LastIndexByte(strings.TrimSuffix(id, "/"), '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }

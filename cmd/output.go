@@ -109,66 +109,13 @@ func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 
 // tab to shift the columns.
 func cell(s string) string { return safe.Terminal(s) }
 
-// via renders a path without its rule: "RB ns/x -> CR y".
-func via(p rbac.Path) string {
-	if p.Azure != nil {
-		return p.Azure.Brief()
-	}
-	if p.Binding == nil {
-		return "(no binding: group system:masters)"
-	}
-	return shortRef(*p.Binding) + " -> " + shortRef(p.Role)
-}
-
-// bindingOf names a path's binding in full ("RoleBinding web/x"), or says
-// there is none (system:masters).
-func bindingOf(p rbac.Path) string {
-	if z := p.Azure; z != nil {
-		if z.Assignment == "" {
-			return "(no assignment: guard allows discovery paths)"
-		}
-		return "Azure role assignment " + z.Assignment
-	}
-	if p.Binding == nil {
-		return "(no binding: group system:masters)"
-	}
-	return p.Binding.String()
-}
-
-// roleOf names a path's role: an RBAC role, or an Azure role definition.
-func roleOf(p rbac.Path) string {
-	if z := p.Azure; z != nil {
-		return "Azure role " + strconvQuote(z.RoleName) + " (" + z.RoleDefinitionID + ")"
-	}
-	return p.Role.String()
-}
-
-// ruleOf renders a path's rule: an RBAC rule, or the Azure dataAction
-// that matched.
-func ruleOf(p rbac.Path) string {
-	if z := p.Azure; z != nil {
-		s := "dataAction " + z.DataAction
-		if len(z.NotDataActions) > 0 {
-			s += " except " + strings.Join(z.NotDataActions, ",")
-		}
-		return s
-	}
-	return rbac.RuleString(p.Rule)
-}
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
-
-// shortRef abbreviates kinds so a path fits in 80 columns.
-func shortRef(r rbac.ObjectRef) string {
-	kind := map[string]string{"ClusterRoleBinding": "CRB", "RoleBinding": "RB", "ClusterRole": "CR", "Role": "Role"}[r.Kind]
-	if kind == "" {
-		kind = r.Kind
-	}
-	if r.Namespace != "" {
-		return kind + " " + r.Namespace + "/" + r.Name
-	}
-	return kind + " " + r.Name
-}
+// The words of a path, from access (one text layer for both front ends).
+var (
+	via       = access.PathVia
+	bindingOf = access.PathBinding
+	roleOf    = access.PathRole
+	ruleOf    = access.PathRule
+)
 
 // resources renders a rule's resources with their groups, and its
 // resource names and URLs.

@@ -1,9 +1,6 @@
 package tui
 
 import (
-	"fmt"
-	"strings"
-
 	"charm.land/lipgloss/v2/tree"
 
 	"github.com/kubectl-access/kubectl-access/access"
@@ -45,51 +42,20 @@ func provenanceLinks(s *Styles, title string, paths []rbac.Path, sel, first int)
 		t.Child(s.Muted.Render("no binding grants this here"))
 	}
 	for _, p := range paths {
-		if z := p.Azure; z != nil {
-			// assignment -> role definition -> dataAction, at its scope.
-			if z.Assignment == "" {
-				t.Child(tree.Root("no assignment: Azure RBAC (guard)").Child(safe.Terminal(z.RoleName)))
-				continue
+		// The words are access's, as the CLI's tables have them; the
+		// binding and the role are links where they are objects.
+		bind, role, rule := safe.Terminal(access.PathBinding(p)), safe.Terminal(access.PathRole(p)), safe.Terminal(access.PathRule(p))
+		if p.Azure == nil {
+			if p.Binding != nil {
+				b := *p.Binding
+				bind = mark(bind, jumpMsg{ref: &b})
 			}
-			who := z.PrincipalName
-			if who == "" {
-				who = z.PrincipalID
+			if p.Role.Kind != rbac.GroupKind {
+				r := p.Role
+				role = mark(role, jumpMsg{ref: &r})
 			}
-			assignment := fmt.Sprintf("Azure role assignment %s at %s (to %s %s)", rbacShortID(z.Assignment), rbac.AzureScopeName(z.Scope), strings.ToLower(z.PrincipalType), who)
-			role := fmt.Sprintf("Azure role %q", z.RoleName)
-			action := "dataAction " + z.DataAction
-			if len(z.NotDataActions) > 0 {
-				action += " except " + strings.Join(z.NotDataActions, ",")
-			}
-			t.Child(tree.Root(safe.Terminal(assignment)).Child(tree.Root(safe.Terminal(role)).Child(safe.Terminal(action))))
-			continue
 		}
-		var bind string
-		switch {
-		case p.Binding != nil:
-			b := *p.Binding
-			bind = mark(safe.Terminal(p.Binding.String()), jumpMsg{ref: &b})
-		case p.Role.Kind == rbac.GroupKind:
-			bind = "no binding: the API server grants group system:masters everything"
-		default:
-			bind = "no binding"
-		}
-		role := safe.Terminal(p.Role.String())
-		if p.Role.Kind == rbac.GroupKind {
-			role = "group " + safe.Terminal(p.Role.Name)
-		} else {
-			r := p.Role
-			role = mark(role, jumpMsg{ref: &r})
-		}
-		t.Child(tree.Root(bind).Child(tree.Root(role).Child(safe.Terminal(rbac.RuleString(p.Rule)))))
+		t.Child(tree.Root(bind).Child(tree.Root(role).Child(rule)))
 	}
 	return t.String(), links
-}
-
-// rbacShortID is the last segment of an Azure resource id.
-func rbacShortID(id string) string {
-	if i := strings.LastIndexByte(strings.TrimSuffix(id, "/"), '/'); i >= 0 {
-		return id[i+1:]
-	}
-	return id
 }
