@@ -150,7 +150,7 @@ func (s *Session) checkNamespace(ctx context.Context, ns string) []rbac.Warning 
 	}
 	missing := rbac.Warnf(WarnNamespaceMissing, "namespace %q does not exist; only cluster-wide grants apply there", ns)
 	snap := s.Index.Snapshot()
-	if s.App.Cluster == nil || s.Scope.Namespaces {
+	if s.whole || s.Scope.Namespaces {
 		if len(snap.Namespaces) == 0 {
 			return nil // the input has no namespaces to check against
 		}
@@ -177,7 +177,7 @@ func (s *Session) checkSubject(ctx context.Context, sub rbac.Subject) []rbac.War
 		// What was read: live, a question about one namespace reads the
 		// ClusterRoleBindings and that namespace's RoleBindings only.
 		what := "no binding"
-		if s.App.Cluster != nil && !s.Scope.AllNamespaces {
+		if !s.whole && !s.Scope.AllNamespaces {
 			what = "no ClusterRoleBinding"
 			if s.Scope.Namespace != "" {
 				what += ", and no RoleBinding in namespace " + s.Scope.Namespace + ","
@@ -195,14 +195,14 @@ func (s *Session) checkSubject(ctx context.Context, sub rbac.Subject) []rbac.War
 	if sub.Kind != rbac.ServiceAccountKind {
 		return out
 	}
-	if s.App.Cluster == nil || s.Scope.ServiceAccounts {
+	if s.whole || s.Scope.ServiceAccounts {
 		sas := s.Index.Snapshot().ServiceAccounts
 		if len(sas) == 0 {
 			return out
 		}
 		if !slices.ContainsFunc(sas, func(sa corev1.ServiceAccount) bool { return sa.Namespace == sub.Namespace && sa.Name == sub.Name }) {
 			what := "is not in the input"
-			if s.App.Cluster != nil {
+			if !s.whole {
 				what = "does not exist"
 			}
 			out = append(out, rbac.Warnf(WarnServiceAccountGone, "service account %s/%s %s", sub.Namespace, sub.Name, what))

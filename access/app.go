@@ -39,6 +39,12 @@ type Cluster interface {
 	Do(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error)
 }
 
+// Loader reads what a scope needs: a live cluster (through Cluster) or
+// files (source.Files). Open asks it, whichever it is.
+type Loader interface {
+	Load(ctx context.Context, scope source.Scope) (*source.Result, error)
+}
+
 // Resolver reads RESOURCE[.GROUP][/SUBRESOURCE] as kubectl's RESTMapper
 // does, over what the server (or, offline, every server) serves.
 type Resolver interface {
@@ -136,6 +142,9 @@ type Session struct {
 	// Warnings are what loading found (offline: duplicates, roles taken
 	// from Kubernetes' defaults).
 	Warnings []rbac.Warning
+	// whole: everything the input holds was read (files), so what the
+	// session lacks is not there; a live load read only its scope.
+	whole bool
 
 	reportCache
 }
@@ -144,33 +153,21 @@ type Session struct {
 // from a cluster is bounded by the app's timeout.
 func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	s := &Session{App: a, Scope: scope}
-	var snap *rbac.Snapshot
-	if a.Cluster == nil {
-		var err error
-		var res *source.Result
-		res, err = source.Read(ctx, a.Files, source.ReadOptions{Stdin: a.Stdin, Namespace: a.Namespace, MaxBytes: a.FileLimit, AzureClusterID: a.AzureClusterID})
-		if err != nil {
-			return nil, err
-		}
-		snap, s.Locations, s.Warnings = res.Snapshot, res.Locations, res.Warnings
-		if snap.Discovery != nil && a.NewResolver != nil {
-			a.Catalog = source.CatalogOf(snap.Discovery)
-			a.Resolver = a.NewResolver(a.Catalog)
-		}
-	} else {
-		lctx, cancel := context.WithTimeout(ctx, a.timeout())
-		defer cancel()
-		if a.Azure != nil && scope.AllNamespaces {
-			// Every namespace's scope may hold assignments.
-			scope.Namespaces = true
-		}
-		var err error
-		if snap, err = a.Cluster.Load(lctx, scope); err != nil {
-			if lctx.Err() != nil && ctx.Err() == nil {
-				return nil, fmt.Errorf("loading from the cluster took longer than --timeout %s: %w", a.timeout(), err)
-			}
-			return nil, err
-		}
+	if a.Azure != nil && scope.AllNamespaces {
+		// Every namespace's scope may hold assignments.
+		scope.Namespaces = true
+	}
+	res, err := a.loader().Load(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	snap := res.Snapshot
+	s.Locations, s.Warnings, s.whole = res.Locations, res.Warnings, res.Whole
+	if snap.Discovery != nil && res.Whole && a.NewResolver != nil {
+		// A saved snapshot resolves names as the server it was taken
+		// from did.
+		a.Catalog = source.CatalogOf(snap.Discovery)
+		a.Resolver = a.NewResolver(a.Catalog)
 	}
 	if a.Azure != nil && a.Cluster != nil {
 		var fromFiles *azurerbac.Data
@@ -191,6 +188,34 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	}
 	s.Index = rbac.NewIndex(snap)
 	return s, nil
+}
+
+// loader is the app's: the live cluster, else its files.
+func (a *App) loader() Loader {
+	if a.Cluster != nil {
+		return clusterLoader{a.Cluster, a.timeout()}
+	}
+	return source.FileLoader{Paths: a.Files, ReadOptions: source.ReadOptions{Stdin: a.Stdin, Namespace: a.Namespace, MaxBytes: a.FileLimit, AzureClusterID: a.AzureClusterID}}
+}
+
+// clusterLoader loads what the scope needs from a live cluster, bounded
+// by the app's timeout.
+type clusterLoader struct {
+	c       Cluster
+	timeout time.Duration
+}
+
+func (l clusterLoader) Load(ctx context.Context, scope source.Scope) (*source.Result, error) {
+	lctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	snap, err := l.c.Load(lctx, scope)
+	if err != nil {
+		if lctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("loading from the cluster took longer than --timeout %s: %w", l.timeout, err)
+		}
+		return nil, err
+	}
+	return &source.Result{Snapshot: snap}, nil
 }
 
 // Incomplete says whether the view as a whole lacks anything.

@@ -65,6 +65,25 @@ type Result struct {
 	Snapshot  *rbac.Snapshot
 	Locations map[rbac.ObjectRef]Location
 	Warnings  []rbac.Warning
+	// Whole: everything the input holds was read, whatever the scope
+	// asked (files are read whole); a live load reads only the scope.
+	Whole bool
+}
+
+// FileLoader loads offline input: one of the two loaders behind
+// access.Loader (package cluster has the live one).
+type FileLoader struct {
+	Paths []string
+	ReadOptions
+}
+
+// Load reads the files whole (scope does not narrow what files give).
+func (f FileLoader) Load(ctx context.Context, _ Scope) (*Result, error) {
+	res, err := Read(ctx, f.Paths, f.ReadOptions)
+	if res != nil {
+		res.Whole = true
+	}
+	return res, err
 }
 
 // ErrEmpty says the input held no object at all: an empty file or

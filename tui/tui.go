@@ -86,7 +86,8 @@ func New(ctx context.Context, o Options) *Model {
 	}
 	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
-	m.pages = []page{newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c, d)}
+	m.pages = make([]page, pageCount)
+	m.pages[pageSubjects], m.pages[pageWhoCan], m.pages[pageFindings], m.pages[pageRoles] = newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c, d)
 	m.active = min(max(o.Page, 0), len(m.pages)-1)
 	if o.Initial != nil {
 		m.setSession(o.Initial)
@@ -238,9 +239,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.jump(msg)
 	case whoCanVerifiedMsg:
 		// To its page, whichever is shown now.
-		return m, m.pages[1].update(msg)
+		return m, m.pages[pageWhoCan].update(msg)
 	case subjectVerifiedMsg:
-		return m, m.pages[0].update(msg)
+		return m, m.pages[pageSubjects].update(msg)
 	case appliedMsg:
 		if msg.err != nil && errors.Is(msg.err, access.ErrSignIn) {
 			m.loadErr, m.session = msg.err, true
@@ -312,25 +313,34 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.PrevPage):
 		return m.enterPage((m.active + len(m.pages) - 1) % len(m.pages)), true
 	case key.Matches(msg, k.Page1):
-		return m.enterPage(0), true
+		return m.enterPage(pageSubjects), true
 	case key.Matches(msg, k.Page2):
-		return m.enterPage(1), true
+		return m.enterPage(pageWhoCan), true
 	case key.Matches(msg, k.Page3):
-		return m.enterPage(2), true
+		return m.enterPage(pageFindings), true
 	case key.Matches(msg, k.Page4):
-		return m.enterPage(3), true
+		return m.enterPage(pageRoles), true
 	}
 	return nil, false
 }
+
+// The explorer's pages, in the order of their keys (1-4) and tabs.
+const (
+	pageSubjects = iota
+	pageWhoCan
+	pageFindings
+	pageRoles
+	pageCount
+)
 
 // jump shows an object on its page and remembers where it came from.
 func (m *Model) jump(j jumpMsg) tea.Cmd {
 	target := -1
 	switch {
 	case j.subject != nil:
-		target = 0
+		target = pageSubjects
 	case j.ref != nil:
-		target = 3
+		target = pageRoles
 	}
 	if target < 0 || m.sess == nil {
 		return nil
