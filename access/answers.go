@@ -44,6 +44,12 @@ type WhoCanAnswer struct {
 	// through a service account that holds it; Subjects stay the
 	// authorizer's direct answer.
 	Transitive []IndirectGrant `json:"transitive,omitempty"`
+	// AzureDoors are the Azure principals that reach the request through
+	// Azure's control plane (with the managed cluster's settings read):
+	// azure-credential, they fetch a credential whose identity the
+	// cluster allows it; azure-reconfigure, they can change who may.
+	// Subjects stay the authorizer's answer.
+	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
 }
 
 // ClusterRef names one cluster of a fleet in an answer about it; Error
@@ -62,6 +68,9 @@ type WhatCanAnswer struct {
 	rbac.WhatCanResult `json:",inline"`
 	Gaps               []rbac.Gap    `json:"gaps,omitempty"`
 	Verification       *Verification `json:"verification,omitempty"`
+	// AzureDoors are the subject's ways into the cluster through Azure's
+	// control plane, beside what it holds itself.
+	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -75,6 +84,10 @@ type CanAnswer struct {
 	rbac.CanResult `json:",inline"`
 	Gaps           []rbac.Gap    `json:"gaps,omitempty"`
 	Verification   *Verification `json:"verification,omitempty"`
+	// AzureDoors are the subject's ways to the request through Azure's
+	// control plane; Allowed stays the authorizer's answer for the
+	// subject's own identity.
+	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
 }
 
 // Unknown says the request was not granted, but the view is incomplete:
@@ -95,6 +108,9 @@ func (s *Session) WhoCan(ctx context.Context, r Request) (*WhoCanAnswer, error) 
 	res.Warnings = s.warnings(warns, res.Warnings)
 	ans := &WhoCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhoCan,
 		Query: WhoCanQuery{Attributes: at, AllNamespaces: r.AllNamespaces}, WhoCanResult: res}
+	var dws []rbac.Warning
+	ans.AzureDoors, dws = s.Index.AzureDoors(at)
+	ans.Warnings = append(ans.Warnings, dws...)
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}
@@ -109,6 +125,9 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	res := s.Index.WhatCan(subject.Identity(), namespace)
 	res.Warnings = s.warnings(warns, res.Warnings)
 	ans := &WhatCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhatCan, Subject: subject, WhatCanResult: res}
+	var dws []rbac.Warning
+	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
+	ans.Warnings = append(ans.Warnings, dws...)
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}
@@ -126,6 +145,18 @@ func (s *Session) Can(ctx context.Context, subject rbac.Subject, r Request) (*Ca
 	res := s.Index.Can(subject.Identity(), at)
 	res.Warnings = s.warnings(warns, res.Warnings)
 	ans := &CanAnswer{APIVersion: rbac.APIVersion, Kind: KindCan, Subject: subject, Query: at, CanResult: res}
+	doors, dws := s.Index.AzureDoorsOf(subject.Identity())
+	ans.Warnings = append(ans.Warnings, dws...)
+	for _, d := range doors {
+		if d.As != nil {
+			r := s.Index.Can(d.As.Identity(), at)
+			if !r.Allowed {
+				continue
+			}
+			d.Via = r.Via
+		}
+		ans.AzureDoors = append(ans.AzureDoors, d)
+	}
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}

@@ -195,3 +195,42 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// DoorAssignment, DoorRole and DoorStep word a way in through Azure's
+// control plane (rbac.AzureDoor) as a path's binding, role and rule are
+// worded: the assignment with its kind, the role, and the action with
+// the identity it yields.
+func DoorAssignment(d *rbac.AzureDoor) string {
+	s := fmt.Sprintf("%s: Azure role assignment %s at %s", d.Kind, shortID(d.Assignment), rbac.AzureScopeName(d.Scope))
+	if d.Conditional {
+		s += " (with a condition, not evaluated)"
+	}
+	return s
+}
+
+// DoorRole is the door's role.
+func DoorRole(d *rbac.AzureDoor) string {
+	s := fmt.Sprintf("Azure role %q", d.RoleName)
+	if d.BuiltinRole {
+		s += " (built-in actions)"
+	}
+	return s
+}
+
+// DoorStep is what the door lets its principal do, and as whom.
+func DoorStep(d *rbac.AzureDoor) string {
+	s := d.Action
+	if d.As != nil {
+		s += " -> user " + d.As.User
+		var groups []string
+		for _, g := range d.As.Groups {
+			if g != rbac.GroupAuthenticated {
+				groups = append(groups, g)
+			}
+		}
+		if len(groups) > 0 {
+			s += " (group " + strings.Join(groups, ", ") + ")"
+		}
+	}
+	return s
+}

@@ -104,7 +104,7 @@ func TestLoad(t *testing.T) {
 	}
 	const ct = "Microsoft.ContainerService/managedClusters"
 	wantR := azurerbac.RoleDefinition{ID: roleID(admin), Name: "Azure Kubernetes Service RBAC Admin",
-		Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/*"}, NotDataActions: []string{ct + "/resourcequotas/write", ct + "/namespaces/write"}}}}
+		Permissions: []azurerbac.Permission{{Actions: []string{"Microsoft.Authorization/*/read"}, DataActions: []string{ct + "/*"}, NotDataActions: []string{ct + "/resourcequotas/write", ct + "/namespaces/write"}}}}
 	if diff := cmp.Diff(wantR, d.Roles[0]); diff != "" {
 		t.Errorf("role (-want +got):\n%s", diff)
 	}
@@ -119,7 +119,7 @@ func TestLoad(t *testing.T) {
 
 	wantD := []azurerbac.DenyAssignment{
 		{ID: group + deniesOf + "/de0a0000-0000-4000-8000-000000000002", Scope: group,
-			Permissions: []azurerbac.Permission{{DataActions: []string{ct + "/*/delete"}, NotDataActions: []string{ct + "/pods/delete"}}},
+			Permissions: []azurerbac.Permission{{Actions: []string{"*/delete"}, DataActions: []string{ct + "/*/delete"}, NotDataActions: []string{ct + "/pods/delete"}}},
 			Principals:  []string{"b0b00000-0000-4000-8000-000000000002"}},
 		{ID: cluster + deniesOf + "/de0c0000-0000-4000-8000-000000000001", Scope: cluster,
 			Permissions:       []azurerbac.Permission{{DataActions: []string{ct + "/secrets/*"}}},

@@ -26,8 +26,9 @@ func assignment(v *armauthorization.RoleAssignment) (azurerbac.Assignment, bool)
 	return a, true
 }
 
-// roleDefinition keeps what guard checks, the dataActions: control plane
-// actions do not reach the cluster's API server.
+// roleDefinition keeps what guard checks, the dataActions, and the
+// control-plane actions (the cluster's credentials, writing it, assigning
+// roles: the ways in through Azure).
 func roleDefinition(v *armauthorization.RoleDefinition) (azurerbac.RoleDefinition, bool) {
 	if v == nil || v.Properties == nil {
 		return azurerbac.RoleDefinition{}, false
@@ -35,7 +36,8 @@ func roleDefinition(v *armauthorization.RoleDefinition) (azurerbac.RoleDefinitio
 	r := azurerbac.RoleDefinition{ID: deref(v.ID), Name: deref(v.Properties.RoleName)}
 	for _, p := range v.Properties.Permissions {
 		if p != nil {
-			r.Permissions = append(r.Permissions, azurerbac.Permission{DataActions: strs(p.DataActions), NotDataActions: strs(p.NotDataActions)})
+			r.Permissions = append(r.Permissions, azurerbac.Permission{Actions: strs(p.Actions), NotActions: strs(p.NotActions),
+				DataActions: strs(p.DataActions), NotDataActions: strs(p.NotDataActions)})
 		}
 	}
 	return r, true
@@ -62,7 +64,8 @@ func denyAssignment(v *armauthorization.DenyAssignment) (azurerbac.DenyAssignmen
 		if perm == nil {
 			continue
 		}
-		x.Permissions = append(x.Permissions, azurerbac.Permission{DataActions: strs(perm.DataActions), NotDataActions: strs(perm.NotDataActions)})
+		x.Permissions = append(x.Permissions, azurerbac.Permission{Actions: strs(perm.Actions), NotActions: strs(perm.NotActions),
+			DataActions: strs(perm.DataActions), NotDataActions: strs(perm.NotDataActions)})
 		if c := deref(perm.Condition); c != "" && x.Condition == "" {
 			x.Condition = c
 		}

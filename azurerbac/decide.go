@@ -56,6 +56,9 @@ type Principal struct {
 	Groups   []string
 }
 
+// Is says whether id is the principal's object id or one of its groups.
+func (p Principal) Is(id string) bool { return p.is(id) }
+
 func (p Principal) is(id string) bool {
 	if strings.EqualFold(id, p.ObjectID) {
 		return true
@@ -123,6 +126,9 @@ type Data struct {
 	// Directory is what Microsoft Graph said of the principals the
 	// assignments name; nil when Graph was not asked.
 	Directory *Directory `json:"directory,omitempty"`
+	// Cluster is the managed cluster's own settings, when read (az aks
+	// show, ARM's GET): who gets in through Azure's control plane.
+	Cluster *ManagedCluster `json:"managedCluster,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -195,11 +201,16 @@ func (d *Data) Name(x *Directory) {
 	}
 }
 
+// GuardDecides says whether Azure RBAC for Kubernetes authorization
+// decides for the cluster: unless the managed cluster read says it is
+// off, role assignments given are taken as guard's.
+func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureRBAC() }
+
 // Copy is a new Data of the same content, its look-ups to be built anew,
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).

@@ -6,8 +6,29 @@ import "strings"
 // grants on data, less what it carves out. notDataActions are not denies:
 // another permission or role may grant what one carves out.
 type Permission struct {
+	// Actions and NotActions are Azure Resource Manager's (the control
+	// plane: list a cluster's credentials, write it, assign roles).
+	Actions        []string `json:"actions,omitempty"`
+	NotActions     []string `json:"notActions,omitempty"`
 	DataActions    []string `json:"dataActions"`
 	NotDataActions []string `json:"notDataActions"`
+}
+
+// AllowsAction says whether the permission grants the control-plane
+// action: an action matches it and no notAction does.
+func (p Permission) AllowsAction(action string) bool {
+	return matchesAny(p.Actions, action) && !matchesAny(p.NotActions, action)
+}
+
+// AllowsAction says whether any of a role's permissions grants the
+// control-plane action.
+func AllowsAction(perms []Permission, action string) bool {
+	for _, p := range perms {
+		if p.AllowsAction(action) {
+			return true
+		}
+	}
+	return false
 }
 
 // Allows says whether the permission grants action: a dataAction matches

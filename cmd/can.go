@@ -263,4 +263,5 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 			fmt.Fprintf(out, "  %s\n", cell(p.String()))
 		}
 	}
+	printSubjectDoors(out, ans.AzureDoors)
 }

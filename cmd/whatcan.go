@@ -135,6 +135,14 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 				t.add(row...)
 			}
 		}
+		for i := range ans.AzureDoors {
+			d := &ans.AzureDoors[i]
+			row := []string{access.ClusterWide, "", access.DoorStep(d), access.DoorAssignment(d), access.DoorRole(d)}
+			if verified {
+				row = append(row, "")
+			}
+			t.add(row...)
+		}
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
@@ -167,6 +175,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 		return err
 	}
 	printVerification(o.Out, ans.Verification)
+	printSubjectDoors(o.Out, ans.AzureDoors)
 	return nil
 }
 

@@ -229,6 +229,12 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 				t.add(row...)
 			}
 		}
+		for _, row := range doorRows(ans.AzureDoors) {
+			if verified {
+				row = append(row, "")
+			}
+			t.add(row...)
+		}
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
@@ -270,6 +276,7 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 		return err
 	}
 	printVerification(out, ans.Verification)
+	printDoors(out, app.Names, ans.AzureDoors)
 	if o.Transitive {
 		printTransitive(out, app, ans)
 		return nil

@@ -176,11 +176,16 @@ var _ Authorizer = (*azureAuthorizer)(nil)
 
 func (*azureAuthorizer) Name() string { return "Azure RBAC" }
 
-func (z *azureAuthorizer) data() *azurerbac.Data { return z.snap.Azure }
+func (z *azureAuthorizer) data() *azurerbac.Data {
+	if d := z.snap.Azure; d != nil && d.GuardDecides() {
+		return d
+	}
+	return nil
+}
 
 // AzureLoaded says whether the view holds the cluster's Azure role
 // assignments (the chain then has Azure RBAC's link).
-func (ix *Index) AzureLoaded() bool { return ix.snap.Azure != nil }
+func (ix *Index) AzureLoaded() bool { return ix.snap.Azure != nil && ix.snap.Azure.GuardDecides() }
 
 // azureRequest is guard's view of a request.
 func azureRequest(a *Attributes) azurerbac.Request {
@@ -418,7 +423,7 @@ func (z *azureAuthorizer) Grantees(a *Attributes, allNamespaces bool, grant func
 // azureGranteeWarnings say what who-can cannot decide for Azure: gaps,
 // conditional assignments and unknown roles that could grant the request.
 func (ix *Index) azureGranteeWarnings(a *Attributes, allNamespaces bool) []Warning {
-	d := ix.snap.Azure
+	d := (*azureAuthorizer)(ix).data()
 	if d == nil {
 		return nil
 	}
@@ -696,7 +701,7 @@ type AzurePrincipal struct {
 // cluster name, one per assignment (as who-can names them: a user by its
 // UPN with its object id, a group or service principal by its object id).
 func (ix *Index) AzurePrincipals() []AzurePrincipal {
-	d := ix.snap.Azure
+	d := (*azureAuthorizer)(ix).data() // guard's assignments: access only where it decides
 	if d == nil {
 		return nil
 	}

@@ -380,3 +380,27 @@ func TestIncompleteCause(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardOnlyWhereOn: role assignments grant dataActions only where the
+// managed cluster read says Azure RBAC for Kubernetes authorization is on;
+// with it off they open the cluster through the control plane alone.
+func TestGuardOnlyWhereOn(t *testing.T) {
+	const (
+		oid     = "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01"
+		cluster = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		admin   = "/providers/Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+	)
+	for _, on := range []bool{true, false} {
+		snap := NewSnapshot()
+		snap.RulesAggregated = true
+		snap.Azure = &azurerbac.Data{ClusterID: cluster,
+			Roles:       []azurerbac.RoleDefinition{{ID: admin, Name: "Azure Kubernetes Service RBAC Cluster Admin", Permissions: []azurerbac.Permission{{DataActions: []string{azurerbac.ClusterType + "/*"}}}}},
+			Assignments: []azurerbac.Assignment{{ID: cluster + "/providers/Microsoft.Authorization/roleAssignments/a", Scope: cluster, PrincipalID: oid, PrincipalType: "User", PrincipalName: "ann@contoso.com", RoleDefinitionID: admin}},
+			Cluster:     &azurerbac.ManagedCluster{ID: cluster, Type: "Microsoft.ContainerService/managedClusters", AAD: &azurerbac.AADProfile{Managed: true, EnableAzureRBAC: on}}}
+		ix := NewIndex(snap)
+		res := ix.Can(Identity{Name: "ann@contoso.com", ObjectID: oid, Groups: []string{GroupAuthenticated}}, Attributes{Verb: "delete", Resource: "secrets", Namespace: "web"})
+		if res.Allowed != on || ix.AzureLoaded() != on {
+			t.Errorf("Azure RBAC on=%v: allowed %v (loaded %v)", on, res.Allowed, ix.AzureLoaded())
+		}
+	}
+}

@@ -174,6 +174,9 @@ func (l *loader) mergeAzure(s *azurerbac.Data) {
 	d.Roles = append(d.Roles, s.Roles...)
 	d.Denies = append(d.Denies, s.Denies...)
 	d.Gaps = append(d.Gaps, s.Gaps...)
+	if d.Cluster == nil {
+		d.Cluster = s.Cluster
+	}
 }
 
 var clusterIDPattern = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/(microsoft\.containerservice/managedclusters|microsoft\.kubernetes/connectedclusters)/[^/]+`)
@@ -206,6 +209,10 @@ func (l *loader) finishAzure() error {
 	if d == nil {
 		return nil
 	}
+	if d.Cluster != nil && d.ClusterID == "" && l.o.AzureClusterID == "" && len(clusterIDs(d)) == 0 {
+		d.ClusterID = d.Cluster.ID // the managed cluster read names it
+	}
+	defer l.finishCluster()
 	if id := l.o.AzureClusterID; id != "" {
 		if !clusterIDPattern.MatchString(id) || clusterIDPattern.FindString(id) != strings.TrimSuffix(id, "/") {
 			return fmt.Errorf("--azure-cluster-id %q: not a cluster's resource id (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME)", id)
@@ -216,12 +223,12 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = strings.TrimSuffix(id, "/")
 		return nil
 	}
-	if l.azureFiles > 0 {
+	if l.azureFiles > l.clusterFiles {
 		// What az's usual commands leave out, said rather than guessed.
 		if l.azureDenies == 0 {
 			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "no Azure deny assignments were read: if the cluster has any (ARM's denyAssignments list with $filter=atScope()), the answers may allow what they deny"))
 		}
-		if !slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return strings.Contains(strings.ToLower(a.Scope), "/namespaces/") }) {
+		if d.GuardDecides() && !slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return strings.Contains(strings.ToLower(a.Scope), "/namespaces/") }) {
 			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "no namespace-scope Azure role assignment was read: az role assignment list --include-inherited at the cluster leaves them out; list each CLUSTER/namespaces/NS too, or read them live with --azure-rbac"))
 		}
 	}

@@ -54,6 +54,8 @@ type loader struct {
 	snapshots  int
 	objects    int // objects read as manifests (not from snapshots)
 	azureFiles int // files of Azure RBAC JSON
+	// clusterFiles are files of a managed cluster (az aks show).
+	clusterFiles int
 	// azureDenies counts the deny assignments those files held.
 	azureDenies int
 	// cluster is the first saved snapshot's source ("context NAME"), to
@@ -73,6 +75,9 @@ func newLoader(o ReadOptions) *loader {
 func (l *loader) file(name string, data []byte) error {
 	if azureJSON(data) {
 		return l.azureFile(name, data)
+	}
+	if managedClusterJSON(data) {
+		return l.managedClusterFile(name, data)
 	}
 	if jsonStream(data) {
 		return l.jsonStream(name, data)

@@ -1,0 +1,135 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
+)
+
+// TestAKSDoors: offline, with the RBAC AKS installs, az aks show's JSON
+// (local accounts on, no authorized IP ranges) and role assignments of a
+// Contributor on the resource group, the AKS Cluster Admin Role on the
+// cluster, the AKS Cluster User Role on the cluster (an Entra cluster), a
+// Reader and a User Access Administrator on the subscription: who-can lists
+// the first two through azure-credential and the User Access Administrator
+// as azure-reconfigure only, never the User Role holder or the Reader; with
+// local accounts off the Admin Role holder is gone and the Contributor is
+// azure-reconfigure only. Every format carries them; the audit reports the
+// admin group's cluster-admin and the local accounts with who can fetch the
+// credential, and its passing checks.
+func TestAKSDoors(t *testing.T) {
+	files := []string{"-f", "../testdata/aks/rbac.yaml", "-f", "../testdata/aks/cluster.json", "-f", "../testdata/aks/assignments.json"}
+	doors := func(args ...string) map[string]string {
+		t.Helper()
+		out, errOut, code := run(t, append([]string{"who-can", "delete", "namespaces", "-o", "json"}, args...)...)
+		var ans access.WhoCanAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("who-can: code %d %v\n%s", code, err, errOut)
+		}
+		got := map[string]string{}
+		for _, d := range ans.AzureDoors {
+			if _, ok := got[d.Subject.Name]; ok {
+				t.Errorf("%s listed twice", d.Subject.Name)
+			}
+			got[d.Subject.Name] = d.Kind
+		}
+		return got
+	}
+	want := map[string]string{"contributor@contoso.com": "azure-credential", "admin-role@contoso.com": "azure-credential", "uaa@contoso.com": "azure-reconfigure"}
+	if got := doors(files...); !equalMaps(got, want) {
+		t.Errorf("local accounts on: %v, want %v", got, want)
+	}
+	raw, err := os.ReadFile("../testdata/aks/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := filepath.Join(t.TempDir(), "cluster.json")
+	if err := os.WriteFile(off, []byte(strings.Replace(string(raw), `"disableLocalAccounts": false`, `"disableLocalAccounts": true`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	offFiles := []string{"-f", "../testdata/aks/rbac.yaml", "-f", off, "-f", "../testdata/aks/assignments.json"}
+	want = map[string]string{"contributor@contoso.com": "azure-reconfigure", "uaa@contoso.com": "azure-reconfigure"}
+	if got := doors(offFiles...); !equalMaps(got, want) {
+		t.Errorf("local accounts off: %v, want %v", got, want)
+	}
+
+	// The table and CSV say it; can and what-can give the subject's doors
+	// beside the authorizer's answer (which stays no: the user's own
+	// identity is allowed nothing).
+	out, _, _ := run(t, append([]string{"who-can", "delete", "namespaces"}, files...)...)
+	if !strings.Contains(out, "Through Azure's control plane") || !strings.Contains(out, "user:contributor@contoso.com  azure-credential") {
+		t.Errorf("who-can's table:\n%s", out)
+	}
+	out, _, _ = run(t, append([]string{"who-can", "delete", "namespaces", "-o", "csv"}, files...)...)
+	if !strings.Contains(out, "azure-credential: Azure role assignment 10000000-0000-4000-8000-000000000002 at cluster aks-prod") ||
+		strings.Contains(out, "reader@contoso.com") || strings.Contains(out, "user-role@contoso.com") {
+		t.Errorf("who-can -o csv:\n%s", out)
+	}
+	out, _, code := run(t, append([]string{"can", "user:contributor@contoso.com", "delete", "namespaces"}, files...)...)
+	if code != ExitDenied || !strings.Contains(out, "azure-credential: fetches the admin credential") {
+		t.Errorf("can: code %d\n%s", code, out)
+	}
+	out, _, _ = run(t, append([]string{"can", "user:reader@contoso.com", "delete", "namespaces"}, files...)...)
+	if strings.Contains(out, "Azure's control plane") {
+		t.Errorf("can the reader:\n%s", out)
+	}
+	js, _, _ := run(t, append([]string{"what-can", "user:uaa@contoso.com", "-o", "json"}, files...)...)
+	var wc access.WhatCanAnswer
+	if err := json.Unmarshal([]byte(js), &wc); err != nil || len(wc.AzureDoors) != 1 || wc.AzureDoors[0].Kind != "azure-reconfigure" {
+		t.Errorf("what-can the User Access Administrator: %v %+v", err, wc.AzureDoors)
+	}
+
+	// The audit: the admin group's cluster-admin (critical, in the default
+	// table though AKS reconciles it), the local accounts with who can
+	// fetch the credential, and the checks in JSON.
+	out, _, _ = run(t, append([]string{"audit"}, files...)...)
+	for _, w := range []string{"group:a1a1a1a1-0000-4000-8000-000000000001 can do everything cluster-wide",
+		"local accounts are on: 2 Azure principal(s) can fetch the admin credential", "user:contributor@contoso.com through \"Contributor\" at resource group rg-aks"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the audit lacks %q:\n%s", w, out)
+		}
+	}
+	if i, j := strings.Index(out, "CRITICAL"), strings.Index(out, "aks-local-accounts"); i < 0 || j < i || strings.Index(out, "HIGH") < j {
+		t.Errorf("local accounts are not critical:\n%s", out)
+	}
+	js, _, _ = run(t, append([]string{"audit", "-o", "json"}, files...)...)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]audit.CheckStatus{}
+	for _, c := range rep.Checks {
+		status[c.Rule] = c.Status
+	}
+	for rule, w := range map[string]audit.CheckStatus{"aks-local-accounts": audit.CheckFailed, "aks-rbac-disabled": audit.CheckPassed,
+		"aks-api-public": audit.CheckFailed, "aks-service-principal": audit.CheckPassed, "aks-pod-identity": audit.CheckPassed} {
+		if status[rule] != w {
+			t.Errorf("check %s: %q, want %q", rule, status[rule], w)
+		}
+	}
+	js, _, _ = run(t, append([]string{"audit", "-o", "json"}, offFiles...)...)
+	rep = audit.Report{}
+	_ = json.Unmarshal([]byte(js), &rep)
+	for _, c := range rep.Checks {
+		if c.Rule == "aks-local-accounts" && c.Status != audit.CheckPassed {
+			t.Errorf("local accounts off: check %+v", c)
+		}
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

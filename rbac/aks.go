@@ -1,0 +1,239 @@
+package rbac
+
+import (
+	"path"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+)
+
+// The ways into an AKS cluster through Azure's control plane, beside what
+// the API server's authorizer decides: an Azure principal that can fetch
+// a credential of the cluster acts as the identity it names
+// (azure-credential); one that can change who may do so can grant itself
+// that (azure-reconfigure). They need the managed cluster's settings
+// (az aks show, ARM's GET) and the role assignments at or above it.
+
+// Door kinds.
+const (
+	DoorCredential  = "azure-credential"
+	DoorReconfigure = "azure-reconfigure"
+)
+
+// Local accounts of an AKS cluster.
+const (
+	UserClusterAdmin = "clusterAdmin"
+	UserClusterUser  = "clusterUser"
+)
+
+// AzureDoor is one principal's way into the cluster through one role
+// assignment.
+type AzureDoor struct {
+	Kind    string  `json:"kind"` // azure-credential or azure-reconfigure
+	Subject Subject `json:"subject"`
+	// Action is the control-plane action the role grants; What says what
+	// it lets the principal do.
+	Action string `json:"action"`
+	What   string `json:"what"`
+	// As is the identity an azure-credential door signs in as.
+	As *DoorIdentity `json:"as,omitempty"`
+	// The assignment and role that grant the action.
+	Assignment       string `json:"assignment"`
+	Scope            string `json:"scope"`
+	RoleName         string `json:"roleName"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	// BuiltinRole: the role's definition was not in the input; the
+	// built-in role's documented actions decided.
+	BuiltinRole bool `json:"builtinRole,omitempty"`
+	// Conditional: the assignment's ABAC condition is not evaluated; it
+	// may not apply.
+	Conditional bool `json:"conditional,omitempty"`
+	// Via are the paths by which the identity the door yields is allowed
+	// the request asked (who-can, can).
+	Via []Path `json:"via,omitempty"`
+}
+
+// DoorIdentity is the Kubernetes identity a credential signs in as.
+type DoorIdentity struct {
+	User   string   `json:"user"`
+	Groups []string `json:"groups"`
+}
+
+// Identity is the door's identity as the authorizer sees it.
+func (d *DoorIdentity) Identity() Identity { return Identity{Name: d.User, Groups: d.Groups} }
+
+// door is one control-plane action that opens the cluster.
+type door struct {
+	kind, action, what string
+	as                 *DoorIdentity
+	scope              string
+}
+
+// doors are the managed cluster's ways in, given its settings.
+func (ix *Index) doors() []door {
+	d := ix.snap.Azure
+	if d == nil || d.Cluster == nil {
+		return nil
+	}
+	mc := d.Cluster
+	var out []door
+	if !mc.Arc() && mc.LocalAccounts() {
+		out = append(out, door{kind: DoorCredential, action: azurerbac.ActionAdminCredential, scope: d.ClusterID,
+			what: "fetches the admin credential (az aks get-credentials --admin): a client certificate of user clusterAdmin in group system:masters",
+			as:   &DoorIdentity{User: UserClusterAdmin, Groups: []string{GroupMasters, GroupAuthenticated}}})
+		if !mc.Entra() {
+			out = append(out, door{kind: DoorCredential, action: azurerbac.ActionUserCredential, scope: d.ClusterID,
+				what: "fetches the user credential (az aks get-credentials): a client certificate of the local user clusterUser",
+				as:   &DoorIdentity{User: UserClusterUser, Groups: []string{GroupAuthenticated}}})
+		}
+	}
+	out = append(out,
+		door{kind: DoorReconfigure, action: azurerbac.ActionWriteCluster, scope: d.ClusterID,
+			what: "writes the managed cluster: can turn local accounts on, change the Entra admin groups, turn Azure RBAC off"},
+		door{kind: DoorReconfigure, action: azurerbac.ActionWriteAssignment, scope: d.ClusterID,
+			what: "writes role assignments at the cluster's scope: can grant itself any role there, the credentials' included"})
+	if mc.NodeResourceGroup != "" && !strings.EqualFold(mc.NodeResourceGroupRestriction, "ReadOnly") {
+		if sub, ok := subscriptionOf(d.ClusterID); ok {
+			rg := sub + "/resourceGroups/" + mc.NodeResourceGroup
+			out = append(out,
+				door{kind: DoorReconfigure, action: azurerbac.ActionVMRunCommand, scope: rg,
+					what: "runs commands on the nodes' VMs (node resource group " + mc.NodeResourceGroup + "): root on a node, and so its kubelet's rights"},
+				door{kind: DoorReconfigure, action: azurerbac.ActionVMWrite, scope: rg,
+					what: "writes the nodes' scale sets (node resource group " + mc.NodeResourceGroup + "): root on a node through an extension, and so its kubelet's rights"})
+		}
+	}
+	return out
+}
+
+// subscriptionOf is "/subscriptions/SUB" of a resource id.
+func subscriptionOf(id string) (string, bool) {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	if len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") {
+		return "", false
+	}
+	return "/subscriptions/" + parts[1], true
+}
+
+// AzureDoors are the principals that reach the request through Azure's
+// control plane: the azure-credential doors whose identity the cluster
+// allows it (with those paths), then the azure-reconfigure doors of
+// principals with no credential door, each principal once per kind.
+func (ix *Index) AzureDoors(a Attributes) ([]AzureDoor, []Warning) {
+	return ix.azureDoors(func(dr door) ([]Path, bool) {
+		if dr.as == nil {
+			return nil, true
+		}
+		res := ix.Can(dr.as.Identity(), a)
+		return res.Via, res.Allowed
+	}, nil)
+}
+
+// AzureDoorsOf are the doors subject's object id or groups hold (what-can,
+// can).
+func (ix *Index) AzureDoorsOf(id Identity) ([]AzureDoor, []Warning) {
+	d := ix.snap.Azure
+	if d == nil {
+		return nil, nil
+	}
+	var p azurerbac.Principal
+	for _, g := range id.Groups {
+		if IsGUID(g) {
+			p.Groups = append(p.Groups, g)
+		}
+	}
+	switch {
+	case id.ObjectID != "":
+		p.ObjectID = id.ObjectID
+	case IsGUID(id.Name):
+		p.ObjectID = id.Name
+	case id.Name != "":
+		p.ObjectID = d.ObjectID(id.Name)
+	}
+	if p.ObjectID == "" && len(p.Groups) == 0 {
+		return nil, nil
+	}
+	return ix.azureDoors(func(door) ([]Path, bool) { return nil, true }, &p)
+}
+
+func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.Principal) ([]AzureDoor, []Warning) {
+	d := ix.snap.Azure
+	var out []AzureDoor
+	var ws []Warning
+	credential := map[string]bool{} // principals with a credential door
+	seen := map[string]bool{}
+	unknown := map[string]bool{}
+	for _, dr := range ix.doors() {
+		holders, missing := d.Holders(dr.action, dr.scope)
+		for _, r := range missing {
+			if !unknown[strings.ToLower(r)] {
+				unknown[strings.ToLower(r)] = true
+				ws = append(ws, Warnf(WarnAzureRBAC, "an Azure role assignment names role definition %s, which was not read and is not a built-in role the tool knows: whether it opens the cluster through Azure (its credentials, writing it) is unknown", r))
+			}
+		}
+		if len(holders) == 0 {
+			continue
+		}
+		via, ok := allowed(dr)
+		if !ok {
+			continue
+		}
+		for _, h := range holders {
+			a := h.Assignment
+			if only != nil && !only.Is(a.PrincipalID) {
+				continue
+			}
+			key := strings.ToLower(a.PrincipalID)
+			if dr.kind == DoorReconfigure && credential[key] || seen[dr.kind+"|"+key+"|"+dr.action] {
+				continue
+			}
+			seen[dr.kind+"|"+key+"|"+dr.action] = true
+			if dr.kind == DoorCredential {
+				credential[key] = true
+			}
+			out = append(out, AzureDoor{Kind: dr.kind, Subject: AzurePrincipalSubject(&a), Action: dr.action, What: dr.what, As: dr.as,
+				Assignment: a.ID, Scope: a.Scope, RoleName: cmpName(h.Role), RoleDefinitionID: a.RoleDefinitionID,
+				BuiltinRole: h.Builtin, Conditional: h.Conditional, Via: via})
+		}
+	}
+	// One entry per principal and kind: the first door (the strongest).
+	var kept []AzureDoor
+	one := map[string]bool{}
+	for _, x := range out {
+		k := x.Kind + "|" + strings.ToLower(x.Subject.Key())
+		if !one[k] {
+			one[k] = true
+			kept = append(kept, x)
+		}
+	}
+	return kept, ws
+}
+
+func cmpName(r azurerbac.RoleDefinition) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return path.Base(r.ID)
+}
+
+// AzurePrincipalSubject is the subject an assignment's principal is, as
+// who-can names Azure principals.
+func AzurePrincipalSubject(a *azurerbac.Assignment) Subject {
+	s := azureSubject(a)
+	sub := Subject{Kind: s.Kind, Name: s.Name, ObjectID: a.PrincipalID}
+	if s.Kind == ServicePrincipalKind || s.Kind == ManagedIdentityKind {
+		// Kubernetes sees its object id as a user name.
+		sub.Kind, sub.PrincipalType = UserKind, s.Kind
+	}
+	if sub.Kind == GroupKind {
+		sub.ObjectID, sub.DisplayName = "", a.PrincipalName
+	}
+	return sub
+}
+
+// AKSCluster is the managed cluster's settings, when read.
+func (ix *Index) AKSCluster() *azurerbac.ManagedCluster {
+	if ix.snap.Azure == nil {
+		return nil
+	}
+	return ix.snap.Azure.Cluster
+}
