@@ -82,8 +82,11 @@ func (c *checker) aksCluster() *azurerbac.ManagedCluster {
 		return nil // not an AKS view: no check
 	}
 	if d.Cluster == nil {
-		c.checks = append(c.checks, Check{Rule: c.rule.Name, Status: CheckUnknown,
-			Detail: "the managed cluster's settings were not read: give the JSON of az aks show -o json with -f"})
+		detail := "the managed cluster's settings were not read: give the JSON of az aks show -o json with -f"
+		if d.ClusterGap != "" {
+			detail = d.ClusterGap
+		}
+		c.checks = append(c.checks, Check{Rule: c.rule.Name, Status: CheckUnknown, Detail: detail})
 		return nil
 	}
 	if d.Cluster.Arc() {

@@ -80,6 +80,18 @@ func TestLoad(t *testing.T) {
 	if diff := cmp.Diff(want, assignmentNames(d)); diff != "" {
 		t.Errorf("assignments (-want +got):\n%s", diff)
 	}
+	// The managed cluster's own settings come with it (ARM's GET, its
+	// JSON's own capitalisation: enableRBAC, enableAzureRBAC).
+	if c := d.Cluster; c == nil || !strings.EqualFold(c.ID, cluster) || !c.AzureRBAC() || !c.RBAC() || !c.LocalAccounts() || d.ClusterGap != "" {
+		t.Errorf("the managed cluster: %+v (gap %q)", c, d.ClusterGap)
+	}
+	// A cluster ARM does not serve the settings of (404 here; 403 alike):
+	// the role assignments still load, and the gap says why the settings
+	// are missing.
+	gone := newFakeARM(t, loadFixture(t))
+	if d, err := Load(t.Context(), strings.Replace(cluster, "aks-dev", "aks-gone", 1), nil, gone.options(t, appSecret)); err != nil || d.Cluster != nil || !strings.Contains(d.ClusterGap, "could not be read") {
+		t.Errorf("an unreadable managed cluster: %v %+v", err, d)
+	}
 	wantA := azurerbac.Assignment{
 		ID:    cluster + assignmentsOf + "/0c1a0000-0000-4000-8000-000000000002",
 		Scope: cluster, PrincipalID: teamA, PrincipalType: "Group", RoleDefinitionID: roleID(writer),

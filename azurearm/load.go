@@ -2,6 +2,7 @@ package azurearm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -64,7 +65,36 @@ func Load(ctx context.Context, clusterID string, namespaces []string, o Options)
 			scopes = append(scopes, clusterID+"/namespaces/"+ns)
 		}
 	}
-	return l.load(ctx, clusterID, scopes)
+	d, err := l.load(ctx, clusterID, scopes)
+	if err != nil {
+		return nil, err
+	}
+	// The managed cluster's own settings: who gets in through Azure's
+	// control plane. Not reading them is said, never a guard gap.
+	mc, err := ReadManagedCluster(ctx, clusterID, o)
+	switch {
+	case err == nil:
+		d.Cluster = mc
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	default:
+		d.ClusterGap = "the managed cluster's settings could not be read: " + err.Error()
+	}
+	return d, nil
+}
+
+// ReadManagedCluster reads the AKS cluster's own settings (ARM's GET of
+// the managed cluster, the call --azure-cluster-id is checked with).
+func ReadManagedCluster(ctx context.Context, clusterID string, o Options) (*azurerbac.ManagedCluster, error) {
+	r, err := newREST(o)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := r.get(ctx, r.url(clusterID, managedClustersAPI), &raw); err != nil {
+		return nil, err
+	}
+	return azurerbac.ParseManagedCluster(raw)
 }
 
 // parseClusterID checks that id names an AKS cluster, the only scope Azure

@@ -129,6 +129,9 @@ type Data struct {
 	// Cluster is the managed cluster's own settings, when read (az aks
 	// show, ARM's GET): who gets in through Azure's control plane.
 	Cluster *ManagedCluster `json:"managedCluster,omitempty"`
+	// ClusterGap says why the managed cluster's settings were not read
+	// (live); the aks checks are then unknown, guard's answers unaffected.
+	ClusterGap string `json:"clusterGap,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -210,7 +213,7 @@ func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureR
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).
