@@ -92,11 +92,11 @@ type clusterJSON struct {
 		Type string `json:"type"`
 	} `json:"identity"`
 
-	DisableLocalAccounts *bool                      `json:"disableLocalAccounts"`
-	EnableRBAC           *bool                      `json:"enableRbac"`
+	DisableLocalAccounts *bool            `json:"disableLocalAccounts"`
+	EnableRBAC           *bool            `json:"enableRbac"`
 	AADProfile           *AADProfile      `json:"aadProfile"`
 	APIServer            *APIServerAccess `json:"apiServerAccessProfile"`
-	PublicNetworkAccess  string                     `json:"publicNetworkAccess"`
+	PublicNetworkAccess  string           `json:"publicNetworkAccess"`
 	ServicePrincipal     *struct {
 		ClientID string `json:"clientId"`
 	} `json:"servicePrincipalProfile"`
@@ -187,4 +187,3 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	}
 	return m, nil
 }
-
