@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -21,7 +19,7 @@ import (
 // writes through a link and replaces an existing file only with
 // overwrite.
 func writeFix(dir string, fx *fix.Fix, overwrite bool) (string, error) {
-	doc, err := yaml.Marshal(fx)
+	doc, err := safe.YAML(fx)
 	if err != nil {
 		return "", err
 	}
