@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	hostilekit "github.com/kubectl-access/kubectl-access/internal/testkit/hostile"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 )
 
@@ -32,97 +30,6 @@ import (
 // whose every name (subjects, bindings, roles, namespaces, a resource
 // name, group display names) holds what an attacker who may name an
 // object can put there.
-
-// hostilePayload is in every name: a screen clear, a title-setting OSC, an
-// OSC 52 that would set the clipboard, CR and LF with a forged line, ^C,
-// the bidi override and isolates, C1 controls (CSI, NEL, OSC, ST) as
-// UTF-8, DEL, and shell syntax of every kind.
-const hostilePayload = "\x1b[2J\x1b]0;PWNED-TITLE\x07\x1b]52;c;cHduZWQ=\x07\r\nFAKE LINE x\x03" +
-	"\u202e\u2066\u2067\u2068\u2069\u009b2J\u0085\u009d0;t\u009c\x7f" +
-	"; touch PWNED1; $(touch PWNED2) `touch PWNED3` '\"q"
-
-// hostileNames are the universe's names.
-type hostileNames struct {
-	ns, user, user2, group, sa                            string
-	crRead, crbRead, crbShared, role, rb, crWork, crbWork string
-	secret, groupID, display                              string
-	formulaNS, formulaRB, formulaUser                     string
-}
-
-var hostile28 = hostileNames{
-	ns: "ns-" + hostilePayload, user: "u-" + hostilePayload, user2: "u2-" + hostilePayload,
-	group: "g-" + hostilePayload, sa: "sa-" + hostilePayload,
-	crRead: "cr-" + hostilePayload, crbRead: "crb-" + hostilePayload, crbShared: "crb2-" + hostilePayload,
-	role: "r-" + hostilePayload, rb: "rb-" + hostilePayload,
-	crWork: "crw-" + hostilePayload, crbWork: "crbw-" + hostilePayload,
-	secret:  "db-" + hostilePayload,
-	groupID: "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e99", display: "Team " + hostilePayload,
-	// What a spreadsheet runs: a cell that starts with = + - @.
-	formulaNS: "=cmd|' /C calc'!A0", formulaRB: "@SUM(1+1)*cmd|' /C calc'!A0", formulaUser: "-2+3+cmd|' /C calc'!A0",
-}
-
-// q quotes s as a YAML double-quoted scalar: Go's ASCII quoting (\xHH,
-// \uHHHH, \n, \r, \a...) is YAML's too.
-func q(s string) string { return strconv.QuoteToASCII(s) }
-
-// writeHostileUniverse writes the manifests and the names file.
-func writeHostileUniverse(t *testing.T) (manifests, names string) {
-	t.Helper()
-	h := hostile28
-	dir := t.TempDir()
-	u := func(kind, name string) string {
-		return fmt.Sprintf("{apiGroup: rbac.authorization.k8s.io, kind: %s, name: %s}", kind, q(name))
-	}
-	docs := []string{
-		"apiVersion: v1\nkind: Namespace\nmetadata: {name: " + q(h.ns) + "}",
-		"apiVersion: v1\nkind: Namespace\nmetadata: {name: " + q(h.formulaNS) + "}",
-		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: " + q(h.sa) + ", namespace: " + q(h.ns) + "}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: " + q(h.crRead) + "}\nrules:\n- {apiGroups: [\"\"], resources: [secrets], verbs: [get, list]}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: " + q(h.crbRead) + "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: " + q(h.crRead) + "}\nsubjects:\n- " + u("User", h.user),
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: " + q(h.crbShared) + "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: " + q(h.crRead) + "}\nsubjects:\n- " + u("Group", h.groupID) + "\n- " + u("User", h.user2),
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: " + q(h.role) + ", namespace: " + q(h.ns) + "}\nrules:\n- {apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}\n- {apiGroups: [\"\"], resources: [pods], verbs: [get]}\n- {apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [" + q(h.secret) + "]}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: " + q(h.rb) + ", namespace: " + q(h.ns) + "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: " + q(h.role) + "}\nsubjects:\n- " + u("Group", h.group) + "\n- " + u("User", h.user) + "\n- {kind: ServiceAccount, name: " + q(h.sa) + ", namespace: " + q(h.ns) + "}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: " + q(h.crWork) + "}\nrules:\n- {apiGroups: [apps], resources: [deployments], verbs: [create]}\n- {apiGroups: [\"\"], resources: [pods], verbs: [create]}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: " + q(h.crbWork) + "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: " + q(h.crWork) + "}\nsubjects:\n- {kind: ServiceAccount, name: " + q(h.sa) + ", namespace: " + q(h.ns) + "}",
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: " + q(h.formulaRB) + ", namespace: " + q(h.formulaNS) + "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: " + q(h.crRead) + "}\nsubjects:\n- " + u("User", h.formulaUser),
-		// Someone keeps cluster-admin, so that no fix is a lockout.
-		"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: admins}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- " + u("Group", "admins"),
-	}
-	manifests = filepath.Join(dir, "universe.yaml")
-	if err := os.WriteFile(manifests, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nm, err := json.Marshal(map[string]string{h.group: h.display, h.groupID: h.display, "admins": "=HYPERLINK(\"https://evil.example\")"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	names = filepath.Join(dir, "names.json")
-	if err := os.WriteFile(names, nm, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return manifests, names
-}
-
-// rawControls lists what in s a terminal would act on: C0 controls but
-// newline and tab, DEL, C1 controls, invalid UTF-8, and the format
-// characters (bidi overrides and isolates, zero-width characters) and line
-// separators that reorder or hide text. allowFormat lets the format
-// characters through (YAML, see TestHostileNamesEveryCommand).
-func rawControls(s string, allowFormat bool) []string {
-	var found []string
-	for i, r := range s {
-		switch {
-		case r == '\n' || r == '\t':
-		case r == unicode.ReplacementChar && !strings.HasPrefix(s[i:], "\uFFFD"):
-			found = append(found, fmt.Sprintf("invalid UTF-8 at %d", i))
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			found = append(found, fmt.Sprintf("%U", r))
-		case !allowFormat && (unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029):
-			found = append(found, fmt.Sprintf("%U", r))
-		}
-	}
-	return found
-}
 
 // strings of a decoded JSON or YAML document, every one.
 func docStrings(v any, out map[string]bool) {
@@ -185,8 +92,8 @@ type hostileCase struct {
 }
 
 func TestHostileNamesEveryCommand(t *testing.T) {
-	h := hostile28
-	manifests, names := writeHostileUniverse(t)
+	h := hostilekit.N
+	manifests, names := hostilekit.Write(t)
 	base := []string{"-f", manifests, "--group-names", names}
 
 	// The findings, and the fixes to print.
@@ -206,28 +113,28 @@ func TestHostileNamesEveryCommand(t *testing.T) {
 	}
 
 	// A names file whose path is as hostile, for config set.
-	hostileNamesFile := filepath.Join(filepath.Dir(names), "names"+hostilePayload+".json")
+	hostileNamesFile := filepath.Join(filepath.Dir(names), "names"+hostilekit.Payload+".json")
 	if b, err := os.ReadFile(names); err != nil || os.WriteFile(hostileNamesFile, b, 0o600) != nil {
 		t.Fatal(err)
 	}
 	cases := []hostileCase{
-		{name: "who-can -A", args: []string{"who-can", "get", "secrets", "-A"}, want: []string{h.user, h.user2, h.groupID, h.crbRead, h.crbShared, h.crRead, h.formulaUser, h.formulaRB, h.formulaNS}, shows: true},
-		{name: "who-can -n hostile", args: []string{"who-can", "create", "pods/exec", "-n", h.ns}, want: []string{h.user, h.group, h.sa, h.rb, h.role, h.ns}, shows: true},
-		{name: "who-can hostile resource name", args: []string{"who-can", "get", "secrets", h.secret, "-n", h.ns}, want: []string{h.user, h.secret, h.rb, h.role}, shows: true},
-		{name: "what-can user", args: []string{"what-can", "user:" + h.user}, want: []string{h.user, h.crbRead, h.rb, h.role, h.ns, h.secret}, shows: true},
-		{name: "what-can group", args: []string{"what-can", "group:" + h.group}, want: []string{h.group, h.rb, h.role, h.ns}, shows: true},
-		{name: "what-can named group", args: []string{"what-can", "group:" + h.groupID}, want: []string{h.groupID, h.crbShared}, shows: true},
-		{name: "what-can service account", args: []string{"what-can", "sa:" + h.ns + ":" + h.sa}, want: []string{h.sa, h.ns, h.rb, h.crbWork, h.crWork}, shows: true},
-		{name: "what-can unknown subject", args: []string{"what-can", "user:" + h.user + "-nobody"}, shows: true},
-		{name: "can allowed", args: []string{"can", "user:" + h.user, "get", "secrets", "-n", h.ns}, want: []string{h.user, h.crbRead, h.crRead}, shows: true},
-		{name: "can hostile resource name", args: []string{"can", "user:" + h.user, "get", "secrets", h.secret, "-n", h.ns}, want: []string{h.user, h.secret}, shows: true},
-		{name: "can group", args: []string{"can", "group:" + h.group, "create", "pods/exec", "-n", h.ns}, want: []string{h.group, h.rb, h.role, h.ns}, shows: true},
-		{name: "can denied with nearest", args: []string{"can", "sa:" + h.ns + ":" + h.sa, "delete", "nodes"}, want: []string{h.sa, h.ns}, shows: true},
-		{name: "audit", args: []string{"audit"}, want: []string{h.user, h.user2, h.group, h.sa, h.crbRead, h.crbShared, h.rb, h.crbWork, h.ns},
-			sarif: []string{h.user, h.user2, h.group, h.sa, h.ns}, shows: true},
-		{name: "audit -n hostile", args: []string{"audit", "-n", h.ns}, want: []string{h.user, h.group, h.sa, h.rb, h.ns},
-			sarif: []string{h.user, h.group, h.sa, h.ns}, shows: true},
-		{name: "snapshot", args: []string{"snapshot"}, want: []string{h.user, h.user2, h.group, h.sa, h.crRead, h.crbRead, h.crbShared, h.role, h.rb, h.crWork, h.crbWork, h.ns, h.secret, h.formulaNS, h.formulaRB, h.formulaUser}},
+		{name: "who-can -A", args: []string{"who-can", "get", "secrets", "-A"}, want: []string{h.User, h.User2, h.GroupID, h.CRBRead, h.CRBShared, h.CRRead, h.FormulaUser, h.FormulaRB, h.FormulaNS}, shows: true},
+		{name: "who-can -n hostile", args: []string{"who-can", "create", "pods/exec", "-n", h.NS}, want: []string{h.User, h.Group, h.SA, h.RB, h.Role, h.NS}, shows: true},
+		{name: "who-can hostile resource name", args: []string{"who-can", "get", "secrets", h.Secret, "-n", h.NS}, want: []string{h.User, h.Secret, h.RB, h.Role}, shows: true},
+		{name: "what-can user", args: []string{"what-can", "user:" + h.User}, want: []string{h.User, h.CRBRead, h.RB, h.Role, h.NS, h.Secret}, shows: true},
+		{name: "what-can group", args: []string{"what-can", "group:" + h.Group}, want: []string{h.Group, h.RB, h.Role, h.NS}, shows: true},
+		{name: "what-can named group", args: []string{"what-can", "group:" + h.GroupID}, want: []string{h.GroupID, h.CRBShared}, shows: true},
+		{name: "what-can service account", args: []string{"what-can", "sa:" + h.NS + ":" + h.SA}, want: []string{h.SA, h.NS, h.RB, h.CRBWork, h.CRWork}, shows: true},
+		{name: "what-can unknown subject", args: []string{"what-can", "user:" + h.User + "-nobody"}, shows: true},
+		{name: "can allowed", args: []string{"can", "user:" + h.User, "get", "secrets", "-n", h.NS}, want: []string{h.User, h.CRBRead, h.CRRead}, shows: true},
+		{name: "can hostile resource name", args: []string{"can", "user:" + h.User, "get", "secrets", h.Secret, "-n", h.NS}, want: []string{h.User, h.Secret}, shows: true},
+		{name: "can group", args: []string{"can", "group:" + h.Group, "create", "pods/exec", "-n", h.NS}, want: []string{h.Group, h.RB, h.Role, h.NS}, shows: true},
+		{name: "can denied with nearest", args: []string{"can", "sa:" + h.NS + ":" + h.SA, "delete", "nodes"}, want: []string{h.SA, h.NS}, shows: true},
+		{name: "audit", args: []string{"audit"}, want: []string{h.User, h.User2, h.Group, h.SA, h.CRBRead, h.CRBShared, h.RB, h.CRBWork, h.NS},
+			sarif: []string{h.User, h.User2, h.Group, h.SA, h.NS}, shows: true},
+		{name: "audit -n hostile", args: []string{"audit", "-n", h.NS}, want: []string{h.User, h.Group, h.SA, h.RB, h.NS},
+			sarif: []string{h.User, h.Group, h.SA, h.NS}, shows: true},
+		{name: "snapshot", args: []string{"snapshot"}, want: []string{h.User, h.User2, h.Group, h.SA, h.CRRead, h.CRBRead, h.CRBShared, h.Role, h.RB, h.CRWork, h.CRBWork, h.NS, h.Secret, h.FormulaNS, h.FormulaRB, h.FormulaUser}},
 		{name: "fix hostile id", args: []string{"fix", "secrets-read-\x1b]0;x\x07\u009b2J"}, fails: true},
 		{name: "version", args: []string{"version"}},
 		{name: "config view", args: []string{"config", "view"}, shows: true},
@@ -240,7 +147,7 @@ func TestHostileNamesEveryCommand(t *testing.T) {
 			hostileCase{name: "fix --narrow " + id, args: []string{"fix", id, "--allow-lockout", "--narrow"}})
 	}
 	// config writes under the user's config directory.
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(t.TempDir(), "config"+hostilePayload))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(t.TempDir(), "config"+hostilekit.Payload))
 	t.Setenv("HOME", t.TempDir())
 
 	// Every command and every format is covered.
@@ -329,7 +236,7 @@ func hostileCommand(args []string) string {
 // line an attacker wrote.
 func checkTerminal(t *testing.T, what, s string) {
 	t.Helper()
-	if bad := rawControls(s, false); len(bad) > 0 {
+	if bad := hostilekit.Controls(s, false); len(bad) > 0 {
 		t.Errorf("%s holds what a terminal acts on %v:\n%q", what, bad, s)
 	}
 	if forged(s) {
@@ -355,7 +262,7 @@ func checkHostileOutput(t *testing.T, format, out, errOut string, tc hostileCase
 			}
 			docs = append(docs, doc)
 		}
-		if bad := rawControls(out, false); len(bad) > 0 {
+		if bad := hostilekit.Controls(out, false); len(bad) > 0 {
 			t.Errorf("the JSON holds what a terminal acts on, unescaped %v", bad)
 		}
 	case FormatYAML:
@@ -368,7 +275,7 @@ func checkHostileOutput(t *testing.T, format, out, errOut string, tc hostileCase
 		}
 		// YAML escapes every control character; the format characters it
 		// counts as printable (see rawControls).
-		if bad := rawControls(out, true); len(bad) > 0 {
+		if bad := hostilekit.Controls(out, true); len(bad) > 0 {
 			t.Errorf("the YAML holds control characters unescaped %v", bad)
 		}
 	case FormatCSV:
@@ -423,39 +330,16 @@ func carries(strs map[string]bool, w string) bool {
 
 // checkShellRun runs shell text as bash would, with a kubectl and an az
 // that record their arguments: nothing in a name runs, no line holds a
-// character that acts when pasted, and each name reaches kubectl whole.
+// character that acts when pasted, and a name its commands hold reaches
+// kubectl whole.
 func checkShellRun(t *testing.T, script string) {
 	t.Helper()
-	for i, l := range strings.Split(strings.TrimSuffix(script, "\n"), "\n") {
-		for _, r := range l {
-			if r != ' ' && !unicode.IsPrint(r) {
-				t.Errorf("line %d holds %U: a paste acts on it: %q", i+1, r, l)
-			}
-		}
+	if bad := hostilekit.Unpastable(script); len(bad) > 0 {
+		t.Errorf("the commands hold %v: a paste acts on them:\n%q", bad, script)
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	if err := os.Mkdir(bin, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	fake := "#!/bin/sh\nprintf '%s\\0' \"$(basename \"$0\")\" \"$@\" >> \"$LOG\"; case \" $* \" in *' -f - '*) cat >> \"$LOG\";; esac; exit 0\n"
-	for _, name := range []string{"kubectl", "az"} {
-		if err := os.WriteFile(filepath.Join(bin, name), []byte(fake), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	log := filepath.Join(dir, "log")
-	c := exec.Command("bash", "-c", script)
-	c.Dir = dir
-	c.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "LOG="+log)
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Errorf("bash: %v\n%s\n%s", err, out, script)
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.Contains(e.Name(), "PWNED") {
-			t.Errorf("running the commands created %q: a name ran as code:\n%s", e.Name(), script)
-		}
+	args, pwned := hostilekit.RunShell(t, script)
+	if len(pwned) > 0 {
+		t.Errorf("running the commands created %q: a name ran as code:\n%s", pwned, script)
 	}
 	commands := ""
 	for _, l := range strings.Split(script, "\n") {
@@ -466,11 +350,8 @@ func checkShellRun(t *testing.T, script string) {
 	if !strings.Contains(commands, "PWNED") && !strings.Contains(commands, "cmd|") {
 		return // the names are in the comment only
 	}
-	b, _ := os.ReadFile(log)
-	h := hostile28
-	known := []string{h.ns, h.user, h.user2, h.group, h.sa, h.crRead, h.crbRead, h.crbShared, h.role, h.rb, h.crWork, h.crbWork, h.formulaNS, h.formulaRB}
-	if !slices.ContainsFunc(strings.Split(string(b), "\x00"), func(arg string) bool { return slices.Contains(known, arg) }) {
-		t.Errorf("no command got a hostile name whole:\n%q\n%s", b, script)
+	if !slices.ContainsFunc(args, func(arg string) bool { return slices.Contains(hostilekit.N.All(), arg) }) {
+		t.Errorf("no command got a hostile name whole:\n%q\n%s", args, script)
 	}
 }
 
@@ -484,7 +365,7 @@ func checkShellRun(t *testing.T, script string) {
 func TestHostileNamesLive(t *testing.T) {
 	c := clustertest.Get(t)
 	ctx := t.Context()
-	h := hostile28
+	h := hostilekit.N
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 	const ns = "hostile-live"
 	must := func(_ any, err error) {
@@ -497,18 +378,18 @@ func TestHostileNamesLive(t *testing.T) {
 		return rbacv1.Subject{Kind: kind, APIGroup: rbacv1.GroupName, Name: name}
 	}
 	must(cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}))
-	must(cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: h.crRead},
+	must(cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: h.CRRead},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}}, metav1.CreateOptions{}))
-	must(cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: h.crbRead},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: h.crRead}, Subjects: []rbacv1.Subject{subject("User", h.user)}}, metav1.CreateOptions{}))
-	must(cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: h.role},
+	must(cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: h.CRBRead},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: h.CRRead}, Subjects: []rbacv1.Subject{subject("User", h.User)}}, metav1.CreateOptions{}))
+	must(cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: h.Role},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods/exec"}}}}, metav1.CreateOptions{}))
-	must(cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: h.rb},
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: h.role}, Subjects: []rbacv1.Subject{subject("Group", h.group), subject("User", h.user)}}, metav1.CreateOptions{}))
+	must(cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: h.RB},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: h.Role}, Subjects: []rbacv1.Subject{subject("Group", h.Group), subject("User", h.User)}}, metav1.CreateOptions{}))
 	t.Cleanup(func() {
 		ctx := context.Background()
-		_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, h.crbRead, metav1.DeleteOptions{})
-		_ = cs.RbacV1().ClusterRoles().Delete(ctx, h.crRead, metav1.DeleteOptions{})
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, h.CRBRead, metav1.DeleteOptions{})
+		_ = cs.RbacV1().ClusterRoles().Delete(ctx, h.CRRead, metav1.DeleteOptions{})
 		_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 	})
 
@@ -516,20 +397,20 @@ func TestHostileNamesLive(t *testing.T) {
 	// attacker, written by hand: client-go's writer cannot write C1
 	// controls (its YAML refuses them), its reader reads them escaped.
 	dir := t.TempDir()
-	ctxA, ctxB := "ctx-"+hostilePayload, "ctx2-"+hostilePayload
+	ctxA, ctxB := "ctx-"+hostilekit.Payload, "ctx2-"+hostilekit.Payload
 	var kc strings.Builder
 	fmt.Fprintf(&kc, "apiVersion: v1\nkind: Config\ncurrent-context: %s\nclusters:\n- name: local\n  cluster: {server: %s, certificate-authority-data: %s}\n",
-		q(ctxA), q(c.Server), base64.StdEncoding.EncodeToString(c.Config.CAData))
+		hostilekit.Quote(ctxA), hostilekit.Quote(c.Server), base64.StdEncoding.EncodeToString(c.Config.CAData))
 	fmt.Fprintf(&kc, "users:\n- name: admin\n  user: {client-certificate-data: %s, client-key-data: %s}\ncontexts:\n",
 		base64.StdEncoding.EncodeToString(c.Config.CertData), base64.StdEncoding.EncodeToString(c.Config.KeyData))
 	for _, name := range []string{ctxA, ctxB} {
-		fmt.Fprintf(&kc, "- name: %s\n  context: {cluster: local, user: admin, namespace: %s}\n", q(name), ns)
+		fmt.Fprintf(&kc, "- name: %s\n  context: {cluster: local, user: admin, namespace: %s}\n", hostilekit.Quote(name), ns)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(kc.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	nm, _ := json.Marshal(map[string]string{"system:masters": "Masters " + hostilePayload, "system:authenticated": "Everyone " + hostilePayload, h.group: h.display})
+	nm, _ := json.Marshal(map[string]string{"system:masters": "Masters " + hostilekit.Payload, "system:authenticated": "Everyone " + hostilekit.Payload, h.Group: h.Display})
 	names := filepath.Join(dir, "names.json")
 	if err := os.WriteFile(names, nm, 0o600); err != nil {
 		t.Fatal(err)
@@ -554,15 +435,15 @@ func TestHostileNamesLive(t *testing.T) {
 	}
 
 	cases := []hostileCase{
-		{name: "whoami", args: slices.Concat([]string{"whoami"}, one), want: []string{ctxA, "Masters " + hostilePayload}, shows: true},
-		{name: "who-can one context", args: slices.Concat([]string{"who-can", "get", "secrets", "-A"}, one), want: []string{h.user, h.crbRead, h.crRead}, shows: true},
-		{name: "who-can two contexts", args: slices.Concat([]string{"who-can", "get", "secrets", "-A"}, two), want: []string{ctxA, ctxB, h.user, h.crbRead}, shows: true},
-		{name: "what-can", args: slices.Concat([]string{"what-can", "group:" + h.group}, one), want: []string{h.group, h.rb, h.role}, shows: true},
-		{name: "can two contexts", args: slices.Concat([]string{"can", "user:" + h.user, "create", "pods/exec"}, two), want: []string{ctxA, ctxB, h.user, h.rb}, shows: true},
-		{name: "audit one context", args: slices.Concat([]string{"audit"}, one), want: []string{h.user, h.group, h.crbRead, h.rb}, sarif: []string{h.user, h.group}, shows: true},
-		{name: "audit two contexts", args: slices.Concat([]string{"audit"}, two), want: []string{ctxA, ctxB, h.user, h.group}, sarif: []string{h.user, h.group}, shows: true},
-		{name: "snapshot", args: slices.Concat([]string{"snapshot"}, one), want: []string{ctxA, h.user, h.group, h.crRead, h.crbRead, h.role, h.rb}},
-		{name: "unknown context", args: []string{"who-can", "get", "pods", "--context", "nope-" + hostilePayload}, fails: true},
+		{name: "whoami", args: slices.Concat([]string{"whoami"}, one), want: []string{ctxA, "Masters " + hostilekit.Payload}, shows: true},
+		{name: "who-can one context", args: slices.Concat([]string{"who-can", "get", "secrets", "-A"}, one), want: []string{h.User, h.CRBRead, h.CRRead}, shows: true},
+		{name: "who-can two contexts", args: slices.Concat([]string{"who-can", "get", "secrets", "-A"}, two), want: []string{ctxA, ctxB, h.User, h.CRBRead}, shows: true},
+		{name: "what-can", args: slices.Concat([]string{"what-can", "group:" + h.Group}, one), want: []string{h.Group, h.RB, h.Role}, shows: true},
+		{name: "can two contexts", args: slices.Concat([]string{"can", "user:" + h.User, "create", "pods/exec"}, two), want: []string{ctxA, ctxB, h.User, h.RB}, shows: true},
+		{name: "audit one context", args: slices.Concat([]string{"audit"}, one), want: []string{h.User, h.Group, h.CRBRead, h.RB}, sarif: []string{h.User, h.Group}, shows: true},
+		{name: "audit two contexts", args: slices.Concat([]string{"audit"}, two), want: []string{ctxA, ctxB, h.User, h.Group}, sarif: []string{h.User, h.Group}, shows: true},
+		{name: "snapshot", args: slices.Concat([]string{"snapshot"}, one), want: []string{ctxA, h.User, h.Group, h.CRRead, h.CRBRead, h.Role, h.RB}},
+		{name: "unknown context", args: []string{"who-can", "get", "pods", "--context", "nope-" + hostilekit.Payload}, fails: true},
 	}
 	for _, id := range fixable {
 		cases = append(cases, hostileCase{name: "fix " + id, args: slices.Concat([]string{"fix", id, "--allow-lockout"}, one)})
