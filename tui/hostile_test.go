@@ -71,6 +71,7 @@ func TestHostileUniverseOnEveryPage(t *testing.T) {
 		text string   // typed after keys
 		then []string // pressed after the text
 		wait tea.Msg
+		see  string // on the screen too
 	}{
 		{name: "subjects", keys: []string{"1"}},
 		{name: "subject matrix", keys: []string{"1", "/"}, text: "u-", then: []string{"<enter>", "<enter>"}},
@@ -80,11 +81,11 @@ func TestHostileUniverseOnEveryPage(t *testing.T) {
 		{name: "who can through service accounts", keys: []string{"2"}, text: "create pods/exec -A", then: []string{"<enter>", "t"}},
 		{name: "findings", keys: []string{"3"}},
 		{name: "finding detail", keys: []string{"3", "/"}, text: "PWNED", then: []string{"<enter>", "<enter>"}},
-		{name: "fix", keys: []string{"3", "/"}, text: "rule:secrets-read", then: []string{"<enter>", "f"}, wait: planMsg{}},
-		{name: "fix narrowing", keys: []string{"3", "/"}, text: "rule:workload-create", then: []string{"<enter>", "f"}, wait: planMsg{}},
+		{name: "fix", keys: []string{"3", "/"}, text: "rule:secrets-read", then: []string{"<enter>", "f"}, wait: planMsg{}, see: "  subjects:"},
+		{name: "fix narrowing", keys: []string{"3", "/"}, text: "rule:workload-create", then: []string{"<enter>", "f"}, wait: planMsg{}, see: "- roleRef:"},
 		{name: "roles", keys: []string{"4"}},
 		{name: "role detail", keys: []string{"4", "/"}, text: "PWNED", then: []string{"<enter>", "<enter>"}},
-		{name: "object yaml", keys: []string{"4", "/"}, text: "PWNED", then: []string{"<enter>", "v"}, wait: objectMsg{}},
+		{name: "object yaml", keys: []string{"4", "/"}, text: "PWNED", then: []string{"<enter>", "v"}, wait: objectMsg{}, see: "metadata:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := start(t, hostileApp(t), 140, 45, Options{})
@@ -96,6 +97,9 @@ func TestHostileUniverseOnEveryPage(t *testing.T) {
 			}
 			m, _ := f.finish()
 			checkScreen(t, tc.name, m.lastScreen, true)
+			if !strings.Contains(plain(m.lastScreen), tc.see) {
+				t.Errorf("%s: the screen lacks %q:\n%s", tc.name, tc.see, plain(m.lastScreen))
+			}
 		})
 	}
 }
