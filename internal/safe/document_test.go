@@ -99,3 +99,13 @@ func FuzzJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkJSONNothingToEscape is the cost safe.JSON adds to a document
+// of ASCII names (the common case): one scan, no copy.
+func BenchmarkJSONNothingToEscape(b *testing.B) {
+	doc := bytes.Repeat([]byte(`{"kind":"User","name":"alice@contoso.com","namespace":"payments"},`), 1<<17) // 8 MiB
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		JSON(doc)
+	}
+}
