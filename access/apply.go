@@ -1,7 +1,6 @@
 package access
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,7 @@ func (a *App) Apply(ctx context.Context, fx *fix.Fix, applied func(op fix.Operat
 	if a.Cluster == nil {
 		return 0, ErrNotLive
 	}
-	ops := Ordered(fx.Operations)
+	ops := fix.Ordered(fx.Operations)
 	if _, err := a.DryRun(ctx, &fix.Fix{Operations: ops}); err != nil {
 		return 0, fmt.Errorf("nothing was applied: %w", err)
 	}
@@ -73,26 +72,6 @@ func (a *App) Apply(ctx context.Context, fx *fix.Fix, applied func(op fix.Operat
 		}
 	}
 	return len(made), nil
-}
-
-// Ordered is the order Apply runs a fix's operations in: the removals
-// (patches and deletes, which only take access away) first, then the
-// creates (the grants a narrowing fix adds), each group in the fix's
-// order. A failure part-way then leaves less access, never more: a
-// narrowing fix whose cluster-wide binding is gone adds nothing.
-func Ordered(ops []fix.Operation) []fix.Operation {
-	out := slices.Clone(ops)
-	slices.SortStableFunc(out, func(a, b fix.Operation) int {
-		return cmp.Compare(b2i(a.Action == fix.Create), b2i(b.Action == fix.Create))
-	})
-	return out
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Undo is the operation that reverses one applied operation, given the

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/files"
@@ -89,7 +87,7 @@ func (p *FixPlan) Azure() bool {
 // no name can end the comment). As files.Write does, it never writes
 // through a link and replaces an existing file only with overwrite.
 func WriteFix(dir string, fx *fix.Fix, overwrite bool) (string, error) {
-	doc, err := yaml.Marshal(fx)
+	doc, err := safe.YAML(fx)
 	if err != nil {
 		return "", err
 	}

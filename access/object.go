@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -30,7 +30,7 @@ func (s *Session) ObjectYAML(ctx context.Context, ref rbac.ObjectRef) (text, ori
 		if md, ok := obj["metadata"].(map[string]any); ok {
 			delete(md, "managedFields")
 		}
-		b, err := yaml.Marshal(obj)
+		b, err := safe.YAML(obj)
 		if err != nil {
 			return "", "", err
 		}
@@ -67,7 +67,7 @@ func (s *Session) snapshotObject(ref rbac.ObjectRef) ([]byte, bool) {
 	if obj == nil {
 		return nil, false
 	}
-	b, err := yaml.Marshal(obj)
+	b, err := safe.YAML(obj)
 	return b, err == nil
 }
 

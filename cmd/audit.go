@@ -219,7 +219,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			named.Findings[i].Message = app.Names.Annotate(named.Findings[i].Message)
 		}
 		if b, err = named.SARIF(version.Version, sess.Locate); err == nil {
-			_, err = fmt.Fprintln(o.Out, string(b))
+			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
 		}
 	case FormatCSV, FormatMarkdown:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)

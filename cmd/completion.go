@@ -43,6 +43,9 @@ func (c *completer) client() (kubernetes.Interface, error) {
 }
 
 func (c *completer) config() (*rest.Config, error) {
+	if err := checkKubeconfigFiles(c.flags); err != nil {
+		return nil, err
+	}
 	cfg, err := c.flags.ToRESTConfig()
 	if err != nil {
 		return nil, err
@@ -213,6 +216,9 @@ func addCompletions(root *cobra.Command, r *RootOptions) {
 
 // contexts are the kubeconfig's context names, sorted.
 func (c *completer) contexts() []string {
+	if checkKubeconfigFiles(c.flags) != nil {
+		return nil
+	}
 	raw, err := c.flags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
 		return nil

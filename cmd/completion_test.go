@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -148,5 +150,62 @@ func TestCompletionOfContexts(t *testing.T) {
 	}
 	if got := completions(t, flag, "who-can", "--context", "d"); !slices.Equal(got, []string{"dev"}) {
 		t.Errorf("--context d: %v", got)
+	}
+}
+
+// TestCompletionOfAFIFOKubeconfig: a FIFO as --kubeconfig (or in
+// $KUBECONFIG) neither hangs a completion nor crashes it: every
+// completion that reads the kubeconfig checks it with the opener first,
+// as the commands do, and completes nothing from it.
+func TestCompletionOfAFIFOKubeconfig(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Should a completion open it blocking after all, a writer unblocks
+	// it at the end (O_RDWR does not wait).
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(fifo, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"--context", []string{"who-can", "--context", ""}},
+		{"a fleet's --contexts", []string{"audit", "--contexts", ""}},
+		{"-n", []string{"who-can", "get", "pods", "-n", ""}},
+		{"resources", []string{"who-can", "get", ""}},
+		{"subjects", []string{"what-can", ""}},
+		{"findings", []string{"fix", ""}},
+	} {
+		for _, how := range []string{"--kubeconfig", "$KUBECONFIG"} {
+			t.Run(tc.name+" "+how, func(t *testing.T) {
+				args := append([]string{"__complete"}, tc.args...)
+				if how == "--kubeconfig" {
+					args = append([]string{"__complete", "--kubeconfig", fifo}, tc.args...)
+				} else {
+					t.Setenv("KUBECONFIG", fifo)
+				}
+				type result struct {
+					out  string
+					code int
+				}
+				done := make(chan result, 1)
+				go func() {
+					out, _, code := run(t, args...)
+					done <- result{out, code}
+				}()
+				select {
+				case r := <-done:
+					if r.code != ExitOK || !strings.Contains(r.out, ":") {
+						t.Errorf("exit %d, output %q: want cobra's directive and no crash", r.code, r.out)
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatal("the completion hangs on a FIFO kubeconfig")
+				}
+			})
+		}
 	}
 }

@@ -80,7 +80,7 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 			}
 		})
 		if err == nil {
-			_, err = fmt.Fprintln(o.Out, string(b))
+			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
 		}
 	case FormatCSV, FormatMarkdown:
 		o.fleetWarnings(rep)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -203,6 +204,28 @@ func TestFleetOffline(t *testing.T) {
 	if parts != 2 {
 		t.Errorf("-o yaml: %d documents\n%s", parts, yml)
 	}
+	// CSV and Markdown: one table, the cluster first; a cluster not read
+	// is a row saying so (a heading line would make the file no CSV, and
+	// its "== " a spreadsheet formula).
+	csvOut, _, code := run(t, "who-can", "get", "secrets", "-n", "payments", "-f", broken, "-o", "csv")
+	recs, err := parseCSV(csvOut)
+	if err != nil || code != ExitIncomplete || len(recs) < 4 || !slices.Equal(recs[0], []string{"CLUSTER", "SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE", "INCOMPLETE"}) {
+		t.Fatalf("who-can -o csv over a fleet: code %d, %v\n%s", code, err, csvOut)
+	}
+	byCluster := map[string][]string{}
+	for _, r := range recs[1:] {
+		byCluster[r[0]] = r
+	}
+	if r := byCluster["prod-north"]; r == nil || !strings.Contains(r[1], "not read") || r[7] != "true" {
+		t.Errorf("who-can -o csv: the cluster not read: %q\n%s", r, csvOut)
+	}
+	if r := byCluster[`evil\x1b[2J\nname`]; r == nil || r[7] != "false" {
+		t.Errorf("who-can -o csv: the hostile context, escaped: %q\n%s", r, csvOut)
+	}
+	md, _, _ := run(t, "who-can", "get", "secrets", "-n", "payments", "-f", testFleet, "-o", "markdown")
+	if !strings.HasPrefix(md, "| CLUSTER | SUBJECT |") || !strings.Contains(md, "\n| prod-west | group:system:authenticated |") || strings.Contains(md, "==") {
+		t.Errorf("who-can -o markdown over a fleet:\n%s", md)
+	}
 
 	// can: each cluster decided, then where it is allowed; exit 1 when
 	// denied on one, 2 when unknown on one.
@@ -308,3 +331,6 @@ func TestFleetDocStreamed(t *testing.T) {
 		}
 	}
 }
+
+// parseCSV reads a whole CSV output as a spreadsheet or a script would.
+func parseCSV(s string) ([][]string, error) { return csv.NewReader(strings.NewReader(s)).ReadAll() }

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -74,20 +73,21 @@ func (o *OutputFlag) Validate() error {
 // Document says whether the format is a document (json, yaml).
 func (o *OutputFlag) Document() bool { return o.Value == FormatJSON || o.Value == FormatYAML }
 
-// printDoc writes a document as JSON or YAML.
+// printDoc writes a document as JSON or YAML, printable whatever its
+// names hold (safe.JSON, safe.JSONToYAML).
 func printDoc(w io.Writer, format string, doc any) error {
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}
 	if format == FormatYAML {
-		if b, err = yaml.JSONToYAML(b); err != nil {
+		if b, err = safe.JSONToYAML(b); err != nil {
 			return err
 		}
 		_, err = w.Write(b)
 		return err
 	}
-	_, err = fmt.Fprintln(w, string(b))
+	_, err = fmt.Fprintln(w, string(safe.JSON(b)))
 	return err
 }
 

@@ -8,9 +8,8 @@ import (
 	"io"
 	"runtime"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
 // A streamed list is a top-level list of a document whose items are
@@ -51,9 +50,11 @@ func writeDoc(w io.Writer, format string, doc any, lists ...streamed) error {
 		return err
 	}
 	if format == FormatYAML {
-		if head, err = yaml.JSONToYAML(head); err != nil {
+		if head, err = safe.JSONToYAML(head); err != nil {
 			return err
 		}
+	} else {
+		head = safe.JSON(head)
 	}
 	type cut struct {
 		from, to int // the bytes of the head the list replaces
@@ -147,8 +148,9 @@ func writeItems(w io.Writer, format string, l streamed) error {
 			return nil, err
 		}
 		if format == FormatYAML {
-			return yaml.JSONToYAML(arr)
+			return safe.JSONToYAML(arr)
 		}
+		arr = safe.JSON(arr)
 		// "[\n" + items + "\n  ]": keep the items.
 		b := indent(make([]byte, 0, 3*len(arr)), arr, "  ", "  ")
 		b = bytes.TrimSuffix(bytes.TrimPrefix(b, []byte("[\n")), []byte("\n  ]"))
@@ -286,7 +288,7 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %q: %s,\n", kv.key, b)
+		fmt.Fprintf(w, "  %q: %s,\n", kv.key, safe.JSON(b))
 	}
 	if len(rep.Clusters) == 0 {
 		io.WriteString(w, "  \"clusters\": []")
@@ -299,6 +301,7 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 			if err != nil {
 				return err
 			}
+			b = safe.JSON(b)
 			io.WriteString(w, "    ")
 			if report == nil {
 				w.Write(b)
@@ -324,7 +327,7 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, ",\n  \"groups\": %s", b)
+		fmt.Fprintf(w, ",\n  \"groups\": %s", safe.JSON(b))
 	}
 	_, err := io.WriteString(w, "\n}\n")
 	return err
@@ -332,7 +335,7 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 
 func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
 	top := func(key string, v any) error {
-		b, err := yaml.Marshal(map[string]any{key: v})
+		b, err := safe.YAML(map[string]any{key: v})
 		if err == nil {
 			_, err = w.Write(b)
 		}
@@ -349,7 +352,7 @@ func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
 	for _, c := range rep.Clusters {
 		report := c.Report
 		c.Report = nil
-		b, err := yaml.Marshal(c)
+		b, err := safe.YAML(c)
 		if err != nil {
 			return err
 		}

@@ -111,6 +111,15 @@ func (r *rows) add(cells ...string) {
 			out[i] = cell(c)
 		}
 	}
+	// A short row (a cluster not read) is padded: every CSV record and
+	// every Markdown row has the header's columns.
+	width := r.cols
+	if r.format == FormatCSV && r.incomplete != "" {
+		width--
+	}
+	for r.tw == nil && len(out) < width {
+		out = append(out, "")
+	}
 	switch r.format {
 	case FormatCSV:
 		if len(out) < r.cols && r.incomplete != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -161,6 +162,16 @@ func (o *WhoCanOptions) runFleet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// CSV and Markdown are one table, the cluster in its first column: a
+	// heading line would make the file no CSV (and its "== " a formula).
+	var flat *rows
+	if f := o.Output.Value; f == FormatCSV || f == FormatMarkdown {
+		incomplete := false
+		for i, r := range results {
+			incomplete = incomplete || r.Err != nil || answers[i].Incomplete
+		}
+		flat = newAnswerRows(o.Out, f, incomplete, append([]string{"CLUSTER"}, flatWhoCanHeader(o.Verify.On())...)...)
+	}
 	disagree := false
 	for i, r := range results {
 		ans := answers[i]
@@ -171,22 +182,38 @@ func (o *WhoCanOptions) runFleet(ctx context.Context) error {
 			ans.Subjects, ans.Warnings, ans.Incomplete = []rbac.SubjectGrant{}, []rbac.Warning{}, true
 		}
 		ans.Cluster = ref
-		docStart(o.Out, o.Output.Value, r)
 		errOut := clusterErrOut(o.ErrOut, r.Context)
-		if r.Err != nil {
-			fmt.Fprintf(errOut, "not read: %s\n", safe.Error(r.Err))
-			if !o.Output.Document() {
-				fmt.Fprintln(o.Out, "  not read (see the error): the answer is unknown")
+		if flat != nil {
+			flat.incomplete = strconv.FormatBool(r.Err != nil || ans.Incomplete)
+			if r.Err != nil {
+				fmt.Fprintf(errOut, "not read: %s\n", safe.Error(r.Err))
+				flat.add(r.Context, "(not read: the answer is unknown; see the error)")
 				continue
 			}
-		}
-		if err := o.print(o.Out, errOut, r.App, ans); err != nil {
-			return err
+			printWarnings(errOut, ans.Incomplete, ans.Warnings)
+			addFlatWhoCan(flat, []string{r.Context}, r.App, ans, o.Verify.On())
+		} else {
+			docStart(o.Out, o.Output.Value, r)
+			if r.Err != nil {
+				fmt.Fprintf(errOut, "not read: %s\n", safe.Error(r.Err))
+				if !o.Output.Document() {
+					fmt.Fprintln(o.Out, "  not read (see the error): the answer is unknown")
+					continue
+				}
+			}
+			if err := o.print(o.Out, errOut, r.App, ans); err != nil {
+				return err
+			}
 		}
 		if verrs[i] != nil {
 			fmt.Fprintf(errOut, "the answer above is not verified: %s\n", safe.Error(verrs[i]))
 		}
 		disagree = disagree || !ans.Verification.Agrees()
+	}
+	if flat != nil {
+		if err := flat.flush(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case slices.ContainsFunc(verrs, func(e error) bool { return e != nil }):
@@ -209,32 +236,8 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 	verified := ans.Verification != nil
 	switch f := o.Output.Value; f {
 	case FormatCSV, FormatMarkdown:
-		// Flat: every row whole, the subject on each.
-		header := []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}
-		if verified {
-			header = append(header, "VERIFIED")
-		}
-		t := newAnswerRows(out, f, ans.Incomplete, header...)
-		for _, s := range ans.Subjects {
-			sub := s.Subject()
-			display := s.DisplayName
-			if sub.Kind == rbac.GroupKind && app.Names[sub.Name] != "" {
-				display = app.Names[sub.Name]
-			}
-			for _, p := range s.Via {
-				row := []string{sub.String(), display, access.PathWhere(&p), bindingOf(p), roleOf(p), ruleOf(p)}
-				if verified {
-					row = append(row, s.Verified)
-				}
-				t.add(row...)
-			}
-		}
-		for _, row := range doorRows(ans.AzureDoors) {
-			if verified {
-				row = append(row, "")
-			}
-			t.add(row...)
-		}
+		t := newAnswerRows(out, f, ans.Incomplete, flatWhoCanHeader(verified)...)
+		addFlatWhoCan(t, nil, app, ans, verified)
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
@@ -293,6 +296,43 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 		fmt.Fprintf(errOut, "Note: the direct answer: %d of these subjects are service accounts (or their groups); --transitive adds who can act as them\n", sas)
 	}
 	return nil
+}
+
+// flatWhoCanHeader heads who-can's flat table (CSV, Markdown): every row
+// whole, the subject on each.
+func flatWhoCanHeader(verified bool) []string {
+	header := []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}
+	if verified {
+		header = append(header, "VERIFIED")
+	}
+	return header
+}
+
+// addFlatWhoCan adds an answer's rows to a flat table, each after lead
+// (the cluster's column, over several clusters).
+func addFlatWhoCan(t *rows, lead []string, app *access.App, ans *access.WhoCanAnswer, verified bool) {
+	for _, s := range ans.Subjects {
+		sub := s.Subject()
+		display := s.DisplayName
+		if sub.Kind == rbac.GroupKind && app.Names[sub.Name] != "" {
+			display = app.Names[sub.Name]
+		}
+		for _, p := range s.Via {
+			row := append(slices.Clone(lead), sub.String(), display, access.PathWhere(&p), bindingOf(p), roleOf(p), ruleOf(p))
+			if verified {
+				row = append(row, s.Verified)
+			}
+			t.add(row...)
+		}
+	}
+	// The ways in through Azure's control plane, as rows of their own.
+	for _, row := range doorRows(ans.AzureDoors) {
+		row = append(slices.Clone(lead), row...)
+		if verified {
+			row = append(row, "")
+		}
+		t.add(row...)
+	}
 }
 
 // printTransitive lists who reaches the request through a service

@@ -343,17 +343,15 @@ func azureRule(r rbac.GrantedRule) string {
 	return s
 }
 
-// azCommands renders the Azure operations as az commands, every word
+// azCommand renders an Azure operation as an az command, every word
 // quoted for the shell.
-func azCommands(b *strings.Builder, op Operation) {
-	switch op.Action {
-	case Delete:
-		fmt.Fprintf(b, "az role assignment delete --ids %s\n", safe.Shell(op.Target.Name))
-	case Create:
-		scope, role, principal, typ, _ := AssignmentOf(op)
-		fmt.Fprintf(b, "az role assignment create --assignee-object-id %s --assignee-principal-type %s --role %s --scope %s --name %s\n",
-			safe.Shell(principal), safe.Shell(typ), safe.Shell(role), safe.Shell(scope), safe.Shell(op.Target.Name[strings.LastIndexByte(op.Target.Name, '/')+1:]))
+func azCommand(op Operation) string {
+	if op.Action == Delete {
+		return "az role assignment delete --ids " + safe.Shell(op.Target.Name)
 	}
+	scope, role, principal, typ, _ := AssignmentOf(op)
+	return fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type %s --role %s --scope %s --name %s",
+		safe.Shell(principal), safe.Shell(typ), safe.Shell(role), safe.Shell(scope), safe.Shell(op.Target.Name[strings.LastIndexByte(op.Target.Name, '/')+1:]))
 }
 
 var _ = audit.CategoryAzure

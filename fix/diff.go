@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
 
 // Diff renders before and after as YAML and marks the lines that differ.
@@ -18,7 +18,7 @@ func Diff(before, after map[string]any) string {
 		if m == nil {
 			return nil
 		}
-		b, _ := yaml.Marshal(m)
+		b, _ := safe.YAML(m)
 		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	}
 	return unifiedDiff(lines(before), lines(after))

@@ -90,3 +90,56 @@ func TestKubectlIsPasteSafe(t *testing.T) {
 		t.Errorf("kubectl create did not get the object as it is: %q", b)
 	}
 }
+
+// TestKubectlOrderAndChain: the commands run the removals first and the
+// creates last, as Apply does, joined with && so that a step that fails
+// stops the rest: a narrowing fix whose ClusterRoleBinding could not be
+// removed (its guard failed, or the delete did) creates no RoleBinding.
+func TestKubectlOrderAndChain(t *testing.T) {
+	rb, _ := json.Marshal(map[string]any{"apiVersion": rbac.RBACAPIVersion, "kind": "RoleBinding", "metadata": map[string]any{"name": "narrowed", "namespace": "ci"}})
+	fx := &Fix{Finding: "workload-create-0123456789", Description: "narrow", Operations: []Operation{
+		{Action: Create, Target: rbac.ObjectRef{Kind: "RoleBinding", Name: "narrowed", Namespace: "ci"}, Object: rb},
+		{Action: Patch, Target: rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: "shared"}, Patch: []PatchOp{{Op: "test", Path: "/subjects/0/name", Value: "x"}, {Op: "remove", Path: "/subjects/0"}}},
+		{Action: Delete, Target: rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: "wide"}, Guard: []PatchOp{{Op: "test", Path: "/subjects", Value: []any{}}}},
+	}}
+	sh := Kubectl(fx)
+	lines := strings.Split(strings.TrimSuffix(sh, "\n"), "\n")
+	for i, l := range lines[1 : len(lines)-1] {
+		if !strings.HasSuffix(l, " && \\") {
+			t.Errorf("line %d does not chain to the next: %q", i+2, l)
+		}
+	}
+	patch, del, create := strings.Index(sh, "kubectl patch clusterrolebinding 'shared'"), strings.Index(sh, "kubectl delete --raw '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/wide'"), strings.Index(sh, "kubectl create -f -")
+	if patch < 0 || del < patch || create < del {
+		t.Errorf("not removals first, then the create:\n%s", sh)
+	}
+
+	// Run with a kubectl that fails at one step: nothing after it runs.
+	dir := t.TempDir()
+	fake := "#!/bin/sh\necho \"$1 $2 $3\" >> \"$LOG\"\ncase \"$1 $3\" in \"$FAIL\") exit 1;; esac\n[ \"$1\" = patch ] && case \" $* \" in *' -o '*) echo '{}';; esac\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(fake), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		fail string // the step that fails: kubectl's first and third arguments
+		ran  []string
+	}{
+		{"", []string{"patch clusterrolebinding shared", "patch clusterrolebinding wide", "delete --raw /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/wide", "create -f -"}},
+		{"patch shared", []string{"patch clusterrolebinding shared"}},
+		{"patch wide", []string{"patch clusterrolebinding shared", "patch clusterrolebinding wide"}},
+		{"delete /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/wide", []string{"patch clusterrolebinding shared", "patch clusterrolebinding wide", "delete --raw /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/wide"}},
+	} {
+		log := filepath.Join(t.TempDir(), "log")
+		cmd := exec.Command("bash", "-c", sh)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "LOG="+log, "FAIL="+tc.fail)
+		err := cmd.Run()
+		if (err != nil) != (tc.fail != "") {
+			t.Errorf("failing at %q: bash returned %v", tc.fail, err)
+		}
+		b, _ := os.ReadFile(log)
+		got, want := strings.Split(strings.TrimSpace(string(b)), "\n"), tc.ran
+		if !slices.Equal(got, want) {
+			t.Errorf("failing at %q, kubectl ran %q, want %q", tc.fail, got, want)
+		}
+	}
+}

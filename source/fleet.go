@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/internal/files"
+	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -115,7 +116,7 @@ func ReadFleet(paths []string) (*Fleet, error) {
 // overwrite.
 func WriteFleetIndex(dir string, entries []FleetEntry, overwrite bool) error {
 	ix := FleetIndex{TypeMeta: metav1.TypeMeta{APIVersion: rbac.APIVersion, Kind: FleetSnapshotKind}, Clusters: entries}
-	b, err := yaml.Marshal(ix)
+	b, err := safe.YAML(ix)
 	if err != nil {
 		return err
 	}

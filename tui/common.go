@@ -46,7 +46,8 @@ type page interface {
 	typing() bool
 	// help lists the page's keys for the help line.
 	help() []key.Binding
-	// status is the page's part of the status line.
+	// status is the page's part of the status line: plain text, which
+	// the model escapes (names in it are data).
 	status() string
 }
 

@@ -494,7 +494,9 @@ func (m *Model) footer() string {
 			status += "  L signs in again"
 		}
 	case m.sess != nil:
-		status = m.pages[m.active].status()
+		// Pages write their status as plain text, a scope's namespace
+		// in it: escaped here, once for every page.
+		status = safe.Terminal(m.pages[m.active].status())
 	}
 	var keys []key.Binding
 	if m.sess != nil {

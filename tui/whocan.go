@@ -439,7 +439,7 @@ func (p *whoCanPage) syncDetail(top bool) {
 			where = access.WhereWords(g.Via)
 		}
 		title := subjectLine(g.Subject(), safe.Terminal(p.names().Subject(g.Subject())))
-		text, links := provenanceLinks(st, title+" may "+safe.Terminal(p.attrs.String())+" "+where, g.Via, sel, 1)
+		text, links := provenanceLinks(st, title+" may "+safe.Terminal(p.attrs.String()+" "+where), g.Via, sel, 1)
 		p.links = append(p.links, links...)
 		body = verificationBlock(st, p.res.Verification) + text
 	}
@@ -541,7 +541,7 @@ func (p *whoCanPage) view() string {
 		} else if len(p.res.Subjects) > 0 && p.sess.App.Live() {
 			line += "; V verifies with the cluster"
 		}
-		b.WriteString(st.Muted.Render(line))
+		b.WriteString(st.Muted.Render(safe.Terminal(line)))
 	}
 	b.WriteString("\n\n")
 	b.WriteString(p.lay.join(st, p.list.view(), p.detail.view(), p.focus))

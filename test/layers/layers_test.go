@@ -37,7 +37,7 @@ var below = map[string][]string{
 	"internal/files":    {},
 	"internal/humanize": {},
 	"identity":          {"rbac", "azurerbac", "internal/files"},
-	"source":            {"rbac", "azurerbac", "internal/files"},
+	"source":            {"rbac", "azurerbac", "internal/safe", "internal/files"},
 	"audit":             {"rbac", "azurerbac", "identity", "internal/files"},
 	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe", "internal/files"},
 	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files"},
