@@ -177,15 +177,25 @@ var _ Authorizer = (*azureAuthorizer)(nil)
 func (*azureAuthorizer) Name() string { return "Azure RBAC" }
 
 func (z *azureAuthorizer) data() *azurerbac.Data {
-	if d := z.snap.Azure; d != nil && d.GuardDecides() {
+	if d := z.snap.Azure; d != nil && (*Index)(z).guardDecides() {
 		return d
 	}
 	return nil
 }
 
+// guardDecides says whether guard is in the chain: as the live probe
+// found it when it found it active (the authorizer's own word wins over
+// any setting read), else as the managed cluster's settings say (offline).
+func (ix *Index) guardDecides() bool {
+	if p := ix.snap.AzureRBAC; p != nil && p.State == ProbeActive {
+		return true
+	}
+	return ix.snap.Azure != nil && ix.snap.Azure.GuardDecides()
+}
+
 // AzureLoaded says whether the view holds the cluster's Azure role
 // assignments (the chain then has Azure RBAC's link).
-func (ix *Index) AzureLoaded() bool { return ix.snap.Azure != nil && ix.snap.Azure.GuardDecides() }
+func (ix *Index) AzureLoaded() bool { return ix.snap.Azure != nil && ix.guardDecides() }
 
 // azureRequest is guard's view of a request.
 func azureRequest(a *Attributes) azurerbac.Request {
