@@ -68,7 +68,7 @@ func TestFleetLive(t *testing.T) {
 	// prompts on stderr and logs when it starts and ends; prod-b is an
 	// identity with a partial view; prod-c's server is down.
 	dir := t.TempDir()
-	signins := filepath.Join(dir, "signins.log")
+	signInLog := filepath.Join(dir, "signins.log")
 	kc := clientcmdapi.NewConfig()
 	for name, cl := range map[string]*localcluster.Cluster{"prod-a": a, "prod-b": b, "prod-c": c, "dev-x": a} {
 		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cl.Server, CertificateAuthorityData: cl.Config.CAData}
@@ -86,7 +86,7 @@ func TestFleetLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	plugin := filepath.Join(dir, "signin")
-	script := fmt.Sprintf("#!/bin/sh\necho \"start $FLEET_CONTEXT\" >> %q\necho \"To sign in to $FLEET_CONTEXT, use the code FLEET-1234\" >&2\nsleep 0.2\necho \"end $FLEET_CONTEXT\" >> %q\ncat %q\n", signins, signins, credFile)
+	script := fmt.Sprintf("#!/bin/sh\necho \"start $FLEET_CONTEXT\" >> %q\necho \"To sign in to $FLEET_CONTEXT, use the code FLEET-1234\" >&2\nsleep 0.2\necho \"end $FLEET_CONTEXT\" >> %q\ncat %q\n", signInLog, signInLog, credFile)
 	if err := os.WriteFile(plugin, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestFleetLive(t *testing.T) {
 		t.Errorf("no group for fleet-admins' cluster-admin: %+v", rep.Groups)
 	}
 	// The sign-ins ran one at a time: every start is followed by its end.
-	log, err := os.ReadFile(signins)
+	log, err := os.ReadFile(signInLog)
 	if err != nil {
 		t.Fatal(err)
 	}
