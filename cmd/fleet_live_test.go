@@ -166,17 +166,17 @@ func TestFleetLive(t *testing.T) {
 
 	// The gate: --fail-on reaches on any cluster (3); incomplete fails
 	// (4) unless --allow-incomplete.
-	if _, _, code := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical"); code != ExitFailOn {
-		t.Errorf("--fail-on critical: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical"); exit != ExitFailOn {
+		t.Errorf("--fail-on critical: code %d", exit)
 	}
-	if _, _, code := run(t, "audit", "--contexts", "prod-[ab]", kcf, "--fail-on", "critical", "--only", "anonymous-access"); code != ExitIncomplete {
-		t.Errorf("--fail-on with prod-b incomplete: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-[ab]", kcf, "--fail-on", "critical", "--only", "anonymous-access"); exit != ExitIncomplete {
+		t.Errorf("--fail-on with prod-b incomplete: code %d", exit)
 	}
-	if _, _, code := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical", "--only", "anonymous-access", "--allow-incomplete"); code != ExitOK {
-		t.Errorf("--allow-incomplete: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical", "--only", "anonymous-access", "--allow-incomplete"); exit != ExitOK {
+		t.Errorf("--allow-incomplete: code %d", exit)
 	}
-	if _, errOut, code := run(t, "audit", "--contexts", "staging-*", kcf); code != ExitError || !strings.Contains(errOut, `matches no context`) {
-		t.Errorf("a glob matching nothing: code %d %s", code, errOut)
+	if _, stderr, exit := run(t, "audit", "--contexts", "staging-*", kcf); exit != ExitError || !strings.Contains(stderr, `matches no context`) {
+		t.Errorf("a glob matching nothing: code %d %s", exit, stderr)
 	}
 
 	sarif, _, _ := run(t, "audit", "--contexts", "prod-*", kcf, "-o", "sarif")
