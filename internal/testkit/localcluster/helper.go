@@ -140,8 +140,8 @@ func ServeWebhook(ctx context.Context, dir string, h http.Handler, ready func(au
 		return err
 	}
 	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		<-ctx.Done() // then the shutdown needs a deadline of its own
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
