@@ -269,6 +269,6 @@ func captureStderr(t *testing.T, f func()) string {
 	}()
 	f()
 	os.Stderr = old
-	w.Close()
+	_ = w.Close() // a pipe: closing it ends the reader's ReadAll
 	return <-done
 }

@@ -248,8 +248,11 @@ func TestFleetOffline(t *testing.T) {
 func TestPrefixed(t *testing.T) {
 	var b bytes.Buffer
 	w := clusterErrOut(&b, "a\x1bb")
-	io.WriteString(w, "one\ntw")
-	io.WriteString(w, "o\nthree\n")
+	for _, s := range []string{"one\ntw", "o\nthree\n"} {
+		if _, err := io.WriteString(w, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if want := "[a\\x1bb] one\n[a\\x1bb] two\n[a\\x1bb] three\n"; b.String() != want {
 		t.Errorf("%q, want %q", b.String(), want)
 	}

@@ -87,7 +87,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }() // a temporary directory: best effort
 	shared := map[string]string{}
 	for _, name := range []string{"LICENSE", "README.md", "completion/kubectl_complete-access"} {
 		if _, err := os.Stat(filepath.Join(o.Root, name)); err != nil {

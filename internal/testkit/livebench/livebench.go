@@ -281,7 +281,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory: best effort
 	for placeholder, write := range map[string]func(string, uint64, large.Sizes) (string, error){AzureFile: writeAzureSnapshot, AzureDataFile: WriteAzureData} {
 		if !slices.ContainsFunc(queries, func(q Query) bool { return slices.Contains(q.Args, placeholder) }) {
 			continue
