@@ -103,8 +103,8 @@ func WriteFix(dir string, fx *fix.Fix, overwrite bool) (string, error) {
 		path = abs
 	}
 	err = files.Write(path, overwrite, func(w io.Writer) error {
-		_, err := io.WriteString(w, b.String())
-		return err
+		_, writeErr := io.WriteString(w, b.String())
+		return writeErr
 	})
 	if errors.Is(err, fs.ErrExist) {
 		return path, fmt.Errorf("%w; move it away first, or run with --overwrite", err)

@@ -21,9 +21,9 @@ type Getter interface {
 // from its file, with the file and line.
 func (s *Session) ObjectYAML(ctx context.Context, ref rbac.ObjectRef) (text, origin string, err error) {
 	if g, ok := s.App.Cluster.(Getter); ok && s.App.Cluster != nil {
-		ctx, cancel := context.WithTimeout(ctx, s.App.callTimeout())
+		callCtx, cancel := context.WithTimeout(ctx, s.App.callTimeout())
 		defer cancel()
-		obj, err := g.Get(ctx, ref)
+		obj, err := g.Get(callCtx, ref)
 		if err != nil {
 			return "", "", err
 		}

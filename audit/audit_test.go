@@ -173,9 +173,9 @@ func TestRulesOnTheRealServer(t *testing.T) {
 	// The aggregation controller adds audit-view-secrets' rules to view.
 	deadline := time.Now().Add(time.Minute)
 	for {
-		v, err := cs.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
+		v, getErr := cs.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		if getErr != nil {
+			t.Fatal(getErr)
 		}
 		if slices.ContainsFunc(v.Rules, func(r rbacRule) bool { return slices.Contains(r.Resources, "widgets") }) {
 			break

@@ -84,9 +84,9 @@ func TestGMSARules(t *testing.T) {
 		waitAllowed(t, ctx, cs, user, authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods"})
 		cfg := rest.CopyConfig(c.Config)
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-		snap, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cfg), source.Full)
-		if err != nil {
-			t.Fatal(err)
+		snap, liveErr := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cfg), source.Full)
+		if liveErr != nil {
+			t.Fatal(liveErr)
 		}
 		return audit.Run(rbac.NewIndex(snap), audit.Options{})
 	}

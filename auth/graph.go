@@ -142,7 +142,7 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 			return fmt.Errorf("Microsoft Graph: %w", err)
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		resp.Body.Close()
+		_ = resp.Body.Close() // read: nothing is lost
 		switch {
 		case resp.StatusCode == http.StatusOK:
 			return json.Unmarshal(b, into)

@@ -51,7 +51,7 @@ func fakeGraph(t *testing.T, forbid bool) (*httptest.Server, *atomic.Int32) {
 				vals = append(vals, map[string]string{"id": id, "displayName": "name of " + id})
 			}
 			next := fmt.Sprintf("https://%s/v1.0/page2?ids=%s", r.Host, strings.Join(req.IDs[len(req.IDs)/2:], ","))
-			json.NewEncoder(w).Encode(map[string]any{"value": vals, "@odata.nextLink": next})
+			_ = json.NewEncoder(w).Encode(map[string]any{"value": vals, "@odata.nextLink": next}) // a failed write fails the client's read
 		case r.Method == http.MethodGet && r.URL.Path == "/v1.0/page2":
 			var vals []map[string]string
 			for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
@@ -59,7 +59,7 @@ func fakeGraph(t *testing.T, forbid bool) (*httptest.Server, *atomic.Int32) {
 					vals = append(vals, map[string]string{"id": id, "displayName": "name of " + id})
 				}
 			}
-			json.NewEncoder(w).Encode(map[string]any{"value": vals})
+			_ = json.NewEncoder(w).Encode(map[string]any{"value": vals}) // as above
 		default:
 			http.NotFound(w, r)
 		}

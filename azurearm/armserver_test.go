@@ -258,7 +258,7 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		for _, c := range a.clusters {
 			if c.id == p {
 				w.Header().Set("Content-Type", "application/json")
-				w.Write(c.raw)
+				_, _ = w.Write(c.raw) // a failed write fails the client's read
 				return
 			}
 		}
@@ -283,7 +283,7 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if d, ok := a.definitions[path.Base(p)]; ok {
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(d.raw)
+			_, _ = w.Write(d.raw) // as above
 			return
 		}
 		writeARMError(w, http.StatusNotFound, "RoleDefinitionDoesNotExist", fmt.Sprintf("The specified role definition with ID '%s' does not exist.", path.Base(r.URL.Path)))
@@ -377,7 +377,7 @@ func (a *fakeARM) page(w http.ResponseWriter, r *http.Request, version string, a
 	}
 	body.WriteString("}")
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(body.Bytes())
+	_, _ = w.Write(body.Bytes()) // as above
 }
 
 func apiVersion(w http.ResponseWriter, r *http.Request, want string) bool {
@@ -392,5 +392,5 @@ func writeARMError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("x-ms-failure-cause", "gateway")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}}) // as above
 }

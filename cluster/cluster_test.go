@@ -151,10 +151,10 @@ func TestLiveForbiddenListIsAGap(t *testing.T) {
 	// The authorizer reads bindings from a cache: wait until it holds this
 	// one, or the load races it and finds everything forbidden.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		r, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		r, sarErr := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: "partial", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Group: rbacv1.GroupName, Resource: "clusterrolebindings"}}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
+		if sarErr != nil {
+			t.Fatal(sarErr)
 		}
 		if r.Status.Allowed {
 			break

@@ -79,9 +79,9 @@ func decodeList[T any, PT interface {
 		case listMetadata:
 			return meta.Unmarshal(v)
 		case listItems:
-			item, err := stripItem(v, &scratch)
-			if err != nil {
-				return err
+			item, stripErr := stripItem(v, &scratch)
+			if stripErr != nil {
+				return stripErr
 			}
 			var zero T
 			dst = append(dst, zero)
@@ -231,8 +231,8 @@ func firstField(b []byte, n protowire.Number) ([]byte, bool) {
 		}
 		b = b[l:]
 		if num == n && typ == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(b)
-			return v, l >= 0
+			v, size := protowire.ConsumeBytes(b)
+			return v, size >= 0
 		}
 		l = protowire.ConsumeFieldValue(num, typ, b)
 		if l < 0 {

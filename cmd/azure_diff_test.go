@@ -278,8 +278,8 @@ func TestAzureRBACDifferential(t *testing.T) {
 		t.Errorf("snapshot --azure-rbac-from does not say the files' cluster is unchecked:\n%s", errOut)
 	}
 	for _, bad := range [][]string{{"-f", snapFile}, {"--azure-rbac"}} {
-		if _, errOut, code := run(t, append([]string{"who-can", "get", "pods", kc, "--azure-rbac-from", azFiles[0]}, bad...)...); code != ExitError || !strings.Contains(errOut, "--azure-rbac") {
-			t.Errorf("--azure-rbac-from with %v: code %d\n%s", bad, code, errOut)
+		if _, stderr, exit := run(t, append([]string{"who-can", "get", "pods", kc, "--azure-rbac-from", azFiles[0]}, bad...)...); exit != ExitError || !strings.Contains(stderr, "--azure-rbac") {
+			t.Errorf("--azure-rbac-from with %v: code %d\n%s", bad, exit, stderr)
 		}
 	}
 	// The files are read while the cluster loads; a malformed one still
@@ -288,8 +288,8 @@ func TestAzureRBACDifferential(t *testing.T) {
 	if err := os.WriteFile(badAz, []byte(`[{"id": "x", "type": "Microsoft.Authorization/roleAssignments", "scope": 7}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, code := run(t, "who-can", "get", "secrets", "-n", "web", kc, "--azure-rbac-from", badAz); code != ExitError || out != "" || !strings.Contains(errOut, "--azure-rbac-from: ") || !strings.Contains(errOut, "bad-az.json") {
-		t.Errorf("who-can --azure-rbac-from a malformed file: code %d\n%s\n%s", code, out, errOut)
+	if stdout, stderr, exit := run(t, "who-can", "get", "secrets", "-n", "web", kc, "--azure-rbac-from", badAz); exit != ExitError || stdout != "" || !strings.Contains(stderr, "--azure-rbac-from: ") || !strings.Contains(stderr, "bad-az.json") {
+		t.Errorf("who-can --azure-rbac-from a malformed file: code %d\n%s\n%s", exit, stdout, stderr)
 	}
 	// From stdin (read once signed in, as a credential plugin may prompt
 	// on the terminal first), beside files.
@@ -298,9 +298,9 @@ func TestAzureRBACDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdin := func(r *RootOptions) { r.In = strings.NewReader(string(assignments)) }
-	if out, errOut, code := runWith(t, stdin, "who-can", "get", "secrets", "-n", "web", kc, "-o", "wide", "--azure-cluster-id", fx.Cluster,
-		"--azure-rbac-from", strings.Join(append([]string{"-"}, azFiles[1:]...), ",")); code != ExitOK || !strings.Contains(out, "Azure \"") {
-		t.Errorf("who-can --azure-rbac-from - (assignments on stdin): code %d\n%s\n%s", code, out, errOut)
+	if stdout, stderr, exit := runWith(t, stdin, "who-can", "get", "secrets", "-n", "web", kc, "-o", "wide", "--azure-cluster-id", fx.Cluster,
+		"--azure-rbac-from", strings.Join(append([]string{"-"}, azFiles[1:]...), ",")); exit != ExitOK || !strings.Contains(stdout, "Azure \"") {
+		t.Errorf("who-can --azure-rbac-from - (assignments on stdin): code %d\n%s\n%s", exit, stdout, stderr)
 	}
 	views := map[string]*rbac.Index{"live": rbac.NewIndex(&withFiles), "offline": rbac.NewIndex(offline.Snapshot)}
 
@@ -496,10 +496,10 @@ func TestAzureRBACDifferential(t *testing.T) {
 		for _, f := range azFiles {
 			args = append(args, "-f", f)
 		}
-		js, errOut, code := run(t, args...)
+		canJSON, stderr, exit := run(t, args...)
 		var ans access.CanAnswer
-		if err := json.Unmarshal([]byte(js), &ans); err != nil || code != ExitOK || !ans.Allowed || !strings.Contains(js, `"azure": {`) {
-			t.Errorf("%v: code %d %v\n%s\n%s", args, code, err, js, errOut)
+		if err := json.Unmarshal([]byte(canJSON), &ans); err != nil || exit != ExitOK || !ans.Allowed || !strings.Contains(canJSON, `"azure": {`) {
+			t.Errorf("%v: code %d %v\n%s\n%s", args, exit, err, canJSON, stderr)
 		}
 	}
 

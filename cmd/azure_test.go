@@ -88,16 +88,16 @@ func TestAzureRBACDetected(t *testing.T) {
 	if code != ExitError || !strings.Contains(out, "unknown:") || !strings.Contains(errOut, "Azure RBAC for Kubernetes authorization decides after RBAC") {
 		t.Errorf("can an Entra user: code %d, want %d\n%s\n%s", code, ExitError, out, errOut)
 	}
-	if _, _, code := run(t, "can", "user:alice@contoso.com", "list", "pods", "-n", "azure", kc); code != ExitOK {
-		t.Errorf("can: RBAC's yes is a yes: code %d", code)
+	if _, _, exit := run(t, "can", "user:alice@contoso.com", "list", "pods", "-n", "azure", kc); exit != ExitOK {
+		t.Errorf("can: RBAC's yes is a yes: code %d", exit)
 	}
-	if _, _, code := run(t, "can", "user:"+guardOID, "get", "secrets", "-n", "azure", kc); code != ExitError {
-		t.Errorf("can a service principal: code %d, want %d", code, ExitError)
+	if _, _, exit := run(t, "can", "user:"+guardOID, "get", "secrets", "-n", "azure", kc); exit != ExitError {
+		t.Errorf("can a service principal: code %d, want %d", exit, ExitError)
 	}
 	for _, who := range []string{"sa:azure:default", "user:bob", "group:developers"} {
-		out, errOut, code := run(t, "can", who, "get", "secrets", "-n", "azure", kc)
-		if code != ExitDenied || !strings.Contains(out, "no:") || !strings.Contains(errOut, "this answer is complete") {
-			t.Errorf("can %s: code %d, want %d\n%s\n%s", who, code, ExitDenied, out, errOut)
+		stdout, stderr, exit := run(t, "can", who, "get", "secrets", "-n", "azure", kc)
+		if exit != ExitDenied || !strings.Contains(stdout, "no:") || !strings.Contains(stderr, "this answer is complete") {
+			t.Errorf("can %s: code %d, want %d\n%s\n%s", who, exit, ExitDenied, stdout, stderr)
 		}
 	}
 
@@ -152,8 +152,8 @@ func TestAzureRBACDetected(t *testing.T) {
 	if err := os.WriteFile(file, []byte(snap), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, code := run(t, "can", "user:alice@contoso.com", "get", "secrets", "-n", "azure", "-f", file); code != ExitError {
-		t.Errorf("can an Entra user on the snapshot: code %d, want %d", code, ExitError)
+	if _, _, exit := run(t, "can", "user:alice@contoso.com", "get", "secrets", "-n", "azure", "-f", file); exit != ExitError {
+		t.Errorf("can an Entra user on the snapshot: code %d, want %d", exit, ExitError)
 	}
 
 	// Without guard: RBAC alone decides, and says nothing of Azure.

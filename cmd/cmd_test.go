@@ -276,8 +276,8 @@ func TestAuditCommand(t *testing.T) {
 	if code != ExitFailOn || !strings.Contains(out, "CRITICAL") || !strings.Contains(out, "cluster-admin-equivalent") {
 		t.Errorf("--fail-on high: code %d\n%s\n%s", code, out, errOut)
 	}
-	if _, _, code := run(t, "audit", "-f", f, "--only", "unused-role", "--fail-on", "high"); code != ExitOK {
-		t.Errorf("--only unused-role --fail-on high: code %d, want 0", code)
+	if _, _, exit := run(t, "audit", "-f", f, "--only", "unused-role", "--fail-on", "high"); exit != ExitOK {
+		t.Errorf("--only unused-role --fail-on high: code %d, want 0", exit)
 	}
 	js, errOut, code := run(t, "audit", "-f", f, "-o", "json")
 	if code != ExitOK {
@@ -366,8 +366,8 @@ func TestFixCommand(t *testing.T) {
 		{"fix", id, "-f", f, "--yes"},
 		{"fix", "node-restriction-active-0000000000", "-f", f},
 	} {
-		if _, errOut, code := run(t, bad...); code != ExitError || errOut == "" {
-			t.Errorf("%v: code %d, stderr %q; want a clear error", bad, code, errOut)
+		if _, stderr, exit := run(t, bad...); exit != ExitError || stderr == "" {
+			t.Errorf("%v: code %d, stderr %q; want a clear error", bad, exit, stderr)
 		}
 	}
 
@@ -399,8 +399,8 @@ func TestFixCommand(t *testing.T) {
 	if got := completions(t, kc, "fix", id[:len(id)-3]); !slices.Equal(got, []string{id}) {
 		t.Errorf("fix <TAB> against the cluster: %v, want %s", got, id)
 	}
-	if _, errOut, code := run(t, "fix", id, kc, "--apply"); code != ExitError || !strings.Contains(errOut, "--yes") {
-		t.Errorf("--apply without a terminal or --yes: code %d, %q", code, errOut)
+	if _, stderr, exit := run(t, "fix", id, kc, "--apply"); exit != ExitError || !strings.Contains(stderr, "--yes") {
+		t.Errorf("--apply without a terminal or --yes: code %d, %q", exit, stderr)
 	}
 	if b, _ := admin.RbacV1().ClusterRoleBindings().Get(ctx, "cmd-fix-secrets", metav1.GetOptions{}); len(b.Subjects) != 2 {
 		t.Fatalf("unconfirmed --apply changed the binding: %v", b.Subjects)

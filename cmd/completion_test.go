@@ -104,9 +104,9 @@ func TestBashCompletion(t *testing.T) {
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "KUBECONFIG="+c.Kubeconfig)
 		// Outside a real tab press bash's compopt complains on stderr; the
 		// candidates are on stdout.
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("bash completion of %q: %v", line, err)
+		out, runErr := cmd.Output()
+		if runErr != nil {
+			t.Fatalf("bash completion of %q: %v", line, runErr)
 		}
 		return strings.Fields(string(out))
 	}

@@ -150,8 +150,8 @@ func TestEntraSignIn(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &who); err != nil || code != ExitOK || !slices.ContainsFunc(who.User.Groups, func(g auth.Group) bool { return g.ID == teamB && g.Name == "Team B" }) {
 		t.Errorf("whoami --resolve-groups: code %d %v\n%s\n%s", code, err, js, errOut)
 	}
-	if _, errOut, _ := run(t, "whoami", "--kubeconfig="+c.Kubeconfig, "--resolve-groups"); !strings.Contains(errOut, "--group-names") {
-		t.Errorf("--resolve-groups without kubelogin: %q", errOut)
+	if _, stderr, _ := run(t, "whoami", "--kubeconfig="+c.Kubeconfig, "--resolve-groups"); !strings.Contains(stderr, "--group-names") {
+		t.Errorf("--resolve-groups without kubelogin: %q", stderr)
 	}
 
 	table, errOut, _ := run(t, append([]string{"whoami", "--group-names", names}, login...)...)
@@ -269,6 +269,6 @@ func captureStderr(t *testing.T, f func()) string {
 	}()
 	f()
 	os.Stderr = old
-	w.Close()
+	_ = w.Close() // a pipe: closing it ends the reader's ReadAll
 	return <-done
 }

@@ -196,9 +196,9 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
 		}
 		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), where)
-		answer, err := readLine(ctx, o.In)
-		if err != nil {
-			return err
+		answer, readErr := readLine(ctx, o.In)
+		if readErr != nil {
+			return readErr
 		}
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return errors.New("not applied")

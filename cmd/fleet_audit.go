@@ -141,7 +141,7 @@ func printFleet(w io.Writer, rep *audit.FleetReport, o auditTable, names identit
 		}
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(c.Context), cell(c.Server), counts, c.Status)
 	}
-	t.Flush()
+	_ = t.Flush() // the command's output: a failed write has nowhere to go
 	for _, c := range rep.Clusters {
 		if c.Error != "" {
 			wrap(w, o.width, 0, 4, fmt.Sprintf("%s: error: %s", c.Context, c.Error))

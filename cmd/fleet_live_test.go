@@ -68,7 +68,7 @@ func TestFleetLive(t *testing.T) {
 	// prompts on stderr and logs when it starts and ends; prod-b is an
 	// identity with a partial view; prod-c's server is down.
 	dir := t.TempDir()
-	signins := filepath.Join(dir, "signins.log")
+	signInLog := filepath.Join(dir, "signins.log")
 	kc := clientcmdapi.NewConfig()
 	for name, cl := range map[string]*localcluster.Cluster{"prod-a": a, "prod-b": b, "prod-c": c, "dev-x": a} {
 		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cl.Server, CertificateAuthorityData: cl.Config.CAData}
@@ -86,7 +86,7 @@ func TestFleetLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	plugin := filepath.Join(dir, "signin")
-	script := fmt.Sprintf("#!/bin/sh\necho \"start $FLEET_CONTEXT\" >> %q\necho \"To sign in to $FLEET_CONTEXT, use the code FLEET-1234\" >&2\nsleep 0.2\necho \"end $FLEET_CONTEXT\" >> %q\ncat %q\n", signins, signins, credFile)
+	script := fmt.Sprintf("#!/bin/sh\necho \"start $FLEET_CONTEXT\" >> %q\necho \"To sign in to $FLEET_CONTEXT, use the code FLEET-1234\" >&2\nsleep 0.2\necho \"end $FLEET_CONTEXT\" >> %q\ncat %q\n", signInLog, signInLog, credFile)
 	if err := os.WriteFile(plugin, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestFleetLive(t *testing.T) {
 		t.Errorf("no group for fleet-admins' cluster-admin: %+v", rep.Groups)
 	}
 	// The sign-ins ran one at a time: every start is followed by its end.
-	log, err := os.ReadFile(signins)
+	log, err := os.ReadFile(signInLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,17 +166,17 @@ func TestFleetLive(t *testing.T) {
 
 	// The gate: --fail-on reaches on any cluster (3); incomplete fails
 	// (4) unless --allow-incomplete.
-	if _, _, code := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical"); code != ExitFailOn {
-		t.Errorf("--fail-on critical: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical"); exit != ExitFailOn {
+		t.Errorf("--fail-on critical: code %d", exit)
 	}
-	if _, _, code := run(t, "audit", "--contexts", "prod-[ab]", kcf, "--fail-on", "critical", "--only", "anonymous-access"); code != ExitIncomplete {
-		t.Errorf("--fail-on with prod-b incomplete: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-[ab]", kcf, "--fail-on", "critical", "--only", "anonymous-access"); exit != ExitIncomplete {
+		t.Errorf("--fail-on with prod-b incomplete: code %d", exit)
 	}
-	if _, _, code := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical", "--only", "anonymous-access", "--allow-incomplete"); code != ExitOK {
-		t.Errorf("--allow-incomplete: code %d", code)
+	if _, _, exit := run(t, "audit", "--contexts", "prod-*", kcf, "--fail-on", "critical", "--only", "anonymous-access", "--allow-incomplete"); exit != ExitOK {
+		t.Errorf("--allow-incomplete: code %d", exit)
 	}
-	if _, errOut, code := run(t, "audit", "--contexts", "staging-*", kcf); code != ExitError || !strings.Contains(errOut, `matches no context`) {
-		t.Errorf("a glob matching nothing: code %d %s", code, errOut)
+	if _, stderr, exit := run(t, "audit", "--contexts", "staging-*", kcf); exit != ExitError || !strings.Contains(stderr, `matches no context`) {
+		t.Errorf("a glob matching nothing: code %d %s", exit, stderr)
 	}
 
 	sarif, _, _ := run(t, "audit", "--contexts", "prod-*", kcf, "-o", "sarif")

@@ -91,8 +91,8 @@ func TestFleetOffline(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errOut, "[prod-east] Warning:") {
 		t.Errorf("audit -f fleet: code %d, stderr %s", code, errOut)
 	}
-	if _, _, code := run(t, "audit", "-f", testFleet, "--fail-on", "critical"); code != ExitFailOn {
-		t.Errorf("--fail-on critical: code %d", code)
+	if _, _, exit := run(t, "audit", "-f", testFleet, "--fail-on", "critical"); exit != ExitFailOn {
+		t.Errorf("--fail-on critical: code %d", exit)
 	}
 
 	js, _, _ := run(t, "audit", "-f", testFleet, "-o", "json")
@@ -153,8 +153,8 @@ func TestFleetOffline(t *testing.T) {
 	if err := os.WriteFile(one, []byte(js), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, code := run(t, "audit", "-f", testFleet, "--baseline", one); code != ExitError || !strings.Contains(errOut, "one cluster's report") {
-		t.Errorf("a single report as a fleet's baseline: code %d %s", code, errOut)
+	if _, stderr, exit := run(t, "audit", "-f", testFleet, "--baseline", one); exit != ExitError || !strings.Contains(stderr, "one cluster's report") {
+		t.Errorf("a single report as a fleet's baseline: code %d %s", exit, stderr)
 	}
 
 	// A cluster not saved is a row with its error and fails the report
@@ -169,11 +169,11 @@ func TestFleetOffline(t *testing.T) {
 	if strings.Contains(out+errOut, "\x1b") || strings.Contains(out, "evil\x1b") || !strings.Contains(out, `evil\x1b[2J\nname`) {
 		t.Errorf("the hostile context name reached the terminal raw:\n%q", out)
 	}
-	if _, _, code := run(t, "audit", "-f", broken, "--allow-incomplete"); code != ExitOK {
-		t.Errorf("--allow-incomplete: code %d", code)
+	if _, _, exit := run(t, "audit", "-f", broken, "--allow-incomplete"); exit != ExitOK {
+		t.Errorf("--allow-incomplete: code %d", exit)
 	}
-	if _, _, code := run(t, "audit", "-f", broken, "--fail-on", "critical"); code != ExitFailOn {
-		t.Errorf("--fail-on critical with a cluster not read: code %d", code)
+	if _, _, exit := run(t, "audit", "-f", broken, "--fail-on", "critical"); exit != ExitFailOn {
+		t.Errorf("--fail-on critical with a cluster not read: code %d", exit)
 	}
 	js, _, _ = run(t, "audit", "-f", broken, "-o", "json")
 	if rep := fleetReport(t, js); rep.Clusters[1].Status != audit.StatusError || rep.Clusters[1].Report != nil || rep.Clusters[2].Context != "evil\x1b[2J\nname" {
@@ -233,8 +233,8 @@ func TestFleetOffline(t *testing.T) {
 	if code != ExitDenied || !strings.Contains(out, "Across 2 clusters: allowed on 1 (prod-west); denied on 1 (prod-east)") {
 		t.Errorf("can: code %d\n%s", code, out)
 	}
-	if _, _, code := run(t, "can", "group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01", "delete", "nodes", "-f", testFleet); code != ExitOK {
-		t.Errorf("can, allowed everywhere: code %d", code)
+	if _, _, exit := run(t, "can", "group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01", "delete", "nodes", "-f", testFleet); exit != ExitOK {
+		t.Errorf("can, allowed everywhere: code %d", exit)
 	}
 	out, _, code = run(t, "can", "group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e01", "delete", "nodes", "-f", broken)
 	if code != ExitError || !strings.Contains(out, "unknown on 1 (prod-north)") {
@@ -271,8 +271,11 @@ func TestFleetOffline(t *testing.T) {
 func TestPrefixed(t *testing.T) {
 	var b bytes.Buffer
 	w := clusterErrOut(&b, "a\x1bb")
-	io.WriteString(w, "one\ntw")
-	io.WriteString(w, "o\nthree\n")
+	for _, s := range []string{"one\ntw", "o\nthree\n"} {
+		if _, err := io.WriteString(w, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if want := "[a\\x1bb] one\n[a\\x1bb] two\n[a\\x1bb] three\n"; b.String() != want {
 		t.Errorf("%q, want %q", b.String(), want)
 	}

@@ -258,7 +258,8 @@ func indent(dst, src []byte, prefix, step string) []byte {
 // writeFleetDoc writes a FleetAuditReport: for JSON byte for byte as
 // printDoc would, for YAML the same document; each cluster's report is
 // streamed (writeDoc) rather than encoded whole, so a fleet of large
-// clusters is never held twice in memory.
+// clusters is never held twice in memory. Every write goes through one
+// bufio.Writer, whose first error sticks: its Flush returns it.
 func writeFleetDoc(w io.Writer, format string, rep *audit.FleetReport) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	write := writeFleetJSON
@@ -278,8 +279,8 @@ func writeReport(w io.Writer, format string, r *audit.Report) error {
 	return writeDoc(w, format, &doc, listOf("findings", r.Findings))
 }
 
-func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
-	io.WriteString(w, "{\n")
+func writeFleetJSON(w *bufio.Writer, rep *audit.FleetReport) error {
+	w.WriteString("{\n")
 	for _, kv := range []struct {
 		key string
 		v   any
@@ -291,9 +292,9 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 		fmt.Fprintf(w, "  %q: %s,\n", kv.key, safe.JSON(b))
 	}
 	if len(rep.Clusters) == 0 {
-		io.WriteString(w, "  \"clusters\": []")
+		w.WriteString("  \"clusters\": []")
 	} else {
-		io.WriteString(w, "  \"clusters\": [\n")
+		w.WriteString("  \"clusters\": [\n")
 		for i, c := range rep.Clusters {
 			report := c.Report
 			c.Report = nil
@@ -302,25 +303,25 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 				return err
 			}
 			b = safe.JSON(b)
-			io.WriteString(w, "    ")
+			w.WriteString("    ")
 			if report == nil {
 				w.Write(b)
 			} else {
 				// The report is the object's last field: reopen it.
 				w.Write(bytes.TrimSuffix(b, []byte("\n    }")))
-				io.WriteString(w, ",\n      \"report\": ")
+				w.WriteString(",\n      \"report\": ")
 				in := &indenter{w: w, prefix: "      "}
 				if err := writeReport(in, FormatJSON, report); err != nil {
 					return err
 				}
-				io.WriteString(w, "\n    }")
+				w.WriteString("\n    }")
 			}
 			if i < len(rep.Clusters)-1 {
-				io.WriteString(w, ",")
+				w.WriteString(",")
 			}
-			io.WriteString(w, "\n")
+			w.WriteString("\n")
 		}
-		io.WriteString(w, "  ]")
+		w.WriteString("  ]")
 	}
 	if rep.Groups != nil {
 		b, err := json.MarshalIndent(rep.Groups, "  ", "  ")
@@ -329,11 +330,11 @@ func writeFleetJSON(w io.Writer, rep *audit.FleetReport) error {
 		}
 		fmt.Fprintf(w, ",\n  \"groups\": %s", safe.JSON(b))
 	}
-	_, err := io.WriteString(w, "\n}\n")
+	_, err := w.WriteString("\n}\n")
 	return err
 }
 
-func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
+func writeFleetYAML(w *bufio.Writer, rep *audit.FleetReport) error {
 	top := func(key string, v any) error {
 		b, err := safe.YAML(map[string]any{key: v})
 		if err == nil {
@@ -345,9 +346,9 @@ func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
 		return err
 	}
 	if len(rep.Clusters) == 0 {
-		io.WriteString(w, "clusters: []\n")
+		w.WriteString("clusters: []\n")
 	} else {
-		io.WriteString(w, "clusters:\n")
+		w.WriteString("clusters:\n")
 	}
 	for _, c := range rep.Clusters {
 		report := c.Report
@@ -357,16 +358,18 @@ func writeFleetYAML(w io.Writer, rep *audit.FleetReport) error {
 			return err
 		}
 		in := &indenter{w: w, prefix: "  "}
-		io.WriteString(w, "- ")
-		in.Write(bytes.TrimSuffix(b, []byte("\n")))
-		io.WriteString(w, "\n")
+		w.WriteString("- ")
+		if _, err := in.Write(bytes.TrimSuffix(b, []byte("\n"))); err != nil {
+			return err
+		}
+		w.WriteString("\n")
 		if report != nil {
-			io.WriteString(w, "  report:\n    ")
+			w.WriteString("  report:\n    ")
 			in := &indenter{w: w, prefix: "    "}
 			if err := writeReport(in, FormatYAML, report); err != nil {
 				return err
 			}
-			io.WriteString(w, "\n")
+			w.WriteString("\n")
 		}
 	}
 	if rep.Groups != nil {

@@ -85,9 +85,9 @@ func TestOfflineInputReadWholeOrRefused(t *testing.T) {
 	// The same objects as a JSON stream and as UTF-16 with a BOM.
 	var stream strings.Builder
 	for _, doc := range strings.Split(string(y), "\n---\n") {
-		j, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
+		j, convErr := yaml.YAMLToJSON([]byte(doc))
+		if convErr != nil {
+			t.Fatal(convErr)
 		}
 		stream.Write(j)
 		stream.WriteString("\n")
@@ -254,12 +254,12 @@ current-context: c
 		{"whoami", "--kubeconfig", kc, "--timeout", "3s"},
 	} {
 		start := time.Now()
-		out, err := exec.Command(bin, args...).CombinedOutput()
+		out, runErr := exec.Command(bin, args...).CombinedOutput()
 		if d := time.Since(start); d > 15*time.Second {
 			t.Errorf("%v ran %s: the plugin was not stopped", args, d)
 		}
 		if !strings.Contains(string(out), "did not answer within 3s") {
-			t.Errorf("%v: %v\n%s", args, err, out)
+			t.Errorf("%v: %v\n%s", args, runErr, out)
 		}
 	}
 	// Ctrl-C while -f - waits on a pipe that never closes.
@@ -268,7 +268,7 @@ current-context: c
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }() // the pipe is never written: only its end matters
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func printWhoAmI(w io.Writer, d *auth.WhoAmI, names identity.Names) {
 	if t := d.Token; t != nil && !t.Expiry.IsZero() {
 		fmt.Fprintf(tw, "TOKEN EXPIRES\t%s\n", t.Expiry.Local().Format(time.RFC3339))
 	}
-	tw.Flush()
+	_ = tw.Flush() // the command's output: a failed write has nowhere to go
 }
 
 // resolve adds the names Graph knows of the user's groups to names.

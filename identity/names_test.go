@@ -28,7 +28,9 @@ func TestLoadNames(t *testing.T) {
 		}
 	}
 	bad := filepath.Join(dir, "bad.csv")
-	os.WriteFile(bad, []byte("just-an-id\n"), 0o600)
+	if err := os.WriteFile(bad, []byte("just-an-id\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadNames(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("a line without a name: %v", err)
 	}

@@ -563,10 +563,6 @@ func (z *azureAuthorizer) nearest(id *Identity, a *Attributes, add func(Path, in
 	})
 }
 
-func principalIn(p azurerbac.Principal, id string) bool {
-	return strings.EqualFold(p.ObjectID, id) || slices.ContainsFunc(p.Groups, func(g string) bool { return strings.EqualFold(g, id) })
-}
-
 // azureHoldingWarnings say what what-can leaves out for id: conditional
 // assignments, unknown roles, and deny assignments that take precedence
 // over some of the grants listed.

@@ -43,9 +43,6 @@ func (l *pathLists) add(list *pathList, p Path) {
 	list.n++
 }
 
-// first is the list's first path (the list is not empty).
-func (l *pathLists) first(list pathList) *Path { return l.at(list.head) }
-
 // writer returns a function writing a list out as a slice of one array
 // that holds every path added.
 func (l *pathLists) writer() func(pathList) []Path {

@@ -254,7 +254,7 @@ func readFile(ctx context.Context, path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: its close loses nothing
 	return readAll(ctx, sized{f, fi.Size()}, path, max)
 }
 

@@ -185,8 +185,7 @@ func fit(s string, w, h int) string {
 
 // detailPane is a scrollable detail view.
 type detailPane struct {
-	vp      viewport.Model
-	focused bool
+	vp viewport.Model
 }
 
 func newDetailPane(wrap bool) detailPane {

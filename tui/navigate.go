@@ -92,9 +92,8 @@ func (p *findingsPage) atTop() bool { return p.listPage.atTop() && !p.flow.activ
 // objectView holds the YAML v shows: fetched off the UI goroutine (a GET
 // live, the file's object offline) for ref.
 type objectView struct {
-	ref  rbac.ObjectRef
-	msg  *objectMsg // nil while it is being read
-	asks int
+	ref rbac.ObjectRef
+	msg *objectMsg // nil while it is being read
 }
 
 // fetch asks for ref's YAML.

@@ -388,7 +388,7 @@ func TestFixPreviewAndWrite(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) }) // best effort: it is under the temporary directory
 	f := start(t, offlineApp(t), 100, 40, Options{WriteDir: dir})
 	f.keys("3", "/")
 	f.typeText("user:u-secrets")

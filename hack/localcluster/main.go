@@ -131,13 +131,11 @@ func startWebhook(dir, key, clusterID string, files []string) func(context.Conte
 		if err != nil {
 			return err
 		}
-		var abs []string
-		for _, f := range files {
-			a, err := filepath.Abs(f)
-			if err != nil {
+		abs := make([]string, len(files))
+		for i, f := range files {
+			if abs[i], err = filepath.Abs(f); err != nil {
 				return err
 			}
-			abs = append(abs, a)
 		}
 		absDir, err := filepath.Abs(dir)
 		if err != nil {

@@ -87,7 +87,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }() // a temporary directory: best effort
 	shared := map[string]string{}
 	for _, name := range []string{"LICENSE", "README.md", "completion/kubectl_complete-access"} {
 		if _, err := os.Stat(filepath.Join(o.Root, name)); err != nil {
@@ -173,7 +173,7 @@ func goBuild(ctx context.Context, o Options, p Platform, out string) error {
 
 type entry struct {
 	name, path string
-	mode       int64
+	mode       os.FileMode
 }
 
 // tarGz writes entries in order with fixed times, owners and a gzip header
@@ -190,7 +190,7 @@ func tarGz(entries []entry, t time.Time) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		h := &tar.Header{Name: e.name, Mode: e.mode, Size: int64(len(data)), ModTime: t.UTC(), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+		h := &tar.Header{Name: e.name, Mode: int64(e.mode), Size: int64(len(data)), ModTime: t.UTC(), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ func zipArchive(entries []entry, t time.Time) ([]byte, error) {
 			return nil, err
 		}
 		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: t.UTC()}
-		h.SetMode(os.FileMode(e.mode))
+		h.SetMode(e.mode)
 		w, err := zw.CreateHeader(h)
 		if err != nil {
 			return nil, err

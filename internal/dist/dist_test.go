@@ -118,7 +118,7 @@ func extract(t *testing.T, archive, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: its close loses nothing
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,9 @@ func extract(t *testing.T, archive, name string) string {
 		if _, err := io.Copy(w, tr); err != nil {
 			t.Fatal(err)
 		}
-		w.Close()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 }

@@ -235,7 +235,7 @@ func archiveNames(file string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer r.Close()
+		defer func() { _ = r.Close() }() // read only: its close loses nothing
 		var out []string
 		for _, f := range r.File {
 			out = append(out, f.Name)
@@ -246,7 +246,7 @@ func archiveNames(file string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: its close loses nothing
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		return nil, err

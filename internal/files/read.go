@@ -46,7 +46,7 @@ func Read(ctx context.Context, in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: its close loses nothing
 	return readAll(ctx, in, f)
 }
 
@@ -69,7 +69,7 @@ func Open(in Input) (*os.File, fs.FileInfo, error) {
 		err = tooLarge(in, fi.Size())
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close() // not handed out; the error returned says why
 		return nil, nil, err
 	}
 	return f, fi, nil

@@ -46,7 +46,7 @@ func TestReadRefusesWhatIsNotAFile(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-				f.Close()
+				_ = f.Close() // opened only to unblock the reader
 			}
 			t.Fatalf("Read(%s) still blocked after 10s", tc.path)
 		}
@@ -63,7 +63,7 @@ func TestReadRefusesWhatIsNotAFile(t *testing.T) {
 
 	// Stdin that never ends: the context ends the wait.
 	r, w := io.Pipe()
-	defer w.Close()
+	defer func() { _ = w.Close() }() // a pipe's Close never fails
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := Read(ctx, Input{What: "--names", Path: "-", Max: 10, Stdin: r}); !errors.Is(err, context.DeadlineExceeded) {

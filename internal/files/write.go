@@ -85,12 +85,12 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name()) // best effort: the error returned is the one that matters
 		return err
 	}
 	if f.tmp {
 		if err := os.Rename(f.Name(), f.path); err != nil {
-			os.Remove(f.Name())
+			_ = os.Remove(f.Name()) // best effort, as above
 			return err
 		}
 	}
@@ -104,8 +104,10 @@ func (f *File) Abort() {
 		return
 	}
 	f.done = true
-	f.Close()
-	os.Remove(f.Name())
+	// Best effort, and nothing to report to: Abort follows the error that
+	// stopped the writing, which its caller returns.
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 }
 
 // Write writes path with what write writes, whole or not at all, as

@@ -118,7 +118,7 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 
 	fixDir := t.TempDir()
 	x := &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
-	t.Cleanup(func() { exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() })
+	t.Cleanup(func() { _ = exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() }) // best effort: the server may be gone
 	command := bin + " --kubeconfig " + c.Kubeconfig + " --fix-dir " + fixDir + "; echo EXPLORER-EXITED $?; sleep 600"
 	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
 
@@ -252,7 +252,7 @@ func startDemo(t *testing.T, target, dirVar string) (x *tmux, root, dir string, 
 		}
 	})
 	x = &tmux{t: t, bin: tmuxBin, socket: filepath.Join(t.TempDir(), "tmux.sock")}
-	t.Cleanup(func() { exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() })
+	t.Cleanup(func() { _ = exec.Command(tmuxBin, "-S", x.socket, "kill-server").Run() }) // best effort: the server may be gone
 	command := "make -C " + root + " " + target + " " + dirVar + "=" + dir + "; echo DEMO-EXITED $?; sleep 600"
 	x.run("new-session", "-d", "-s", "explorer", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", command)
 	return x, root, dir, down

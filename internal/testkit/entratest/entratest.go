@@ -295,13 +295,13 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // a response: a client gone has no one to tell
 }
 
 func oauthError(w http.ResponseWriter, code, desc string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadRequest)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc}) // as writeJSON
 }
 
 // serving makes a CA and a certificate for 127.0.0.1 signed by it.

@@ -75,7 +75,7 @@ func runFleet(r *runner, bin, kubeconfig string, runs int, progress io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory: best effort
 	rep, snap, stderr, err := r.run([]string{bin, "snapshot", "-o", "json", "--kubeconfig", kubeconfig})
 	if err != nil {
 		return nil, err

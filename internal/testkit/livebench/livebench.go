@@ -281,14 +281,14 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory: best effort
 	for placeholder, write := range map[string]func(string, uint64, large.Sizes) (string, error){AzureFile: writeAzureSnapshot, AzureDataFile: WriteAzureData} {
 		if !slices.ContainsFunc(queries, func(q Query) bool { return slices.Contains(q.Args, placeholder) }) {
 			continue
 		}
-		file, err := write(dir, c.Seed, c.Sizes)
-		if err != nil {
-			return nil, err
+		file, writeErr := write(dir, c.Seed, c.Sizes)
+		if writeErr != nil {
+			return nil, writeErr
 		}
 		for i := range queries {
 			if j := slices.Index(queries[i].Args, placeholder); j >= 0 {
@@ -316,16 +316,16 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	// Interleave floor and commands so that drift in the machine's load
 	// affects both alike.
 	for range c.Runs {
-		d, st, err := run.floor(c.Kubeconfig)
-		if err != nil {
-			return nil, err
+		d, st, floorErr := run.floor(c.Kubeconfig)
+		if floorErr != nil {
+			return nil, floorErr
 		}
 		floors = append(floors, d)
 		rep.Objects, rep.FloorRequests = st.objects, st.requests
 		for i, q := range queries {
-			cr, err := runCommand(run, q, c.Binary, c.Kubeconfig)
-			if err != nil {
-				return nil, err
+			cr, runErr := runCommand(run, q, c.Binary, c.Kubeconfig)
+			if runErr != nil {
+				return nil, runErr
 			}
 			walls[i] = append(walls[i], cr.wall)
 			rep.Results[i].RSSMiB = max(rep.Results[i].RSSMiB, cr.rssMiB)

@@ -99,12 +99,12 @@ func runOne(req runRequest) runReply {
 	if err != nil {
 		return runReply{Err: err.Error()}
 	}
-	defer stdout.Close()
+	defer func() { _ = stdout.Close() }() // the child writes it through its own descriptor
 	stderr, err := os.Create(req.Stderr)
 	if err != nil {
 		return runReply{Err: err.Error()}
 	}
-	defer stderr.Close()
+	defer func() { _ = stderr.Close() }() // as stdout
 	cmd := exec.Command(req.Args[0], req.Args[1:]...)
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool {
 		return strings.HasPrefix(e, runnerEnv+"=") || strings.HasPrefix(e, explorerEnv+"=")
@@ -173,9 +173,10 @@ func (r *runner) run(args []string, env ...string) (runReply, []byte, []byte, er
 }
 
 func (r *runner) close() {
-	r.in.Close()
+	// Best effort, at the end of a bench: closing its input ends the runner.
+	_ = r.in.Close()
 	_ = r.cmd.Wait()
-	os.RemoveAll(r.dir)
+	_ = os.RemoveAll(r.dir)
 }
 
 // floor runs the floor in a process of its own.

@@ -280,7 +280,7 @@ func (c *Cluster) run(o Options, name string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	defer logFile.Close() // the child holds its own descriptor
+	defer func() { _ = logFile.Close() }() // the child holds its own descriptor
 	cmd := exec.Command(filepath.Join(o.BinDir, name), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr(o.Detach)

@@ -346,7 +346,7 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 				t.Fatalf("pid files: %v, want etcd, kube-apiserver and metrics-server", pids)
 			}
 			_ = cmd.Process.Signal(sig)
-			<-done
+			t.Logf("the helper ended: %v", <-done) // killed by the signal
 			deadline := time.Now().Add(30 * time.Second)
 			for name, pid := range pids {
 				for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {

@@ -35,7 +35,7 @@ func StartHelper(ctx context.Context, dir, name, key, readyFile string, argv []s
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // the child holds its own descriptor
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr(true)
@@ -132,16 +132,16 @@ func ServeWebhook(ctx context.Context, dir string, h http.Handler, ready func(au
 	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, ReadHeaderTimeout: 10 * time.Second}
 	authz, err := WriteWebhookAuthorization(dir, "https://"+ln.Addr().String(), ca.CertPEM)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // never served; the error returned says why
 		return err
 	}
 	if err := ready(authz); err != nil {
-		ln.Close()
+		_ = ln.Close() // as above
 		return err
 	}
 	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		<-ctx.Done() // then the shutdown needs a deadline of its own
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()

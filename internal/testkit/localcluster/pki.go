@@ -86,7 +86,7 @@ func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
-			l.Close()
+			_ = l.Close() // the port is all it was for
 		}
 	}()
 	ports := make([]int, 0, n)
