@@ -89,8 +89,8 @@ func TestLoad(t *testing.T) {
 	// the role assignments still load, and the gap says why the settings
 	// are missing.
 	gone := newFakeARM(t, loadFixture(t))
-	if d, err := Load(t.Context(), strings.Replace(cluster, "aks-dev", "aks-gone", 1), nil, gone.options(t, appSecret)); err != nil || d.Cluster != nil || !strings.Contains(d.ClusterGap, "could not be read") {
-		t.Errorf("an unreadable managed cluster: %v %+v", err, d)
+	if dg, errg := Load(t.Context(), strings.Replace(cluster, "aks-dev", "aks-gone", 1), nil, gone.options(t, appSecret)); errg != nil || dg.Cluster != nil || !strings.Contains(dg.ClusterGap, "could not be read") {
+		t.Errorf("an unreadable managed cluster: %v %+v", errg, dg)
 	}
 	wantA := azurerbac.Assignment{
 		ID:    cluster + assignmentsOf + "/0c1a0000-0000-4000-8000-000000000002",

@@ -112,8 +112,8 @@ func BindingSubject(s rbacv1.Subject, ns string) (sub Subject, ok bool) {
 	case rbacv1.UserKind, rbacv1.GroupKind:
 		return Subject{Kind: s.Kind, Name: s.Name}, true
 	case rbacv1.ServiceAccountKind:
-		if ns := cmp.Or(s.Namespace, ns); ns != "" {
-			return Subject{Kind: s.Kind, Name: s.Name, Namespace: ns}, true
+		if in := cmp.Or(s.Namespace, ns); in != "" {
+			return Subject{Kind: s.Kind, Name: s.Name, Namespace: in}, true
 		}
 	}
 	return Subject{}, false

@@ -35,9 +35,9 @@ func TestManagedCluster(t *testing.T) {
 	}
 	armJSON, _ := json.Marshal(arm)
 	for name, data := range map[string][]byte{"az aks show": az, "ARM": armJSON} {
-		m, err := source.ParseManagedCluster(data)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+		m, perr := source.ParseManagedCluster(data)
+		if perr != nil {
+			t.Fatalf("%s: %v", name, perr)
 		}
 		if !strings.HasSuffix(m.ID, "/managedClusters/aks-prod") || !m.LocalAccounts() || !m.Entra() || m.AzureRBAC() || !m.RBAC() ||
 			len(m.AAD.AdminGroups) != 1 || m.IdentityType != "SystemAssigned" || m.KubeletIdentity != "e5e5e5e5-0000-4000-8000-000000000005" ||
