@@ -456,6 +456,17 @@ func (p *subjectsPage) renderDetail() string {
 	if len(id.Groups) > 0 && si.s.Kind != rbac.GroupKind {
 		b.WriteString(st.Muted.Render("also in "+safe.Terminal(strings.Join(labels(p.names, id.Groups), ", "))) + "\n")
 	}
+	if len(si.refs) > 0 {
+		// What names the subject, as the authorizer reads the bindings.
+		var named []string
+		for _, r := range si.refs[:min(len(si.refs), 4)] {
+			named = append(named, r.String())
+		}
+		if n := len(si.refs) - len(named); n > 0 {
+			named = append(named, fmt.Sprintf("%d more", n))
+		}
+		b.WriteString(st.Muted.Render("bound by "+safe.Terminal(strings.Join(named, ", "))) + "\n")
+	}
 	if p.warning != "" {
 		b.WriteString(st.Incomplete.Render(p.warning) + "\n")
 	}

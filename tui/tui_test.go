@@ -1492,3 +1492,35 @@ func TestCategoryFilterOnTheFilterLine(t *testing.T) {
 		t.Errorf("the category filter is not on the filter line:\n%s", strings.Join(lines[:4], "\n"))
 	}
 }
+
+// TestWhoCanAzureDoors: the explorer's who-can lists the ways in through
+// Azure's control plane as the CLI does (the same answer from access),
+// each with its assignment -> role -> action and the identity's grant.
+func TestWhoCanAzureDoors(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../testdata/aks/rbac.yaml", "../testdata/aks/cluster.json", "../testdata/aks/assignments.json"}
+	f := start(t, a, 200, 50, Options{})
+	f.keys("2")
+	f.typeText("delete namespaces")
+	f.keys("<enter>")
+	// The first door row: past the four subjects.
+	f.keys("<down>", "<down>", "<down>", "<down>")
+	m, screen := f.finish()
+	s := plain(screen)
+	p := m.pages[pageWhoCan].(*whoCanPage)
+	if len(p.res.AzureDoors) != 3 {
+		t.Fatalf("doors: %+v", p.res.AzureDoors)
+	}
+	if n := strings.Count(s, "⇢az   user:"); n != 3 {
+		t.Errorf("%d door rows, want 3:\n%s", n, s)
+	}
+	for _, w := range []string{"user:contributor@contoso.com  azure-credential", "user:uaa@contoso.com  azure-reconfigure",
+		"Azure role \"Contributor\" (built-in actions)", "listClusterAdminCredential/action -> user clusterAdmin"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("the screen lacks %q:\n%s", w, s)
+		}
+	}
+	if strings.Contains(s, "reader@contoso.com") || strings.Contains(s, "user-role@contoso.com") {
+		t.Errorf("the Reader or the Cluster User Role holder listed:\n%s", s)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2/tree"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/identity"
@@ -359,6 +360,18 @@ func (p *whoCanPage) setRows() {
 		rows = append(rows, row{cells: []string{kind, safe.Terminal(name), "via " + safe.Terminal(g.ServiceAccount.Namespace), itoa(len(g.StepVia) + len(g.Via))},
 			search: strings.ToLower(kind + " " + name + " transitive")})
 	}
+	// The ways in through Azure's control plane, apart from the
+	// authorizer's answer, as the CLI lists them.
+	for i := range p.res.AzureDoors {
+		d := &p.res.AzureDoors[i]
+		name := p.names().Subject(d.Subject)
+		if d.Subject.DisplayName != "" {
+			name += " (" + d.Subject.DisplayName + ")"
+		}
+		name += "  " + d.Kind
+		rows = append(rows, row{cells: []string{"⇢az", safe.Terminal(name), "Azure", "1"},
+			search: strings.ToLower("az " + name + " azure " + d.Kind)})
+	}
 	p.list.setRows(rows)
 }
 
@@ -424,7 +437,17 @@ func (p *whoCanPage) syncDetail(top bool) {
 		return st.Bold.Render(text)
 	}
 	var body string
-	if i >= len(p.res.Subjects) {
+	if j := i - len(p.res.Subjects) - len(p.res.Transitive); j >= 0 && j < len(p.res.AzureDoors) {
+		d := &p.res.AzureDoors[j]
+		title := subjectLine(d.Subject, safe.Terminal(p.names().Subject(d.Subject))) + " " + safe.Terminal(d.What)
+		t := tree.Root(safe.Terminal(access.DoorAssignment(d))).Child(tree.Root(safe.Terminal(access.DoorRole(d))).Child(safe.Terminal(access.DoorStep(d))))
+		body = title + "\n\n" + st.Muted.Render("Through Azure's control plane, apart from the authorizer's answer:") + "\n" + t.String()
+		if len(d.Via) > 0 {
+			grant, links := provenanceLinks(st, "the identity it signs in as may "+safe.Terminal(p.attrs.String()), d.Via, sel, 1)
+			p.links = append(p.links, links...)
+			body += "\n\n" + grant
+		}
+	} else if i >= len(p.res.Subjects) {
 		g := p.res.Transitive[i-len(p.res.Subjects)]
 		title := subjectLine(g.Subject(), safe.Terminal(p.names().Subject(g.Subject()))) + " may " + safe.Terminal(g.Step+" in "+g.ServiceAccount.Namespace) +
 			", and so act as " + safe.Terminal(g.ServiceAccount.String()) + ", which may " + safe.Terminal(p.attrs.String())
@@ -535,6 +558,9 @@ func (p *whoCanPage) view() string {
 			line += ", and " + itoa(len(p.res.Transitive)) + " chains through service accounts (↳; t hides)"
 		} else {
 			line += " directly (t: through service accounts too)"
+		}
+		if n := len(p.res.AzureDoors); n > 0 {
+			line += ", and " + itoa(n) + " through Azure's control plane (⇢az)"
 		}
 		if v != nil {
 			line += fmt.Sprintf("; verified: the cluster agreed on all %d requests", v.Checked)
