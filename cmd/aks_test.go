@@ -112,6 +112,15 @@ func TestAKSDoors(t *testing.T) {
 			t.Errorf("check %s: %q, want %q", rule, status[rule], w)
 		}
 	}
+	// The table counts the checks, and --all lists each.
+	out, _, _ = run(t, append([]string{"audit"}, files...)...)
+	if !strings.Contains(out, "Checks: 3 passed, 7 failed, 2 unknown (--all lists them).") {
+		t.Errorf("the table does not count the checks:\n%s", out)
+	}
+	out, _, _ = run(t, append([]string{"audit", "--all"}, files...)...)
+	if !strings.Contains(out, "CHECKS\n") || !strings.Contains(out, "  aks-rbac-disabled: passed: Kubernetes RBAC is on") {
+		t.Errorf("audit --all does not list the checks:\n%s", out)
+	}
 	js, _, _ = run(t, append([]string{"audit", "-o", "json"}, offFiles...)...)
 	rep = audit.Report{}
 	_ = json.Unmarshal([]byte(js), &rep)

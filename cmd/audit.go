@@ -325,8 +325,22 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 	if b := rep.Baseline; b != nil {
 		summary += fmt.Sprintf("; against the baseline: %d new or more severe, %d unchanged (not shown), %d resolved", b.New, b.Suppressed, b.Resolved)
 	}
+	if o.all && len(rep.Checks) > 0 {
+		// "Is it in force?" answered yes as well as no: a line per check.
+		fmt.Fprintln(w, "CHECKS")
+		for _, c := range rep.Checks {
+			wrap(w, o.width, 2, 4, fmt.Sprintf("%s: %s: %s", c.Rule, c.Status, safe.Terminal(c.Detail)))
+		}
+	}
 	fmt.Fprintln(w)
 	wrap(w, o.width, 0, 2, summary)
+	if !o.all && len(rep.Checks) > 0 {
+		n := map[audit.CheckStatus]int{}
+		for _, c := range rep.Checks {
+			n[c.Status]++
+		}
+		wrap(w, o.width, 0, 2, fmt.Sprintf("Checks: %d passed, %d failed, %d unknown (--all lists them).", n[audit.CheckPassed], n[audit.CheckFailed], n[audit.CheckUnknown]))
+	}
 	if fixable > 0 {
 		wrap(w, o.width, 0, 2, fmt.Sprintf("%d marked [fix] have a fix: kubectl access fix ID shows it (-o kubectl for commands, --apply to apply).", fixable))
 	}
