@@ -71,6 +71,9 @@ type WhatCanAnswer struct {
 	// AzureDoors are the subject's ways into the cluster through Azure's
 	// control plane, beside what it holds itself.
 	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
+	// MembershipsUnknown: the subject is an Entra user whose groups are not
+	// known (no --group): what they hold is not in the answer.
+	MembershipsUnknown bool `json:"membershipsUnknown,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -88,6 +91,12 @@ type CanAnswer struct {
 	// control plane; Allowed stays the authorizer's answer for the
 	// subject's own identity.
 	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
+	// MembershipsUnknown: the subject is an Entra user whose groups are not
+	// known (no --group); GroupsAllowed are the groups the request is
+	// allowed for, which the user may be in. Allowed stays the answer for
+	// the identity as given.
+	MembershipsUnknown bool           `json:"membershipsUnknown,omitempty"`
+	GroupsAllowed      []rbac.Subject `json:"groupsAllowed,omitempty"`
 }
 
 // Unknown says the request was not granted, but the view is incomplete:
@@ -128,6 +137,10 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	var dws []rbac.Warning
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
+	if membershipsUnknown(subject) {
+		ans.MembershipsUnknown = true
+		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group): what they are granted is not listed; --group OBJECT-ID adds a membership", subject))
+	}
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}
@@ -145,6 +158,27 @@ func (s *Session) Can(ctx context.Context, subject rbac.Subject, r Request) (*Ca
 	res := s.Index.Can(subject.Identity(), at)
 	res.Warnings = s.warnings(warns, res.Warnings)
 	ans := &CanAnswer{APIVersion: rbac.APIVersion, Kind: KindCan, Subject: subject, Query: at, CanResult: res}
+	if !res.Allowed && membershipsUnknown(subject) {
+		// A group may allow what the user's own identity does not: say
+		// which, since the user's memberships are not known.
+		for _, g := range s.Index.WhoCan(at, false).Subjects {
+			if sub := g.Subject(); sub.Kind == rbac.GroupKind && !strings.HasPrefix(sub.Name, "system:") {
+				sub.DisplayName = s.App.Names[sub.Name]
+				ans.GroupsAllowed = append(ans.GroupsAllowed, sub)
+			}
+		}
+		ans.MembershipsUnknown = true
+		if n := len(ans.GroupsAllowed); n > 0 {
+			var names []string
+			for _, g := range ans.GroupsAllowed[:min(n, 5)] {
+				names = append(names, s.App.Names.Subject(g))
+			}
+			if n > 5 {
+				names = append(names, fmt.Sprintf("%d more", n-5))
+			}
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group), and %s may: if the user is in one, the answer is yes (--group OBJECT-ID adds a membership)", subject, strings.Join(names, ", ")))
+		}
+	}
 	doors, dws := s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
 	for _, d := range doors {
@@ -316,4 +350,14 @@ func (s *Session) boundNames(kind string) []string {
 		}
 	}
 	return out
+}
+
+// membershipsUnknown says whether subject is a user Entra may put in
+// groups (a UPN or an object id) given without any --group.
+func membershipsUnknown(subject rbac.Subject) bool {
+	if subject.Kind != rbac.UserKind || len(subject.Groups) > 0 {
+		return false
+	}
+	id := subject.Identity()
+	return id.MayBeEntra()
 }

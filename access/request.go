@@ -16,6 +16,9 @@ const (
 	WarnAllNamespacesMoot   rbac.WarningCode = "all-namespaces-moot"
 	WarnNotNamespaced       rbac.WarningCode = "not-namespaced"
 	WarnSubjectUnbound      rbac.WarningCode = "subject-unbound"
+	// WarnMembershipsUnknown: an Entra user's groups are not known (no
+	// --group); what they are granted is not in the answer.
+	WarnMembershipsUnknown rbac.WarningCode = "memberships-unknown"
 	WarnServiceAccountGone  rbac.WarningCode = "service-account-missing"
 	WarnCheckFailed         rbac.WarningCode = "check-failed"
 	WarnCredentialUnchecked rbac.WarningCode = "credential-unchecked"

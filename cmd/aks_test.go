@@ -142,3 +142,33 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestMembershipsUnknown: an Entra user asked about without --group is
+// answered for the identity as given, and the answer says which groups
+// are allowed, whose membership is not known: never a silent "no".
+func TestMembershipsUnknown(t *testing.T) {
+	demo := []string{"-f", "../testdata/demo/cluster.yaml", "--group-names", "../testdata/demo/group-names.json"}
+	out, errOut, code := run(t, append([]string{"can", "user:alice@contoso.com", "get", "secrets", "-n", "payments"}, demo...)...)
+	if code != ExitDenied || !strings.Contains(out, "but these groups may, and whether user:alice@contoso.com is in them is not known") ||
+		!strings.Contains(out, "(Payments Developers)") || !strings.Contains(errOut, "the Entra groups of user:alice@contoso.com are not known") {
+		t.Errorf("can without --group: code %d\n%s\n%s", code, out, errOut)
+	}
+	js, _, _ := run(t, append([]string{"can", "user:alice@contoso.com", "get", "secrets", "-n", "payments", "-o", "json"}, demo...)...)
+	var ans access.CanAnswer
+	if err := json.Unmarshal([]byte(js), &ans); err != nil || !ans.MembershipsUnknown || len(ans.GroupsAllowed) == 0 {
+		t.Errorf("can -o json: %v %+v", err, ans)
+	}
+	// With a group given, or for a service account, nothing is unknown.
+	for _, args := range [][]string{{"can", "user:alice@contoso.com", "--group", "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e02", "get", "secrets", "-n", "payments"},
+		{"can", "sa:ci:deployer", "get", "secrets", "-n", "payments"}, {"can", "user:system:kube-scheduler", "get", "secrets", "-n", "payments"}} {
+		out, errOut, _ := run(t, append(args, demo...)...)
+		if strings.Contains(out+errOut, "not known") {
+			t.Errorf("%q: memberships said unknown:\n%s\n%s", args, out, errOut)
+		}
+	}
+	js, _, _ = run(t, append([]string{"what-can", "user:bob@contoso.com", "-o", "json"}, demo...)...)
+	var wc access.WhatCanAnswer
+	if err := json.Unmarshal([]byte(js), &wc); err != nil || !wc.MembershipsUnknown {
+		t.Errorf("what-can without --group: %v %+v", err, wc.MembershipsUnknown)
+	}
+}

@@ -263,5 +263,11 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 			fmt.Fprintf(out, "  %s\n", cell(p.String()))
 		}
 	}
+	if !ans.Allowed && len(ans.GroupsAllowed) > 0 {
+		fmt.Fprintf(out, "but these groups may, and whether %s is in them is not known (--group OBJECT-ID adds a membership):\n", who)
+		for _, g := range ans.GroupsAllowed {
+			fmt.Fprintf(out, "  %s\n", cell(app.Names.Subject(g)))
+		}
+	}
 	printSubjectDoors(out, ans.AzureDoors)
 }
