@@ -92,6 +92,9 @@ demo-run:
 DEMO_AZURE_DIR ?= .cache/demo-azure
 DEMO_AZURE_CLUSTER := /subscriptions/8c1d5f2a-3b4e-4f6a-9d7c-2e5b8a1f0c3d/resourceGroups/rg-contoso-aks/providers/Microsoft.ContainerService/managedClusters/aks-contoso
 DEMO_AZURE_FILES := testdata/demo/azure/assignments.json,testdata/demo/azure/roles.json,testdata/demo/azure/denies.json
+# The managed cluster's settings (az aks show), read by the tool beside the
+# role assignments: its ways in through Azure's control plane.
+DEMO_AZURE_SETTINGS := testdata/demo/azure/cluster.json
 
 .PHONY: demo-azure demo-azure-run demo-azure-down
 demo-azure: controlplane build ## The demo with Azure RBAC in the chain (a guard-like webhook and Azure role assignments, testdata/demo/azure)
@@ -100,7 +103,7 @@ demo-azure: controlplane build ## The demo with Azure RBAC in the chain (a guard
 demo-azure-run:
 	@go run ./hack/localcluster up -dir $(DEMO_AZURE_DIR) -azure-cluster-id $(DEMO_AZURE_CLUSTER) -azure-files $(DEMO_AZURE_FILES)
 	@go run ./hack/demo -dir $(DEMO_AZURE_DIR)
-	bin/kubectl-access --kubeconfig $(DEMO_AZURE_DIR)/kubeconfig --group-names testdata/demo/group-names.json --azure-rbac-from $(DEMO_AZURE_FILES) --azure-cluster-id $(DEMO_AZURE_CLUSTER)
+	bin/kubectl-access --kubeconfig $(DEMO_AZURE_DIR)/kubeconfig --group-names testdata/demo/group-names.json --azure-rbac-from $(DEMO_AZURE_FILES),$(DEMO_AZURE_SETTINGS) --azure-cluster-id $(DEMO_AZURE_CLUSTER)
 
 demo-azure-down: ## Stop make demo-azure's cluster and its webhook
 	@go run ./hack/localcluster down -dir $(DEMO_AZURE_DIR)

@@ -301,6 +301,13 @@ func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
 	}
 	x.keys("3")
 	x.waitFor("azure-cluster-admin", 10*time.Second)
+	x.waitFor("aks-local-accounts", 10*time.Second)
+	// Who can: grace, a Contributor on the resource group, reaches it
+	// through the admin credential (local accounts are on).
+	x.keys("2")
+	x.text("delete namespaces")
+	x.keys("Enter")
+	x.waitFor("⇢az   user:grace@contoso.com", 10*time.Second)
 	x.keys("q")
 	x.waitFor("DEMO-EXITED 0", 10*time.Second)
 
@@ -309,7 +316,7 @@ func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
 		clusterID = "/subscriptions/8c1d5f2a-3b4e-4f6a-9d7c-2e5b8a1f0c3d/resourceGroups/rg-contoso-aks/providers/Microsoft.ContainerService/managedClusters/aks-contoso"
 		frank     = "3d9e7f21-5a6b-4c8d-9e0f-1a2b3c4d5e63" // Azure RBAC Writer in namespace ci, no RBAC
 	)
-	files := strings.Join([]string{"testdata/demo/azure/assignments.json", "testdata/demo/azure/roles.json", "testdata/demo/azure/denies.json"}, ",")
+	files := strings.Join([]string{"testdata/demo/azure/assignments.json", "testdata/demo/azure/roles.json", "testdata/demo/azure/denies.json", "testdata/demo/azure/cluster.json"}, ",")
 	kubectlAccess := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, append([]string{"--kubeconfig", filepath.Join(dir, "kubeconfig")}, args...)...)
 		cmd.Dir = root
@@ -348,7 +355,13 @@ func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Payments Developers") || !strings.Contains(out, "Azure Kubernetes Service RBAC Writer") {
 		t.Errorf("who-can get secrets -n payments with the Azure data: exit %d\n%s\n%s", code, out, errOut)
 	}
-	js, errOut, code := kubectlAccess(append([]string{"audit", "-o", "json"}, withAzure...)...)
+	// The managed cluster's settings beside the assignments: grace, a
+	// Contributor on the resource group, fetches the admin credential.
+	js, errOut, code := kubectlAccess(append([]string{"who-can", "delete", "namespaces", "-o", "json"}, withAzure...)...)
+	if code != 0 || !strings.Contains(js, `"kind": "azure-credential"`) || !strings.Contains(js, "grace@contoso.com") {
+		t.Errorf("who-can delete namespaces with the cluster's settings: exit %d\n%s\n%s", code, js, errOut)
+	}
+	js, errOut, code = kubectlAccess(append([]string{"audit", "-o", "json"}, withAzure...)...)
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 0 {
 		t.Fatalf("audit with the Azure data: exit %d %v\n%s", code, err, errOut)
