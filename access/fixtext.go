@@ -57,6 +57,9 @@ func (p *FixPlan) Summary(names identity.Names) []FixLine {
 	if len(v.Lost) == 0 {
 		out = append(out, FixLine{FixNoLoss, "nobody loses any permission"})
 	}
+	for _, d := range v.DoorsLost {
+		out = append(out, FixLine{FixLost, "loses a way in through Azure: " + safe.Terminal(d)})
+	}
 	for _, l := range v.Lost {
 		out = append(out, FixLine{FixLost, "loses " + safe.Terminal(names.Annotate(l.String()))})
 	}

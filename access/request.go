@@ -11,14 +11,14 @@ import (
 // Warning codes of the application layer (the engine and the resolver
 // have theirs).
 const (
-	WarnVerb                rbac.WarningCode = "verb"
-	WarnNamespaceMissing    rbac.WarningCode = "namespace-missing"
-	WarnAllNamespacesMoot   rbac.WarningCode = "all-namespaces-moot"
-	WarnNotNamespaced       rbac.WarningCode = "not-namespaced"
-	WarnSubjectUnbound      rbac.WarningCode = "subject-unbound"
+	WarnVerb              rbac.WarningCode = "verb"
+	WarnNamespaceMissing  rbac.WarningCode = "namespace-missing"
+	WarnAllNamespacesMoot rbac.WarningCode = "all-namespaces-moot"
+	WarnNotNamespaced     rbac.WarningCode = "not-namespaced"
+	WarnSubjectUnbound    rbac.WarningCode = "subject-unbound"
 	// WarnMembershipsUnknown: an Entra user's groups are not known (no
 	// --group); what they are granted is not in the answer.
-	WarnMembershipsUnknown rbac.WarningCode = "memberships-unknown"
+	WarnMembershipsUnknown  rbac.WarningCode = "memberships-unknown"
 	WarnServiceAccountGone  rbac.WarningCode = "service-account-missing"
 	WarnCheckFailed         rbac.WarningCode = "check-failed"
 	WarnCredentialUnchecked rbac.WarningCode = "credential-unchecked"

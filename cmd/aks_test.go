@@ -172,3 +172,57 @@ func TestMembershipsUnknown(t *testing.T) {
 		t.Errorf("what-can without --group: %v %+v", err, wc.MembershipsUnknown)
 	}
 }
+
+// TestAKSFixes: the aks findings that one setting fixes get that fix,
+// checked like every fix (the finding gone, nobody gaining, the doors it
+// shuts said) and printed as az aks update; --apply refuses it (ARM
+// writes a managed cluster whole, which this tool does not) and says so;
+// without Entra integration local accounts are not turned off (nobody
+// could sign in).
+func TestAKSFixes(t *testing.T) {
+	files := []string{"-f", "../testdata/aks/rbac.yaml", "-f", "../testdata/aks/cluster.json", "-f", "../testdata/aks/assignments.json"}
+	js, _, _ := run(t, append([]string{"audit", "-o", "json"}, files...)...)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, f := range rep.Findings {
+		if f.Category == audit.CategoryAKS {
+			ids[f.Rule] = f.ID
+			if want := f.Rule == "aks-local-accounts" || f.Rule == "aks-command-invoke" || f.Rule == "aks-node-resource-group"; f.Fixable != want {
+				t.Errorf("%s fixable %v, want %v", f.Rule, f.Fixable, want)
+			}
+		}
+	}
+	out, errOut, code := run(t, append([]string{"fix", ids["aks-local-accounts"]}, files...)...)
+	if code != ExitOK || !strings.Contains(out, "the finding is gone; nobody gains access") ||
+		!strings.Contains(out, "loses a way in through Azure: azure-credential: user:contributor@contoso.com") ||
+		!strings.Contains(out, "az aks update --ids '/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod' --disable-local-accounts") {
+		t.Errorf("fix aks-local-accounts: code %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, _ = run(t, append([]string{"fix", ids["aks-command-invoke"], "-o", "kubectl"}, files...)...)
+	if !strings.HasSuffix(strings.TrimSpace(out), "--disable-run-command") {
+		t.Errorf("fix aks-command-invoke -o kubectl:\n%s", out)
+	}
+
+	// Without Entra integration.
+	raw, err := os.ReadFile("../testdata/aks/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "aadProfile")
+	b, _ := json.Marshal(m)
+	noEntra := filepath.Join(t.TempDir(), "cluster.json")
+	if err := os.WriteFile(noEntra, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, "fix", ids["aks-local-accounts"], "-f", "../testdata/aks/rbac.yaml", "-f", noEntra, "-f", "../testdata/aks/assignments.json")
+	if code != ExitError || !strings.Contains(errOut, "only with Entra integration") {
+		t.Errorf("fix without Entra: code %d\n%s", code, errOut)
+	}
+}

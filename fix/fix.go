@@ -89,6 +89,10 @@ type Verification struct {
 	// Incomplete: the view the fix was checked on is incomplete, so who
 	// else gains or loses access in what could not be read is unknown.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// DoorsLost are the ways in through Azure's control plane the fix
+	// shuts (rbac.AzureDoor: kind, principal, action); one it would open
+	// refuses the fix.
+	DoorsLost []string `json:"doorsLost,omitempty"`
 }
 
 // Change is one rule a subject gains or loses, where.

@@ -73,8 +73,8 @@ func TestEveryRuleHasAVerifiedFixOffline(t *testing.T) {
 		}
 	}
 	for _, r := range Rules() {
-		if strings.HasPrefix(r, "azure-") {
-			continue // TestAzureFixes
+		if strings.HasPrefix(r, "azure-") || strings.HasPrefix(r, "aks-") {
+			continue // TestAzureFixes; cmd's TestAKSFixes
 		}
 		if fixed[r] == 0 {
 			t.Errorf("rule %s: no finding in the fixtures got a fix", r)

@@ -38,6 +38,10 @@ func Kubectl(fx *Fix) string {
 			cmds = append(cmds, azCommand(op))
 			continue
 		}
+		if op.IsAKS() {
+			cmds = append(cmds, aksCommand(op))
+			continue
+		}
 		cmds = append(cmds, kubectlCommand(op))
 	}
 	var b strings.Builder

@@ -82,6 +82,8 @@ func objectOf(s *rbac.Snapshot, kind, name, namespace string) (map[string]any, e
 				obj = &s.Namespaces[i]
 			}
 		}
+	case AKSKind:
+		return aksObject(s, name)
 	case AzureKind:
 		// An Azure role assignment, as ARM's REST API writes it.
 		if s.Azure != nil {

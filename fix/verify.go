@@ -63,6 +63,28 @@ func verify(ix *rbac.Index, f *audit.Finding, fx *Fix) error {
 			fx.Verification.Others = append(fx.Verification.Others, l.Subject)
 		}
 	}
+	// The ways in through Azure's control plane: a fix may shut some
+	// (said), never open one.
+	doors := func(ix *rbac.Index) map[string]bool {
+		m := map[string]bool{}
+		for _, d := range ix.AllAzureDoors() {
+			m[d.Kind+": "+d.Subject.String()+" ("+d.Action+")"] = true
+		}
+		return m
+	}
+	doorsBefore, doorsAfter := doors(bix), doors(aix)
+	for k := range doorsAfter {
+		if !doorsBefore[k] {
+			return fmt.Errorf("it would open a way in through Azure's control plane: %s", k)
+		}
+	}
+	fx.Verification.DoorsLost = nil
+	for k := range doorsBefore {
+		if !doorsAfter[k] {
+			fx.Verification.DoorsLost = append(fx.Verification.DoorsLost, k)
+		}
+	}
+	slices.Sort(fx.Verification.DoorsLost)
 	switch {
 	case !fx.Verification.FindingGone:
 		return errors.New("the finding would remain")
@@ -97,6 +119,9 @@ func applyOne(s *rbac.Snapshot, op Operation) error {
 	t := op.Target
 	if op.IsAzure() {
 		return applyAzure(s, op)
+	}
+	if op.IsAKS() {
+		return applyAKS(s, op)
 	}
 	switch t.Kind {
 	case "ClusterRole":

@@ -128,6 +128,16 @@ func (ix *Index) AzureDoors(a Attributes) ([]AzureDoor, []Warning) {
 	}, nil)
 }
 
+// AllAzureDoors are every door of the cluster, whatever the request (what
+// a fix's check compares before and after).
+func (ix *Index) AllAzureDoors() []AzureDoor {
+	if ix.snap.Azure == nil {
+		return nil
+	}
+	ds, _ := ix.azureDoors(func(door) ([]Path, bool) { return nil, true }, nil, true)
+	return ds
+}
+
 // AzureDoorsOf are the doors subject's object id or groups hold (what-can,
 // can).
 func (ix *Index) AzureDoorsOf(id Identity) ([]AzureDoor, []Warning) {
@@ -155,7 +165,7 @@ func (ix *Index) AzureDoorsOf(id Identity) ([]AzureDoor, []Warning) {
 	return ix.azureDoors(func(door) ([]Path, bool) { return nil, true }, &p)
 }
 
-func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.Principal) ([]AzureDoor, []Warning) {
+func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.Principal, raw ...bool) ([]AzureDoor, []Warning) {
 	d := ix.snap.Azure
 	var out []AzureDoor
 	var ws []Warning
@@ -183,7 +193,7 @@ func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.P
 				continue
 			}
 			key := strings.ToLower(a.PrincipalID)
-			if dr.kind == DoorReconfigure && credential[key] || seen[dr.kind+"|"+key+"|"+dr.action] {
+			if dr.kind == DoorReconfigure && credential[key] && len(raw) == 0 || seen[dr.kind+"|"+key+"|"+dr.action] {
 				continue
 			}
 			seen[dr.kind+"|"+key+"|"+dr.action] = true
@@ -194,6 +204,9 @@ func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.P
 				Assignment: a.ID, Scope: a.Scope, RoleName: cmpName(h.Role), RoleDefinitionID: a.RoleDefinitionID,
 				BuiltinRole: h.Builtin, Conditional: h.Conditional, Via: via})
 		}
+	}
+	if len(raw) > 0 {
+		return out, ws // every door, each action of each principal
 	}
 	// One entry per principal and kind: the first door (the strongest).
 	var kept []AzureDoor
