@@ -54,10 +54,18 @@ type AzureSource struct {
 // (incomplete wherever Azure could decide) with the reason as a warning.
 func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) ([]rbac.Warning, error) {
 	z := a.Azure
+	// Where guard does not decide, the role assignments and the managed
+	// cluster's settings still say who gets in through Azure's control
+	// plane (the admin credential, writing the cluster): read for that
+	// alone, and a failure to read them is a warning, never pending.
+	var inactive []rbac.Warning
 	if p := snap.AzureRBAC; p != nil && p.State == rbac.ProbeInactive {
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments are not read", p.Detail)}, nil
+		inactive = []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: Azure RBAC does not decide on this cluster (%s): its role assignments and settings are read for the ways in through Azure's control plane only", p.Detail)}
 	}
 	fail := func(err error) ([]rbac.Warning, error) {
+		if inactive != nil {
+			return append(inactive, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: the ways in through Azure's control plane could not be read: %v", err)), nil
+		}
 		if snap.AzureRBAC == nil || snap.AzureRBAC.State != rbac.ProbeActive {
 			// Asked for, so assumed on: answers it could change are
 			// incomplete rather than complete without it.
@@ -67,7 +75,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 	}
 	if fromFiles != nil {
 		snap.Azure = fromFiles.Copy()
-		return []rbac.Warning{rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(fromFiles.ClusterID), a.Origin.Server)}, nil
+		return append(inactive, rbac.Warnf(rbac.WarnAzureRBAC, "the Azure RBAC data is read from files for %s, which is not checked against the API server %s (that needs ARM: --azure-rbac)", rbac.AzureScopeName(fromFiles.ClusterID), a.Origin.Server)), nil
 	}
 	if z.SignInErr != nil || z.ARM == nil {
 		return fail(cmpErr(z.SignInErr, errors.New("not signed in to Azure")))
@@ -89,9 +97,12 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		return fail(fmt.Errorf("%w (the Azure data would be another cluster's)", err))
 	}
 	var namespaces []string
-	if scope.Namespace != "" && !scope.AllNamespaces {
+	switch {
+	case inactive != nil:
+		// Namespace scopes are guard's: the doors are at the cluster.
+	case scope.Namespace != "" && !scope.AllNamespaces:
 		namespaces = []string{scope.Namespace}
-	} else {
+	default:
 		for _, n := range snap.Namespaces {
 			namespaces = append(namespaces, n.Name)
 		}
@@ -142,7 +153,7 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 		ws = append(ws, rbac.Warnf(rbac.WarnAzureRBAC, "--azure-rbac: %d parts of Azure's data could not be read (%s): answers they could change are incomplete",
 			len(data.Gaps), strings.Join(data.Gaps[:min(3, len(data.Gaps))], "; ")))
 	}
-	return ws, nil
+	return append(inactive, ws...), nil
 }
 
 func cmpErr(a, b error) error {

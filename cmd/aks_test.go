@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // TestAKSDoors: offline, with the RBAC AKS installs, az aks show's JSON
@@ -224,5 +227,37 @@ func TestAKSFixes(t *testing.T) {
 	_, errOut, code = run(t, "fix", ids["aks-local-accounts"], "-f", "../testdata/aks/rbac.yaml", "-f", noEntra, "-f", "../testdata/aks/assignments.json")
 	if code != ExitError || !strings.Contains(errOut, "only with Entra integration") {
 		t.Errorf("fix without Entra: code %d\n%s", code, errOut)
+	}
+}
+
+// TestAKSDoorsWithoutGuard: against a real API server whose chain has no
+// Azure RBAC (the probe finds it inactive, as on an Entra cluster with
+// Kubernetes RBAC alone), --azure-rbac-from still reads the assignments and
+// the managed cluster's settings for the ways in through Azure: the doors
+// are listed, the answer stays complete, and no assignment grants anything
+// in the authorizer's answer.
+func TestAKSDoorsWithoutGuard(t *testing.T) {
+	c := clustertest.Get(t)
+	kc := "--kubeconfig=" + c.Kubeconfig
+	from := "--azure-rbac-from=../testdata/aks/cluster.json,../testdata/aks/assignments.json"
+	js, errOut, code := run(t, "who-can", "delete", "namespaces", kc, from, "-o", "json")
+	var ans access.WhoCanAnswer
+	if err := json.Unmarshal([]byte(js), &ans); err != nil || code != ExitOK {
+		t.Fatalf("who-can: code %d %v\n%s", code, err, errOut)
+	}
+	kinds := map[string]string{}
+	for _, d := range ans.AzureDoors {
+		kinds[d.Subject.Name] = d.Kind
+	}
+	if kinds["contributor@contoso.com"] != "azure-credential" || kinds["uaa@contoso.com"] != "azure-reconfigure" || ans.Incomplete {
+		t.Errorf("doors %v, incomplete %v", kinds, ans.Incomplete)
+	}
+	if !slices.ContainsFunc(ans.Warnings, func(w rbac.Warning) bool { return strings.Contains(w.Message, "does not decide on this cluster") }) {
+		t.Errorf("no word that the assignments serve the doors only: %+v", ans.Warnings)
+	}
+	for _, s := range ans.Subjects {
+		if strings.HasSuffix(s.Name, "@contoso.com") {
+			t.Errorf("an assignment grants in the authorizer's answer where guard does not decide: %+v", s)
+		}
 	}
 }

@@ -189,6 +189,8 @@ func (z *azureAuthorizer) data() *azurerbac.Data {
 func (ix *Index) guardDecides() bool {
 	if p := ix.snap.AzureRBAC; p != nil && p.State == ProbeActive {
 		return true
+	} else if p != nil && p.State == ProbeInactive {
+		return false // the chain has no guard: assignments open doors only
 	}
 	return ix.snap.Azure != nil && ix.snap.Azure.GuardDecides()
 }
