@@ -287,6 +287,8 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeARMError(w, http.StatusNotFound, "RoleDefinitionDoesNotExist", fmt.Sprintf("The specified role definition with ID '%s' does not exist.", path.Base(r.URL.Path)))
+	case p == "/providers/microsoft.resourcegraph/resources" && r.Method == http.MethodPost:
+		a.resourceGraph(w, r)
 	default:
 		writeARMError(w, http.StatusNotFound, "InvalidResourceType", "The resource type could not be found.")
 	}
@@ -393,4 +395,41 @@ func writeARMError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("x-ms-failure-cause", "gateway")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}}) // as above
+}
+
+// resourceGraph answers Azure Resource Graph's query of the managed
+// clusters as the service does: the rows as an object array, pageSize (or
+// $top) rows a page, a $skipToken for the next.
+func (a *fakeARM) resourceGraph(w http.ResponseWriter, r *http.Request) {
+	if !apiVersion(w, r, "2024-04-01") {
+		return
+	}
+	var req struct {
+		Query   string `json:"query"`
+		Options struct {
+			Top          int    `json:"$top"`
+			SkipToken    string `json:"$skipToken"`
+			ResultFormat string `json:"resultFormat"`
+		} `json:"options"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || !strings.Contains(req.Query, "microsoft.containerservice/managedclusters") || req.Options.ResultFormat != "objectArray" {
+		writeARMError(w, http.StatusBadRequest, "BadRequest", "the test server answers the managed clusters' query, as object arrays")
+		return
+	}
+	size := a.pageSize // the server's page, at most $top
+	if req.Options.Top > 0 {
+		size = min(size, req.Options.Top)
+	}
+	skip, _ := strconv.Atoi(req.Options.SkipToken)
+	end := min(skip+size, len(a.clusters))
+	rows := make([]json.RawMessage, 0, end-skip)
+	for _, c := range a.clusters[skip:end] {
+		rows = append(rows, c.raw)
+	}
+	resp := map[string]any{"totalRecords": len(a.clusters), "count": len(rows), "resultTruncated": "false", "data": rows}
+	if end < len(a.clusters) {
+		resp["$skipToken"] = strconv.Itoa(end)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
 }

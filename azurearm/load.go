@@ -71,6 +71,12 @@ func Load(ctx context.Context, clusterID string, namespaces []string, o Options)
 	}
 	// The managed cluster's own settings: who gets in through Azure's
 	// control plane. Not reading them is said, never a guard gap.
+	if o.Posture != nil {
+		if mc, ok := o.Posture.cluster(ctx, clusterID, o); ok {
+			d.Cluster = mc
+			return d, nil
+		}
+	}
 	mc, err := ReadManagedCluster(ctx, clusterID, o)
 	switch {
 	case err == nil:

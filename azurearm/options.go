@@ -37,6 +37,10 @@ type Options struct {
 	// Progress, when set, is called each time a scope has been read, with
 	// how many of the total have; calls are never concurrent.
 	Progress func(done, total int)
+	// Posture, when set, reads the managed clusters' settings in one
+	// Azure Resource Graph query for every cluster loaded with these
+	// options (a fleet's); nil reads each cluster's with its own GET.
+	Posture *PostureCache
 }
 
 func (o Options) parallel() int {

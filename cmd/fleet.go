@@ -238,6 +238,8 @@ func (ff *FleetFlags) Fleet(ctx context.Context, in *InputOptions, n needs) (*ac
 		if c, ok := azure.ARM.(*azurearm.Client); ok {
 			quiet := *c
 			quiet.Options.Progress = nil
+			// Every member's settings from one Azure Resource Graph query.
+			quiet.Options.Posture = &azurearm.PostureCache{}
 			azure.ARM = &quiet
 		}
 	}
