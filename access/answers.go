@@ -71,6 +71,10 @@ type WhatCanAnswer struct {
 	// AzureDoors are the subject's ways into the cluster through Azure's
 	// control plane, beside what it holds itself.
 	AzureDoors []rbac.AzureDoor `json:"azureDoors,omitempty"`
+	// WorkloadIdentities are the Azure identities a service account's
+	// pods act as (status matched), or what its client-id annotation
+	// names without access (the other statuses): the way out to Azure.
+	WorkloadIdentities []rbac.WorkloadIdentity `json:"workloadIdentities,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -128,6 +132,14 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	var dws []rbac.Warning
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
+	if subject.Kind == rbac.ServiceAccountKind {
+		if w := s.Index.WorkloadIdentityOf(subject.Namespace, subject.Name); w != nil {
+			ans.WorkloadIdentities = append(ans.WorkloadIdentities, *w)
+			if !w.Acts() {
+				ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service account %s/%s is annotated %s=%s, but %s", subject.Namespace, subject.Name, w.Annotation, w.ClientID, w.Why))
+			}
+		}
+	}
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}

@@ -275,6 +275,9 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = ids[0]
 		return nil
 	case 0:
+		if len(d.Assignments) == 0 && len(d.Denies) == 0 && len(d.Identities) > 0 {
+			return fmt.Errorf("managed identities were read without the managed cluster they are matched against: give the cluster's JSON too (az aks show: its OIDC issuer decides which federated credentials its service accounts match), or --azure-cluster-id /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME")
+		}
 		return fmt.Errorf("the Azure role assignments read name no cluster's scope, so which cluster they decide for is not known: give --azure-cluster-id /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME")
 	default:
 		return fmt.Errorf("the Azure role assignments read name %d clusters (%s): give --azure-cluster-id to say which one this view is of", len(ids), strings.Join(ids, ", "))
