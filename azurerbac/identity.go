@@ -238,3 +238,25 @@ func (d *Data) RoleName(id string) string {
 	}
 	return roleKey(id)
 }
+
+// RoleWrites says whether a role grants writing Azure resources: an
+// action `*`, or one ending in /write, /delete or /* (the roles whose
+// holder changes what it reaches: Owner, Contributor and their kind).
+// known is false when the role's definition is neither read nor a
+// built-in role the tool knows.
+func (d *Data) RoleWrites(roleDefinitionID string) (writes, known bool) {
+	d.prepare()
+	r, _ := d.controlRole(roleDefinitionID)
+	if r == nil {
+		return false, false
+	}
+	for _, p := range r.Permissions {
+		for _, a := range p.Actions {
+			l := strings.ToLower(a)
+			if l == "*" || strings.HasSuffix(l, "/write") || strings.HasSuffix(l, "/delete") || strings.HasSuffix(l, "/*") {
+				return true, true
+			}
+		}
+	}
+	return false, true
+}

@@ -92,3 +92,21 @@ func TestIdentityMerge(t *testing.T) {
 		t.Fatalf("assignments of the identity: %+v", got)
 	}
 }
+
+func TestRoleWrites(t *testing.T) {
+	d := &Data{Roles: []RoleDefinition{
+		{ID: "/x/roleDefinitions/reader-like", Name: "Blob Reader", Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/read"}, DataActions: []string{"Microsoft.Storage/*/read"}}}},
+		{ID: "/x/roleDefinitions/writer-like", Name: "Blob Writer", Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/write"}}}},
+	}}
+	for id, want := range map[string][2]bool{
+		"/x/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c": {true, true},  // Contributor, built in
+		"/x/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7": {false, true}, // Reader, built in
+		"/x/roleDefinitions/reader-like":                          {false, true},
+		"/x/roleDefinitions/writer-like":                          {true, true},
+		"/x/roleDefinitions/unknown":                              {false, false},
+	} {
+		if w, k := d.RoleWrites(id); w != want[0] || k != want[1] {
+			t.Errorf("%s: writes %v known %v, want %v", id, w, k, want)
+		}
+	}
+}

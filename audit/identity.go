@@ -1,0 +1,177 @@
+package audit
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The azure-identity family: the way out of the cluster to Azure. A
+// service account whose workload identity annotation names a managed
+// identity with a federated credential for it (matched as Entra does:
+// rbac.Index.WorkloadIdentities) gets the identity's Azure tokens in its
+// pods; whoever can run a pod as it, or mint its tokens, acts in Azure
+// with the identity's role assignments.
+
+// CategoryAzureIdentity groups the Azure identities reached from the
+// cluster.
+const CategoryAzureIdentity Category = "azure-identity"
+
+func init() {
+	register(Rule{Name: "workload-identity-reach", Category: CategoryAzureIdentity, Severity: Critical,
+		Title: "Subject can act as an Azure managed identity through a service account's workload identity",
+		Why: "A service account annotated azure.workload.identity/client-id, whose managed identity has a federated credential for it on the cluster's OIDC issuer, " +
+			"gets the identity's Azure tokens in its pods: whoever can create pods in its namespace (or a workload whose controller creates them), or mint its tokens, " +
+			"acts in Azure with the identity's role assignments. Severity: a role that writes (Owner, Contributor, any */write) at a subscription, management group or the root is critical, at a resource group high; anything else medium.",
+		Fix:   "None as a manifest yet: narrow who can create pods or mint tokens in the namespace, move the identity's role assignment to the resource that needs it (az role assignment create/delete), or narrow or delete the federated credential (az identity federated-credential delete).",
+		check: checkWorkloadIdentityReach})
+}
+
+// reached is one service account acting as an identity with role
+// assignments, and what it is worth.
+type reached struct {
+	w        rbac.WorkloadIdentity
+	sa       rbac.Subject
+	severity Severity
+	text     string // "managed identity id-orders (Contributor on subscription S)"
+}
+
+func checkWorkloadIdentityReach(c *checker) {
+	d := c.snap.Azure
+	if d == nil || len(d.Identities) == 0 {
+		return
+	}
+	byNS := map[string][]reached{}
+	var namespaces []string
+	for _, w := range c.ix.WorkloadIdentities() {
+		if !w.Acts() || len(w.RoleAssignments) == 0 {
+			continue
+		}
+		sa, err := rbac.ParseSubject(w.ServiceAccount)
+		if err != nil {
+			continue
+		}
+		sev, roles := identitySeverity(d, w.RoleAssignments)
+		if _, ok := byNS[sa.Namespace]; !ok {
+			namespaces = append(namespaces, sa.Namespace)
+		}
+		byNS[sa.Namespace] = append(byNS[sa.Namespace], reached{w: w, sa: sa, severity: sev,
+			text: fmt.Sprintf("managed identity %s (%s)", w.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
+	}
+	if len(byNS) == 0 {
+		return
+	}
+	slices.Sort(namespaces)
+
+	report := func(step, stepText string, subject rbac.Subject, scope string, evidence []rbac.Path, targets []reached) {
+		var kept []reached
+		for _, t := range targets {
+			if t.sa.Key() != subject.Key() {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) == 0 {
+			return
+		}
+		slices.SortStableFunc(kept, func(a, b reached) int { return cmp.Compare(b.severity, a.severity) })
+		subjects := []rbac.Subject{subject}
+		var objects []rbac.ObjectRef
+		var chains []string
+		for _, t := range kept {
+			subjects = append(subjects, t.sa)
+			objects = append(objects, rbac.ObjectRef{APIVersion: "Microsoft.ManagedIdentity", Kind: "UserAssignedIdentity", Name: t.w.Identity.ID})
+			chains = append(chains, fmt.Sprintf("%s through %s (federated credential %s)", t.text, t.sa, t.w.FederatedCredential.Name))
+		}
+		more := ""
+		if len(chains) > maxChains {
+			more = fmt.Sprintf(" and %d more", len(chains)-maxChains)
+		}
+		c.add(Finding{Severity: kept[0].severity, Subjects: subjects, Objects: objects, Evidence: evidence,
+			identity: step + "\n" + subject.Key() + "\n" + scope,
+			Message:  fmt.Sprintf("%s can %s %s, and so act as %s%s", subject, stepText, where(scope), strings.Join(firstN(chains, maxChains), "; "), more)})
+	}
+
+	// Who can create pods (or workloads whose controllers do) where an
+	// account acting as an identity lives.
+	for _, h := range c.hits(probeRuleNamed("workload-create")) {
+		var targets []reached
+		if h.scope == "" {
+			for _, ns := range namespaces {
+				targets = append(targets, byNS[ns]...)
+			}
+		} else {
+			targets = byNS[h.scope]
+		}
+		report("workload-create", workloadStep(h.evidence), h.subject, h.scope, h.evidence, targets)
+	}
+	// Who can mint each such account's tokens: asked for that account by
+	// name, so grants limited to it by resourceNames count.
+	for _, ns := range namespaces {
+		for _, t := range byNS[ns] {
+			a := rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: t.sa.Name, Namespace: ns}
+			for _, g := range c.ix.WhoCan(a, false).Subjects {
+				s := g.Subject()
+				if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
+					continue
+				}
+				report("serviceaccount-token-create\n"+t.sa.Key(), "mint tokens for "+t.sa.String(), s, ns, g.Via, []reached{t})
+			}
+		}
+	}
+}
+
+// identitySeverity is what an identity's role assignments are worth, and
+// each said as "ROLE on SCOPE", strongest first.
+func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Severity, []string) {
+	type rated struct {
+		sev  Severity
+		text string
+	}
+	var rs []rated
+	for _, a := range as {
+		sev := Medium
+		writes, known := d.RoleWrites(a.RoleDefinitionID)
+		if writes {
+			switch scopeLevel(a.Scope) {
+			case "subscription":
+				sev = Critical
+			case "resource group":
+				sev = High
+			}
+		}
+		text := a.RoleName + " on " + rbac.AzureScopeName(a.Scope)
+		if !known {
+			text += " (role definition not read)"
+		}
+		if a.Conditional {
+			text += " (conditional)"
+		}
+		rs = append(rs, rated{sev, text})
+	}
+	slices.SortStableFunc(rs, func(a, b rated) int { return cmp.Compare(b.sev, a.sev) })
+	var texts []string
+	for _, r := range rs {
+		texts = append(texts, r.text)
+	}
+	return rs[0].sev, texts
+}
+
+// scopeLevel is "subscription" for a subscription, a management group or
+// the root, "resource group" for a resource group, else "resource".
+func scopeLevel(scope string) string {
+	parts := strings.Split(strings.Trim(scope, "/"), "/")
+	n := len(parts)
+	switch {
+	case scope == "/" || n == 2 && strings.EqualFold(parts[0], "subscriptions"):
+		return "subscription"
+	case n >= 2 && strings.EqualFold(parts[n-2], "managementGroups"):
+		return "subscription"
+	case n == 4 && strings.EqualFold(parts[2], "resourceGroups"):
+		return "resource group"
+	}
+	return "resource"
+}

@@ -1,0 +1,70 @@
+package audit_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/rbac"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// TestWorkloadIdentityReach: the group bound to edit in shop can create
+// pods there and mint shop/orders' tokens, so it acts as id-orders
+// (Contributor on the subscription: critical), each step its own finding
+// naming the chain; shop/reports (no matching credential) and shop/legacy
+// (identity not read) are reached by nobody; with Contributor moved to a
+// resource group the finding is high, and without the identity's
+// assignments there is none.
+func TestWorkloadIdentityReach(t *testing.T) {
+	dir := "../testdata/aks-identity/"
+	files := []string{dir + "rbac.yaml", dir + "cluster.json", dir + "identities.json", dir + "federated-credentials.json", dir + "assignments.json", dir + "roles.json"}
+	res, err := source.Read(t.Context(), files, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() []audit.Finding {
+		t.Helper()
+		return audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"workload-identity-reach"}}).Findings
+	}
+	fs := run()
+	if len(fs) != 2 {
+		t.Fatalf("%d findings: %+v", len(fs), fs)
+	}
+	for _, f := range fs {
+		if f.Severity != audit.Critical || f.Category != audit.CategoryAzureIdentity || len(f.Subjects) != 2 ||
+			f.Subjects[0].String() != "group:c7c7c7c7-0000-4000-8000-000000000007" || f.Subjects[1].String() != "sa:shop:orders" ||
+			!strings.Contains(f.Message, "managed identity id-orders (Contributor on subscription 22222222-2222-4222-8222-222222222222") ||
+			!strings.Contains(f.Message, "federated credential shop-orders") || len(f.Evidence) == 0 ||
+			len(f.Objects) == 0 || !strings.HasSuffix(f.Objects[0].Name, "/userAssignedIdentities/id-orders") {
+			t.Errorf("finding: %+v", f)
+		}
+		if strings.Contains(f.Message, "reports") || strings.Contains(f.Message, "legacy") {
+			t.Errorf("an account that acts as no identity reached: %s", f.Message)
+		}
+	}
+	if !strings.Contains(fs[0].Message, "can create pods in namespace shop") || !strings.Contains(fs[1].Message, "can mint tokens for sa:shop:orders in namespace shop") {
+		t.Errorf("steps: %q, %q", fs[0].Message, fs[1].Message)
+	}
+
+	// Contributor at a resource group: high.
+	d := res.Snapshot.Azure
+	saved := d.Assignments
+	d.Assignments = nil
+	for _, a := range saved {
+		if a.Scope == "/subscriptions/22222222-2222-4222-8222-222222222222" {
+			a.Scope += "/resourceGroups/rg-shop"
+		}
+		d.Assignments = append(d.Assignments, a)
+	}
+	res.Snapshot.Azure = d.Copy()
+	if fs = run(); len(fs) != 2 || fs[0].Severity != audit.High {
+		t.Errorf("at a resource group: %+v", fs)
+	}
+	// No assignment of the identity: nothing to reach.
+	res.Snapshot.Azure.Assignments = nil
+	res.Snapshot.Azure = res.Snapshot.Azure.Copy()
+	if fs = run(); len(fs) != 0 {
+		t.Errorf("without assignments: %+v", fs)
+	}
+}
