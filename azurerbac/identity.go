@@ -177,7 +177,7 @@ type CredentialMiss struct {
 func (d *Data) MatchWorkload(issuer, namespace, name, clientID string) WorkloadMatch {
 	var id *ManagedIdentity
 	for i := range d.Identities {
-		if d.Identities[i].ClientID != "" && strings.EqualFold(d.Identities[i].ClientID, strings.TrimSpace(clientID)) {
+		if d.Identities[i].ClientID != "" && strings.EqualFold(d.Identities[i].ClientID, clientID) {
 			id = &d.Identities[i]
 			break
 		}
