@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -133,6 +134,9 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
 	if subject.Kind == rbac.ServiceAccountKind {
+		if d := s.Index.Snapshot().Azure; !s.whole && !s.Scope.ServiceAccounts && d != nil && len(d.Identities) > 0 {
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service accounts were not read from the cluster: which Azure identity %s acts as (its %s annotation) is not answered; give a snapshot with -f", subject, azurerbac.AnnotationClientID))
+		}
 		if w := s.Index.WorkloadIdentityOf(subject.Namespace, subject.Name); w != nil {
 			ans.WorkloadIdentities = append(ans.WorkloadIdentities, *w)
 			if !w.Acts() {
