@@ -137,8 +137,8 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 		if d := s.Index.Snapshot().Azure; !s.whole && !s.Scope.ServiceAccounts && d != nil && len(d.Identities) > 0 {
 			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service accounts were not read from the cluster: which Azure identity %s acts as (its %s annotation) is not answered; give a snapshot with -f", subject, azurerbac.AnnotationClientID))
 		}
-		if w := s.Index.WorkloadIdentityOf(subject.Namespace, subject.Name); w != nil {
-			ans.WorkloadIdentities = append(ans.WorkloadIdentities, *w)
+		ans.WorkloadIdentities = s.Index.WorkloadIdentitiesOf(subject.Namespace, subject.Name)
+		for _, w := range ans.WorkloadIdentities {
 			if !w.Acts() {
 				ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service account %s/%s is annotated %s=%s, but %s", subject.Namespace, subject.Name, w.Annotation, w.ClientID, w.Why))
 			}

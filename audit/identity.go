@@ -28,7 +28,14 @@ func init() {
 			"gets the identity's Azure tokens in its pods: whoever can create pods in its namespace (or a workload whose controller creates them), or mint its tokens, " +
 			"acts in Azure with the identity's role assignments. Severity: a role that writes (Owner, Contributor, any */write) at a subscription, management group or the root is critical, at a resource group high; anything else medium.",
 		Fix:   "None as a manifest yet: narrow who can create pods or mint tokens in the namespace, move the identity's role assignment to the resource that needs it (az role assignment create/delete), or narrow or delete the federated credential (az identity federated-credential delete).",
-		check: checkWorkloadIdentityReach})
+		check: checkWorkloadIdentityReach},
+		Rule{Name: "federated-credential-unclaimed", Category: CategoryAzureIdentity, Severity: High,
+			Title: "A federated credential names a service account that does not exist",
+			Why: "Entra exchanges any token whose issuer and subject a federated credential names: a credential for system:serviceaccount:NS:NAME on the cluster's issuer, " +
+				"with no such service account, is the identity for whoever creates that account and a pod that runs as it (the annotation is not needed). " +
+				"Severity: as workload-identity-reach's, when someone in the view can create both; low when nobody can yet.",
+			Fix:   "None as a manifest yet: delete the federated credential (az identity federated-credential delete --identity-name ID -g RG -n NAME), or create the service account where only its owners can use it.",
+			check: checkUnclaimedCredentials})
 }
 
 // reached is one service account acting as an identity with role
@@ -48,8 +55,8 @@ func checkWorkloadIdentityReach(c *checker) {
 	byNS := map[string][]reached{}
 	var namespaces []string
 	for _, w := range c.ix.WorkloadIdentities() {
-		if !w.Acts() || len(w.RoleAssignments) == 0 {
-			continue
+		if !w.Acts() || w.ServiceAccountMissing || len(w.RoleAssignments) == 0 {
+			continue // a missing account: federated-credential-unclaimed
 		}
 		sa, err := rbac.ParseSubject(w.ServiceAccount)
 		if err != nil {
@@ -131,6 +138,9 @@ func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Sev
 		sev  Severity
 		text string
 	}
+	if len(as) == 0 {
+		return Medium, nil
+	}
 	var rs []rated
 	for _, a := range as {
 		sev := Medium
@@ -174,4 +184,74 @@ func scopeLevel(scope string) string {
 		return "resource group"
 	}
 	return "resource"
+}
+
+// checkUnclaimedCredentials reports the federated credentials on the
+// cluster's issuer that name a service account the input does not hold
+// (known only when the input holds service accounts), with who can create
+// it and run a pod as it: create serviceaccounts in its namespace, and
+// create pods or workloads there.
+func checkUnclaimedCredentials(c *checker) {
+	d := c.snap.Azure
+	if d == nil || len(d.Identities) == 0 {
+		return
+	}
+	for _, w := range c.ix.WorkloadIdentities() {
+		if !w.ServiceAccountMissing {
+			continue
+		}
+		sa, err := rbac.ParseSubject(w.ServiceAccount)
+		if err != nil {
+			continue
+		}
+		ns := sa.Namespace
+		// Who may create the account there, by its name.
+		creators := map[string][]rbac.Path{}
+		for _, g := range c.ix.WhoCan(rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Namespace: ns}, false).Subjects {
+			s := g.Subject()
+			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
+				continue
+			}
+			creators[s.Key()] = append(creators[s.Key()], g.Via...)
+		}
+		// ... and run a pod as it.
+		var subjects []rbac.Subject
+		var evidence []rbac.Path
+		for _, h := range c.hits(probeRuleNamed("workload-create")) {
+			if h.scope != "" && h.scope != ns {
+				continue
+			}
+			via, ok := creators[h.subject.Key()]
+			if !ok || slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == h.subject.Key() }) {
+				continue
+			}
+			subjects = append(subjects, h.subject)
+			evidence = append(evidence, via...)
+			evidence = append(evidence, h.evidence...)
+		}
+		sev, roles := identitySeverity(d, w.RoleAssignments)
+		reach := "no role assignment of it was read"
+		if len(roles) > 0 {
+			reach = strings.Join(firstN(roles, 3), ", ")
+		}
+		var names []string
+		for _, s := range subjects {
+			names = append(names, s.String())
+		}
+		who := "nobody in the view can create it and a pod that runs as it yet"
+		if len(subjects) == 0 {
+			sev = Low
+		} else {
+			more := ""
+			if len(names) > maxChains {
+				more = fmt.Sprintf(" and %d more", len(names)-maxChains)
+			}
+			who = strings.Join(firstN(names, maxChains), ", ") + more + " can create it and a pod that runs as it, and so act as the identity"
+		}
+		c.add(Finding{Severity: sev, Subjects: append([]rbac.Subject{sa}, subjects...), Evidence: evidence,
+			Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ManagedIdentity", Kind: "FederatedIdentityCredential", Name: w.FederatedCredential.ID}},
+			identity: w.FederatedCredential.ID,
+			Message: fmt.Sprintf("federated credential %s of managed identity %s (%s) accepts tokens of %s, which does not exist: %s",
+				w.FederatedCredential.Name, w.Identity.Name, reach, sa, who)})
+	}
 }

@@ -28,11 +28,20 @@ func TestWorkloadIdentityReach(t *testing.T) {
 		return audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"workload-identity-reach"}}).Findings
 	}
 	fs := run()
-	if len(fs) != 2 {
+	if len(fs) != 3 {
 		t.Fatalf("%d findings: %+v", len(fs), fs)
 	}
-	for _, f := range fs {
-		if f.Severity != audit.Critical || f.Category != audit.CategoryAzureIdentity || len(f.Subjects) != 2 ||
+	// shop/batch is not annotated, but id-batch's credential names it:
+	// reached too (Contributor on a resource group: high).
+	if !strings.Contains(fs[0].Message, "managed identity id-batch (Contributor on resource group rg-shop) through sa:shop:batch") ||
+		fs[2].Severity != audit.High || !strings.Contains(fs[2].Message, "can mint tokens for sa:shop:batch") {
+		t.Errorf("batch: %q, %+v", fs[0].Message, fs[2])
+	}
+	if strings.Contains(fs[0].Message, "ghost") {
+		t.Errorf("an account that does not exist reached by creating pods: %s", fs[0].Message)
+	}
+	for _, f := range fs[:2] {
+		if f.Severity != audit.Critical || f.Category != audit.CategoryAzureIdentity || len(f.Subjects) < 2 ||
 			f.Subjects[0].String() != "group:c7c7c7c7-0000-4000-8000-000000000007" || f.Subjects[1].String() != "sa:shop:orders" ||
 			!strings.Contains(f.Message, "managed identity id-orders (Contributor on subscription 22222222-2222-4222-8222-222222222222") ||
 			!strings.Contains(f.Message, "federated credential shop-orders") || len(f.Evidence) == 0 ||
@@ -47,6 +56,13 @@ func TestWorkloadIdentityReach(t *testing.T) {
 		t.Errorf("steps: %q, %q", fs[0].Message, fs[1].Message)
 	}
 
+	// shop/ghost does not exist: whoever can create it and a pod as it.
+	un := audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"federated-credential-unclaimed"}}).Findings
+	if len(un) != 1 || un[0].Severity != audit.High || len(un[0].Subjects) != 2 || un[0].Subjects[0].String() != "sa:shop:ghost" ||
+		un[0].Subjects[1].String() != "group:c7c7c7c7-0000-4000-8000-000000000007" || !strings.Contains(un[0].Message, "federated credential shop-ghost of managed identity id-batch") {
+		t.Errorf("unclaimed: %+v", un)
+	}
+
 	// Contributor at a resource group: high.
 	d := res.Snapshot.Azure
 	saved := d.Assignments
@@ -58,7 +74,7 @@ func TestWorkloadIdentityReach(t *testing.T) {
 		d.Assignments = append(d.Assignments, a)
 	}
 	res.Snapshot.Azure = d.Copy()
-	if fs = run(); len(fs) != 2 || fs[0].Severity != audit.High {
+	if fs = run(); len(fs) != 3 || fs[0].Severity != audit.High {
 		t.Errorf("at a resource group: %+v", fs)
 	}
 	// No assignment of the identity: nothing to reach.

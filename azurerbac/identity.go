@@ -260,3 +260,57 @@ func (d *Data) RoleWrites(roleDefinitionID string) (writes, known bool) {
 	}
 	return false, true
 }
+
+// CredentialMatch is one identity's federated credential that accepts a
+// service account's tokens.
+type CredentialMatch struct {
+	Identity   *ManagedIdentity
+	Credential *FederatedCredential
+}
+
+// CredentialsAccepting are the federated credentials, of every identity
+// read, that accept namespace/name's tokens from issuer (exactly as
+// MatchWorkload compares). The annotation is not needed for the exchange:
+// it only tells the webhook which client id to inject, and any pod of the
+// account can mount a token for the exchange audience and name the
+// identity's client id (which is no secret) itself.
+func (d *Data) CredentialsAccepting(issuer, namespace, name string) []CredentialMatch {
+	if issuer == "" {
+		return nil
+	}
+	subject := ServiceAccountSubject(namespace, name)
+	var out []CredentialMatch
+	for i := range d.Identities {
+		m := &d.Identities[i]
+		for j := range m.FederatedCredentials {
+			if m.FederatedCredentials[j].CredentialMiss(issuer, subject) == "" {
+				out = append(out, CredentialMatch{Identity: m, Credential: &m.FederatedCredentials[j]})
+			}
+		}
+	}
+	return out
+}
+
+// FederatedAccounts are the service accounts (namespace, name) that the
+// federated credentials on issuer name, each once, in the data's order.
+func (d *Data) FederatedAccounts(issuer string) [][2]string {
+	if issuer == "" {
+		return nil
+	}
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	for i := range d.Identities {
+		for _, c := range d.Identities[i].FederatedCredentials {
+			rest, ok := strings.CutPrefix(c.Subject, "system:serviceaccount:")
+			ns, name, ok2 := strings.Cut(rest, ":")
+			if !ok || !ok2 || ns == "" || name == "" || strings.Contains(name, ":") || c.Issuer != issuer {
+				continue
+			}
+			if k := [2]string{ns, name}; !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}

@@ -110,3 +110,35 @@ func TestRoleWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialsAccepting finds every identity whose credential accepts
+// an account's tokens, annotation or not, and the accounts credentials on
+// the issuer name.
+func TestCredentialsAccepting(t *testing.T) {
+	d := identityData(cred("a", testIssuer, "system:serviceaccount:shop:orders", TokenExchangeAudience),
+		cred("b", testIssuer, "system:serviceaccount:shop:ghost", TokenExchangeAudience),
+		cred("c", "https://other/", "system:serviceaccount:shop:elsewhere", TokenExchangeAudience),
+		cred("d", testIssuer, "system:serviceaccount:shop:noaud", "api://other"),
+		cred("e", testIssuer, "repo:org/app:ref:refs/heads/main", TokenExchangeAudience))
+	if got := d.CredentialsAccepting(testIssuer, "shop", "orders"); len(got) != 1 || got[0].Credential.Name != "a" || got[0].Identity.Name != "id-orders" {
+		t.Errorf("orders: %+v", got)
+	}
+	for _, name := range []string{"elsewhere", "noaud"} {
+		if got := d.CredentialsAccepting(testIssuer, "shop", name); len(got) != 0 {
+			t.Errorf("%s: %+v", name, got)
+		}
+	}
+	if got := d.CredentialsAccepting("", "shop", "orders"); len(got) != 0 {
+		t.Errorf("issuer unknown: %+v", got)
+	}
+	got := d.FederatedAccounts(testIssuer)
+	want := [][2]string{{"shop", "orders"}, {"shop", "ghost"}, {"shop", "noaud"}}
+	if len(got) != len(want) {
+		t.Fatalf("accounts: %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("accounts: %v, want %v", got, want)
+		}
+	}
+}

@@ -74,8 +74,11 @@ func printWorkloadIdentities(w io.Writer, ws []rbac.WorkloadIdentity) {
 			continue
 		}
 		fmt.Fprintf(w, "  managed identity %s (client id %s, object id %s)\n", cell(x.Identity.Name), cell(x.Identity.ClientID), cell(x.Identity.PrincipalID))
-		fmt.Fprintf(w, "    via annotation %s -> federated credential %s (issuer %s, subject %s) -> managed identity %s\n",
-			cell(x.Annotation), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), cell(x.Identity.Name))
+		fmt.Fprintf(w, "    via %s -> federated credential %s (issuer %s, subject %s) -> managed identity %s\n",
+			cell(workloadStart(x)), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), cell(x.Identity.Name))
+		if x.Annotation == "" {
+			fmt.Fprintf(w, "    %s\n", cell(x.Why))
+		}
 		if len(x.RoleAssignments) == 0 {
 			fmt.Fprintln(w, "    no role assignment of the identity was read")
 			continue
@@ -103,10 +106,22 @@ func workloadRows(ws []rbac.WorkloadIdentity) [][]string {
 		if !x.Acts() {
 			continue
 		}
-		path := x.Annotation + " -> federated credential " + x.FederatedCredential.Name
+		path := workloadStart(x) + " -> federated credential " + x.FederatedCredential.Name
 		for _, a := range x.RoleAssignments {
 			out = append(out, []string{rbac.AzureScopeName(a.Scope), "managed identity " + x.Identity.Name, path, a.RoleName})
 		}
 	}
 	return out
+}
+
+// workloadStart is where a workload identity path begins: the annotation,
+// or the account's own token when no annotation names the identity.
+func workloadStart(x *rbac.WorkloadIdentity) string {
+	switch {
+	case x.Annotation != "":
+		return "annotation " + x.Annotation
+	case x.ServiceAccountMissing:
+		return "a token of " + x.ServiceAccount + " (not in the input)"
+	}
+	return "a token of " + x.ServiceAccount + " (not annotated)"
 }

@@ -57,7 +57,7 @@ func TestWhatCanWorkloadIdentity(t *testing.T) {
 		}
 	}
 	out, _, _ = run(t, "what-can", "sa:shop:orders", "-f", dir, "-o", "csv")
-	if !strings.Contains(out, "subscription 22222222-2222-4222-8222-222222222222,,managed identity id-orders,azure.workload.identity/client-id -> federated credential shop-orders,Contributor") {
+	if !strings.Contains(out, "subscription 22222222-2222-4222-8222-222222222222,,managed identity id-orders,annotation azure.workload.identity/client-id -> federated credential shop-orders,Contributor") {
 		t.Errorf("csv:\n%s", out)
 	}
 
@@ -75,6 +75,25 @@ func TestWhatCanWorkloadIdentity(t *testing.T) {
 	ans = whatCan("sa:shop:legacy", "-f", dir)
 	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status != azurerbac.WorkloadIdentityUnknown || ans.WorkloadIdentities[0].Identity != nil {
 		t.Errorf("legacy: %+v", ans.WorkloadIdentities)
+	}
+
+	// Not annotated, but a federated credential names the account: its
+	// pods can exchange their tokens all the same.
+	ans = whatCan("sa:shop:batch", "-f", dir)
+	if len(ans.WorkloadIdentities) != 1 || !ans.WorkloadIdentities[0].Acts() || ans.WorkloadIdentities[0].Annotation != "" ||
+		ans.WorkloadIdentities[0].Identity.Name != "id-batch" || ans.WorkloadIdentities[0].ServiceAccountMissing ||
+		len(ans.WorkloadIdentities[0].RoleAssignments) != 1 || !strings.Contains(ans.WorkloadIdentities[0].Why, "not annotated") {
+		t.Errorf("batch: %+v", ans.WorkloadIdentities)
+	}
+	out, _, _ = run(t, "what-can", "sa:shop:batch", "-f", dir)
+	if !strings.Contains(out, "via a token of sa:shop:batch (not annotated) -> federated credential shop-batch") {
+		t.Errorf("batch's table:\n%s", out)
+	}
+	// A credential naming an account that does not exist.
+	ans = whatCan("sa:shop:ghost", "-f", dir)
+	if len(ans.WorkloadIdentities) != 1 || !ans.WorkloadIdentities[0].Acts() || !ans.WorkloadIdentities[0].ServiceAccountMissing ||
+		!strings.Contains(ans.WorkloadIdentities[0].Why, "does not exist") {
+		t.Errorf("ghost: %+v", ans.WorkloadIdentities)
 	}
 
 	cluster := "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod"

@@ -1,6 +1,10 @@
 package rbac
 
-import "github.com/kubectl-access/kubectl-access/azurerbac"
+import (
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+)
 
 // The way out to Azure: the Azure identities a service account's pods act
 // as through workload identity (annotation -> federated credential ->
@@ -19,11 +23,17 @@ type WorkloadIdentity struct {
 	// Status: matched, no-matching-credential, identity-not-read or
 	// issuer-unknown (azurerbac.Workload*).
 	Status string `json:"status"`
-	// ServiceAccount is the account (sa:NS:NAME) and ClientID its
-	// annotation's value.
+	// ServiceAccount is the account (sa:NS:NAME); Annotation the
+	// annotation's key and ClientID its value, or, for an account a
+	// federated credential names without the annotation, "" and the
+	// identity's client id.
 	ServiceAccount string `json:"serviceAccount"`
-	Annotation     string `json:"annotation"`
+	Annotation     string `json:"annotation,omitempty"`
 	ClientID       string `json:"clientId"`
+	// ServiceAccountMissing: a federated credential names the account,
+	// which the input's service accounts do not hold: whoever creates it
+	// acts as the identity.
+	ServiceAccountMissing bool `json:"serviceAccountMissing,omitempty"`
 	// Issuer is the cluster's OIDC issuer URL ("" when not known).
 	Issuer string `json:"issuer,omitempty"`
 	// Identity is the managed identity of that client id, when read.
@@ -51,35 +61,95 @@ type IdentityRef struct {
 // Acts says whether the account's pods act as the identity.
 func (w *WorkloadIdentity) Acts() bool { return w.Status == azurerbac.WorkloadMatched }
 
-// WorkloadIdentityOf is what service account namespace/name's client-id
-// annotation leads to; nil when the account is not in the input or has
-// no such annotation.
-func (ix *Index) WorkloadIdentityOf(namespace, name string) *WorkloadIdentity {
+// WorkloadIdentitiesOf are the Azure identities service account
+// namespace/name acts as or names: what its client-id annotation leads to
+// (matched or not), then every other identity whose federated credential
+// accepts its tokens from the cluster's issuer (the annotation is not
+// needed for the exchange), also when the account is not in the input.
+func (ix *Index) WorkloadIdentitiesOf(namespace, name string) []WorkloadIdentity {
+	d := ix.snap.Azure
+	if d == nil {
+		d = &azurerbac.Data{}
+	}
+	var out []WorkloadIdentity
+	var found bool
+	var annotated *WorkloadIdentity
 	for i := range ix.snap.ServiceAccounts {
 		sa := &ix.snap.ServiceAccounts[i]
 		if sa.Namespace != namespace || sa.Name != name {
 			continue
 		}
-		clientID, ok := sa.Annotations[azurerbac.AnnotationClientID]
-		if !ok {
-			return nil
+		found = true
+		if clientID, ok := sa.Annotations[azurerbac.AnnotationClientID]; ok {
+			annotated = ix.matchWorkload(namespace, name, clientID)
+			out = append(out, *annotated)
 		}
-		return ix.matchWorkload(namespace, name, clientID)
+		break
 	}
-	return nil
+	issuer := ""
+	if d.Cluster != nil {
+		issuer = d.Cluster.OIDCIssuerURL
+	}
+	seen := map[string]bool{}
+	if annotated != nil && annotated.Acts() {
+		seen[strings.ToLower(annotated.Identity.ID)] = true
+	}
+	for _, m := range d.CredentialsAccepting(issuer, namespace, name) {
+		if seen[strings.ToLower(m.Identity.ID)] {
+			continue
+		}
+		seen[strings.ToLower(m.Identity.ID)] = true
+		out = append(out, federatedOnly(d, issuer, namespace, name, m, !found && len(ix.snap.ServiceAccounts) > 0))
+	}
+	return out
 }
 
-// WorkloadIdentities are the annotated service accounts of the input,
-// each with what its annotation leads to, in the input's order.
+// WorkloadIdentities are WorkloadIdentitiesOf every annotated service
+// account of the input and every account a federated credential on the
+// cluster's issuer names, in that order.
 func (ix *Index) WorkloadIdentities() []WorkloadIdentity {
 	var out []WorkloadIdentity
+	seen := map[[2]string]bool{}
+	add := func(ns, name string) {
+		if k := [2]string{ns, name}; !seen[k] {
+			seen[k] = true
+			out = append(out, ix.WorkloadIdentitiesOf(ns, name)...)
+		}
+	}
 	for i := range ix.snap.ServiceAccounts {
 		sa := &ix.snap.ServiceAccounts[i]
-		if clientID, ok := sa.Annotations[azurerbac.AnnotationClientID]; ok {
-			out = append(out, *ix.matchWorkload(sa.Namespace, sa.Name, clientID))
+		if _, ok := sa.Annotations[azurerbac.AnnotationClientID]; ok {
+			add(sa.Namespace, sa.Name)
+		}
+	}
+	if d := ix.snap.Azure; d != nil && d.Cluster != nil {
+		for _, k := range d.FederatedAccounts(d.Cluster.OIDCIssuerURL) {
+			add(k[0], k[1])
 		}
 	}
 	return out
+}
+
+// federatedOnly is an identity whose federated credential accepts the
+// account's tokens, the account not annotated with it.
+func federatedOnly(d *azurerbac.Data, issuer, namespace, name string, m azurerbac.CredentialMatch, missing bool) WorkloadIdentity {
+	c := *m.Credential
+	subject := azurerbac.ServiceAccountSubject(namespace, name)
+	w := WorkloadIdentity{Kind: PathWorkloadIdentity, Status: azurerbac.WorkloadMatched, ServiceAccount: "sa:" + namespace + ":" + name,
+		ClientID: m.Identity.ClientID, Issuer: issuer, ServiceAccountMissing: missing,
+		Identity:            &IdentityRef{ID: m.Identity.ID, Name: m.Identity.Name, ClientID: m.Identity.ClientID, PrincipalID: m.Identity.PrincipalID},
+		FederatedCredential: &c, RoleAssignments: d.AssignmentsOfIdentity(m.Identity)}
+	w.Why = "federated credential " + c.Name + " of managed identity " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer"
+	if missing {
+		w.Why += ", and the service account does not exist: whoever creates it, and a pod that runs as it, acts as the identity"
+	} else {
+		w.Why += "; the account is not annotated with its client id, but any of its pods can mount a token for " + azurerbac.TokenExchangeAudience +
+			" and exchange it (the annotation only tells the webhook what to inject)"
+	}
+	if len(w.RoleAssignments) == 0 {
+		w.Why += "; no role assignment of the identity was read"
+	}
+	return w
 }
 
 func (ix *Index) matchWorkload(namespace, name, clientID string) *WorkloadIdentity {

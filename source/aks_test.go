@@ -114,7 +114,7 @@ func TestManagedIdentities(t *testing.T) {
 	}
 	check := func(what string, d *azurerbac.Data) {
 		t.Helper()
-		if d == nil || len(d.Identities) != 2 || !strings.HasSuffix(d.ClusterID, "/managedClusters/aks-prod") {
+		if d == nil || len(d.Identities) != 3 || !strings.HasSuffix(d.ClusterID, "/managedClusters/aks-prod") {
 			t.Fatalf("%s: %+v", what, d)
 		}
 		m := d.Identities[0]
@@ -123,7 +123,7 @@ func TestManagedIdentities(t *testing.T) {
 			len(m.FederatedCredentials[0].Audiences) != 1 {
 			t.Errorf("%s: id-orders: %+v", what, m)
 		}
-		if len(d.Assignments) != 3 {
+		if len(d.Assignments) != 4 {
 			t.Errorf("%s: the identities' assignments elsewhere were not kept: %+v", what, d.Assignments)
 		}
 		if got := d.MatchWorkload(d.Cluster.OIDCIssuerURL, "shop", "orders", m.ClientID); got.Status != azurerbac.WorkloadMatched {
