@@ -35,7 +35,42 @@ func init() {
 				"with no such service account, is the identity for whoever creates that account and a pod that runs as it (the annotation is not needed). " +
 				"Severity: as workload-identity-reach's, when someone in the view can create both; low when nobody can yet.",
 			Fix:   "None as a manifest yet: delete the federated credential (az identity federated-credential delete --identity-name ID -g RG -n NAME), or create the service account where only its owners can use it.",
-			check: checkUnclaimedCredentials})
+			check: checkUnclaimedCredentials},
+		Rule{Name: "kubelet-identity-reach", Category: CategoryAzureIdentity, Severity: High,
+			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",
+			Why: "The kubelet identity (identityProfile.kubeletidentity) is the nodes' VMs' identity: a pod gets its tokens from the instance metadata service (169.254.169.254) " +
+				"unless a NetworkPolicy or AKS's IMDS restriction blocks it. AKS needs it to pull images (AcrPull); whatever else it holds, such pods hold. " +
+				"Not checked: NetworkPolicies and the IMDS restriction are not read, so the finding says the reach is possible, not that it is open. Severity as workload-identity-reach's, high at least.",
+			Fix:   "None as a manifest yet: remove the kubelet identity's other role assignments (az role assignment delete --ids ID), or block pods' egress to 169.254.169.254.",
+			check: checkKubeletIdentity})
+}
+
+// acrPull is the built-in AcrPull role, all the kubelet identity needs.
+const acrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+
+// checkKubeletIdentity reports the kubelet identity's role assignments
+// beyond AcrPull, among those read.
+func checkKubeletIdentity(c *checker) {
+	d := c.snap.Azure
+	if d == nil || d.Cluster == nil || d.Cluster.KubeletIdentity == "" {
+		return
+	}
+	var beyond []azurerbac.IdentityAssignment
+	for _, a := range d.AssignmentsOfIdentity(&azurerbac.ManagedIdentity{PrincipalID: d.Cluster.KubeletIdentity}) {
+		if !strings.EqualFold(a.RoleDefinitionID[strings.LastIndexByte(a.RoleDefinitionID, '/')+1:], acrPull) {
+			beyond = append(beyond, a)
+		}
+	}
+	if len(beyond) == 0 {
+		return
+	}
+	sev, roles := identitySeverity(d, beyond)
+	sev = max(sev, High)
+	c.add(Finding{Severity: sev,
+		Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ContainerService", Kind: "KubeletIdentity", Name: d.Cluster.KubeletIdentity}},
+		identity: d.Cluster.KubeletIdentity,
+		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; "+
+			"whether a NetworkPolicy or the IMDS restriction blocks that was not checked", d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "))})
 }
 
 // reached is one service account acting as an identity with role

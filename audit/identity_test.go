@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -63,6 +64,14 @@ func TestWorkloadIdentityReach(t *testing.T) {
 		t.Errorf("unclaimed: %+v", un)
 	}
 
+	// The kubelet identity holds Contributor on the node resource group
+	// beyond AcrPull (which alone is no finding).
+	kl := audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"kubelet-identity-reach"}}).Findings
+	if len(kl) != 1 || kl[0].Severity != audit.High || !strings.Contains(kl[0].Message, "Contributor on resource group MC_rg-aks_aks-prod_westeurope") ||
+		strings.Contains(kl[0].Message, "AcrPull on") || !strings.Contains(kl[0].Message, "was not checked") {
+		t.Errorf("kubelet: %+v", kl)
+	}
+
 	// Contributor at a resource group: high.
 	d := res.Snapshot.Azure
 	saved := d.Assignments
@@ -77,10 +86,20 @@ func TestWorkloadIdentityReach(t *testing.T) {
 	if fs = run(); len(fs) != 3 || fs[0].Severity != audit.High {
 		t.Errorf("at a resource group: %+v", fs)
 	}
-	// No assignment of the identity: nothing to reach.
-	res.Snapshot.Azure.Assignments = nil
+	// No assignment of the identities: nothing to reach; AcrPull alone
+	// is all the kubelet identity needs.
+	var acr []azurerbac.Assignment
+	for _, a := range res.Snapshot.Azure.Assignments {
+		if strings.HasSuffix(a.RoleDefinitionID, "/7f951dda-4ed3-4680-a7ca-43fe172d538d") {
+			acr = append(acr, a)
+		}
+	}
+	res.Snapshot.Azure.Assignments = acr
 	res.Snapshot.Azure = res.Snapshot.Azure.Copy()
 	if fs = run(); len(fs) != 0 {
 		t.Errorf("without assignments: %+v", fs)
+	}
+	if kl := audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"kubelet-identity-reach"}}).Findings; len(acr) != 1 || len(kl) != 0 {
+		t.Errorf("AcrPull alone: %d %+v", len(acr), kl)
 	}
 }
