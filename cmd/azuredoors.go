@@ -73,14 +73,20 @@ func printWorkloadIdentities(w io.Writer, ws []rbac.WorkloadIdentity) {
 			}
 			continue
 		}
-		fmt.Fprintf(w, "  managed identity %s (client id %s, object id %s)\n", cell(x.Identity.Name), cell(x.Identity.ClientID), cell(x.Identity.PrincipalID))
+		ids := "client id " + x.Identity.ClientID + ", object id " + x.Identity.PrincipalID
+		if x.Identity.ClientID == "" {
+			ids = "the identity itself was not read: " + x.Identity.ID
+		}
+		fmt.Fprintf(w, "  managed identity %s (%s)\n", cell(x.Identity.Name), cell(ids))
 		fmt.Fprintf(w, "    via %s -> federated credential %s (issuer %s, subject %s) -> managed identity %s\n",
 			cell(workloadStart(x)), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), cell(x.Identity.Name))
 		if x.Annotation == "" {
 			fmt.Fprintf(w, "    %s\n", cell(x.Why))
 		}
 		if len(x.RoleAssignments) == 0 {
-			fmt.Fprintln(w, "    no role assignment of the identity was read")
+			if x.Annotation != "" { // else the why above says it
+				fmt.Fprintln(w, "    no role assignment of the identity was read")
+			}
 			continue
 		}
 		t := newTable(w)

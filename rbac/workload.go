@@ -16,8 +16,9 @@ import (
 const PathWorkloadIdentity = "workload-identity"
 
 // WorkloadIdentity is what one service account's client-id annotation
-// leads to. Only Status matched is access; the others say why not, or
-// that it is not known.
+// leads to, or an identity whose federated credential accepts the
+// account's tokens without it. Only Status matched is access; the others
+// say why not, or that it is not known.
 type WorkloadIdentity struct {
 	Kind string `json:"kind"` // workload-identity
 	// Status: matched, no-matching-credential, identity-not-read or
