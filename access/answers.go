@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -74,6 +75,10 @@ type WhatCanAnswer struct {
 	// MembershipsUnknown: the subject is an Entra user whose groups are not
 	// known (no --group): what they hold is not in the answer.
 	MembershipsUnknown bool `json:"membershipsUnknown,omitempty"`
+	// WorkloadIdentities are the Azure identities a service account's
+	// pods act as (status matched), or what its client-id annotation
+	// names without access (the other statuses): the way out to Azure.
+	WorkloadIdentities []rbac.WorkloadIdentity `json:"workloadIdentities,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -140,6 +145,17 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	if membershipsUnknown(subject) {
 		ans.MembershipsUnknown = true
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group): what they are granted is not listed; --group OBJECT-ID adds a membership", subject))
+	}
+	if subject.Kind == rbac.ServiceAccountKind {
+		if d := s.Index.Snapshot().Azure; !s.whole && !s.Scope.ServiceAccounts && d != nil && len(d.Identities) > 0 {
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service accounts were not read from the cluster: which Azure identity %s acts as (its %s annotation) is not answered; give a snapshot with -f", subject, azurerbac.AnnotationClientID))
+		}
+		ans.WorkloadIdentities = s.Index.WorkloadIdentitiesOf(subject.Namespace, subject.Name)
+		for _, w := range ans.WorkloadIdentities {
+			if !w.Acts() {
+				ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service account %s/%s is annotated %s=%s, but %s", subject.Namespace, subject.Name, w.Annotation, w.ClientID, w.Why))
+			}
+		}
 	}
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()

@@ -22,6 +22,9 @@ const (
 	WarnServiceAccountGone  rbac.WarningCode = "service-account-missing"
 	WarnCheckFailed         rbac.WarningCode = "check-failed"
 	WarnCredentialUnchecked rbac.WarningCode = "credential-unchecked"
+	// WarnWorkloadIdentity: a service account's workload identity
+	// annotation grants nothing, or whether it does is unknown.
+	WarnWorkloadIdentity rbac.WarningCode = "workload-identity"
 )
 
 // Request is VERB RESOURCE [NAME] with its namespace flags, as the CLI and

@@ -132,6 +132,11 @@ type Data struct {
 	// ClusterGap says why the managed cluster's settings were not read
 	// (live); the aks checks are then unknown, guard's answers unaffected.
 	ClusterGap string `json:"clusterGap,omitempty"`
+	// Identities are the user-assigned managed identities read, with
+	// their federated credentials (the way out to Azure: which service
+	// accounts act as them). Their role assignments are among
+	// Assignments, at whatever scope they are.
+	Identities []ManagedIdentity `json:"managedIdentities,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -213,7 +218,7 @@ func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureR
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).

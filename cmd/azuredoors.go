@@ -54,3 +54,80 @@ func printSubjectDoors(w io.Writer, doors []rbac.AzureDoor) {
 		fmt.Fprintf(w, "  %s: %s\n    via %s -> %s -> %s\n", d.Kind, cell(d.What), cell(access.DoorAssignment(d)), cell(access.DoorRole(d)), cell(access.DoorStep(d)))
 	}
 }
+
+// printWorkloadIdentities says the Azure identities a service account's
+// pods act as (annotation -> federated credential -> identity -> role
+// assignments), beside what the cluster's authorizer grants it, and the
+// annotations that grant nothing or are not known to.
+func printWorkloadIdentities(w io.Writer, ws []rbac.WorkloadIdentity) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nacts in Azure through workload identity (beside the authorizer's answer above):")
+	for i := range ws {
+		x := &ws[i]
+		if !x.Acts() {
+			fmt.Fprintf(w, "  not as client id %s (%s): %s\n", cell(x.ClientID), x.Status, cell(x.Why))
+			for _, m := range x.Misses {
+				fmt.Fprintf(w, "    federated credential %s: %s\n", cell(m.Credential), cell(m.Why))
+			}
+			continue
+		}
+		ids := "client id " + x.Identity.ClientID + ", object id " + x.Identity.PrincipalID
+		if x.Identity.ClientID == "" {
+			ids = "the identity itself was not read: " + x.Identity.ID
+		}
+		fmt.Fprintf(w, "  managed identity %s (%s)\n", cell(x.Identity.Name), cell(ids))
+		fmt.Fprintf(w, "    via %s -> federated credential %s (issuer %s, subject %s) -> managed identity %s\n",
+			cell(workloadStart(x)), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), cell(x.Identity.Name))
+		if x.Annotation == "" {
+			fmt.Fprintf(w, "    %s\n", cell(x.Why))
+		}
+		if len(x.RoleAssignments) == 0 {
+			if x.Annotation != "" { // else the why above says it
+				fmt.Fprintln(w, "    no role assignment of the identity was read")
+			}
+			continue
+		}
+		t := newTable(w)
+		fmt.Fprintln(t, "    ROLE\tSCOPE\tASSIGNMENT")
+		for _, a := range x.RoleAssignments {
+			role := a.RoleName
+			if a.Conditional {
+				role += " (conditional)"
+			}
+			fmt.Fprintf(t, "    %s\t%s\t%s\n", cell(role), cell(rbac.AzureScopeName(a.Scope)), cell(a.Assignment))
+		}
+		_ = t.Flush()
+	}
+}
+
+// workloadRows are the role assignments a service account reaches through
+// workload identity as rows of a flat table (csv, markdown): where (the
+// Azure scope), the identity, the path, the role.
+func workloadRows(ws []rbac.WorkloadIdentity) [][]string {
+	var out [][]string
+	for i := range ws {
+		x := &ws[i]
+		if !x.Acts() {
+			continue
+		}
+		path := workloadStart(x) + " -> federated credential " + x.FederatedCredential.Name
+		for _, a := range x.RoleAssignments {
+			out = append(out, []string{rbac.AzureScopeName(a.Scope), "managed identity " + x.Identity.Name, path, a.RoleName})
+		}
+	}
+	return out
+}
+
+// workloadStart is where a workload identity path begins: the annotation,
+// or the account's own token when no annotation names the identity.
+func workloadStart(x *rbac.WorkloadIdentity) string {
+	switch {
+	case x.Annotation != "":
+		return "annotation " + x.Annotation
+	case x.ServiceAccountMissing:
+		return "a token of " + x.ServiceAccount + " (not in the input)"
+	}
+	return "a token of " + x.ServiceAccount + " (not annotated)"
+}

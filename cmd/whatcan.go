@@ -143,6 +143,15 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 			}
 			t.add(row...)
 		}
+		for _, r := range workloadRows(ans.WorkloadIdentities) {
+			// WHERE (the Azure scope), VERBS (none: Azure's), RESOURCES
+			// (the identity), BINDING (the path), ROLE.
+			row := []string{r[0], "", r[1], r[2], r[3]}
+			if verified {
+				row = append(row, "")
+			}
+			t.add(row...)
+		}
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
@@ -176,6 +185,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 	}
 	printVerification(o.Out, ans.Verification)
 	printSubjectDoors(o.Out, ans.AzureDoors)
+	printWorkloadIdentities(o.Out, ans.WorkloadIdentities)
 	return nil
 }
 

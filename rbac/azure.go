@@ -99,12 +99,12 @@ func newAzureIndex(d *azurerbac.Data) *azureIndex {
 	x := &azureIndex{byNS: map[string][]azEntry{}, userNamed: true, all: make([]azEntry, len(d.Assignments))}
 	for i := range d.Assignments {
 		a := &d.Assignments[i]
-		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
-			x.userNamed = false
-		}
 		ns, ok := azureScopeOf(d, a.Scope)
 		if !ok {
-			continue
+			continue // another scope's (a managed identity's assignments elsewhere)
+		}
+		if a.PrincipalName == "" && !strings.EqualFold(a.PrincipalType, AzureGroup) {
+			x.userNamed = false
 		}
 		r, _ := d.Role(a.RoleDefinitionID)
 		e := azEntry{subj: azureSubject(a), a: a, role: r, ns: ns}

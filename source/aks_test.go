@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -97,4 +98,92 @@ func hasWarning(ws []rbac.Warning, part string) bool {
 		}
 	}
 	return false
+}
+
+// TestManagedIdentities reads az identity list (an array, flattened) and
+// ARM's list of federated credentials ({"value": [...]}, under
+// properties), links each credential to its identity whatever the case of
+// its id, keeps the identities' assignments at unrelated scopes without
+// their deciding the cluster, and a snapshot keeps it all.
+func TestManagedIdentities(t *testing.T) {
+	dir := "../testdata/aks-identity/"
+	files := []string{dir + "rbac.yaml", dir + "cluster.json", dir + "identities.json", dir + "federated-credentials.json", dir + "assignments.json"}
+	res, err := source.Read(t.Context(), files, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, d *azurerbac.Data) {
+		t.Helper()
+		if d == nil || len(d.Identities) != 3 || !strings.HasSuffix(d.ClusterID, "/managedClusters/aks-prod") {
+			t.Fatalf("%s: %+v", what, d)
+		}
+		m := d.Identities[0]
+		if m.Name != "id-orders" || m.ClientID != "0a0a0a0a-0000-4000-8000-00000000000a" || m.PrincipalID != "1a1a1a1a-0000-4000-8000-00000000001a" ||
+			len(m.FederatedCredentials) != 1 || m.FederatedCredentials[0].Subject != "system:serviceaccount:shop:orders" ||
+			len(m.FederatedCredentials[0].Audiences) != 1 {
+			t.Errorf("%s: id-orders: %+v", what, m)
+		}
+		if len(d.Assignments) != 6 {
+			t.Errorf("%s: the identities' assignments elsewhere were not kept: %+v", what, d.Assignments)
+		}
+		if got := d.MatchWorkload(d.Cluster.OIDCIssuerURL, "shop", "orders", m.ClientID); got.Status != azurerbac.WorkloadMatched {
+			t.Errorf("%s: shop/orders: %+v", what, got)
+		}
+		if got := d.MatchWorkload(d.Cluster.OIDCIssuerURL, "shop", "reports", d.Identities[1].ClientID); got.Status != azurerbac.WorkloadNoCredential {
+			t.Errorf("%s: shop/reports (issuer without its trailing slash): %+v", what, got)
+		}
+	}
+	check("read", res.Snapshot.Azure)
+	b, _ := json.Marshal(res.Snapshot)
+	file := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, err := source.Read(t.Context(), []string{file}, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("snapshot", again.Snapshot.Azure)
+
+	// The ARM shape of the identities, az's of the credentials, read in
+	// the other order: the credential comes first and waits for its
+	// identity.
+	tmp := t.TempDir()
+	armIDs := `{"value": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x", "name": "id-x",
+		"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "properties": {"clientId": "c1", "principalId": "p1", "tenantId": "t"}}]}`
+	azCreds := `[{"id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x/federatedIdentityCredentials/fc",
+		"name": "fc", "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "issuer": "https://issuer/",
+		"subject": "system:serviceaccount:a:b", "audiences": ["api://AzureADTokenExchange"], "resourceGroup": "rg"}]`
+	for name, data := range map[string]string{"ids.json": armIDs, "creds.json": azCreds} {
+		if err := os.WriteFile(filepath.Join(tmp, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = source.Read(t.Context(), []string{dir + "rbac.yaml", dir + "cluster.json", filepath.Join(tmp, "creds.json"), filepath.Join(tmp, "ids.json")}, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Snapshot.Azure
+	if len(d.Identities) != 1 || d.Identities[0].ClientID != "c1" || d.Identities[0].PrincipalID != "p1" || len(d.Identities[0].FederatedCredentials) != 1 ||
+		d.Identities[0].FederatedCredentials[0].Issuer != "https://issuer/" {
+		t.Errorf("ARM identities, az credentials: %+v", d.Identities)
+	}
+	if hasWarning(res.Warnings, "deny assignments") {
+		t.Errorf("identities' files taken for guard's assignments: %+v", res.Warnings)
+	}
+	// Credentials without their identity are said, not matched.
+	res, err = source.Read(t.Context(), []string{dir + "rbac.yaml", dir + "cluster.json", filepath.Join(tmp, "creds.json")}, source.ReadOptions{})
+	if err != nil || !hasWarning(res.Warnings, "were read but not the identity") {
+		t.Errorf("credentials alone: %v %+v", err, res.Warnings)
+	}
+	// Assignments naming two clusters are still refused.
+	two := filepath.Join(tmp, "two.json")
+	twoJSON := `[{"id": "/subscriptions/s/resourceGroups/a/providers/Microsoft.ContainerService/managedClusters/one/providers/Microsoft.Authorization/roleAssignments/1", "scope": "/subscriptions/s/resourceGroups/a/providers/Microsoft.ContainerService/managedClusters/one", "principalId": "p", "roleDefinitionId": "/r/b24988ac-6180-42a0-ab88-20f7382dd24c"},
+		{"id": "/subscriptions/s/resourceGroups/b/providers/Microsoft.ContainerService/managedClusters/two/providers/Microsoft.Authorization/roleAssignments/2", "scope": "/subscriptions/s/resourceGroups/b/providers/Microsoft.ContainerService/managedClusters/two", "principalId": "p", "roleDefinitionId": "/r/b24988ac-6180-42a0-ab88-20f7382dd24c"}]`
+	if err := os.WriteFile(two, []byte(twoJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := source.Read(t.Context(), []string{dir + "rbac.yaml", dir + "identities.json", dir + "assignments.json", two}, source.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "name 2 clusters") {
+		t.Errorf("two clusters: %v", err)
+	}
 }

@@ -40,6 +40,15 @@ type armItem struct {
 	Principals              []armPrincipal `json:"principals"`
 	ExcludePrincipals       []armPrincipal `json:"excludePrincipals"`
 	DoNotApplyToChildScopes bool           `json:"doNotApplyToChildScopes"`
+
+	// A user-assigned managed identity's (az identity list) and a
+	// federated identity credential's (az identity federated-credential
+	// list) fields.
+	ClientID  string   `json:"clientId"`
+	TenantID  string   `json:"tenantId"`
+	Issuer    string   `json:"issuer"`
+	Subject   string   `json:"subject"`
+	Audiences []string `json:"audiences"`
 }
 
 type armPrincipal struct {
@@ -88,6 +97,7 @@ func (l *loader) azureFile(name string, data []byte) error {
 		items = page.Value
 	}
 	d := l.azure()
+	rbacItems := 0 // role assignments, definitions, deny assignments
 	for i, raw := range items {
 		var it armItem
 		if err := json.Unmarshal(raw, &it); err != nil {
@@ -100,6 +110,18 @@ func (l *loader) azureFile(name string, data []byte) error {
 		at := fmt.Sprintf("%s: item %d", name, i)
 		typ := strings.ToLower(it.Type)
 		switch {
+		case azurerbac.IdentityTypeOf(typ) || typ == "" && it.ClientID != "" && it.PrincipalID != "" && it.RoleDefinitionID == "":
+			if it.ID == "" || it.ClientID == "" || it.PrincipalID == "" {
+				return fmt.Errorf("%s: a managed identity needs id, clientId and principalId", at)
+			}
+			d.AddIdentity(azurerbac.ManagedIdentity{ID: strings.TrimSuffix(it.ID, "/"), Name: it.Name, ClientID: it.ClientID, PrincipalID: it.PrincipalID, TenantID: it.TenantID})
+			continue
+		case azurerbac.CredentialTypeOf(typ) || typ == "" && it.Issuer != "" && it.Subject != "":
+			if it.ID == "" || azurerbac.CredentialParent(it.ID) == "" || it.Issuer == "" || it.Subject == "" {
+				return fmt.Errorf("%s: a federated identity credential needs issuer, subject and an id naming its identity (.../userAssignedIdentities/NAME/federatedIdentityCredentials/NAME)", at)
+			}
+			d.AddCredential(azurerbac.FederatedCredential{ID: it.ID, Name: it.Name, Issuer: it.Issuer, Subject: it.Subject, Audiences: it.Audiences})
+			continue
 		case strings.HasSuffix(typ, "/roleassignments") || typ == "" && it.RoleDefinitionID != "" && it.PrincipalID != "":
 			if it.ID == "" || it.Scope == "" || it.PrincipalID == "" || it.RoleDefinitionID == "" {
 				return fmt.Errorf("%s: a role assignment needs id, scope, principalId and roleDefinitionId", at)
@@ -143,11 +165,16 @@ func (l *loader) azureFile(name string, data []byte) error {
 			}
 			d.Denies = append(d.Denies, x)
 		default:
-			return fmt.Errorf("%s: neither a role assignment, a role definition nor a deny assignment: -f reads the JSON of "+
-				"`az role assignment list`, `az role definition list` and ARM's list responses", at)
+			return fmt.Errorf("%s: neither a role assignment, a role definition, a deny assignment, a managed identity nor a federated credential: -f reads the JSON of "+
+				"`az role assignment list`, `az role definition list`, `az identity list`, `az identity federated-credential list` and ARM's list responses", at)
 		}
+		rbacItems++
 	}
 	l.azureFiles++
+	if rbacItems == 0 && len(items) > 0 {
+		// Identities alone say nothing of guard's assignments.
+		l.identityFiles++
+	}
 	return nil
 }
 
@@ -176,6 +203,9 @@ func (l *loader) mergeAzure(s *azurerbac.Data) {
 	d.Gaps = append(d.Gaps, s.Gaps...)
 	if d.Cluster == nil {
 		d.Cluster = s.Cluster
+	}
+	for _, m := range s.Identities {
+		d.AddIdentity(m)
 	}
 }
 
@@ -213,6 +243,11 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = d.Cluster.ID // the managed cluster read names it
 	}
 	defer l.finishCluster()
+	for _, m := range d.Identities {
+		if m.ClientID == "" {
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "federated credentials of managed identity %s were read but not the identity (az identity list): its client id is not known, so no service account is matched to it", m.ID))
+		}
+	}
 	if id := l.o.AzureClusterID; id != "" {
 		if !clusterIDPattern.MatchString(id) || clusterIDPattern.FindString(id) != strings.TrimSuffix(id, "/") {
 			return fmt.Errorf("--azure-cluster-id %q: not a cluster's resource id (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME)", id)
@@ -223,7 +258,7 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = strings.TrimSuffix(id, "/")
 		return nil
 	}
-	if l.azureFiles > l.clusterFiles {
+	if l.azureFiles > l.clusterFiles+l.identityFiles {
 		// What az's usual commands leave out, said rather than guessed.
 		if l.azureDenies == 0 {
 			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "no Azure deny assignments were read: if the cluster has any (ARM's denyAssignments list with $filter=atScope()), the answers may allow what they deny"))
@@ -240,6 +275,9 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = ids[0]
 		return nil
 	case 0:
+		if len(d.Assignments) == 0 && len(d.Denies) == 0 && len(d.Identities) > 0 {
+			return fmt.Errorf("managed identities were read without the managed cluster they are matched against: give the cluster's JSON too (az aks show: its OIDC issuer decides which federated credentials its service accounts match), or --azure-cluster-id /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME")
+		}
 		return fmt.Errorf("the Azure role assignments read name no cluster's scope, so which cluster they decide for is not known: give --azure-cluster-id /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/NAME")
 	default:
 		return fmt.Errorf("the Azure role assignments read name %d clusters (%s): give --azure-cluster-id to say which one this view is of", len(ids), strings.Join(ids, ", "))

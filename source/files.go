@@ -56,6 +56,9 @@ type loader struct {
 	azureFiles int // files of Azure RBAC JSON
 	// clusterFiles are files of a managed cluster (az aks show).
 	clusterFiles int
+	// identityFiles are files of managed identities and federated
+	// credentials only.
+	identityFiles int
 	// azureDenies counts the deny assignments those files held.
 	azureDenies int
 	// cluster is the first saved snapshot's source ("context NAME"), to

@@ -1,0 +1,292 @@
+package audit
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// The azure-identity family: the way out of the cluster to Azure. A
+// service account whose workload identity annotation names a managed
+// identity with a federated credential for it (matched as Entra does:
+// rbac.Index.WorkloadIdentities) gets the identity's Azure tokens in its
+// pods; whoever can run a pod as it, or mint its tokens, acts in Azure
+// with the identity's role assignments.
+
+// CategoryAzureIdentity groups the Azure identities reached from the
+// cluster.
+const CategoryAzureIdentity Category = "azure-identity"
+
+func init() {
+	register(Rule{Name: "workload-identity-reach", Category: CategoryAzureIdentity, Severity: Critical,
+		Title: "Subject can act as an Azure managed identity through a service account's workload identity",
+		Why: "A service account annotated azure.workload.identity/client-id, whose managed identity has a federated credential for it on the cluster's OIDC issuer, " +
+			"gets the identity's Azure tokens in its pods: whoever can create pods in its namespace (or a workload whose controller creates them), or mint its tokens, " +
+			"acts in Azure with the identity's role assignments. Severity: a role that writes (Owner, Contributor, any */write) at a subscription, management group or the root is critical, at a resource group high; anything else medium.",
+		Fix:   "None as a manifest yet: narrow who can create pods or mint tokens in the namespace, move the identity's role assignment to the resource that needs it (az role assignment create/delete), or narrow or delete the federated credential (az identity federated-credential delete).",
+		check: checkWorkloadIdentityReach},
+		Rule{Name: "federated-credential-unclaimed", Category: CategoryAzureIdentity, Severity: High,
+			Title: "A federated credential names a service account that does not exist",
+			Why: "Entra exchanges any token whose issuer and subject a federated credential names: a credential for system:serviceaccount:NS:NAME on the cluster's issuer, " +
+				"with no such service account, is the identity for whoever creates that account and a pod that runs as it (the annotation is not needed). " +
+				"Severity: as workload-identity-reach's, when someone in the view can create both; low when nobody can yet.",
+			Fix:   "None as a manifest yet: delete the federated credential (az identity federated-credential delete --identity-name ID -g RG -n NAME), or create the service account where only its owners can use it.",
+			check: checkUnclaimedCredentials},
+		Rule{Name: "kubelet-identity-reach", Category: CategoryAzureIdentity, Severity: High,
+			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",
+			Why: "The kubelet identity (identityProfile.kubeletidentity) is the nodes' VMs' identity: a pod gets its tokens from the instance metadata service (169.254.169.254) " +
+				"unless a NetworkPolicy or AKS's IMDS restriction blocks it. AKS needs it to pull images (AcrPull); whatever else it holds, such pods hold. " +
+				"Not checked: NetworkPolicies and the IMDS restriction are not read, so the finding says the reach is possible, not that it is open. Severity as workload-identity-reach's, high at least.",
+			Fix:   "None as a manifest yet: remove the kubelet identity's other role assignments (az role assignment delete --ids ID), or block pods' egress to 169.254.169.254.",
+			check: checkKubeletIdentity})
+}
+
+// acrPull is the built-in AcrPull role, all the kubelet identity needs.
+const acrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+
+// checkKubeletIdentity reports the kubelet identity's role assignments
+// beyond AcrPull, among those read.
+func checkKubeletIdentity(c *checker) {
+	d := c.snap.Azure
+	if d == nil || d.Cluster == nil || d.Cluster.KubeletIdentity == "" {
+		return
+	}
+	var beyond []azurerbac.IdentityAssignment
+	for _, a := range d.AssignmentsOfIdentity(&azurerbac.ManagedIdentity{PrincipalID: d.Cluster.KubeletIdentity}) {
+		if !strings.EqualFold(a.RoleDefinitionID[strings.LastIndexByte(a.RoleDefinitionID, '/')+1:], acrPull) {
+			beyond = append(beyond, a)
+		}
+	}
+	if len(beyond) == 0 {
+		return
+	}
+	sev, roles := identitySeverity(d, beyond)
+	sev = max(sev, High)
+	c.add(Finding{Severity: sev,
+		Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ContainerService", Kind: "KubeletIdentity", Name: d.Cluster.KubeletIdentity}},
+		identity: d.Cluster.KubeletIdentity,
+		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; "+
+			"whether a NetworkPolicy or the IMDS restriction blocks that was not checked", d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "))})
+}
+
+// reached is one service account acting as an identity with role
+// assignments, and what it is worth.
+type reached struct {
+	w        rbac.WorkloadIdentity
+	sa       rbac.Subject
+	severity Severity
+	text     string // "managed identity id-orders (Contributor on subscription S)"
+}
+
+func checkWorkloadIdentityReach(c *checker) {
+	d := c.snap.Azure
+	if d == nil || len(d.Identities) == 0 {
+		return
+	}
+	byNS := map[string][]reached{}
+	var namespaces []string
+	for _, w := range c.ix.WorkloadIdentities() {
+		if !w.Acts() || w.ServiceAccountMissing || len(w.RoleAssignments) == 0 {
+			continue // a missing account: federated-credential-unclaimed
+		}
+		sa, err := rbac.ParseSubject(w.ServiceAccount)
+		if err != nil {
+			continue
+		}
+		sev, roles := identitySeverity(d, w.RoleAssignments)
+		if _, ok := byNS[sa.Namespace]; !ok {
+			namespaces = append(namespaces, sa.Namespace)
+		}
+		byNS[sa.Namespace] = append(byNS[sa.Namespace], reached{w: w, sa: sa, severity: sev,
+			text: fmt.Sprintf("managed identity %s (%s)", w.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
+	}
+	if len(byNS) == 0 {
+		return
+	}
+	slices.Sort(namespaces)
+
+	report := func(step, stepText string, subject rbac.Subject, scope string, evidence []rbac.Path, targets []reached) {
+		var kept []reached
+		for _, t := range targets {
+			if t.sa.Key() != subject.Key() {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) == 0 {
+			return
+		}
+		slices.SortStableFunc(kept, func(a, b reached) int { return cmp.Compare(b.severity, a.severity) })
+		subjects := []rbac.Subject{subject}
+		var objects []rbac.ObjectRef
+		var chains []string
+		for _, t := range kept {
+			subjects = append(subjects, t.sa)
+			objects = append(objects, rbac.ObjectRef{APIVersion: "Microsoft.ManagedIdentity", Kind: "UserAssignedIdentity", Name: t.w.Identity.ID})
+			chains = append(chains, fmt.Sprintf("%s through %s (federated credential %s)", t.text, t.sa, t.w.FederatedCredential.Name))
+		}
+		more := ""
+		if len(chains) > maxChains {
+			more = fmt.Sprintf(" and %d more", len(chains)-maxChains)
+		}
+		c.add(Finding{Severity: kept[0].severity, Subjects: subjects, Objects: objects, Evidence: evidence,
+			identity: step + "\n" + subject.Key() + "\n" + scope,
+			Message:  fmt.Sprintf("%s can %s %s, and so act as %s%s", subject, stepText, where(scope), strings.Join(firstN(chains, maxChains), "; "), more)})
+	}
+
+	// Who can create pods (or workloads whose controllers do) where an
+	// account acting as an identity lives.
+	for _, h := range c.hits(probeRuleNamed("workload-create")) {
+		var targets []reached
+		if h.scope == "" {
+			for _, ns := range namespaces {
+				targets = append(targets, byNS[ns]...)
+			}
+		} else {
+			targets = byNS[h.scope]
+		}
+		report("workload-create", workloadStep(h.evidence), h.subject, h.scope, h.evidence, targets)
+	}
+	// Who can mint each such account's tokens: asked for that account by
+	// name, so grants limited to it by resourceNames count.
+	for _, ns := range namespaces {
+		for _, t := range byNS[ns] {
+			a := rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: t.sa.Name, Namespace: ns}
+			for _, g := range c.ix.WhoCan(a, false).Subjects {
+				s := g.Subject()
+				if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
+					continue
+				}
+				report("serviceaccount-token-create\n"+t.sa.Key(), "mint tokens for "+t.sa.String(), s, ns, g.Via, []reached{t})
+			}
+		}
+	}
+}
+
+// identitySeverity is what an identity's role assignments are worth, and
+// each said as "ROLE on SCOPE", strongest first.
+func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Severity, []string) {
+	type rated struct {
+		sev  Severity
+		text string
+	}
+	if len(as) == 0 {
+		return Medium, nil
+	}
+	var rs []rated
+	for _, a := range as {
+		sev := Medium
+		writes, known := d.RoleWrites(a.RoleDefinitionID)
+		if writes {
+			switch scopeLevel(a.Scope) {
+			case "subscription":
+				sev = Critical
+			case "resource group":
+				sev = High
+			}
+		}
+		text := a.RoleName + " on " + rbac.AzureScopeName(a.Scope)
+		if !known {
+			text += " (role definition not read)"
+		}
+		if a.Conditional {
+			text += " (conditional)"
+		}
+		rs = append(rs, rated{sev, text})
+	}
+	slices.SortStableFunc(rs, func(a, b rated) int { return cmp.Compare(b.sev, a.sev) })
+	var texts []string
+	for _, r := range rs {
+		texts = append(texts, r.text)
+	}
+	return rs[0].sev, texts
+}
+
+// scopeLevel is "subscription" for a subscription, a management group or
+// the root, "resource group" for a resource group, else "resource".
+func scopeLevel(scope string) string {
+	parts := strings.Split(strings.Trim(scope, "/"), "/")
+	n := len(parts)
+	switch {
+	case scope == "/" || n == 2 && strings.EqualFold(parts[0], "subscriptions"):
+		return "subscription"
+	case n >= 2 && strings.EqualFold(parts[n-2], "managementGroups"):
+		return "subscription"
+	case n == 4 && strings.EqualFold(parts[2], "resourceGroups"):
+		return "resource group"
+	}
+	return "resource"
+}
+
+// checkUnclaimedCredentials reports the federated credentials on the
+// cluster's issuer that name a service account the input does not hold
+// (known only when the input holds service accounts), with who can create
+// it and run a pod as it: create serviceaccounts in its namespace, and
+// create pods or workloads there.
+func checkUnclaimedCredentials(c *checker) {
+	d := c.snap.Azure
+	if d == nil || len(d.Identities) == 0 {
+		return
+	}
+	for _, w := range c.ix.WorkloadIdentities() {
+		if !w.ServiceAccountMissing {
+			continue
+		}
+		sa, err := rbac.ParseSubject(w.ServiceAccount)
+		if err != nil {
+			continue
+		}
+		ns := sa.Namespace
+		// Who may create the account there, by its name.
+		creators := map[string][]rbac.Path{}
+		for _, g := range c.ix.WhoCan(rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Namespace: ns}, false).Subjects {
+			s := g.Subject()
+			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
+				continue
+			}
+			creators[s.Key()] = append(creators[s.Key()], g.Via...)
+		}
+		// ... and run a pod as it.
+		var subjects []rbac.Subject
+		var evidence []rbac.Path
+		for _, h := range c.hits(probeRuleNamed("workload-create")) {
+			if h.scope != "" && h.scope != ns {
+				continue
+			}
+			via, ok := creators[h.subject.Key()]
+			if !ok || slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == h.subject.Key() }) {
+				continue
+			}
+			subjects = append(subjects, h.subject)
+			evidence = append(evidence, via...)
+			evidence = append(evidence, h.evidence...)
+		}
+		sev, roles := identitySeverity(d, w.RoleAssignments)
+		reach := "no role assignment of it was read"
+		if len(roles) > 0 {
+			reach = strings.Join(firstN(roles, 3), ", ")
+		}
+		var names []string
+		for _, s := range subjects {
+			names = append(names, s.String())
+		}
+		who := "nobody in the view can create it and a pod that runs as it yet"
+		if len(subjects) == 0 {
+			sev = Low
+		} else {
+			more := ""
+			if len(names) > maxChains {
+				more = fmt.Sprintf(" and %d more", len(names)-maxChains)
+			}
+			who = strings.Join(firstN(names, maxChains), ", ") + more + " can create it and a pod that runs as it, and so act as the identity"
+		}
+		c.add(Finding{Severity: sev, Subjects: append([]rbac.Subject{sa}, subjects...), Evidence: evidence,
+			Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ManagedIdentity", Kind: "FederatedIdentityCredential", Name: w.FederatedCredential.ID}},
+			identity: w.FederatedCredential.ID,
+			Message: fmt.Sprintf("federated credential %s of managed identity %s (%s) accepts tokens of %s, which does not exist: %s",
+				w.FederatedCredential.Name, w.Identity.Name, reach, sa, who)})
+	}
+}
