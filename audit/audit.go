@@ -208,6 +208,27 @@ func Catalogue() []Rule {
 	return out
 }
 
+// Categories are the catalogue's categories, each once: Kubernetes' first
+// (rbac, gmsa, node-authorization, credentials), then Azure's, then any
+// other by name. What a front end offers to filter on.
+func Categories() []Category {
+	order := []Category{CategoryRBAC, CategoryGMSA, CategoryNodeAuthz, CategoryCredentials, CategoryAzure, CategoryAKS, CategoryAzureIdentity}
+	var out []Category
+	for _, r := range catalogue {
+		if !slices.Contains(out, r.Category) {
+			out = append(out, r.Category)
+		}
+	}
+	rank := func(c Category) int {
+		if i := slices.Index(order, c); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortFunc(out, func(a, b Category) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
+	return out
+}
+
 var catalogue []Rule
 
 func register(r ...Rule) { catalogue = append(catalogue, r...) }
