@@ -91,6 +91,16 @@ func (s *Session) CountFindings(entries []SubjectEntry) {
 	}
 }
 
+// WorkloadIdentities are the Azure identities a service account's pods act
+// as through workload identity, and the annotations that grant nothing
+// (rbac.Index.WorkloadIdentitiesOf); none for other subjects.
+func (s *Session) WorkloadIdentities(sub rbac.Subject) []rbac.WorkloadIdentity {
+	if sub.Kind != rbac.ServiceAccountKind {
+		return nil
+	}
+	return s.Index.WorkloadIdentitiesOf(sub.Namespace, sub.Name)
+}
+
 // Roles are every Role and ClusterRole read, with their rules (aggregated
 // ones with what aggregation gives them).
 func (s *Session) Roles() []rbac.RoleView { return s.Index.Roles() }

@@ -234,3 +234,32 @@ func DoorStep(d *rbac.AzureDoor) string {
 	}
 	return s
 }
+
+// WorkloadStart is where a workload identity path begins: the annotation,
+// or the account's own token when no annotation names the identity.
+func WorkloadStart(x *rbac.WorkloadIdentity) string {
+	switch {
+	case x.Annotation != "":
+		return "annotation " + x.Annotation
+	case x.ServiceAccountMissing:
+		return "a token of " + x.ServiceAccount + " (not in the input)"
+	}
+	return "a token of " + x.ServiceAccount + " (not annotated)"
+}
+
+// WorkloadSummary is one line of what a service account's pods act as in
+// Azure (or why an annotation grants nothing), as the explorer lists it.
+func WorkloadSummary(x *rbac.WorkloadIdentity) string {
+	if !x.Acts() {
+		return "not as client id " + x.ClientID + " (" + x.Status + "): " + x.Why
+	}
+	var roles []string
+	for _, a := range x.RoleAssignments {
+		roles = append(roles, a.RoleName+" at "+rbac.AzureScopeName(a.Scope))
+	}
+	s := "acts in Azure as managed identity " + x.Identity.Name + " (" + WorkloadStart(x) + " -> federated credential " + x.FederatedCredential.Name + ")"
+	if len(roles) == 0 {
+		return s + ": no role assignment of it was read"
+	}
+	return s + ": " + strings.Join(roles, ", ")
+}

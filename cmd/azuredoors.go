@@ -120,14 +120,5 @@ func workloadRows(ws []rbac.WorkloadIdentity) [][]string {
 	return out
 }
 
-// workloadStart is where a workload identity path begins: the annotation,
-// or the account's own token when no annotation names the identity.
-func workloadStart(x *rbac.WorkloadIdentity) string {
-	switch {
-	case x.Annotation != "":
-		return "annotation " + x.Annotation
-	case x.ServiceAccountMissing:
-		return "a token of " + x.ServiceAccount + " (not in the input)"
-	}
-	return "a token of " + x.ServiceAccount + " (not annotated)"
-}
+// workloadStart is access.WorkloadStart.
+var workloadStart = access.WorkloadStart

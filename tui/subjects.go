@@ -467,6 +467,14 @@ func (p *subjectsPage) renderDetail() string {
 		}
 		b.WriteString(st.Muted.Render("bound by "+safe.Terminal(strings.Join(named, ", "))) + "\n")
 	}
+	// The way out to Azure, as what-can says it.
+	for _, w := range p.sess.WorkloadIdentities(si.s) {
+		style := st.Warning
+		if !w.Acts() {
+			style = st.Muted
+		}
+		b.WriteString(style.Render(safe.Terminal(access.WorkloadSummary(&w))) + "\n")
+	}
 	if p.warning != "" {
 		b.WriteString(st.Incomplete.Render(p.warning) + "\n")
 	}

@@ -1524,3 +1524,24 @@ func TestWhoCanAzureDoors(t *testing.T) {
 		t.Errorf("the Reader or the Cluster User Role holder listed:\n%s", s)
 	}
 }
+
+// TestSubjectWorkloadIdentity: a service account's detail says the Azure
+// identity its pods act as, with its roles, as what-can does (access's
+// words), and an annotation that grants nothing as such.
+func TestSubjectWorkloadIdentity(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../testdata/aks-identity"}
+	for _, c := range []struct{ filter, want string }{
+		{"orders", "acts in Azure as managed identity id-orders"},
+		{"reports", "not as client id"},
+	} {
+		f := start(t, a, 220, 40, Options{})
+		f.keys("/")
+		f.typeText(c.filter)
+		f.keys("<enter>")
+		_, screen := f.finish()
+		if s := plain(screen); !strings.Contains(s, c.want) {
+			t.Errorf("sa %s: the detail lacks %q:\n%s", c.filter, c.want, s)
+		}
+	}
+}
