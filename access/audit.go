@@ -62,6 +62,18 @@ type reportCache struct {
 	reportOnce sync.Once
 	report     *audit.Report
 	reported   atomic.Bool // report is set
+	// lockedOut are the findings markLockouts unmarked (any audit of the
+	// session may add to it, from any goroutine).
+	lockMu    sync.Mutex
+	lockedOut map[string]bool
+}
+
+// LockedOut says whether the finding's fix is refused by the lockout
+// guard alone: --allow-lockout (fix, explore) offers it.
+func (s *Session) LockedOut(id string) bool {
+	s.lockMu.Lock()
+	defer s.lockMu.Unlock()
+	return s.lockedOut[id]
 }
 
 // Locate finds an object of a finding in the files it was read from, for
@@ -91,6 +103,12 @@ func (s *Session) markLockouts(rep *audit.Report) {
 			o.Resources = s.App.Catalog.GroupResources
 		}
 		if _, err := fix.For(s.Index, f, o); errors.Is(err, fix.ErrLockout) {
+			s.lockMu.Lock()
+			if s.lockedOut == nil {
+				s.lockedOut = map[string]bool{}
+			}
+			s.lockedOut[f.ID] = true
+			s.lockMu.Unlock()
 			f.Fixable = false
 			f.Message += " (no fix offered: it would leave no person holding * on * cluster-wide; fix --allow-lockout shows it)"
 		}

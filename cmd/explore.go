@@ -29,6 +29,8 @@ type ExploreOptions struct {
 	Input     InputOptions
 	FixDir    string
 	Overwrite bool
+	// AllowLockout: fix --allow-lockout, in the explorer's fix flow.
+	AllowLockout bool
 }
 
 // NewExploreOptions returns the explorer's options over r.
@@ -42,6 +44,7 @@ func (o *ExploreOptions) AddFlags(c *cobra.Command) {
 	o.Input.addAzureFlags(c)
 	c.Flags().Int64Var(&o.Input.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB")
 	c.Flags().StringVar(&o.FixDir, "fix-dir", ".", "Where the explorer's w key writes fixes")
+	c.Flags().BoolVar(&o.AllowLockout, "allow-lockout", false, "Let the fix flow offer a fix that leaves no person or group with cluster-admin-equivalent rights (its summary says so), as fix --allow-lockout does")
 	c.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Let w replace a fix file written before (never through a link: the file is replaced, not what a link points to)")
 }
 
@@ -72,7 +75,7 @@ func (o *ExploreOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	topts := tui.Options{App: app, WriteDir: o.FixDir, Overwrite: o.Overwrite}
+	topts := tui.Options{App: app, WriteDir: o.FixDir, Overwrite: o.Overwrite, AllowLockout: o.AllowLockout}
 	if client, ok := app.Cluster.(*cluster.Client); ok {
 		if err := preflight(ctx, client.Config, o.Input.Timeout, o.ErrOut); err != nil {
 			return err

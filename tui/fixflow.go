@@ -110,17 +110,20 @@ func (f *fixFlow) start(fi *audit.Finding, act fixAction) tea.Cmd {
 		return nil // one thing at a time
 	}
 	f.note = ""
-	if !fi.Fixable {
+	if !fi.Fixable && !(f.deps.allowLockout && f.sess.LockedOut(fi.ID)) {
 		f.note = fi.Rule + " has no fix as a manifest"
+		if f.sess.LockedOut(fi.ID) {
+			f.note = "no fix offered: it would leave no person holding * on * cluster-wide (explore --allow-lockout offers it)"
+		}
 		return nil
 	}
 	f.id, f.then = fi.ID, act
 	pm, built := f.plans[fi.ID]
 	if !built {
 		f.state = fixBuilding
-		sess, finding := f.sess, *fi
+		sess, finding, allowLockout := f.sess, *fi, f.deps.allowLockout
 		return func() tea.Msg {
-			plan, err := sess.PlanFix(&finding, access.FixOptions{})
+			plan, err := sess.PlanFix(&finding, access.FixOptions{AllowLockout: allowLockout})
 			return planMsg{id: finding.ID, plan: plan, err: err}
 		}
 	}

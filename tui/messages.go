@@ -17,6 +17,8 @@ type deps struct {
 	// writeDir is where `w` writes fixes; overwrite lets it replace one.
 	writeDir  string
 	overwrite bool
+	// allowLockout: --allow-lockout, for the fix flow.
+	allowLockout bool
 	// signIn returns the command that signs in again on the real terminal,
 	// or nil when there is none.
 	signIn func(context.Context) tea.ExecCommand

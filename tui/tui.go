@@ -33,6 +33,10 @@ type Options struct {
 	WriteDir string
 	// Overwrite lets `w` replace a file of the same name.
 	Overwrite bool
+	// AllowLockout lets the fix flow offer a fix that leaves no person
+	// with cluster-admin-equivalent rights (fix --allow-lockout); its
+	// summary then says so.
+	AllowLockout bool
 	// Initial is a session already loaded; nil makes the explorer load one.
 	Initial *access.Session
 	// Page is the page to open on (0-3).
@@ -80,7 +84,7 @@ type place struct {
 // New returns the explorer's model.
 func New(ctx context.Context, o Options) *Model {
 	c := &Common{Styles: NewStyles(), Keys: DefaultKeyMap(), Width: 80, Height: 24}
-	d := &deps{ctx: ctx, app: o.App, writeDir: o.WriteDir, overwrite: o.Overwrite, signIn: o.SignIn}
+	d := &deps{ctx: ctx, app: o.App, writeDir: o.WriteDir, overwrite: o.Overwrite, allowLockout: o.AllowLockout, signIn: o.SignIn}
 	if d.writeDir == "" {
 		d.writeDir = "."
 	}

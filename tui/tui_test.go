@@ -1545,3 +1545,26 @@ func TestSubjectWorkloadIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestExploreAllowLockout: a fix the lockout guard refuses is not offered
+// (and the note says how to have it), unless the explorer runs with
+// --allow-lockout, whose summary then warns, as fix --allow-lockout does.
+func TestExploreAllowLockout(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		f := start(t, offlineApp(t), 160, 50, Options{AllowLockout: allow})
+		f.keys("3", "/")
+		f.typeText("rule:cluster-admin-equivalent u-admin")
+		f.keys("<enter>", "f")
+		if allow {
+			f.wait(planMsg{})
+		}
+		_, screen := f.finish()
+		s := plain(screen)
+		switch {
+		case !allow && !strings.Contains(s, "explore --allow-lockout offers it"):
+			t.Errorf("without --allow-lockout:\n%s", s)
+		case allow && !strings.Contains(s, "WARNING (--allow-lockout)"):
+			t.Errorf("with --allow-lockout:\n%s", s)
+		}
+	}
+}
