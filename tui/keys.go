@@ -28,6 +28,25 @@ type KeyMap struct {
 	Confirm, No key.Binding
 }
 
+// HelpGroup is a titled group of keys in the full help (?).
+type HelpGroup struct {
+	Name string
+	Keys []key.Binding
+}
+
+// HelpGroups are every key of the map, grouped for the full help: a test
+// holds that no field of KeyMap is left out, so a key added is a key
+// explained.
+func (k *KeyMap) HelpGroups() []HelpGroup {
+	return []HelpGroup{
+		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
+		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Verify, k.YAML}},
+		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy, k.Confirm, k.No}},
+		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
+	}
+}
+
 // DefaultKeyMap is the explorer's key map.
 func DefaultKeyMap() *KeyMap {
 	b := func(help string, keys ...string) key.Binding {

@@ -540,26 +540,16 @@ func firstLine(s string) string {
 }
 
 func (m *Model) fullHelp() string {
-	k, st := m.c.Keys, m.c.Styles
-	groups := []struct {
-		name string
-		keys []key.Binding
-	}{
-		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
-		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
-		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Verify}},
-		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}},
-		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
-	}
+	st := m.c.Styles
 	var b strings.Builder
 	b.WriteString("\n")
-	for _, g := range groups {
+	for _, g := range m.c.Keys.HelpGroups() {
 		var items []string
-		for _, kb := range g.keys {
+		for _, kb := range g.Keys {
 			h := kb.Help()
 			items = append(items, st.Bold.Render(h.Key)+" "+h.Desc)
 		}
-		b.WriteString(st.Title.Render(padRight(g.name, 8)) + wrapText(strings.Join(items, " · "), m.c.Width-10, "        ") + "\n")
+		b.WriteString(st.Title.Render(padRight(g.Name, 8)) + wrapText(strings.Join(items, " · "), m.c.Width-10, "        ") + "\n")
 	}
 	if m.sess != nil {
 		if notes := m.sess.Notes(); len(notes) > 0 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1565,6 +1566,40 @@ func TestExploreAllowLockout(t *testing.T) {
 			t.Errorf("without --allow-lockout:\n%s", s)
 		case allow && !strings.Contains(s, "WARNING (--allow-lockout)"):
 			t.Errorf("with --allow-lockout:\n%s", s)
+		}
+	}
+}
+
+// TestHelpHasEveryKey: the full help (?) lists every key of the key map,
+// each once: no field of KeyMap is left out of HelpGroups.
+func TestHelpHasEveryKey(t *testing.T) {
+	k := DefaultKeyMap()
+	var listed []string
+	for _, g := range k.HelpGroups() {
+		for _, b := range g.Keys {
+			listed = append(listed, strings.Join(b.Keys(), ","))
+		}
+	}
+	v := reflect.ValueOf(*k)
+	for i := range v.NumField() {
+		b, ok := v.Field(i).Interface().(key.Binding)
+		if !ok {
+			continue
+		}
+		keys := strings.Join(b.Keys(), ",")
+		if n := slices.Index(listed, keys); n < 0 {
+			t.Errorf("KeyMap.%s (%s) is not in the full help", v.Type().Field(i).Name, keys)
+		}
+	}
+	if len(listed) != v.NumField() {
+		t.Errorf("the full help lists %d keys, the map has %d", len(listed), v.NumField())
+	}
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("?")
+	_, screen := f.finish()
+	for _, w := range []string{"v yaml", "Y apply (shift+y)", "n/esc cancel"} {
+		if !strings.Contains(plain(screen), w) {
+			t.Errorf("the help screen lacks %q", w)
 		}
 	}
 }
