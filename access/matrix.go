@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -119,7 +120,17 @@ func BuildMatrix(rules []rbac.GrantedRule, scope string, az func(rbac.Attributes
 			}
 		}
 	}
-	slices.SortFunc(rows, func(a, b MatrixRow) int { return strings.Compare(a.Label, b.Label) })
+	// Resources first, by name; non-resource URLs (discovery's /api,
+	// /healthz, ...) after them, as what matters least.
+	slices.SortFunc(rows, func(a, b MatrixRow) int {
+		url := func(r MatrixRow) int {
+			if r.Attrs.Path != "" {
+				return 1
+			}
+			return 0
+		}
+		return cmp.Or(cmp.Compare(url(a), url(b)), strings.Compare(a.Label, b.Label))
+	})
 	for i := range rows {
 		fillRow(&rows[i], in, az)
 	}

@@ -108,3 +108,28 @@ func demoMatrix(t *testing.T, sess *access.Session, cells, wild int) {
 		t.Errorf("alice's * on * in web: %+v", mx.Rows)
 	}
 }
+
+// TestMatrixURLsLast: a matrix lists resources by name, then non-resource
+// URLs (discovery's paths matter least).
+func TestMatrixURLsLast(t *testing.T) {
+	sess := openFiles(t, "../testdata/demo/cluster.yaml")
+	seen := false
+	for _, si := range sess.Subjects() {
+		mx := sess.Matrix(si.Subject, sess.SubjectRules(si.Subject).Rules, "")
+		url, resources := false, 0
+		for _, r := range mx.Rows {
+			switch {
+			case r.Attrs.Path != "":
+				url = true
+			case url:
+				t.Errorf("%s: resource %s after a non-resource URL", si.Subject, r.Label)
+			default:
+				resources++
+			}
+		}
+		seen = seen || url && resources > 0
+	}
+	if !seen {
+		t.Error("no matrix with both kinds of rows: the test proves nothing")
+	}
+}
