@@ -199,7 +199,7 @@ func checkAKSNodeResourceGroup(c *checker) {
 	var subs []rbac.Subject
 	var names []string
 	if !locked && mc.NodeResourceGroup != "" {
-		if sub := subscriptionScope(c.snap.Azure.ClusterID); sub != "" {
+		if sub, ok := rbac.SubscriptionOf(c.snap.Azure.ClusterID); ok {
 			subs, names = c.holders(azurerbac.ActionVMRunCommand, sub+"/resourceGroups/"+mc.NodeResourceGroup)
 		}
 	}
@@ -249,13 +249,4 @@ func checkAKSPodIdentity(c *checker) {
 	}
 	c.aksCheck(mc, mc.PodIdentity, "the deprecated AAD pod identity is off",
 		fmt.Sprintf("the deprecated AAD pod identity is on, with %d exception(s)", mc.PodIdentityExceptions), Medium, nil)
-}
-
-// subscriptionScope is "/subscriptions/SUB" of a resource id, "" if none.
-func subscriptionScope(id string) string {
-	parts := strings.Split(strings.Trim(id, "/"), "/")
-	if len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") {
-		return ""
-	}
-	return "/subscriptions/" + parts[1]
 }

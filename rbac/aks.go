@@ -93,7 +93,7 @@ func (ix *Index) doors() []door {
 		door{kind: DoorReconfigure, action: azurerbac.ActionWriteAssignment, scope: d.ClusterID,
 			what: "writes role assignments at the cluster's scope: can grant itself any role there, the credentials' included"})
 	if mc.NodeResourceGroup != "" && !strings.EqualFold(mc.NodeResourceGroupRestriction, "ReadOnly") {
-		if sub, ok := subscriptionOf(d.ClusterID); ok {
+		if sub, ok := SubscriptionOf(d.ClusterID); ok {
 			rg := sub + "/resourceGroups/" + mc.NodeResourceGroup
 			out = append(out,
 				door{kind: DoorReconfigure, action: azurerbac.ActionVMRunCommand, scope: rg,
@@ -105,8 +105,8 @@ func (ix *Index) doors() []door {
 	return out
 }
 
-// subscriptionOf is "/subscriptions/SUB" of a resource id.
-func subscriptionOf(id string) (string, bool) {
+// SubscriptionOf is "/subscriptions/SUB" of a resource id.
+func SubscriptionOf(id string) (string, bool) {
 	parts := strings.Split(strings.Trim(id, "/"), "/")
 	if len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") {
 		return "", false
