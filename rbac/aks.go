@@ -169,6 +169,16 @@ func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.P
 	d := ix.snap.Azure
 	var out []AzureDoor
 	var ws []Warning
+	if d == nil {
+		return nil, nil // no Azure data: no doors to speak of
+	}
+	// What was not read may hold more doors: said, never a silent none.
+	if d.Cluster == nil && d.ClusterGap != "" {
+		ws = append(ws, Warnf(WarnAzureRBAC, "%s: who gets in through Azure's control plane (the cluster's credentials, writing it) is not answered", d.ClusterGap))
+	}
+	if d.Cluster != nil && len(d.Gaps) > 0 {
+		ws = append(ws, Warnf(WarnAzureRBAC, "some of Azure's data could not be read (%s): more principals may get in through Azure's control plane", d.Gaps[0]))
+	}
 	credential := map[string]bool{} // principals with a credential door
 	seen := map[string]bool{}
 	unknown := map[string]bool{}

@@ -404,3 +404,22 @@ func TestGuardOnlyWhereOn(t *testing.T) {
 		}
 	}
 }
+
+// TestAzureDoorsUnread: when the managed cluster's settings, or part of
+// Azure's data, could not be read, the doors answer says so rather than
+// listing none as if there were none.
+func TestAzureDoorsUnread(t *testing.T) {
+	const cluster = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+	for name, d := range map[string]*azurerbac.Data{
+		"settings unread": {ClusterID: cluster, ClusterGap: "the managed cluster's settings could not be read: 403"},
+		"data in part":    {ClusterID: cluster, Gaps: []string{"role assignments at the cluster: 403"}, Cluster: &azurerbac.ManagedCluster{ID: cluster}},
+	} {
+		snap := NewSnapshot()
+		snap.RulesAggregated = true
+		snap.Azure = d
+		doors, ws := NewIndex(snap).AzureDoors(Attributes{Verb: "delete", Resource: "namespaces"})
+		if len(doors) != 0 || len(ws) == 0 || !strings.Contains(ws[0].Message, "control plane") {
+			t.Errorf("%s: doors %v, warnings %+v", name, doors, ws)
+		}
+	}
+}
