@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -45,6 +46,13 @@ type WhoCanAnswer struct {
 	// through a service account that holds it; Subjects stay the
 	// authorizer's direct answer.
 	Transitive []IndirectGrant `json:"transitive,omitempty"`
+	// Members are, with --expand-groups, each Entra group's members as
+	// the directory says (Microsoft Graph, or a file), in the order of
+	// Subjects.
+	Members []identity.Members `json:"members,omitempty"`
+	// Eligible (--eligible) are who may activate membership of a group
+	// that holds the request (PIM for Groups): never active access.
+	Eligible []EligibleGrant `json:"eligible,omitempty"`
 	// AzureDoors are the Azure principals that reach the request through
 	// Azure's control plane (with the managed cluster's settings read):
 	// azure-credential, they fetch a credential whose identity the
@@ -75,6 +83,13 @@ type WhatCanAnswer struct {
 	// MembershipsUnknown: the subject is an Entra user whose groups are not
 	// known (no --group): what they hold is not in the answer.
 	MembershipsUnknown bool `json:"membershipsUnknown,omitempty"`
+	// Memberships are the user's Entra groups as the directory says
+	// (Microsoft Graph, or a file), each with its chain; the rules above
+	// count them.
+	Memberships *Memberships `json:"memberships,omitempty"`
+	// Eligible are the groups the user may activate membership of (PIM)
+	// that the cluster grants something: never active access.
+	Eligible []EligibleGrant `json:"eligible,omitempty"`
 	// WorkloadIdentities are the Azure identities a service account's
 	// pods act as (status matched), or what its client-id annotation
 	// names without access (the other statuses): the way out to Azure.
@@ -102,6 +117,13 @@ type CanAnswer struct {
 	// the identity as given.
 	MembershipsUnknown bool           `json:"membershipsUnknown,omitempty"`
 	GroupsAllowed      []rbac.Subject `json:"groupsAllowed,omitempty"`
+	// Memberships are the user's Entra groups as the directory says, each
+	// with its chain; the decision counts them.
+	Memberships *Memberships `json:"memberships,omitempty"`
+	// Eligible, when the request is not allowed, are the groups the user
+	// may activate membership of (PIM) that would allow it: never
+	// active access.
+	Eligible []EligibleGrant `json:"eligible,omitempty"`
 }
 
 // Unknown says the request was not granted, but the view is incomplete:
@@ -136,13 +158,18 @@ func (s *Session) WhoCan(ctx context.Context, r Request) (*WhoCanAnswer, error) 
 func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace string) *WhatCanAnswer {
 	warns := s.checkSubject(ctx, subject)
 	warns = append(warns, s.checkNamespace(ctx, namespace)...)
+	subject, m, pws, failed := s.withGroups(ctx, subject)
+	warns = append(warns, pws...)
 	res := s.Index.WhatCan(subject.Identity(), namespace)
 	res.Warnings = s.warnings(warns, res.Warnings)
-	ans := &WhatCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhatCan, Subject: subject, WhatCanResult: res}
+	ans := &WhatCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhatCan, Subject: subject, WhatCanResult: res, Memberships: m}
+	ans.Eligible = s.eligibleFor(subject, m, nil)
 	var dws []rbac.Warning
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
-	if membershipsUnknown(subject) {
+	if failed {
+		ans.MembershipsUnknown, ans.Incomplete = true, true
+	} else if m == nil && membershipsUnknown(subject) {
 		ans.MembershipsUnknown = true
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group): what they are granted is not listed; --group OBJECT-ID adds a membership", subject))
 	}
@@ -171,10 +198,18 @@ func (s *Session) Can(ctx context.Context, subject rbac.Subject, r Request) (*Ca
 	}
 	warns = append(warns, s.checkSubject(ctx, subject)...)
 	warns = append(warns, s.checkNamespace(ctx, at.Namespace)...)
+	subject, m, pws, failed := s.withGroups(ctx, subject)
+	warns = append(warns, pws...)
 	res := s.Index.Can(subject.Identity(), at)
 	res.Warnings = s.warnings(warns, res.Warnings)
-	ans := &CanAnswer{APIVersion: rbac.APIVersion, Kind: KindCan, Subject: subject, Query: at, CanResult: res}
-	if !res.Allowed && membershipsUnknown(subject) {
+	ans := &CanAnswer{APIVersion: rbac.APIVersion, Kind: KindCan, Subject: subject, Query: at, CanResult: res, Memberships: m}
+	if failed {
+		ans.Incomplete = true
+	}
+	if !res.Allowed {
+		ans.Eligible = s.eligibleFor(subject, m, &at)
+	}
+	if !res.Allowed && m == nil && membershipsUnknown(subject) {
 		// A group may allow what the user's own identity does not: say
 		// which, since the user's memberships are not known.
 		for _, g := range s.Index.WhoCan(at, false).Subjects {

@@ -88,6 +88,10 @@ type App struct {
 	NewResolver func(*source.Catalog) Resolver
 	// Names are Entra group object id -> display name.
 	Names identity.Names
+	// People is who is in which Entra group: Microsoft Graph when signed
+	// in with Entra ID, a directory file offline (--directory); nil: not
+	// known.
+	People identity.People
 	// Namespace is -n, else the kubeconfig's, else "default";
 	// NamespaceSet says -n was given.
 	Namespace    string

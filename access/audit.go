@@ -1,8 +1,11 @@
 package access
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +18,11 @@ import (
 // AuditOptions select rules.
 type AuditOptions struct {
 	Only, Skip []string
+	// People counts who is in each Entra group the findings name, with
+	// the app's directory (Microsoft Graph, or --directory), bounded by
+	// Context (nil: the app's timeout).
+	People  bool
+	Context context.Context
 }
 
 // Audit runs the rule catalogue over the session (the kubeconfig's
@@ -26,6 +34,15 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	rep := audit.Run(s.Index, opts)
 	s.markLockouts(rep)
 	rep.Warnings = slices.Concat(s.App.Warnings, s.Warnings, rep.Warnings)
+	if o.People && s.App.People != nil {
+		ctx := o.Context
+		if ctx == nil {
+			c, cancel := context.WithTimeout(context.Background(), s.App.timeout())
+			defer cancel()
+			ctx = c
+		}
+		s.countPeople(ctx, rep)
+	}
 	if s.App.Live() && s.App.Credential == nil {
 		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnCredentialUnchecked, "the credentials rules were not checked: the kubeconfig's credential could not be inspected"))
 	}
@@ -42,7 +59,7 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 // explorer's Findings page and fixes share it).
 func (s *Session) Report() *audit.Report {
 	s.reportOnce.Do(func() {
-		s.report = s.Audit(AuditOptions{})
+		s.report = s.Audit(AuditOptions{People: true})
 		s.reported.Store(true)
 	})
 	return s.report
@@ -111,6 +128,52 @@ func (s *Session) markLockouts(rep *audit.Report) {
 			s.lockMu.Unlock()
 			f.Fixable = false
 			f.Message += " (no fix offered: it would leave no person holding * on * cluster-wide; fix --allow-lockout shows it)"
+		}
+	}
+}
+
+// PeopleCountLimit is how many members of a group the audit counts; past
+// it the count says "at least".
+const PeopleCountLimit = 1000
+
+// countPeople says, in each finding about Entra groups, how many people
+// are in them (guests apart), as the app's directory says: "a group of
+// three" and "every employee" are not the same finding. A count that
+// could not be read is a warning; the findings stand.
+func (s *Session) countPeople(ctx context.Context, rep *audit.Report) {
+	var groups []string
+	for _, f := range rep.Findings {
+		for _, sub := range f.Subjects {
+			if sub.Kind == rbac.GroupKind && rbac.IsGUID(sub.Name) && !slices.Contains(groups, sub.Name) {
+				groups = append(groups, sub.Name)
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	ms, err := s.App.People.MembersOf(ctx, groups, PeopleCountLimit)
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, rbac.Warnf(WarnPeople, "the members of the findings' groups could not all be counted (%s): %v", s.App.People.Source(), err))
+	}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		var says []string
+		for _, sub := range f.Subjects {
+			m, ok := ms[sub.Name]
+			if sub.Kind != rbac.GroupKind || !ok {
+				continue
+			}
+			people, guests := m.People()
+			f.People = append(f.People, audit.GroupPeople{Group: sub.Name, People: people, Guests: guests, Other: len(m.Members) - people, AtLeast: m.Truncated})
+			says = append(says, "group:"+sub.Name+" has "+MembersSummary(m))
+		}
+		switch {
+		case len(says) == 1 && len(f.Subjects) == 1:
+			m := ms[f.Subjects[0].Name]
+			f.Message += fmt.Sprintf(" (in the group: %s, by %s)", MembersSummary(m), s.App.People.Source())
+		case len(says) > 0:
+			f.Message += fmt.Sprintf(" (%s, by %s)", strings.Join(says, "; "), s.App.People.Source())
 		}
 	}
 }

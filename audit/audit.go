@@ -108,11 +108,25 @@ type Finding struct {
 	// accounts are there) or "cluster-wide" (a cluster-wide grant or a
 	// fact of the whole cluster, which reaches the namespace too).
 	Scope string `json:"scope,omitempty"`
+	// People count who is in each Entra group among Subjects, where a
+	// directory was asked (Microsoft Graph, or a directory file).
+	People []GroupPeople `json:"people,omitempty"`
 	// identity, when a rule sets it, is what the finding is about (for a
 	// path: its subject, scope and step), hashed into the id instead of
 	// the subjects and objects, which for such a finding include the first
 	// few targets it lists and so change when something else does.
 	identity string
+}
+
+// GroupPeople counts the members of one group a finding names.
+type GroupPeople struct {
+	Group  string `json:"group"`
+	People int    `json:"people"`
+	Guests int    `json:"guests,omitempty"`
+	// Other are service principals and nested groups.
+	Other int `json:"other,omitempty"`
+	// AtLeast: counted up to a limit, there are more.
+	AtLeast bool `json:"atLeast,omitempty"`
 }
 
 // Finding scopes in a namespace's report.

@@ -194,7 +194,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rep := sess.Audit(access.AuditOptions{Only: o.Only, Skip: o.Skip})
+	rep := sess.Audit(access.AuditOptions{Only: o.Only, Skip: o.Skip, People: true, Context: ctx})
 	if ns, set := o.namespace(); set {
 		// The whole cluster is read (a namespace's risks include the
 		// cluster-wide grants that reach it), then narrowed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -269,5 +270,30 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 			fmt.Fprintf(out, "  %s\n", cell(app.Names.Subject(g)))
 		}
 	}
+	if ans.Memberships != nil && ans.Memberships.Found {
+		named := 0
+		for _, g := range ans.Memberships.Groups {
+			if slices.Contains(ans.Memberships.Named, g.Group.ID) {
+				named++
+			}
+		}
+		fmt.Fprintf(out, "groups found (%s): %d, %d named by the cluster\n", cell(ans.Memberships.From), len(ans.Memberships.Groups), named)
+		for _, g := range ans.Memberships.Groups {
+			if slices.Contains(ans.Memberships.Named, g.Group.ID) {
+				fmt.Fprintf(out, "  %s: %s\n", cell(app.Names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: g.Group.ID})), cell(access.MembershipLine(g, app.Names)))
+			}
+		}
+	}
+	for i := range ans.Eligible {
+		e := &ans.Eligible[i]
+		fmt.Fprintf(out, "eligible (PIM), not active: %s may activate %s of %s %s, which would allow it via %s\n", who, cell(e.AccessID), cell(app.Names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: e.Group.ID})), cell(e.Until()), cell(firstVia(e.Paths)))
+	}
 	printSubjectDoors(out, ans.AzureDoors)
+}
+
+func firstVia(ps []rbac.Path) string {
+	if len(ps) == 0 {
+		return "?"
+	}
+	return via(ps[0])
 }

@@ -135,6 +135,9 @@ func firstSaved(f *source.Fleet) source.FleetEntry {
 // offlineApp is the app over files.
 func (r *RootOptions) offlineApp(in *InputOptions, files []string) *access.App {
 	app := &access.App{Names: in.names, Timeout: in.Timeout, Stdin: r.In, FileLimit: in.MaxInputSize << 20, AzureClusterID: in.AzureClusterID}
+	if in.directory != nil {
+		app.People = in.directory
+	}
 	ns, explicit := r.namespace()
 	app.NamespaceSet = explicit
 	app.Files = files
@@ -190,6 +193,7 @@ func (r *RootOptions) signIn(ctx context.Context, in *InputOptions) (*signedIn, 
 		return nil, err
 	}
 	app.Origin = access.Origin{Server: cfg.Host}
+	app.People = r.people(in, cfg, cred)
 	if raw, err := loader.RawConfig(); err == nil {
 		app.Origin.Context = raw.CurrentContext
 	}

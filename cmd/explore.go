@@ -42,6 +42,7 @@ func (o *ExploreOptions) AddFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&o.Input.Timeout, "timeout", defaultTimeout, "How long each load from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&o.Input.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV) to show beside Entra group ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
 	o.Input.addAzureFlags(c)
+	o.Input.addPeopleFlags(c)
 	c.Flags().Int64Var(&o.Input.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB")
 	c.Flags().StringVar(&o.FixDir, "fix-dir", ".", "Where the explorer's w key writes fixes")
 	c.Flags().BoolVar(&o.AllowLockout, "allow-lockout", false, "Let the fix flow offer a fix that leaves no person or group with cluster-admin-equivalent rights (its summary says so), as fix --allow-lockout does")

@@ -36,8 +36,16 @@ type InputOptions struct {
 	// AzureFrom is --azure-rbac-from: Azure RBAC's data from files beside
 	// a live cluster.
 	AzureFrom []string
+	// Directory are --directory's files: who is in which Entra group,
+	// offline (snapshot --entra writes one); NoGraph is --no-graph;
+	// GraphURL is Microsoft Graph's endpoint.
+	Directory []string
+	NoGraph   bool
+	GraphURL  string
 
 	names identity.Names
+	// directory is what --directory's files say.
+	directory *identity.Directory
 	// fleet is -f's fleet directory (snapshot --all-contexts), if it is one.
 	fleet *source.Fleet
 }
@@ -48,6 +56,7 @@ func (in *InputOptions) AddFlags(c *cobra.Command) {
 	c.Flags().DurationVar(&in.Timeout, "timeout", defaultTimeout, "How long loading from the cluster may take (the sign-in included)")
 	c.Flags().StringVar(&in.GroupNames, "group-names", "", "File of group object id -> display name (JSON or CSV): names shown beside Entra group ids, and group names accepted for ids; default $KUBECTL_ACCESS_GROUP_NAMES, else the file set with kubectl access config set group-names")
 	in.addAzureFlags(c)
+	in.addPeopleFlags(c)
 	c.Flags().Int64Var(&in.MaxInputSize, "max-input-size", source.DefaultMaxBytes>>20, "With -f: the largest input file read, in MiB (a larger one is refused, not read in part)")
 }
 
@@ -72,6 +81,14 @@ func (in *InputOptions) Complete(ctx context.Context) error {
 		return err
 	}
 	in.fleet = fleet
+	if len(in.Directory) > 0 {
+		if in.directory, err = identity.LoadDirectory(ctx, in.Directory); err != nil {
+			return err
+		}
+		// The directory names its groups; a names file, read below,
+		// names them as its owner chose.
+		in.names = in.directory.Names()
+	}
 	path, origin, err := in.namesSource(ctx)
 	if err != nil || path == "" {
 		return err
@@ -83,8 +100,18 @@ func (in *InputOptions) Complete(ctx context.Context) error {
 		}
 		return err
 	}
-	in.names = n
+	for id, name := range n {
+		in.names[id] = name
+	}
 	return nil
+}
+
+// addPeopleFlags adds --directory, --no-graph and --graph-url: every
+// command that loads a cluster has them, the explorer too.
+func (in *InputOptions) addPeopleFlags(c *cobra.Command) {
+	c.Flags().StringSliceVar(&in.Directory, "directory", nil, "Who is in which Entra group, from files instead of Microsoft Graph: the file kubectl access snapshot --entra wrote, or Graph's own JSON pages (users, groups with $expand=members, PIM eligibility schedules); a user's groups are found in it, --expand-groups and --eligible read it")
+	c.Flags().BoolVar(&in.NoGraph, "no-graph", false, "Do not ask Microsoft Graph for an Entra user's groups (asked by default when the kubeconfig signs in with Entra ID through kubelogin, or with --login)")
+	c.Flags().StringVar(&in.GraphURL, "graph-url", azurearm.DefaultGraphURL, "Microsoft Graph's endpoint (sovereign clouds have their own)")
 }
 
 // azureSource signs in to Azure now, on the terminal, as the kubeconfig's

@@ -184,6 +184,8 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 		return err
 	}
 	printVerification(o.Out, ans.Verification)
+	printMemberships(o.Out, o.Input.names, ans.Subject, ans.Memberships, wide)
+	printEligible(o.Out, o.Input.names, ans.Eligible, "Eligible through PIM: not active; activating membership of these groups would add what they hold (what-can group:ID)")
 	printSubjectDoors(o.Out, ans.AzureDoors)
 	printWorkloadIdentities(o.Out, ans.WorkloadIdentities)
 	return nil

@@ -27,6 +27,11 @@ type WhoCanOptions struct {
 	AllNamespaces bool
 	Transitive    bool
 	Fleet         *FleetFlags
+	// ExpandGroups, MemberLimit and Eligible list the people behind the
+	// Entra groups.
+	ExpandGroups bool
+	MemberLimit  int
+	Eligible     bool
 
 	request access.Request
 }
@@ -67,6 +72,9 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 	o.Output = AddOutputFlag(c, FormatTable, FormatWide, FormatJSON, FormatYAML, FormatCSV, FormatMarkdown)
 	o.Verify = AddVerifyFlag(c)
 	c.Flags().BoolVar(&o.Transitive, "transitive", false, "Also list who reaches the request through a service account that holds it (creating pods in its namespace, exec into its pods, minting its token), each with the chain; the default is the authorizer's direct answer")
+	c.Flags().BoolVar(&o.ExpandGroups, "expand-groups", false, "Also list who is in each Entra group of the answer, transitively (users, guests marked, service principals, nested groups with their chain), from Microsoft Graph or --directory")
+	c.Flags().IntVar(&o.MemberLimit, "member-limit", access.DefaultMemberLimit, "With --expand-groups: the most members listed per group (the count says how many there are)")
+	c.Flags().BoolVar(&o.Eligible, "eligible", false, "Also list who may activate membership of those groups through Privileged Identity Management (PIM for Groups): eligible, never active access")
 	o.Fleet = addFleetFlags(c, r)
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c
@@ -148,6 +156,12 @@ func (o *WhoCanOptions) answer(ctx context.Context, sess *access.Session) (ans *
 	}
 	if o.Transitive {
 		sess.Transitive(ans)
+	}
+	if o.ExpandGroups {
+		sess.ExpandGroups(ctx, ans, o.MemberLimit)
+	}
+	if o.Eligible {
+		sess.Eligible(ctx, ans)
 	}
 	if o.Verify.On() {
 		verr = sess.VerifyWhoCan(ctx, ans, o.Verify.Options())
@@ -280,6 +294,8 @@ func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *acces
 	}
 	printVerification(out, ans.Verification)
 	printDoors(out, app.Names, ans.AzureDoors)
+	printMembers(out, app.Names, ans.Members)
+	printEligible(out, app.Names, ans.Eligible, "Eligible through PIM (--eligible): not active; each may activate it until the date")
 	if o.Transitive {
 		printTransitive(out, app, ans)
 		return nil
@@ -324,6 +340,14 @@ func addFlatWhoCan(t *rows, lead []string, app *access.App, ans *access.WhoCanAn
 			}
 			t.add(row...)
 		}
+	}
+	// The people behind the groups (--expand-groups, --eligible).
+	for _, row := range memberRows(ans, app.Names) {
+		row = append(slices.Clone(lead), row...)
+		if verified {
+			row = append(row, "")
+		}
+		t.add(row...)
 	}
 	// The ways in through Azure's control plane, as rows of their own.
 	for _, row := range doorRows(ans.AzureDoors) {

@@ -248,12 +248,20 @@ func (d *Directory) EligibleIn(ctx context.Context, groups []string) (map[string
 }
 
 // Names are the display names of the directory's groups, for the names
-// file's uses (tables, group:"Display Name").
+// file's uses (tables, group:"Display Name"). A display name that could
+// stand for another group (a system: name, an object id, another
+// group's id) is left out, as a names file's is refused: whoever creates
+// a group chooses its name.
 func (d *Directory) Names() Names {
 	out := Names{}
 	for _, o := range d.Objects {
-		if o.Kind == KindGroup && o.DisplayName != "" {
+		if o.Kind == KindGroup && o.DisplayName != "" && o.DisplayName != o.ID {
 			out[o.ID] = o.DisplayName
+		}
+	}
+	for id, name := range out {
+		if _, isID := out[name]; literal(name) || isID {
+			delete(out, id)
 		}
 	}
 	return out
