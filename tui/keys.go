@@ -21,7 +21,10 @@ type KeyMap struct {
 	// YAML shows the selected object as it was read.
 	YAML key.Binding
 	// Transitive shows who reaches a request through a service account.
-	Transitive           key.Binding
+	Transitive key.Binding
+	// Members lists who is in the Entra groups of an answer (and who may
+	// activate membership through PIM).
+	Members              key.Binding
 	ScopePrev, ScopeNext key.Binding
 	// Confirm applies a fix; it is a key no other state of the fix flow
 	// uses (y copies), so a habit cannot apply one.
@@ -41,7 +44,7 @@ func (k *KeyMap) HelpGroups() []HelpGroup {
 	return []HelpGroup{
 		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
-		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Verify, k.YAML}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Members, k.Verify, k.YAML}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy, k.Confirm, k.No}},
 		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
 	}
@@ -84,6 +87,7 @@ func DefaultKeyMap() *KeyMap {
 		Sort:       b("sort", "s"),
 		YAML:       b("yaml", "v"),
 		Transitive: b("via service accounts", "t"),
+		Members:    b("members of groups", "e"),
 		ScopePrev:  b("prev ns", "["),
 		ScopeNext:  b("next ns", "]"),
 		Confirm:    b("apply", "Y"),

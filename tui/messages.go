@@ -62,6 +62,12 @@ type (
 		ans   *access.WhoCanAnswer
 		err   error
 	}
+	// whoCanMembersMsg is who is in the groups of a Who can answer (e).
+	whoCanMembersMsg struct {
+		sess  *access.Session
+		query string
+		ans   *access.WhoCanAnswer
+	}
 	// subjectVerifiedMsg is the cluster's word on a subject's rules.
 	subjectVerifiedMsg struct {
 		sess    *access.Session

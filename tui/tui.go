@@ -19,6 +19,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -241,7 +242,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startLoad()
 	case jumpMsg:
 		return m, m.jump(msg)
-	case whoCanVerifiedMsg:
+	case whoCanVerifiedMsg, whoCanMembersMsg:
 		// To its page, whichever is shown now.
 		return m, m.pages[pageWhoCan].update(msg)
 	case subjectVerifiedMsg:
@@ -544,12 +545,26 @@ func (m *Model) fullHelp() string {
 	var b strings.Builder
 	b.WriteString("\n")
 	for _, g := range m.c.Keys.HelpGroups() {
-		var items []string
-		for _, kb := range g.Keys {
+		// Lines break between keys, never inside one's words: a key
+		// stays beside what it does.
+		b.WriteString(st.Title.Render(padRight(g.Name, 8)))
+		used := 0
+		for i, kb := range g.Keys {
 			h := kb.Help()
-			items = append(items, st.Bold.Render(h.Key)+" "+h.Desc)
+			n := lipgloss.Width(h.Key + " " + h.Desc)
+			switch {
+			case i == 0:
+			case used+3+n > m.c.Width-10:
+				b.WriteString("\n        ")
+				used = 0
+			default:
+				b.WriteString(" · ")
+				used += 3
+			}
+			b.WriteString(st.Bold.Render(h.Key) + " " + h.Desc)
+			used += n
 		}
-		b.WriteString(st.Title.Render(padRight(g.Name, 8)) + wrapText(strings.Join(items, " · "), m.c.Width-10, "        ") + "\n")
+		b.WriteString("\n")
 	}
 	if m.sess != nil {
 		if notes := m.sess.Notes(); len(notes) > 0 {

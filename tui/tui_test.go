@@ -158,7 +158,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 			}
 		}
 		switch msg.(type) {
-		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, subjectVerifiedMsg, objectMsg, jumpMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, whoCanMembersMsg, subjectVerifiedMsg, objectMsg, jumpMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -223,6 +223,9 @@ func sameType(a, b tea.Msg) bool {
 		return ok
 	case whoCanVerifiedMsg:
 		_, ok := b.(whoCanVerifiedMsg)
+		return ok
+	case whoCanMembersMsg:
+		_, ok := b.(whoCanMembersMsg)
 		return ok
 	case subjectVerifiedMsg:
 		_, ok := b.(subjectVerifiedMsg)

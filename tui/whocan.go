@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -51,6 +52,10 @@ type whoCanPage struct {
 	// transitive (t) adds who reaches the request through a service
 	// account, below the direct answer.
 	transitive bool
+	// members (e) lists who is in the answer's Entra groups and who may
+	// activate membership (PIM), asked of the directory off the UI
+	// goroutine; expanding while it is asked.
+	members, expanding bool
 	// links are the objects the detail can go to (the subject, then each
 	// path's binding and role); link is the one marked.
 	links []jumpMsg
@@ -135,14 +140,17 @@ func (p *whoCanPage) help() []key.Binding {
 		}
 	}
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.Back, k.Transitive, k.Verify}
+		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.Back, k.Transitive, k.Members, k.Verify}
 	}
-	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Transitive, k.Verify}
+	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Transitive, k.Members, k.Verify}
 }
 
 func (p *whoCanPage) status() string {
 	if !p.ran {
 		return "type a request and press enter"
+	}
+	if p.members {
+		return "subjects " + p.list.position() + " · groups' members beside (e hides)"
 	}
 	return "subjects " + p.list.position()
 }
@@ -160,7 +168,7 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 				p.hist = len(p.history)
 				p.run()
 				p.input.Blur()
-				return nil
+				return p.expand()
 			case key.Matches(km, k.Up), key.Matches(km, k.Down):
 				if km.String() == "k" || km.String() == "j" {
 					break // letters of a query
@@ -184,6 +192,10 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		p.verified(v)
 		return nil
 	}
+	if v, ok := msg.(whoCanMembersMsg); ok {
+		p.expanded(v)
+		return nil
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && p.focus {
 		// The marked object on its page (esc comes back).
 		if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
@@ -200,7 +212,14 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(km, k.Transitive) && p.ran:
 			p.transitive = !p.transitive
 			p.run()
-			return nil
+			return p.expand()
+		case key.Matches(km, k.Members) && p.ran:
+			p.members = !p.members
+			if !p.members {
+				p.run()
+				return nil
+			}
+			return p.expand()
 		case key.Matches(km, k.Filter):
 			return p.focusInput()
 
@@ -391,6 +410,36 @@ func (p *whoCanPage) verify() tea.Cmd {
 	}
 }
 
+// expand asks the directory who is in the answer's groups (and who may
+// activate membership), when e is on, off the UI goroutine on a copy:
+// Microsoft Graph is a network away.
+func (p *whoCanPage) expand() tea.Cmd {
+	if !p.members || !p.ran || p.err != nil || p.sess == nil || p.sess.App.People == nil {
+		p.syncDetail(false)
+		return nil
+	}
+	p.expanding = true
+	ans := *p.res
+	ans.Warnings = slices.Clone(p.res.Warnings)
+	sess, ctx, query := p.sess, p.deps.ctx, p.query
+	return func() tea.Msg {
+		sess.ExpandGroups(ctx, &ans, access.DefaultMemberLimit)
+		sess.Eligible(ctx, &ans)
+		return whoCanMembersMsg{sess: sess, query: query, ans: &ans}
+	}
+}
+
+// expanded takes the directory's answer, if it is about the answer shown.
+func (p *whoCanPage) expanded(msg whoCanMembersMsg) {
+	if msg.sess != p.sess || msg.query != p.query || !p.members {
+		return
+	}
+	p.expanding = false
+	p.res.Members, p.res.Eligible = msg.ans.Members, msg.ans.Eligible
+	p.res.Warnings, p.res.Incomplete = msg.ans.Warnings, msg.ans.Incomplete
+	p.syncDetail(false)
+}
+
 // verified takes the cluster's word, if it is about the answer shown.
 func (p *whoCanPage) verified(msg whoCanVerifiedMsg) {
 	if msg.sess != p.sess || msg.query != p.query || !p.verifying {
@@ -465,6 +514,9 @@ func (p *whoCanPage) syncDetail(top bool) {
 		text, links := provenanceLinks(st, title+" may "+safe.Terminal(p.attrs.String()+" "+where), g.Via, sel, 1)
 		p.links = append(p.links, links...)
 		body = verificationBlock(st, p.res.Verification) + text
+		if g.Kind == rbac.GroupKind {
+			body += p.groupPeople(g.Name)
+		}
 	}
 	if p.focus {
 		body += "\n\n" + st.Muted.Render("↑↓ choose, enter: go to it (esc comes back)")
@@ -473,6 +525,59 @@ func (p *whoCanPage) syncDetail(top bool) {
 	if p.focus {
 		scrollToMark(&p.detail, body)
 	}
+}
+
+// groupPeople is who is in a group and who may activate membership of
+// it, as the directory said (e), for the group's detail.
+func (p *whoCanPage) groupPeople(group string) string {
+	st := p.c.Styles
+	switch {
+	case !p.members:
+		return ""
+	case p.sess == nil || p.sess.App.People == nil:
+		return "\n\n" + st.Muted.Render("who is in the group is not known: no directory to ask (sign in with Entra ID for Microsoft Graph, or start with --directory FILE from kubectl access snapshot --entra)")
+	case p.expanding:
+		return "\n\n" + st.Muted.Render("asking "+safe.Terminal(p.peopleSource())+" who is in the group…")
+	}
+	var b strings.Builder
+	for i := range p.res.Members {
+		m := &p.res.Members[i]
+		if m.Group.ID != group {
+			continue
+		}
+		b.WriteString("\n\n" + st.Bold.Render("Members: "+safe.Terminal(access.MembersSummary(m))))
+		for _, x := range m.Members {
+			b.WriteString("\n  " + safe.Terminal(access.MemberLine(x, p.names())))
+		}
+		if m.Truncated {
+			b.WriteString("\n  " + st.Muted.Render(fmt.Sprintf("… %d listed of %d (kubectl access who-can --expand-groups --member-limit N lists more)", len(m.Members), m.Total)))
+		}
+	}
+	var el []string
+	for i := range p.res.Eligible {
+		e := &p.res.Eligible[i]
+		if e.Group.ID == group || e.Through != nil && e.Through.ID == group {
+			el = append(el, safe.Terminal(e.Principal.Label()+" may activate "+e.AccessID+" of "+cmp.Or(e.Group.DisplayName, e.Group.ID)+" "+e.Until()))
+		}
+	}
+	if len(el) > 0 {
+		b.WriteString("\n\n" + st.Warning.Render("Eligible through PIM, not active:"))
+		for _, l := range el {
+			b.WriteString("\n  " + l)
+		}
+	}
+	if b.Len() == 0 {
+		return "\n\n" + st.Muted.Render("no members read for this group (see the warnings)")
+	}
+	return b.String()
+}
+
+// peopleSource names the directory asked.
+func (p *whoCanPage) peopleSource() string {
+	if p.sess == nil || p.sess.App.People == nil {
+		return "the directory"
+	}
+	return p.sess.App.People.Source()
 }
 
 const whoCanIntro = `Ask who may make a request, exactly as the API server's RBAC authorizer decides:
@@ -561,6 +666,14 @@ func (p *whoCanPage) view() string {
 		}
 		if n := len(p.res.AzureDoors); n > 0 {
 			line += ", and " + itoa(n) + " through Azure's control plane (⇢az)"
+		}
+		switch {
+		case p.expanding:
+			line += "; reading the groups' members…"
+		case p.members:
+			line += "; members and PIM-eligible of each group beside it (e hides)"
+		default:
+			line += "; e: who is in each group"
 		}
 		if v != nil {
 			line += fmt.Sprintf("; verified: the cluster agreed on all %d requests", v.Checked)

@@ -1,0 +1,59 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/source"
+)
+
+// TestWhoCanMembers: e on Who can asks the directory who is in each
+// group; a group's detail lists its members (guests marked, nested ones
+// with their chain) and, apart, who may activate membership through PIM;
+// the same the CLI's --expand-groups --eligible says.
+func TestWhoCanMembers(t *testing.T) {
+	dir, err := identity.LoadDirectory(t.Context(), []string{"../testdata/demo/entra-directory.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := source.Builtin()
+	app := &access.App{Files: []string{"../testdata/demo/cluster.yaml"}, Origin: access.Origin{Files: []string{"cluster.yaml"}},
+		Catalog: cat, Resolver: cluster.NewResolver(cat), Names: dir.Names(), Namespace: "default", People: dir}
+	f := start(t, app, 180, 60, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n payments")
+	f.keys("<enter>", "e")
+	f.wait(whoCanMembersMsg{})
+	// The first subject is AKS Cluster Admins; the second Payments
+	// Developers.
+	f.keys("<down>")
+	m, screen := f.finish()
+	s := plain(screen)
+	p := m.pages[1].(*whoCanPage)
+	if !p.members || len(p.res.Members) != 3 || len(p.res.Eligible) != 2 {
+		t.Fatalf("members %d, eligible %d", len(p.res.Members), len(p.res.Eligible))
+	}
+	for _, want := range []string{"Members: 3 people (1 guest), 1 nested group", "carol_fabrikam.com#EXT#@contoso.onmicrosoft.com (guest)", "dave@contoso.com via Payments Contractors"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q on the screen:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "heidi") {
+		t.Errorf("heidi (eligible for AKS Cluster Admins) shown under Payments Developers:\n%s", s)
+	}
+
+	// On AKS Cluster Admins: heidi is eligible, apart from the members.
+	f = start(t, app, 180, 60, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n payments")
+	f.keys("<enter>", "e")
+	f.wait(whoCanMembersMsg{})
+	_, screen = f.finish()
+	s = plain(screen)
+	if !strings.Contains(s, "Eligible through PIM, not active:") || !strings.Contains(s, "heidi@contoso.com may activate member of AKS Cluster Admins until 2099-06-30") || !strings.Contains(s, "grace@contoso.com via Ops Leads") {
+		t.Errorf("AKS Cluster Admins' detail:\n%s", s)
+	}
+}
