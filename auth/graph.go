@@ -58,6 +58,9 @@ type DirectoryObject struct {
 	// ServicePrincipalType is a service principal's (ManagedIdentity for a
 	// managed identity).
 	ServicePrincipalType string
+	// UserType is a user's (Guest, Member); SecurityEnabled a group's.
+	UserType        string
+	SecurityEnabled bool
 }
 
 // Objects returns the objects of the types among ids that Graph knows
@@ -79,6 +82,8 @@ func (g *Graph) Objects(ctx context.Context, ids, types []string) ([]DirectoryOb
 					UserPrincipalName string `json:"userPrincipalName"`
 					// A service principal's: Application, ManagedIdentity, ...
 					ServicePrincipalType string `json:"servicePrincipalType"`
+					UserType             string `json:"userType"`
+					SecurityEnabled      bool   `json:"securityEnabled"`
 				} `json:"value"`
 				Next string `json:"@odata.nextLink"`
 			}
@@ -86,7 +91,7 @@ func (g *Graph) Objects(ctx context.Context, ids, types []string) ([]DirectoryOb
 				return out, err
 			}
 			for _, v := range page.Value {
-				out = append(out, DirectoryObject{ID: v.ID, Type: strings.TrimPrefix(v.Type, "#microsoft.graph."), DisplayName: v.DisplayName, UserPrincipalName: v.UserPrincipalName, ServicePrincipalType: v.ServicePrincipalType})
+				out = append(out, DirectoryObject{ID: v.ID, Type: strings.TrimPrefix(v.Type, "#microsoft.graph."), DisplayName: v.DisplayName, UserPrincipalName: v.UserPrincipalName, ServicePrincipalType: v.ServicePrincipalType, UserType: v.UserType, SecurityEnabled: v.SecurityEnabled})
 			}
 			url, method, body = page.Next, http.MethodGet, nil
 		}
@@ -106,21 +111,6 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 	client := g.Client
 	if client == nil {
 		client = http.DefaultClient
-	}
-	sleep := g.sleep
-	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(d):
-				return nil
-			}
-		}
-	}
-	retries := g.MaxRetries
-	if retries == 0 {
-		retries = 5
 	}
 	for attempt := 0; ; attempt++ {
 		token, err := g.Token(ctx)
@@ -148,18 +138,73 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 			return json.Unmarshal(b, into)
 		case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
 			return ErrGraphForbidden
-		case (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && attempt < retries:
-			wait := time.Duration(1<<attempt) * time.Second
-			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-				wait = time.Duration(s) * time.Second
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+			if attempt >= g.retries() {
+				return throttled(resp.StatusCode, attempt, resp.Header.Get("Retry-After"))
 			}
-			if err := sleep(ctx, min(wait, time.Minute)); err != nil {
+			if err := g.pause(ctx, attempt, resp.Header.Get("Retry-After")); err != nil {
 				return err
 			}
 		default:
-			return fmt.Errorf("Microsoft Graph answered %s", resp.Status)
+			return &graphStatusError{Status: resp.StatusCode, Text: resp.Status}
 		}
 	}
+}
+
+// retries is how many times a throttled request is tried again.
+func (g *Graph) retries() int {
+	if g.MaxRetries == 0 {
+		return 5
+	}
+	return g.MaxRetries
+}
+
+// pause waits what Retry-After says (in seconds), else backs off
+// exponentially; never more than a minute.
+func (g *Graph) pause(ctx context.Context, attempt int, retryAfter string) error {
+	wait := time.Duration(1<<attempt) * time.Second
+	if s, err := strconv.Atoi(retryAfter); err == nil && s >= 0 {
+		wait = time.Duration(s) * time.Second
+	}
+	wait = min(wait, time.Minute)
+	if g.sleep != nil {
+		return g.sleep(ctx, wait)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+// ErrGraphThrottled means Graph kept answering 429 (or 503) after every
+// retry allowed, each after waiting what its Retry-After said.
+var ErrGraphThrottled = errors.New("Microsoft Graph kept throttling the requests")
+
+func throttled(status, retries int, retryAfter string) error {
+	if retryAfter == "" {
+		retryAfter = "none"
+	} else {
+		retryAfter += "s"
+	}
+	return fmt.Errorf("%w: still %d %s after %d retries (last Retry-After: %s); wait a minute and run again, or ask about fewer groups",
+		ErrGraphThrottled, status, http.StatusText(status), retries, retryAfter)
+}
+
+// graphStatusError is an answer that is neither data, nor a refusal, nor
+// throttling: 404 for an object that does not exist, 400, 5xx.
+type graphStatusError struct {
+	Status int
+	Text   string
+}
+
+func (e *graphStatusError) Error() string { return "Microsoft Graph answered " + e.Text }
+
+// isNotFound says err is Graph's 404.
+func isNotFound(err error) bool {
+	var se *graphStatusError
+	return errors.As(err, &se) && se.Status == http.StatusNotFound
 }
 
 // GraphTokenFromExec returns a token source for Microsoft Graph that runs

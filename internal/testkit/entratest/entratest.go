@@ -3,7 +3,10 @@
 // JWKS, and a v2 token endpoint that issues, for a known confidential
 // client, access tokens with upn, oid, tid and groups claims as Entra
 // does for AKS. It is enough for kubelogin's MSAL client with instance
-// discovery disabled, and for the API server's JWT authenticator.
+// discovery disabled, and for the API server's JWT authenticator. Its
+// Microsoft Graph (/v1.0, for tokens of Graph's audience) serves a
+// directory the test sets: users, groups and their members, PIM for
+// Groups eligibility, paged and $batched, throttled or refused on demand.
 package entratest
 
 import (
@@ -59,14 +62,22 @@ type Issuer struct {
 	MemberCountStatus int
 	// Clients are the confidential clients: id -> secret and identity.
 	Clients map[string]Client
+	// Directory is the directory Graph serves when the maps above do not
+	// name an object: users, groups and their members, PIM schedules.
+	Directory *Directory
+	// PageSize is how many values a Graph page holds (100 when 0).
+	PageSize int
 
 	srv   *httptest.Server
 	key   *rsa.PrivateKey
 	kid   string
 	caPEM []byte
 
-	mu     sync.Mutex
-	issued []string
+	mu         sync.Mutex
+	issued     []string
+	throttle   int
+	retryAfter string
+	forbid     []string
 	// Requests are the paths asked for, in order.
 	Requests []string
 }
@@ -142,10 +153,8 @@ func (is *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 		}}})
 	case r.URL.Path == base+"/oauth2/v2.0/token" && r.Method == http.MethodPost:
 		is.token(w, r)
-	case r.URL.Path == "/v1.0/directoryObjects/getByIds" && r.Method == http.MethodPost:
-		is.getByIds(w, r)
-	case strings.HasPrefix(r.URL.Path, "/v1.0/groups/") && strings.HasSuffix(r.URL.Path, "/transitiveMembers/$count") && r.Method == http.MethodGet:
-		is.memberCount(w, r)
+	case strings.HasPrefix(r.URL.Path, "/v1.0/"):
+		is.graph(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -195,64 +204,6 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 // Microsoft Graph's (https://graph.microsoft.com), the URL it is served at,
 // here the issuer's own authority.
 func (is *Issuer) GraphAudience() string { return is.srv.URL }
-
-// getByIds answers Graph's directoryObjects/getByIds for a token this
-// issuer gave for Graph's audience (a token for the cluster is refused,
-// as Graph would).
-func (is *Issuer) getByIds(w http.ResponseWriter, r *http.Request) {
-	if !is.graphToken(w, r) {
-		return
-	}
-	var req struct {
-		IDs   []string `json:"ids"`
-		Types []string `json:"types"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	want := func(t string) bool { return len(req.Types) == 0 || slices.Contains(req.Types, t) }
-	var vals []map[string]string
-	for _, id := range req.IDs {
-		if n, ok := is.GroupNames[id]; ok && want("group") {
-			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.group"})
-		}
-		if n, ok := is.Users[id]; ok && want("user") {
-			vals = append(vals, map[string]string{"id": id, "displayName": strings.Split(n, "@")[0], "userPrincipalName": n, "@odata.type": "#microsoft.graph.user"})
-		}
-		if n, ok := is.ServicePrincipals[id]; ok && want("servicePrincipal") {
-			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal", "servicePrincipalType": "Application"})
-		}
-		if n, ok := is.ManagedIdentities[id]; ok && want("servicePrincipal") {
-			vals = append(vals, map[string]string{"id": id, "displayName": n, "@odata.type": "#microsoft.graph.servicePrincipal", "servicePrincipalType": "ManagedIdentity"})
-		}
-	}
-	writeJSON(w, map[string]any{"value": vals})
-}
-
-// memberCount answers /v1.0/groups/ID/transitiveMembers/$count as Graph
-// does: a bare number, only with ConsistencyLevel: eventual.
-func (is *Issuer) memberCount(w http.ResponseWriter, r *http.Request) {
-	if !is.graphToken(w, r) {
-		return
-	}
-	if r.Header.Get("ConsistencyLevel") != "eventual" {
-		http.Error(w, `{"error":{"code":"Request_BadRequest","message":"$count is not supported without ConsistencyLevel: eventual"}}`, http.StatusBadRequest)
-		return
-	}
-	if is.MemberCountStatus != 0 {
-		http.Error(w, `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`, is.MemberCountStatus)
-		return
-	}
-	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1.0/groups/"), "/transitiveMembers/$count")
-	n, ok := is.GroupMembers[id]
-	if _, named := is.GroupNames[id]; !ok && !named {
-		http.Error(w, `{"error":{"code":"Request_ResourceNotFound"}}`, http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain")
-	fmt.Fprint(w, n)
-}
 
 // graphToken answers for a request without a token this issuer gave for
 // Graph's audience (a token for the cluster is refused, as Graph would).
