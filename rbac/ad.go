@@ -3,6 +3,9 @@ package rbac
 import (
 	"strconv"
 	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // AKS hybrid's Active Directory single sign-on: the ad-auth-webhook
@@ -87,3 +90,79 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	}
 	return s[len(prefix):], true
 }
+
+// ADWebhookPrefix starts the names of the AD authentication webhook's
+// pods (ad-auth-webhook-xxxx in kube-system, as the ad-sso guide's "Test
+// the AD webhook and keytab file" step checks) and, offline, of the
+// workload whose template they come from.
+const ADWebhookPrefix = "ad-auth-webhook"
+
+// ADAuth is AKS hybrid's AD authentication webhook as a live load found
+// it: the secrets its pods mount, classified without keeping any of their
+// data. The ad-sso guide says only that the API server account's keytab
+// "is stored as a Kubernetes secret" in kube-system and that the webhook
+// and the API server authenticate each other with certificates that
+// expire in 500 days; it names neither secret, so they are found through
+// the webhook's pods.
+type ADAuth struct {
+	// Pods are the webhook's pods.
+	Pods []ObjectRef `json:"pods"`
+	// Keytabs are the secrets that hold a keytab: a data key ending in
+	// .keytab (current.keytab, previous.keytab), or "keytab" in the name
+	// of one that could not be read.
+	Keytabs []ObjectRef `json:"keytabSecrets,omitempty"`
+	// Certificates are the certificates the webhook's secrets hold
+	// (tls.crt or any *.crt or *.pem key), with their validity.
+	Certificates []ADCertificate `json:"certificates,omitempty"`
+	// Unread says why some of the webhook's secrets could not be read
+	// (their certificates are then unknown).
+	Unread string `json:"unread,omitempty"`
+}
+
+// ADCertificate is one certificate of the AD webhook: where it is and
+// until when it is valid.
+type ADCertificate struct {
+	Secret   ObjectRef `json:"secret"`
+	Key      string    `json:"key"`
+	Subject  string    `json:"subject"`
+	NotAfter time.Time `json:"notAfter"`
+}
+
+// ADWebhook finds the AD authentication webhook among pods (names
+// starting ad-auth-webhook, any namespace though the guide shows
+// kube-system) and the secrets they mount, each once, in order.
+func ADWebhook(pods []corev1.Pod) (webhook, secrets []ObjectRef) {
+	seen := map[ObjectRef]bool{}
+	for i := range pods {
+		p := &pods[i]
+		if !strings.HasPrefix(p.Name, ADWebhookPrefix) {
+			continue
+		}
+		webhook = append(webhook, ObjectRef{APIVersion: "v1", Kind: "Pod", Name: p.Name, Namespace: p.Namespace})
+		for _, v := range p.Spec.Volumes {
+			var names []string
+			if v.Secret != nil {
+				names = append(names, v.Secret.SecretName)
+			}
+			if v.Projected != nil {
+				for _, s := range v.Projected.Sources {
+					if s.Secret != nil {
+						names = append(names, s.Secret.Name)
+					}
+				}
+			}
+			for _, n := range names {
+				r := ObjectRef{APIVersion: "v1", Kind: "Secret", Name: n, Namespace: p.Namespace}
+				if n != "" && !seen[r] {
+					seen[r] = true
+					secrets = append(secrets, r)
+				}
+			}
+		}
+	}
+	return webhook, secrets
+}
+
+// KeytabName says whether a secret's name says it holds a keytab (what
+// is known of a secret whose data could not be read, or offline).
+func KeytabName(name string) bool { return strings.Contains(strings.ToLower(name), "keytab") }
