@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -226,7 +227,7 @@ func Catalogue() []Rule {
 // (rbac, gmsa, node-authorization, credentials), then Azure's, then any
 // other by name. What a front end offers to filter on.
 func Categories() []Category {
-	order := []Category{CategoryRBAC, CategoryGMSA, CategoryNodeAuthz, CategoryCredentials, CategoryAzure, CategoryAKS, CategoryAzureIdentity}
+	order := []Category{CategoryRBAC, CategoryGMSA, CategoryActiveDirectory, CategoryNodeAuthz, CategoryCredentials, CategoryAzure, CategoryAKS, CategoryAzureIdentity}
 	var out []Category
 	for _, r := range catalogue {
 		if !slices.Contains(out, r.Category) {
@@ -260,6 +261,9 @@ type Options struct {
 	// policy as pinned (the application layer passes the source's
 	// comparison). Nil: none are.
 	Defaults DefaultPolicy
+	// Now is when certificates are judged (the AD webhook's); zero: the
+	// time of the run.
+	Now time.Time
 }
 
 // DefaultPolicy says whether a path, or an object, is Kubernetes' default

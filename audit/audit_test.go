@@ -89,7 +89,7 @@ func check(t *testing.T, label string, rep *audit.Report) {
 	expect(t, label, rep, expectations)
 	// Every rule in the catalogue is exercised by some expectation.
 	for _, r := range audit.Catalogue() {
-		all := slices.Concat(expectations, gmsaExpectations, credentialExpectations)
+		all := slices.Concat(expectations, gmsaExpectations, credentialExpectations, adExpectations)
 		if r.Category == audit.CategoryAzure || r.Category == audit.CategoryAKS || r.Category == audit.CategoryAzureIdentity {
 			continue // TestAzureRules, TestAKSRules and TestWorkloadIdentityReach cover every one
 		}

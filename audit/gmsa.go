@@ -451,37 +451,11 @@ func checkGMSASecret(c *checker) {
 	if len(order) == 0 {
 		return
 	}
-	admins := map[string]bool{}
-	for _, h := range c.hits(probeRuleNamed("cluster-admin-equivalent")) {
-		admins[h.subject.Key()] = true
-	}
 	for _, k := range order {
-		evidence := map[string][]rbac.Path{}
-		subjects := map[string]rbac.Subject{}
-		var names []string
-		for _, verb := range []string{"get", "list", "watch"} {
-			a := rbac.Attributes{Verb: verb, Resource: "secrets", Name: k.name, Namespace: k.namespace}
-			if verb != "get" {
-				a.Name = "" // list and watch cannot be limited to a name
-			}
-			for _, sg := range c.ix.WhoCan(a, false).Subjects {
-				s := sg.Subject()
-				key := s.Key()
-				if admins[key] || isNodeIdentity(s) || (s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters) {
-					continue
-				}
-				if _, ok := subjects[key]; !ok {
-					subjects[key] = s
-					names = append(names, key)
-				}
-				evidence[key] = append(evidence[key], sg.Via...)
-			}
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			c.add(Finding{Severity: High, Subjects: []rbac.Subject{subjects[n]}, Evidence: evidence[n],
+		for _, r := range c.secretReaders(k.namespace, k.name) {
+			c.add(Finding{Severity: High, Subjects: []rbac.Subject{r.subject}, Evidence: r.evidence,
 				Objects: append([]rbac.ObjectRef{{APIVersion: "v1", Kind: "Secret", Name: k.name, Namespace: k.namespace}}, users[k][0]),
-				Message: fmt.Sprintf("%s can read secret %s/%s, the credential gMSA pods such as %s mount", n, k.namespace, k.name, users[k][0])})
+				Message: fmt.Sprintf("%s can read secret %s/%s, the credential gMSA pods such as %s mount", r.subject.Key(), k.namespace, k.name, users[k][0])})
 		}
 	}
 }

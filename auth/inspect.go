@@ -70,7 +70,7 @@ func inspectUser(c *identity.Credential, u *clientcmdapi.AuthInfo) {
 	switch {
 	case u.Exec != nil:
 		c.Method, c.Command = identity.ExecPlugin, u.Exec.Command
-		base := strings.TrimSuffix(filepath.Base(strings.ReplaceAll(u.Exec.Command, `\`, "/")), ".exe")
+		base := strings.TrimSuffix(strings.ToLower(filepath.Base(strings.ReplaceAll(u.Exec.Command, `\`, "/"))), ".exe")
 		if isKubelogin(u.Exec.Command) {
 			c.Method = identity.Kubelogin
 			c.Login = "devicecode" // kubelogin's default
@@ -86,7 +86,11 @@ func inspectUser(c *identity.Credential, u *clientcmdapi.AuthInfo) {
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("Entra ID through kubelogin (login %s)", c.Login))
 		} else if base == "kubectl-adsso" {
-			c.Notes = append(c.Notes, "Active Directory sign-in of AKS hybrid through kubectl-adsso (Kerberos): the kubeconfig holds no secret")
+			// Get-AksHciCredential -adAuth writes it; the plugin (Kubectl-adsso.exe,
+			// from $env:ProgramFiles\AksHci) hands kubectl the Windows sign-in's
+			// Kerberos ticket (https://learn.microsoft.com/azure/aks/hybrid/ad-sso).
+			c.Method = identity.ADSSO
+			c.Notes = append(c.Notes, ADSSONote+": the kubeconfig holds no secret; AD users and groups reach RBAC as microsoft:activedirectory:DOMAIN\\name or SIDs")
 		} else {
 			c.Notes = append(c.Notes, fmt.Sprintf("exec plugin %s signs in (its own prompts and errors are shown as it prints them)", base))
 		}

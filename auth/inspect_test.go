@@ -52,7 +52,7 @@ func TestInspectKubeconfigShapes(t *testing.T) {
 			return c.PoP && c.ClientID == "11111111-2222-3333-4444-555555555555"
 		}, "login spn"},
 		{"legacy-azure.yaml", identity.AzureAuthProvider, "", func(c *identity.Credential) bool { return c.ServerID == AKSServerID }, "kubelogin convert-kubeconfig"},
-		{"aks-hybrid-ad.yaml", identity.ExecPlugin, "", func(c *identity.Credential) bool { return !c.LocalAccount && !c.HoldsSecret }, "Active Directory sign-in of AKS hybrid"},
+		{"aks-hybrid-ad.yaml", identity.ADSSO, "", func(c *identity.Credential) bool { return !c.LocalAccount && !c.HoldsSecret }, "Active Directory single sign-on (AKS hybrid, kubectl-adsso, Kerberos)"},
 		{"static-token.yaml", identity.StaticToken, "", func(c *identity.Credential) bool { return c.LocalAccount && c.HoldsSecret && c.InsecureTLS }, "insecure-skip-tls-verify"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -131,5 +131,44 @@ func TestInspectErrors(t *testing.T) {
 	}
 	if _, err := Inspect(cfg, "nope", nil); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown context: %v", err)
+	}
+}
+
+// TestADSSO: an AKS hybrid AD kubeconfig is recognised whatever the
+// plugin's path, case or .exe, and whoami's document says who the AD
+// caller is (the SelfSubjectReview's answer is given here: no Kerberos in
+// tests).
+func TestADSSO(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "aks-hybrid-ad.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, command := range []string{`C:\adsso\Kubectl-adsso.exe`, "/usr/local/bin/kubectl-adsso", "kubectl-adsso"} {
+		p := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(p, []byte(strings.Replace(string(b), `C:\adsso\kubectl-adsso.exe`, command, 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if c := load(t, p); c.Method != identity.ADSSO || c.Command != command {
+			t.Errorf("%s: method %s, command %s", command, c.Method, c.Command)
+		}
+	}
+	cred := load(t, filepath.Join("testdata", "aks-hybrid-ad.yaml"))
+	const sid = "S-1-5-21-3623811015-3361044348-30300820-1013"
+	for _, tc := range []struct {
+		name string
+		user User
+		cred *identity.Credential
+		want *ADIdentity
+	}{
+		{"named", User{Username: `microsoft:activedirectory:CONTOSO\alice`, Groups: []Group{{ID: sid}, {ID: "system:authenticated"}}}, cred,
+			&ADIdentity{Domain: "CONTOSO", Account: "alice", SignIn: true, SIDGroups: 1}},
+		{"a SID", User{Username: "microsoft:activedirectory:" + sid}, nil, &ADIdentity{SID: sid}},
+		{"kubectl-adsso, any name", User{Username: "alice"}, cred, &ADIdentity{SignIn: true}},
+		{"Entra", User{Username: "alice@contoso.com", Groups: []Group{{ID: "0d1b1bd6-52b4-4d2c-9a0e-2d5b8f7c1a11"}}}, nil, nil},
+	} {
+		got := ActiveDirectoryOf(&tc.user, tc.cred)
+		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

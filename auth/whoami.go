@@ -41,7 +41,50 @@ type WhoAmI struct {
 	// caller.
 	AzureRBAC    *rbac.Probe `json:"azureRBAC,omitempty"`
 	AzureDecides string      `json:"azureDecides,omitempty"`
-	Warnings     []string    `json:"warnings"`
+	// ActiveDirectory is set when the caller is an Active Directory
+	// identity of AKS hybrid (signed in with kubectl-adsso, or named
+	// microsoft:activedirectory:... or by a SID).
+	ActiveDirectory *ADIdentity `json:"activeDirectory,omitempty"`
+	Warnings        []string    `json:"warnings"`
+}
+
+// ADSSONote names AKS hybrid's Active Directory sign-in, in notes and
+// whoami's table.
+const ADSSONote = "Active Directory single sign-on (AKS hybrid, kubectl-adsso, Kerberos)"
+
+// ADIdentity is what whoami knows of an Active Directory caller: the
+// domain and account its username names, or the SID it is; its groups
+// are SIDs, which --group-names can name.
+type ADIdentity struct {
+	Domain  string `json:"domain,omitempty"`
+	Account string `json:"account,omitempty"`
+	SID     string `json:"sid,omitempty"`
+	// SignIn is true when the kubeconfig signs in with kubectl-adsso.
+	SignIn bool `json:"kubectlAdsso"`
+	// SIDGroups counts the caller's groups that are SIDs.
+	SIDGroups int `json:"sidGroups"`
+}
+
+// ActiveDirectoryOf says whether the caller u (signed in with c, nil when
+// the kubeconfig could not be read) is an AD identity of AKS hybrid, and
+// which: nil for anyone else.
+func ActiveDirectoryOf(u *User, c *identity.Credential) *ADIdentity {
+	signIn := c != nil && c.Method == identity.ADSSO
+	if !signIn && !rbac.IsAD(u.Username) {
+		return nil
+	}
+	ad := &ADIdentity{SignIn: signIn}
+	if d, a, ok := rbac.ADAccount(u.Username); ok {
+		ad.Domain, ad.Account = d, a
+	} else if sid := strings.TrimPrefix(u.Username, rbac.ADPrefix); rbac.IsSID(sid) {
+		ad.SID = sid
+	}
+	for _, g := range u.Groups {
+		if rbac.IsSID(strings.TrimPrefix(g.ID, rbac.ADPrefix)) {
+			ad.SIDGroups++
+		}
+	}
+	return ad
 }
 
 // User is the identity of a SelfSubjectReview, groups with names where

@@ -23,17 +23,23 @@ func liveWorkloads(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapsho
 	core, adm := cs.CoreV1(), cs.AdmissionregistrationV1()
 	var mu sync.Mutex
 	tasks := []func() error{
-		fetch(ctx, gap, "pods", "", &s.Pods, func(o metav1.ListOptions) ([]corev1.Pod, string, error) {
-			l, err := core.Pods("").List(ctx, o)
+		func() error {
+			err := fetch(ctx, gap, "pods", "", &s.Pods, func(o metav1.ListOptions) ([]corev1.Pod, string, error) {
+				l, err := core.Pods("").List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				out := make([]corev1.Pod, len(l.Items))
+				for i := range l.Items {
+					out[i] = source.SlimPod(&l.Items[i])
+				}
+				return out, l.Continue, nil
+			})()
 			if err != nil {
-				return nil, "", err
+				return err
 			}
-			out := make([]corev1.Pod, len(l.Items))
-			for i := range l.Items {
-				out[i] = source.SlimPod(&l.Items[i])
-			}
-			return out, l.Continue, nil
-		}),
+			return liveADAuth(ctx, core, s) // the AD webhook is found among the pods
+		},
 		fetch(ctx, gap, "nodes", "", &s.Nodes, func(o metav1.ListOptions) ([]corev1.Node, string, error) {
 			l, err := core.Nodes().List(ctx, o)
 			if err != nil {

@@ -36,7 +36,8 @@ func NewCmdWhoAmI(r *RootOptions) *cobra.Command {
 		Short: "Who the API server sees you as (username, groups with names, extra), and how you signed in",
 		Long: `whoami asks the API server who the caller is (SelfSubjectReview) and says how the
 kubeconfig signed in: kubelogin and its login mode, another exec plugin, a client
-certificate (a local account outside Entra ID), a token. Entra group object ids are
+certificate (a local account outside Entra ID), a token, or AKS hybrid's Active
+Directory single sign-on (kubectl-adsso). Entra group object ids and AD SIDs are
 shown with their names when --group-names gives them.`,
 		Example: `  # Who am I on this cluster?
   kubectl access whoami
@@ -106,7 +107,8 @@ func (o *WhoAmIOptions) Run(ctx context.Context) error {
 	if oids := user.Extra["oid"]; len(oids) > 0 {
 		doc.ObjectID = oids[0]
 	}
-	if cs, err := kubernetes.NewForConfig(cfg); err == nil {
+	doc.ActiveDirectory = auth.ActiveDirectoryOf(user, cred)
+	if cs, err := kubernetes.NewForConfig(cfg); err == nil && doc.ActiveDirectory == nil {
 		doc.AzureRBAC, doc.AzureDecides = cluster.WhoAmIAzure(ctx, cs, user.Username, doc.ObjectID)
 	}
 	doc.Warnings = append(doc.Warnings, auth.Warn(user, token, time.Now())...)
@@ -144,6 +146,17 @@ func printWhoAmI(w io.Writer, d *auth.WhoAmI, names identity.Names) {
 	if d.ObjectID != "" {
 		fmt.Fprintf(tw, "OBJECT ID\t%s\n", cell(d.ObjectID))
 	}
+	if ad := d.ActiveDirectory; ad != nil {
+		switch {
+		case ad.Account != "":
+			fmt.Fprintf(tw, "AD ACCOUNT\t%s\n", cell(ad.Domain+`\`+ad.Account))
+		case ad.SID != "":
+			fmt.Fprintf(tw, "AD ACCOUNT\t%s\n", cell(names.Label(ad.SID)))
+		}
+		if ad.SIDGroups > 0 {
+			fmt.Fprintf(tw, "AD GROUPS\t%d SIDs (--group-names FILE names them: a CSV of name,sid)\n", ad.SIDGroups)
+		}
+	}
 	if d.AzureDecides != "" {
 		fmt.Fprintf(tw, "AZURE RBAC\t%s\n", cell(d.AzureDecides))
 	}
@@ -155,6 +168,8 @@ func printWhoAmI(w io.Writer, d *auth.WhoAmI, names identity.Names) {
 			if c.PoP {
 				how += " (PoP)"
 			}
+		case identity.ADSSO:
+			how = auth.ADSSONote + ", " + c.Command
 		case identity.ExecPlugin:
 			how = "exec plugin " + c.Command
 		case identity.ClientCertificate:

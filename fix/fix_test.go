@@ -15,7 +15,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/source"
 )
 
-var fixtures = []string{"../audit/testdata/fixtures.yaml", "../audit/testdata/gmsa.yaml", "../audit/testdata/workloads.yaml"}
+var fixtures = []string{"../audit/testdata/fixtures.yaml", "../audit/testdata/gmsa.yaml", "../audit/testdata/workloads.yaml", "../audit/testdata/adauth.yaml"}
 
 func offline(t *testing.T) (*rbac.Index, *audit.Report) {
 	t.Helper()

@@ -49,7 +49,7 @@ func init() {
 	for _, r := range []string{"cluster-admin-equivalent", "secrets-read", "rbac-write",
 		"pod-exec", "workload-create", "nodes-proxy", "serviceaccount-token-create", "csr-approve", "webhook-config-write",
 		"persistentvolume-create", "node-write", "gmsa-spec-write", "anonymous-access", "broad-group-grant",
-		"system-masters-binding", "default-serviceaccount-grant", "gmsa-credential-secret-readable",
+		"system-masters-binding", "default-serviceaccount-grant", "gmsa-credential-secret-readable", "ad-keytab-readable",
 		"workload-identity-admin", "node-group-binding"} {
 		generators[r] = []generator{removeFindingSubjects}
 	}

@@ -7,7 +7,8 @@ type Method string
 
 const (
 	Kubelogin         Method = "kubelogin"           // the Entra ID exec plugin
-	ExecPlugin        Method = "exec"                // another exec plugin (AKS hybrid AD, cloud CLIs)
+	ADSSO             Method = "ad-sso"              // AKS hybrid's Active Directory single sign-on: kubectl-adsso, Kerberos
+	ExecPlugin        Method = "exec"                // another exec plugin (cloud CLIs)
 	AzureAuthProvider Method = "azure-auth-provider" // removed from kubectl in 1.26
 	OIDCAuthProvider  Method = "oidc-auth-provider"
 	ClientCertificate Method = "client-certificate"

@@ -13,7 +13,9 @@ import (
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
-// Names maps group object ids to display names.
+// Names maps group ids to display names: Entra object ids, and the
+// security identifiers (SIDs) of Active Directory groups and users on AKS
+// hybrid, whose names are DOMAIN\name.
 type Names map[string]string
 
 // Label renders id with its name beside it when known: "GUID (Name)".
@@ -54,7 +56,13 @@ func (n Names) Annotate(text string) string {
 // LoadNames reads a names file: a JSON object {"id": "name"}, a JSON list
 // of {"id", "displayName" or "name"} (what `az ad group list --query
 // "[].{id:id, displayName:displayName}"` writes), or CSV lines "id,name"
-// (a header line is skipped). It reads a regular file only, up to
+// (a header line is skipped). For AKS hybrid's Active Directory, a SID
+// may stand in either column or on either side of the object
+// ("name,sid" as `Get-ADGroup -Filter * | Select-Object Name,SID |
+// Export-Csv` writes it, or {"CONTOSO\\Domain Admins": "S-1-5-21-..."}),
+// and a list entry may give it as "sid" (a string, or PowerShell's
+// ConvertTo-Json object {"Value": "S-1-..."}): whichever side is a SID
+// is the id. It reads a regular file only, up to
 // files.MaxNames (a FIFO or /dev/zero is refused, not waited on or read
 // forever), and gives up when ctx ends.
 func LoadNames(ctx context.Context, path string) (Names, error) {
@@ -75,21 +83,27 @@ func parseNames(path string, b []byte) (Names, error) {
 	case len(b) == 0:
 		return out, nil
 	case b[0] == '{':
-		if err := json.Unmarshal(b, &out); err != nil {
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("--group-names %s: not a JSON object of id to name: %v", path, err)
+		}
+		for k, v := range m {
+			k, v = sidFirst(k, v)
+			out[k] = v
 		}
 	case b[0] == '[':
 		var list []struct {
 			ID          string `json:"id"`
 			DisplayName string `json:"displayName"`
 			Name        string `json:"name"`
+			SID         sid    `json:"sid"`
 		}
 		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("--group-names %s: not a JSON list of {id, displayName}: %v", path, err)
+			return nil, fmt.Errorf("--group-names %s: not a JSON list of {id, displayName} or {sid, name}: %v", path, err)
 		}
 		for _, g := range list {
-			if g.ID != "" {
-				out[g.ID] = firstNonEmpty(g.DisplayName, g.Name)
+			if id := firstNonEmpty(g.ID, string(g.SID)); id != "" {
+				out[id] = firstNonEmpty(g.DisplayName, g.Name)
 			}
 		}
 	default:
@@ -103,11 +117,11 @@ func parseNames(path string, b []byte) (Names, error) {
 			if len(rec) < 2 {
 				return nil, fmt.Errorf("--group-names %s: line %d: want id,name", path, i+1)
 			}
-			id := strings.TrimSpace(rec[0])
-			if i == 0 && (strings.EqualFold(id, "id") || strings.EqualFold(id, "objectid")) {
+			id, name := sidFirst(strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]))
+			if i == 0 && header(id) {
 				continue
 			}
-			out[id] = strings.TrimSpace(rec[1])
+			out[id] = name
 		}
 	}
 	if err := out.check(); err != nil {
@@ -117,7 +131,7 @@ func parseNames(path string, b []byte) (Names, error) {
 }
 
 // check refuses an entry whose display name is a system: name, an object
-// id, or another entry's id: written in a question, that text means that
+// id, a SID, or another entry's id: written in a question, that text means that
 // group, never the entry's. The names file is data (an export anyone with
 // a group in the tenant can name), so it is refused rather than believed.
 func (n Names) check() error {
@@ -133,16 +147,57 @@ func (n Names) check() error {
 		}
 		_, isID := n[name]
 		if literal(name) || isID {
-			return fmt.Errorf("the entry %q -> display name %q: a display name that is a system: name or a group's object id would stand for that group; remove the entry (or rename the group)", id, name)
+			return fmt.Errorf("the entry %q -> display name %q: a display name that is a system: name, a group's object id or a SID would stand for that group; remove the entry (or rename the group)", id, name)
 		}
 	}
 	return nil
 }
 
 // literal says whether a group as written is never a display name: a
-// system: name (Kubernetes' own groups, any case) or an object id.
+// system: name (Kubernetes' own groups, any case), an object id or a SID
+// (bare or as microsoft:activedirectory:SID).
 func literal(group string) bool {
-	return len(group) >= len("system:") && strings.EqualFold(group[:len("system:")], "system:") || rbac.IsGUID(group)
+	if len(group) >= len("system:") && strings.EqualFold(group[:len("system:")], "system:") || rbac.IsGUID(group) || rbac.IsSID(group) {
+		return true
+	}
+	_, _, named := rbac.ADAccount(group)
+	return !named && rbac.IsAD(group) // microsoft:activedirectory:SID
+}
+
+// sidFirst orders a names entry as id, name: an AD export may put the SID
+// second ("name,sid"); whichever side alone is a SID is the id.
+func sidFirst(a, b string) (id, name string) {
+	if !rbac.IsSID(a) && rbac.IsSID(b) {
+		return b, a
+	}
+	return a, b
+}
+
+// header says whether a CSV's first line's id column is a header.
+func header(id string) bool {
+	switch strings.ToLower(id) {
+	case "id", "objectid", "sid", "name", "displayname", "samaccountname":
+		return true
+	}
+	return false
+}
+
+// sid reads a SID written as a string or as PowerShell's ConvertTo-Json
+// writes a SecurityIdentifier ({"BinaryLength": 28, "Value": "S-1-..."}).
+type sid string
+
+func (s *sid) UnmarshalJSON(b []byte) error {
+	var v struct{ Value string }
+	if json.Unmarshal(b, &v) == nil {
+		*s = sid(v.Value)
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	*s = sid(str)
+	return nil
 }
 
 func firstNonEmpty(s ...string) string {
@@ -155,20 +210,28 @@ func firstNonEmpty(s ...string) string {
 }
 
 // Subject renders a subject for a table: a group with its name beside its
-// object id when known.
+// object id when known, and so a user an AD SID names (kubectl-adsso
+// nametosid writes users' SIDs into bindings too).
 func (n Names) Subject(s rbac.Subject) string {
-	if s.Kind == rbac.GroupKind {
+	switch {
+	case s.Kind == rbac.GroupKind:
 		return "group:" + n.Label(s.Name)
+	case s.Kind == rbac.UserKind && s.PrincipalType == "" && rbac.IsSID(s.Name):
+		return "user:" + n.Label(s.Name)
 	}
 	return s.String()
 }
 
 // Resolve reads a group as the user wrote it, in a fixed order: a
-// system: name or an object id (GUID) as it is, never looked up as a
-// display name; an id the names know as it is; a display name the names
+// system: name, an object id (GUID) or a SID as it is, never looked up as
+// a display name; an id the names know as it is; a display name the names
 // know as its id; anything else as it is. Display names are matched
 // without regard to case; a name two groups share is an error that lists
-// their ids, never a guess.
+// their ids, never a guess. An AD name (DOMAIN\name, or with AKS
+// hybrid's microsoft:activedirectory: prefix) is matched without the
+// prefix, and a name without a domain matches an AD name's account part
+// (group:"Domain Admins" is CONTOSO\Domain Admins when the names hold
+// one such group).
 func (n Names) Resolve(group string) (string, error) {
 	if literal(group) {
 		return group, nil
@@ -176,10 +239,21 @@ func (n Names) Resolve(group string) (string, error) {
 	if _, ok := n[group]; ok || len(n) == 0 {
 		return group, nil
 	}
+	want := group
+	if d, a, ok := rbac.ADAccount(group); ok {
+		want = d + `\` + a
+	}
 	var ids []string
 	for id, name := range n {
-		if name != "" && strings.EqualFold(name, group) {
+		if name != "" && strings.EqualFold(name, want) {
 			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 && !strings.Contains(want, `\`) {
+		for id, name := range n {
+			if _, account, ok := strings.Cut(name, `\`); ok && rbac.IsSID(id) && strings.EqualFold(account, want) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	switch len(ids) {

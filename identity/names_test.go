@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 func TestLoadNames(t *testing.T) {
@@ -125,4 +127,72 @@ func FuzzResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestADNames: AKS hybrid's SIDs map to DOMAIN\name both ways, whichever
+// column or side of the file holds the SID; a SID is never a display
+// name.
+func TestADNames(t *testing.T) {
+	const (
+		admins = "S-1-5-21-3623811015-3361044348-30300820-512"
+		sre    = "S-1-5-21-3623811015-3361044348-30300820-1105"
+		bob    = "S-1-5-21-3623811015-3361044348-30300820-1013"
+	)
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"name-sid.csv":  "\"Name\",\"SID\"\n\"CONTOSO\\Domain Admins\",\"" + admins + "\"\nCONTOSO\\SREGroup," + sre + "\nCONTOSO\\bob," + bob + "\n",
+		"sid-name.csv":  admins + ",CONTOSO\\Domain Admins\n" + sre + ",CONTOSO\\SREGroup\n" + bob + ",CONTOSO\\bob\n",
+		"name-sid.json": `{"CONTOSO\\Domain Admins": "` + admins + `", "CONTOSO\\SREGroup": "` + sre + `", "` + bob + `": "CONTOSO\\bob"}`,
+		"powershell.json": `[{"Name": "CONTOSO\\Domain Admins", "SID": {"BinaryLength": 28, "Value": "` + admins + `"}},` +
+			`{"name": "CONTOSO\\SREGroup", "sid": "` + sre + `"}, {"id": "` + bob + `", "displayName": "CONTOSO\\bob"}]`,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n, err := LoadNames(t.Context(), p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(n) != 3 || n.Label(admins) != admins+` (CONTOSO\Domain Admins)` || n[sre] != `CONTOSO\SREGroup` {
+			t.Errorf("%s: %v", name, n)
+		}
+		for in, want := range map[string]string{
+			`CONTOSO\Domain Admins`:                      admins,
+			`contoso\domain admins`:                      admins,
+			"Domain Admins":                              admins,
+			`microsoft:activedirectory:CONTOSO\SREGroup`: sre,
+			"SREGroup":                                   sre,
+			sre:                                          sre,
+			"S-1-5-21-1-2-3-4":                           "S-1-5-21-1-2-3-4", // a SID the names do not know is itself
+			"microsoft:activedirectory:" + sre:           "microsoft:activedirectory:" + sre,
+			"Someone Else":                               "Someone Else",
+		} {
+			if got, err := n.Resolve(in); err != nil || got != want {
+				t.Errorf("%s: Resolve(%q) = %q, %v; want %q", name, in, got, err, want)
+			}
+		}
+		if got := n.Subject(rbac.Subject{Kind: rbac.UserKind, Name: bob}); got != "user:"+bob+` (CONTOSO\bob)` {
+			t.Errorf("%s: a SID user reads %s", name, got)
+		}
+	}
+	// Two domains' groups of one account name: written without the
+	// domain, the name is ambiguous, never a guess.
+	two := Names{admins: `CONTOSO\Domain Admins`, "S-1-5-21-1-2-3-512": `FABRIKAM\Domain Admins`}
+	if _, err := two.Resolve("Domain Admins"); err == nil || !strings.Contains(err.Error(), "2 groups") {
+		t.Errorf("an account name two domains share: %v", err)
+	}
+	if got, _ := two.Resolve(`FABRIKAM\Domain Admins`); got != "S-1-5-21-1-2-3-512" {
+		t.Errorf("with its domain: %s", got)
+	}
+	// A display name that is a SID would stand for that group.
+	if _, err := parseNames("evil.json", []byte(`{"0d1b1bd6-52b4-4d2c-9a0e-2d5b8f7c1a11": "`+admins+`"}`)); err == nil {
+		t.Errorf("an object id named by a SID (read as the SID named by the object id) was accepted")
+	}
+	if err := (Names{"g1": admins}).check(); err == nil || !strings.Contains(err.Error(), admins) {
+		t.Errorf("a SID as a display name: %v", err)
+	}
+	if err := (Names{"g1": "microsoft:activedirectory:" + admins}).check(); err == nil {
+		t.Errorf("a prefixed SID as a display name was accepted")
+	}
 }

@@ -260,10 +260,11 @@ func AzureRBACUndecidedWarning(p *Probe) Warning {
 // MayBeEntra says whether Azure RBAC may decide for the identity: guard
 // has no opinion on system: users (service accounts, nodes) and on users
 // without an Entra object id, whose names are neither a UPN nor an object
-// id (certificate users); a group is matched only by an object id.
+// id (certificate users); a group is matched only by an object id. An
+// Active Directory identity of AKS hybrid (IsAD) is never Entra's.
 func (id *Identity) MayBeEntra() bool {
 	if id.Name != "" {
-		return !strings.HasPrefix(id.Name, "system:") && (strings.Contains(id.Name, "@") || IsGUID(id.Name))
+		return !strings.HasPrefix(id.Name, "system:") && !IsAD(id.Name) && (strings.Contains(id.Name, "@") || IsGUID(id.Name))
 	}
 	return slices.ContainsFunc(id.Groups, IsGUID)
 }

@@ -48,6 +48,11 @@ type Snapshot struct {
 	ValidatingWebhooks  []admissionregistrationv1.ValidatingWebhookConfiguration `json:"validatingWebhookConfigurations,omitempty"`
 	Services            []corev1.Service                                         `json:"services,omitempty"`
 
+	// ADAuth is AKS hybrid's AD authentication webhook, when the live load
+	// found its pods (nil otherwise, and for files: the audit then reads
+	// the pods' secret volumes by name).
+	ADAuth *ADAuth `json:"adAuth,omitempty"`
+
 	// Probes are what the live API server answered to questions its
 	// objects cannot: whether the Node authorizer and NodeRestriction are
 	// in force. Nil when the snapshot was read from files.
