@@ -309,3 +309,36 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// EntraGroups are the Entra groups the cluster names, by object id: in
+// its bindings and in Azure's role assignments. What a directory needs to
+// hold for every answer about people here (snapshot --entra).
+func (s *Session) EntraGroups() []string {
+	var out []string
+	add := func(name string) {
+		if rbac.IsGUID(name) && !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, name) }) {
+			out = append(out, name)
+		}
+	}
+	for _, b := range s.Index.Bindings() {
+		for _, sub := range b.Subjects {
+			if sub.Kind == rbac.GroupKind {
+				add(sub.Name)
+			}
+		}
+	}
+	for _, p := range s.Index.AzurePrincipals() {
+		if p.Subject.Kind == rbac.GroupKind {
+			add(p.Subject.Name)
+		}
+	}
+	if d := s.Index.Snapshot().Azure; d != nil {
+		for _, a := range d.Assignments {
+			if strings.EqualFold(a.PrincipalType, rbac.AzureGroup) {
+				add(a.PrincipalID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

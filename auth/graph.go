@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/identity"
@@ -225,8 +226,13 @@ func GraphTokenFromExec(exec *clientcmdapi.ExecConfig, graphURL string) (func(co
 	if !replaced {
 		args = append(args, "--server-id", graphURL)
 	}
-	var token string
+	var (
+		mu    sync.Mutex // the explorer asks from several goroutines
+		token string
+	)
 	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if token != "" {
 			return token, nil
 		}

@@ -280,13 +280,13 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 		fmt.Fprintf(out, "groups found (%s): %d, %d named by the cluster\n", cell(ans.Memberships.From), len(ans.Memberships.Groups), named)
 		for _, g := range ans.Memberships.Groups {
 			if slices.Contains(ans.Memberships.Named, g.Group.ID) {
-				fmt.Fprintf(out, "  %s: %s\n", cell(app.Names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: g.Group.ID})), cell(access.MembershipLine(g, app.Names)))
+				fmt.Fprintf(out, "  %s: %s\n", cell(groupName(app.Names, g.Group)), cell(access.MembershipLine(g, app.Names)))
 			}
 		}
 	}
 	for i := range ans.Eligible {
 		e := &ans.Eligible[i]
-		fmt.Fprintf(out, "eligible (PIM), not active: %s may activate %s of %s %s, which would allow it via %s\n", who, cell(e.AccessID), cell(app.Names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: e.Group.ID})), cell(e.Until()), cell(firstVia(e.Paths)))
+		fmt.Fprintf(out, "eligible (PIM), not active: %s may activate %s of %s %s, which would allow it via %s\n", who, cell(e.AccessID), cell(groupName(app.Names, e.Group)), cell(e.Until()), cell(firstVia(e.Paths)))
 	}
 	printSubjectDoors(out, ans.AzureDoors)
 }

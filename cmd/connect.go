@@ -193,7 +193,7 @@ func (r *RootOptions) signIn(ctx context.Context, in *InputOptions) (*signedIn, 
 		return nil, err
 	}
 	app.Origin = access.Origin{Server: cfg.Host}
-	app.People = r.people(in, cfg, cred)
+	app.People = r.people(in, cred)
 	if raw, err := loader.RawConfig(); err == nil {
 		app.Origin.Context = raw.CurrentContext
 	}

@@ -1,17 +1,49 @@
 package cmd
 
 import (
+	"context"
+	"strings"
+
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/identity"
 )
 
 // people is who answers for the people behind Entra groups: --directory's
-// files when given, else Microsoft Graph when the context signs in with
-// Entra ID (kubelogin, or --login) and --no-graph is not set.
-func (r *RootOptions) people(in *InputOptions, cfg *rest.Config, cred *identity.Credential) identity.People {
+// files when given; else Microsoft Graph, with a Graph token from the same
+// Entra sign-in, when the context signs in with kubelogin (or --login)
+// and --no-graph is not set; else nobody (an Entra user's memberships are
+// then said to be unknown).
+func (r *RootOptions) people(in *InputOptions, cred *identity.Credential) identity.People {
 	if in.directory != nil {
 		return in.directory
 	}
-	return nil
+	if in.NoGraph {
+		return nil
+	}
+	base := strings.TrimSuffix(in.GraphURL, "/")
+	if base == "" {
+		return nil
+	}
+	// The kubeconfig's (or --login's) exec plugin, before the sign-in
+	// bound it: its arguments are what a Graph token is asked with.
+	var cfg *rest.Config
+	if c, err := r.Flags.ToRESTConfig(); err == nil {
+		cfg = c
+	}
+	var token func(context.Context) (string, error)
+	switch l := r.login(); {
+	case l != nil && l.InProcess():
+		token = l.GraphToken(base)
+	case cfg != nil && cfg.ExecProvider != nil && (l != nil || cred != nil && cred.Method == identity.Kubelogin):
+		t, err := auth.GraphTokenFromExec(cfg.ExecProvider, base)
+		if err != nil {
+			return nil
+		}
+		token = t
+	default:
+		return nil
+	}
+	return &auth.GraphPeople{G: &auth.Graph{BaseURL: base, Token: token, Client: r.httpClient()}}
 }

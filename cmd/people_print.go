@@ -25,7 +25,7 @@ func printMemberships(w io.Writer, names identity.Names, subject rbac.Subject, m
 		if !wide && !slices.Contains(m.Named, g.Group.ID) {
 			continue
 		}
-		fmt.Fprintf(t, "%s\t%s\n", cell(names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: g.Group.ID})), cell(access.MembershipLine(g, names)))
+		fmt.Fprintf(t, "%s\t%s\n", cell(groupName(names, g.Group)), cell(access.MembershipLine(g, names)))
 	}
 	_ = t.Flush() // the command's output: a failed write has nowhere to go
 	if other := len(m.Groups) - len(m.Named); other > 0 && !wide {
@@ -44,7 +44,7 @@ func printEligible(w io.Writer, names identity.Names, es []access.EligibleGrant,
 	fmt.Fprintln(t, "PRINCIPAL\tELIGIBLE FOR\tUNTIL\tWHICH HOLDS IT VIA")
 	for i := range es {
 		e := &es[i]
-		group := names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: e.Group.ID})
+		group := groupName(names, e.Group)
 		if e.Through != nil {
 			var via []string
 			for _, p := range e.Via {
@@ -72,7 +72,7 @@ func printMembers(w io.Writer, names identity.Names, ms []identity.Members) {
 	fmt.Fprintf(w, "\nMembers of the groups (--expand-groups):\n")
 	for i := range ms {
 		m := &ms[i]
-		fmt.Fprintf(w, "  %s: %s\n", cell(names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: m.Group.ID})), cell(access.MembersSummary(m)))
+		fmt.Fprintf(w, "  %s: %s\n", cell(groupName(names, m.Group)), cell(access.MembersSummary(m)))
 		for _, x := range m.Members {
 			fmt.Fprintf(w, "    %s\n", cell(access.MemberLine(x, names)))
 		}
@@ -108,7 +108,7 @@ func memberRows(ans *access.WhoCanAnswer, names identity.Names) [][]string {
 	for i := range ans.Members {
 		m := &ans.Members[i]
 		for _, x := range m.Members {
-			how := "member of " + names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: m.Group.ID})
+			how := "member of " + groupName(names, m.Group)
 			if len(x.Via) > 0 {
 				var via []string
 				for _, p := range x.Via {
@@ -124,7 +124,7 @@ func memberRows(ans *access.WhoCanAnswer, names identity.Names) [][]string {
 	}
 	for i := range ans.Eligible {
 		e := &ans.Eligible[i]
-		add(e.Principal, "eligible (PIM) for "+e.AccessID+" of "+names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: e.Group.ID})+" "+e.Until()+", not active", e.Paths)
+		add(e.Principal, "eligible (PIM) for "+e.AccessID+" of "+groupName(names, e.Group)+" "+e.Until()+", not active", e.Paths)
 	}
 	return out
 }
@@ -164,4 +164,14 @@ func cmpName(p identity.Principal, names identity.Names) string {
 		return n
 	}
 	return p.ID
+}
+
+// groupName is a group as a subject, with its display name beside its id:
+// the names file's, else what the directory said.
+func groupName(names identity.Names, p identity.Principal) string {
+	out := names.Subject(rbac.Subject{Kind: rbac.GroupKind, Name: p.ID})
+	if names.DisplayName(p.ID) == "" && p.DisplayName != "" && p.DisplayName != p.ID {
+		out += " (" + p.DisplayName + ")"
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/auth"
+	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -26,8 +29,12 @@ type SnapshotOptions struct {
 	Output *OutputFlag
 	Fleet  *FleetFlags
 	Dir    string
-	// Overwrite lets --dir replace a fleet's files written before.
+	// Overwrite lets --dir replace a fleet's files written before (and
+	// --entra its file).
 	Overwrite bool
+	// Entra is --entra FILE: the directory of the groups the cluster
+	// names, read from Microsoft Graph, written beside the snapshot.
+	Entra string
 }
 
 // NewCmdSnapshot returns `kubectl access snapshot`.
@@ -62,6 +69,7 @@ Exit code 4 when some clusters could not be saved.`,
 	o.Output = AddOutputFlag(c, FormatYAML, FormatJSON)
 	o.Fleet = addFleetFlags(c, r)
 	c.Flags().StringVar(&o.Dir, "dir", "", "With several clusters: the directory to write a snapshot per cluster and fleet.yaml into (new, empty, or with --overwrite one written before)")
+	c.Flags().StringVar(&o.Entra, "entra", "", "Also write to FILE (mode 0600) who is in each Entra group the cluster's bindings and Azure's assignments name, transitively, and who may activate membership through PIM, read from Microsoft Graph with the Entra sign-in: offline, --directory FILE answers about people as Graph does live")
 	c.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Let --dir replace the snapshots and fleet.yaml written there before (the files are replaced, never what a link points to)")
 	return c
 }
@@ -84,6 +92,8 @@ func (o *SnapshotOptions) Validate() error {
 		return fmt.Errorf("-f %s is a fleet directory already: snapshot reads clusters (or one cluster's files)", o.Input.fleet.Dir)
 	case fleet && o.Dir == "":
 		return fmt.Errorf("several clusters are written as a snapshot each: give --dir DIR")
+	case fleet && o.Entra != "":
+		return fmt.Errorf("--entra writes one directory file for one cluster: snapshot each cluster with --context and --entra")
 	case !fleet && o.Dir != "":
 		return fmt.Errorf("--dir is for several clusters (--contexts, --all-contexts or --context more than once): one snapshot goes to standard output")
 	}
@@ -114,7 +124,43 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 		warns = append(warns, rbac.Warning{Code: rbac.WarnGap, Message: g.String()})
 	}
 	printWarnings(o.ErrOut, sess.Incomplete(), warns)
+	if o.Entra != "" {
+		if err := o.writeEntra(ctx, sess); err != nil {
+			return err
+		}
+	}
 	return writeSnapshot(o.Out, o.Output.Value, s)
+}
+
+// writeEntra reads the directory of the groups the session names from
+// Microsoft Graph and writes it to --entra's file. Groups Graph could
+// only read in part are warnings and gaps in the file, never left out
+// silently.
+func (o *SnapshotOptions) writeEntra(ctx context.Context, sess *access.Session) error {
+	gp, ok := sess.App.People.(*auth.GraphPeople)
+	if !ok {
+		return fmt.Errorf("--entra reads Microsoft Graph with the cluster's Entra sign-in (a kubelogin kubeconfig, or --login), which this context does not use (or --no-graph or --directory was given)")
+	}
+	groups := sess.EntraGroups()
+	dir, err := auth.ReadDirectory(ctx, gp.G, groups, 0)
+	if err != nil && (dir == nil || !errors.Is(err, identity.ErrIncomplete)) {
+		return fmt.Errorf("--entra: %w", err)
+	}
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "Warning: --entra: %s\n", safe.Terminal(err.Error()))
+	}
+	for _, g := range dir.Gaps {
+		fmt.Fprintf(o.ErrOut, "Warning: --entra: %s\n", safe.Terminal(g))
+	}
+	if err := files.Write(o.Entra, o.Overwrite, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(dir)
+	}); err != nil {
+		return fmt.Errorf("--entra: %w", err)
+	}
+	fmt.Fprintf(o.ErrOut, "Wrote the Entra directory of %d groups (%d objects) to %s\n", len(groups), len(dir.Objects), safe.Terminal(o.Entra))
+	return nil
 }
 
 // writeSnapshot streams the snapshot's lists of objects.

@@ -39,6 +39,10 @@ type Identity struct {
 	UPN    string
 	OID    string
 	Groups []string
+	// DirectoryGroups: the token's groups are the security groups the
+	// issuer's Directory puts OID in, transitively, as Entra writes them
+	// (past 200, none: an overage claim instead), after Groups.
+	DirectoryGroups bool
 }
 
 // Issuer is the provider.
@@ -187,7 +191,12 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	claims := map[string]any{
 		"aud": aud, "iss": is.URL(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"tid": is.Tenant, "oid": cl.Identity.OID, "sub": cl.Identity.OID, "upn": cl.Identity.UPN,
-		"groups": cl.Identity.Groups, "ver": "2.0", "azp": r.PostForm.Get("client_id"),
+		"groups": is.tokenGroups(cl.Identity), "ver": "2.0", "azp": r.PostForm.Get("client_id"),
+	}
+	if claims["groups"] == nil {
+		// Entra's overage claim: the groups are to be read from Graph.
+		delete(claims, "groups")
+		claims["_claim_names"] = map[string]string{"groups": "src1"}
 	}
 	tok, err := is.sign(claims)
 	if err != nil {
@@ -281,4 +290,27 @@ func serving() (tls.Certificate, []byte, error) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
+}
+
+// tokenGroups are the groups a token of id carries: Groups, then with
+// DirectoryGroups the directory's transitive security groups; nil past
+// 200 (the overage).
+func (is *Issuer) tokenGroups(id Identity) []string {
+	groups := slices.Clone(id.Groups)
+	if id.DirectoryGroups {
+		is.mu.Lock()
+		for _, g := range is.closure(id.OID, is.parents) {
+			if x := is.group(g); x != nil && x.SecurityEnabled && !slices.Contains(groups, x.ID) {
+				groups = append(groups, x.ID)
+			}
+		}
+		is.mu.Unlock()
+	}
+	if len(groups) > 200 {
+		return nil
+	}
+	if groups == nil {
+		groups = []string{}
+	}
+	return groups
 }
