@@ -92,7 +92,7 @@ func (s *Session) withGroups(ctx context.Context, subject rbac.Subject) (rbac.Su
 		return subject, out, warns, false
 	}
 	if m.Overage {
-		warns = append(warns, rbac.Warnf(WarnOverage, "%s is in %d groups, more than the %d a token carries: the token has an overage claim instead, which AKS's guard resolves through Microsoft Graph as here; an API server reading tokens itself (structured authentication) sees none of them", subject, len(m.Groups), identity.OverageLimit))
+		warns = append(warns, rbac.Warnf(WarnOverage, "%s is in %d security groups, more than the %d a token carries: the token has an overage claim instead. AKS's guard then reads the groups from Microsoft Graph (getMemberGroups, which counts Microsoft 365 groups too, left out here); an API server reading tokens itself (structured authentication) sees none of them", subject, len(m.Groups), identity.OverageLimit))
 	}
 	for _, g := range m.Groups {
 		if !slices.Contains(subject.Groups, g.Group.ID) {
