@@ -50,9 +50,9 @@ func TestADRules(t *testing.T) {
 		{notAfter.AddDate(0, 0, -10), audit.Medium, audit.CheckFailed, "expires on 2027-03-01, in 10 days"},
 		{notAfter.AddDate(0, -6, 0), 0, audit.CheckPassed, ""},
 	} {
-		rep := audit.Run(rbac.NewIndex(snap), audit.Options{Now: tc.now})
+		r := audit.Run(rbac.NewIndex(snap), audit.Options{Now: tc.now})
 		var got []audit.Finding
-		for _, f := range rep.Findings {
+		for _, f := range r.Findings {
 			if f.Rule == "ad-webhook-certificate-expiry" {
 				got = append(got, f)
 			}
@@ -61,9 +61,9 @@ func TestADRules(t *testing.T) {
 			t.Errorf("at %s: %v", tc.now.Format(time.DateOnly), got)
 		}
 		if tc.text != "" {
-			expect(t, "live", rep, adExpectations)
+			expect(t, "live", r, adExpectations)
 		}
-		if c := checkOf(rep, "ad-webhook-certificate-expiry"); c == nil || c.Status != tc.status {
+		if c := checkOf(r, "ad-webhook-certificate-expiry"); c == nil || c.Status != tc.status {
 			t.Errorf("at %s: check %+v", tc.now.Format(time.DateOnly), c)
 		}
 	}

@@ -50,7 +50,7 @@ func readEligibility(ctx context.Context, g *Graph, field string, ids []string, 
 				} `json:"scheduleInfo"`
 			}
 			if err := json.Unmarshal(v, &s); err != nil {
-				return nil, fmt.Errorf("Microsoft Graph's eligibility schedule: %w", err)
+				return nil, fmt.Errorf("an eligibility schedule of Microsoft Graph: %w", err)
 			}
 			e := identity.Eligibility{Group: identity.Principal{ID: s.GroupID, Kind: identity.KindGroup}, Principal: identity.Principal{ID: s.PrincipalID}, AccessID: s.AccessID}
 			if t := s.ScheduleInfo.StartDateTime; t != nil {

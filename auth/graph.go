@@ -134,12 +134,12 @@ func (g *Graph) do(ctx context.Context, method, url string, body []byte, into an
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 		_ = resp.Body.Close() // read: nothing is lost
-		switch {
-		case resp.StatusCode == http.StatusOK:
+		switch resp.StatusCode {
+		case http.StatusOK:
 			return json.Unmarshal(b, into)
-		case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
+		case http.StatusForbidden, http.StatusUnauthorized:
 			return ErrGraphForbidden
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 			if attempt >= g.retries() {
 				return throttled(resp.StatusCode, attempt, resp.Header.Get("Retry-After"))
 			}

@@ -74,18 +74,18 @@ func (g *Graph) getAll(ctx context.Context, urls []string, max int) ([]pages, er
 		for _, r := range resp.Responses {
 			k, err := strconv.Atoi(r.ID)
 			if err != nil || k < 0 || k >= len(chunk) || answered[k] {
-				return out, fmt.Errorf("Microsoft Graph's $batch answered an unknown request id %q", r.ID)
+				return out, fmt.Errorf("the $batch of Microsoft Graph answered an unknown request id %q", r.ID)
 			}
 			answered[k] = true
 			p, o := chunk[k], &out[chunk[k].i]
-			switch {
-			case r.Status == http.StatusOK:
+			switch r.Status {
+			case http.StatusOK:
 				var page struct {
 					Value []json.RawMessage `json:"value"`
 					Next  string            `json:"@odata.nextLink"`
 				}
 				if err := json.Unmarshal(r.Body, &page); err != nil {
-					o.Err = fmt.Errorf("Microsoft Graph's page of %s: %w", p.url, err)
+					o.Err = fmt.Errorf("a page of %s from Microsoft Graph: %w", p.url, err)
 					continue
 				}
 				o.Values = append(o.Values, page.Value...)
@@ -101,7 +101,7 @@ func (g *Graph) getAll(ctx context.Context, urls []string, max int) ([]pages, er
 					}
 					queue = append(queue, pending{i: p.i, url: next})
 				}
-			case r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable:
+			case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 				ra := header(r.Headers, "Retry-After")
 				if p.tries >= g.retries() {
 					o.Err = throttled(r.Status, p.tries, ra)
@@ -112,7 +112,7 @@ func (g *Graph) getAll(ctx context.Context, urls []string, max int) ([]pages, er
 				if !wait || seconds(ra) > seconds(retryAfter) {
 					retryAfter, wait = ra, true
 				}
-			case r.Status == http.StatusForbidden || r.Status == http.StatusUnauthorized:
+			case http.StatusForbidden, http.StatusUnauthorized:
 				o.Err = ErrGraphForbidden
 			default:
 				o.Err = &graphStatusError{Status: r.Status, Text: fmt.Sprintf("%d %s", r.Status, http.StatusText(r.Status))}
@@ -120,7 +120,7 @@ func (g *Graph) getAll(ctx context.Context, urls []string, max int) ([]pages, er
 		}
 		for k, ok := range answered {
 			if !ok {
-				return out, fmt.Errorf("Microsoft Graph's $batch did not answer %s", chunk[k].url)
+				return out, fmt.Errorf("the $batch of Microsoft Graph did not answer %s", chunk[k].url)
 			}
 		}
 		if len(again) > 0 {
@@ -139,11 +139,11 @@ func (g *Graph) getAll(ctx context.Context, urls []string, max int) ([]pages, er
 func relative(next string) (string, error) {
 	u, err := url.Parse(next)
 	if err != nil {
-		return "", fmt.Errorf("Microsoft Graph's @odata.nextLink %q: %w", next, err)
+		return "", fmt.Errorf("the @odata.nextLink %q of Microsoft Graph: %w", next, err)
 	}
 	p, ok := strings.CutPrefix(u.EscapedPath(), "/v1.0")
 	if !ok {
-		return "", fmt.Errorf("Microsoft Graph's @odata.nextLink %q is not of /v1.0", next)
+		return "", fmt.Errorf("the @odata.nextLink %q of Microsoft Graph is not of /v1.0", next)
 	}
 	if u.RawQuery != "" {
 		p += "?" + u.RawQuery

@@ -68,7 +68,7 @@ func decodeObjects(vals []json.RawMessage) ([]identity.Principal, error) {
 	for _, v := range vals {
 		var o graphObject
 		if err := json.Unmarshal(v, &o); err != nil {
-			return out, fmt.Errorf("Microsoft Graph's object: %w", err)
+			return out, fmt.Errorf("an object of Microsoft Graph: %w", err)
 		}
 		if o.Type == "" {
 			o.Type = "#microsoft.graph.group" // a cast (.../microsoft.graph.group) may leave it out
@@ -160,9 +160,9 @@ func (p *GraphPeople) GroupsOf(ctx context.Context, user string) (*identity.Memb
 			unread = append(unread, child)
 			continue
 		}
-		ps, err := decodeObjects(d.Values)
-		if err != nil {
-			return nil, err
+		ps, derr := decodeObjects(d.Values)
+		if derr != nil {
+			return nil, derr
 		}
 		for _, x := range ps {
 			parents[key(child)] = append(parents[key(child)], x.ID)

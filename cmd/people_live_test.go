@@ -226,15 +226,15 @@ jwt:
 			if rq[2] != "" {
 				args, kargs = append(args, "-n", rq[2]), append(kargs, "-n", rq[2])
 			}
-			_, errOut, code := runGraph(args...)
+			_, errOut, rc := runGraph(args...)
 			got, _ := exec.Command(filepath.Join(bin, "kubectl"), kargs...).Output()
 			server := strings.TrimSpace(string(got))
 			if server != "yes" && server != "no" {
 				t.Fatalf("kubectl auth can-i as %s: %s", p.upn, got)
 			}
 			asked++
-			if predicted := code == ExitOK; predicted != (server == "yes") || code != ExitOK && code != ExitDenied {
-				t.Errorf("%s %v: can exits %d, the API server says %s\n%s", p.upn, rq, code, server, errOut)
+			if predicted := rc == ExitOK; predicted != (server == "yes") || rc != ExitOK && rc != ExitDenied {
+				t.Errorf("%s %v: can exits %d, the API server says %s\n%s", p.upn, rq, rc, server, errOut)
 			}
 		}
 	}
@@ -285,12 +285,12 @@ jwt:
 	}
 	for _, p := range people {
 		live, _, lc := runGraph("what-can", "user:"+p.upn, "-o", "json")
-		off, stderr, oc := run(t, "what-can", "user:"+p.upn, "-f", snap, "--directory", entra, "-o", "json")
+		off, offErr, oc := run(t, "what-can", "user:"+p.upn, "-f", snap, "--directory", entra, "-o", "json")
 		var a, b access.WhatCanAnswer
 		_ = json.Unmarshal([]byte(live), &a)
 		_ = json.Unmarshal([]byte(off), &b)
 		if lc != oc || fmt.Sprint(a.Rules) != fmt.Sprint(b.Rules) || fmt.Sprint(a.Memberships.Groups) != fmt.Sprint(b.Memberships.Groups) || len(a.Eligible) != len(b.Eligible) {
-			t.Errorf("%s: live and offline differ (exit %d, %d)\nlive groups %+v\noffline groups %+v\n%s", p.upn, lc, oc, a.Memberships, b.Memberships, stderr)
+			t.Errorf("%s: live and offline differ (exit %d, %d)\nlive groups %+v\noffline groups %+v\n%s", p.upn, lc, oc, a.Memberships, b.Memberships, offErr)
 		}
 	}
 

@@ -47,7 +47,7 @@ func TestPeopleOffline(t *testing.T) {
 		t.Errorf("dave's nested group's RoleBinding is not in what-can")
 	}
 	// Without the directory: not found, and said.
-	out, stderr, _ = run(t, "what-can", "user:dave@contoso.com", "-f", demoCluster, "-o", "json")
+	out, _, _ = run(t, "what-can", "user:dave@contoso.com", "-f", demoCluster, "-o", "json")
 	wc = access.WhatCanAnswer{}
 	_ = json.Unmarshal([]byte(out), &wc)
 	if !wc.MembershipsUnknown || holds(wc, "payments", "secrets", "get") {
