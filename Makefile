@@ -39,7 +39,7 @@ controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager,
 # exceeded" at its end though no input failed (go.dev/issue/75804, fixed in
 # Go 1.27). FUZZ_SCALE multiplies the counts.
 FUZZ_TARGETS := ./source:FuzzRead:60000 ./rbac:FuzzParseSubject:200000 ./rbac:FuzzRuleAllows:200000 \
-	./cluster:FuzzResolve:15000 ./internal/safe:FuzzTerminal:200000 ./internal/safe:FuzzShell:1500 ./internal/safe:FuzzJSON:60000 ./cmd:FuzzIndent:5000 ./rbac:FuzzObjectRefJSON:50000 \
+	./cluster:FuzzResolve:15000 ./internal/safe:FuzzTerminal:200000 ./internal/safe:FuzzShell:1500 ./internal/safe:FuzzJSON:60000 ./internal/document:FuzzIndent:5000 ./rbac:FuzzObjectRefJSON:50000 \
 	./identity:FuzzResolve:100000
 FUZZ_SCALE ?= 1
 

@@ -167,7 +167,7 @@ type Report struct {
 	Cluster    *Cluster  `json:"cluster,omitempty"`
 	Source     string    `json:"source,omitempty"`
 	Summary    Summary   `json:"summary"`
-	Findings   []Finding `json:"findings"`
+	Findings   []Finding `json:"findings" document:"stream"`
 	// Incomplete: parts of the cluster could not be read, so findings may
 	// be missing (no rule reports on what it could not read). Gaps say
 	// which parts.

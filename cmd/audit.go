@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
@@ -206,9 +207,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	nameFindings(rep, app.Names)
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
-		doc := *rep
-		doc.Findings = firstOf(rep.Findings)
-		err = writeDoc(o.Out, o.Output.Value, &doc, listOf("findings", rep.Findings))
+		err = document.Write(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		var b []byte
 		// SARIF's messages are read by people in code scanning: groups

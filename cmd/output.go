@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -75,21 +75,7 @@ func (o *OutputFlag) Document() bool { return o.Value == FormatJSON || o.Value =
 
 // printDoc writes a document as JSON or YAML, printable whatever its
 // names hold (safe.JSON, safe.JSONToYAML).
-func printDoc(w io.Writer, format string, doc any) error {
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if format == FormatYAML {
-		if b, err = safe.JSONToYAML(b); err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(safe.JSON(b)))
-	return err
-}
+func printDoc(w io.Writer, format string, doc any) error { return document.Print(w, format, doc) }
 
 // printWarnings writes warnings and the incomplete mark to stderr, so a
 // table on stdout stays clean for grep. Every warning is one line: what

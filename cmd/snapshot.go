@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/auth"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -165,16 +166,7 @@ func (o *SnapshotOptions) writeEntra(ctx context.Context, sess *access.Session) 
 
 // writeSnapshot streams the snapshot's lists of objects.
 func writeSnapshot(w io.Writer, format string, s *rbac.Snapshot) error {
-	doc := *s
-	doc.Namespaces, doc.ServiceAccounts = firstOf(s.Namespaces), firstOf(s.ServiceAccounts)
-	doc.Roles, doc.ClusterRoles = firstOf(s.Roles), firstOf(s.ClusterRoles)
-	doc.RoleBindings, doc.ClusterRoleBindings = firstOf(s.RoleBindings), firstOf(s.ClusterRoleBindings)
-	doc.Pods, doc.Nodes = firstOf(s.Pods), firstOf(s.Nodes)
-	return writeDoc(w, format, &doc,
-		listOf("namespaces", s.Namespaces), listOf("serviceAccounts", s.ServiceAccounts),
-		listOf("roles", s.Roles), listOf("clusterRoles", s.ClusterRoles),
-		listOf("roleBindings", s.RoleBindings), listOf("clusterRoleBindings", s.ClusterRoleBindings),
-		listOf("pods", s.Pods), listOf("nodes", s.Nodes))
+	return document.Write(w, format, s)
 }
 
 // runFleet writes a snapshot per cluster and the index into --dir.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -113,9 +114,7 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 
 func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, resource string) bool) error {
 	if o.Output.Document() {
-		doc := *ans
-		doc.Rules = firstOf(ans.Rules)
-		return writeDoc(o.Out, o.Output.Value, &doc, listOf("rules", ans.Rules))
+		return document.Write(o.Out, o.Output.Value, ans)
 	}
 	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
 	verified := ans.Verification != nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
@@ -242,9 +243,7 @@ func (o *WhoCanOptions) runFleet(ctx context.Context) error {
 
 func (o *WhoCanOptions) print(out, errOut io.Writer, app *access.App, ans *access.WhoCanAnswer) error {
 	if o.Output.Document() {
-		doc := *ans
-		doc.Subjects = firstOf(ans.Subjects)
-		return writeDoc(out, o.Output.Value, &doc, listOf("subjects", ans.Subjects))
+		return document.Write(out, o.Output.Value, ans)
 	}
 	printWarnings(errOut, ans.Incomplete, ans.Warnings)
 	verified := ans.Verification != nil

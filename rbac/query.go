@@ -185,7 +185,7 @@ func (g *SubjectGrant) Subject() Subject {
 
 // WhoCanResult is a who-can answer: every subject allowed, with paths.
 type WhoCanResult struct {
-	Subjects []SubjectGrant `json:"subjects"`
+	Subjects []SubjectGrant `json:"subjects" document:"stream"`
 	// Incomplete: a part of the cluster that could grant the request to
 	// more subjects was not read.
 	Incomplete bool      `json:"incomplete"`
@@ -389,7 +389,7 @@ func (g *GrantedRule) PolicyRule() rbacv1.PolicyRule {
 
 // WhatCanResult is a what-can answer: every rule held, by namespace.
 type WhatCanResult struct {
-	Rules []GrantedRule `json:"rules"`
+	Rules []GrantedRule `json:"rules" document:"stream"`
 	// Incomplete: a part of the cluster that could grant the subject more
 	// was not read.
 	Incomplete bool      `json:"incomplete"`

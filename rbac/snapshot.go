@@ -28,20 +28,20 @@ type Snapshot struct {
 	// controller would.
 	RulesAggregated bool `json:"rulesAggregated"`
 
-	Namespaces          []corev1.Namespace          `json:"namespaces,omitempty"`
-	ServiceAccounts     []corev1.ServiceAccount     `json:"serviceAccounts,omitempty"`
-	Roles               []rbacv1.Role               `json:"roles,omitempty"`
-	ClusterRoles        []rbacv1.ClusterRole        `json:"clusterRoles,omitempty"`
-	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings,omitempty"`
-	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings,omitempty"`
+	Namespaces          []corev1.Namespace          `json:"namespaces,omitempty" document:"stream"`
+	ServiceAccounts     []corev1.ServiceAccount     `json:"serviceAccounts,omitempty" document:"stream"`
+	Roles               []rbacv1.Role               `json:"roles,omitempty" document:"stream"`
+	ClusterRoles        []rbacv1.ClusterRole        `json:"clusterRoles,omitempty" document:"stream"`
+	RoleBindings        []rbacv1.RoleBinding        `json:"roleBindings,omitempty" document:"stream"`
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding `json:"clusterRoleBindings,omitempty" document:"stream"`
 
 	// The objects the gMSA and workload checks read (whole-cluster loads
 	// only). Pods are slimmed to identity, placement, Windows options and
 	// secret volumes; offline, a workload's pod template becomes a pod
 	// named after the workload (see PodFromTemplate). Services are only
 	// those admission webhooks point at.
-	Pods                []corev1.Pod                                             `json:"pods,omitempty"`
-	Nodes               []corev1.Node                                            `json:"nodes,omitempty"`
+	Pods                []corev1.Pod                                             `json:"pods,omitempty" document:"stream"`
+	Nodes               []corev1.Node                                            `json:"nodes,omitempty" document:"stream"`
 	GMSAInstalled       bool                                                     `json:"gmsaInstalled,omitempty"`
 	GMSACredentialSpecs []GMSACredentialSpec                                     `json:"gmsaCredentialSpecs,omitempty"`
 	MutatingWebhooks    []admissionregistrationv1.MutatingWebhookConfiguration   `json:"mutatingWebhookConfigurations,omitempty"`

@@ -25,15 +25,16 @@ const module = "github.com/kubectl-access/kubectl-access"
 // decided.
 var below = map[string][]string{
 	"cmd/kubectl-access": {"cmd", "access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document"},
 	"cmd": {"access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document"},
 	"azurearm":          {"auth", "azurerbac", "rbac", "identity", "internal/files"},
 	"internal/version":  {},
 	"internal/dist":     {},
 	"azurerbac":         {},
 	"rbac":              {"azurerbac"},
 	"internal/safe":     {},
+	"internal/document": {"internal/safe"},
 	"internal/files":    {},
 	"internal/humanize": {},
 	"identity":          {"rbac", "azurerbac", "internal/files"},
