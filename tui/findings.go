@@ -415,3 +415,8 @@ func findingNamespace(f *audit.Finding) string {
 	}
 	return ""
 }
+
+// Navigation: what a jump to this page, and back from it, asks of it.
+
+// atTop: nothing of the page's own to step back from (see listPage.atTop).
+func (p *findingsPage) atTop() bool { return p.listPage.atTop() && !p.flow.active() }

@@ -15,7 +15,8 @@ import (
 // Cross-navigation: from a path's subject, binding or role, enter shows
 // that object on its page (jumpMsg) and esc comes back; v shows an
 // object's YAML as it was read (the cluster's, less managedFields, or the
-// file's).
+// file's). What is shared lives here; each page's own part of it (show,
+// here, atTop) lives in the page's file, under "Navigation".
 
 // goTo is enter's help where it jumps.
 var goTo = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to"))
@@ -37,21 +38,6 @@ func (l *list) selectRow(i int) bool {
 	return false
 }
 
-// show selects subject s, the filter cleared and the list focused.
-func (p *subjectsPage) show(s rbac.Subject) bool {
-	p.build()
-	p.setFocus(false)
-	for i := range p.subs {
-		if subjectKeyOf(p.subs[i].s) == subjectKeyOf(s) {
-			ok := p.selectKeepingFilter(i)
-			p.syncDetail()
-			return ok
-		}
-	}
-	p.syncDetail()
-	return false
-}
-
 // selectKeepingFilter selects row i, clearing the filter only when it
 // hides the row.
 func (lp *listPage) selectKeepingFilter(i int) bool {
@@ -63,31 +49,11 @@ func (lp *listPage) selectKeepingFilter(i int) bool {
 	return lp.list.selectRow(i)
 }
 
-// show selects the role or binding ref.
-func (p *rolesPage) show(ref rbac.ObjectRef) bool {
-	p.build()
-	p.setFocus(false)
-	p.shown = -1
-	for i := range p.items {
-		if p.items[i].ref.Kind == ref.Kind && p.items[i].ref.Name == ref.Name && p.items[i].ref.Namespace == ref.Namespace {
-			ok := p.selectKeepingFilter(i)
-			p.syncDetail()
-			return ok
-		}
-	}
-	p.syncDetail()
-	return false
-}
-
 // atTop says the page has nothing of its own to step back from: esc may
 // return to the page a jump came from.
 func (lp *listPage) atTop() bool {
 	return !lp.focus && !lp.filter.active && lp.filter.value() == ""
 }
-
-func (p *whoCanPage) atTop() bool { return !p.focus && !p.input.Focused() }
-
-func (p *findingsPage) atTop() bool { return p.listPage.atTop() && !p.flow.active() }
 
 // objectView holds the YAML v shows: fetched off the UI goroutine (a GET
 // live, the file's object offline) for ref.
@@ -114,24 +80,6 @@ func (o *objectView) render(st *Styles) string {
 		return head + "\n\n" + st.Error.Render("cannot show it: "+safe.Error(o.msg.err))
 	}
 	return head + " " + st.Muted.Render(safe.Terminal(o.msg.origin)+" (v: back to the detail)") + "\n\n" + safe.Lines(o.msg.text)
-}
-
-// here is the role or binding selected, to come back to.
-func (p *rolesPage) here() *jumpMsg {
-	if i, ok := p.list.selected(); ok && i < len(p.items) {
-		r := p.items[i].ref
-		return &jumpMsg{ref: &r}
-	}
-	return nil
-}
-
-// here is the subject selected, to come back to.
-func (p *subjectsPage) here() *jumpMsg {
-	if i, ok := p.list.selected(); ok && i < len(p.subs) {
-		s := p.subs[i].s
-		return &jumpMsg{subject: &s}
-	}
-	return nil
 }
 
 // linkKeys handles the keys of a detail whose objects are links: up and

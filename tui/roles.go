@@ -355,3 +355,30 @@ func (p *rolesPage) fetchYAML() tea.Cmd {
 	p.syncDetail()
 	return fetch(p.sess, p.deps.ctx, ref)
 }
+
+// Navigation: what a jump to this page, and back from it, asks of it.
+
+// show selects the role or binding ref.
+func (p *rolesPage) show(ref rbac.ObjectRef) bool {
+	p.build()
+	p.setFocus(false)
+	p.shown = -1
+	for i := range p.items {
+		if p.items[i].ref.Kind == ref.Kind && p.items[i].ref.Name == ref.Name && p.items[i].ref.Namespace == ref.Namespace {
+			ok := p.selectKeepingFilter(i)
+			p.syncDetail()
+			return ok
+		}
+	}
+	p.syncDetail()
+	return false
+}
+
+// here is the role or binding selected, to come back to.
+func (p *rolesPage) here() *jumpMsg {
+	if i, ok := p.list.selected(); ok && i < len(p.items) {
+		r := p.items[i].ref
+		return &jumpMsg{ref: &r}
+	}
+	return nil
+}

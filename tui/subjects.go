@@ -618,3 +618,29 @@ func (p *subjectsPage) cellText(c access.MatrixCell, ri, ci int, yes, named, no 
 	}
 	return s
 }
+
+// Navigation: what a jump to this page, and back from it, asks of it.
+
+// show selects subject s, the filter cleared and the list focused.
+func (p *subjectsPage) show(s rbac.Subject) bool {
+	p.build()
+	p.setFocus(false)
+	for i := range p.subs {
+		if subjectKeyOf(p.subs[i].s) == subjectKeyOf(s) {
+			ok := p.selectKeepingFilter(i)
+			p.syncDetail()
+			return ok
+		}
+	}
+	p.syncDetail()
+	return false
+}
+
+// here is the subject selected, to come back to.
+func (p *subjectsPage) here() *jumpMsg {
+	if i, ok := p.list.selected(); ok && i < len(p.subs) {
+		s := p.subs[i].s
+		return &jumpMsg{subject: &s}
+	}
+	return nil
+}

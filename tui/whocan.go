@@ -712,3 +712,8 @@ func verificationBlock(st *Styles, v *access.Verification) string {
 func (p *whoCanPage) asked() access.WhoCanQuery {
 	return access.WhoCanQuery{Attributes: p.attrs, AllNamespaces: p.all}
 }
+
+// Navigation: what a jump to this page, and back from it, asks of it.
+
+// atTop: nothing of the page's own to step back from (see listPage.atTop).
+func (p *whoCanPage) atTop() bool { return !p.focus && !p.input.Focused() }
