@@ -87,6 +87,18 @@ func (ix *Index) doors() []door {
 				as:   &DoorIdentity{User: UserClusterUser, Groups: []string{GroupAuthenticated}}})
 		}
 	}
+	// Command invoke runs kubectl in a pod AKS creates (namespace
+	// aks-command). On a cluster with AKS-managed Entra the Azure CLI
+	// passes the caller's own token ("so the command execution also
+	// using current user identity", azure-cli's aks_runcommand), so it is
+	// no way in; elsewhere it passes none and the command runs with a
+	// credential AKS holds, on a cluster without Entra an admin-level one:
+	// taken as the admin credential's identity.
+	if !mc.Arc() && (mc.AAD == nil || !mc.AAD.Managed) && (mc.APIServer == nil || !mc.APIServer.DisableRunCommand) {
+		out = append(out, door{kind: DoorCredential, action: azurerbac.ActionRunCommand, scope: d.ClusterID,
+			what: "runs commands in the cluster (az aks command invoke): without AKS-managed Entra the caller's token is not passed, and the command pod runs with AKS's own admin-level credential",
+			as:   &DoorIdentity{User: UserClusterAdmin, Groups: []string{GroupMasters, GroupAuthenticated}}})
+	}
 	out = append(out,
 		door{kind: DoorReconfigure, action: azurerbac.ActionWriteCluster, scope: d.ClusterID,
 			what: "writes the managed cluster: can turn local accounts on, change the Entra admin groups, turn Azure RBAC off"},

@@ -423,3 +423,35 @@ func TestAzureDoorsUnread(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCommandDoor: command invoke is a way in only where the Azure CLI
+// does not pass the caller's own token (no AKS-managed Entra), and not
+// once disableRunCommand is set.
+func TestRunCommandDoor(t *testing.T) {
+	const (
+		cluster = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+		runner  = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/runner"
+	)
+	for _, tc := range []struct {
+		name string
+		mc   azurerbac.ManagedCluster
+		door bool
+	}{
+		{"no Entra", azurerbac.ManagedCluster{ID: cluster}, true},
+		{"legacy Entra (not managed)", azurerbac.ManagedCluster{ID: cluster, AAD: &azurerbac.AADProfile{}}, true},
+		{"AKS-managed Entra", azurerbac.ManagedCluster{ID: cluster, AAD: &azurerbac.AADProfile{Managed: true}}, false},
+		{"run command off", azurerbac.ManagedCluster{ID: cluster, APIServer: &azurerbac.APIServerAccess{DisableRunCommand: true}}, false},
+	} {
+		mc := tc.mc
+		snap := NewSnapshot()
+		snap.RulesAggregated = true
+		snap.Azure = &azurerbac.Data{ClusterID: cluster, Cluster: &mc,
+			Roles:       []azurerbac.RoleDefinition{{ID: runner, Name: "Runner", Permissions: []azurerbac.Permission{{Actions: []string{azurerbac.ActionRunCommand}}}}},
+			Assignments: []azurerbac.Assignment{{ID: "a1", Scope: cluster, PrincipalID: "0b5a1a8c-0000-4000-8000-00000000c0de", PrincipalType: "User", PrincipalName: "ops@contoso.com", RoleDefinitionID: runner}}}
+		doors, _ := NewIndex(snap).AzureDoors(Attributes{Verb: "delete", Resource: "namespaces"})
+		got := len(doors) == 1 && doors[0].Action == azurerbac.ActionRunCommand && doors[0].Kind == DoorCredential && doors[0].As != nil && doors[0].As.User == UserClusterAdmin && len(doors[0].Via) > 0
+		if got != tc.door || !tc.door && len(doors) != 0 {
+			t.Errorf("%s: doors %+v, want a runCommand door: %v", tc.name, doors, tc.door)
+		}
+	}
+}
