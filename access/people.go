@@ -61,10 +61,11 @@ func (e *EligibleGrant) Until() string {
 }
 
 // findsGroups says whether the app looks up subject's groups: an Entra
-// user (a UPN or an object id) and a directory to ask.
+// user (a UPN or an object id: a person, a service principal or a
+// managed identity) and a directory to ask.
 func (s *Session) findsGroups(subject rbac.Subject) bool {
 	id := subject.Identity()
-	return s.App.People != nil && subject.Kind == rbac.UserKind && subject.PrincipalType == "" && id.MayBeEntra()
+	return s.App.People != nil && subject.Kind == rbac.UserKind && id.MayBeEntra()
 }
 
 // withGroups finds subject's groups through the app's directory and adds

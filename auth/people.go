@@ -85,19 +85,31 @@ const (
 	eligibilityPath = "/identityGovernance/privilegedAccess/group/eligibilitySchedules"
 )
 
-// user reads a user by UPN or id; false when Graph does not know them.
-func (p *GraphPeople) user(ctx context.Context, user string) (identity.Principal, bool, error) {
+// user reads a user by UPN or id, else (an object id) a service
+// principal or managed identity, which Kubernetes sees as the user its
+// object id names; false when Graph knows neither. base is its Graph
+// path: /users/ID or /servicePrincipals/ID.
+func (p *GraphPeople) user(ctx context.Context, user string) (u identity.Principal, base string, found bool, err error) {
 	var o graphObject
-	err := p.G.do(ctx, http.MethodGet, p.G.BaseURL+"/v1.0/users/"+url.PathEscape(user)+"?$select=id,displayName,userPrincipalName,userType", nil, &o)
+	err = p.G.do(ctx, http.MethodGet, p.G.BaseURL+"/v1.0/users/"+url.PathEscape(user)+"?$select=id,displayName,userPrincipalName,userType", nil, &o)
+	if isNotFound(err) && looksLikeID(user) {
+		o = graphObject{}
+		err = p.G.do(ctx, http.MethodGet, p.G.BaseURL+"/v1.0/servicePrincipals/"+url.PathEscape(user)+"?$select=id,displayName,servicePrincipalType", nil, &o)
+		if err == nil {
+			o.Type = "#microsoft.graph.servicePrincipal"
+			u, _ = o.principal()
+			return u, "/servicePrincipals/" + url.PathEscape(u.ID), true, nil
+		}
+	}
 	if isNotFound(err) {
-		return identity.Principal{}, false, nil
+		return identity.Principal{}, "", false, nil
 	}
 	if err != nil {
-		return identity.Principal{}, false, refused(err, "the user "+user, permUsers)
+		return identity.Principal{}, "", false, refused(err, "the user "+user, permUsers)
 	}
 	o.Type = "#microsoft.graph.user"
-	u, _ := o.principal()
-	return u, true, nil
+	u, _ = o.principal()
+	return u, "/users/" + url.PathEscape(u.ID), true, nil
 }
 
 // GroupsOf answers People.GroupsOf: the user's transitive groups
@@ -107,7 +119,7 @@ func (p *GraphPeople) user(ctx context.Context, user string) (identity.Principal
 // AKS's guard, on an overage token, asks Graph POST users/{upn}/getMemberGroups with securityEnabledOnly false: transitive, and non-security groups too.
 // Source: https://github.com/kubeguard/guard/blob/master/auth/providers/azure/graph/graph.go (getGroupIDs).
 func (p *GraphPeople) GroupsOf(ctx context.Context, user string) (*identity.Memberships, error) {
-	u, found, err := p.user(ctx, user)
+	u, base, found, err := p.user(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +133,7 @@ func (p *GraphPeople) GroupsOf(ctx context.Context, user string) (*identity.Memb
 		return out, nil
 	}
 	out := &identity.Memberships{User: u, Found: true}
-	all, err := p.G.getAll(ctx, []string{"/users/" + url.PathEscape(u.ID) + "/transitiveMemberOf/microsoft.graph.group?$select=id,displayName,securityEnabled"}, 0)
+	all, err := p.G.getAll(ctx, []string{base + "/transitiveMemberOf/microsoft.graph.group?$select=id,displayName,securityEnabled"}, 0)
 	if err == nil {
 		err = all[0].Err
 	}
@@ -138,7 +150,7 @@ func (p *GraphPeople) GroupsOf(ctx context.Context, user string) (*identity.Memb
 	}
 
 	// The direct edges of the user and of every group, for the chains.
-	urls := []string{"/users/" + url.PathEscape(u.ID) + "/memberOf/microsoft.graph.group?$select=id"}
+	urls := []string{base + "/memberOf/microsoft.graph.group?$select=id"}
 	for _, g := range groups {
 		urls = append(urls, "/groups/"+url.PathEscape(g.ID)+"/memberOf/microsoft.graph.group?$select=id")
 	}

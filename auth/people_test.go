@@ -116,6 +116,17 @@ func TestGraphPeopleGroupsOf(t *testing.T) {
 		t.Errorf("g-platform eligibility: %v..%v", m.Eligible[1].Start, m.Eligible[1].End)
 	}
 
+	// A managed identity is a user to Kubernetes (its object id): its
+	// groups come from servicePrincipals/ID.
+	m, err = p.GroupsOf(t.Context(), kubeletMI)
+	if err != nil || !m.Found || m.User.Kind != identity.KindServicePrincipal || m.User.ServicePrincipalType != "ManagedIdentity" {
+		t.Fatalf("the managed identity: %+v, %v", m, err)
+	}
+	got = labels(m.Groups, func(x identity.Membership) string { return x.Group.Label() + " via [" + chain(x.Via) + "]" })
+	if d := cmp.Diff([]string{"g-nested via []", "g-payments via [g-nested]", "g-platform via [g-nested > g-payments]"}, got); d != "" {
+		t.Errorf("the managed identity's groups (-want +got):\n%s", d)
+	}
+
 	// A UPN Graph does not know: not found, no error.
 	m, err = p.GroupsOf(t.Context(), "nobody@contoso.com")
 	if err != nil || m.Found || m.User.UserPrincipalName != "nobody@contoso.com" || len(m.Groups) != 0 {

@@ -80,6 +80,12 @@ func TestPeopleOffline(t *testing.T) {
 		t.Errorf("alice's eligible grant = %+v (allowed %v)", ca.Eligible, ca.Allowed)
 	}
 
+	// A service principal's groups count as a person's do.
+	out, _, code = run(t, "can", "serviceprincipal:7d2e3f40-0000-4000-8000-0000000000b1", "list", "secrets", "-n", "default", "-f", demoCluster, "--directory", demoDirectory)
+	if code != 0 || !strings.Contains(out, "SRE On-call") {
+		t.Errorf("the service principal in SRE On-call: exit %d\n%s", code, out)
+	}
+
 	// who-can --expand-groups --eligible.
 	out, stderr, code = run(t, "who-can", "get", "secrets", "-n", "payments", "-f", demoCluster, "--directory", demoDirectory, "--expand-groups", "--eligible", "-o", "json")
 	if code != 0 {

@@ -197,13 +197,13 @@ func (is *Issuer) answer(method, path string, q url.Values, body []byte, h http.
 		return graphError(http.StatusMethodNotAllowed, "Request_BadRequest", "method not allowed")
 	case len(parts) == 4 && parts[0] == "groups" && parts[2] == "transitiveMembers" && parts[3] == "$count":
 		return is.memberCount(h, parts[1])
-	case len(parts) == 2 && parts[0] == "users":
+	case len(parts) == 2 && (parts[0] == "users" || parts[0] == "servicePrincipals"):
 		u, ok := is.object(parts[1])
-		if !ok || u["@odata.type"] != "#microsoft.graph.user" {
+		if !ok || u["@odata.type"] != "#microsoft.graph."+strings.TrimSuffix(parts[0], "s") {
 			return graphError(http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", parts[1]))
 		}
 		return answer{status: http.StatusOK, body: u}
-	case (len(parts) == 3 || cast) && (parts[0] == "users" || parts[0] == "groups") && (parts[2] == "memberOf" || parts[2] == "transitiveMemberOf"):
+	case (len(parts) == 3 || cast) && (parts[0] == "users" || parts[0] == "groups" || parts[0] == "servicePrincipals") && (parts[2] == "memberOf" || parts[2] == "transitiveMemberOf"):
 		o, ok := is.object(parts[1])
 		if !ok || !strings.HasSuffix(o["@odata.type"].(string), parts[0][:len(parts[0])-1]) {
 			return graphError(http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+parts[1]+"' does not exist.")
