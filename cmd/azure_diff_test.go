@@ -597,9 +597,19 @@ func TestAzureRBACDifferential(t *testing.T) {
 	}
 	secrets := fxRequest{attrs: rbac.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}}
 	me := fxIdentity{user: who.UPN, oid: who.OID, groups: append([]string{rbac.GroupAuthenticated}, who.Groups...)}
-	out, errOut, code = runWith(t, withARM, "fix", f.ID, kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--apply", "--yes")
+	restoreDir := t.TempDir()
+	out, errOut, code = runWith(t, withARM, "fix", f.ID, kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--apply", "--yes", "--restore-dir", restoreDir)
 	if code != ExitOK || armSrv.writes.Load() != 1 || !strings.Contains(out+errOut, "az role assignment delete --ids") {
 		t.Fatalf("fix --apply: code %d, %d ARM writes\n%s\n%s", code, armSrv.writes.Load(), out, errOut)
+	}
+	// The restore script creates the assignment again, as it was.
+	scripts, _ := filepath.Glob(filepath.Join(restoreDir, "restore-"+f.ID+"-*.sh"))
+	if len(scripts) != 1 || !strings.Contains(errOut, "To put it back: sh ") {
+		t.Fatalf("restore scripts %v\n%s", scripts, errOut)
+	}
+	script, _ := os.ReadFile(scripts[0])
+	if st, _ := os.Stat(scripts[0]); st.Mode().Perm() != 0o600 || !strings.Contains(string(script), "az role assignment create --assignee-object-id '"+z.PrincipalID+"'") || !strings.Contains(string(script), z.Scope) {
+		t.Errorf("the restore script (%v):\n%s", st.Mode(), script)
 	}
 	fx.RLock()
 	gone := !slices.ContainsFunc(fx.Assignments, func(x fxAssignment) bool { return strings.EqualFold(x.ID, z.Assignment) })

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -405,7 +407,8 @@ func TestFixCommand(t *testing.T) {
 	if b, _ := admin.RbacV1().ClusterRoleBindings().Get(ctx, "cmd-fix-secrets", metav1.GetOptions{}); len(b.Subjects) != 2 {
 		t.Fatalf("unconfirmed --apply changed the binding: %v", b.Subjects)
 	}
-	_, errOut, code = run(t, "fix", id, kc, "--apply", "--yes")
+	restoreDir := t.TempDir()
+	_, errOut, code = run(t, "fix", id, kc, "--apply", "--yes", "--restore-dir", restoreDir)
 	if code != ExitOK || !strings.Contains(errOut, "Server-side dry run") || !strings.Contains(errOut, "- - apiGroup: rbac.authorization.k8s.io") && !strings.Contains(errOut, "-   name: cmd-fix-a") && !strings.Contains(errOut, "name: cmd-fix-a") || !strings.Contains(errOut, "applied: patch") {
 		t.Errorf("--apply --yes: code %d\n%s", code, errOut)
 	}
@@ -416,6 +419,40 @@ func TestFixCommand(t *testing.T) {
 	js, _, _ = run(t, "audit", kc, "-o", "json", "--only", "secrets-read")
 	if strings.Contains(js, id) || strings.Contains(js, "cmd-fix-a") {
 		t.Error("the finding is still reported after --apply")
+	}
+
+	// The previous state was saved (0600), and the one command printed
+	// puts it back: run by sh with the real kubectl.
+	scripts, _ := filepath.Glob(filepath.Join(restoreDir, "restore-"+id+"-*.sh"))
+	if len(scripts) != 1 {
+		t.Fatalf("restore scripts: %v\n%s", scripts, errOut)
+	}
+	if st, err := os.Stat(scripts[0]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the restore script: %v %v", st, err)
+	}
+	_, command, ok := strings.Cut(errOut, "To put it back: ")
+	command = strings.TrimSpace(command)
+	if !ok || !strings.HasPrefix(command, "sh ") || strings.Trim(strings.TrimPrefix(command, "sh "), "'") != scripts[0] {
+		t.Fatalf("the restore command %q, want sh %s\n%s", command, scripts[0], errOut)
+	}
+	bin, err := localcluster.FindBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.Command("sh", scripts[0])
+	sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+c.Kubeconfig)
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("sh %s: %v\n%s", scripts[0], err, out)
+	}
+	b, _ = admin.RbacV1().ClusterRoleBindings().Get(ctx, "cmd-fix-secrets", metav1.GetOptions{})
+	if len(b.Subjects) != 2 || b.Subjects[0].Name != "cmd-fix-a" || b.Subjects[1].Name != "cmd-fix-b" {
+		t.Errorf("after the restore the binding names %v, want cmd-fix-a and cmd-fix-b", b.Subjects)
+	}
+	// Run again, its guard finds the binding changed and changes nothing.
+	sh = exec.Command("sh", scripts[0])
+	sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+c.Kubeconfig)
+	if out, err := sh.CombinedOutput(); err == nil {
+		t.Errorf("the restore ran twice without its guard failing:\n%s", out)
 	}
 }
 

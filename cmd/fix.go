@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -31,6 +32,8 @@ type FixOptions struct {
 	Yes             bool
 	AllowIncomplete bool
 	AllowLockout    bool
+	// RestoreDir is where --apply saves what puts its changes back.
+	RestoreDir string
 
 	id string
 }
@@ -75,6 +78,7 @@ changes anything (--yes answers for pipelines).`,
 	c.Flags().BoolVar(&o.Narrow, "narrow", false, "For a cluster-wide grant, keep it in the subject's namespaces through RoleBindings (an Azure role assignment: assignments at those namespaces' scopes) instead of removing it")
 	c.Flags().BoolVar(&o.Apply, "apply", false, "Apply the fix to the cluster: server-side dry run, diff, confirmation, then for real")
 	c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "With --apply, do not ask for confirmation")
+	c.Flags().StringVar(&o.RestoreDir, "restore-dir", ".", "With --apply: where to save the script that puts back what was changed (restore-ID-TIME.sh, mode 0600), built from each object as it was just before")
 	c.Flags().BoolVar(&o.AllowIncomplete, "allow-incomplete", false, "Offer a fix checked on an incomplete view (who else loses or gains access in what could not be read is unknown)")
 	c.Flags().BoolVar(&o.AllowLockout, "allow-lockout", false, "Allow a fix that leaves no person or group with cluster-admin-equivalent rights (only system:masters certificates and service accounts)")
 	return c
@@ -204,9 +208,20 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 			return errors.New("not applied")
 		}
 	}
-	_, err = app.Apply(ctx, fx, func(op fix.Operation) {
+	ap, err := app.ApplyFix(ctx, fx, func(op fix.Operation) {
 		fmt.Fprintf(o.ErrOut, "applied: %s %s\n", op.Action, safe.Terminal(op.Target.String()))
 	})
+	if ap.N > 0 {
+		// What stands can be put back: say how, even after a failure.
+		switch path, command, serr := access.SaveRestore(ap, o.RestoreDir, app.Origin, time.Now()); {
+		case ap.RestoreErr != nil:
+			fmt.Fprintf(o.ErrOut, "No restore script: %s\n", safe.Error(ap.RestoreErr))
+		case serr != nil:
+			fmt.Fprintf(o.ErrOut, "The restore script could not be saved: %s\n", safe.Error(serr))
+		default:
+			fmt.Fprintf(o.ErrOut, "Saved the previous state to %s (mode 0600). To put it back: %s\n", safe.Terminal(path), safe.Terminal(command))
+		}
+	}
 	return err
 }
 

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -53,6 +54,9 @@ type (
 	appliedMsg struct {
 		id  string
 		err error
+		// restore is the command that puts the changes back, or why
+		// there is none.
+		restore string
 	}
 	wroteMsg struct {
 		path string
@@ -183,9 +187,12 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 		f.dry = nil
 		if msg.err != nil {
 			f.state, f.note = fixPreview, "apply failed: "+msg.err.Error()
+			if msg.restore != "nothing stands" {
+				f.note += "; " + msg.restore
+			}
 			return nil, true
 		}
-		f.state, f.note = fixNone, "applied the fix for "+msg.id+"; reloading"
+		f.state, f.note = fixNone, "applied the fix for "+msg.id+"; "+msg.restore+"; reloading"
 		return func() tea.Msg { return reloadMsg{} }, true
 	case wroteMsg:
 		if msg.err != nil {
@@ -205,10 +212,10 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 		switch {
 		case key.Matches(km, k.Confirm):
 			f.state = fixApplying
-			ctx, app, fx, id := f.deps.ctx, f.deps.app, f.plans[f.id].plan.Fix, f.id
+			ctx, app, fx, id, dir := f.deps.ctx, f.deps.app, f.plans[f.id].plan.Fix, f.id, f.deps.writeDir
 			return func() tea.Msg {
-				_, err := app.Apply(ctx, fx, nil)
-				return appliedMsg{id: id, err: err}
+				ap, err := app.ApplyFix(ctx, fx, nil)
+				return appliedMsg{id: id, err: err, restore: restoreNote(ap, dir, app.Origin)}
 			}, true
 		case key.Matches(km, k.No):
 			f.state, f.dry, f.note = fixPreview, nil, "not applied"
@@ -328,4 +335,21 @@ func colorDiff(st *Styles, d string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// restoreNote saves what puts an applied fix back (in the directory w
+// writes fixes to) and says the command that runs it, or why there is
+// none.
+func restoreNote(ap *access.Applied, dir string, origin access.Origin) string {
+	if ap == nil || ap.N == 0 {
+		return "nothing stands"
+	}
+	if ap.RestoreErr != nil {
+		return "no restore script: " + ap.RestoreErr.Error()
+	}
+	path, command, err := access.SaveRestore(ap, dir, origin, time.Now())
+	if err != nil {
+		return "the restore script could not be saved: " + err.Error()
+	}
+	return "previous state saved to " + path + " (0600): put it back with " + command
 }
