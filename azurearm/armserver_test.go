@@ -43,8 +43,8 @@ type fixture struct {
 	// RoleEligibilityScheduleInstances are PIM for Azure resources'
 	// eligible assignments.
 	RoleEligibilityScheduleInstances []json.RawMessage `json:"roleEligibilityScheduleInstances"`
-	Subscriptions   []json.RawMessage `json:"subscriptions"`
-	ManagedClusters []json.RawMessage `json:"managedClusters"`
+	Subscriptions                    []json.RawMessage `json:"subscriptions"`
+	ManagedClusters                  []json.RawMessage `json:"managedClusters"`
 }
 
 func loadFixture(t testing.TB) fixture {
@@ -105,9 +105,9 @@ type fakeARM struct {
 
 	// byScope holds role and deny assignments by lower-case scope.
 	assignments, denies, eligible map[string][]item
-	definitions         map[string]item // by lower-case GUID
-	subscriptions       []item
-	clusters            []item
+	definitions                   map[string]item // by lower-case GUID
+	subscriptions                 []item
+	clusters                      []item
 
 	mu          sync.Mutex
 	faults      map[string]*fault // by lower-case path
