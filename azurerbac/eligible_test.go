@@ -52,32 +52,32 @@ func TestEligibleFor(t *testing.T) {
 	if !slices.Equal(missing, []string{"/providers/Microsoft.Authorization/roleDefinitions/not-read"}) {
 		t.Errorf("the eligibility of a role not read: %v", missing)
 	}
-	if gs, _ := d.EligibleFor(nil, secrets, Scope(cluster, "api"), now); len(gs) != 0 {
-		t.Errorf("web's eligibility reached namespace api: %v", ids(gs))
+	if other, _ := d.EligibleFor(nil, secrets, Scope(cluster, "api"), now); len(other) != 0 {
+		t.Errorf("web's eligibility reached namespace api: %v", ids(other))
 	}
 	gs, _ = d.EligibleFor(nil, pods, Scope(cluster, "web"), now)
 	if got := ids(gs); !slices.Equal(got, []string{"e-carol-web", "e-team-cluster"}) {
 		t.Errorf("eligible to get pods in web: %v", got)
 	}
 	member := Principal{ObjectID: "66666666-6666-4666-8666-666666666666", Groups: []string{team}}
-	if gs, _ := d.EligibleFor(&member, pods, Scope(cluster, "web"), now); !slices.Equal(ids(gs), []string{"e-team-cluster"}) {
-		t.Errorf("a member of the eligible group: %v", ids(gs))
+	if other, _ := d.EligibleFor(&member, pods, Scope(cluster, "web"), now); !slices.Equal(ids(other), []string{"e-team-cluster"}) {
+		t.Errorf("a member of the eligible group: %v", ids(other))
 	}
-	if gs, _ := d.EligibleFor(&member, secrets, Scope(cluster, "web"), now); len(gs) != 0 {
-		t.Errorf("the group's Reader does not delete secrets: %v", ids(gs))
+	if other, _ := d.EligibleFor(&member, secrets, Scope(cluster, "web"), now); len(other) != 0 {
+		t.Errorf("the group's Reader does not delete secrets: %v", ids(other))
 	}
-	if gs, _ := d.EligibleFor(nil, secrets, Scope(cluster, "web"), now.AddDate(1, 0, 0)); len(gs) != 0 {
-		t.Errorf("a year on, every end passed: %v", ids(gs))
+	if other, _ := d.EligibleFor(nil, secrets, Scope(cluster, "web"), now.AddDate(1, 0, 0)); len(other) != 0 {
+		t.Errorf("a year on, every end passed: %v", ids(other))
 	}
-	if gs, _ := d.EligibleFor(nil, secrets, cluster, now.AddDate(0, 2, 0)); !slices.Equal(ids(gs), []string{"e-carol-later"}) {
-		t.Errorf("after its start, the later one is in force at the cluster: %v", ids(gs))
+	if other, _ := d.EligibleFor(nil, secrets, cluster, now.AddDate(0, 2, 0)); !slices.Equal(ids(other), []string{"e-carol-later"}) {
+		t.Errorf("after its start, the later one is in force at the cluster: %v", ids(other))
 	}
 
 	// A deny assignment stops the activated assignment as it would an active one.
 	d = &Data{ClusterID: d.ClusterID, Roles: d.Roles, Eligible: d.Eligible,
 		Denies: []DenyAssignment{{ID: "deny", Scope: cluster, Principals: []string{carol}, Permissions: []Permission{{DataActions: []string{ClusterType + "/secrets/*"}}}}}}
-	if gs, _ := d.EligibleFor(nil, secrets, Scope(cluster, "web"), now); len(gs) != 0 {
-		t.Errorf("denied, yet eligible: %v", ids(gs))
+	if other, _ := d.EligibleFor(nil, secrets, Scope(cluster, "web"), now); len(other) != 0 {
+		t.Errorf("denied, yet eligible: %v", ids(other))
 	}
 }
 

@@ -50,7 +50,7 @@ func eligibleInstance(scope, guid, principal, principalType, roleID, end string)
 		"type": "Microsoft.Authorization/roleEligibilityScheduleInstances",
 		"properties": map[string]any{"scope": scope, "principalId": principal, "principalType": principalType, "roleDefinitionId": roleID,
 			"roleEligibilityScheduleId": scope + "/providers/Microsoft.Authorization/roleEligibilitySchedules/" + guid,
-			"status": "Provisioned", "memberType": "Direct", "startDateTime": "2026-01-01T00:00:00Z", "endDateTime": end}}
+			"status":                    "Provisioned", "memberType": "Direct", "startDateTime": "2026-01-01T00:00:00Z", "endDateTime": end}}
 }
 
 // fxBroadGroup is the index of the group Graph counts 500 members in;

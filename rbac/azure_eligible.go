@@ -90,8 +90,8 @@ func (ix *Index) AzureEligibleOf(id Identity, a *Attributes, now time.Time) (out
 		if _, reaches := azureScopeOf(d, e.Scope); !reaches || !e.InForce(now) || !p.Is(e.PrincipalID) {
 			continue
 		}
-		r, ok := d.Role(e.RoleDefinitionID)
-		if !ok {
+		r, known := d.Role(e.RoleDefinitionID)
+		if !known {
 			missing = append(missing, e.RoleDefinitionID)
 			continue
 		}
