@@ -51,7 +51,9 @@ type WhoCanAnswer struct {
 	// Subjects.
 	Members []identity.Members `json:"members,omitempty"`
 	// Eligible (--eligible) are who may activate membership of a group
-	// that holds the request (PIM for Groups): never active access.
+	// that holds the request (PIM for Groups), or an Azure role assignment
+	// that would allow it (PIM for Azure resources, Azure set): never
+	// active access.
 	Eligible []EligibleGrant `json:"eligible,omitempty"`
 	// AzureDoors are the Azure principals that reach the request through
 	// Azure's control plane (with the managed cluster's settings read):
@@ -88,7 +90,9 @@ type WhatCanAnswer struct {
 	// count them.
 	Memberships *Memberships `json:"memberships,omitempty"`
 	// Eligible are the groups the user may activate membership of (PIM)
-	// that the cluster grants something: never active access.
+	// that the cluster grants something, and the Azure role assignments
+	// it may activate (PIM for Azure resources) that grant something in
+	// the cluster: never active access.
 	Eligible []EligibleGrant `json:"eligible,omitempty"`
 	// WorkloadIdentities are the Azure identities a service account's
 	// pods act as (status matched), or what its client-id annotation
@@ -121,8 +125,9 @@ type CanAnswer struct {
 	// with its chain; the decision counts them.
 	Memberships *Memberships `json:"memberships,omitempty"`
 	// Eligible, when the request is not allowed, are the groups the user
-	// may activate membership of (PIM) that would allow it: never
-	// active access.
+	// may activate membership of (PIM for Groups), and the Azure role
+	// assignments it may activate (PIM for Azure resources), that would
+	// allow it: never active access.
 	Eligible []EligibleGrant `json:"eligible,omitempty"`
 }
 
@@ -160,10 +165,12 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	warns = append(warns, s.checkNamespace(ctx, namespace)...)
 	subject, m, pws, failed := s.withGroups(ctx, subject)
 	warns = append(warns, pws...)
+	azEligible, aws := s.azureEligibleOf(subject, nil)
+	warns = append(warns, aws...)
 	res := s.Index.WhatCan(subject.Identity(), namespace)
 	res.Warnings = s.warnings(warns, res.Warnings)
 	ans := &WhatCanAnswer{APIVersion: rbac.APIVersion, Kind: KindWhatCan, Subject: subject, WhatCanResult: res, Memberships: m}
-	ans.Eligible = s.eligibleFor(subject, m, nil)
+	ans.Eligible = append(s.eligibleFor(subject, m, nil), azEligible...)
 	var dws []rbac.Warning
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
@@ -207,7 +214,9 @@ func (s *Session) Can(ctx context.Context, subject rbac.Subject, r Request) (*Ca
 		ans.Incomplete = true
 	}
 	if !res.Allowed {
-		ans.Eligible = s.eligibleFor(subject, m, &at)
+		azEligible, aws := s.azureEligibleOf(subject, &at)
+		ans.Eligible = append(s.eligibleFor(subject, m, &at), azEligible...)
+		ans.Warnings = append(ans.Warnings, aws...)
 	}
 	if !res.Allowed && m == nil && membershipsUnknown(subject) {
 		// A group may allow what the user's own identity does not: say

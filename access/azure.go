@@ -135,6 +135,12 @@ func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.S
 			ids = append(ids, as.PrincipalID)
 		}
 	}
+	for _, e := range data.Eligible {
+		if k := strings.ToLower(e.PrincipalID); !seen[k] {
+			seen[k] = true
+			ids = append(ids, e.PrincipalID)
+		}
+	}
 	if len(ids) > 0 {
 		dir, err := z.ARM.Directory(ctx, ids)
 		switch {

@@ -47,8 +47,13 @@ type EligibleGrant struct {
 	// (and Via the groups between them).
 	Through *identity.Principal  `json:"through,omitempty"`
 	Via     []identity.Principal `json:"via,omitempty"`
-	// Paths are what the group is granted (can, who-can).
+	// Paths are what the group is granted (can, who-can); for an
+	// eligible Azure role assignment, what activating it would grant.
 	Paths []rbac.Path `json:"paths,omitempty"`
+	// Azure is set for an eligible Azure role assignment (PIM for Azure
+	// resources) in place of Group: the role, its scope and what it
+	// would grant.
+	Azure *rbac.AzureEligible `json:"azure,omitempty"`
 }
 
 // Until is the eligibility's end for people: "until 2027-01-31" or
@@ -169,8 +174,10 @@ func (s *Session) ExpandGroups(ctx context.Context, ans *WhoCanAnswer, limit int
 // groups it names through PIM for Groups, and of the groups nested in
 // them when ExpandGroups ran first.
 func (s *Session) Eligible(ctx context.Context, ans *WhoCanAnswer) {
+	s.azureEligible(ans)
+	defer sortEligible(ans.Eligible)
 	if s.App.People == nil {
-		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnEligible, "--eligible: no directory to ask: sign in with Entra ID (kubelogin, --login) for Microsoft Graph, or give --directory FILE (kubectl access snapshot --entra)"))
+		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnEligible, "--eligible: no directory to ask for PIM for Groups: sign in with Entra ID (kubelogin, --login) for Microsoft Graph, or give --directory FILE (kubectl access snapshot --entra)"))
 		ans.Incomplete = true
 		return
 	}
@@ -212,9 +219,6 @@ func (s *Session) Eligible(ctx context.Context, ans *WhoCanAnswer) {
 			ans.Eligible = append(ans.Eligible, eg)
 		}
 	}
-	slices.SortStableFunc(ans.Eligible, func(a, b EligibleGrant) int {
-		return cmp.Compare(strings.ToLower(a.Principal.Label()), strings.ToLower(b.Principal.Label()))
-	})
 	if err != nil {
 		ans.Incomplete = true
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnEligible, "--eligible: %s: %v", s.App.People.Source(), err))

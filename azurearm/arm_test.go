@@ -36,6 +36,7 @@ const (
 
 	assignmentsOf = "/providers/Microsoft.Authorization/roleAssignments"
 	deniesOf      = "/providers/Microsoft.Authorization/denyAssignments"
+	eligibleOf    = "/providers/Microsoft.Authorization/roleEligibilityScheduleInstances"
 )
 
 func roleID(guid string) string {
@@ -151,8 +152,29 @@ func TestLoad(t *testing.T) {
 	if d.ClusterID != cluster {
 		t.Errorf("cluster id = %q", d.ClusterID)
 	}
-	if len(progress) != 6 || progress[5] != [2]int{6, 6} {
-		t.Errorf("progress = %v, want 6 calls ending at 6/6", progress)
+	if len(progress) != 9 || progress[8] != [2]int{9, 9} {
+		t.Errorf("progress = %v, want 9 calls ending at 9/9 (3 lists at 3 scopes)", progress)
+	}
+
+	// PIM's eligible assignments: the cluster's list brings the
+	// subscription's (inherited) and its own, web's its own, not another
+	// cluster's; with their dates and member type, apart from the active
+	// assignments.
+	wantE := []string{"e1e10000-0000-4000-8000-000000000002", "e1e10000-0000-4000-8000-000000000001", "e1e10000-0000-4000-8000-000000000003"}
+	if diff := cmp.Diff(wantE, names(d.Eligible, func(e azurerbac.EligibleAssignment) string { return e.ID })); diff != "" {
+		t.Errorf("eligible assignments (-want +got):\n%s", diff)
+	}
+	wantEl := azurerbac.EligibleAssignment{ID: sub + "/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/e1e10000-0000-4000-8000-000000000002",
+		Scope: sub, PrincipalID: teamA, PrincipalType: "Group", RoleDefinitionID: roleID(admin),
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MemberType: "Inherited", Status: "Provisioned"}
+	if diff := cmp.Diff(wantEl, d.Eligible[0]); diff != "" {
+		t.Errorf("eligible assignment (-want +got):\n%s", diff)
+	}
+	if e := d.Eligible[2]; !e.End.Equal(time.Date(2029, 6, 30, 0, 0, 0, 0, time.UTC)) || e.PrincipalType != "User" || e.Start.Nanosecond() != 123456700 {
+		t.Errorf("web's eligible assignment's dates: %+v", e)
+	}
+	if len(d.EligibleGaps) != 0 {
+		t.Errorf("eligible gaps = %q, want none", d.EligibleGaps)
 	}
 }
 
@@ -167,13 +189,24 @@ func TestLoadGaps(t *testing.T) {
 		wantAssign int
 		wantRoles  int
 		wantDenies int
-		requests   map[string]int // path -> requests
-		minTime    time.Duration
+		// wantEligible is how many eligible assignments load (2 at the
+		// cluster, 1 in web, unless said), wantEGaps their gaps.
+		wantEligible int
+		wantEGaps    []string
+		requests     map[string]int // path -> requests
+		minTime      time.Duration
 	}{{
 		name:       "403 on one namespace's assignments",
 		faults:     map[string]fault{locked + assignmentsOf: forbidden},
 		wantGaps:   []string{"role assignments at " + locked + ": forbidden (the Azure identity needs Microsoft.Authorization/roleAssignments/read there, e.g. the Reader role)"},
 		wantAssign: 10, wantRoles: 4, wantDenies: 3,
+	}, {
+		// PIM's list refused: a gap of the eligible list only; the active
+		// assignments are whole (no gap in Gaps).
+		name:       "403 on the cluster's eligible assignments",
+		faults:     map[string]fault{cluster + eligibleOf: forbidden},
+		wantEGaps:  []string{"eligible role assignments (PIM) at " + cluster + ": forbidden (the Azure identity needs Microsoft.Authorization/roleEligibilityScheduleInstances/read there, e.g. the Reader role; eligible access is not listed, active access is)"},
+		wantAssign: 11, wantRoles: 4, wantDenies: 3, wantEligible: 1,
 	}, {
 		name:       "403 on a role definition",
 		faults:     map[string]fault{roleID(writer): forbidden},
@@ -218,6 +251,16 @@ func TestLoadGaps(t *testing.T) {
 			}
 			if len(d.Denies) != tc.wantDenies {
 				t.Errorf("loaded %d deny assignments, want %d", len(d.Denies), tc.wantDenies)
+			}
+			want := tc.wantEligible
+			if want == 0 {
+				want = 3
+			}
+			if len(d.Eligible) != want {
+				t.Errorf("loaded %d eligible assignments, want %d", len(d.Eligible), want)
+			}
+			if diff := cmp.Diff(tc.wantEGaps, d.EligibleGaps); diff != "" {
+				t.Errorf("eligible gaps (-want +got):\n%s", diff)
 			}
 			for p, n := range tc.requests {
 				if got := a.requestsTo(p); got != n {

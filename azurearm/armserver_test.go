@@ -40,8 +40,11 @@ type fixture struct {
 	RoleAssignments []json.RawMessage `json:"roleAssignments"`
 	RoleDefinitions []json.RawMessage `json:"roleDefinitions"`
 	DenyAssignments []json.RawMessage `json:"denyAssignments"`
-	Subscriptions   []json.RawMessage `json:"subscriptions"`
-	ManagedClusters []json.RawMessage `json:"managedClusters"`
+	// RoleEligibilityScheduleInstances are PIM for Azure resources'
+	// eligible assignments.
+	RoleEligibilityScheduleInstances []json.RawMessage `json:"roleEligibilityScheduleInstances"`
+	Subscriptions                    []json.RawMessage `json:"subscriptions"`
+	ManagedClusters                  []json.RawMessage `json:"managedClusters"`
 }
 
 func loadFixture(t testing.TB) fixture {
@@ -90,7 +93,8 @@ type fault struct {
 }
 
 // fakeARM serves ARM's role assignment, role definition, deny assignment,
-// subscription and managed cluster APIs on loopback TLS, as ARM shapes
+// role eligibility schedule instance (PIM), subscription and managed
+// cluster APIs on loopback TLS, as ARM shapes
 // them: bearer tokens of the issuer only, $filter=atScope() on the lists
 // of assignments, paging by nextLink with $skipToken.
 type fakeARM struct {
@@ -100,10 +104,10 @@ type fakeARM struct {
 	delay    time.Duration
 
 	// byScope holds role and deny assignments by lower-case scope.
-	assignments, denies map[string][]item
-	definitions         map[string]item // by lower-case GUID
-	subscriptions       []item
-	clusters            []item
+	assignments, denies, eligible map[string][]item
+	definitions                   map[string]item // by lower-case GUID
+	subscriptions                 []item
+	clusters                      []item
 
 	mu          sync.Mutex
 	faults      map[string]*fault // by lower-case path
@@ -123,13 +127,16 @@ func newFakeARM(t testing.TB, f fixture) *fakeARM {
 		t.Fatal(err)
 	}
 	t.Cleanup(is.Close)
-	a := &fakeARM{issuer: is, pageSize: 2, assignments: map[string][]item{}, denies: map[string][]item{},
+	a := &fakeARM{issuer: is, pageSize: 2, assignments: map[string][]item{}, denies: map[string][]item{}, eligible: map[string][]item{},
 		definitions: map[string]item{}, faults: map[string]*fault{}, tokens: map[string]bool{}, paths: map[string]int{}}
 	for _, it := range items(t, f.RoleAssignments) {
 		a.assignments[it.scope] = append(a.assignments[it.scope], it)
 	}
 	for _, it := range items(t, f.DenyAssignments) {
 		a.denies[it.scope] = append(a.denies[it.scope], it)
+	}
+	for _, it := range items(t, f.RoleEligibilityScheduleInstances) {
+		a.eligible[it.scope] = append(a.eligible[it.scope], it)
 	}
 	for _, it := range items(t, f.RoleDefinitions) {
 		a.definitions[path.Base(it.id)] = it
@@ -277,6 +284,14 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 			from = a.denies
 		}
 		a.page(w, r, "2022-04-01", atScopeOf(from, scope))
+	case strings.HasSuffix(p, authz+"roleeligibilityscheduleinstances"):
+		// PIM's list serves atScope() too (and asTarget(), principalId eq,
+		// which the loader does not ask for).
+		if q.Get("$filter") != "atScope()" {
+			writeARMError(w, http.StatusBadRequest, "UnsupportedQuery", "the test server serves $filter=atScope() only")
+			return
+		}
+		a.page(w, r, "2020-10-01", atScopeOf(a.eligible, strings.TrimSuffix(p, authz+"roleeligibilityscheduleinstances")))
 	case strings.Contains(p, authz+"roledefinitions/"):
 		if !apiVersion(w, r, "2022-04-01") {
 			return

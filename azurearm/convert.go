@@ -26,6 +26,34 @@ func assignment(v *armauthorization.RoleAssignment) (azurerbac.Assignment, bool)
 	return a, true
 }
 
+// eligibleAssignment is an ARM role eligibility schedule instance as the
+// engine reads it; false for one without properties.
+func eligibleAssignment(v *armauthorization.RoleEligibilityScheduleInstance) (azurerbac.EligibleAssignment, bool) {
+	if v == nil || v.Properties == nil {
+		return azurerbac.EligibleAssignment{}, false
+	}
+	p := v.Properties
+	e := azurerbac.EligibleAssignment{
+		ID:               deref(v.ID),
+		Scope:            deref(p.Scope),
+		PrincipalID:      deref(p.PrincipalID),
+		RoleDefinitionID: deref(p.RoleDefinitionID),
+		Condition:        deref(p.Condition),
+		Start:            deref(p.StartDateTime),
+		End:              deref(p.EndDateTime),
+	}
+	if p.PrincipalType != nil {
+		e.PrincipalType = string(*p.PrincipalType)
+	}
+	if p.MemberType != nil {
+		e.MemberType = string(*p.MemberType)
+	}
+	if p.Status != nil {
+		e.Status = string(*p.Status)
+	}
+	return e, true
+}
+
 // roleDefinition keeps what guard checks, the dataActions, and the
 // control-plane actions (the cluster's credentials, writing it, assigning
 // roles: the ways in through Azure).

@@ -47,6 +47,7 @@ const (
 	assignmentsHint = "the Azure identity needs Microsoft.Authorization/roleAssignments/read there, e.g. the Reader role"
 	deniesHint      = "the Azure identity needs Microsoft.Authorization/denyAssignments/read there, e.g. the Reader role"
 	rolesHint       = "the Azure identity needs Microsoft.Authorization/roleDefinitions/read, e.g. the Reader role"
+	eligibleHint    = "the Azure identity needs Microsoft.Authorization/roleEligibilityScheduleInstances/read there, e.g. the Reader role; eligible access is not listed, active access is"
 )
 
 // classify says what a failed ARM call means for a load: a gap (what could

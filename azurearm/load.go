@@ -119,6 +119,7 @@ type loader struct {
 	assignments *armauthorization.RoleAssignmentsClient
 	definitions *armauthorization.RoleDefinitionsClient
 	denies      *armauthorization.DenyAssignmentsClient
+	eligible    *armauthorization.RoleEligibilityScheduleInstancesClient
 	// inFlight bounds the ARM calls, not the goroutines: a goroutine per
 	// scope keeps the code straight, a token per call keeps ARM's load to
 	// Parallel.
@@ -159,7 +160,11 @@ func newLoader(subscription string, o Options) (*loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the ARM client: %w", err)
 	}
-	return &loader{assignments: ra, definitions: rd, denies: da,
+	el, err := armauthorization.NewRoleEligibilityScheduleInstancesClient(cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("create the ARM client: %w", err)
+	}
+	return &loader{assignments: ra, definitions: rd, denies: da, eligible: el,
 		inFlight: make(chan struct{}, o.parallel()), progress: o.Progress,
 		roles: map[string]*roleSlot{}}, nil
 }
@@ -170,9 +175,10 @@ func newLoader(subscription string, o Options) (*loader, error) {
 func (l *loader) load(ctx context.Context, clusterID string, scopes []string) (*azurerbac.Data, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	l.group = g
-	l.total = 2 * len(scopes)
+	l.total = 3 * len(scopes)
 	assigned := make([]scopeRead[azurerbac.Assignment], len(scopes))
 	denied := make([]scopeRead[azurerbac.DenyAssignment], len(scopes))
+	eligible := make([]scopeRead[azurerbac.EligibleAssignment], len(scopes))
 	for i, scope := range scopes {
 		// Only the cluster's list keeps what is inherited: a namespace's
 		// list repeats it.
@@ -186,6 +192,12 @@ func (l *loader) load(ctx context.Context, clusterID string, scopes []string) (*
 		g.Go(func() error {
 			r, err := l.listDenies(gctx, scope, exact)
 			denied[i] = r
+			l.finished()
+			return err
+		})
+		g.Go(func() error {
+			r, err := l.listEligible(gctx, scope, exact)
+			eligible[i] = r
 			l.finished()
 			return err
 		})
@@ -205,6 +217,12 @@ func (l *loader) load(ctx context.Context, clusterID string, scopes []string) (*
 			if gap != "" {
 				d.Gaps = append(d.Gaps, gap)
 			}
+		}
+		// What PIM could not list leaves the eligible lists partial, never
+		// the active answers.
+		d.Eligible = append(d.Eligible, eligible[i].items...)
+		if gap := eligible[i].gap; gap != "" {
+			d.EligibleGaps = append(d.EligibleGaps, gap)
 		}
 	}
 	// Role definitions are asked for in the order the lists happen to
@@ -303,6 +321,30 @@ func (l *loader) listDenies(ctx context.Context, scope string, exact bool) (scop
 	})
 	if err != nil {
 		gap, fatal := classify(ctx, "deny assignments at "+scope, deniesHint, err)
+		r.gap = gap
+		return r, fatal
+	}
+	return r, nil
+}
+
+// listEligible lists the eligible role assignments (PIM for Azure
+// resources: roleEligibilityScheduleInstances) at scope (exact: those made
+// at scope itself), and asks for the role definitions they name.
+func (l *loader) listEligible(ctx context.Context, scope string, exact bool) (scopeRead[azurerbac.EligibleAssignment], error) {
+	var r scopeRead[azurerbac.EligibleAssignment]
+	p := l.eligible.NewListForScopePager(scope, &armauthorization.RoleEligibilityScheduleInstancesClientListForScopeOptions{Filter: new(atScope)})
+	err := drain(ctx, l, p, func(page armauthorization.RoleEligibilityScheduleInstancesClientListForScopeResponse) {
+		for _, v := range page.Value {
+			e, ok := eligibleAssignment(v)
+			if !ok || exact && !sameScope(e.Scope, scope) {
+				continue
+			}
+			r.items = append(r.items, e)
+			l.wantRole(ctx, e.RoleDefinitionID)
+		}
+	})
+	if err != nil {
+		gap, fatal := classify(ctx, "eligible role assignments (PIM) at "+scope, eligibleHint, err)
 		r.gap = gap
 		return r, fatal
 	}

@@ -51,7 +51,11 @@ type Holder struct {
 // neither in the data nor built in: what they grant is not known.
 func (d *Data) Holders(action, scope string) (holders []Holder, unknown []string) {
 	d.prepare()
-	for _, a := range d.Assignments {
+	return d.holders(d.Assignments, action, scope)
+}
+
+func (d *Data) holders(as []Assignment, action, scope string) (holders []Holder, unknown []string) {
+	for _, a := range as {
 		if !d.reaches(a.Scope, scope) {
 			continue
 		}

@@ -137,6 +137,14 @@ type Data struct {
 	// accounts act as them). Their role assignments are among
 	// Assignments, at whatever scope they are.
 	Identities []ManagedIdentity `json:"managedIdentities,omitempty"`
+	// Eligible are the role assignments principals may activate through
+	// PIM for Azure resources (roleEligibilityScheduleInstances at the
+	// cluster's scope and above, and at each namespace's). Never counted
+	// by Decide or Holders: eligible access is shown apart.
+	Eligible []EligibleAssignment `json:"eligibleAssignments,omitempty"`
+	// EligibleGaps say what of the eligible assignments could not be
+	// read: the eligible lists are partial, the active answers are not.
+	EligibleGaps []string `json:"eligibleGaps,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -207,6 +215,12 @@ func (d *Data) Name(x *Directory) {
 		}
 		a.ManagedIdentity = strings.EqualFold(o.ServicePrincipalType, "ManagedIdentity")
 	}
+	for i := range d.Eligible {
+		e := &d.Eligible[i]
+		if o := byID[strings.ToLower(e.PrincipalID)]; o != nil && e.PrincipalName == "" {
+			e.PrincipalName = o.Name
+		}
+	}
 }
 
 // GuardDecides says whether Azure RBAC for Kubernetes authorization
@@ -218,7 +232,7 @@ func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureR
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities, Eligible: d.Eligible, EligibleGaps: d.EligibleGaps}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).
@@ -237,6 +251,12 @@ func (d *Data) prepare() {
 			// name there, which a certificate user may share.
 			if a.PrincipalName != "" && strings.EqualFold(a.PrincipalType, "User") {
 				d.byName[strings.ToLower(a.PrincipalName)] = a.PrincipalID
+			}
+		}
+		// A user only eligible is known by name too (can user:UPN).
+		for _, e := range d.Eligible {
+			if k := strings.ToLower(e.PrincipalName); k != "" && strings.EqualFold(e.PrincipalType, "User") && d.byName[k] == "" {
+				d.byName[k] = e.PrincipalID
 			}
 		}
 	})

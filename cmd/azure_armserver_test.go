@@ -25,8 +25,9 @@ import (
 )
 
 // fxARM serves the differential fixture as Azure Resource Manager does, on
-// loopback TLS, to the real armauthorization client: role assignments and
-// deny assignments listed at a scope with $filter=atScope() (those at the
+// loopback TLS, to the real armauthorization client: role assignments,
+// deny assignments and PIM's eligible assignments listed at a scope with
+// $filter=atScope() (those at the
 // scope and above it, management groups' included), role definitions by
 // id, the managed cluster (its fqdn the local API server's host). Every
 // call needs a token of the loopback Entra issuer.
@@ -37,6 +38,19 @@ type fxARM struct {
 	issuer   *entratest.Issuer
 	requests atomic.Int64
 	writes   atomic.Int64
+	// eligible are PIM's role eligibility schedule instances (ARM's JSON,
+	// set under fx's lock); forbidEligible makes their list a 403.
+	eligible       []map[string]any
+	forbidEligible atomic.Bool
+}
+
+// eligibleInstance is a role eligibility schedule instance as ARM lists it.
+func eligibleInstance(scope, guid, principal, principalType, roleID, end string) map[string]any {
+	return map[string]any{"id": scope + "/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/" + guid, "name": guid,
+		"type": "Microsoft.Authorization/roleEligibilityScheduleInstances",
+		"properties": map[string]any{"scope": scope, "principalId": principal, "principalType": principalType, "roleDefinitionId": roleID,
+			"roleEligibilityScheduleId": scope + "/providers/Microsoft.Authorization/roleEligibilitySchedules/" + guid,
+			"status":                    "Provisioned", "memberType": "Direct", "startDateTime": "2026-01-01T00:00:00Z", "endDateTime": end}}
 }
 
 // fxBroadGroup is the index of the group Graph counts 500 members in;
@@ -158,6 +172,25 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 			out = append(out, map[string]any{"id": d.Scope + "/providers/Microsoft.Authorization/denyAssignments/" + d.ID, "name": d.ID, "type": "Microsoft.Authorization/denyAssignments",
 				"properties": map[string]any{"denyAssignmentName": d.ID, "scope": d.Scope, "doNotApplyToChildScopes": d.NoChildren, "principals": ps, "excludePrincipals": ex,
 					"permissions": []map[string]any{{"actions": []string{}, "notActions": []string{}, "dataActions": d.Perm.DataActions, "notDataActions": d.Perm.NotDataActions}}}})
+		}
+		write(map[string]any{"value": out})
+	case strings.HasSuffix(lower, authz+"roleeligibilityscheduleinstances"):
+		scope := p[:len(p)-len(authz+"roleeligibilityscheduleinstances")]
+		if !atScope(scope) || r.URL.Query().Get("api-version") != "2020-10-01" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if a.forbidEligible.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization to perform action 'Microsoft.Authorization/roleEligibilityScheduleInstances/read'."}}`)
+			return
+		}
+		var out []map[string]any
+		for _, e := range a.eligible {
+			if guardhook.Under(scope, e["properties"].(map[string]any)["scope"].(string)) {
+				out = append(out, e)
+			}
 		}
 		write(map[string]any{"value": out})
 	case strings.Contains(lower, authz+"roledefinitions/"):

@@ -349,6 +349,49 @@ func TestAzureRBACDifferential(t *testing.T) {
 			t.Errorf("assignment %s of %s %s is named %q, want %q", a.ID, a.PrincipalType, a.PrincipalID, a.PrincipalName, want)
 		}
 	}
+	// PIM for Azure resources, live: an eligible assignment of the
+	// Cluster Admin role is read from ARM's roleEligibilityScheduleInstances
+	// and listed apart, never as access; a 403 on that list is a warning
+	// of the eligible list only, the active answer as whole as before.
+	const eligibleOID = "e1e1e1e1-0000-4000-8000-0000000000e1"
+	armSrv.fx.Lock()
+	armSrv.eligible = []map[string]any{eligibleInstance(fx.Cluster, "e1000000-0000-4000-8000-0000000000e1", eligibleOID, "User", fx.Roles[0].ID, "2031-01-01T00:00:00Z")}
+	armSrv.fx.Unlock()
+	canEligible := []string{"can", "user:" + eligibleOID, "delete", "namespaces", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster}
+	out, errOut, code := runWith(t, withARM, canEligible...)
+	if code != ExitDenied || !strings.Contains(out, `eligible (PIM for Azure resources), not active: user:`+eligibleOID+` may activate role "Azure Kubernetes Service RBAC Cluster Admin" at cluster aks-prod until 2031-01-01, which would allow it via Azure`) {
+		t.Errorf("can, eligible through PIM for Azure resources: code %d, want %d (no)\n%s\n%s", code, ExitDenied, out, errOut)
+	}
+	wjs, errOut, code := runWith(t, withARM, "who-can", "delete", "namespaces", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "--eligible", "-o", "json")
+	var wc access.WhoCanAnswer
+	if err := json.Unmarshal([]byte(wjs), &wc); err != nil || code != ExitOK {
+		t.Fatalf("who-can --eligible --azure-rbac: code %d %v\n%s", code, err, errOut)
+	}
+	if len(wc.Eligible) != 1 || wc.Eligible[0].Azure == nil || wc.Eligible[0].Principal.ID != eligibleOID || wc.Eligible[0].End.Format("2006-01-02") != "2031-01-01" ||
+		wc.Eligible[0].Azure.RoleName != "Azure Kubernetes Service RBAC Cluster Admin" || wc.Eligible[0].Azure.DataAction != "Microsoft.ContainerService/managedClusters/*" {
+		t.Errorf("who-can --eligible --azure-rbac: eligible %+v", wc.Eligible)
+	}
+	for _, s := range wc.Subjects {
+		if s.Name == eligibleOID {
+			t.Errorf("the eligible principal is listed as allowed: %+v", s)
+		}
+	}
+	armSrv.forbidEligible.Store(true)
+	fjs, errOut, code := runWith(t, withARM, "snapshot", kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster, "-o", "json")
+	var forbidden rbac.Snapshot
+	if err := json.Unmarshal([]byte(fjs), &forbidden); err != nil || code != ExitOK || forbidden.Azure == nil {
+		t.Fatalf("snapshot --azure-rbac, PIM's list forbidden: code %d %v\n%s", code, err, errOut)
+	}
+	if d := forbidden.Azure; len(d.Gaps) != 0 || len(d.Eligible) != 0 || len(d.EligibleGaps) == 0 ||
+		!strings.Contains(d.EligibleGaps[0], "eligible role assignments (PIM) at "+fx.Cluster+": forbidden") {
+		t.Errorf("PIM's list forbidden: gaps %q, eligible gaps %q, %d eligible", d.Gaps, d.EligibleGaps, len(d.Eligible))
+	}
+	out, errOut, code = runWith(t, withARM, canEligible...)
+	if code != ExitDenied || strings.Contains(out, "eligible (PIM") || !strings.Contains(errOut, "eligible Azure role assignments (PIM for Azure resources) could not all be read") {
+		t.Errorf("can with PIM's list forbidden: code %d, want %d (a denial, complete) and a warning\n%s\n%s", code, ExitDenied, out, errOut)
+	}
+	armSrv.forbidEligible.Store(false)
+
 	// A fleet: --azure-rbac signs in to Azure once and each context finds
 	// its own AKS cluster by its server (both contexts here are the same
 	// cluster), so every member's who-can lists the Azure principals.
@@ -407,7 +450,7 @@ func TestAzureRBACDifferential(t *testing.T) {
 	// A cluster id that is not the kubeconfig's cluster is refused, and the
 	// answer is incomplete rather than decided by another cluster's data.
 	other := strings.Replace(fx.Cluster, "aks-prod", "aks-dev", 1)
-	out, errOut, code := runWith(t, withARM, "can", "user:"+fx.Users[5].UPN, "--oid", fx.Users[5].OID, "escalate", "clusterroles.rbac.authorization.k8s.io", kc, "--azure-rbac", "--azure-cluster-id", other)
+	out, errOut, code = runWith(t, withARM, "can", "user:"+fx.Users[5].UPN, "--oid", fx.Users[5].OID, "escalate", "clusterroles.rbac.authorization.k8s.io", kc, "--azure-rbac", "--azure-cluster-id", other)
 	if code != ExitError || !strings.Contains(errOut, "Azure role assignments could not be read") {
 		t.Errorf("can --azure-cluster-id of another cluster: code %d, want %d\n%s\n%s", code, ExitError, out, errOut)
 	}

@@ -286,6 +286,14 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 	}
 	for i := range ans.Eligible {
 		e := &ans.Eligible[i]
+		if e.Azure != nil {
+			if len(e.Paths) == 0 { // a door that reconfigures the cluster
+				fmt.Fprintf(out, "eligible (PIM for Azure resources), not active: %s may activate %s %s\n", cell(principalLabel(e.Principal)), cell(e.AzureLine()), cell(e.Until()))
+				continue
+			}
+			fmt.Fprintf(out, "eligible (PIM for Azure resources), not active: %s may activate %s %s, which would allow it via %s\n", cell(principalLabel(e.Principal)), cell(e.AzureLine()), cell(e.Until()), cell(firstVia(e.Paths)))
+			continue
+		}
 		fmt.Fprintf(out, "eligible (PIM), not active: %s may activate %s of %s %s, which would allow it via %s\n", who, cell(e.AccessID), cell(groupName(app.Names, e.Group)), cell(e.Until()), cell(firstVia(e.Paths)))
 	}
 	printSubjectDoors(out, ans.AzureDoors)

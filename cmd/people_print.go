@@ -44,6 +44,10 @@ func printEligible(w io.Writer, names identity.Names, es []access.EligibleGrant,
 	fmt.Fprintln(t, "PRINCIPAL\tELIGIBLE FOR\tUNTIL\tWHICH HOLDS IT VIA")
 	for i := range es {
 		e := &es[i]
+		if e.Azure != nil {
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(principalLabel(e.Principal)), cell(e.AzureLine()+" (PIM for Azure resources)"), cell(strings.TrimPrefix(e.Until(), "until ")), cell(heldVia(e.Paths)))
+			continue
+		}
 		group := groupName(names, e.Group)
 		if e.Through != nil {
 			var via []string
@@ -52,16 +56,21 @@ func printEligible(w io.Writer, names identity.Names, es []access.EligibleGrant,
 			}
 			group += " (in " + strings.Join(append(via, cmpName(*e.Through, names)), " > ") + ")"
 		}
-		held := ""
-		if len(e.Paths) > 0 {
-			held = via(e.Paths[0])
-			if len(e.Paths) > 1 {
-				held += fmt.Sprintf(" (+%d)", len(e.Paths)-1)
-			}
-		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(principalLabel(e.Principal)), cell(e.AccessID+" of "+group), cell(strings.TrimPrefix(e.Until(), "until ")), cell(held))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(principalLabel(e.Principal)), cell(e.AccessID+" of "+group), cell(strings.TrimPrefix(e.Until(), "until ")), cell(heldVia(e.Paths)))
 	}
 	_ = t.Flush() // the command's output
+}
+
+// heldVia is the first path of an eligible grant, and how many more.
+func heldVia(ps []rbac.Path) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	held := via(ps[0])
+	if len(ps) > 1 {
+		held += fmt.Sprintf(" (+%d)", len(ps)-1)
+	}
+	return held
 }
 
 // printMembers lists the members of each group a who-can answer names.
@@ -124,6 +133,10 @@ func memberRows(ans *access.WhoCanAnswer, names identity.Names) [][]string {
 	}
 	for i := range ans.Eligible {
 		e := &ans.Eligible[i]
+		if e.Azure != nil {
+			add(e.Principal, "eligible (PIM for Azure resources): can activate "+e.AzureLine()+" "+e.Until()+", not active", e.Paths)
+			continue
+		}
 		add(e.Principal, "eligible (PIM) for "+e.AccessID+" of "+groupName(names, e.Group)+" "+e.Until()+", not active", e.Paths)
 	}
 	return out
@@ -150,6 +163,9 @@ func principalSubject(p identity.Principal) string {
 // principalLabel is a principal for a table cell.
 func principalLabel(p identity.Principal) string {
 	out := principalSubject(p)
+	if p.Kind == identity.KindGroup && p.DisplayName != "" && p.DisplayName != p.ID {
+		out += " (" + p.DisplayName + ")"
+	}
 	if p.Guest {
 		out += " (guest)"
 	}

@@ -184,7 +184,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 	}
 	printVerification(o.Out, ans.Verification)
 	printMemberships(o.Out, o.Input.names, ans.Subject, ans.Memberships, wide)
-	printEligible(o.Out, o.Input.names, ans.Eligible, "Eligible through PIM: not active; activating membership of these groups would add what they hold (what-can group:ID)")
+	printEligible(o.Out, o.Input.names, ans.Eligible, "Eligible through PIM: not active; activating membership of these groups (what-can group:ID), or these Azure role assignments, would add what they hold")
 	printSubjectDoors(o.Out, ans.AzureDoors)
 	printWorkloadIdentities(o.Out, ans.WorkloadIdentities)
 	return nil

@@ -75,7 +75,7 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 	c.Flags().BoolVar(&o.Transitive, "transitive", false, "Also list who reaches the request through a service account that holds it (creating pods in its namespace, exec into its pods, minting its token), each with the chain; the default is the authorizer's direct answer")
 	c.Flags().BoolVar(&o.ExpandGroups, "expand-groups", false, "Also list who is in each Entra group of the answer, transitively (users, guests marked, service principals, nested groups with their chain), from Microsoft Graph or --directory")
 	c.Flags().IntVar(&o.MemberLimit, "member-limit", access.DefaultMemberLimit, "With --expand-groups: the most members listed per group (the count says how many there are)")
-	c.Flags().BoolVar(&o.Eligible, "eligible", false, "Also list who may activate membership of those groups through Privileged Identity Management (PIM for Groups): eligible, never active access")
+	c.Flags().BoolVar(&o.Eligible, "eligible", false, "Also list who may activate membership of those groups through Privileged Identity Management (PIM for Groups), and the eligible Azure role assignments that would allow it (PIM for Azure resources): eligible, never active access")
 	o.Fleet = addFleetFlags(c, r)
 	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In any namespace: RoleBindings of every namespace count (each path says which)")
 	return c

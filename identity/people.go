@@ -132,9 +132,11 @@ func (m *Members) People() (people, guests int) {
 // Eligibility is one PIM for Groups eligibility schedule: Principal may
 // activate AccessID (member or owner) of Group until End.
 type Eligibility struct {
-	Group     Principal `json:"group"`
+	// Group is the group whose membership may be activated (PIM for
+	// Groups); zero for an eligible Azure role assignment.
+	Group     Principal `json:"group,omitzero"`
 	Principal Principal `json:"principal"`
-	AccessID  string    `json:"accessId"` // member or owner
+	AccessID  string    `json:"accessId,omitempty"` // member or owner
 	Start     time.Time `json:"start,omitzero"`
 	// End is when the eligibility ends; zero: never.
 	End time.Time `json:"end,omitzero"`

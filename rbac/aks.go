@@ -157,6 +157,18 @@ func (ix *Index) AzureDoorsOf(id Identity) ([]AzureDoor, []Warning) {
 	if d == nil {
 		return nil, nil
 	}
+	p, ok := azurePrincipalOf(d, id)
+	if !ok {
+		return nil, nil
+	}
+	return ix.azureDoors(func(door) ([]Path, bool) { return nil, true }, &p)
+}
+
+// azurePrincipalOf is the Azure principal an identity is, as Azure's
+// control plane sees it: its object id (given, its name when one, or the
+// one assignments give its UPN) and its groups that are object ids; false
+// when it has neither.
+func azurePrincipalOf(d *azurerbac.Data, id Identity) (azurerbac.Principal, bool) {
 	var p azurerbac.Principal
 	for _, g := range id.Groups {
 		if IsGUID(g) {
@@ -171,10 +183,7 @@ func (ix *Index) AzureDoorsOf(id Identity) ([]AzureDoor, []Warning) {
 	case id.Name != "":
 		p.ObjectID = d.ObjectID(id.Name)
 	}
-	if p.ObjectID == "" && len(p.Groups) == 0 {
-		return nil, nil
-	}
-	return ix.azureDoors(func(door) ([]Path, bool) { return nil, true }, &p)
+	return p, p.ObjectID != "" || len(p.Groups) > 0
 }
 
 func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.Principal, raw ...bool) ([]AzureDoor, []Warning) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -32,6 +33,19 @@ type armItem struct {
 	PrincipalName    string `json:"principalName"`
 	RoleDefinitionID string `json:"roleDefinitionId"`
 	Condition        string `json:"condition"`
+
+	// An eligible role assignment's (roleEligibilityScheduleInstances).
+	StartDateTime             string `json:"startDateTime"`
+	EndDateTime               string `json:"endDateTime"`
+	MemberType                string `json:"memberType"`
+	Status                    string `json:"status"`
+	RoleEligibilityScheduleID string `json:"roleEligibilityScheduleId"`
+	ExpandedProperties        *struct {
+		Principal struct {
+			DisplayName string `json:"displayName"`
+			Email       string `json:"email"`
+		} `json:"principal"`
+	} `json:"expandedProperties"`
 
 	RoleName    string                 `json:"roleName"`
 	Permissions []azurerbac.Permission `json:"permissions"`
@@ -122,6 +136,17 @@ func (l *loader) azureFile(name string, data []byte) error {
 			}
 			d.AddCredential(azurerbac.FederatedCredential{ID: it.ID, Name: it.Name, Issuer: it.Issuer, Subject: it.Subject, Audiences: it.Audiences})
 			continue
+		case strings.HasSuffix(typ, "/roleeligibilityscheduleinstances") || strings.HasSuffix(typ, "/roleeligibilityschedules") ||
+			typ == "" && it.RoleEligibilityScheduleID != "":
+			e, err := eligible(&it)
+			if err != nil {
+				return fmt.Errorf("%s: %v", at, err)
+			}
+			if j := slices.IndexFunc(d.Eligible, func(x azurerbac.EligibleAssignment) bool { return strings.EqualFold(x.ID, e.ID) }); j >= 0 {
+				d.Eligible[j] = e
+				continue
+			}
+			d.Eligible = append(d.Eligible, e)
 		case strings.HasSuffix(typ, "/roleassignments") || typ == "" && it.RoleDefinitionID != "" && it.PrincipalID != "":
 			if it.ID == "" || it.Scope == "" || it.PrincipalID == "" || it.RoleDefinitionID == "" {
 				return fmt.Errorf("%s: a role assignment needs id, scope, principalId and roleDefinitionId", at)
@@ -165,8 +190,8 @@ func (l *loader) azureFile(name string, data []byte) error {
 			}
 			d.Denies = append(d.Denies, x)
 		default:
-			return fmt.Errorf("%s: neither a role assignment, a role definition, a deny assignment, a managed identity nor a federated credential: -f reads the JSON of "+
-				"`az role assignment list`, `az role definition list`, `az identity list`, `az identity federated-credential list` and ARM's list responses", at)
+			return fmt.Errorf("%s: neither a role assignment, a role definition, a deny assignment, an eligible role assignment, a managed identity nor a federated credential: -f reads the JSON of "+
+				"`az role assignment list`, `az role definition list`, `az identity list`, `az identity federated-credential list` and ARM's list responses (roleEligibilityScheduleInstances too)", at)
 		}
 		rbacItems++
 	}
@@ -176,6 +201,40 @@ func (l *loader) azureFile(name string, data []byte) error {
 		l.identityFiles++
 	}
 	return nil
+}
+
+// eligible reads an eligible role assignment (ARM's
+// roleEligibilityScheduleInstances or roleEligibilitySchedules, as ARM
+// lists them and `az rest` prints them).
+func eligible(it *armItem) (azurerbac.EligibleAssignment, error) {
+	if it.ID == "" || it.Scope == "" || it.PrincipalID == "" || it.RoleDefinitionID == "" {
+		return azurerbac.EligibleAssignment{}, fmt.Errorf("an eligible role assignment needs id, scope, principalId and roleDefinitionId")
+	}
+	e := azurerbac.EligibleAssignment{ID: it.ID, Scope: it.Scope, PrincipalID: it.PrincipalID, PrincipalType: it.PrincipalType,
+		PrincipalName: it.PrincipalName, RoleDefinitionID: it.RoleDefinitionID, MemberType: it.MemberType, Status: it.Status, Condition: it.Condition}
+	if x := it.ExpandedProperties; x != nil && e.PrincipalName == "" {
+		// A user's email is most often its UPN; anyone else has a
+		// display name only.
+		e.PrincipalName = x.Principal.DisplayName
+		if strings.EqualFold(e.PrincipalType, "User") && x.Principal.Email != "" {
+			e.PrincipalName = x.Principal.Email
+		}
+	}
+	for _, t := range []struct {
+		field string
+		in    string
+		out   *time.Time
+	}{{"startDateTime", it.StartDateTime, &e.Start}, {"endDateTime", it.EndDateTime, &e.End}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339Nano, t.in)
+		if err != nil {
+			return e, fmt.Errorf("eligible role assignment %s: %s %q is not a date and time (RFC 3339)", it.ID, t.field, t.in)
+		}
+		*t.out = v
+	}
+	return e, nil
 }
 
 func roleGUID(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }
@@ -201,6 +260,8 @@ func (l *loader) mergeAzure(s *azurerbac.Data) {
 	d.Roles = append(d.Roles, s.Roles...)
 	d.Denies = append(d.Denies, s.Denies...)
 	d.Gaps = append(d.Gaps, s.Gaps...)
+	d.Eligible = append(d.Eligible, s.Eligible...)
+	d.EligibleGaps = append(d.EligibleGaps, s.EligibleGaps...)
 	if d.Cluster == nil {
 		d.Cluster = s.Cluster
 	}
@@ -226,6 +287,9 @@ func clusterIDs(d *azurerbac.Data) []string {
 	}
 	for _, x := range d.Denies {
 		add(x.Scope)
+	}
+	for _, e := range d.Eligible {
+		add(e.Scope)
 	}
 	slices.Sort(out)
 	return out

@@ -102,6 +102,8 @@ func TestReadAzureErrors(t *testing.T) {
 		{"inherited.json", `[{"id": "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a", "scope": "/subscriptions/s", "principalId": "p", "roleDefinitionId": "r"}]`, "give --azure-cluster-id", true},
 		{"two.json", `[{"id": "a", "scope": "` + aksProd + `", "principalId": "p", "roleDefinitionId": "r"}, {"id": "b", "scope": "` + strings.Replace(aksProd, "aks-prod", "aks-dev", 1) + `", "principalId": "p", "roleDefinitionId": "r"}]`, "name 2 clusters", true},
 		{"only.json", `[{"id": "a", "scope": "` + aksProd + `", "principalId": "p", "roleDefinitionId": "r"}]`, "only Azure RBAC data was read", false},
+		{"eligible-partial.json", `{"value": [{"id": "e", "type": "Microsoft.Authorization/roleEligibilityScheduleInstances", "properties": {"scope": "` + aksProd + `", "principalId": "p"}}]}`, "an eligible role assignment needs id, scope, principalId and roleDefinitionId", true},
+		{"eligible-date.json", `{"value": [{"id": "e", "type": "Microsoft.Authorization/roleEligibilityScheduleInstances", "properties": {"scope": "` + aksProd + `", "principalId": "p", "roleDefinitionId": "r", "endDateTime": "next June"}}]}`, `endDateTime "next June" is not a date and time`, true},
 	} {
 		paths := []string{write(tc.name, tc.body)}
 		if tc.withRBAC {
@@ -155,5 +157,39 @@ func TestReadAzureAlone(t *testing.T) {
 	}
 	if _, _, err := source.ReadAzure(ctx, []string{dir + "/rbac.yaml"}, source.ReadOptions{}); !errors.Is(err, source.ErrEmpty) || !strings.Contains(err.Error(), "no Azure RBAC data") {
 		t.Errorf("RBAC objects alone: %v", err)
+	}
+}
+
+// TestReadEligible: ARM's list of roleEligibilityScheduleInstances (and
+// az rest's, the same JSON) is read as eligible assignments, apart from
+// the role assignments: dates, status, member type, the principal's name
+// from expandedProperties (a user's email, a group's display name); a
+// snapshot keeps them.
+func TestReadEligible(t *testing.T) {
+	dir := "../testdata/azure"
+	files := []string{filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "assignments-az.json"), filepath.Join(dir, "roles-az.json"), filepath.Join(dir, "eligible-rest.json")}
+	r, err := source.Read(t.Context(), files, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Snapshot.Azure
+	if d == nil || d.ClusterID != aksProd || len(d.Assignments) != 2 || len(d.Eligible) != 3 {
+		t.Fatalf("Azure data: %+v", d)
+	}
+	e := d.Eligible[0]
+	if e.PrincipalID != "a0000000-0000-4000-8000-000000000004" || e.PrincipalName != "dave@contoso.com" || e.PrincipalType != "User" ||
+		!strings.HasSuffix(e.Scope, "/namespaces/web") || e.End.Format("2006-01-02") != "2030-06-30" || e.Start.Format("2006-01-02") != "2026-01-15" ||
+		e.Status != "Provisioned" || e.MemberType != "Direct" || !strings.HasSuffix(e.RoleDefinitionID, "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb") {
+		t.Errorf("dave's eligibility: %+v", e)
+	}
+	if g := d.Eligible[1]; g.PrincipalName != "sre-oncall" || g.PrincipalType != "Group" || !g.End.IsZero() {
+		t.Errorf("the group's eligibility, with no end: %+v", g)
+	}
+	b, err := json.Marshal(r.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"eligibleAssignments":[{"id":"`+d.Eligible[0].ID) || !strings.Contains(string(b), `"endDateTime":"2030-06-30T00:00:00Z"`) {
+		t.Errorf("the snapshot does not keep the eligible assignments: %s", b)
 	}
 }
