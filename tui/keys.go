@@ -12,6 +12,8 @@ type KeyMap struct {
 	Home, End, Left, Right     key.Binding
 	Filter, Enter, Back        key.Binding
 	Reload, SignIn             key.Binding
+	// Problems lists every gap and warning of the load with its fix.
+	Problems key.Binding
 	Fix, Write, Apply, Copy    key.Binding
 	Category                   key.Binding
 	// Verify asks the cluster's own authorizer about the answer shown.
@@ -46,7 +48,7 @@ func (k *KeyMap) HelpGroups() []HelpGroup {
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
 		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Members, k.Verify, k.YAML}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy, k.Confirm, k.No}},
-		{"Session", []key.Binding{k.Reload, k.SignIn, k.Help, k.Quit, k.ForceQuit}},
+		{"Session", []key.Binding{k.Reload, k.SignIn, k.Problems, k.Help, k.Quit, k.ForceQuit}},
 	}
 }
 
@@ -78,6 +80,7 @@ func DefaultKeyMap() *KeyMap {
 		Back:       b("back", "esc"),
 		Reload:     b("reload", "r"),
 		SignIn:     b("sign in again", "L"),
+		Problems:   b("problems", "!"),
 		Fix:        b("show fix", "f"),
 		Write:      b("write fix to a file", "w"),
 		Apply:      b("apply fix", "a"),

@@ -57,3 +57,30 @@ func TestWhoCanMembers(t *testing.T) {
 		t.Errorf("AKS Cluster Admins' detail:\n%s", s)
 	}
 }
+
+// TestProblemsPanel: on an incomplete view, ! lists each gap with its
+// cause and what fixes it, and each warning; any key closes it.
+func TestProblemsPanel(t *testing.T) {
+	cat := source.Builtin()
+	app := &access.App{Files: []string{"../testdata/demo/cluster.yaml"}, Origin: access.Origin{Files: []string{"cluster.yaml"}},
+		Catalog: cat, Resolver: cluster.NewResolver(cat), Namespace: "default"}
+	f := start(t, app, 160, 50, Options{})
+	f.keys("!")
+	m, screen := f.finish()
+	s := plain(screen)
+	for _, want := range []string{"INCOMPLETE VIEW (! why)", "Problems of this view", "GAP     could not read roles contractor in namespace payments",
+		"cause: RoleBinding payments/contractor references it", "fix:   add it to the input (-f), or read the cluster",
+		"WARNING the input references 6 of Kubernetes' default roles", "fix:   add the default roles to the input"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the Problems panel lacks %q:\n%s", want, s)
+		}
+	}
+	if !m.showProblems {
+		t.Error("! did not open the panel")
+	}
+	f = start(t, app, 160, 50, Options{})
+	f.keys("!", "x")
+	if m, _ := f.finish(); m.showProblems {
+		t.Error("a key did not close the panel")
+	}
+}

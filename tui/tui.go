@@ -64,6 +64,8 @@ type Model struct {
 	session  bool // the last error was a rejected sign-in
 	note     string
 	showHelp bool
+	// showProblems: the Problems panel (!) is open.
+	showProblems bool
 	help     help.Model
 	loadCh   chan tea.Msg
 	quitting bool
@@ -283,8 +285,8 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.quitting, m.interrupted = true, true
 		return tea.Quit, true
 	}
-	if m.showHelp {
-		m.showHelp = false
+	if m.showHelp || m.showProblems {
+		m.showHelp, m.showProblems = false, false
 		return nil, true
 	}
 	typing := m.sess != nil && m.pages[m.active].typing()
@@ -297,6 +299,9 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return tea.Quit, true
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
+		return nil, true
+	case key.Matches(msg, k.Problems) && m.sess != nil:
+		m.showProblems = true
 		return nil, true
 	case key.Matches(msg, k.SignIn) && m.session:
 		if m.deps.signIn != nil {
@@ -421,6 +426,8 @@ func (m *Model) render() string {
 	switch {
 	case m.showHelp:
 		b.WriteString(fit(m.fullHelp(), w, bodyH))
+	case m.showProblems && m.sess != nil:
+		b.WriteString(fit(m.problems(), w, bodyH))
 	case m.sess == nil && m.loading:
 		b.WriteString(fit("\n  "+m.spin.View()+" loading: "+safe.Terminal(m.progress)+"…", w, bodyH))
 	case m.sess == nil && m.loadErr != nil:
@@ -464,9 +471,9 @@ func (m *Model) header() string {
 		case m.sess.AzureRBACPending():
 			// Azure RBAC decides after RBAC and its assignments are not
 			// read: every page's Entra answers lack what it grants.
-			src = st.Incomplete.Render("INCOMPLETE VIEW: Azure RBAC decides too, not loaded") + " " + src
+			src = st.Incomplete.Render("INCOMPLETE VIEW: Azure RBAC decides too, not loaded (! why)") + " " + src
 		case m.sess.Incomplete():
-			src = st.Incomplete.Render("INCOMPLETE VIEW") + " " + src
+			src = st.Incomplete.Render("INCOMPLETE VIEW (! why)") + " " + src
 		}
 	}
 	title := st.Title.Render("kubectl access") + "  " + st.Source.Render(src)
@@ -567,11 +574,10 @@ func (m *Model) fullHelp() string {
 		b.WriteString("\n")
 	}
 	if m.sess != nil {
-		if notes := m.sess.Notes(); len(notes) > 0 {
-			b.WriteString("\n" + st.Title.Render("About this view") + "\n")
-			for _, n := range notes {
-				b.WriteString("  " + wrapText(safe.Terminal(n.Message), m.c.Width-4, "  ") + "\n")
-			}
+		// The view's own gaps and warnings are the Problems panel's,
+		// each with its fix.
+		if n := len(m.sess.Problems()); n > 0 {
+			b.WriteString("\n" + st.Title.Render("This view") + fmt.Sprintf(" has %d problem(s), gaps or warnings: ! lists them with what fixes each.\n", n))
 		}
 	}
 	b.WriteString(`
@@ -600,4 +606,31 @@ func Run(ctx context.Context, o Options, in io.Reader, out io.Writer, opts ...te
 		return context.Canceled
 	}
 	return nil
+}
+
+// problems is the Problems panel: every gap and warning of the load, with
+// its cause and what fixes it, as access says them.
+func (m *Model) problems() string {
+	st, w := m.c.Styles, m.c.Width
+	ps := m.sess.Problems()
+	var b strings.Builder
+	b.WriteString("\n" + st.Title.Render("Problems of this view") + st.Muted.Render("  (any key closes)") + "\n\n")
+	if len(ps) == 0 {
+		b.WriteString("  " + st.Muted.Render("None: everything was read, nothing assumed.") + "\n")
+		return b.String()
+	}
+	for _, p := range ps {
+		label := st.Warning.Render("WARNING")
+		if p.Kind == access.ProblemGap {
+			label = st.Incomplete.Render("GAP    ")
+		}
+		b.WriteString("  " + label + " " + wrapText(safe.Terminal(p.What), w-12, "          ") + "\n")
+		if p.Cause != "" {
+			b.WriteString("          " + st.Muted.Render("cause: ") + wrapText(safe.Terminal(p.Cause), w-19, "                 ") + "\n")
+		}
+		if p.Fix != "" {
+			b.WriteString("          " + st.Bold.Render("fix:   ") + wrapText(safe.Terminal(p.Fix), w-19, "                 ") + "\n")
+		}
+	}
+	return b.String()
 }
