@@ -13,9 +13,9 @@ type KeyMap struct {
 	Filter, Enter, Back        key.Binding
 	Reload, SignIn             key.Binding
 	// Problems lists every gap and warning of the load with its fix.
-	Problems key.Binding
-	Fix, Write, Apply, Copy    key.Binding
-	Category                   key.Binding
+	Problems                key.Binding
+	Fix, Write, Apply, Copy key.Binding
+	Category                key.Binding
 	// Verify asks the cluster's own authorizer about the answer shown.
 	Verify key.Binding
 	// Sort cycles a list's order.

@@ -66,9 +66,9 @@ type Model struct {
 	showHelp bool
 	// showProblems: the Problems panel (!) is open.
 	showProblems bool
-	help     help.Model
-	loadCh   chan tea.Msg
-	quitting bool
+	help         help.Model
+	loadCh       chan tea.Msg
+	quitting     bool
 	// interrupted: the user quit with Ctrl-C (the command exits 130).
 	interrupted bool
 	notices     <-chan string
