@@ -1,7 +1,9 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/kubectl-access/kubectl-access/internal/files"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -224,3 +227,79 @@ func (l *loader) streamList(d *json.Decoder, at Location) error {
 
 // itemError is an item's own error, located and said already.
 type itemError struct{ error }
+
+// streamFile reads a file that opens with a saved snapshot in JSON
+// straight from the file, never holding its bytes whole: at 55 MB a
+// snapshot's bytes are half what its objects take. It says whether it
+// read the file; any other file (YAML, UTF-16, a byte-order mark,
+// manifests, Azure's JSON) is read whole as before. What follows the
+// snapshot in the file, if anything, is read as the stream's next
+// documents. A file that fails is read again whole, for the error as
+// reading it whole says it.
+func (l *loader) streamFile(path string, max int64) (bool, error) {
+	f, _, err := files.Open(input(path, max))
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = f.Close() }() // read only: its close loses nothing
+	br := bufio.NewReaderSize(f, 64<<10)
+	head, _ := br.Peek(64 << 10)
+	body := bytes.TrimLeft(head, " \t\r\n")
+	if !snapshotHead(body) {
+		return false, nil
+	}
+	lead := len(head) - len(body)
+	at := Location{File: path, Line: 1 + bytes.Count(head[:lead], []byte("\n"))}
+	if _, err := br.Discard(lead); err != nil {
+		return false, nil
+	}
+	cr := &lineCounter{r: io.LimitReader(br, max+1-int64(lead))}
+	_, rest, err := l.streamSnapshot(cr, at)
+	var after []byte
+	if err == nil {
+		var buffered []byte
+		if buffered, err = io.ReadAll(rest); err == nil {
+			at.Line += cr.lines - bytes.Count(buffered, []byte("\n"))
+			var more []byte
+			more, err = io.ReadAll(cr)
+			after = append(buffered, more...)
+		}
+	}
+	if err != nil || int64(lead)+cr.n > max {
+		return true, wholeFileError(l.o, path, max, err)
+	}
+	if len(bytes.TrimSpace(after)) == 0 {
+		return true, nil
+	}
+	return true, l.documents(path, after, at.Line)
+}
+
+// wholeFileError is what reading the file whole says is wrong with it,
+// else streamErr.
+func wholeFileError(o ReadOptions, path string, max int64, streamErr error) error {
+	data, err := readFile(context.Background(), path, max)
+	if err != nil {
+		return err
+	}
+	if err := newLoader(o).file(path, data); err != nil {
+		return err
+	}
+	if streamErr == nil {
+		streamErr = tooLarge(path, 0, max)
+	}
+	return fmt.Errorf("read %s: %w", path, streamErr)
+}
+
+// lineCounter counts the bytes and lines read through it.
+type lineCounter struct {
+	r     io.Reader
+	n     int64
+	lines int
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.lines += bytes.Count(p[:n], []byte("\n"))
+	return n, err
+}
