@@ -101,6 +101,16 @@ func (l *loader) file(name string, data []byte) error {
 			continue
 		}
 		at := Location{File: name, Line: start}
+		if len(doc) >= yamlStreamMin && l.empty() {
+			if entries, ok := splitYAMLSnapshot(doc); ok && isSnapshot(entries) {
+				if _, _, err := l.streamSnapshot(newYAMLSnapshotReader(entries), at); err == nil {
+					continue
+				}
+				// Read again whole, which says what is wrong as it
+				// always has (or reads what the split could not).
+				*l = *newLoader(l.o)
+			}
+		}
 		// Strictly first (duplicate keys, which YAML allows and JSON
 		// hides, are refused as kubectl refuses them): one conversion of
 		// a clean document rather than two. A document only the lenient

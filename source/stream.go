@@ -303,3 +303,10 @@ func (c *lineCounter) Read(p []byte) (int, error) {
 	c.lines += bytes.Count(p[:n], []byte("\n"))
 	return n, err
 }
+
+// empty says whether nothing has been read yet: a streamed read that
+// fails can then be undone, and the input read again whole.
+func (l *loader) empty() bool {
+	return l.snapshots == 0 && l.objects == 0 && l.azureFiles == 0 && len(l.index) == 0 && len(l.warnings) == 0 &&
+		l.snap.Azure == nil && l.cluster == "" && !l.snap.GMSAInstalled && len(l.snap.Gaps) == 0
+}
