@@ -102,8 +102,14 @@ func (l *loader) file(name string, data []byte) error {
 		}
 		at := Location{File: name, Line: start}
 		if len(doc) >= yamlStreamMin && l.empty() {
-			if entries, ok := splitYAMLSnapshot(doc); ok && isSnapshot(entries) {
-				if _, _, err := l.streamSnapshot(newYAMLSnapshotReader(entries), at); err == nil {
+			if entries, ok := splitYAMLSnapshot(doc); ok && (isSnapshot(entries) || isList(entries)) {
+				var err error
+				if isList(entries) {
+					err = l.listItems(entries, at)
+				} else {
+					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(entries), at)
+				}
+				if err == nil {
 					continue
 				}
 				// Read again whole, which says what is wrong as it

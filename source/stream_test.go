@@ -54,6 +54,36 @@ func TestStreamedReadsTheSame(t *testing.T) {
 		"yaml, a flow list":    strings.Replace(string(y), ns, "namespaces: [{metadata: {name: x}}]\nnotnamespaces:\n", 1),
 		"yaml, tab":            strings.Replace(string(y), ns, "\tx: 1\n"+ns, 1),
 	}
+	list := struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   any    `json:"metadata"`
+		Items      []any  `json:"items"`
+	}{APIVersion: "v1", Kind: "List", Metadata: map[string]string{"resourceVersion": ""}}
+	for _, r := range s.Roles {
+		r.APIVersion, r.Kind = "rbac.authorization.k8s.io/v1", "Role"
+		list.Items = append(list.Items, r)
+	}
+	for _, b := range s.RoleBindings {
+		b.APIVersion, b.Kind = "rbac.authorization.k8s.io/v1", "RoleBinding"
+		list.Items = append(list.Items, b)
+	}
+	lj, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ly, err := yaml.JSONToYAML(lj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs["yaml list"] = string(ly)
+	docs["yaml list, indented"] = strings.ReplaceAll(string(ly), "\n- ", "\n  - ")
+	docs["yaml list, then a Role"] = string(ly) + role
+	docs["yaml list, bad metadata"] = strings.Replace(string(ly), "metadata:\n  resourceVersion", "metadata:\n  resourceVersion: [\n  x", 1)
+	docs["yaml list, bad item"] = strings.Replace(string(ly), "  roleRef:", "  roleRef: [\n  roleRef2:", 1)
+	docs["yaml list, item key twice"] = strings.Replace(string(ly), "  roleRef:", "  subjects: []\n  roleRef:", 1)
+	docs["yaml list, unknown field"] = strings.Replace(string(ly), "  roleRef:", "  extra: 1\n  roleRef:", 1)
+	docs["yaml list, an alias"] = strings.Replace(string(ly), "  roleRef:", "  x: *y\n  roleRef:", 1)
 	dir := t.TempDir()
 	for name, doc := range docs {
 		p := filepath.Join(dir, "in.json")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"regexp"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -78,7 +79,7 @@ func splitYAMLSnapshot(doc []byte) ([]yamlEntry, bool) {
 	entries[len(entries)-1].text = doc[start:]
 	for i := range entries {
 		e := &entries[i]
-		if _, ok := snapshotLists[e.key]; !ok {
+		if _, ok := snapshotLists[e.key]; !ok && e.key != "items" {
 			continue
 		}
 		items, ok := blockItems(e.text, len(e.key))
@@ -259,4 +260,53 @@ func isSnapshot(entries []yamlEntry) bool {
 		}
 	}
 	return kind && version
+}
+
+// isList says whether the split document is a v1 List (kubectl get -o
+// yaml) with its items in a block sequence.
+func isList(entries []yamlEntry) bool {
+	var kind, version, items bool
+	for _, e := range entries {
+		switch t := string(bytes.TrimSpace(e.text)); e.key {
+		case "kind":
+			kind = t == "kind: List"
+		case "apiVersion":
+			version = t == "apiVersion: v1"
+		case "items":
+			items = e.items != nil
+		default:
+			if strings.EqualFold(e.key, "items") {
+				return false // which one counts is the decoder's to say
+			}
+		}
+	}
+	return kind && version && items
+}
+
+// listItems reads a split List's items as documents, each converted as
+// the whole List's conversion would have given it.
+func (l *loader) listItems(entries []yamlEntry, at Location) error {
+	var item []byte
+	for _, e := range entries {
+		if e.key != "items" {
+			// Not read, but converted: the whole List's conversion
+			// would refuse it if it could not be.
+			if _, err := yaml.YAMLToJSON(e.text); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, it := range e.items {
+			item = append(item[:0], it...)
+			item[bytes.IndexByte(item, '-')] = ' '
+			j, err := yaml.YAMLToJSON(item)
+			if err != nil {
+				return err
+			}
+			if err := l.document(j, nil, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
