@@ -236,7 +236,7 @@ type itemError struct{ error }
 // snapshot in the file, if anything, is read as the stream's next
 // documents. A file that fails is read again whole, for the error as
 // reading it whole says it.
-func (l *loader) streamFile(path string, max int64) (bool, error) {
+func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, error) {
 	f, _, err := files.Open(input(path, max))
 	if err != nil {
 		return false, err
@@ -266,7 +266,7 @@ func (l *loader) streamFile(path string, max int64) (bool, error) {
 		}
 	}
 	if err != nil || int64(lead)+cr.n > max {
-		return true, wholeFileError(l.o, path, max, err)
+		return true, wholeFileError(ctx, l.o, path, max, err)
 	}
 	if len(bytes.TrimSpace(after)) == 0 {
 		return true, nil
@@ -276,8 +276,8 @@ func (l *loader) streamFile(path string, max int64) (bool, error) {
 
 // wholeFileError is what reading the file whole says is wrong with it,
 // else streamErr.
-func wholeFileError(o ReadOptions, path string, max int64, streamErr error) error {
-	data, err := readFile(context.Background(), path, max)
+func wholeFileError(ctx context.Context, o ReadOptions, path string, max int64, streamErr error) error {
+	data, err := readFile(ctx, path, max)
 	if err != nil {
 		return err
 	}
