@@ -180,11 +180,10 @@ func (l *loader) documents(name string, data []byte, first int) error {
 		counted = off
 		return line
 	}
-	base := 0
-	dec := json.NewDecoder(bytes.NewReader(data[base:]))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var raw json.RawMessage
-		before := base + int(dec.InputOffset())
+		before := int(dec.InputOffset())
 		err := dec.Decode(&raw)
 		if err == io.EOF {
 			return nil
@@ -193,7 +192,7 @@ func (l *loader) documents(name string, data []byte, first int) error {
 			off := before
 			var syn *json.SyntaxError
 			if errors.As(err, &syn) {
-				off = base + int(syn.Offset)
+				off = int(syn.Offset)
 			} else if errors.Is(err, io.ErrUnexpectedEOF) {
 				off = len(data)
 			}
