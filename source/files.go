@@ -101,11 +101,35 @@ func (l *loader) file(name string, data []byte) error {
 			continue
 		}
 		at := Location{File: name, Line: start}
-		j, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
+		if len(doc) >= yamlStreamMin && l.empty() {
+			if entries, ok := splitYAMLSnapshot(doc); ok && (isSnapshot(entries) || isList(entries)) {
+				var err error
+				if isList(entries) {
+					err = l.listItems(entries, at)
+				} else {
+					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(entries), at)
+				}
+				if err == nil {
+					continue
+				}
+				// Read again whole, which says what is wrong as it
+				// always has (or reads what the split could not).
+				*l = *newLoader(l.o)
+			}
 		}
-		if err := l.document(j, doc, at); err != nil {
+		// Strictly first (duplicate keys, which YAML allows and JSON
+		// hides, are refused as kubectl refuses them): one conversion of
+		// a clean document rather than two. A document only the lenient
+		// conversion reads is refused only if it is of a kind read.
+		j, strictErr := yaml.YAMLToJSONStrict(doc)
+		if strictErr != nil {
+			var err error
+			if j, err = yaml.YAMLToJSON(doc); err != nil {
+				return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
+			}
+		}
+		doc = nil // the JSON is all that is read from here
+		if err := l.document(j, strictErr, at); err != nil {
 			return err
 		}
 	}
@@ -125,7 +149,8 @@ func (l *loader) jsonStream(name string, data []byte) error {
 	// is read as the stream's next documents.
 	base := 0
 	if start := len(data) - len(bytes.TrimLeft(data, " \t\r\n")); snapshotHead(data[start:]) {
-		end, err := l.snapshot(data[start:], Location{File: name, Line: lineAt(start)})
+		at := Location{File: name, Line: lineAt(start)}
+		end, _, err := l.streamSnapshot(bytes.NewReader(data[start:]), at)
 		if err != nil {
 			// Broken JSON is said at its line, as the stream below says
 			// it; anything else at the snapshot's.
@@ -139,14 +164,26 @@ func (l *loader) jsonStream(name string, data []byte) error {
 				}
 				return fmt.Errorf("%s:%d: not a JSON object: %v", name, lineAt(min(off, len(data))), serr)
 			}
-			return err
+			return wholeSnapshotError(l.o, data[start:], at, err)
 		}
-		base = start + end
+		base = start + int(end)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data[base:]))
+	return l.documents(name, data[base:], lineAt(base))
+}
+
+// documents reads the JSON documents of data, which begins at line
+// first of the file name.
+func (l *loader) documents(name string, data []byte, first int) error {
+	line, counted := first, 0
+	lineAt := func(off int) int {
+		line += bytes.Count(data[counted:off], []byte("\n"))
+		counted = off
+		return line
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var raw json.RawMessage
-		before := base + int(dec.InputOffset())
+		before := int(dec.InputOffset())
 		err := dec.Decode(&raw)
 		if err == io.EOF {
 			return nil
@@ -155,7 +192,7 @@ func (l *loader) jsonStream(name string, data []byte) error {
 			off := before
 			var syn *json.SyntaxError
 			if errors.As(err, &syn) {
-				off = base + int(syn.Offset)
+				off = int(syn.Offset)
 			} else if errors.Is(err, io.ErrUnexpectedEOF) {
 				off = len(data)
 			}
@@ -236,16 +273,20 @@ func snapshotHead(j []byte) bool {
 	return tm.Kind == rbac.SnapshotKind && tm.APIVersion == rbac.APIVersion
 }
 
-// snapshot decodes a saved snapshot in JSON (snapshotHead says j opens
-// with one) where it lies, and adds it; it returns where in j it ended.
-func (l *loader) snapshot(j []byte, at Location) (end int, err error) {
+// wholeSnapshotError says what is wrong with a snapshot that could not be
+// streamed (streamErr) as decoding it whole says it, as it always has;
+// only this rare path pays for holding it whole.
+func wholeSnapshotError(o ReadOptions, j []byte, at Location, streamErr error) error {
 	d := json.NewDecoder(bytes.NewReader(j))
 	d.DisallowUnknownFields()
 	var s rbac.Snapshot
 	if err := d.Decode(&s); err != nil {
-		return 0, fmt.Errorf("%s: %s: %v", at, rbac.SnapshotKind, err)
+		return fmt.Errorf("%s: %s: %v", at, rbac.SnapshotKind, err)
 	}
-	return int(d.InputOffset()), l.addSnapshot(&s, at)
+	if err := newLoader(o).addSnapshot(&s, at); err != nil {
+		return err
+	}
+	return streamErr
 }
 
 // addSnapshot adds a decoded snapshot's objects. Its kind and apiVersion
@@ -267,11 +308,12 @@ func (tm typeMeta) group() string {
 	return ""
 }
 
-// document decodes one object (as JSON; yamlDoc is its YAML source, nil
-// for JSON input, to check for duplicate keys as kubectl does).
-func (l *loader) document(j, yamlDoc []byte, at Location) error {
+// document decodes one object (as JSON; strictErr is why its YAML
+// source failed the strict conversion, duplicate keys, which kubectl
+// refuses in the objects it reads).
+func (l *loader) document(j []byte, strictErr error, at Location) error {
 	var tm typeMeta
-	if yamlDoc == nil && snapshotHead(j) {
+	if snapshotHead(j) {
 		tm = typeMeta{APIVersion: rbac.APIVersion, Kind: rbac.SnapshotKind}
 	} else if err := json.Unmarshal(j, &tm); err != nil {
 		return fmt.Errorf("%s: not a Kubernetes object: %v", at, err)
@@ -286,11 +328,8 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 		return fmt.Errorf("%s: a %s of %d MiB: no Kubernetes object is that large (the API server's store refuses 1.5 MiB); is this file what you meant to read?", at, tm.Kind, len(j)>>20)
 	}
 	decode := func(into any) error {
-		if yamlDoc != nil {
-			// Duplicate keys, which YAML allows and JSON hides.
-			if _, err := yaml.YAMLToJSONStrict(yamlDoc); err != nil {
-				return fmt.Errorf("%s: %s: %v", at.shift(err), tm.Kind, cleanYAMLError(err))
-			}
+		if strictErr != nil {
+			return fmt.Errorf("%s: %s: %v", at.shift(strictErr), tm.Kind, cleanYAMLError(strictErr))
 		}
 		d := json.NewDecoder(bytes.NewReader(j))
 		d.DisallowUnknownFields()
@@ -301,24 +340,27 @@ func (l *loader) document(j, yamlDoc []byte, at Location) error {
 	}
 	switch {
 	case isList:
+		err := l.streamList(json.NewDecoder(bytes.NewReader(j)), at)
+		var item itemError
+		if err == nil || errors.As(err, &item) {
+			return item.error
+		}
+		// The list itself is malformed: said as decoding it whole says it.
 		var list struct {
 			Items []json.RawMessage `json:"items"`
 		}
-		if err := json.Unmarshal(j, &list); err != nil {
-			return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
+		if uerr := json.Unmarshal(j, &list); uerr != nil {
+			err = uerr
 		}
-		for _, item := range list.Items {
-			if err := l.document(item, nil, at); err != nil {
-				return err
-			}
+		return fmt.Errorf("%s: %s: %v", at, tm.Kind, err)
+	case isSnapshot:
+		if strictErr != nil {
+			return fmt.Errorf("%s: %s: %v", at.shift(strictErr), tm.Kind, cleanYAMLError(strictErr))
+		}
+		if _, _, err := l.streamSnapshot(bytes.NewReader(j), at); err != nil {
+			return wholeSnapshotError(l.o, j, at, err)
 		}
 		return nil
-	case isSnapshot:
-		var s rbac.Snapshot
-		if err := decode(&s); err != nil {
-			return err
-		}
-		return l.addSnapshot(&s, at)
 	}
 	read, ok := kinds[groupKind{group, tm.Kind}]
 	if !ok {

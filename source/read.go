@@ -143,6 +143,13 @@ func readFiles(ctx context.Context, paths []string, o ReadOptions) (*loader, err
 			}
 			data, err = readAll(ctx, o.Stdin, name, o.MaxBytes)
 		} else {
+			var done bool
+			if done, err = l.streamFile(ctx, f, o.MaxBytes); done || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			data, err = readFile(ctx, f, o.MaxBytes)
 		}
 		if err != nil {
