@@ -226,9 +226,9 @@ func SaveRestore(ap *Applied, dir string, origin Origin, now time.Time) (path, c
 		path = abs
 	}
 	err = files.Write(path, false, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "#!/bin/sh\n# kubectl access: puts back what fix %s --apply changed on %s at %s.\n# Run it with the same kubectl context (and Azure sign-in); each step is guarded.\n%s",
+		_, werr := fmt.Fprintf(w, "#!/bin/sh\n# kubectl access: puts back what fix %s --apply changed on %s at %s.\n# Run it with the same kubectl context (and Azure sign-in); each step is guarded.\n%s",
 			safe.ShellComment(ap.Restore.Finding), safe.ShellComment(origin.String()), now.UTC().Format(time.RFC3339), fix.Kubectl(ap.Restore))
-		return err
+		return werr
 	})
 	if err != nil {
 		return "", "", err

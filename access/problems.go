@@ -80,8 +80,9 @@ func gapProblem(g rbac.Gap, live bool) Problem {
 }
 
 // warningFixes are what resolves the warnings whose message does not say
-// it already.
-var warningFixes = map[rbac.WarningCode]string{
+// it already. (gosec's G101 reads "credential" in a key as a secret: these
+// are advice, not credentials.)
+var warningFixes = map[rbac.WarningCode]string{ //nolint:gosec // G101: advice text, no secret
 	WarnCredentialUnchecked: "a kubeconfig the tool can read (--kubeconfig), for the credentials rules",
 	source.WarnDefaults:     "add the default roles to the input (kubectl get clusterroles -o yaml), or read the cluster",
 	WarnMembershipsUnknown:  "sign in with Entra ID for Microsoft Graph, or --directory FILE (kubectl access snapshot --entra)",

@@ -50,8 +50,8 @@ func splitYAMLSnapshot(doc []byte) ([]yamlEntry, bool) {
 		}
 		line := doc[off:end]
 		off = end
-		switch c := line[0]; {
-		case c == ' ' || c == '\n' || c == '\r' || c == '#' || c == '-':
+		switch c := line[0]; c {
+		case ' ', '\n', '\r', '#', '-':
 			// Inside an entry: its value's lines, or a list's items.
 			if start < 0 && c != '#' && len(bytes.TrimSpace(line)) > 0 {
 				return nil, false // something before the first key
