@@ -82,45 +82,168 @@ type reached struct {
 	text     string // "managed identity id-orders (Contributor on subscription S)"
 }
 
-func checkWorkloadIdentityReach(c *checker) {
+// Reach steps: how a subject comes to act as a managed identity.
+const (
+	// StepWorkloadCreate: it runs a pod as the account (creating pods, or
+	// a workload whose controller creates them, in its namespace).
+	StepWorkloadCreate = "workload-create"
+	// StepTokenCreate: it mints the account's tokens.
+	StepTokenCreate = "serviceaccount-token-create"
+	// StepAccountCreate: it creates the account a federated credential
+	// names, which does not exist, and a pod that runs as it.
+	StepAccountCreate = "serviceaccount-create"
+)
+
+// IdentityReach is one way a subject acts as an Azure managed identity
+// through a service account whose tokens the identity's federated
+// credential accepts: the step it takes in the cluster, where, and the
+// paths that allow it. The azure-identity rules report these, and who-can
+// act-as lists them: one computation for both.
+type IdentityReach struct {
+	Subject rbac.Subject `json:"subject"`
+	// Step is workload-create, serviceaccount-token-create or
+	// serviceaccount-create; StepText says it in words.
+	Step     string `json:"step"`
+	StepText string `json:"stepText"`
+	// Namespace is where the step is allowed ("" cluster-wide).
+	Namespace string      `json:"namespace,omitempty"`
+	Evidence  []rbac.Path `json:"via"`
+	// Workload is the account -> federated credential -> identity chain.
+	Workload rbac.WorkloadIdentity `json:"workloadIdentity"`
+}
+
+// IdentityReaches are every way a subject of the view acts as a managed
+// identity through workload identity (system:masters and the nodes left
+// out: they hold everything, or are their own findings).
+func IdentityReaches(ix *rbac.Index) []IdentityReach { return newChecker(ix).identityReaches() }
+
+func (c *checker) identityReaches() []IdentityReach {
 	d := c.snap.Azure
 	if d == nil || len(d.Identities) == 0 {
-		return
+		return nil
 	}
-	byNS := map[string][]reached{}
+	type acting struct {
+		w  rbac.WorkloadIdentity
+		sa rbac.Subject
+	}
+	byNS := map[string][]acting{}
 	var namespaces []string
+	var missing []acting
 	for _, w := range c.ix.WorkloadIdentities() {
-		if !w.Acts() || w.ServiceAccountMissing || len(w.RoleAssignments) == 0 {
-			continue // a missing account: federated-credential-unclaimed
+		if !w.Acts() {
+			continue
 		}
 		sa, err := rbac.ParseSubject(w.ServiceAccount)
 		if err != nil {
 			continue
 		}
-		sev, roles := identitySeverity(d, w.RoleAssignments)
+		if w.ServiceAccountMissing {
+			missing = append(missing, acting{w, sa})
+			continue
+		}
 		if _, ok := byNS[sa.Namespace]; !ok {
 			namespaces = append(namespaces, sa.Namespace)
 		}
-		byNS[sa.Namespace] = append(byNS[sa.Namespace], reached{w: w, sa: sa, severity: sev,
-			text: fmt.Sprintf("managed identity %s (%s)", w.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
-	}
-	if len(byNS) == 0 {
-		return
+		byNS[sa.Namespace] = append(byNS[sa.Namespace], acting{w, sa})
 	}
 	slices.Sort(namespaces)
-
-	report := func(step, stepText string, subject rbac.Subject, scope string, evidence []rbac.Path, targets []reached) {
-		var kept []reached
+	var out []IdentityReach
+	// Who can create pods (or workloads whose controllers do) where an
+	// account acting as an identity lives.
+	for _, h := range c.hits(probeRuleNamed("workload-create")) {
+		var targets []acting
+		if h.scope == "" {
+			for _, ns := range namespaces {
+				targets = append(targets, byNS[ns]...)
+			}
+		} else {
+			targets = byNS[h.scope]
+		}
 		for _, t := range targets {
-			if t.sa.Key() != subject.Key() {
-				kept = append(kept, t)
+			if t.sa.Key() != h.subject.Key() {
+				out = append(out, IdentityReach{Subject: h.subject, Step: StepWorkloadCreate, StepText: workloadStep(h.evidence), Namespace: h.scope, Evidence: h.evidence, Workload: t.w})
 			}
 		}
-		if len(kept) == 0 {
-			return
+	}
+	// Who can mint each such account's tokens: asked for that account by
+	// name, so grants limited to it by resourceNames count.
+	for _, ns := range namespaces {
+		for _, t := range byNS[ns] {
+			a := rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: t.sa.Name, Namespace: ns}
+			for _, g := range c.ix.WhoCan(a, false).Subjects {
+				s := g.Subject()
+				if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) || s.Key() == t.sa.Key() {
+					continue
+				}
+				out = append(out, IdentityReach{Subject: s, Step: StepTokenCreate, StepText: "mint tokens for " + t.sa.String(), Namespace: ns, Evidence: g.Via, Workload: t.w})
+			}
 		}
+	}
+	// Who can create the account a credential names, and a pod as it.
+	for _, t := range missing {
+		ns := t.sa.Namespace
+		creators := map[string][]rbac.Path{}
+		for _, g := range c.ix.WhoCan(rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Namespace: ns}, false).Subjects {
+			s := g.Subject()
+			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
+				continue
+			}
+			creators[s.Key()] = append(creators[s.Key()], g.Via...)
+		}
+		var seen []string
+		for _, h := range c.hits(probeRuleNamed("workload-create")) {
+			if h.scope != "" && h.scope != ns {
+				continue
+			}
+			via, ok := creators[h.subject.Key()]
+			if !ok || slices.Contains(seen, h.subject.Key()) {
+				continue
+			}
+			seen = append(seen, h.subject.Key())
+			out = append(out, IdentityReach{Subject: h.subject, Step: StepAccountCreate, StepText: "create " + t.sa.String() + " and a pod that runs as it",
+				Namespace: ns, Evidence: append(slices.Clone(via), h.evidence...), Workload: t.w})
+		}
+	}
+	return out
+}
+
+func checkWorkloadIdentityReach(c *checker) {
+	d := c.snap.Azure
+	if d == nil || len(d.Identities) == 0 {
+		return
+	}
+	type group struct {
+		step, stepText, scope string
+		subject               rbac.Subject
+		evidence              []rbac.Path
+		targets               []reached
+	}
+	var groups []*group
+	at := map[string]*group{}
+	for _, r := range c.identityReaches() {
+		if r.Step == StepAccountCreate || len(r.Workload.RoleAssignments) == 0 {
+			continue // a missing account: federated-credential-unclaimed
+		}
+		sa, _ := rbac.ParseSubject(r.Workload.ServiceAccount)
+		step := r.Step
+		if step == StepTokenCreate {
+			step += "\n" + sa.Key()
+		}
+		k := step + "\n" + r.Subject.Key() + "\n" + r.Namespace
+		g := at[k]
+		if g == nil {
+			g = &group{step: step, stepText: r.StepText, scope: r.Namespace, subject: r.Subject, evidence: r.Evidence}
+			at[k] = g
+			groups = append(groups, g)
+		}
+		sev, roles := identitySeverity(d, r.Workload.RoleAssignments)
+		g.targets = append(g.targets, reached{w: r.Workload, sa: sa, severity: sev,
+			text: fmt.Sprintf("managed identity %s (%s)", r.Workload.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
+	}
+	for _, g := range groups {
+		kept := g.targets
 		slices.SortStableFunc(kept, func(a, b reached) int { return cmp.Compare(b.severity, a.severity) })
-		subjects := []rbac.Subject{subject}
+		subjects := []rbac.Subject{g.subject}
 		var objects []rbac.ObjectRef
 		var chains []string
 		for _, t := range kept {
@@ -132,37 +255,9 @@ func checkWorkloadIdentityReach(c *checker) {
 		if len(chains) > maxChains {
 			more = fmt.Sprintf(" and %d more", len(chains)-maxChains)
 		}
-		c.add(Finding{Severity: kept[0].severity, Subjects: subjects, Objects: objects, Evidence: evidence,
-			identity: step + "\n" + subject.Key() + "\n" + scope,
-			Message:  fmt.Sprintf("%s can %s %s, and so act as %s%s", subject, stepText, where(scope), strings.Join(firstN(chains, maxChains), "; "), more)})
-	}
-
-	// Who can create pods (or workloads whose controllers do) where an
-	// account acting as an identity lives.
-	for _, h := range c.hits(probeRuleNamed("workload-create")) {
-		var targets []reached
-		if h.scope == "" {
-			for _, ns := range namespaces {
-				targets = append(targets, byNS[ns]...)
-			}
-		} else {
-			targets = byNS[h.scope]
-		}
-		report("workload-create", workloadStep(h.evidence), h.subject, h.scope, h.evidence, targets)
-	}
-	// Who can mint each such account's tokens: asked for that account by
-	// name, so grants limited to it by resourceNames count.
-	for _, ns := range namespaces {
-		for _, t := range byNS[ns] {
-			a := rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: t.sa.Name, Namespace: ns}
-			for _, g := range c.ix.WhoCan(a, false).Subjects {
-				s := g.Subject()
-				if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
-					continue
-				}
-				report("serviceaccount-token-create\n"+t.sa.Key(), "mint tokens for "+t.sa.String(), s, ns, g.Via, []reached{t})
-			}
-		}
+		c.add(Finding{Severity: kept[0].severity, Subjects: subjects, Objects: objects, Evidence: g.evidence,
+			identity: g.step + "\n" + g.subject.Key() + "\n" + g.scope,
+			Message:  fmt.Sprintf("%s can %s %s, and so act as %s%s", g.subject, g.stepText, where(g.scope), strings.Join(firstN(chains, maxChains), "; "), more)})
 	}
 }
 
@@ -231,6 +326,7 @@ func checkUnclaimedCredentials(c *checker) {
 	if d == nil || len(d.Identities) == 0 {
 		return
 	}
+	reaches := c.identityReaches()
 	for _, w := range c.ix.WorkloadIdentities() {
 		if !w.ServiceAccountMissing {
 			continue
@@ -239,30 +335,14 @@ func checkUnclaimedCredentials(c *checker) {
 		if err != nil {
 			continue
 		}
-		ns := sa.Namespace
-		// Who may create the account there, by its name.
-		creators := map[string][]rbac.Path{}
-		for _, g := range c.ix.WhoCan(rbac.Attributes{Verb: "create", Resource: "serviceaccounts", Namespace: ns}, false).Subjects {
-			s := g.Subject()
-			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) {
-				continue
-			}
-			creators[s.Key()] = append(creators[s.Key()], g.Via...)
-		}
-		// ... and run a pod as it.
+		// Who may create the account there and run a pod as it.
 		var subjects []rbac.Subject
 		var evidence []rbac.Path
-		for _, h := range c.hits(probeRuleNamed("workload-create")) {
-			if h.scope != "" && h.scope != ns {
-				continue
+		for _, r := range reaches {
+			if r.Step == StepAccountCreate && r.Workload.FederatedCredential != nil && r.Workload.FederatedCredential.ID == w.FederatedCredential.ID && r.Workload.ServiceAccount == w.ServiceAccount {
+				subjects = append(subjects, r.Subject)
+				evidence = append(evidence, r.Evidence...)
 			}
-			via, ok := creators[h.subject.Key()]
-			if !ok || slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == h.subject.Key() }) {
-				continue
-			}
-			subjects = append(subjects, h.subject)
-			evidence = append(evidence, via...)
-			evidence = append(evidence, h.evidence...)
 		}
 		sev, roles := identitySeverity(d, w.RoleAssignments)
 		reach := "no role assignment of it was read"

@@ -35,13 +35,15 @@ type WhoCanOptions struct {
 	Eligible     bool
 
 	request access.Request
+	// actAs is who-can act-as's identity.
+	actAs string
 }
 
 // NewCmdWhoCan returns `kubectl access who-can`.
 func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 	o := &WhoCanOptions{RootOptions: r}
 	c := &cobra.Command{
-		Use:   "who-can VERB RESOURCE [NAME]",
+		Use:   "who-can VERB RESOURCE [NAME] | who-can act-as IDENTITY",
 		Short: "List every subject allowed to make a request, with the binding -> role -> rule behind each",
 		Example: `  # Who can read secrets in the payments namespace?
   kubectl access who-can get secrets -n payments
@@ -64,9 +66,17 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
   # Offline, on manifests
   kubectl access who-can delete nodes -f testdata/demo/cluster.yaml
 
+  # Who can act as an Azure managed identity (workload identity), and how
+  kubectl access who-can act-as id-batch -f testdata/aks-identity
+
   # In every production cluster, each answered under its own heading
   kubectl access who-can get secrets -n payments --contexts 'prod-*'`,
-		Args: cobra.RangeArgs(2, 3),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && args[0] == "act-as" && len(args) != 2 {
+				return errors.New("who-can act-as takes one Azure managed identity: its client id, principal id, resource id or name")
+			}
+			return cobra.RangeArgs(2, 3)(c, args)
+		},
 		RunE: runE(o),
 	}
 	o.Input.AddFlags(c)
@@ -83,17 +93,30 @@ func NewCmdWhoCan(r *RootOptions) *cobra.Command {
 
 // Complete reads the arguments and the names file.
 func (o *WhoCanOptions) Complete(c *cobra.Command, args []string) error {
+	if len(args) > 0 && args[0] == "act-as" {
+		if len(args) != 2 {
+			return errors.New("who-can act-as takes one Azure managed identity: its client id, principal id, resource id or name")
+		}
+		o.actAs = args[1]
+		return o.Input.Complete(c.Context())
+	}
 	o.request = o.requestOf(args, o.AllNamespaces)
 	return o.Input.Complete(c.Context())
 }
 
 // Validate checks the flags.
 func (o *WhoCanOptions) Validate() error {
+	if o.actAs != "" && (o.Transitive || o.ExpandGroups || o.Eligible || o.Verify.On() || o.Fleet.On(&o.Input) || o.AllNamespaces) {
+		return errors.New("who-can act-as answers for the whole cluster, with the chains: --transitive, --expand-groups, --eligible, --verify, -A and several clusters do not apply")
+	}
 	return errors.Join(o.Output.Validate(), o.Verify.Validate(), o.Input.verifiable(o.Verify), o.Fleet.Validate(&o.Input))
 }
 
 // Run answers the question.
 func (o *WhoCanOptions) Run(ctx context.Context) error {
+	if o.actAs != "" {
+		return o.runActAs(ctx)
+	}
 	if o.Fleet.On(&o.Input) {
 		return o.runFleet(ctx)
 	}
@@ -384,4 +407,93 @@ func printTransitive(w io.Writer, app *access.App, ans *access.WhoCanAnswer) {
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(g.ServiceAccount.String()), cell(held))
 	}
 	_ = t.Flush()
+}
+
+// runActAs answers who can act as an Azure managed identity: the service
+// accounts whose tokens its federated credentials accept, and whoever can
+// run a pod as one, mint its token, or create the account a credential
+// names.
+func (o *WhoCanOptions) runActAs(ctx context.Context) error {
+	app, err := o.App(ctx, &o.Input, needs{catalog: true})
+	if err != nil {
+		return err
+	}
+	sess, err := app.Open(ctx, source.Full)
+	if err != nil {
+		return err
+	}
+	ans, err := sess.ActAs(o.actAs)
+	if err != nil {
+		return err
+	}
+	if o.Output.Document() {
+		return document.Write(o.Out, o.Output.Value, ans)
+	}
+	printWarnings(o.ErrOut, ans.Incomplete, ans.Warnings)
+	header := []string{"SUBJECT", "DISPLAY NAME", "WHERE", "BINDING", "ROLE", "RULE"}
+	switch f := o.Output.Value; f {
+	case FormatCSV, FormatMarkdown:
+		t := newAnswerRows(o.Out, f, ans.Incomplete, append([]string{"STEP", "AS SERVICE ACCOUNT"}, header...)...)
+		for _, r := range ans.Subjects {
+			for _, p := range r.Evidence {
+				t.add(r.StepText, r.Workload.ServiceAccount, r.Subject.String(), app.Names.DisplayName(r.Subject.Name), access.PathWhere(&p), bindingOf(p), roleOf(p), ruleOf(p))
+			}
+		}
+		return t.flush()
+	}
+	id := ans.Identity
+	fmt.Fprintf(o.Out, "Who can act as managed identity %s (client id %s):\n", cell(id.Name), cell(id.ClientID))
+	if len(ans.RoleAssignments) > 0 {
+		var roles []string
+		for _, a := range ans.RoleAssignments {
+			r := a.RoleName + " at " + a.Scope
+			if a.Conditional {
+				r += " (conditional)"
+			}
+			roles = append(roles, r)
+		}
+		fmt.Fprintf(o.Out, "  in Azure it holds: %s\n", cell(strings.Join(roles, "; ")))
+	}
+	for _, w := range ans.ServiceAccounts {
+		how := "annotated, and federated credential " + w.FederatedCredential.Name + " accepts its tokens"
+		switch {
+		case w.ServiceAccountMissing:
+			how = "does not exist; federated credential " + w.FederatedCredential.Name + " accepts its tokens: whoever creates it gets the identity"
+		case w.Annotation == "":
+			how = "not annotated, yet federated credential " + w.FederatedCredential.Name + " accepts its tokens"
+		}
+		fmt.Fprintf(o.Out, "  through %s: %s\n", cell(w.ServiceAccount), cell(how))
+	}
+	for _, w := range ans.NotActing {
+		fmt.Fprintf(o.Out, "  not through %s: %s\n", cell(w.ServiceAccount), cell(w.Why))
+	}
+	if len(ans.ServiceAccounts) == 0 {
+		fmt.Fprintln(o.Out, "  no service account of the cluster acts as it.")
+		return nil
+	}
+	fmt.Fprintln(o.Out)
+	t := newRows(o.Out, o.Output.Value, "SUBJECT", "CAN", "AS", "VIA")
+	for _, r := range ans.Subjects {
+		via := ""
+		if len(r.Evidence) > 0 {
+			via = access.PathVia(r.Evidence[0])
+			if len(r.Evidence) > 1 {
+				via += fmt.Sprintf(" (+%d)", len(r.Evidence)-1)
+			}
+		}
+		what := r.StepText
+		if r.Step != "serviceaccount-create" {
+			what += " " + map[bool]string{true: "cluster-wide", false: "in namespace " + r.Namespace}[r.Namespace == ""]
+		}
+		t.add(app.Names.Subject(r.Subject), what, r.Workload.ServiceAccount, via)
+	}
+	if len(ans.Subjects) == 0 {
+		if ans.Incomplete {
+			fmt.Fprintln(o.Out, "Nobody found, but the view is incomplete: more may.")
+		} else {
+			fmt.Fprintln(o.Out, "Nobody in the view (system:masters and the nodes aside) can run a pod as them or mint their tokens.")
+		}
+		return nil
+	}
+	return t.flush()
 }

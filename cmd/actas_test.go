@@ -1,0 +1,95 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
+)
+
+// TestWhoCanActAs: who-can act-as lists, for a managed identity, the
+// service accounts whose tokens it accepts and who can run a pod as one,
+// mint its token or create the account a credential names, exactly the
+// pairs the azure-identity audit reports (one computation); an identity
+// no account acts as, an unknown one and a view without identities are
+// said so.
+func TestWhoCanActAs(t *testing.T) {
+	f := []string{"-f", "../testdata/aks-identity"}
+	pairs := map[string]bool{} // subject -> identity, from act-as
+	for _, id := range []string{"id-orders", "0d0d0d0d-0000-4000-8000-00000000000d"} {
+		out, stderr, code := run(t, append([]string{"who-can", "act-as", id, "-o", "json"}, f...)...)
+		var ans access.ActAsAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK || ans.Kind != access.KindWhoCanActAs {
+			t.Fatalf("act-as %s: %d %v\n%s", id, code, err, stderr)
+		}
+		for _, r := range ans.Subjects {
+			pairs[r.Subject.String()+" -> "+ans.Identity.Name+" ("+r.Step+")"] = true
+		}
+		if len(ans.RoleAssignments) == 0 || len(ans.ServiceAccounts) == 0 {
+			t.Errorf("act-as %s: %+v", id, ans)
+		}
+	}
+	want := []string{
+		"group:c7c7c7c7-0000-4000-8000-000000000007 -> id-orders (workload-create)",
+		"group:c7c7c7c7-0000-4000-8000-000000000007 -> id-orders (serviceaccount-token-create)",
+		"group:c7c7c7c7-0000-4000-8000-000000000007 -> id-batch (workload-create)",
+		"group:c7c7c7c7-0000-4000-8000-000000000007 -> id-batch (serviceaccount-token-create)",
+		"group:c7c7c7c7-0000-4000-8000-000000000007 -> id-batch (serviceaccount-create)",
+	}
+	for _, w := range want {
+		if !pairs[w] {
+			t.Errorf("act-as lacks %s (has %v)", w, pairs)
+		}
+	}
+	// The audit names the same subjects and identities.
+	out, _, _ := run(t, append([]string{"audit", "-o", "json", "--only", "workload-identity-reach,federated-credential-unclaimed"}, f...)...)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, fi := range rep.Findings {
+		var who string
+		for _, s := range fi.Subjects {
+			if s.Kind == "Group" || s.Kind == "User" {
+				who = s.String()
+			}
+		}
+		found := false
+		for p := range pairs {
+			if strings.HasPrefix(p, who+" -> ") && strings.Contains(fi.Message, strings.Fields(strings.TrimPrefix(p, who+" -> "))[0]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the audit's %s (%s) is not in act-as's answers", fi.ID, fi.Message)
+		}
+	}
+
+	// The table says each chain.
+	out, _, _ = run(t, append([]string{"who-can", "act-as", "id-batch"}, f...)...)
+	for _, w := range []string{"Who can act as managed identity id-batch", "through sa:shop:ghost: does not exist", "create sa:shop:ghost and a pod that runs as it"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("act-as table lacks %q:\n%s", w, out)
+		}
+	}
+	// id-reports: annotated, but no credential accepts the tokens.
+	out, _, code := run(t, append([]string{"who-can", "act-as", "id-reports"}, f...)...)
+	if code != ExitOK || !strings.Contains(out, "not through sa:shop:reports") || !strings.Contains(out, "no service account of the cluster acts as it") {
+		t.Errorf("act-as id-reports: %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"who-can", "act-as", "nope"}, f...), "no managed identity \"nope\" among the 3 read"},
+		{[]string{"who-can", "act-as", "id-orders", "-f", "../testdata/demo/cluster.yaml"}, "needs the Azure identities"},
+		{append([]string{"who-can", "act-as", "id-orders", "--transitive"}, f...), "do not apply"},
+		{append([]string{"who-can", "act-as"}, f...), "takes one Azure managed identity"},
+	} {
+		if _, stderr, code := run(t, tc.args...); code != ExitError || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %d %q", tc.args, code, stderr)
+		}
+	}
+}
