@@ -40,6 +40,9 @@ type ManagedIdentity struct {
 	// FederatedCredentials are the identity's federated identity
 	// credentials read (az identity federated-credential list).
 	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
+	// CredentialsUnread says why the federated credentials could not be
+	// read (live): whether one accepts an account's token is unknown.
+	CredentialsUnread string `json:"credentialsUnread,omitempty"`
 }
 
 // FederatedCredential is one federated identity credential: Entra
@@ -126,6 +129,9 @@ const (
 	// WorkloadIdentityUnknown: no identity read has the client id (it may
 	// be another identity's, or an app registration's, not read).
 	WorkloadIdentityUnknown = "identity-not-read"
+	// WorkloadCredentialsUnknown: the identity was read, its federated
+	// credentials could not be: whether one matches is unknown.
+	WorkloadCredentialsUnknown = "credentials-not-read"
 	// WorkloadIssuerUnknown: the cluster's OIDC issuer is not known
 	// (no managed cluster read, or it has none): matching is unknown.
 	WorkloadIssuerUnknown = "issuer-unknown"
@@ -197,6 +203,10 @@ func (d *Data) MatchWorkload(issuer, namespace, name, clientID string) WorkloadM
 			return WorkloadMatch{Status: WorkloadMatched, Identity: id, Credential: c}
 		}
 		m.Misses = append(m.Misses, CredentialMiss{Credential: c.Name, Why: why})
+	}
+	if id.CredentialsUnread != "" {
+		// None of those read matches, and others may.
+		m.Status = WorkloadCredentialsUnknown
 	}
 	return m
 }

@@ -21,8 +21,8 @@ const PathWorkloadIdentity = "workload-identity"
 // say why not, or that it is not known.
 type WorkloadIdentity struct {
 	Kind string `json:"kind"` // workload-identity
-	// Status: matched, no-matching-credential, identity-not-read or
-	// issuer-unknown (azurerbac.Workload*).
+	// Status: matched, no-matching-credential, credentials-not-read,
+	// identity-not-read or issuer-unknown (azurerbac.Workload*).
 	Status string `json:"status"`
 	// ServiceAccount is the account (sa:NS:NAME); Annotation the
 	// annotation's key and ClientID its value, or, for an account a
@@ -181,12 +181,19 @@ func (ix *Index) matchWorkload(namespace, name, clientID string) *WorkloadIdenti
 	case azurerbac.WorkloadNoCredential:
 		w.Misses = m.Misses
 		w.Why = "no federated credential of managed identity " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer: the annotation grants nothing"
+	case azurerbac.WorkloadCredentialsUnknown:
+		w.Misses = m.Misses
+		w.Why = "the federated credentials of managed identity " + m.Identity.Name + " could not be read (" + m.Identity.CredentialsUnread +
+			"): whether one accepts " + subject + "'s tokens is unknown"
 	case azurerbac.WorkloadIssuerUnknown:
 		w.Why = "the cluster's OIDC issuer is not known (give the managed cluster: az aks show): whether a federated credential of " +
 			m.Identity.Name + " accepts the account's tokens is unknown"
 	default:
 		what := "no managed identity read has client id " + clientID
-		if len(d.Identities) == 0 {
+		switch {
+		case len(d.IdentityGaps) > 0:
+			what += ", and not all were read (" + d.IdentityGaps[0] + ")"
+		case len(d.Identities) == 0:
 			what = "no managed identities were read (az identity list, az identity federated-credential list)"
 		}
 		w.Why = what + ": whom the annotation names (another identity, or an app registration, not read) and whether it accepts the account's tokens is unknown"
