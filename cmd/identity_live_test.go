@@ -1,0 +1,210 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// TestWorkloadIdentityLive: against the real API server (its service
+// accounts, annotated) and the loopback ARM (armmsi's identities and
+// federated credentials, role assignments by assignedTo), with
+// --azure-rbac:
+//   - wi-shop/orders names id-orders' client id, whose credential names it
+//     on the cluster's issuer: matched, Contributor on the subscription and
+//     a role on a storage account in another resource group, read through
+//     the identity (not at the cluster's scope);
+//   - wi-shop/reports names id-reports, whose credential writes the issuer
+//     without its trailing slash: no-matching-credential, never access;
+//   - wi-shop/batch is not annotated, and id-batch has a credential for it:
+//     matched without the annotation;
+//   - id-unrelated, on another issuer and named by no account, is not
+//     kept; the kubelet identity is, with its AcrPull;
+//   - the snapshot keeps it all, and answers offline the same;
+//   - ARM's 403 on the identities, or on one identity's credentials, is a
+//     warning and an incomplete answer, never "no identity".
+func TestWorkloadIdentityLive(t *testing.T) {
+	c := clustertest.Get(t)
+	cs := kubernetes.NewForConfigOrDie(c.Config)
+	ctx := t.Context()
+	const ns = "wi-shop"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		sub         = "/subscriptions/6b6b6b6b-0000-4000-8000-00000000006b"
+		issuer      = "https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/5d5d5d5d-0000-4000-8000-00000000005d/"
+		ordersCID   = "0c0c0001-0000-4000-8000-000000000001"
+		reportsCID  = "0c0c0002-0000-4000-8000-000000000002"
+		batchCID    = "0c0c0003-0000-4000-8000-000000000003"
+		ordersPID   = "0d0d0001-0000-4000-8000-000000000001"
+		reportsPID  = "0d0d0002-0000-4000-8000-000000000002"
+		batchPID    = "0d0d0003-0000-4000-8000-000000000003"
+		unrelPID    = "0d0d0004-0000-4000-8000-000000000004"
+		kubeletPID  = "0d0d0005-0000-4000-8000-000000000005"
+		contributor = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+		acrPull     = "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
+		blobData    = "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	)
+	for _, sa := range []struct{ name, clientID string }{{"orders", ordersCID}, {"reports", reportsCID}, {"batch", ""}} {
+		o := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa.name, Namespace: ns}}
+		if sa.clientID != "" {
+			o.Annotations = map[string]string{azurerbac.AnnotationClientID: sa.clientID}
+		}
+		if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rgID := sub + "/resourceGroups/rg-identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+	fic := func(identity, name, iss, subject string) azurerbac.FederatedCredential {
+		return azurerbac.FederatedCredential{ID: rgID + identity + "/federatedIdentityCredentials/" + name, Name: name, Issuer: iss, Subject: subject,
+			Audiences: []string{azurerbac.TokenExchangeAudience}}
+	}
+	storage := sub + "/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stshop"
+	fx := &azureFixture{Cluster: sub + "/resourceGroups/rg-prod/providers/" + fxPrefix + "/aks-prod",
+		Roles: []fxRole{{ID: contributor, Name: "Contributor"}, {ID: acrPull, Name: "AcrPull"}, {ID: blobData, Name: "Storage Blob Data Contributor"}},
+		Assignments: []fxAssignment{
+			{ID: sub + "/providers/Microsoft.Authorization/roleAssignments/1a000001-0000-4000-8000-000000000001", Scope: sub, PrincipalID: ordersPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
+			{ID: storage + "/providers/Microsoft.Authorization/roleAssignments/1a000002-0000-4000-8000-000000000002", Scope: storage, PrincipalID: ordersPID, PrincipalType: "ServicePrincipal", RoleID: sub + blobData},
+			{ID: sub + "/resourceGroups/rg-shop/providers/Microsoft.Authorization/roleAssignments/1a000003-0000-4000-8000-000000000003", Scope: sub + "/resourceGroups/rg-shop", PrincipalID: batchPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
+			{ID: sub + "/resourceGroups/rg-nodes/providers/Microsoft.Authorization/roleAssignments/1a000004-0000-4000-8000-000000000004", Scope: sub + "/resourceGroups/rg-nodes", PrincipalID: kubeletPID, PrincipalType: "ServicePrincipal", RoleID: sub + acrPull},
+			{ID: sub + "/resourceGroups/rg-shop/providers/Microsoft.Authorization/roleAssignments/1a000005-0000-4000-8000-000000000005", Scope: sub + "/resourceGroups/rg-shop", PrincipalID: reportsPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
+		}}
+	armSrv := newFxARM(t, fx, c.Config.Host)
+	armSrv.issuer.ManagedIdentities = map[string]string{ordersPID: "id-orders", reportsPID: "id-reports", batchPID: "id-batch", kubeletPID: "aks-prod-agentpool"}
+	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, list: []fxMI{
+		{id: rgID + "id-orders", name: "id-orders", clientID: ordersCID, principalID: ordersPID,
+			creds: []azurerbac.FederatedCredential{fic("id-orders", "shop-orders", issuer, "system:serviceaccount:wi-shop:orders")}},
+		{id: rgID + "id-reports", name: "id-reports", clientID: reportsCID, principalID: reportsPID,
+			creds: []azurerbac.FederatedCredential{fic("id-reports", "shop-reports", strings.TrimSuffix(issuer, "/"), "system:serviceaccount:wi-shop:reports")}},
+		{id: rgID + "id-batch", name: "id-batch", clientID: batchCID, principalID: batchPID,
+			creds: []azurerbac.FederatedCredential{fic("id-batch", "shop-batch", issuer, "system:serviceaccount:wi-shop:batch")}},
+		{id: rgID + "id-unrelated", name: "id-unrelated", clientID: "0c0c0004-0000-4000-8000-000000000004", principalID: unrelPID,
+			creds: []azurerbac.FederatedCredential{fic("id-unrelated", "gh", "https://token.actions.githubusercontent.com", "repo:contoso/shop:ref:refs/heads/main")}},
+		{id: sub + "/resourceGroups/rg-nodes/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-prod-agentpool", name: "aks-prod-agentpool",
+			clientID: "0c0c0005-0000-4000-8000-000000000005", principalID: kubeletPID},
+	}}
+	withARM := func(r *RootOptions) { r.azureOptions = armSrv.options(t) }
+	kc := "--kubeconfig=" + c.Kubeconfig
+	live := []string{kc, "--azure-rbac", "--azure-cluster-id", fx.Cluster}
+	whatCan := func(wantCode int, sa string, args ...string) *access.WhatCanAnswer {
+		t.Helper()
+		out, errOut, code := runWith(t, withARM, append([]string{"what-can", sa, "-n", ns, "-o", "json"}, args...)...)
+		var ans access.WhatCanAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != wantCode {
+			t.Fatalf("what-can %s %v: code %d, want %d; %v\n%s", sa, args, code, wantCode, err, errOut)
+		}
+		return &ans
+	}
+	checkOrders := func(how string, ans *access.WhatCanAnswer) {
+		t.Helper()
+		if len(ans.WorkloadIdentities) != 1 {
+			t.Fatalf("%s: orders: %+v", how, ans.WorkloadIdentities)
+		}
+		w := ans.WorkloadIdentities[0]
+		if w.Status != azurerbac.WorkloadMatched || w.Annotation != azurerbac.AnnotationClientID || w.ClientID != ordersCID || w.Issuer != issuer ||
+			w.Identity == nil || w.Identity.Name != "id-orders" || w.Identity.PrincipalID != ordersPID ||
+			w.FederatedCredential == nil || w.FederatedCredential.Name != "shop-orders" || w.FederatedCredential.Subject != "system:serviceaccount:wi-shop:orders" ||
+			len(w.RoleAssignments) != 2 {
+			t.Fatalf("%s: orders: %+v", how, w)
+		}
+		byScope := map[string]string{}
+		for _, a := range w.RoleAssignments {
+			byScope[a.Scope] = a.RoleName
+		}
+		if byScope[sub] != "Contributor" || byScope[storage] != "Storage Blob Data Contributor" || ans.Incomplete {
+			t.Errorf("%s: orders' role assignments %v, incomplete %v", how, byScope, ans.Incomplete)
+		}
+	}
+
+	// Live.
+	checkOrders("live", whatCan(ExitOK, "sa:"+ns+":orders", live...))
+	out, _, code := runWith(t, withARM, append([]string{"what-can", "sa:" + ns + ":orders", "-n", ns}, live...)...)
+	for _, want := range []string{"managed identity id-orders", "via annotation azure.workload.identity/client-id -> federated credential shop-orders",
+		"Contributor", "subscription 6b6b6b6b-0000-4000-8000-00000000006b"} {
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("live table lacks %q (code %d):\n%s", want, code, out)
+		}
+	}
+	ans := whatCan(ExitOK, "sa:"+ns+":reports", live...)
+	if len(ans.WorkloadIdentities) != 1 {
+		t.Fatalf("reports: %+v", ans.WorkloadIdentities)
+	}
+	if w := ans.WorkloadIdentities[0]; w.Status != azurerbac.WorkloadNoCredential || len(w.RoleAssignments) != 0 || w.FederatedCredential != nil ||
+		len(w.Misses) != 1 || w.Misses[0].Credential != "shop-reports" || !strings.Contains(w.Misses[0].Why, "issuer "+strings.TrimSuffix(issuer, "/")+" is not the cluster's "+issuer) ||
+		!hasWarningText(ans, "grants nothing") {
+		t.Errorf("reports: %+v %v", w, ans.Warnings)
+	}
+	ans = whatCan(ExitOK, "sa:"+ns+":batch", live...)
+	if len(ans.WorkloadIdentities) != 1 {
+		t.Fatalf("batch: %+v", ans.WorkloadIdentities)
+	}
+	if w := ans.WorkloadIdentities[0]; w.Status != azurerbac.WorkloadMatched || w.Annotation != "" || w.Identity == nil || w.Identity.Name != "id-batch" ||
+		len(w.RoleAssignments) != 1 || w.RoleAssignments[0].RoleName != "Contributor" || w.RoleAssignments[0].Scope != sub+"/resourceGroups/rg-shop" {
+		t.Errorf("batch: %+v", w)
+	}
+
+	// The snapshot keeps the identities read, and only those.
+	js, errOut, code := runWith(t, withARM, append([]string{"snapshot", "-o", "json"}, live...)...)
+	var snap rbac.Snapshot
+	if err := json.Unmarshal([]byte(js), &snap); err != nil || code != ExitOK || snap.Azure == nil {
+		t.Fatalf("snapshot --azure-rbac: code %d %v\n%s", code, err, errOut)
+	}
+	var names []string
+	for _, m := range snap.Azure.Identities {
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"aks-prod-agentpool", "id-batch", "id-orders", "id-reports"}; !slices.Equal(names, want) || len(snap.Azure.IdentityGaps) > 0 {
+		t.Errorf("snapshot's identities %v, want %v; gaps %v", names, want, snap.Azure.IdentityGaps)
+	}
+	if d := snap.Azure; d.Cluster == nil || d.Cluster.OIDCIssuerURL != issuer || d.Cluster.KubeletIdentity != kubeletPID ||
+		!slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool {
+			return a.PrincipalID == kubeletPID && strings.HasSuffix(a.Scope, "/rg-nodes")
+		}) ||
+		slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool { return a.PrincipalID == unrelPID }) {
+		t.Errorf("snapshot's cluster %+v, assignments %+v", d.Cluster, d.Assignments)
+	}
+	file := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(file, []byte(js), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkOrders("offline", whatCan(ExitOK, "sa:"+ns+":orders", "-f", file))
+
+	// ARM refuses the list of identities: incomplete, never "no identity".
+	fx.Lock()
+	armSrv.mi.forbid = []string{msiProvider}
+	fx.Unlock()
+	ans = whatCan(ExitOK, "sa:"+ns+":orders", live...)
+	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status != azurerbac.WorkloadIdentityUnknown ||
+		!strings.Contains(ans.WorkloadIdentities[0].Why, "forbidden") || !ans.Incomplete || !hasWarningText(ans, "are incomplete") {
+		t.Errorf("identities forbidden: %+v %v", ans.WorkloadIdentities, ans.Warnings)
+	}
+	// ... or one identity's federated credentials: that identity's match is
+	// unknown (its credentials unread), the answer incomplete.
+	fx.Lock()
+	armSrv.mi.forbid = []string{"/id-orders/federatedidentitycredentials"}
+	fx.Unlock()
+	ans = whatCan(ExitOK, "sa:"+ns+":orders", live...)
+	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status == azurerbac.WorkloadMatched || !ans.Incomplete ||
+		!hasWarningText(ans, "federated credentials of managed identity "+rgID+"id-orders: forbidden") {
+		t.Errorf("credentials forbidden: %+v %v", ans.WorkloadIdentities, ans.Warnings)
+	}
+	// Another account's answer stands, incomplete too.
+	ans = whatCan(ExitOK, "sa:"+ns+":batch", live...)
+	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status != azurerbac.WorkloadMatched || !ans.Incomplete {
+		t.Errorf("batch with orders' credentials forbidden: %+v", ans.WorkloadIdentities)
+	}
+}
