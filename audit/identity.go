@@ -102,7 +102,7 @@ func checkWorkloadIdentityReach(c *checker) {
 			namespaces = append(namespaces, sa.Namespace)
 		}
 		byNS[sa.Namespace] = append(byNS[sa.Namespace], reached{w: w, sa: sa, severity: sev,
-			text: fmt.Sprintf("managed identity %s (%s)", w.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
+			text: fmt.Sprintf("%s %s (%s)", w.Identity.What(), w.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
 	}
 	if len(byNS) == 0 {
 		return

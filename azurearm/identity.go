@@ -32,6 +32,9 @@ const (
 //     kubelet identity, and every identity with a federated credential on
 //     the cluster's issuer (a service account needs no annotation to
 //     exchange its token: the credential is what Entra checks);
+//   - for a client id among clientIDs no identity read has, the app
+//     registration of that appId, its federated credentials and its
+//     service principal, from Microsoft Graph with the same sign-in;
 //   - each kept identity's role assignments at every scope of the
 //     subscription and above it (ARM's $filter=assignedTo('PRINCIPAL') at
 //     the subscription, as az role assignment list --assignee --all), and
@@ -140,6 +143,15 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 		}
 	}
 
+	// A client id no managed identity of the subscription has may be an
+	// app registration's: Microsoft Graph has its federated credentials.
+	apps, appGaps, err := applications(ctx, clientIDs, read, o)
+	if err != nil {
+		return err
+	}
+	kept = append(kept, apps...)
+	gaps = append(gaps, appGaps...)
+
 	// Their role assignments wherever they are, and the roles d lacks.
 	g, gctx = errgroup.WithContext(ctx)
 	l.group = g
@@ -243,4 +255,46 @@ func federatedCredential(v *armmsi.FederatedIdentityCredential) (azurerbac.Feder
 	}
 	p := v.Properties
 	return azurerbac.FederatedCredential{ID: deref(v.ID), Name: deref(v.Name), Issuer: deref(p.Issuer), Subject: deref(p.Subject), Audiences: strs(p.Audiences)}, true
+}
+
+// applications reads from Microsoft Graph the app registrations of the
+// client ids no managed identity read has, one at a time (a cluster's
+// annotations name a handful). A refusal or failure is a gap; only a
+// cancelled ctx ends the load.
+func applications(ctx context.Context, clientIDs []string, read []azurerbac.ManagedIdentity, o Options) ([]azurerbac.ManagedIdentity, []string, error) {
+	var out []azurerbac.ManagedIdentity
+	var gaps []string
+	g := o.graph()
+	for _, c := range clientIDs {
+		if slices.ContainsFunc(read, func(m azurerbac.ManagedIdentity) bool { return strings.EqualFold(m.ClientID, c) }) {
+			continue
+		}
+		app, err := g.Application(ctx, c)
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if err != nil {
+			gaps = append(gaps, "Microsoft Graph: "+err.Error())
+		}
+		if app == nil {
+			continue
+		}
+		m := azurerbac.ManagedIdentity{ID: "/applications/" + app.ID, Name: app.DisplayName, ClientID: app.AppID, Kind: azurerbac.KindApplication}
+		if err != nil {
+			m.CredentialsUnread = err.Error()
+		}
+		// Role assignments name the application's service principal.
+		if m.PrincipalID, err = g.ServicePrincipalID(ctx, app.AppID); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			gaps = append(gaps, "Microsoft Graph: "+err.Error())
+		}
+		for _, f := range app.FederatedCredentials {
+			m.FederatedCredentials = append(m.FederatedCredentials, azurerbac.FederatedCredential{ID: m.ID + "/federatedIdentityCredentials/" + f.ID,
+				Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences})
+		}
+		out = append(out, m)
+	}
+	return out, gaps, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/internal/testkit/entratest"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -30,11 +31,15 @@ import (
 //     without its trailing slash: no-matching-credential, never access;
 //   - wi-shop/batch is not annotated, and id-batch has a credential for it:
 //     matched without the annotation;
+//   - wi-shop/ingest names an app registration's appId: Graph has its
+//     federated credential and its service principal, whose Contributor
+//     on rg-ingest it reaches;
 //   - id-unrelated, on another issuer and named by no account, is not
 //     kept; the kubelet identity is, with its AcrPull;
 //   - the snapshot keeps it all, and answers offline the same;
-//   - ARM's 403 on the identities, or on one identity's credentials, is a
-//     warning and an incomplete answer, never "no identity".
+//   - ARM's 403 on the identities, or on one identity's credentials, and
+//     Graph's on the app registrations, is a warning and an incomplete
+//     answer, never "no identity".
 func TestWorkloadIdentityLive(t *testing.T) {
 	c := clustertest.Get(t)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
@@ -54,11 +59,13 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		batchPID    = "0d0d0003-0000-4000-8000-000000000003"
 		unrelPID    = "0d0d0004-0000-4000-8000-000000000004"
 		kubeletPID  = "0d0d0005-0000-4000-8000-000000000005"
+		ingestAppID = "0c0c0006-0000-4000-8000-000000000006"
+		ingestSPID  = "0d0d0006-0000-4000-8000-000000000006"
 		contributor = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
 		acrPull     = "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
 		blobData    = "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 	)
-	for _, sa := range []struct{ name, clientID string }{{"orders", ordersCID}, {"reports", reportsCID}, {"batch", ""}} {
+	for _, sa := range []struct{ name, clientID string }{{"orders", ordersCID}, {"reports", reportsCID}, {"batch", ""}, {"ingest", ingestAppID}} {
 		o := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa.name, Namespace: ns}}
 		if sa.clientID != "" {
 			o.Annotations = map[string]string{azurerbac.AnnotationClientID: sa.clientID}
@@ -81,9 +88,16 @@ func TestWorkloadIdentityLive(t *testing.T) {
 			{ID: sub + "/resourceGroups/rg-shop/providers/Microsoft.Authorization/roleAssignments/1a000003-0000-4000-8000-000000000003", Scope: sub + "/resourceGroups/rg-shop", PrincipalID: batchPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
 			{ID: sub + "/resourceGroups/rg-nodes/providers/Microsoft.Authorization/roleAssignments/1a000004-0000-4000-8000-000000000004", Scope: sub + "/resourceGroups/rg-nodes", PrincipalID: kubeletPID, PrincipalType: "ServicePrincipal", RoleID: sub + acrPull},
 			{ID: sub + "/resourceGroups/rg-shop/providers/Microsoft.Authorization/roleAssignments/1a000005-0000-4000-8000-000000000005", Scope: sub + "/resourceGroups/rg-shop", PrincipalID: reportsPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
+			{ID: sub + "/resourceGroups/rg-ingest/providers/Microsoft.Authorization/roleAssignments/1a000006-0000-4000-8000-000000000006", Scope: sub + "/resourceGroups/rg-ingest", PrincipalID: ingestSPID, PrincipalType: "ServicePrincipal", RoleID: sub + contributor},
 		}}
 	armSrv := newFxARM(t, fx, c.Config.Host)
 	armSrv.issuer.ManagedIdentities = map[string]string{ordersPID: "id-orders", reportsPID: "id-reports", batchPID: "id-batch", kubeletPID: "aks-prod-agentpool"}
+	// An app registration: Graph has its federated credential for
+	// wi-shop/ingest, and its service principal holds Contributor on
+	// rg-ingest.
+	armSrv.issuer.Directory = &entratest.Directory{Applications: []entratest.Application{{ID: "0e0e0006-0000-4000-8000-000000000006", AppID: ingestAppID,
+		DisplayName: "shop-ingest", ServicePrincipalID: ingestSPID, FederatedCredentials: []entratest.FederatedCredential{
+			{ID: "0f0f0006-0000-4000-8000-000000000006", Name: "aks-ingest", Issuer: issuer, Subject: "system:serviceaccount:wi-shop:ingest", Audiences: []string{azurerbac.TokenExchangeAudience}}}}}}
 	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, list: []fxMI{
 		{id: rgID + "id-orders", name: "id-orders", clientID: ordersCID, principalID: ordersPID,
 			creds: []azurerbac.FederatedCredential{fic("id-orders", "shop-orders", issuer, "system:serviceaccount:wi-shop:orders")}},
@@ -156,6 +170,20 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		t.Errorf("batch: %+v", w)
 	}
 
+	ans = whatCan(ExitOK, "sa:"+ns+":ingest", live...)
+	if len(ans.WorkloadIdentities) != 1 {
+		t.Fatalf("ingest: %+v", ans.WorkloadIdentities)
+	}
+	if w := ans.WorkloadIdentities[0]; w.Status != azurerbac.WorkloadMatched || w.Identity == nil || w.Identity.Kind != azurerbac.KindApplication ||
+		w.Identity.Name != "shop-ingest" || w.Identity.PrincipalID != ingestSPID || w.FederatedCredential == nil || w.FederatedCredential.Name != "aks-ingest" ||
+		len(w.RoleAssignments) != 1 || w.RoleAssignments[0].RoleName != "Contributor" || w.RoleAssignments[0].Scope != sub+"/resourceGroups/rg-ingest" {
+		t.Errorf("ingest: %+v", w)
+	}
+	out, _, _ = runWith(t, withARM, append([]string{"what-can", "sa:" + ns + ":ingest", "-n", ns}, live...)...)
+	if !strings.Contains(out, "app registration shop-ingest (client id "+ingestAppID) || !strings.Contains(out, "-> app registration shop-ingest") {
+		t.Errorf("ingest's table:\n%s", out)
+	}
+
 	// The snapshot keeps the identities read, and only those.
 	js, errOut, code := runWith(t, withARM, append([]string{"snapshot", "-o", "json"}, live...)...)
 	var snap rbac.Snapshot
@@ -167,7 +195,7 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"aks-prod-agentpool", "id-batch", "id-orders", "id-reports"}; !slices.Equal(names, want) || len(snap.Azure.IdentityGaps) > 0 {
+	if want := []string{"aks-prod-agentpool", "id-batch", "id-orders", "id-reports", "shop-ingest"}; !slices.Equal(names, want) || len(snap.Azure.IdentityGaps) > 0 {
 		t.Errorf("snapshot's identities %v, want %v; gaps %v", names, want, snap.Azure.IdentityGaps)
 	}
 	if d := snap.Azure; d.Cluster == nil || d.Cluster.OIDCIssuerURL != issuer || d.Cluster.KubeletIdentity != kubeletPID ||
@@ -206,5 +234,16 @@ func TestWorkloadIdentityLive(t *testing.T) {
 	ans = whatCan(ExitOK, "sa:"+ns+":batch", live...)
 	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status != azurerbac.WorkloadMatched || !ans.Incomplete {
 		t.Errorf("batch with orders' credentials forbidden: %+v", ans.WorkloadIdentities)
+	}
+	// Graph refuses the app registrations: ingest's identity is unknown,
+	// with the permission it needs, never "no identity".
+	fx.Lock()
+	armSrv.mi.forbid = nil
+	fx.Unlock()
+	armSrv.issuer.Forbid("/v1.0/applications(")
+	ans = whatCan(ExitOK, "sa:"+ns+":ingest", live...)
+	if len(ans.WorkloadIdentities) != 1 || ans.WorkloadIdentities[0].Status != azurerbac.WorkloadIdentityUnknown || !ans.Incomplete ||
+		!hasWarningText(ans, "Application.Read.All") {
+		t.Errorf("applications forbidden: %+v %v", ans.WorkloadIdentities, ans.Warnings)
 	}
 }
