@@ -29,7 +29,7 @@ const (
 //     federated credentials of each;
 //   - kept: those whose client id is among clientIDs (the service
 //     accounts' azure.workload.identity/client-id annotations), the
-//     kubelet identity, and every identity with a federated credential on
+//     kubelet's and the enabled add-ons' identities, and every identity with a federated credential on
 //     the cluster's issuer (a service account needs no annotation to
 //     exchange its token: the credential is what Entra checks);
 //   - for a client id among clientIDs no identity read has, the app
@@ -53,9 +53,18 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 		return err
 	}
 	sub := "/subscriptions/" + cid.SubscriptionID
-	var issuer, kubelet string
-	if d.Cluster != nil {
-		issuer, kubelet = d.Cluster.OIDCIssuerURL, d.Cluster.KubeletIdentity
+	var issuer string
+	// The identities the managed cluster names: the kubelet's and the
+	// add-ons', by object id.
+	named := map[string]bool{}
+	if c := d.Cluster; c != nil {
+		issuer = c.OIDCIssuerURL
+		if c.KubeletIdentity != "" {
+			named[strings.ToLower(c.KubeletIdentity)] = true
+		}
+		for _, id := range c.AddonIdentities {
+			named[strings.ToLower(id)] = true
+		}
 	}
 	cred, opts := signInCredential{cred: o.Credential}, o.armOptions()
 	identities, err := armmsi.NewUserAssignedIdentitiesClient(cid.SubscriptionID, cred, opts)
@@ -138,7 +147,7 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 	var kept []azurerbac.ManagedIdentity
 	for _, m := range read {
 		onIssuer := issuer != "" && slices.ContainsFunc(m.FederatedCredentials, func(c azurerbac.FederatedCredential) bool { return c.Issuer == issuer })
-		if onIssuer || m.ClientID != "" && wanted[strings.ToLower(m.ClientID)] || kubelet != "" && strings.EqualFold(m.PrincipalID, kubelet) {
+		if onIssuer || m.ClientID != "" && wanted[strings.ToLower(m.ClientID)] || m.PrincipalID != "" && named[strings.ToLower(m.PrincipalID)] {
 			kept = append(kept, m)
 		}
 	}

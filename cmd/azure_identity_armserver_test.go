@@ -16,6 +16,8 @@ type fxMSI struct {
 	// issuer is oidcIssuerProfile.issuerUrl; kubelet the kubelet
 	// identity's object id (identityProfile.kubeletidentity).
 	issuer, kubelet string
+	// addons are the enabled add-ons' identities' object ids, by add-on.
+	addons map[string]string
 	// forbid answers 403 on the lists whose lower-case path ends so.
 	forbid []string
 }
@@ -86,6 +88,12 @@ func (m *fxMSI) clusterProperties(p map[string]any) map[string]any {
 	}
 	if m.kubelet != "" {
 		p["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"objectId": m.kubelet}}
+	}
+	for name, oid := range m.addons {
+		if p["addonProfiles"] == nil {
+			p["addonProfiles"] = map[string]any{}
+		}
+		p["addonProfiles"].(map[string]any)[name] = map[string]any{"enabled": true, "identity": map[string]any{"objectId": oid, "clientId": "unused", "resourceId": "unused"}}
 	}
 	return p
 }

@@ -35,7 +35,8 @@ import (
 //     federated credential and its service principal, whose Contributor
 //     on rg-ingest it reaches;
 //   - id-unrelated, on another issuer and named by no account, is not
-//     kept; the kubelet identity is, with its AcrPull;
+//     kept; the kubelet identity is, with its AcrPull, and so is the Key
+//     Vault secrets provider add-on's;
 //   - the snapshot keeps it all, and answers offline the same;
 //   - ARM's 403 on the identities, or on one identity's credentials, and
 //     Graph's on the app registrations, is a warning and an incomplete
@@ -59,6 +60,7 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		batchPID    = "0d0d0003-0000-4000-8000-000000000003"
 		unrelPID    = "0d0d0004-0000-4000-8000-000000000004"
 		kubeletPID  = "0d0d0005-0000-4000-8000-000000000005"
+		kvPID       = "0d0d0007-0000-4000-8000-000000000007"
 		ingestAppID = "0c0c0006-0000-4000-8000-000000000006"
 		ingestSPID  = "0d0d0006-0000-4000-8000-000000000006"
 		contributor = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -98,7 +100,9 @@ func TestWorkloadIdentityLive(t *testing.T) {
 	armSrv.issuer.Directory = &entratest.Directory{Applications: []entratest.Application{{ID: "0e0e0006-0000-4000-8000-000000000006", AppID: ingestAppID,
 		DisplayName: "shop-ingest", ServicePrincipalID: ingestSPID, FederatedCredentials: []entratest.FederatedCredential{
 			{ID: "0f0f0006-0000-4000-8000-000000000006", Name: "aks-ingest", Issuer: issuer, Subject: "system:serviceaccount:wi-shop:ingest", Audiences: []string{azurerbac.TokenExchangeAudience}}}}}}
-	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, list: []fxMI{
+	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, addons: map[string]string{"azureKeyvaultSecretsProvider": kvPID}, list: []fxMI{
+		{id: sub + "/resourceGroups/rg-nodes/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azurekeyvaultsecretsprovider-aks-prod",
+			name: "azurekeyvaultsecretsprovider-aks-prod", clientID: "0c0c0007-0000-4000-8000-000000000007", principalID: kvPID},
 		{id: rgID + "id-orders", name: "id-orders", clientID: ordersCID, principalID: ordersPID,
 			creds: []azurerbac.FederatedCredential{fic("id-orders", "shop-orders", issuer, "system:serviceaccount:wi-shop:orders")}},
 		{id: rgID + "id-reports", name: "id-reports", clientID: reportsCID, principalID: reportsPID,
@@ -195,10 +199,10 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"aks-prod-agentpool", "id-batch", "id-orders", "id-reports", "shop-ingest"}; !slices.Equal(names, want) || len(snap.Azure.IdentityGaps) > 0 {
+	if want := []string{"aks-prod-agentpool", "azurekeyvaultsecretsprovider-aks-prod", "id-batch", "id-orders", "id-reports", "shop-ingest"}; !slices.Equal(names, want) || len(snap.Azure.IdentityGaps) > 0 {
 		t.Errorf("snapshot's identities %v, want %v; gaps %v", names, want, snap.Azure.IdentityGaps)
 	}
-	if d := snap.Azure; d.Cluster == nil || d.Cluster.OIDCIssuerURL != issuer || d.Cluster.KubeletIdentity != kubeletPID ||
+	if d := snap.Azure; d.Cluster == nil || d.Cluster.OIDCIssuerURL != issuer || d.Cluster.KubeletIdentity != kubeletPID || d.Cluster.AddonIdentities["azureKeyvaultSecretsProvider"] != kvPID ||
 		!slices.ContainsFunc(d.Assignments, func(a azurerbac.Assignment) bool {
 			return a.PrincipalID == kubeletPID && strings.HasSuffix(a.Scope, "/rg-nodes")
 		}) ||
