@@ -1,13 +1,18 @@
 package cmd
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -27,8 +32,9 @@ import (
 //     on the cluster's issuer: matched, Contributor on the subscription and
 //     a role on a storage account in another resource group, read through
 //     the identity (not at the cluster's scope);
-//   - wi-shop/reports names id-reports, whose credential writes the issuer
-//     without its trailing slash: no-matching-credential, never access;
+//   - wi-shop/reports names id-reports, whose credential's issuer differs
+//     from the cluster's by a trailing slash: no-matching-credential,
+//     never access;
 //   - wi-shop/batch is not annotated, and id-batch has a credential for it:
 //     matched without the annotation;
 //   - wi-shop/ingest names an app registration's appId: Graph has its
@@ -37,6 +43,10 @@ import (
 //   - id-unrelated, on another issuer and named by no account, is not
 //     kept; the kubelet identity is, with its AcrPull, and so is the Key
 //     Vault secrets provider add-on's;
+//   - the chain works as reported: each account's real token (TokenRequest)
+//     exchanged at the Entra issuer, as workload identity does, gets the
+//     identity's token where the tool says matched, and Entra refuses it
+//     where the tool says no-matching-credential;
 //   - the snapshot keeps it all, and answers offline the same;
 //   - ARM's 403 on the identities, or on one identity's credentials, and
 //     Graph's on the app registrations, is a warning and an incomplete
@@ -51,7 +61,6 @@ func TestWorkloadIdentityLive(t *testing.T) {
 	}
 	const (
 		sub         = "/subscriptions/6b6b6b6b-0000-4000-8000-00000000006b"
-		issuer      = "https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/5d5d5d5d-0000-4000-8000-00000000005d/"
 		ordersCID   = "0c0c0001-0000-4000-8000-000000000001"
 		reportsCID  = "0c0c0002-0000-4000-8000-000000000002"
 		batchCID    = "0c0c0003-0000-4000-8000-000000000003"
@@ -67,6 +76,14 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		acrPull     = "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
 		blobData    = "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 	)
+	// The managed cluster's issuer is the API server's own, so that its
+	// tokens can be exchanged; reports' credential differs from it by a
+	// trailing slash.
+	issuer, jwks := clusterIssuer(t, cs)
+	otherIssuer := issuer + "/"
+	if strings.HasSuffix(issuer, "/") {
+		otherIssuer = strings.TrimSuffix(issuer, "/")
+	}
 	for _, sa := range []struct{ name, clientID string }{{"orders", ordersCID}, {"reports", reportsCID}, {"batch", ""}, {"ingest", ingestAppID}} {
 		o := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa.name, Namespace: ns}}
 		if sa.clientID != "" {
@@ -106,7 +123,7 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		{id: rgID + "id-orders", name: "id-orders", clientID: ordersCID, principalID: ordersPID,
 			creds: []azurerbac.FederatedCredential{fic("id-orders", "shop-orders", issuer, "system:serviceaccount:wi-shop:orders")}},
 		{id: rgID + "id-reports", name: "id-reports", clientID: reportsCID, principalID: reportsPID,
-			creds: []azurerbac.FederatedCredential{fic("id-reports", "shop-reports", strings.TrimSuffix(issuer, "/"), "system:serviceaccount:wi-shop:reports")}},
+			creds: []azurerbac.FederatedCredential{fic("id-reports", "shop-reports", otherIssuer, "system:serviceaccount:wi-shop:reports")}},
 		{id: rgID + "id-batch", name: "id-batch", clientID: batchCID, principalID: batchPID,
 			creds: []azurerbac.FederatedCredential{fic("id-batch", "shop-batch", issuer, "system:serviceaccount:wi-shop:batch")}},
 		{id: rgID + "id-unrelated", name: "id-unrelated", clientID: "0c0c0004-0000-4000-8000-000000000004", principalID: unrelPID,
@@ -161,7 +178,7 @@ func TestWorkloadIdentityLive(t *testing.T) {
 		t.Fatalf("reports: %+v", ans.WorkloadIdentities)
 	}
 	if w := ans.WorkloadIdentities[0]; w.Status != azurerbac.WorkloadNoCredential || len(w.RoleAssignments) != 0 || w.FederatedCredential != nil ||
-		len(w.Misses) != 1 || w.Misses[0].Credential != "shop-reports" || !strings.Contains(w.Misses[0].Why, "issuer "+strings.TrimSuffix(issuer, "/")+" is not the cluster's "+issuer) ||
+		len(w.Misses) != 1 || w.Misses[0].Credential != "shop-reports" || !strings.Contains(w.Misses[0].Why, "issuer "+otherIssuer+" is not the cluster's "+issuer) ||
 		!hasWarningText(ans, "grants nothing") {
 		t.Errorf("reports: %+v %v", w, ans.Warnings)
 	}
@@ -186,6 +203,39 @@ func TestWorkloadIdentityLive(t *testing.T) {
 	out, _, _ = runWith(t, withARM, append([]string{"what-can", "sa:" + ns + ":ingest", "-n", ns}, live...)...)
 	if !strings.Contains(out, "app registration shop-ingest (client id "+ingestAppID) || !strings.Contains(out, "-> app registration shop-ingest") {
 		t.Errorf("ingest's table:\n%s", out)
+	}
+
+	// The chain works as reported: the API server's token of each account,
+	// exchanged at the Entra issuer as workload identity does, is the
+	// identity's token where the tool says matched (annotated or not, a
+	// managed identity or an app registration), and is refused where it
+	// says no-matching-credential; the client id named does not choose the
+	// identity, the credential's subject does.
+	trustCluster(t, armSrv, issuer, jwks, armSrv.issuer.Directory.Applications)
+	for _, x := range []struct{ sa, clientID, oid string }{{"orders", ordersCID, ordersPID}, {"batch", batchCID, batchPID}, {"ingest", ingestAppID, ingestSPID}} {
+		if oid, err := exchange(t, cs, armSrv, ns, x.sa, x.clientID); err != nil || oid != x.oid {
+			t.Errorf("%s's token exchanged for %s: oid %q, %v; want %s", x.sa, x.clientID, oid, err, x.oid)
+		}
+	}
+	for _, x := range []struct{ sa, clientID string }{{"reports", reportsCID}, {"orders", batchCID}} {
+		if oid, err := exchange(t, cs, armSrv, ns, x.sa, x.clientID); err == nil || !strings.Contains(err.Error(), "AADSTS70021") {
+			t.Errorf("%s's token exchanged for %s: oid %q, %v; want Entra's refusal", x.sa, x.clientID, oid, err)
+		}
+	}
+
+	// A token with the same claims that the cluster did not sign is
+	// refused: the exchange checks the issuer's keys.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{Issuer: issuer, Subject: "system:serviceaccount:wi-shop:orders",
+		Audience: jwt.ClaimStrings{azurerbac.TokenExchangeAudience}, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oid, err := exchangeAssertion(t, armSrv, ordersCID, forged); err == nil || !strings.Contains(err.Error(), "AADSTS700211") {
+		t.Errorf("a forged token of orders exchanged: oid %q, %v; want Entra's refusal", oid, err)
 	}
 
 	// The snapshot keeps the identities read, and only those.
