@@ -106,7 +106,8 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 		m := &read[i]
 		rid, err := arm.ParseResourceID(m.ID)
 		if err != nil || rid.ResourceGroupName == "" {
-			credGaps[i] = fmt.Sprintf("federated credentials of %s: not an identity's resource id", m.ID)
+			credGaps[i] = fmt.Sprintf("the federated credentials of %s: not an identity's resource id", m.ID)
+			m.CredentialsUnread = credGaps[i]
 			continue
 		}
 		g.Go(func() error {
