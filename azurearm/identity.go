@@ -104,15 +104,15 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range read {
 		m := &read[i]
-		rid, err := arm.ParseResourceID(m.ID)
-		if err != nil || rid.ResourceGroupName == "" {
+		rid, perr := arm.ParseResourceID(m.ID)
+		if perr != nil || rid.ResourceGroupName == "" {
 			credGaps[i] = fmt.Sprintf("the federated credentials of %s: not an identity's resource id", m.ID)
 			m.CredentialsUnread = credGaps[i]
 			continue
 		}
 		g.Go(func() error {
 			var creds []azurerbac.FederatedCredential
-			err := drain(gctx, l, credentials.NewListPager(rid.ResourceGroupName, rid.Name, nil), func(page armmsi.FederatedIdentityCredentialsClientListResponse) {
+			lerr := drain(gctx, l, credentials.NewListPager(rid.ResourceGroupName, rid.Name, nil), func(page armmsi.FederatedIdentityCredentialsClientListResponse) {
 				for _, v := range page.Value {
 					if c, ok := federatedCredential(v); ok {
 						creds = append(creds, c)
@@ -120,8 +120,8 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 				}
 			})
 			m.FederatedCredentials = creds
-			if err != nil {
-				gap, fatal := classify(gctx, "the federated credentials of managed identity "+m.ID, credentialsHint, err)
+			if lerr != nil {
+				gap, fatal := classify(gctx, "the federated credentials of managed identity "+m.ID, credentialsHint, lerr)
 				credGaps[i], m.CredentialsUnread = gap, gap
 				return fatal
 			}

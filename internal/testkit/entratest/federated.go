@@ -131,12 +131,18 @@ func ParseJWKS(b []byte) ([]VerificationKey, error) {
 			}
 			key = &rsa.PublicKey{N: n, E: int(e.Int64())}
 		case k.Kty == "EC" && k.Crv == "P-256":
-			x, err1 := num(k.X)
-			y, err2 := num(k.Y)
+			// JWK's x and y are the point's fixed-length coordinates: the
+			// uncompressed encoding is 0x04 || x || y.
+			x, err1 := base64.RawURLEncoding.DecodeString(k.X)
+			y, err2 := base64.RawURLEncoding.DecodeString(k.Y)
 			if err := errors.Join(err1, err2); err != nil {
 				return nil, err
 			}
-			key = &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil {
+				return nil, err
+			}
+			key = pub
 		default:
 			continue
 		}
