@@ -181,10 +181,17 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group): what they are granted is not listed; --group OBJECT-ID adds a membership", subject))
 	}
 	if subject.Kind == rbac.ServiceAccountKind {
-		if d := s.Index.Snapshot().Azure; !s.whole && !s.Scope.ServiceAccounts && d != nil && len(d.Identities) > 0 {
+		d := s.Index.Snapshot().Azure
+		if !s.whole && !s.Scope.ServiceAccounts && d != nil && len(d.Identities) > 0 {
 			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service accounts were not read from the cluster: which Azure identity %s acts as (its %s annotation) is not answered; give a snapshot with -f", subject, azurerbac.AnnotationClientID))
 		}
 		ans.WorkloadIdentities = s.Index.WorkloadIdentitiesOf(subject.Namespace, subject.Name)
+		if d != nil && len(d.IdentityGaps) > 0 {
+			// An identity not read may be the one the account acts as, or
+			// hold more than was read: its Azure reach is not known whole.
+			ans.Incomplete = true
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "the Azure identities %s acts as, and their role assignments, are incomplete: %s", subject, strings.Join(d.IdentityGaps[:min(3, len(d.IdentityGaps))], "; ")))
+		}
 		for _, w := range ans.WorkloadIdentities {
 			if !w.Acts() {
 				ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "service account %s/%s is annotated %s=%s, but %s", subject.Namespace, subject.Name, w.Annotation, w.ClientID, w.Why))

@@ -257,7 +257,7 @@ func WorkloadSummary(x *rbac.WorkloadIdentity) string {
 	for _, a := range x.RoleAssignments {
 		roles = append(roles, a.RoleName+" at "+rbac.AzureScopeName(a.Scope))
 	}
-	s := "acts in Azure as managed identity " + x.Identity.Name + " (" + WorkloadStart(x) + " -> federated credential " + x.FederatedCredential.Name + ")"
+	s := "acts in Azure as " + x.Identity.What() + " " + x.Identity.Name + " (" + WorkloadStart(x) + " -> federated credential " + x.FederatedCredential.Name + ")"
 	if len(roles) == 0 {
 		return s + ": no role assignment of it was read"
 	}

@@ -238,7 +238,7 @@ func checkWorkloadIdentityReach(c *checker) {
 		}
 		sev, roles := identitySeverity(d, r.Workload.RoleAssignments)
 		g.targets = append(g.targets, reached{w: r.Workload, sa: sa, severity: sev,
-			text: fmt.Sprintf("managed identity %s (%s)", r.Workload.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
+			text: fmt.Sprintf("%s %s (%s)", r.Workload.Identity.What(), r.Workload.Identity.Name, strings.Join(firstN(roles, 3), ", "))})
 	}
 	for _, g := range groups {
 		kept := g.targets

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +109,11 @@ type fakeARM struct {
 	definitions                   map[string]item // by lower-case GUID
 	subscriptions                 []item
 	clusters                      []item
+	// identities are user-assigned identities (the item's scope is unused)
+	// and credentials their federated credentials, by lower-case
+	// identity id (identity_test.go adds them).
+	identities  []item
+	credentials map[string][]item
 
 	mu          sync.Mutex
 	faults      map[string]*fault // by lower-case path
@@ -128,7 +134,7 @@ func newFakeARM(t testing.TB, f fixture) *fakeARM {
 	}
 	t.Cleanup(is.Close)
 	a := &fakeARM{issuer: is, pageSize: 2, assignments: map[string][]item{}, denies: map[string][]item{}, eligible: map[string][]item{},
-		definitions: map[string]item{}, faults: map[string]*fault{}, tokens: map[string]bool{}, paths: map[string]int{}}
+		definitions: map[string]item{}, faults: map[string]*fault{}, tokens: map[string]bool{}, paths: map[string]int{}, credentials: map[string][]item{}}
 	for _, it := range items(t, f.RoleAssignments) {
 		a.assignments[it.scope] = append(a.assignments[it.scope], it)
 	}
@@ -212,8 +218,10 @@ func (a *fakeARM) requestsContaining(s string) int {
 }
 
 var (
-	clustersOfSubscription = regexp.MustCompile(`^/subscriptions/[^/]+/providers/microsoft\.containerservice/managedclusters$`)
-	oneCluster             = regexp.MustCompile(`^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/managedclusters/[^/]+$`)
+	identitiesOfSubscription = regexp.MustCompile(`^/subscriptions/[^/]+/providers/microsoft\.managedidentity/userassignedidentities$`)
+	credentialsOfIdentity    = regexp.MustCompile(`^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.managedidentity/userassignedidentities/[^/]+)/federatedidentitycredentials$`)
+	clustersOfSubscription   = regexp.MustCompile(`^/subscriptions/[^/]+/providers/microsoft\.containerservice/managedclusters$`)
+	oneCluster               = regexp.MustCompile(`^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/managedclusters/[^/]+$`)
 )
 
 func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +278,37 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		writeARMError(w, http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("The Resource '%s' was not found.", r.URL.Path))
+	case identitiesOfSubscription.MatchString(p):
+		sub := strings.TrimSuffix(p, "/providers/microsoft.managedidentity/userassignedidentities")
+		var mine []item
+		for _, it := range a.identities {
+			if strings.HasPrefix(it.id, sub+"/") {
+				mine = append(mine, it)
+			}
+		}
+		a.page(w, r, "2024-11-30", mine)
+	case credentialsOfIdentity.MatchString(p):
+		a.page(w, r, "2024-11-30", a.credentials[credentialsOfIdentity.FindStringSubmatch(p)[1]])
+	case strings.HasSuffix(p, authz+"roleassignments") && strings.HasPrefix(q.Get("$filter"), "assignedTo('"):
+		// A principal's assignments at the scope, above and below it.
+		principal := strings.TrimSuffix(strings.TrimPrefix(q.Get("$filter"), "assignedTo('"), "')")
+		scope := strings.TrimSuffix(p, authz+"roleassignments")
+		var mine []item
+		for s, its := range a.assignments {
+			for _, it := range its {
+				var v struct {
+					Properties struct {
+						PrincipalID string `json:"principalId"`
+					} `json:"properties"`
+				}
+				_ = json.Unmarshal(it.raw, &v) // the fixture's, read before
+				if v.Properties.PrincipalID == principal && (strings.HasPrefix(s+"/", scope+"/") || strings.HasPrefix(scope+"/", s+"/") || strings.HasPrefix(s, "/providers/microsoft.management/")) {
+					mine = append(mine, it)
+				}
+			}
+		}
+		slices.SortFunc(mine, func(x, y item) int { return strings.Compare(x.id, y.id) })
+		a.page(w, r, "2022-04-01", mine)
 	case strings.HasSuffix(p, authz+"roleassignments"), strings.HasSuffix(p, authz+"denyassignments"):
 		// Without atScope() ARM lists what is assigned below the scope too:
 		// the loader must never ask for that.

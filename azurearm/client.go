@@ -45,3 +45,8 @@ func (c *Client) CreateAssignment(ctx context.Context, id, scope, roleDefinition
 func (c *Client) Directory(ctx context.Context, ids []string) (*azurerbac.Directory, error) {
 	return Directory(ctx, ids, c.Options)
 }
+
+// Identities is LoadIdentities with the client's options.
+func (c *Client) Identities(ctx context.Context, d *azurerbac.Data, clientIDs []string) error {
+	return LoadIdentities(ctx, d, clientIDs, c.Options)
+}

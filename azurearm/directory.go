@@ -30,11 +30,7 @@ var ErrMemberCounts = errors.New("some groups' member counts could not be read")
 // same way. An id Graph does not return is a deleted principal. When only
 // member counts fail, the directory comes back with ErrMemberCounts.
 func Directory(ctx context.Context, ids []string, o Options) (*azurerbac.Directory, error) {
-	base := strings.TrimSuffix(cmp.Or(o.GraphURL, DefaultGraphURL), "/")
-	g := &auth.Graph{BaseURL: base, Client: o.httpClient(), Token: func(ctx context.Context) (string, error) {
-		t, err := signInCredential{cred: o.Credential}.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{base + "/.default"}})
-		return t.Token, err
-	}}
+	g := o.graph()
 	objs, err := g.Objects(ctx, ids, []string{"user", "group", "servicePrincipal"})
 	if err != nil {
 		return nil, err
@@ -94,6 +90,16 @@ func Directory(ctx context.Context, ids []string, o Options) (*azurerbac.Directo
 		return dir, fmt.Errorf("%w (%d of them; %s)", ErrMemberCounts, len(failed), failed[0])
 	}
 	return dir, nil
+}
+
+// graph is Microsoft Graph with the same Azure sign-in (a token for
+// Graph's audience).
+func (o Options) graph() *auth.Graph {
+	base := strings.TrimSuffix(cmp.Or(o.GraphURL, DefaultGraphURL), "/")
+	return &auth.Graph{BaseURL: base, Client: o.httpClient(), Token: func(ctx context.Context) (string, error) {
+		t, err := signInCredential{cred: o.Credential}.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{base + "/.default"}})
+		return t.Token, err
+	}}
 }
 
 // httpClient is the transport the options give, when it is an HTTP client

@@ -32,6 +32,10 @@ type ManagedCluster struct {
 	ServicePrincipal string `json:"servicePrincipalClientId,omitempty"`
 	// KubeletIdentity is identityProfile.kubeletidentity's object id.
 	KubeletIdentity string `json:"kubeletIdentityObjectId,omitempty"`
+	// AddonIdentities are the object ids of the enabled add-ons'
+	// identities (addonProfiles.NAME.identity: the Key Vault secrets
+	// provider's, Application Gateway ingress's, ...), by add-on.
+	AddonIdentities map[string]string `json:"addonIdentityObjectIds,omitempty"`
 	// NodeResourceGroup holds the nodes' VMs; its restriction level
 	// (nodeResourceGroupProfile.restrictionLevel: Unrestricted, ReadOnly).
 	NodeResourceGroup            string `json:"nodeResourceGroup,omitempty"`
@@ -128,6 +132,12 @@ type clusterJSON struct {
 			PublicKeys []json.RawMessage `json:"publicKeys"`
 		} `json:"ssh"`
 	} `json:"linuxProfile"`
+	AddonProfiles map[string]struct {
+		Enabled  bool `json:"enabled"`
+		Identity *struct {
+			ObjectID string `json:"objectId"`
+		} `json:"identity"`
+	} `json:"addonProfiles"`
 	PodIdentity *struct {
 		Enabled    bool              `json:"enabled"`
 		Exceptions []json.RawMessage `json:"userAssignedIdentityExceptions"`
@@ -162,6 +172,14 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	}
 	if k, ok := c.IdentityProfile["kubeletidentity"]; ok {
 		m.KubeletIdentity = k.ObjectID
+	}
+	for name, a := range c.AddonProfiles {
+		if a.Enabled && a.Identity != nil && a.Identity.ObjectID != "" {
+			if m.AddonIdentities == nil {
+				m.AddonIdentities = map[string]string{}
+			}
+			m.AddonIdentities[name] = a.Identity.ObjectID
+		}
 	}
 	if c.NodeResourceGroupProfile != nil {
 		m.NodeResourceGroupRestriction = c.NodeResourceGroupProfile.RestrictionLevel

@@ -145,6 +145,12 @@ type Data struct {
 	// EligibleGaps say what of the eligible assignments could not be
 	// read: the eligible lists are partial, the active answers are not.
 	EligibleGaps []string `json:"eligibleGaps,omitempty"`
+	// IdentityGaps say what of the identities could not be read live (a
+	// list of identities, an identity's federated credentials or role
+	// assignments refused or failing): which Azure identities a service
+	// account acts as, and what they hold, is then incomplete, never
+	// "none". Guard's answers do not depend on them.
+	IdentityGaps []string `json:"identityGaps,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -232,7 +238,7 @@ func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureR
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities, Eligible: d.Eligible, EligibleGaps: d.EligibleGaps}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities, Eligible: d.Eligible, EligibleGaps: d.EligibleGaps, IdentityGaps: d.IdentityGaps}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).

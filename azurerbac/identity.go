@@ -37,9 +37,33 @@ type ManagedIdentity struct {
 	ClientID    string `json:"clientId,omitempty"`
 	PrincipalID string `json:"principalId,omitempty"`
 	TenantID    string `json:"tenantId,omitempty"`
+	// Kind is "" for a user-assigned managed identity, KindApplication
+	// for an app registration (read from Microsoft Graph: its ID is
+	// /applications/OBJECT-ID, ClientID its appId, PrincipalID its service
+	// principal's object id). Workload identity exchanges a token for
+	// either alike.
+	Kind string `json:"kind,omitempty"`
 	// FederatedCredentials are the identity's federated identity
 	// credentials read (az identity federated-credential list).
 	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
+	// CredentialsUnread says why the federated credentials could not be
+	// read (live): whether one accepts an account's token is unknown.
+	CredentialsUnread string `json:"credentialsUnread,omitempty"`
+}
+
+// KindApplication marks an app registration among the identities.
+const KindApplication = "application"
+
+// What names the identity's kind as the answers say it.
+func (m *ManagedIdentity) What() string { return IdentityWhat(m.Kind) }
+
+// IdentityWhat names an identity's Kind: "managed identity" or "app
+// registration".
+func IdentityWhat(kind string) string {
+	if kind == KindApplication {
+		return "app registration"
+	}
+	return "managed identity"
 }
 
 // FederatedCredential is one federated identity credential: Entra
@@ -126,6 +150,9 @@ const (
 	// WorkloadIdentityUnknown: no identity read has the client id (it may
 	// be another identity's, or an app registration's, not read).
 	WorkloadIdentityUnknown = "identity-not-read"
+	// WorkloadCredentialsUnknown: the identity was read, its federated
+	// credentials could not be: whether one matches is unknown.
+	WorkloadCredentialsUnknown = "credentials-not-read"
 	// WorkloadIssuerUnknown: the cluster's OIDC issuer is not known
 	// (no managed cluster read, or it has none): matching is unknown.
 	WorkloadIssuerUnknown = "issuer-unknown"
@@ -197,6 +224,10 @@ func (d *Data) MatchWorkload(issuer, namespace, name, clientID string) WorkloadM
 			return WorkloadMatch{Status: WorkloadMatched, Identity: id, Credential: c}
 		}
 		m.Misses = append(m.Misses, CredentialMiss{Credential: c.Name, Why: why})
+	}
+	if id.CredentialsUnread != "" {
+		// None of those read matches, and others may.
+		m.Status = WorkloadCredentialsUnknown
 	}
 	return m
 }

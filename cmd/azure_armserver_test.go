@@ -42,6 +42,9 @@ type fxARM struct {
 	// set under fx's lock); forbidEligible makes their list a 403.
 	eligible       []map[string]any
 	forbidEligible atomic.Bool
+	// The managed identities and the managed cluster's issuer and kubelet
+	// identity (azure_identity_armserver_test.go); none by default.
+	mi fxMSI
 }
 
 // eligibleInstance is a role eligibility schedule instance as ARM lists it.
@@ -91,7 +94,9 @@ func newFxARM(t *testing.T, fx *azureFixture, apiServer string) *fxARM {
 		is.GroupNames[g] = fmt.Sprintf("team-%d", i)
 		is.GroupMembers[g] = 3
 	}
-	is.GroupMembers[fx.Groups[fxBroadGroup]] = 500
+	if len(fx.Groups) > fxBroadGroup { // a fixture of its own may have none
+		is.GroupMembers[fx.Groups[fxBroadGroup]] = 500
+	}
 	for i := range 3 {
 		if id := fxGUID('c', i); id != fxGoneSP {
 			is.ServicePrincipals[id] = fmt.Sprintf("sp-%d", i)
@@ -119,6 +124,9 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 	atScope := func(scope string) bool { return r.URL.Query().Get("$filter") == "atScope()" && scope != "" }
 	a.fx.Lock()
 	defer a.fx.Unlock()
+	if a.mi.serve(w, r, write) {
+		return
+	}
 	switch {
 	case strings.Contains(lower, authz+"roleassignments/"):
 		a.assignment(w, r, write)
@@ -136,9 +144,22 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 		write(map[string]any{"value": out})
 	case strings.EqualFold(p, a.fx.Cluster):
 		write(map[string]any{"id": a.fx.Cluster, "name": "aks-prod", "type": "Microsoft.ContainerService/managedClusters",
-			"properties": map[string]any{"fqdn": a.host}})
+			"properties": a.mi.clusterProperties(map[string]any{"fqdn": a.host})})
 	case strings.HasSuffix(lower, authz+"roleassignments"):
 		scope := p[:len(p)-len(authz+"roleassignments")]
+		if principal, ok := assignedTo(r.URL.Query().Get("$filter")); ok {
+			// A principal's assignments wherever they are in the
+			// subscription and above it (az role assignment list --all).
+			var out []map[string]any
+			for _, x := range a.fx.Assignments {
+				if x.PrincipalID == principal && (guardhook.Under(x.Scope, scope) || guardhook.Under(scope, x.Scope)) {
+					out = append(out, map[string]any{"id": x.ID, "name": x.ID[strings.LastIndex(x.ID, "/")+1:], "type": "Microsoft.Authorization/roleAssignments",
+						"properties": map[string]any{"scope": x.Scope, "principalId": x.PrincipalID, "principalType": x.PrincipalType, "roleDefinitionId": x.RoleID}})
+				}
+			}
+			write(map[string]any{"value": out})
+			return
+		}
 		if !atScope(scope) {
 			w.WriteHeader(http.StatusBadRequest)
 			return

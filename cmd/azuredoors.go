@@ -77,9 +77,9 @@ func printWorkloadIdentities(w io.Writer, ws []rbac.WorkloadIdentity) {
 		if x.Identity.ClientID == "" {
 			ids = "the identity itself was not read: " + x.Identity.ID
 		}
-		fmt.Fprintf(w, "  managed identity %s (%s)\n", cell(x.Identity.Name), cell(ids))
-		fmt.Fprintf(w, "    via %s -> federated credential %s (issuer %s, subject %s) -> managed identity %s\n",
-			cell(workloadStart(x)), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), cell(x.Identity.Name))
+		fmt.Fprintf(w, "  %s %s (%s)\n", x.Identity.What(), cell(x.Identity.Name), cell(ids))
+		fmt.Fprintf(w, "    via %s -> federated credential %s (issuer %s, subject %s) -> %s %s\n",
+			cell(workloadStart(x)), cell(x.FederatedCredential.Name), cell(x.FederatedCredential.Issuer), cell(x.FederatedCredential.Subject), x.Identity.What(), cell(x.Identity.Name))
 		if x.Annotation == "" {
 			fmt.Fprintf(w, "    %s\n", cell(x.Why))
 		}
@@ -114,7 +114,7 @@ func workloadRows(ws []rbac.WorkloadIdentity) [][]string {
 		}
 		path := workloadStart(x) + " -> federated credential " + x.FederatedCredential.Name
 		for _, a := range x.RoleAssignments {
-			out = append(out, []string{rbac.AzureScopeName(a.Scope), "managed identity " + x.Identity.Name, path, a.RoleName})
+			out = append(out, []string{rbac.AzureScopeName(a.Scope), x.Identity.What() + " " + x.Identity.Name, path, a.RoleName})
 		}
 	}
 	return out

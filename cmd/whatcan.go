@@ -93,7 +93,10 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 		return err
 	}
 	// With -n only that namespace's Roles and RoleBindings count.
-	sess, err := app.Open(ctx, source.Scope{ClusterRBAC: true, Namespace: o.ns, AllNamespaces: o.ns == ""})
+	// With Azure, a service account's annotation says which identity it
+	// acts as: read the accounts too.
+	sas := app.Azure != nil && o.subject.Kind == rbac.ServiceAccountKind
+	sess, err := app.Open(ctx, source.Scope{ClusterRBAC: true, Namespace: o.ns, AllNamespaces: o.ns == "", ServiceAccounts: sas})
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,8 @@ const PathWorkloadIdentity = "workload-identity"
 // say why not, or that it is not known.
 type WorkloadIdentity struct {
 	Kind string `json:"kind"` // workload-identity
-	// Status: matched, no-matching-credential, identity-not-read or
-	// issuer-unknown (azurerbac.Workload*).
+	// Status: matched, no-matching-credential, credentials-not-read,
+	// identity-not-read or issuer-unknown (azurerbac.Workload*).
 	Status string `json:"status"`
 	// ServiceAccount is the account (sa:NS:NAME); Annotation the
 	// annotation's key and ClientID its value, or, for an account a
@@ -51,12 +51,21 @@ type WorkloadIdentity struct {
 	Why string `json:"why"`
 }
 
-// IdentityRef names a managed identity.
+// IdentityRef names a managed identity (or an app registration: Kind
+// application).
 type IdentityRef struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	ClientID    string `json:"clientId"`
 	PrincipalID string `json:"principalId"`
+	Kind        string `json:"kind,omitempty"`
+}
+
+// What is "managed identity" or "app registration".
+func (r *IdentityRef) What() string { return azurerbac.IdentityWhat(r.Kind) }
+
+func identityRef(m *azurerbac.ManagedIdentity) *IdentityRef {
+	return &IdentityRef{ID: m.ID, Name: m.Name, ClientID: m.ClientID, PrincipalID: m.PrincipalID, Kind: m.Kind}
 }
 
 // Acts says whether the account's pods act as the identity.
@@ -138,9 +147,9 @@ func federatedOnly(d *azurerbac.Data, issuer, namespace, name string, m azurerba
 	subject := azurerbac.ServiceAccountSubject(namespace, name)
 	w := WorkloadIdentity{Kind: PathWorkloadIdentity, Status: azurerbac.WorkloadMatched, ServiceAccount: "sa:" + namespace + ":" + name,
 		ClientID: m.Identity.ClientID, Issuer: issuer, ServiceAccountMissing: missing,
-		Identity:            &IdentityRef{ID: m.Identity.ID, Name: m.Identity.Name, ClientID: m.Identity.ClientID, PrincipalID: m.Identity.PrincipalID},
+		Identity:            identityRef(m.Identity),
 		FederatedCredential: &c, RoleAssignments: d.AssignmentsOfIdentity(m.Identity)}
-	w.Why = "federated credential " + c.Name + " of managed identity " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer"
+	w.Why = "federated credential " + c.Name + " of " + m.Identity.What() + " " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer"
 	if missing {
 		w.Why += ", and the service account does not exist: whoever creates it, and a pod that runs as it, acts as the identity"
 	} else {
@@ -166,7 +175,7 @@ func (ix *Index) matchWorkload(namespace, name, clientID string) *WorkloadIdenti
 	m := d.MatchWorkload(w.Issuer, namespace, name, clientID)
 	w.Status = m.Status
 	if m.Identity != nil {
-		w.Identity = &IdentityRef{ID: m.Identity.ID, Name: m.Identity.Name, ClientID: m.Identity.ClientID, PrincipalID: m.Identity.PrincipalID}
+		w.Identity = identityRef(m.Identity)
 	}
 	subject := azurerbac.ServiceAccountSubject(namespace, name)
 	switch m.Status {
@@ -174,19 +183,26 @@ func (ix *Index) matchWorkload(namespace, name, clientID string) *WorkloadIdenti
 		c := *m.Credential
 		w.FederatedCredential = &c
 		w.RoleAssignments = d.AssignmentsOfIdentity(m.Identity)
-		w.Why = "federated credential " + c.Name + " of managed identity " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer"
+		w.Why = "federated credential " + c.Name + " of " + m.Identity.What() + " " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer"
 		if len(w.RoleAssignments) == 0 {
 			w.Why += "; no role assignment of the identity was read"
 		}
 	case azurerbac.WorkloadNoCredential:
 		w.Misses = m.Misses
-		w.Why = "no federated credential of managed identity " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer: the annotation grants nothing"
+		w.Why = "no federated credential of " + m.Identity.What() + " " + m.Identity.Name + " accepts " + subject + "'s tokens from the cluster's issuer: the annotation grants nothing"
+	case azurerbac.WorkloadCredentialsUnknown:
+		w.Misses = m.Misses
+		w.Why = "the federated credentials of " + m.Identity.What() + " " + m.Identity.Name + " could not be read (" + m.Identity.CredentialsUnread +
+			"): whether one accepts " + subject + "'s tokens is unknown"
 	case azurerbac.WorkloadIssuerUnknown:
 		w.Why = "the cluster's OIDC issuer is not known (give the managed cluster: az aks show): whether a federated credential of " +
 			m.Identity.Name + " accepts the account's tokens is unknown"
 	default:
 		what := "no managed identity read has client id " + clientID
-		if len(d.Identities) == 0 {
+		switch {
+		case len(d.IdentityGaps) > 0:
+			what += ", and not all were read (" + d.IdentityGaps[0] + ")"
+		case len(d.Identities) == 0:
 			what = "no managed identities were read (az identity list, az identity federated-credential list)"
 		}
 		w.Why = what + ": whom the annotation names (another identity, or an app registration, not read) and whether it accepts the account's tokens is unknown"

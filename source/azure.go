@@ -268,6 +268,7 @@ func (l *loader) mergeAzure(s *azurerbac.Data) {
 	for _, m := range s.Identities {
 		d.AddIdentity(m)
 	}
+	d.IdentityGaps = append(d.IdentityGaps, s.IdentityGaps...)
 }
 
 var clusterIDPattern = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/(microsoft\.containerservice/managedclusters|microsoft\.kubernetes/connectedclusters)/[^/]+`)

@@ -77,6 +77,9 @@ func (z *azureTestARM) CreateAssignment(context.Context, string, string, string,
 	return errors.New("not expected in this test")
 }
 
+// Identities reads none: this ARM holds no managed identity.
+func (z *azureTestARM) Identities(context.Context, *azurerbac.Data, []string) error { return nil }
+
 func (z *azureTestARM) Directory(context.Context, []string) (*azurerbac.Directory, error) {
 	return nil, errors.New("Microsoft Graph is not served in this test")
 }

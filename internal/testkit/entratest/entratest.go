@@ -66,6 +66,10 @@ type Issuer struct {
 	MemberCountStatus int
 	// Clients are the confidential clients: id -> secret and identity.
 	Clients map[string]Client
+	// federated are the clients that accept federated tokens and
+	// issuerKeys the external issuers' keys (see Federate).
+	federated  map[string]FederatedClient
+	issuerKeys map[string][]VerificationKey
 	// Directory is the directory Graph serves when the maps above do not
 	// name an object: users, groups and their members, PIM schedules.
 	Directory *Directory
@@ -173,11 +177,6 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "unsupported_grant_type", "this issuer serves client credentials only")
 		return
 	}
-	cl, ok := is.Clients[r.PostForm.Get("client_id")]
-	if !ok || cl.Secret == "" || r.PostForm.Get("client_secret") != cl.Secret {
-		oauthError(w, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
-		return
-	}
 	scopes := strings.Fields(r.PostForm.Get("scope"))
 	aud := ""
 	if len(scopes) > 0 {
@@ -185,6 +184,15 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if aud != is.Audience && aud != is.GraphAudience() {
 		oauthError(w, "invalid_scope", fmt.Sprintf("AADSTS70011: scope %q is neither %s/.default nor Graph's", r.PostForm.Get("scope"), is.Audience))
+		return
+	}
+	if r.PostForm.Get("client_assertion_type") == JWTBearer {
+		is.federatedToken(w, r, aud)
+		return
+	}
+	cl, ok := is.Clients[r.PostForm.Get("client_id")]
+	if !ok || cl.Secret == "" || r.PostForm.Get("client_secret") != cl.Secret {
+		oauthError(w, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}
 	now := time.Now()

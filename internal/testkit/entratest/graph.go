@@ -16,13 +16,14 @@ import (
 )
 
 // Directory is the directory the issuer's Graph serves: users, groups with
-// their direct members (users, groups, service principals), and PIM for
-// Groups eligibility schedules.
+// their direct members (users, groups, service principals), PIM for
+// Groups eligibility schedules, and app registrations.
 type Directory struct {
 	Users             []User
 	Groups            []Group
 	ServicePrincipals []ServicePrincipal
 	Eligibility       []Schedule
+	Applications      []Application
 }
 
 // User is a directory user; Guest makes its userType Guest.
@@ -190,6 +191,9 @@ func (is *Issuer) answer(method, path string, q url.Values, body []byte, h http.
 	}
 	parts := strings.Split(strings.TrimPrefix(path, "/v1.0/"), "/")
 	cast := len(parts) == 4 && parts[3] == "microsoft.graph.group"
+	if a, ok := is.byAppID(path, q, parts); ok && method == http.MethodGet {
+		return a
+	}
 	switch {
 	case method == http.MethodPost && path == "/v1.0/directoryObjects/getByIds":
 		return is.getByIds(body)

@@ -1,0 +1,108 @@
+package cmd
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/kubectl-access/kubectl-access/azurerbac"
+)
+
+// fxMSI is the loopback ARM's user-assigned managed identities,
+// served on armmsi's paths as ARM shapes them, and what the managed
+// cluster says of its OIDC issuer and kubelet identity.
+type fxMSI struct {
+	list []fxMI
+	// issuer is oidcIssuerProfile.issuerUrl; kubelet the kubelet
+	// identity's object id (identityProfile.kubeletidentity).
+	issuer, kubelet string
+	// addons are the enabled add-ons' identities' object ids, by add-on.
+	addons map[string]string
+	// forbid answers 403 on the lists whose lower-case path ends so.
+	forbid []string
+}
+
+// fxMI is one managed identity and its federated credentials.
+type fxMI struct {
+	id, name, clientID, principalID string
+	creds                           []azurerbac.FederatedCredential
+}
+
+const msiProvider = "/providers/microsoft.managedidentity/userassignedidentities"
+
+// serve answers the identities' paths; false for any other.
+func (m *fxMSI) serve(w http.ResponseWriter, r *http.Request, write func(any)) bool {
+	lower := strings.ToLower(r.URL.Path)
+	if !strings.Contains(lower, msiProvider) {
+		return false
+	}
+	for _, f := range m.forbid {
+		if strings.HasSuffix(lower, f) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization to perform action 'Microsoft.ManagedIdentity/userAssignedIdentities/read'."}}`)
+			return true
+		}
+	}
+	if r.URL.Query().Get("api-version") != "2024-11-30" {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":{"code":"InvalidApiVersionParameter","message":"the test server serves 2024-11-30"}}`)
+		return true
+	}
+	var out []map[string]any
+	switch {
+	case strings.HasSuffix(lower, msiProvider) && strings.HasPrefix(lower, "/subscriptions/") && strings.Count(lower, "/") == 5:
+		// Every identity of the subscription.
+		for _, x := range m.list {
+			if strings.HasPrefix(strings.ToLower(x.id), strings.TrimSuffix(lower, msiProvider)+"/") {
+				out = append(out, map[string]any{"id": x.id, "name": x.name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "location": "eastus",
+					"properties": map[string]any{"clientId": x.clientID, "principalId": x.principalID, "tenantId": fxTenant}})
+			}
+		}
+	case strings.HasSuffix(lower, "/federatedidentitycredentials"):
+		parent := strings.TrimSuffix(lower, "/federatedidentitycredentials")
+		for _, x := range m.list {
+			if strings.ToLower(x.id) != parent {
+				continue
+			}
+			for _, c := range x.creds {
+				out = append(out, map[string]any{"id": c.ID, "name": c.Name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+					"properties": map[string]any{"issuer": c.Issuer, "subject": c.Subject, "audiences": c.Audiences}})
+			}
+		}
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"code":"ResourceNotFound","message":"not served"}}`)
+		return true
+	}
+	write(map[string]any{"value": out})
+	return true
+}
+
+// clusterProperties adds the issuer and the kubelet identity to the
+// managed cluster's properties.
+func (m *fxMSI) clusterProperties(p map[string]any) map[string]any {
+	if m.issuer != "" {
+		p["oidcIssuerProfile"] = map[string]any{"enabled": true, "issuerUrl": m.issuer}
+		p["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": true}}
+	}
+	if m.kubelet != "" {
+		p["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"objectId": m.kubelet}}
+	}
+	for name, oid := range m.addons {
+		if p["addonProfiles"] == nil {
+			p["addonProfiles"] = map[string]any{}
+		}
+		p["addonProfiles"].(map[string]any)[name] = map[string]any{"enabled": true, "identity": map[string]any{"objectId": oid, "clientId": "unused", "resourceId": "unused"}}
+	}
+	return p
+}
+
+// assignedTo is the principal of ARM's $filter=assignedTo('ID').
+func assignedTo(filter string) (string, bool) {
+	rest, ok := strings.CutPrefix(filter, "assignedTo('")
+	if !ok || !strings.HasSuffix(rest, "')") {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, "')"), true
+}
