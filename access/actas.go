@@ -46,7 +46,7 @@ var ErrNoIdentities = errors.New("who-can act-as needs the Azure identities: giv
 
 // ActAs answers who can act as the managed identity named by identity:
 // its client id, principal (object) id, resource id or name. The session
-// must hold the whole cluster (source.Full).
+// must hold the whole cluster (loading.Full).
 func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 	d := s.Index.Snapshot().Azure
 	if d == nil || len(d.Identities) == 0 {

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ import (
 type Cluster interface {
 	// Load reads what scope needs (the node probes included when it asks
 	// for them). A forbidden LIST is a gap in the snapshot, not an error.
-	Load(ctx context.Context, scope source.Scope) (*rbac.Snapshot, error)
+	Load(ctx context.Context, scope loading.Scope) (*rbac.Snapshot, error)
 	// Exists says whether one object exists (a namespace, a service
 	// account).
 	Exists(ctx context.Context, ref rbac.ObjectRef) (bool, error)
@@ -42,13 +43,13 @@ type Cluster interface {
 // Loader reads what a scope needs: a live cluster (through Cluster) or
 // files (source.Files). Open asks it, whichever it is.
 type Loader interface {
-	Load(ctx context.Context, scope source.Scope) (*source.Result, error)
+	Load(ctx context.Context, scope loading.Scope) (*source.Result, error)
 }
 
 // Resolver reads RESOURCE[.GROUP][/SUBRESOURCE] as kubectl's RESTMapper
 // does, over what the server (or, offline, every server) serves.
 type Resolver interface {
-	Resolve(arg string) (source.Resolved, []rbac.Warning, error)
+	Resolve(arg string) (loading.Resolved, []rbac.Warning, error)
 }
 
 // ErrSignIn marks an error of signing in: the cluster refused the
@@ -81,11 +82,11 @@ type App struct {
 	// Resolver and Catalog are what the server serves (offline: the
 	// built-in catalog).
 	Resolver Resolver
-	Catalog  *source.Catalog
+	Catalog  *loading.Catalog
 	// NewResolver makes a resolver of a catalog (cluster.NewResolver):
 	// offline, a snapshot's own discovery replaces the built-in catalog
 	// through it, so names resolve as on the server it was taken from.
-	NewResolver func(*source.Catalog) Resolver
+	NewResolver func(*loading.Catalog) Resolver
 	// Names are Entra group object id -> display name.
 	Names identity.Names
 	// People is who is in which Entra group: Microsoft Graph when signed
@@ -140,7 +141,7 @@ type Session struct {
 	App   *App
 	Index *rbac.Index
 	// Scope is what was read; answers outside it are not given.
-	Scope source.Scope
+	Scope loading.Scope
 	// Locations say where each object was read (offline).
 	Locations map[rbac.ObjectRef]source.Location
 	// Warnings are what loading found (offline: duplicates, roles taken
@@ -155,7 +156,7 @@ type Session struct {
 
 // Open loads scope, from the cluster or the files, and indexes it. Loading
 // from a cluster is bounded by the app's timeout.
-func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
+func (a *App) Open(ctx context.Context, scope loading.Scope) (*Session, error) {
 	s := &Session{App: a, Scope: scope}
 	if a.Azure != nil && scope.AllNamespaces {
 		// Every namespace's scope may hold assignments.
@@ -170,7 +171,7 @@ func (a *App) Open(ctx context.Context, scope source.Scope) (*Session, error) {
 	if snap.Discovery != nil && res.Whole && a.NewResolver != nil {
 		// A saved snapshot resolves names as the server it was taken
 		// from did.
-		a.Catalog = source.CatalogOf(snap.Discovery)
+		a.Catalog = loading.CatalogOf(snap.Discovery)
 		a.Resolver = a.NewResolver(a.Catalog)
 	}
 	if a.Azure != nil && a.Cluster != nil {
@@ -209,7 +210,7 @@ type clusterLoader struct {
 	timeout time.Duration
 }
 
-func (l clusterLoader) Load(ctx context.Context, scope source.Scope) (*source.Result, error) {
+func (l clusterLoader) Load(ctx context.Context, scope loading.Scope) (*source.Result, error) {
 	lctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	snap, err := l.c.Load(lctx, scope)

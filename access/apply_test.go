@@ -3,12 +3,12 @@ package access
 import (
 	"context"
 	"errors"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // scripted is a cluster whose real writes fail from the failAt-th on (dry
@@ -18,8 +18,8 @@ type scripted struct {
 	writes []fix.Operation
 }
 
-func (c *scripted) Load(context.Context, source.Scope) (*rbac.Snapshot, error) { return nil, nil }
-func (c *scripted) Exists(context.Context, rbac.ObjectRef) (bool, error)       { return true, nil }
+func (c *scripted) Load(context.Context, loading.Scope) (*rbac.Snapshot, error) { return nil, nil }
+func (c *scripted) Exists(context.Context, rbac.ObjectRef) (bool, error)        { return true, nil }
 func (c *scripted) Do(_ context.Context, op fix.Operation, dryRun bool) (map[string]any, map[string]any, error) {
 	if dryRun {
 		return nil, nil, nil

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 	"strings"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // AzureARM is what the application needs of Azure Resource Manager:
@@ -57,7 +57,7 @@ type AzureSource struct {
 // loadAzure reads the cluster's Azure RBAC data into snap. What cannot be
 // read never becomes a denial: a failure leaves the view pending
 // (incomplete wherever Azure could decide) with the reason as a warning.
-func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope source.Scope, fromFiles *azurerbac.Data) ([]rbac.Warning, error) {
+func (a *App) loadAzure(ctx context.Context, snap *rbac.Snapshot, scope loading.Scope, fromFiles *azurerbac.Data) ([]rbac.Warning, error) {
 	z := a.Azure
 	// Where guard does not decide, the role assignments and the managed
 	// cluster's settings still say who gets in through Azure's control

@@ -3,11 +3,11 @@ package access
 import (
 	"context"
 	"errors"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"sync"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // DefaultParallel is how many clusters of a fleet are read at once when
@@ -52,7 +52,7 @@ type Progress struct {
 }
 
 // Whole is the scope of an audit or a snapshot: everything.
-func Whole(*App) (source.Scope, error) { return source.Full, nil }
+func Whole(*App) (loading.Scope, error) { return loading.Full, nil }
 
 // Result is what Each gives for one member.
 type Result struct {
@@ -72,7 +72,7 @@ type Result struct {
 // at most Parallel members at a time. The session is released when ask
 // returns: ask keeps what it needs of the answer. When ctx ends, the
 // members not yet started end with its error.
-func (f *Fleet) Each(ctx context.Context, scope func(*App) (source.Scope, error), ask func(i int, s *Session) error) []Result {
+func (f *Fleet) Each(ctx context.Context, scope func(*App) (loading.Scope, error), ask func(i int, s *Session) error) []Result {
 	results := make([]Result, len(f.Members))
 	par := f.Parallel
 	if par <= 0 {
@@ -116,7 +116,7 @@ func (f *Fleet) Each(ctx context.Context, scope func(*App) (source.Scope, error)
 	return results
 }
 
-func (f *Fleet) run(ctx context.Context, m Member, scopeOf func(*App) (source.Scope, error), ask func(*Session) error) (*App, error) {
+func (f *Fleet) run(ctx context.Context, m Member, scopeOf func(*App) (loading.Scope, error), ask func(*Session) error) (*App, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

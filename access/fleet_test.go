@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,12 +12,11 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 func offline(file string) func(context.Context) (*access.App, error) {
 	return func(context.Context) (*access.App, error) {
-		return &access.App{Files: []string{file}, Catalog: source.Builtin(), Origin: access.Origin{Files: []string{file}}}, nil
+		return &access.App{Files: []string{file}, Catalog: loading.Builtin(), Origin: access.Origin{Files: []string{file}}}, nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -8,16 +9,15 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // openFiles opens a session over files, resolving names over the built-in
 // catalog as the command line does offline.
 func openFiles(t testing.TB, files ...string) *access.Session {
 	t.Helper()
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	a := &access.App{Files: files, Catalog: cat, Resolver: cluster.NewResolver(cat), Namespace: "default"}
-	s, err := a.Open(t.Context(), source.Full)
+	s, err := a.Open(t.Context(), loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

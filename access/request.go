@@ -2,10 +2,10 @@ package access
 
 import (
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Warning codes of the application layer (the engine and the resolver
@@ -114,8 +114,8 @@ func (a *App) Attributes(r Request) (rbac.Attributes, []rbac.Warning, error) {
 // ClusterRoleBindings always, and the Roles and RoleBindings of the
 // request's namespace (every namespace with all, for any resource request:
 // RoleBindings grant cluster-scoped resources asked in a namespace too).
-func ScopeFor(at rbac.Attributes, all bool) source.Scope {
-	return source.Scope{ClusterRBAC: true, Namespace: at.Namespace, AllNamespaces: all && at.IsResourceRequest()}
+func ScopeFor(at rbac.Attributes, all bool) loading.Scope {
+	return loading.Scope{ClusterRBAC: true, Namespace: at.Namespace, AllNamespaces: all && at.IsResourceRequest()}
 }
 
 var knownVerbList = append(rbac.Verbs(), "*")

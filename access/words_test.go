@@ -1,17 +1,16 @@
 package access
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 	"testing"
-
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // TestRuleResources: one notation (kubectl's: RESOURCE.GROUP/SUBRESOURCE),
 // and only the group/resource pairings the server serves where a resource
 // has any; wildcards and unknown resources as written.
 func TestRuleResources(t *testing.T) {
-	served := source.Builtin().Served()
+	served := loading.Builtin().Served()
 	for _, tc := range []struct {
 		groups, resources []string
 		want              []string

@@ -1,12 +1,12 @@
 package access
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // TestWhatCanWorkloadIdentityUnread: a live view reads no service
@@ -20,13 +20,13 @@ func TestWhatCanWorkloadIdentityUnread(t *testing.T) {
 	sa := rbac.Subject{Kind: rbac.ServiceAccountKind, Namespace: "shop", Name: "orders"}
 	for _, tc := range []struct {
 		name  string
-		scope source.Scope
+		scope loading.Scope
 		whole bool
 		warn  bool
 	}{
-		{"live, service accounts not read", source.Scope{ClusterRBAC: true, AllNamespaces: true}, false, true},
-		{"live, service accounts read", source.Scope{ClusterRBAC: true, AllNamespaces: true, ServiceAccounts: true}, false, false},
-		{"files", source.Scope{ClusterRBAC: true, AllNamespaces: true}, true, false},
+		{"live, service accounts not read", loading.Scope{ClusterRBAC: true, AllNamespaces: true}, false, true},
+		{"live, service accounts read", loading.Scope{ClusterRBAC: true, AllNamespaces: true, ServiceAccounts: true}, false, false},
+		{"files", loading.Scope{ClusterRBAC: true, AllNamespaces: true}, true, false},
 	} {
 		s := &Session{App: &App{Cluster: &scripted{}}, Index: rbac.NewIndex(snap), Scope: tc.scope, whole: tc.whole}
 		ans := s.WhatCan(t.Context(), sa, "")

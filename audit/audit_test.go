@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/loading"
 
 	"context"
 	"encoding/json"
@@ -228,7 +229,7 @@ type rbacRule = rbacv1.PolicyRule
 
 func live(t *testing.T, ctx context.Context, cs kubernetes.Interface) *audit.Report {
 	t.Helper()
-	snap, err := cluster.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -42,7 +43,7 @@ func TestGMSARules(t *testing.T) {
 	t.Cleanup(c.Stop)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 
-	snap, err := cluster.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestGMSARules(t *testing.T) {
 	if err := localcluster.ApplyFiles(ctx, c.Config, "testdata/gmsa.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	snap, err = cluster.Live(ctx, cs, source.Full)
+	snap, err = cluster.Live(ctx, cs, loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestGMSARules(t *testing.T) {
 		waitAllowed(t, ctx, cs, user, authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods"})
 		cfg := rest.CopyConfig(c.Config)
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-		snap, liveErr := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cfg), source.Full)
+		snap, liveErr := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cfg), loading.Full)
 		if liveErr != nil {
 			t.Fatal(liveErr)
 		}

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -22,7 +23,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // TestNodeProbes checks the node probes on the real server in both states:
@@ -208,7 +208,7 @@ func wantProbe(t *testing.T, label string, p rbac.Probe, state rbac.ProbeState, 
 
 func auditWithProbes(t *testing.T, ctx context.Context, cs kubernetes.Interface, p *rbac.Probes) *audit.Report {
 	t.Helper()
-	snap, err := cluster.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,7 +15,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Client is a live cluster for the application layer.
@@ -48,7 +48,7 @@ func New(cfg *rest.Config) (*Client, error) {
 
 // Load lists what scope needs and, when it asks, runs the node probes
 // alongside the LISTs.
-func (c *Client) Load(ctx context.Context, scope source.Scope) (*rbac.Snapshot, error) {
+func (c *Client) Load(ctx context.Context, scope loading.Scope) (*rbac.Snapshot, error) {
 	probes := make(chan *rbac.Probes, 1)
 	if scope.Probes {
 		go func() { probes <- ProbeNodes(ctx, c.Config) }()

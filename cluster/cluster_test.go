@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"net/http"
 	"os"
@@ -59,14 +60,14 @@ func TestBuiltinCatalogMatchesServer(t *testing.T) {
 		}
 		return
 	}
-	if d := cmp.Diff(live, source.Builtin()); d != "" {
+	if d := cmp.Diff(live, loading.Builtin()); d != "" {
 		t.Errorf("builtin_resources.json differs from the server (-server +file); run go test ./cluster -run TestBuiltinCatalog -update:\n%s", d)
 	}
 }
 
 // withoutAddOns drops the groups an add-on serves (metrics.k8s.io).
-func withoutAddOns(c *source.Catalog) *source.Catalog {
-	out := &source.Catalog{}
+func withoutAddOns(c *loading.Catalog) *loading.Catalog {
+	out := &loading.Catalog{}
 	for _, g := range c.Groups {
 		if g.Name != "metrics.k8s.io" {
 			out.Groups = append(out.Groups, g)
@@ -81,35 +82,35 @@ func withoutAddOns(c *source.Catalog) *source.Catalog {
 }
 
 func TestResolve(t *testing.T) {
-	r := NewResolver(source.Builtin())
+	r := NewResolver(loading.Builtin())
 	for _, tc := range []struct {
 		arg   string
-		want  source.Resolved
+		want  loading.Resolved
 		warns int
 		err   bool
 	}{
-		{"secrets", source.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
-		{"secret", source.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
-		{"Secret", source.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
-		{"deploy", source.Resolved{Group: "apps", Resource: "deployments", Namespaced: true, Known: true}, 0, false},
-		{"deployments.apps/scale", source.Resolved{Group: "apps", Resource: "deployments", Subresource: "scale", Namespaced: true, Known: true}, 0, false},
-		{"deployments.v1.apps", source.Resolved{Group: "apps", Resource: "deployments", Namespaced: true, Known: true}, 0, false},
-		{"pods/exec", source.Resolved{Resource: "pods", Subresource: "exec", Namespaced: true, Known: true}, 0, false},
-		{"nodes", source.Resolved{Resource: "nodes", Known: true}, 0, false},
-		{"clusterroles.rbac.authorization.k8s.io", source.Resolved{Group: "rbac.authorization.k8s.io", Resource: "clusterroles", Known: true}, 0, false},
+		{"secrets", loading.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
+		{"secret", loading.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
+		{"Secret", loading.Resolved{Resource: "secrets", Namespaced: true, Known: true}, 0, false},
+		{"deploy", loading.Resolved{Group: "apps", Resource: "deployments", Namespaced: true, Known: true}, 0, false},
+		{"deployments.apps/scale", loading.Resolved{Group: "apps", Resource: "deployments", Subresource: "scale", Namespaced: true, Known: true}, 0, false},
+		{"deployments.v1.apps", loading.Resolved{Group: "apps", Resource: "deployments", Namespaced: true, Known: true}, 0, false},
+		{"pods/exec", loading.Resolved{Resource: "pods", Subresource: "exec", Namespaced: true, Known: true}, 0, false},
+		{"nodes", loading.Resolved{Resource: "nodes", Known: true}, 0, false},
+		{"clusterroles.rbac.authorization.k8s.io", loading.Resolved{Group: "rbac.authorization.k8s.io", Resource: "clusterroles", Known: true}, 0, false},
 		// kubectl's priority: the core group's events before events.k8s.io's.
-		{"events", source.Resolved{Resource: "events", Namespaced: true, Known: true}, 0, false},
+		{"events", loading.Resolved{Resource: "events", Namespaced: true, Known: true}, 0, false},
 		// kubectl warns of it too: "short name "ev" could also match lower
 		// priority resource events.events.k8s.io".
-		{"ev", source.Resolved{Resource: "events", Namespaced: true, Known: true}, 1, false},
-		{"event", source.Resolved{Resource: "events", Namespaced: true, Known: true}, 0, false},
-		{"events.events.k8s.io", source.Resolved{Group: "events.k8s.io", Resource: "events", Namespaced: true, Known: true}, 0, false},
-		{"events/status", source.Resolved{Resource: "events", Subresource: "status", Namespaced: true, Known: true}, 1, false},
-		{"gmsacredentialspecs.windows.k8s.io", source.Resolved{Group: "windows.k8s.io", Resource: "gmsacredentialspecs", Namespaced: true}, 1, false},
-		{"pods/exex", source.Resolved{Resource: "pods", Subresource: "exex", Namespaced: true, Known: true}, 1, false},
-		{"sercets", source.Resolved{Resource: "sercets", Namespaced: true}, 1, false},
-		{"*", source.Resolved{Resource: "*", Namespaced: true, Known: true}, 0, false},
-		{"", source.Resolved{}, 0, true},
+		{"ev", loading.Resolved{Resource: "events", Namespaced: true, Known: true}, 1, false},
+		{"event", loading.Resolved{Resource: "events", Namespaced: true, Known: true}, 0, false},
+		{"events.events.k8s.io", loading.Resolved{Group: "events.k8s.io", Resource: "events", Namespaced: true, Known: true}, 0, false},
+		{"events/status", loading.Resolved{Resource: "events", Subresource: "status", Namespaced: true, Known: true}, 1, false},
+		{"gmsacredentialspecs.windows.k8s.io", loading.Resolved{Group: "windows.k8s.io", Resource: "gmsacredentialspecs", Namespaced: true}, 1, false},
+		{"pods/exex", loading.Resolved{Resource: "pods", Subresource: "exex", Namespaced: true, Known: true}, 1, false},
+		{"sercets", loading.Resolved{Resource: "sercets", Namespaced: true}, 1, false},
+		{"*", loading.Resolved{Resource: "*", Namespaced: true, Known: true}, 0, false},
+		{"", loading.Resolved{}, 0, true},
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
 			got, warns, err := r.Resolve(tc.arg)
@@ -166,7 +167,7 @@ func TestLiveForbiddenListIsAGap(t *testing.T) {
 	}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "partial"}
-	snap, err := Live(ctx, kubernetes.NewForConfigOrDie(ProtobufConfig(cfg)), source.Scope{AllNamespaces: true, ClusterRBAC: true})
+	snap, err := Live(ctx, kubernetes.NewForConfigOrDie(ProtobufConfig(cfg)), loading.Scope{AllNamespaces: true, ClusterRBAC: true})
 	if err != nil {
 		t.Fatalf("Live: %v", err)
 	}
@@ -232,14 +233,14 @@ func TestLivePagesThroughLargeLists(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var seen []int // RoleBindings so far, after each page
-	pctx := source.WithProgress(ctx, func(resource string, items int) {
+	pctx := loading.WithProgress(ctx, func(resource string, items int) {
 		mu.Lock()
 		defer mu.Unlock()
 		if resource == "rolebindings" {
 			seen = append(seen, items)
 		}
 	})
-	snap, err := Live(pctx, kubernetes.NewForConfigOrDie(cfg), source.Scope{Namespace: ns})
+	snap, err := Live(pctx, kubernetes.NewForConfigOrDie(cfg), loading.Scope{Namespace: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestResolveAsKubectlDoesOnAKSDiscovery(t *testing.T) {
 // FuzzResolve: any argument resolves to a request or a clear error, never
 // a panic, and a resolved resource is never empty.
 func FuzzResolve(f *testing.F) {
-	r := NewResolver(source.Builtin())
+	r := NewResolver(loading.Builtin())
 	for _, s := range []string{"pods", "pods/exec", "deploy", "events", "ev", "deployments.v1.apps", "a.b.c.d", "*", "*.apps", "/x", "po/", "x/y/z", ".", ".."} {
 		f.Add(s)
 	}
@@ -457,7 +458,7 @@ func TestGetAndObjectYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := &access.App{Cluster: client}
-	sess, err := app.Open(t.Context(), source.Scope{ClusterRBAC: true})
+	sess, err := app.Open(t.Context(), loading.Scope{ClusterRBAC: true})
 	if err != nil {
 		t.Fatal(err)
 	}

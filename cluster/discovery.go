@@ -2,13 +2,13 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // WarnDiscovery: an API group did not answer discovery (an unavailable
@@ -17,7 +17,7 @@ const WarnDiscovery rbac.WarningCode = "discovery"
 
 // Discover reads what the server serves, groups in its priority order. A
 // group that fails to answer is left out with a warning.
-func Discover(dc discovery.DiscoveryInterface) (*source.Catalog, []rbac.Warning, error) {
+func Discover(dc discovery.DiscoveryInterface) (*loading.Catalog, []rbac.Warning, error) {
 	groups, lists, err := dc.ServerGroupsAndResources()
 	var warnings []rbac.Warning
 	if err != nil {
@@ -27,7 +27,7 @@ func Discover(dc discovery.DiscoveryInterface) (*source.Catalog, []rbac.Warning,
 			return nil, nil, fmt.Errorf("discover the server's resources: %w", err)
 		}
 	}
-	cat := &source.Catalog{}
+	cat := &loading.Catalog{}
 	// The lists come in whatever order the discovery client gathered them
 	// (in parallel): put them in the groups' order, each group's versions
 	// in its order, as the RESTMapper ranks them.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"errors"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,8 +11,6 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // TestEndlessResponseIsAnError: a server (or a proxy before it) that
@@ -34,7 +33,7 @@ func TestEndlessResponseIsAnError(t *testing.T) {
 	defer srv.Close()
 	cfg := ProtobufConfig(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 30 * time.Second})
 	start := time.Now()
-	_, err := Live(t.Context(), kubernetes.NewForConfigOrDie(cfg), source.Scope{ClusterRBAC: true})
+	_, err := Live(t.Context(), kubernetes.NewForConfigOrDie(cfg), loading.Scope{ClusterRBAC: true})
 	var tooLarge *ResponseTooLargeError
 	if !errors.As(err, &tooLarge) {
 		t.Fatalf("Live against an endless body: %v; want the response bound's error", err)

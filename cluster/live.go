@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 	"sync"
 
@@ -24,7 +25,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // PageSize is the LIST page size: large enough for few round trips, small
@@ -51,7 +51,7 @@ func ProtobufConfig(cfg *rest.Config) *rest.Config {
 // gap in the snapshot (the answer is then incomplete, never "denied");
 // any other failure (unreachable server, expired credentials) is an error,
 // because nothing useful can be said.
-func Live(ctx context.Context, cs kubernetes.Interface, scope source.Scope) (*rbac.Snapshot, error) {
+func Live(ctx context.Context, cs kubernetes.Interface, scope loading.Scope) (*rbac.Snapshot, error) {
 	s := rbac.NewSnapshot()
 	s.RulesAggregated = true
 	ns := scope.Namespace
@@ -126,7 +126,7 @@ func fetchFrom[T any, PT interface {
 	metav1.Object
 }](ctx context.Context, gap func(string, string, error) error, resource, ns string, dst *[]T, pg pager[T]) func() error {
 	return func() error {
-		if report := source.ProgressFrom(ctx); report != nil {
+		if report := loading.ProgressFrom(ctx); report != nil {
 			pg.report = func(n int) { report(resource, n) }
 		}
 		all, err := list(ctx, pg)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Resolver turns RESOURCE[.GROUP][/SUBRESOURCE] into a request the way
@@ -24,7 +24,7 @@ import (
 // group's and `pods` is not metrics.k8s.io's, exactly as `kubectl get` and
 // `kubectl auth can-i` decide.
 type Resolver struct {
-	catalog *source.Catalog
+	catalog *loading.Catalog
 	mapper  interface {
 		ResourceFor(schema.GroupVersionResource) (schema.GroupVersionResource, error)
 	}
@@ -39,7 +39,7 @@ const (
 )
 
 // NewResolver builds the resolver over cat.
-func NewResolver(cat *source.Catalog) *Resolver {
+func NewResolver(cat *loading.Catalog) *Resolver {
 	r := &Resolver{catalog: cat}
 	groups := make([]*restmapper.APIGroupResources, 0, len(cat.Groups))
 	lists := map[string]*metav1.APIResourceList{}
@@ -63,9 +63,9 @@ func NewResolver(cat *source.Catalog) *Resolver {
 // Resolve reads a resource argument. A resource the server does not serve
 // is still answered from the RBAC rules as written, with a warning, as
 // kubectl auth can-i does.
-func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) {
+func (r *Resolver) Resolve(arg string) (loading.Resolved, []rbac.Warning, error) {
 	if arg == "" {
-		return source.Resolved{}, nil, fmt.Errorf("empty resource: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec")
+		return loading.Resolved{}, nil, fmt.Errorf("empty resource: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec")
 	}
 	res, sub, hasSub := strings.Cut(arg, "/")
 	// As kubectl resolves them: Pods, Secret and secrets are one
@@ -73,12 +73,12 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 	res = strings.ToLower(res)
 	var warnings []rbac.Warning
 	if res == "" || (hasSub && (sub == "" || strings.Contains(sub, "/"))) {
-		return source.Resolved{}, nil, fmt.Errorf("resource %q: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec (a path starting with / is a non-resource URL)", arg)
+		return loading.Resolved{}, nil, fmt.Errorf("resource %q: write RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec (a path starting with / is a non-resource URL)", arg)
 	}
 	if res == "*" || strings.HasPrefix(res, "*.") {
 		// A wildcard resource matches only rules that say *.
 		_, group, _ := strings.Cut(res, ".")
-		return source.Resolved{Group: group, Resource: "*", Subresource: sub, Namespaced: true, Known: true}, nil, nil
+		return loading.Resolved{Group: group, Resource: "*", Subresource: sub, Namespaced: true, Known: true}, nil, nil
 	}
 	r.warnings = nil
 	// kubectl auth can-i's resourceFor: a fully specified
@@ -90,7 +90,7 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 	}
 	var err error
 	if gr.Resource == "" {
-		return source.Resolved{}, nil, fmt.Errorf("resource %q: it names no resource; write RESOURCE[.GROUP][/SUBRESOURCE]", arg)
+		return loading.Resolved{}, nil, fmt.Errorf("resource %q: it names no resource; write RESOURCE[.GROUP][/SUBRESOURCE]", arg)
 	}
 	if gvr.Empty() {
 		gvr, err = r.mapper.ResourceFor(gr.WithVersion(""))
@@ -100,9 +100,9 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 	}
 	if err != nil {
 		if meta.IsAmbiguousError(err) {
-			return source.Resolved{}, warnings, fmt.Errorf("resource %q is ambiguous: %v", arg, err)
+			return loading.Resolved{}, warnings, fmt.Errorf("resource %q is ambiguous: %v", arg, err)
 		}
-		out := source.Resolved{Group: gr.Group, Resource: gr.Resource, Subresource: sub, Namespaced: true}
+		out := loading.Resolved{Group: gr.Group, Resource: gr.Resource, Subresource: sub, Namespaced: true}
 		hint := "check the spelling, or a missing CRD"
 		if s := r.suggest(res); s != "" {
 			hint = fmt.Sprintf("did you mean %q? or a missing CRD", s)
@@ -110,7 +110,7 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 		return out, append(warnings, rbac.Warnf(WarnUnknownResource,
 			"the server does not serve %q (%s); answering from the RBAC rules as written", arg, hint)), nil
 	}
-	out := source.Resolved{Group: gvr.Group, Resource: gvr.Resource, Subresource: sub, Namespaced: true, Known: true}
+	out := loading.Resolved{Group: gvr.Group, Resource: gvr.Resource, Subresource: sub, Namespaced: true, Known: true}
 	if info, ok := r.catalog.Lookup(gvr.Group, gvr.Version, gvr.Resource); ok {
 		out.Namespaced = info.Namespaced
 	}
@@ -137,7 +137,7 @@ func (r *Resolver) Resolve(arg string) (source.Resolved, []rbac.Warning, error) 
 // only ServerGroupsAndResources; the other methods are never called.
 type catalogDiscovery struct {
 	discovery.DiscoveryInterface
-	cat *source.Catalog
+	cat *loading.Catalog
 }
 
 func (d catalogDiscovery) ServerGroupsAndResources() ([]*metav1.APIGroup, []*metav1.APIResourceList, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -14,7 +15,6 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // liveWorkloads loads the workload side into s, turning forbidden LISTs
@@ -31,7 +31,7 @@ func liveWorkloads(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapsho
 				}
 				out := make([]corev1.Pod, len(l.Items))
 				for i := range l.Items {
-					out[i] = source.SlimPod(&l.Items[i])
+					out[i] = loading.SlimPod(&l.Items[i])
 				}
 				return out, l.Continue, nil
 			})()
@@ -47,7 +47,7 @@ func liveWorkloads(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapsho
 			}
 			out := make([]corev1.Node, len(l.Items))
 			for i := range l.Items {
-				out[i] = source.SlimNode(&l.Items[i])
+				out[i] = loading.SlimNode(&l.Items[i])
 			}
 			return out, l.Continue, nil
 		}),

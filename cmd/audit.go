@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strconv"
@@ -19,7 +20,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/internal/version"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // AuditOptions check the cluster against the rule catalogue.
@@ -191,7 +191,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		}
 		o.baseline = c.Report
 	}
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	if err != nil {
 		return err
 	}

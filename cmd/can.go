@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // CanOptions decide one request for one subject.
@@ -135,7 +135,7 @@ func (o *CanOptions) Run(ctx context.Context) error {
 
 // canScope: the nearest grants may lie in other namespaces, so all are
 // read.
-var canScope = source.Scope{ClusterRBAC: true, AllNamespaces: true}
+var canScope = loading.Scope{ClusterRBAC: true, AllNamespaces: true}
 
 // answer decides the request on the session; verr is a failure to
 // verify (the answer stands whatever the verification finds).
@@ -167,7 +167,7 @@ func (o *CanOptions) print(out, errOut io.Writer, app *access.App, ans *access.C
 // one, 2 when one is unknown (not read, or read in part), 5 when --verify
 // disagrees.
 func (o *CanOptions) runFleet(ctx context.Context) error {
-	results, answers, verrs, err := askFleet(ctx, o.Fleet, &o.Input, func(*access.App) (source.Scope, error) { return canScope, nil }, o.answer)
+	results, answers, verrs, err := askFleet(ctx, o.Fleet, &o.Input, func(*access.App) (loading.Scope, error) { return canScope, nil }, o.answer)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // completionTimeout bounds what a completion may ask the cluster: a shell
@@ -63,7 +63,7 @@ func (c *completer) config() (*rest.Config, error) {
 func (c *completer) findings(cmd *cobra.Command) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	app := &access.App{Catalog: source.Builtin(), Timeout: completionTimeout, Namespace: metav1.NamespaceDefault}
+	app := &access.App{Catalog: loading.Builtin(), Timeout: completionTimeout, Namespace: metav1.NamespaceDefault}
 	app.Resolver = cluster.NewResolver(app.Catalog)
 	if files, _ := cmd.Flags().GetStringSlice("filename"); len(files) > 0 {
 		app.Files = files
@@ -76,7 +76,7 @@ func (c *completer) findings(cmd *cobra.Command) []string {
 			return nil
 		}
 	}
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	if err != nil {
 		return nil
 	}
@@ -90,7 +90,7 @@ func (c *completer) findings(cmd *cobra.Command) []string {
 }
 
 func (c *completer) resources() []string {
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	if cs, err := c.client(); err == nil {
 		if live, _, err := cluster.Discover(cs.Discovery()); err == nil {
 			cat = live
@@ -127,7 +127,7 @@ func (c *completer) subjects() []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
 	defer cancel()
-	snap, err := cluster.Live(ctx, cs, source.Scope{ClusterRBAC: true, AllNamespaces: true})
+	snap, err := cluster.Live(ctx, cs, loading.Scope{ClusterRBAC: true, AllNamespaces: true})
 	if err != nil {
 		return out
 	}

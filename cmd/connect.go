@@ -8,6 +8,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"os"
 	"slices"
@@ -151,9 +152,9 @@ func (r *RootOptions) offlineApp(in *InputOptions, files []string) *access.App {
 			app.Namespace = kns
 		}
 	}
-	app.Catalog = source.Builtin()
+	app.Catalog = loading.Builtin()
 	app.Resolver = cluster.NewResolver(app.Catalog)
-	app.NewResolver = func(c *source.Catalog) access.Resolver { return cluster.NewResolver(c) }
+	app.NewResolver = func(c *loading.Catalog) access.Resolver { return cluster.NewResolver(c) }
 	return app
 }
 
@@ -225,7 +226,7 @@ func (s *signedIn) connect(n needs) (*access.App, error) {
 		}
 		app.Catalog, app.Warnings = cat, append(app.Warnings, warns...)
 	} else {
-		app.Catalog = source.Builtin()
+		app.Catalog = loading.Builtin()
 	}
 	app.Resolver = cluster.NewResolver(app.Catalog)
 	if n.version {

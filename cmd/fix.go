@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"os"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // FixOptions print, or apply, the fix for one finding.
@@ -119,7 +119,7 @@ func (o *FixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"os"
 	"path"
@@ -18,7 +19,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // fleetAnnotation marks the commands that read several clusters.
@@ -307,7 +307,7 @@ func (ff *FleetFlags) server(context string) string {
 
 // askFleet asks each cluster of the fleet the flags choose (who-can,
 // can), keeping each answer and, apart, a failure to verify it.
-func askFleet[A any](ctx context.Context, ff *FleetFlags, in *InputOptions, scope func(*access.App) (source.Scope, error),
+func askFleet[A any](ctx context.Context, ff *FleetFlags, in *InputOptions, scope func(*access.App) (loading.Scope, error),
 	ask func(context.Context, *access.Session) (A, error, error)) ([]access.Result, []A, []error, error) {
 	fl, err := ff.Fleet(ctx, in, needs{catalog: true})
 	if err != nil {

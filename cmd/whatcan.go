@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // WhatCanOptions list what a subject may do.
@@ -96,7 +96,7 @@ func (o *WhatCanOptions) Run(ctx context.Context) error {
 	// With Azure, a service account's annotation says which identity it
 	// acts as: read the accounts too.
 	sas := app.Azure != nil && o.subject.Kind == rbac.ServiceAccountKind
-	sess, err := app.Open(ctx, source.Scope{ClusterRBAC: true, Namespace: o.ns, AllNamespaces: o.ns == "", ServiceAccounts: sas})
+	sess, err := app.Open(ctx, loading.Scope{ClusterRBAC: true, Namespace: o.ns, AllNamespaces: o.ns == "", ServiceAccounts: sas})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strconv"
@@ -16,7 +17,6 @@ import (
 	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/rbac"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // WhoCanOptions list who may make a request.
@@ -146,10 +146,10 @@ func (o *WhoCanOptions) Run(ctx context.Context) error {
 }
 
 // scope is what the request needs read of app's cluster.
-func (o *WhoCanOptions) scope(app *access.App) (source.Scope, error) {
+func (o *WhoCanOptions) scope(app *access.App) (loading.Scope, error) {
 	at, _, err := app.Attributes(o.request)
 	if err != nil {
-		return source.Scope{}, err
+		return loading.Scope{}, err
 	}
 	scope := access.ScopeFor(at, o.AllNamespaces)
 	if o.Verify.On() {
@@ -418,7 +418,7 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package fix_test
 
 import (
 	"errors"
+	"github.com/kubectl-access/kubectl-access/loading"
 
 	"github.com/kubectl-access/kubectl-access/fix"
 
@@ -259,7 +260,7 @@ func load(t *testing.T, ctx context.Context, c *localcluster.Cluster, cs kuberne
 
 func liveAudit(t *testing.T, ctx context.Context, cs kubernetes.Interface, rule string) (*rbac.Index, *audit.Report) {
 	t.Helper()
-	snap, err := cluster.Live(ctx, cs, source.Full)
+	snap, err := cluster.Live(ctx, cs, loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ type Snapshot struct {
 }
 
 // Discovery is a server's discovery: its API groups in priority order and
-// every group version's resources (source.Catalog reads it).
+// every group version's resources (loading.Catalog reads it).
 type Discovery struct {
 	Groups    []metav1.APIGroup        `json:"groups"`
 	Resources []metav1.APIResourceList `json:"resources"`

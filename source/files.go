@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"reflect"
 	"regexp"
@@ -409,7 +410,7 @@ var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, a
 			return err
 		}
 		o.Namespace = l.namespace(o.Namespace)
-		put(l, &l.snap.Pods, rbac.ObjectRef{Kind: "Pod", Name: o.Name, Namespace: o.Namespace}, SlimPod(&o), at)
+		put(l, &l.snap.Pods, rbac.ObjectRef{Kind: "Pod", Name: o.Name, Namespace: o.Namespace}, loading.SlimPod(&o), at)
 		return nil
 	},
 	{"", "Node"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
@@ -417,7 +418,7 @@ var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, a
 		if err := decode(&o); err != nil {
 			return err
 		}
-		put(l, &l.snap.Nodes, rbac.ObjectRef{Kind: "Node", Name: o.Name}, SlimNode(&o), at)
+		put(l, &l.snap.Nodes, rbac.ObjectRef{Kind: "Node", Name: o.Name}, loading.SlimNode(&o), at)
 		return nil
 	},
 	{"", "Service"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
@@ -495,7 +496,7 @@ func template[T any](parts func(*T) (*metav1.ObjectMeta, *corev1.PodTemplateSpec
 		meta, t := parts(&o)
 		meta.Namespace = l.namespace(meta.Namespace)
 		put(l, &l.snap.Pods, rbac.ObjectRef{Kind: tm.Kind, Name: meta.Name, Namespace: meta.Namespace},
-			PodFromTemplate(tm.APIVersion, tm.Kind, *meta, t), at)
+			loading.PodFromTemplate(tm.APIVersion, tm.Kind, *meta, t), at)
 		return nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"io/fs"
 	"os"
@@ -78,7 +79,7 @@ type FileLoader struct {
 }
 
 // Load reads the files whole (scope does not narrow what files give).
-func (f FileLoader) Load(ctx context.Context, _ Scope) (*Result, error) {
+func (f FileLoader) Load(ctx context.Context, _ loading.Scope) (*Result, error) {
 	res, err := Read(ctx, f.Paths, f.ReadOptions)
 	if res != nil {
 		res.Whole = true

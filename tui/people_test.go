@@ -1,13 +1,13 @@
 package tui
 
 import (
+	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/identity"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // TestWhoCanMembers: e on Who can asks the directory who is in each
@@ -19,7 +19,7 @@ func TestWhoCanMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	app := &access.App{Files: []string{"../testdata/demo/cluster.yaml"}, Origin: access.Origin{Files: []string{"cluster.yaml"}},
 		Catalog: cat, Resolver: cluster.NewResolver(cat), Names: dir.Names(), Namespace: "default", People: dir}
 	f := start(t, app, 180, 60, Options{})
@@ -61,7 +61,7 @@ func TestWhoCanMembers(t *testing.T) {
 // TestProblemsPanel: on an incomplete view, ! lists each gap with its
 // cause and what fixes it, and each warning; any key closes it.
 func TestProblemsPanel(t *testing.T) {
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	app := &access.App{Files: []string{"../testdata/demo/cluster.yaml"}, Origin: access.Origin{Files: []string{"cluster.yaml"}},
 		Catalog: cat, Resolver: cluster.NewResolver(cat), Namespace: "default"}
 	f := start(t, app, 160, 50, Options{})

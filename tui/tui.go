@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"strings"
 	"sync"
@@ -23,7 +24,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
-	"github.com/kubectl-access/kubectl-access/source"
 )
 
 // Options configure the explorer.
@@ -171,7 +171,7 @@ func load(ctx context.Context, app *access.App, ch chan<- tea.Msg) {
 	}
 	var mu sync.Mutex
 	counts := map[string]int{}
-	ctx = source.WithProgress(ctx, func(resource string, n int) {
+	ctx = loading.WithProgress(ctx, func(resource string, n int) {
 		mu.Lock()
 		counts[resource] = n
 		total := 0
@@ -182,7 +182,7 @@ func load(ctx context.Context, app *access.App, ch chan<- tea.Msg) {
 		progress(fmt.Sprintf("%s objects read (%s: %s)", itoa(total), resource, itoa(n)))
 	})
 	progress("reading " + app.Origin.String())
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	ch <- loadedMsg{sess: sess, err: err}
 }
 

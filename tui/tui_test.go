@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,7 +60,7 @@ type testCluster struct {
 
 var _ access.Cluster = (*testCluster)(nil)
 
-func (c *testCluster) Load(context.Context, source.Scope) (*rbac.Snapshot, error) {
+func (c *testCluster) Load(context.Context, loading.Scope) (*rbac.Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.loads++
@@ -116,7 +117,7 @@ func readFixture(t testing.TB) *rbac.Snapshot {
 
 // offlineApp reads the fixture as `kubectl access -f` does.
 func offlineApp(t testing.TB) *access.App {
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	return &access.App{Files: []string{fixtures}, Origin: access.Origin{Files: []string{"fixtures.yaml"}},
 		Catalog: cat, Resolver: cluster.NewResolver(cat), Names: groupNames, Namespace: "default"}
 }
@@ -131,7 +132,7 @@ func liveApp(t testing.TB) (*access.App, *testCluster) {
 
 func loadSession(t testing.TB, a *access.App) *access.Session {
 	t.Helper()
-	s, err := a.Open(t.Context(), source.Full)
+	s, err := a.Open(t.Context(), loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

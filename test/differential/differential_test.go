@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,7 +78,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 	// What the cluster holds before the universe (bootstrap roles and
 	// bindings) goes to the offline input too, as a kubectl get -o yaml
 	// List would carry it.
-	base, err := cluster.Live(ctx, cs, source.Scope{AllNamespaces: true, ClusterRBAC: true})
+	base, err := cluster.Live(ctx, cs, loading.Scope{AllNamespaces: true, ClusterRBAC: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 	writeUniverse(t, filepath.Join(dir, "universe.yaml"), u)
 	waitAggregated(t, ctx, cs)
 
-	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), source.Full)
+	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func checkSeed(t *testing.T, seed uint64) int {
 	// cluster-scoped resource (kubectl auth can-i -n, a namespaced
 	// SubjectAccessReview): the attributes it builds are the ones the
 	// server was asked, so its answer is checked with the rest below.
-	cat := source.Builtin()
+	cat := loading.Builtin()
 	app := &access.App{Resolver: cluster.NewResolver(cat), Catalog: cat, Namespace: "default"}
 	namespacedClusterScoped := 0
 	defer func() {

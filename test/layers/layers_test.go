@@ -25,9 +25,9 @@ const module = "github.com/kubectl-access/kubectl-access"
 // decided.
 var below = map[string][]string{
 	"cmd/kubectl-access": {"cmd", "access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading"},
 	"cmd": {"access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading"},
 	"azurearm":          {"auth", "azurerbac", "rbac", "identity", "internal/files"},
 	"internal/version":  {},
 	"internal/dist":     {},
@@ -38,13 +38,14 @@ var below = map[string][]string{
 	"internal/files":    {},
 	"internal/humanize": {},
 	"identity":          {"rbac", "azurerbac", "internal/files"},
-	"source":            {"rbac", "azurerbac", "internal/safe", "internal/files"},
+	"loading":           {"rbac", "azurerbac"},
+	"source":            {"rbac", "azurerbac", "loading", "internal/safe", "internal/files"},
 	"audit":             {"rbac", "azurerbac", "identity", "internal/files"},
 	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe", "internal/files"},
-	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files"},
-	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files"},
+	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files", "loading"},
+	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files", "loading"},
 	"auth":              {"rbac", "azurerbac", "identity", "internal/files"},
-	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files"},
+	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files", "loading"},
 }
 
 // free are the packages that may import anything of the module, and why:
@@ -58,7 +59,7 @@ var free = map[string]string{
 
 // pure may not depend on client-go or kubelogin (nor, through it, on
 // Azure's SDK).
-var pure = []string{"azurerbac", "rbac", "identity", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize", "internal/files"}
+var pure = []string{"azurerbac", "rbac", "identity", "loading", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize", "internal/files"}
 
 var forbidden = []string{"k8s.io/client-go", "github.com/Azure/kubelogin", "github.com/Azure/azure-sdk-for-go", "github.com/spf13/cobra"}
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,7 +103,7 @@ func TestExplorerAppliesAFixInARealTerminal(t *testing.T) {
 	}
 	// The finding to fix: u-secrets reads secrets cluster-wide. Its id is
 	// the audit's, from the cluster as loaded.
-	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), source.Full)
+	live, err := cluster.Live(ctx, kubernetes.NewForConfigOrDie(cluster.ProtobufConfig(c.Config)), loading.Full)
 	if err != nil {
 		t.Fatal(err)
 	}

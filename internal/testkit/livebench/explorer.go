@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"regexp"
 	"strconv"
@@ -18,7 +19,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
-	"github.com/kubectl-access/kubectl-access/source"
 	"github.com/kubectl-access/kubectl-access/tui"
 )
 
@@ -63,7 +63,7 @@ func explore(ctx context.Context, kubeconfig, filter string) error {
 	}
 	app := &access.App{Cluster: client, Catalog: cat, Resolver: cluster.NewResolver(cat), Warnings: warns,
 		Namespace: "default", Origin: access.Origin{Context: "bench", Server: cfg.Host}}
-	sess, err := app.Open(ctx, source.Full)
+	sess, err := app.Open(ctx, loading.Full)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package source
+package loading
 
 import (
 	corev1 "k8s.io/api/core/v1"
