@@ -202,21 +202,10 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 			gaps = append(gaps, r.gap)
 		}
 	}
-	slots := make([]*roleSlot, 0, len(l.roles))
-	for _, s := range l.roles {
-		slots = append(slots, s)
-	}
-	slices.SortFunc(slots, func(a, b *roleSlot) int { return strings.Compare(a.key, b.key) })
-	for _, s := range slots {
-		if s.role != nil {
-			d.Roles = append(d.Roles, *s.role)
-		}
-		if s.gap != "" {
-			// A role an identity's assignment names, unread, leaves what
-			// the identity can do unknown, not guard's answers.
-			gaps = append(gaps, s.gap)
-		}
-	}
+	// A role an identity's assignment names, unread, leaves what the
+	// identity can do unknown, not guard's answers.
+	roles, roleGaps := l.rolesRead()
+	d.Roles, gaps = append(d.Roles, roles...), append(gaps, roleGaps...)
 	for _, m := range kept {
 		d.AddIdentity(m)
 	}

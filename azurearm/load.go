@@ -225,9 +225,15 @@ func (l *loader) load(ctx context.Context, clusterID string, scopes []string) (*
 			d.EligibleGaps = append(d.EligibleGaps, gap)
 		}
 	}
-	// Role definitions are asked for in the order the lists happen to
-	// finish: sort them by GUID so that the same ARM state gives the same
-	// Data.
+	roles, gaps := l.rolesRead()
+	d.Roles, d.Gaps = append(d.Roles, roles...), append(d.Gaps, gaps...)
+	return d, nil
+}
+
+// rolesRead are the role definitions the loader read, and why the others
+// could not be. They are asked for in the order the lists happen to
+// finish: sorted by GUID, the same ARM state gives the same Data.
+func (l *loader) rolesRead() (roles []azurerbac.RoleDefinition, gaps []string) {
 	slots := make([]*roleSlot, 0, len(l.roles))
 	for _, s := range l.roles {
 		slots = append(slots, s)
@@ -235,13 +241,13 @@ func (l *loader) load(ctx context.Context, clusterID string, scopes []string) (*
 	slices.SortFunc(slots, func(a, b *roleSlot) int { return strings.Compare(a.key, b.key) })
 	for _, s := range slots {
 		if s.role != nil {
-			d.Roles = append(d.Roles, *s.role)
+			roles = append(roles, *s.role)
 		}
 		if s.gap != "" {
-			d.Gaps = append(d.Gaps, s.gap)
+			gaps = append(gaps, s.gap)
 		}
 	}
-	return d, nil
+	return roles, gaps
 }
 
 // call makes one ARM call (one page) once a slot is free.
