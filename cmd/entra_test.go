@@ -68,34 +68,7 @@ func TestEntraSignIn(t *testing.T) {
 	defer adfs.Close()
 
 	dir := t.TempDir()
-	caFile := filepath.Join(dir, "issuer-ca.pem")
-	if err := os.WriteFile(caFile, append(is.CAPEM(), adfs.CAPEM()...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authn := filepath.Join(dir, "authentication.yaml")
-	jwt := func(is *entratest.Issuer) string {
-		ca, _ := json.Marshal(string(is.CAPEM()))
-		return fmt.Sprintf(`- issuer:
-    url: %s
-    audiences: [%s]
-    certificateAuthority: %s
-  claimMappings:
-    username: {claim: upn, prefix: ""}
-    groups: {claim: groups, prefix: ""}
-    uid: {claim: oid}
-    extra:
-    - key: kubectl-access.io/oid
-      valueExpression: claims.oid
-`, is.URL(), audience, ca)
-	}
-	if err := os.WriteFile(authn, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n"+jwt(is)+jwt(adfs)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(dir, "cluster"), NoControllerManager: true,
-		ExtraAPIServerArgs: []string{"--authentication-config=" + authn}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, caFile := entraCluster(t, dir, audience, is, adfs)
 	defer c.Stop()
 	bin, err := localcluster.FindBinDir()
 	if err != nil {
@@ -271,4 +244,44 @@ func captureStderr(t *testing.T, f func()) string {
 	os.Stderr = old
 	_ = w.Close() // a pipe: closing it ends the reader's ReadAll
 	return <-done
+}
+
+// entraCluster starts an API server that trusts the issuers' tokens as
+// AKS does (a structured authentication configuration: username from upn,
+// groups from groups, uid from oid, oid also as extra), and writes the
+// issuers' CA certificates to a file for kubelogin (SSL_CERT_FILE).
+func entraCluster(t *testing.T, dir, audience string, issuers ...*entratest.Issuer) (*localcluster.Cluster, string) {
+	t.Helper()
+	caFile := filepath.Join(dir, "issuer-ca.pem")
+	var cas []byte
+	authn := "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n"
+	for _, is := range issuers {
+		cas = append(cas, is.CAPEM()...)
+		ca, _ := json.Marshal(string(is.CAPEM()))
+		authn += fmt.Sprintf(`- issuer:
+    url: %s
+    audiences: [%s]
+    certificateAuthority: %s
+  claimMappings:
+    username: {claim: upn, prefix: ""}
+    groups: {claim: groups, prefix: ""}
+    uid: {claim: oid}
+    extra:
+    - key: kubectl-access.io/oid
+      valueExpression: claims.oid
+`, is.URL(), audience, ca)
+	}
+	if err := os.WriteFile(caFile, cas, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "authentication.yaml")
+	if err := os.WriteFile(path, []byte(authn), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := localcluster.Start(t.Context(), localcluster.Options{Dir: filepath.Join(dir, "cluster"), NoControllerManager: true,
+		ExtraAPIServerArgs: []string{"--authentication-config=" + path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, caFile
 }

@@ -86,31 +86,7 @@ func TestPeopleLive(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	caFile := filepath.Join(dir, "issuer-ca.pem")
-	if err := os.WriteFile(caFile, is.CAPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := json.Marshal(string(is.CAPEM()))
-	authn := filepath.Join(dir, "authentication.yaml")
-	if err := os.WriteFile(authn, fmt.Appendf(nil, `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
-    url: %s
-    audiences: [%s]
-    certificateAuthority: %s
-  claimMappings:
-    username: {claim: upn, prefix: ""}
-    groups: {claim: groups, prefix: ""}
-    uid: {claim: oid}
-`, is.URL(), audience, ca), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(dir, "cluster"), NoControllerManager: true,
-		ExtraAPIServerArgs: []string{"--authentication-config=" + authn}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, caFile := entraCluster(t, dir, audience, is)
 	defer c.Stop()
 	bin, err := localcluster.FindBinDir()
 	if err != nil {
