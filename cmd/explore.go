@@ -76,6 +76,7 @@ func (o *ExploreOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	graphSignIn(ctx, app, o.ErrOut)
 	topts := tui.Options{App: app, WriteDir: o.FixDir, Overwrite: o.Overwrite, AllowLockout: o.AllowLockout}
 	if client, ok := app.Cluster.(*cluster.Client); ok {
 		if err := preflight(ctx, client.Config, o.Input.Timeout, o.ErrOut); err != nil {
