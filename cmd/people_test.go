@@ -1,7 +1,10 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/auth"
 )
 
 const (
@@ -184,4 +188,24 @@ func holds(ans access.WhatCanAnswer, namespace, resource, verb string) bool {
 		}
 	}
 	return false
+}
+
+// TestGraphSignInBeforeTheScreen: the explorer's Graph sign-in runs
+// before the screen is taken; a failed one leaves the people unknown with
+// a warning, never a prompt behind the explorer later.
+func TestGraphSignInBeforeTheScreen(t *testing.T) {
+	calls := 0
+	ok := &auth.GraphPeople{G: &auth.Graph{BaseURL: "https://graph.invalid", Token: func(context.Context) (string, error) { calls++; return "t", nil }}}
+	app := &access.App{People: ok}
+	var out bytes.Buffer
+	graphSignIn(t.Context(), app, &out)
+	if app.People == nil || calls != 1 || !strings.Contains(out.String(), "Signing in to Microsoft Graph") {
+		t.Errorf("a working sign-in: people %v, %d calls, %q", app.People, calls, out.String())
+	}
+	bad := &auth.GraphPeople{G: &auth.Graph{BaseURL: "https://graph.invalid", Token: func(context.Context) (string, error) { return "", errors.New("AADSTS50058: no account signed in") }}}
+	app = &access.App{People: bad}
+	graphSignIn(t.Context(), app, &out)
+	if app.People != nil || len(app.Warnings) != 1 || !strings.Contains(app.Warnings[0].Message, "AADSTS50058") {
+		t.Errorf("a failed sign-in: people %v, warnings %+v", app.People, app.Warnings)
+	}
 }
