@@ -157,26 +157,46 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 		return t.flush()
 	}
 	wide := o.Output.Value == FormatWide
-	// On a terminal (or with --width) long verb and resource lists are cut
-	// to keep the paths in view; -o wide, a pipe or a file gets them whole.
-	fit := !wide && o.Width.Of(o.Out) > 0
+	// Columns by meaning: on a terminal (or with --width) the verbs and
+	// resources, which are the answer, stay whole, wrapped at their commas
+	// onto as many lines as they need; VIA, which explains it, is what is
+	// shortened (-o wide, a pipe or a file gets every line whole).
+	width := 0
+	if !wide {
+		width = o.Width.Of(o.Out)
+	}
 	header := []string{"WHERE", "VERBS", "RESOURCES", "VIA"}
 	if verified {
 		header = append(header, "VERIFIED")
 	}
+	var lay ruleLayout
+	if width > 0 {
+		lay = layoutRules(ans.Rules, served, width, verified)
+	}
 	t := newRows(o.Out, o.Output.Value, header...)
 	for _, r := range ans.Rules {
 		where := cmp.Or(r.Namespace, access.ClusterWide)
-		verbs, what, mark := strings.Join(r.Verbs, ","), resources(r, served), r.Verified
-		if fit {
-			verbs, what = fitCell(verbs, 24), fitCell(what, 32)
+		verbs, what := []string{strings.Join(r.Verbs, ",")}, []string{resources(r, served)}
+		if width > 0 {
+			verbs, what = wrapList(verbs[0], lay.verbs), wrapList(what[0], lay.resources)
 		}
-		for i, p := range r.Via {
-			if i > 0 {
-				where, verbs, what, mark = "", "", "", ""
+		lines := max(len(verbs), len(what), len(r.Via))
+		for i := range lines {
+			row := []string{"", at(verbs, i), at(what, i), ""}
+			if i == 0 {
+				row[0] = where
 			}
-			row := []string{where, verbs, what, via(p)}
+			if i < len(r.Via) {
+				row[3] = via(r.Via[i])
+				if width > 0 {
+					row[3] = fitCell(row[3], lay.via)
+				}
+			}
 			if verified {
+				mark := ""
+				if i == 0 {
+					mark = r.Verified
+				}
 				row = append(row, mark)
 			}
 			t.add(row...)
@@ -219,4 +239,81 @@ func parseSubject(arg string, groups []string, names identity.Names) (rbac.Subje
 		s.Groups = append(s.Groups, id)
 	}
 	return s, nil
+}
+
+// ruleLayout is how wide what-can's columns may be on a terminal.
+type ruleLayout struct{ verbs, resources, via int }
+
+// layoutRules gives the verbs and resources, the answer, the room they
+// need first (beyond a share of the width each they wrap, never cut) and
+// VIA, the explanation, what is left (-o wide has it whole).
+func layoutRules(rules []rbac.GrantedRule, served func(group, resource string) bool, width int, verified bool) ruleLayout {
+	const gap = 2
+	whereW, verbsW, resW, viaW := len("WHERE"), len("VERBS"), len("RESOURCES"), len("VIA")
+	verbItem, resItem := 0, 0 // the longest single verb and resource: never cut
+	for _, r := range rules {
+		whereW = max(whereW, len(cmp.Or(r.Namespace, access.ClusterWide)))
+		verbsW = max(verbsW, len(strings.Join(r.Verbs, ",")))
+		resW = max(resW, len(resources(r, served)))
+		for _, v := range r.Verbs {
+			verbItem = max(verbItem, len(v)+1)
+		}
+		for _, x := range strings.Split(resources(r, served), ",") {
+			resItem = max(resItem, len(x)+1)
+		}
+		for _, p := range r.Via {
+			viaW = max(viaW, len(via(p)))
+		}
+	}
+	room := width - whereW - 3*gap
+	if verified {
+		room -= len("VERIFIED") + gap
+	}
+	lay := ruleLayout{verbs: verbsW, resources: resW, via: viaW}
+	if verbsW+resW+viaW <= room {
+		return lay
+	}
+	// The answer first: verbs up to a quarter of the room, resources up to
+	// what is left after VIA's share; VIA takes the rest.
+	// VIA gives way before a verb or a resource is cut: it keeps 16 to 40
+	// columns while the lists can wrap into the rest, then less. --width
+	// always wins: a resource name longer than what is left is cut last.
+	minVia := max(16, min(viaW, 40))
+	lay.verbs = min(verbsW, max(room/4, len("VERBS"), verbItem))
+	lay.resources = min(resW, max(room-lay.verbs-minVia, len("RESOURCES"), resItem))
+	lay.via = max(room-lay.verbs-lay.resources, len("VIA"))
+	if over := lay.verbs + lay.resources + lay.via - room; over > 0 {
+		lay.resources = max(lay.resources-over, len("RESOURCES"))
+	}
+	return lay
+}
+
+// wrapList breaks a comma-separated list into lines of at most n
+// characters, only after a comma; an item longer than n alone (only when
+// --width leaves less) is cut with an ellipsis.
+func wrapList(s string, n int) []string {
+	if n <= 0 || len(s) <= n {
+		return []string{s}
+	}
+	var lines []string
+	line := ""
+	for _, item := range strings.SplitAfter(s, ",") {
+		if line != "" && len(line)+len(item) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		line += item
+	}
+	lines = append(lines, line)
+	for i := range lines {
+		lines[i] = fitCell(lines[i], n)
+	}
+	return lines
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
 }
