@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )

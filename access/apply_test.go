@@ -3,11 +3,11 @@ package access
 import (
 	"context"
 	"errors"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/fix"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -3,11 +3,11 @@ package access
 import (
 	"context"
 	"errors"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"sync"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // DefaultParallel is how many clusters of a fleet are read at once when

@@ -1,13 +1,13 @@
 package access_test
 
 import (
-	"github.com/kubectl-access/kubectl-access/loading"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -73,6 +73,18 @@ func (s *Session) findsGroups(subject rbac.Subject) bool {
 	return s.App.People != nil && subject.Kind == rbac.UserKind && id.MayBeEntra()
 }
 
+// FindsGroups says whether the app looks up subject's Entra groups (an
+// Entra user, and a directory to ask): the explorer asks FindGroups then.
+func (s *Session) FindsGroups(subject rbac.Subject) bool { return s.findsGroups(subject) }
+
+// FindGroups is what-can's lookup of subject's Entra groups, for the
+// explorer: the subject with its groups added, where they came from, the
+// warnings, and whether the lookup failed (the answer is then
+// incomplete). It asks the directory: call it off the UI goroutine.
+func (s *Session) FindGroups(ctx context.Context, subject rbac.Subject) (rbac.Subject, *Memberships, []rbac.Warning, bool) {
+	return s.withGroups(ctx, subject)
+}
+
 // withGroups finds subject's groups through the app's directory and adds
 // them to the subject (the --group ones stay). A failure leaves the
 // subject as given and says the answer is incomplete.
@@ -316,7 +328,7 @@ func plural(n int, one, many string) string {
 }
 
 // EntraGroups are the Entra groups the cluster names, by object id: in
-// its bindings and in Azure's role assignments. What a directory needs to
+// its bindings and in Azure's role assignments, active or eligible. What a directory needs to
 // hold for every answer about people here (snapshot --entra).
 func (s *Session) EntraGroups() []string {
 	var out []string
@@ -341,6 +353,13 @@ func (s *Session) EntraGroups() []string {
 		for _, a := range d.Assignments {
 			if strings.EqualFold(a.PrincipalType, rbac.AzureGroup) {
 				add(a.PrincipalID)
+			}
+		}
+		// A group eligible for a role (PIM for Azure resources): its
+		// members may activate it.
+		for _, e := range d.Eligible {
+			if strings.EqualFold(e.PrincipalType, rbac.AzureGroup) {
+				add(e.PrincipalID)
 			}
 		}
 	}

@@ -2,9 +2,9 @@ package access
 
 import (
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -1,9 +1,10 @@
 package access
 
 import (
-	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 	"testing"
+
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // TestRuleResources: one notation (kubectl's: RESOURCE.GROUP/SUBRESOURCE),

@@ -1,11 +1,11 @@
 package access
 
 import (
-	"github.com/kubectl-access/kubectl-access/loading"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

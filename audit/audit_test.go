@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"github.com/kubectl-access/kubectl-access/audit"
-	"github.com/kubectl-access/kubectl-access/loading"
 
 	"context"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )

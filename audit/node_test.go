@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"github.com/kubectl-access/kubectl-access/loading"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

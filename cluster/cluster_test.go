@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"net/http"
 	"os"
@@ -33,6 +32,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )

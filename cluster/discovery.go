@@ -2,12 +2,12 @@ package cluster
 
 import (
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"errors"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,6 +10,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // TestEndlessResponseIsAnError: a server (or a proxy before it) that

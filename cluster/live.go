@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"slices"
 	"sync"
 
@@ -24,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

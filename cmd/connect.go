@@ -8,7 +8,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"os"
 	"slices"
@@ -26,6 +25,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/identity"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )

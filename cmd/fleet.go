@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"os"
 	"path"
@@ -19,6 +18,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/azurearm"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // fleetAnnotation marks the commands that read several clusters.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 

@@ -2,7 +2,6 @@ package fix_test
 
 import (
 	"errors"
-	"github.com/kubectl-access/kubectl-access/loading"
 
 	"github.com/kubectl-access/kubectl-access/fix"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster"
 	"github.com/kubectl-access/kubectl-access/internal/testkit/localcluster/clustertest"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )

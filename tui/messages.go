@@ -68,6 +68,15 @@ type (
 		query string
 		ans   *access.WhoCanAnswer
 	}
+	// subjectGroupsMsg is a user's Entra groups, as the directory said.
+	subjectGroupsMsg struct {
+		sess    *access.Session
+		key     string
+		subject rbac.Subject // with the groups found
+		found   *access.Memberships
+		warns   []rbac.Warning
+		failed  bool
+	}
 	// subjectVerifiedMsg is the cluster's word on a subject's rules.
 	subjectVerifiedMsg struct {
 		sess    *access.Session

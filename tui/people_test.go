@@ -1,13 +1,14 @@
 package tui
 
 import (
-	"github.com/kubectl-access/kubectl-access/loading"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // TestWhoCanMembers: e on Who can asks the directory who is in each
@@ -82,5 +83,37 @@ func TestProblemsPanel(t *testing.T) {
 	f.keys("!", "x")
 	if m, _ := f.finish(); m.showProblems {
 		t.Error("a key did not close the panel")
+	}
+}
+
+// TestSubjectsGroups: on Subjects, an Entra user's groups are asked of the
+// directory off the UI goroutine, said in the detail (the ones the
+// cluster names, with their chain; PIM eligibility apart), and the
+// matrix counts them: alice's Payments Developers RoleBinding adds the
+// payments namespace to her scopes, as what-can says.
+func TestSubjectsGroups(t *testing.T) {
+	dir, err := identity.LoadDirectory(t.Context(), []string{"../testdata/demo/entra-directory.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := loading.Builtin()
+	app := &access.App{Files: []string{"../testdata/demo/cluster.yaml"}, Origin: access.Origin{Files: []string{"cluster.yaml"}},
+		Catalog: cat, Resolver: cluster.NewResolver(cat), Names: dir.Names(), Namespace: "default", People: dir}
+	f := start(t, app, 180, 60, Options{})
+	f.keys("/")
+	f.typeText("alice")
+	f.keys("<enter>")
+	f.wait(subjectGroupsMsg{})
+	m, screen := f.finish()
+	s := plain(screen)
+	for _, want := range []string{"in 1 Entra group(s) (directory", "1 named by the cluster:", "Payments Developers (direct member)",
+		"eligible (PIM), not active: member of SRE On-call"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the detail lacks %q:\n%s", want, s)
+		}
+	}
+	p := m.pages[0].(*subjectsPage)
+	if !slices.Contains(p.scopes, "payments") || !slices.Contains(p.scopes, "web") {
+		t.Errorf("alice's scopes %v: the group's namespace is missing", p.scopes)
 	}
 }

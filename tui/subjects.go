@@ -48,6 +48,10 @@ type subjectsPage struct {
 	verifiedOf rbac.Subject
 	verified   *access.Verification
 	verr       error
+	// groups are the Entra users' groups the directory said (by subject
+	// key); asked those being asked.
+	groups map[string]subjectGroupsMsg
+	asked  map[string]bool
 }
 
 type subjectInfo struct {
@@ -78,6 +82,39 @@ func (p *subjectsPage) enter() tea.Cmd { return nil }
 func (p *subjectsPage) setSession(s *access.Session) {
 	p.sess, p.names, p.dirty = s, s.App.Names, true
 	p.verifying, p.verified, p.verr = nil, nil, nil
+	p.groups, p.asked = map[string]subjectGroupsMsg{}, map[string]bool{}
+}
+
+// askGroups asks the directory for the selected Entra user's groups, once
+// per subject, off the UI goroutine: Microsoft Graph is a network away.
+func (p *subjectsPage) askGroups() tea.Cmd {
+	if p.sess == nil || p.sel < 0 || p.sel >= len(p.subs) {
+		return nil
+	}
+	s := p.subs[p.sel].s
+	k := subjectKeyOf(s)
+	if p.asked[k] || !p.sess.FindsGroups(s) {
+		return nil
+	}
+	p.asked[k] = true
+	sess, ctx := p.sess, p.deps.ctx
+	return func() tea.Msg {
+		with, m, warns, failed := sess.FindGroups(ctx, s)
+		return subjectGroupsMsg{sess: sess, key: k, subject: with, found: m, warns: warns, failed: failed}
+	}
+}
+
+// takeGroups keeps a user's groups, and redraws the user's rules with
+// them when it is the one shown.
+func (p *subjectsPage) takeGroups(msg subjectGroupsMsg) {
+	if msg.sess != p.sess {
+		return
+	}
+	p.groups[msg.key] = msg
+	if p.sel >= 0 && p.sel < len(p.subs) && subjectKeyOf(p.subs[p.sel].s) == msg.key {
+		p.sel = -1 // recompute with the groups
+		p.syncDetail()
+	}
 }
 
 func (p *subjectsPage) build() {
@@ -313,6 +350,14 @@ func scopeName(s string) string {
 }
 
 func (p *subjectsPage) update(msg tea.Msg) tea.Cmd {
+	if g, ok := msg.(subjectGroupsMsg); ok {
+		p.takeGroups(g)
+		return nil
+	}
+	return tea.Batch(p.updateKeys(msg), p.askGroups())
+}
+
+func (p *subjectsPage) updateKeys(msg tea.Msg) tea.Cmd {
 	if v, ok := msg.(subjectVerifiedMsg); ok {
 		p.takeVerification(v)
 		return nil
@@ -422,10 +467,17 @@ func (p *subjectsPage) syncDetail() {
 	if i != p.sel {
 		p.sel, top = i, true
 		s := p.subs[i].s
+		g, found := p.groups[subjectKeyOf(s)]
+		if found {
+			s = g.subject // with the groups the directory found
+		}
 		res := p.sess.SubjectRules(s)
 		p.rules = res.Rules
 		p.warning = ""
-		if res.Incomplete {
+		switch {
+		case found && g.failed:
+			p.warning = "INCOMPLETE: the user's Entra groups could not be read (" + rbac.IncompleteCause(g.warns) + "); what a group grants them is not shown"
+		case res.Incomplete:
 			p.warning = "INCOMPLETE: " + rbac.IncompleteCause(res.Warnings) + "; this subject may hold more"
 		}
 		p.scopes = access.MatrixScopes(p.rules)
@@ -456,6 +508,7 @@ func (p *subjectsPage) renderDetail() string {
 	if len(id.Groups) > 0 && si.s.Kind != rbac.GroupKind {
 		b.WriteString(st.Muted.Render("also in "+safe.Terminal(strings.Join(labels(p.names, id.Groups), ", "))) + "\n")
 	}
+	b.WriteString(p.groupsLines(si.s))
 	if len(si.refs) > 0 {
 		// What names the subject, as the authorizer reads the bindings.
 		var named []string
@@ -643,4 +696,38 @@ func (p *subjectsPage) here() *jumpMsg {
 		return &jumpMsg{subject: &s}
 	}
 	return nil
+}
+
+// groupsLines say a user's Entra groups as the directory said them: the
+// ones the cluster names, each with its chain, and how many others.
+func (p *subjectsPage) groupsLines(s rbac.Subject) string {
+	st := p.c.Styles
+	if !p.sess.FindsGroups(s) {
+		return ""
+	}
+	g, ok := p.groups[subjectKeyOf(s)]
+	switch {
+	case !ok:
+		return st.Muted.Render("asking "+safe.Terminal(p.sess.App.People.Source())+" for the user's groups…") + "\n"
+	case g.failed:
+		return st.Incomplete.Render("groups not read: "+safe.Terminal(rbac.IncompleteCause(g.warns))) + "\n"
+	case g.found == nil || !g.found.Found:
+		return st.Muted.Render(safe.Terminal(p.sess.App.People.Source())+" does not know the user: no groups found") + "\n"
+	}
+	m := g.found
+	var named []string
+	for _, x := range m.Groups {
+		if slices.Contains(m.Named, x.Group.ID) {
+			named = append(named, cmp.Or(x.Group.DisplayName, p.names.DisplayName(x.Group.ID), x.Group.ID)+" ("+access.MembershipLine(x, p.names)+")")
+		}
+	}
+	line := fmt.Sprintf("in %d Entra group(s) (%s), %d named by the cluster", len(m.Groups), m.From, len(m.Named))
+	if len(named) > 0 {
+		line += ": " + strings.Join(named, "; ")
+	}
+	out := st.Muted.Render(wrapText(safe.Terminal(line), max(p.lay.detailW-2, 20), "  ")) + "\n"
+	for _, e := range m.Eligible {
+		out += st.Warning.Render(safe.Terminal("eligible (PIM), not active: "+e.AccessID+" of "+cmp.Or(e.Group.DisplayName, e.Group.ID))) + "\n"
+	}
+	return out
 }

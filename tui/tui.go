@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"io"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
+	"github.com/kubectl-access/kubectl-access/loading"
 )
 
 // Options configure the explorer.
@@ -247,7 +247,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case whoCanVerifiedMsg, whoCanMembersMsg:
 		// To its page, whichever is shown now.
 		return m, m.pages[pageWhoCan].update(msg)
-	case subjectVerifiedMsg:
+	case subjectVerifiedMsg, subjectGroupsMsg:
 		return m, m.pages[pageSubjects].update(msg)
 	case appliedMsg:
 		if msg.err != nil && errors.Is(msg.err, access.ErrSignIn) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +28,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/cluster"
 	"github.com/kubectl-access/kubectl-access/fix"
 	"github.com/kubectl-access/kubectl-access/identity"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 	"github.com/kubectl-access/kubectl-access/source"
 )
@@ -159,7 +159,7 @@ func start(t *testing.T, a *access.App, w, h int, o Options) *flow {
 			}
 		}
 		switch msg.(type) {
-		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, whoCanMembersMsg, subjectVerifiedMsg, objectMsg, jumpMsg:
+		case loadedMsg, auditedMsg, planMsg, wroteMsg, dryRunMsg, appliedMsg, whoCanVerifiedMsg, whoCanMembersMsg, subjectVerifiedMsg, subjectGroupsMsg, objectMsg, jumpMsg:
 			f.seen <- msg
 		}
 		return msg
@@ -227,6 +227,9 @@ func sameType(a, b tea.Msg) bool {
 		return ok
 	case whoCanMembersMsg:
 		_, ok := b.(whoCanMembersMsg)
+		return ok
+	case subjectGroupsMsg:
+		_, ok := b.(subjectGroupsMsg)
 		return ok
 	case subjectVerifiedMsg:
 		_, ok := b.(subjectVerifiedMsg)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/kubectl-access/kubectl-access/loading"
 	"os"
 	"regexp"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/cluster"
+	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/tui"
 )
 
