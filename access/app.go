@@ -113,8 +113,9 @@ type App struct {
 	// AzureClusterID is the AKS cluster's resource id the Azure RBAC data
 	// decides for (--azure-cluster-id); "" = the one the data names.
 	AzureClusterID string
-	// Azure, when set, reads Azure RBAC's data from ARM with every live
-	// load (--azure-rbac).
+	// Azure, when set, reads Azure RBAC's data from ARM (--azure-rbac) or
+	// from files (--azure-rbac-from) with every live load; offline apps
+	// have none.
 	Azure *AzureSource
 }
 
@@ -174,7 +175,9 @@ func (a *App) Open(ctx context.Context, scope loading.Scope) (*Session, error) {
 		a.Catalog = loading.CatalogOf(snap.Discovery)
 		a.Resolver = a.NewResolver(a.Catalog)
 	}
-	if a.Azure != nil && a.Cluster != nil {
+	if a.Azure != nil {
+		// Azure's data beside a live cluster (offline, -f reads it with
+		// the rest: the app has no Azure source).
 		var fromFiles *azurerbac.Data
 		if a.Azure.Files != nil {
 			d, ws, err := a.Azure.Files(ctx)
@@ -195,7 +198,10 @@ func (a *App) Open(ctx context.Context, scope loading.Scope) (*Session, error) {
 	return s, nil
 }
 
-// loader is the app's: the live cluster, else its files.
+// loader is the app's: the live cluster, else its files. It is the one
+// place loading tells the two apart; the other checks of Cluster are for
+// what only a live cluster can do (apply a fix, verify, read an object as
+// it is now), each refused offline with a message saying so.
 func (a *App) loader() Loader {
 	if a.Cluster != nil {
 		return clusterLoader{a.Cluster, a.timeout()}
