@@ -2,10 +2,12 @@ package azurearm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -461,5 +463,56 @@ func TestCredential(t *testing.T) {
 	c, err := Credential("spn", nil, azcore.ClientOptions{})
 	if _, ok := c.(*azidentity.ClientSecretCredential); err != nil || !ok {
 		t.Errorf("spn from kubelogin's variables = %T, %v", c, err)
+	}
+}
+
+// TestLoadNodeResourceGroup: the node resource group's own role
+// assignments are read beside the cluster's (who can run commands on its
+// VMs is root on a node), not when AKS locks the group; what of it cannot
+// be read is a gap of the doors only, never of guard's answers.
+func TestLoadNodeResourceGroup(t *testing.T) {
+	const nodeRG = sub + "/resourceGroups/MC_rg-aks_aks-dev"
+	withNodes := func(t *testing.T, restriction string) *fakeARM {
+		a := newFakeARM(t, loadFixture(t))
+		for i, c := range a.clusters {
+			if !strings.EqualFold(c.id, cluster) {
+				continue
+			}
+			var mc map[string]any
+			if err := json.Unmarshal(c.raw, &mc); err != nil {
+				t.Fatal(err)
+			}
+			props := mc["properties"].(map[string]any)
+			props["nodeResourceGroup"] = "MC_rg-aks_aks-dev"
+			if restriction != "" {
+				props["nodeResourceGroupProfile"] = map[string]any{"restrictionLevel": restriction}
+			}
+			a.clusters[i].raw, _ = json.Marshal(mc)
+		}
+		raw, _ := json.Marshal(map[string]any{"id": nodeRG + assignmentsOf + "/0de00000-0000-4000-8000-0000000000d1", "name": "0de00000-0000-4000-8000-0000000000d1",
+			"type": "Microsoft.Authorization/roleAssignments",
+			"properties": map[string]any{"scope": nodeRG, "principalId": teamA, "principalType": "Group", "roleDefinitionId": roleID(reader)}})
+		k := strings.ToLower(nodeRG)
+		a.assignments[k] = append(a.assignments[k], item{id: strings.ToLower(nodeRG + assignmentsOf + "/0de00000-0000-4000-8000-0000000000d1"), scope: k, raw: raw})
+		return a
+	}
+	a := withNodes(t, "")
+	d, err := Load(t.Context(), cluster, nil, a.options(t, appSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cluster == nil || d.Cluster.NodeResourceGroup != "MC_rg-aks_aks-dev" || !slices.Contains(assignmentNames(d), "0de00000-0000-4000-8000-0000000000d1") {
+		t.Errorf("the node resource group's assignment is not read: %v (cluster %+v)", assignmentNames(d), d.Cluster)
+	}
+	// Locked by AKS: nothing to read there.
+	a = withNodes(t, "ReadOnly")
+	if d, err = Load(t.Context(), cluster, nil, a.options(t, appSecret)); err != nil || slices.Contains(assignmentNames(d), "0de00000-0000-4000-8000-0000000000d1") || a.requestsContaining("MC_rg-aks_aks-dev") > 0 {
+		t.Errorf("a ReadOnly node resource group was read: %v %v", err, assignmentNames(d))
+	}
+	// Refused: a door gap, guard's answers whole.
+	a = withNodes(t, "")
+	a.fail(nodeRG+assignmentsOf, fault{status: http.StatusForbidden, code: "AuthorizationFailed", msg: "no"})
+	if d, err = Load(t.Context(), cluster, nil, a.options(t, appSecret)); err != nil || len(d.Gaps) != 0 || len(d.DoorGaps) != 1 || !strings.Contains(d.DoorGaps[0], "MC_rg-aks_aks-dev") {
+		t.Errorf("a refused node resource group: %v gaps %v door gaps %v", err, d.Gaps, d.DoorGaps)
 	}
 }

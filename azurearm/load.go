@@ -65,26 +65,49 @@ func Load(ctx context.Context, clusterID string, namespaces []string, o Options)
 			scopes = append(scopes, clusterID+"/namespaces/"+ns)
 		}
 	}
+	// The managed cluster's own settings, first: who gets in through
+	// Azure's control plane, and where its nodes are. Not reading them is
+	// said, never a guard gap.
+	var mc *azurerbac.ManagedCluster
+	var clusterGap string
+	if o.Posture != nil {
+		mc, _ = o.Posture.cluster(ctx, clusterID, o)
+	}
+	if mc == nil {
+		switch m, err := ReadManagedCluster(ctx, clusterID, o); {
+		case err == nil:
+			mc = m
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		default:
+			clusterGap = "the managed cluster's settings could not be read: " + err.Error()
+		}
+	}
+	// Who can run commands on, or write, the nodes' VMs is root on a
+	// node: the node resource group's own assignments are read too, unless
+	// AKS locks the group (restrictionLevel ReadOnly).
+	nodeRG := ""
+	if mc != nil && mc.NodeResourceGroup != "" && !strings.EqualFold(mc.NodeResourceGroupRestriction, "ReadOnly") {
+		nodeRG = "/subscriptions/" + id.SubscriptionID + "/resourceGroups/" + mc.NodeResourceGroup
+		scopes = append(scopes, nodeRG)
+	}
 	d, err := l.load(ctx, clusterID, scopes)
 	if err != nil {
 		return nil, err
 	}
-	// The managed cluster's own settings: who gets in through Azure's
-	// control plane. Not reading them is said, never a guard gap.
-	if o.Posture != nil {
-		if mc, ok := o.Posture.cluster(ctx, clusterID, o); ok {
-			d.Cluster = mc
-			return d, nil
+	d.Cluster, d.ClusterGap = mc, clusterGap
+	if nodeRG != "" {
+		// Only the doors depend on the node resource group: what of it
+		// could not be read leaves guard's answers whole.
+		var kept []string
+		for _, g := range d.Gaps {
+			if strings.Contains(strings.ToLower(g), " at "+strings.ToLower(nodeRG)+":") {
+				d.DoorGaps = append(d.DoorGaps, g)
+			} else {
+				kept = append(kept, g)
+			}
 		}
-	}
-	mc, err := ReadManagedCluster(ctx, clusterID, o)
-	switch {
-	case err == nil:
-		d.Cluster = mc
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	default:
-		d.ClusterGap = "the managed cluster's settings could not be read: " + err.Error()
+		d.Gaps = kept
 	}
 	return d, nil
 }

@@ -151,6 +151,10 @@ type Data struct {
 	// account acts as, and what they hold, is then incomplete, never
 	// "none". Guard's answers do not depend on them.
 	IdentityGaps []string `json:"identityGaps,omitempty"`
+	// DoorGaps say what only the control plane's doors depend on could
+	// not be read (the node resource group's role assignments): who gets
+	// in through Azure may be more, guard's answers are whole.
+	DoorGaps []string `json:"doorGaps,omitempty"`
 
 	once        sync.Once
 	roles       map[string]*RoleDefinition
@@ -238,7 +242,7 @@ func (d *Data) GuardDecides() bool { return d.Cluster == nil || d.Cluster.AzureR
 // with its own list of assignments (what a fix changes); the rest is
 // shared and read only.
 func (d *Data) Copy() *Data {
-	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities, Eligible: d.Eligible, EligibleGaps: d.EligibleGaps, IdentityGaps: d.IdentityGaps}
+	return &Data{ClusterID: d.ClusterID, Assignments: slices.Clone(d.Assignments), Roles: d.Roles, Denies: d.Denies, Gaps: d.Gaps, Directory: d.Directory, Cluster: d.Cluster, ClusterGap: d.ClusterGap, Identities: d.Identities, Eligible: d.Eligible, EligibleGaps: d.EligibleGaps, IdentityGaps: d.IdentityGaps, DoorGaps: d.DoorGaps}
 }
 
 // prepare builds the look-ups once (Data is read concurrently).

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
@@ -197,8 +198,8 @@ func (ix *Index) azureDoors(allowed func(door) ([]Path, bool), only *azurerbac.P
 	if d.Cluster == nil && d.ClusterGap != "" {
 		ws = append(ws, Warnf(WarnAzureRBAC, "%s: who gets in through Azure's control plane (the cluster's credentials, writing it) is not answered", d.ClusterGap))
 	}
-	if d.Cluster != nil && len(d.Gaps) > 0 {
-		ws = append(ws, Warnf(WarnAzureRBAC, "some of Azure's data could not be read (%s): more principals may get in through Azure's control plane", d.Gaps[0]))
+	if gaps := slices.Concat(d.Gaps, d.DoorGaps); d.Cluster != nil && len(gaps) > 0 {
+		ws = append(ws, Warnf(WarnAzureRBAC, "some of Azure's data could not be read (%s): more principals may get in through Azure's control plane", gaps[0]))
 	}
 	credential := map[string]bool{} // principals with a credential door
 	seen := map[string]bool{}
