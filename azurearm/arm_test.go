@@ -490,7 +490,7 @@ func TestLoadNodeResourceGroup(t *testing.T) {
 			a.clusters[i].raw, _ = json.Marshal(mc)
 		}
 		raw, _ := json.Marshal(map[string]any{"id": nodeRG + assignmentsOf + "/0de00000-0000-4000-8000-0000000000d1", "name": "0de00000-0000-4000-8000-0000000000d1",
-			"type": "Microsoft.Authorization/roleAssignments",
+			"type":       "Microsoft.Authorization/roleAssignments",
 			"properties": map[string]any{"scope": nodeRG, "principalId": teamA, "principalType": "Group", "roleDefinitionId": roleID(reader)}})
 		k := strings.ToLower(nodeRG)
 		a.assignments[k] = append(a.assignments[k], item{id: strings.ToLower(nodeRG + assignmentsOf + "/0de00000-0000-4000-8000-0000000000d1"), scope: k, raw: raw})
