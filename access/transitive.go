@@ -3,7 +3,9 @@ package access
 import (
 	"cmp"
 	"slices"
+	"strings"
 
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -24,6 +26,11 @@ type IndirectGrant struct {
 	// request.
 	ServiceAccount rbac.Subject `json:"serviceAccount"`
 	Via            []rbac.Path  `json:"via"`
+	// Identity, when set, is the Azure managed identity the account acts
+	// as through workload identity: the chain goes out to Azure and back,
+	// as the identity (Kubernetes sees its object id as a user) holds the
+	// request; Via are the identity's paths.
+	Identity *rbac.IdentityRef `json:"identity,omitempty"`
 }
 
 // Subject returns the grant's subject.
@@ -112,6 +119,7 @@ func (s *Session) Transitive(ans *WhoCanAnswer) {
 			}
 		}
 	}
+	out = append(out, s.throughIdentities(ans, direct)...)
 	slices.SortStableFunc(out, func(a, b IndirectGrant) int {
 		return cmp.Or(cmp.Compare(a.Subject().String(), b.Subject().String()), cmp.Compare(a.ServiceAccount.String(), b.ServiceAccount.String()))
 	})
@@ -150,4 +158,57 @@ func bindingNamespaces(ix *rbac.Index) map[subjectID][]string {
 		}
 	}
 	return out
+}
+
+// throughIdentities are the chains out to Azure and back: a subject of
+// the answer that is an Azure managed identity (Kubernetes sees its object
+// id as a user, bound by RBAC or by an Azure role assignment) is held by
+// whoever acts as it through workload identity, as the azure-identity
+// audit finds them (audit.IdentityReaches: running a pod as an account
+// its federated credential accepts, minting its token, or creating the
+// missing account it names).
+func (s *Session) throughIdentities(ans *WhoCanAnswer, direct map[string]bool) []IndirectGrant {
+	d := s.Index.Snapshot().Azure
+	if d == nil || len(d.Identities) == 0 {
+		return nil
+	}
+	holders := map[string][]rbac.Path{} // lower-case object id -> its paths
+	for _, g := range ans.Subjects {
+		if g.Kind != rbac.UserKind {
+			continue
+		}
+		for _, id := range []string{g.Name, g.ObjectID} {
+			if rbac.IsGUID(id) {
+				holders[strings.ToLower(id)] = g.Via
+			}
+		}
+	}
+	if len(holders) == 0 {
+		return nil
+	}
+	var out []IndirectGrant
+	for _, r := range audit.IdentityReaches(s.Index) {
+		w := r.Workload
+		if w.Identity == nil || r.Subject.Kind == "" || direct[r.Subject.Key()] {
+			continue
+		}
+		via, ok := holders[strings.ToLower(w.Identity.PrincipalID)]
+		if !ok {
+			continue
+		}
+		sa, err := rbac.ParseSubject(w.ServiceAccount)
+		if err != nil {
+			continue
+		}
+		id := *w.Identity
+		out = append(out, IndirectGrant{Kind: r.Subject.Kind, Name: r.Subject.Name, Namespace: r.Subject.Namespace,
+			Step: r.StepText, StepVia: r.Evidence, ServiceAccount: sa, Via: via, Identity: &id})
+	}
+	return out
+}
+
+// IdentityWords names an Azure identity for people: "managed identity
+// id-orders", or "app registration NAME".
+func IdentityWords(id *rbac.IdentityRef) string {
+	return id.What() + " " + cmp.Or(id.Name, id.ClientID)
 }

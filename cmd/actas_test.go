@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,6 +92,78 @@ func TestWhoCanActAs(t *testing.T) {
 	} {
 		if _, stderr, code := run(t, tc.args...); code != ExitError || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: %d %q", tc.args, code, stderr)
+		}
+	}
+}
+
+// TestTransitiveThroughAzure: who-can --transitive follows a chain out to
+// Azure and back: a managed identity that the cluster grants the request
+// (Kubernetes sees its object id as a user) is held by whoever acts as it
+// through workload identity, each chain naming the identity.
+func TestTransitiveThroughAzure(t *testing.T) {
+	dir := t.TempDir()
+	ents, err := os.ReadDir("../testdata/aks-identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("../testdata/aks-identity", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	binding := `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: node-reader}
+rules:
+- {apiGroups: [""], resources: [nodes], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: orders-identity-reads-nodes}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: node-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: 1a1a1a1a-0000-4000-8000-00000000001a}
+`
+	if err := os.WriteFile(filepath.Join(dir, "identity-binding.yaml"), []byte(binding), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "who-can", "get", "nodes", "--transitive", "-f", dir, "-o", "json")
+	var ans access.WhoCanAnswer
+	if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+		t.Fatalf("who-can --transitive: %d %v\n%s", code, err, stderr)
+	}
+	steps := map[string]bool{}
+	for _, g := range ans.Transitive {
+		if g.Identity != nil {
+			steps[g.Subject().String()+" | "+g.Step+" | "+g.ServiceAccount.String()+" | "+g.Identity.Name] = true
+		}
+	}
+	for _, w := range []string{
+		"group:c7c7c7c7-0000-4000-8000-000000000007 | create pods | sa:shop:orders | id-orders",
+		"group:c7c7c7c7-0000-4000-8000-000000000007 | mint tokens for sa:shop:orders | sa:shop:orders | id-orders",
+	} {
+		if !steps[w] {
+			t.Errorf("no chain %q among %v", w, steps)
+		}
+	}
+	table, _, _ := run(t, "who-can", "get", "nodes", "--transitive", "-f", dir)
+	if !strings.Contains(table, "sa:shop:orders -> managed identity id-orders") {
+		t.Errorf("the table does not name the identity:\n%s", table)
+	}
+	// Without the binding the identity holds nothing here: no chain.
+	if err := os.Remove(filepath.Join(dir, "identity-binding.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run(t, "who-can", "get", "nodes", "--transitive", "-f", dir, "-o", "json")
+	ans = access.WhoCanAnswer{}
+	_ = json.Unmarshal([]byte(out), &ans)
+	for _, g := range ans.Transitive {
+		if g.Identity != nil {
+			t.Errorf("a chain through an identity that holds nothing: %+v", g)
 		}
 	}
 }

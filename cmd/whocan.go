@@ -404,7 +404,11 @@ func printTransitive(w io.Writer, app *access.App, ans *access.WhoCanAnswer) {
 		if len(g.Via) > 0 {
 			held = via(g.Via[0])
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(g.ServiceAccount.String()), cell(held))
+		as := g.ServiceAccount.String()
+		if g.Identity != nil {
+			as += " -> " + access.IdentityWords(g.Identity)
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", cell(app.Names.Subject(g.Subject())), cell(g.Step+" in "+g.ServiceAccount.Namespace+step), cell(as), cell(held))
 	}
 	_ = t.Flush()
 }

@@ -375,6 +375,9 @@ func (p *whoCanPage) setRows() {
 			name = g.Namespace + ":" + name
 		}
 		name += "  → " + g.ServiceAccount.String()
+		if g.Identity != nil {
+			name += " → " + access.IdentityWords(g.Identity)
+		}
 		kind := "↳" + kindWord(g.Kind)
 		rows = append(rows, row{cells: []string{kind, safe.Terminal(name), "via " + safe.Terminal(g.ServiceAccount.Namespace), itoa(len(g.StepVia) + len(g.Via))},
 			search: strings.ToLower(kind + " " + name + " transitive")})
