@@ -59,8 +59,12 @@ func escapeJSON(b []byte, forYAML bool) []byte {
 }
 
 // jsonEscapes are the characters JSON escapes beyond encoding/json's: DEL,
-// C1, and what Terminal shows escaped as hidden.
-func jsonEscapes(r rune) bool { return r == 0x7f || (r >= 0x80 && r < 0xa0) || hidden(r) }
+// C1, what Terminal shows escaped as hidden, and the noncharacters U+FFFE
+// and U+FFFF, which YAML's parser refuses as they are ("control
+// characters are not allowed") and reads escaped (the fuzzer found U+FFFF).
+func jsonEscapes(r rune) bool {
+	return r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff || hidden(r)
+}
 
 // firstUnprintable is the offset of the first byte JSON rewrites, or -1:
 // the fast path, for documents of ASCII names.
