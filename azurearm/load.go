@@ -74,13 +74,13 @@ func Load(ctx context.Context, clusterID string, namespaces []string, o Options)
 		mc, _ = o.Posture.cluster(ctx, clusterID, o)
 	}
 	if mc == nil {
-		switch m, err := ReadManagedCluster(ctx, clusterID, o); {
-		case err == nil:
+		switch m, rerr := ReadManagedCluster(ctx, clusterID, o); {
+		case rerr == nil:
 			mc = m
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		default:
-			clusterGap = "the managed cluster's settings could not be read: " + err.Error()
+			clusterGap = "the managed cluster's settings could not be read: " + rerr.Error()
 		}
 	}
 	// Who can run commands on, or write, the nodes' VMs is root on a
