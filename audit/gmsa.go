@@ -427,25 +427,12 @@ func checkGMSASecret(c *checker) {
 	users := map[secret][]rbac.ObjectRef{}
 	var order []secret
 	for _, g := range c.gmsaPods() {
-		for _, v := range g.pod.Spec.Volumes {
-			var names []string
-			if v.Secret != nil {
-				names = append(names, v.Secret.SecretName)
+		for _, n := range rbac.MountedSecrets(g.pod) {
+			k := secret{g.pod.Namespace, n}
+			if _, ok := users[k]; !ok {
+				order = append(order, k)
 			}
-			if v.Projected != nil {
-				for _, s := range v.Projected.Sources {
-					if s.Secret != nil {
-						names = append(names, s.Secret.Name)
-					}
-				}
-			}
-			for _, n := range names {
-				k := secret{g.pod.Namespace, n}
-				if _, ok := users[k]; !ok {
-					order = append(order, k)
-				}
-				users[k] = append(users[k], g.ref())
-			}
+			users[k] = append(users[k], g.ref())
 		}
 	}
 	if len(order) == 0 {

@@ -139,24 +139,11 @@ func ADWebhook(pods []corev1.Pod) (webhook, secrets []ObjectRef) {
 			continue
 		}
 		webhook = append(webhook, ObjectRef{APIVersion: "v1", Kind: "Pod", Name: p.Name, Namespace: p.Namespace})
-		for _, v := range p.Spec.Volumes {
-			var names []string
-			if v.Secret != nil {
-				names = append(names, v.Secret.SecretName)
-			}
-			if v.Projected != nil {
-				for _, s := range v.Projected.Sources {
-					if s.Secret != nil {
-						names = append(names, s.Secret.Name)
-					}
-				}
-			}
-			for _, n := range names {
-				r := ObjectRef{APIVersion: "v1", Kind: "Secret", Name: n, Namespace: p.Namespace}
-				if n != "" && !seen[r] {
-					seen[r] = true
-					secrets = append(secrets, r)
-				}
+		for _, n := range MountedSecrets(p) {
+			r := ObjectRef{APIVersion: "v1", Kind: "Secret", Name: n, Namespace: p.Namespace}
+			if n != "" && !seen[r] {
+				seen[r] = true
+				secrets = append(secrets, r)
 			}
 		}
 	}
@@ -166,3 +153,22 @@ func ADWebhook(pods []corev1.Pod) (webhook, secrets []ObjectRef) {
 // KeytabName says whether a secret's name says it holds a keytab (what
 // is known of a secret whose data could not be read, or offline).
 func KeytabName(name string) bool { return strings.Contains(strings.ToLower(name), "keytab") }
+
+// MountedSecrets are the names of the Secrets a pod mounts as volumes,
+// directly or projected, in volume order (a name may repeat).
+func MountedSecrets(p *corev1.Pod) []string {
+	var names []string
+	for _, v := range p.Spec.Volumes {
+		if v.Secret != nil {
+			names = append(names, v.Secret.SecretName)
+		}
+		if v.Projected != nil {
+			for _, s := range v.Projected.Sources {
+				if s.Secret != nil {
+					names = append(names, s.Secret.Name)
+				}
+			}
+		}
+	}
+	return names
+}
