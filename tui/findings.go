@@ -40,6 +40,8 @@ type findingsPage struct {
 	links   []jumpMsg
 	link    int
 	linkFor string // the finding link is about
+	// yaml (v) shows the marked link's object instead of the detail.
+	yaml linkYAML
 }
 
 func (p *findingsPage) mustCurrent() *audit.Finding {
@@ -190,7 +192,7 @@ func (p *findingsPage) help() []key.Binding {
 	case p.flow.active():
 		return []key.Binding{k.Write, k.Apply, k.Copy, k.Up, k.Down, k.Back}
 	case p.focus:
-		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.YAML, k.Back}
 	}
 	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
 }
@@ -230,7 +232,18 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	}
 	k := p.c.Keys
-	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && p.focus && !p.flow.active() {
+	if o, ok := msg.(objectMsg); ok {
+		if p.yaml.take(o) {
+			p.syncDetail(false)
+		}
+		return nil
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && p.focus && !p.flow.active() && key.Matches(km, k.YAML) {
+		cmd := p.yaml.toggle(p.sess, p.flow.deps.ctx, p.links, p.link)
+		p.syncDetail(true)
+		return cmd
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && p.focus && !p.flow.active() && !p.yaml.on {
 		// The marked subject, binding or role on its page.
 		if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
 			if moved {
@@ -311,6 +324,10 @@ func (p *findingsPage) syncDetail(top bool) {
 	}
 	if p.flow.active() && p.flow.id == f.ID {
 		p.detail.setContent(p.flow.view(f, p.names), top)
+		return
+	}
+	if p.yaml.on && p.focus {
+		p.detail.setContent(p.yaml.render(p.c.Styles), top)
 		return
 	}
 	var b strings.Builder

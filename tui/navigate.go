@@ -112,3 +112,53 @@ func scrollToMark(d *detailPane, text string) {
 		}
 	}
 }
+
+// linkYAML is v on a detail whose objects are links: the marked one's
+// YAML as it is now (a service account for a subject that is one), shown
+// in place of the detail until v again.
+type linkYAML struct {
+	on     bool
+	object objectView
+	// none says why the marked link has no object to show.
+	none string
+}
+
+// toggle shows the marked link's object, or goes back to the detail.
+func (y *linkYAML) toggle(sess *access.Session, ctx context.Context, links []jumpMsg, at int) tea.Cmd {
+	if y.on || at >= len(links) {
+		y.on = false
+		return nil
+	}
+	y.on, y.none, y.object = true, "", objectView{}
+	l := links[at]
+	switch {
+	case l.ref != nil:
+		y.object.ref = *l.ref
+	case l.subject != nil && l.subject.Kind == rbac.ServiceAccountKind:
+		y.object.ref = rbac.ObjectRef{APIVersion: "v1", Kind: "ServiceAccount", Name: l.subject.Name, Namespace: l.subject.Namespace}
+	case l.subject != nil:
+		y.none = safe.Terminal(l.subject.String()) + ": users and groups are no objects in the cluster; only bindings name them (v: back)"
+		return nil
+	default:
+		y.on = false
+		return nil
+	}
+	return fetch(sess, ctx, y.object.ref)
+}
+
+// take keeps an object read for it; false when it is not the one shown.
+func (y *linkYAML) take(o objectMsg) bool {
+	if !y.on || y.object.ref != o.ref {
+		return false
+	}
+	y.object.msg = &o
+	return true
+}
+
+// render is what v shows.
+func (y *linkYAML) render(st *Styles) string {
+	if y.none != "" {
+		return st.Muted.Render(y.none)
+	}
+	return y.object.render(st)
+}

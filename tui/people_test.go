@@ -117,3 +117,27 @@ func TestSubjectsGroups(t *testing.T) {
 		t.Errorf("alice's scopes %v: the group's namespace is missing", p.scopes)
 	}
 }
+
+// TestYAMLOfMarkedLinks: v wherever an object is marked. On Who can's
+// detail the marked binding's YAML is shown (and v goes back); a user has
+// no object, said so.
+func TestYAMLOfMarkedLinks(t *testing.T) {
+	f := start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<enter>", "<down>", "v") // the detail; mark the first path's binding; its YAML
+	f.wait(objectMsg{})
+	m, screen := f.finish()
+	p := m.pages[1].(*whoCanPage)
+	if !p.yaml.on || p.yaml.object.ref.Kind == "" || !strings.Contains(plain(screen), "kind: "+p.yaml.object.ref.Kind) {
+		t.Errorf("v on a marked %s: yaml %v\n%s", p.yaml.object.ref.Kind, p.yaml.on, plain(screen))
+	}
+	f = start(t, offlineApp(t), 160, 50, Options{})
+	f.keys("2")
+	f.typeText("get secrets -n audit-a")
+	f.keys("<enter>", "<enter>", "v") // the subject is marked first
+	m, screen = f.finish()
+	if p := m.pages[1].(*whoCanPage); !p.yaml.on || !strings.Contains(plain(screen), "no objects in the cluster") && p.yaml.object.ref.Kind != "ServiceAccount" {
+		t.Errorf("v on a marked subject:\n%s", plain(screen))
+	}
+}

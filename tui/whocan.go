@@ -57,9 +57,10 @@ type whoCanPage struct {
 	// goroutine; expanding while it is asked.
 	members, expanding bool
 	// links are the objects the detail can go to (the subject, then each
-	// path's binding and role); link is the one marked.
+	// path's binding and role); link is the one marked; v shows its YAML.
 	links []jumpMsg
 	link  int
+	yaml  linkYAML
 }
 
 func newWhoCanPage(c *Common, d *deps) *whoCanPage {
@@ -140,7 +141,7 @@ func (p *whoCanPage) help() []key.Binding {
 		}
 	}
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.Back, k.Transitive, k.Members, k.Verify}
+		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.YAML, k.Back, k.Transitive, k.Members, k.Verify}
 	}
 	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Transitive, k.Members, k.Verify}
 }
@@ -196,7 +197,18 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 		p.expanded(v)
 		return nil
 	}
-	if km, ok := msg.(tea.KeyPressMsg); ok && p.focus {
+	if o, ok := msg.(objectMsg); ok {
+		if p.yaml.take(o) {
+			p.syncDetail(false)
+		}
+		return nil
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.focus && key.Matches(km, k.YAML) {
+		cmd := p.yaml.toggle(p.sess, p.deps.ctx, p.links, p.link)
+		p.syncDetail(true)
+		return cmd
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.focus && !p.yaml.on {
 		// The marked object on its page (esc comes back).
 		if cmd, moved, handled := linkKeys(km, k, p.links, &p.link); handled {
 			if moved {
@@ -231,7 +243,7 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			return nil
 		case key.Matches(km, k.Back), key.Matches(km, k.Left):
 			if p.focus {
-				p.focus = false
+				p.focus, p.yaml.on = false, false
 				p.list.focused = true
 				p.syncDetail(false)
 			}
@@ -466,6 +478,10 @@ func (p *whoCanPage) names() identity.Names {
 }
 
 func (p *whoCanPage) syncDetail(top bool) {
+	if p.yaml.on && p.focus {
+		p.detail.setContent(p.yaml.render(p.c.Styles), top)
+		return
+	}
 	if !p.ran || p.sess == nil {
 		p.detail.setContent(styleLines(p.c.Styles.Muted, whoCanIntro), true)
 		return
