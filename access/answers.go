@@ -175,7 +175,8 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 	ans.AzureDoors, dws = s.Index.AzureDoorsOf(subject.Identity())
 	ans.Warnings = append(ans.Warnings, dws...)
 	if failed {
-		ans.MembershipsUnknown, ans.Incomplete = true, true
+		// Not read, or read in part: what a group grants may be missing.
+		ans.MembershipsUnknown, ans.Incomplete = m == nil, true
 	} else if m == nil && membershipsUnknown(subject) {
 		ans.MembershipsUnknown = true
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnMembershipsUnknown, "the Entra groups of %s are not known (no --group): what they are granted is not listed; --group OBJECT-ID adds a membership", subject))

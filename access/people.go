@@ -87,7 +87,8 @@ func (s *Session) FindGroups(ctx context.Context, subject rbac.Subject) (rbac.Su
 
 // withGroups finds subject's groups through the app's directory and adds
 // them to the subject (the --group ones stay). A failure leaves the
-// subject as given and says the answer is incomplete.
+// subject as given and says the answer is incomplete; groups found in
+// part are added, and the answer is incomplete too.
 func (s *Session) withGroups(ctx context.Context, subject rbac.Subject) (rbac.Subject, *Memberships, []rbac.Warning, bool) {
 	if !s.findsGroups(subject) {
 		return subject, nil, nil, false
@@ -101,13 +102,21 @@ func (s *Session) withGroups(ctx context.Context, subject rbac.Subject) (rbac.Su
 		return subject, nil, []rbac.Warning{rbac.Warnf(WarnPeople, "the Entra groups of %s could not be read from %s: %v; what a group grants them is not in the answer", subject, src, err)}, true
 	}
 	var warns []rbac.Warning
+	// What the directory could only say in part: the user's groups
+	// themselves (the answer is incomplete), or only what they may
+	// activate, or the chains (said).
+	partial := errors.Is(err, identity.ErrGroupsPartial)
 	if err != nil {
-		warns = append(warns, rbac.Warnf(WarnEligible, "%s: %v; eligible access (PIM) is not in the answer", src, err))
+		code := WarnEligible
+		if partial {
+			code = WarnPeople
+		}
+		warns = append(warns, rbac.Warnf(code, "%s: %v", src, err))
 	}
 	out := &Memberships{Memberships: *m, From: src}
 	if !m.Found {
 		warns = append(warns, rbac.Warnf(WarnPeople, "%s does not know %s: no group memberships found (a user of another tenant, or a name Kubernetes sees that Entra does not)", src, subject))
-		return subject, out, warns, false
+		return subject, out, warns, partial
 	}
 	if m.Overage {
 		warns = append(warns, rbac.Warnf(WarnOverage, "%s is in %d security groups, more than the %d a token carries: the token has an overage claim instead. AKS's guard then reads the groups from Microsoft Graph (getMemberGroups, which counts Microsoft 365 groups too, left out here); an API server reading tokens itself (structured authentication) sees none of them", subject, len(m.Groups), identity.OverageLimit))
@@ -120,7 +129,7 @@ func (s *Session) withGroups(ctx context.Context, subject rbac.Subject) (rbac.Su
 			out.Named = append(out.Named, g.Group.ID)
 		}
 	}
-	return subject, out, warns, false
+	return subject, out, warns, partial
 }
 
 // eligibleFor are the grants the subject may activate for the request

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,6 +84,30 @@ func TestPeopleOffline(t *testing.T) {
 	_ = json.Unmarshal([]byte(out), &ca)
 	if ca.Allowed || len(ca.Eligible) != 1 || ca.Eligible[0].Group.ID != "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e04" || len(ca.Eligible[0].Paths) == 0 {
 		t.Errorf("alice's eligible grant = %+v (allowed %v)", ca.Eligible, ca.Allowed)
+	}
+
+	// A directory that holds a group without its members says the user
+	// may be in more: incomplete, never a complete "no".
+	raw, err := os.ReadFile(demoDirectory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	_ = json.Unmarshal(raw, &doc)
+	for _, o := range doc["objects"].([]any) {
+		if obj := o.(map[string]any); obj["id"] == "6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e0b" { // Payments Contractors
+			delete(obj, "members")
+			delete(obj, "membersRead")
+		}
+	}
+	partialDir := filepath.Join(t.TempDir(), "partial.json")
+	b, _ := json.Marshal(doc)
+	if err := os.WriteFile(partialDir, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = run(t, "can", "user:dave@contoso.com", "get", "secrets", "-n", "payments", "-f", demoCluster, "--directory", partialDir)
+	if code != ExitError || !strings.HasPrefix(out, "unknown:") || !strings.Contains(stderr, "members were not read") {
+		t.Errorf("a directory read in part: exit %d\n%s%s", code, out, stderr)
 	}
 
 	// A service principal's groups count as a person's do.

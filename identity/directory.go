@@ -58,6 +58,11 @@ type DirectoryEntry struct {
 // give in part.
 var ErrIncomplete = errors.New("the directory does not hold it all")
 
+// ErrGroupsPartial wraps ErrIncomplete when a user's groups themselves
+// may be more than those found (a group whose members were not read):
+// the answer counting them is incomplete, not only its eligibility.
+var ErrGroupsPartial = fmt.Errorf("%w: some groups' members were not read, so the user may be in more", ErrIncomplete)
+
 func key(id string) string { return strings.ToLower(id) }
 
 // index builds the look-ups (once; Directory is not changed after).
@@ -163,11 +168,27 @@ func (d *Directory) GroupsOf(ctx context.Context, user string) (*Memberships, er
 			out.Eligible = append(out.Eligible, e)
 		}
 	}
-	var err error
-	if !d.EligibilityRead {
-		err = fmt.Errorf("%w: PIM eligibility was not read", ErrIncomplete)
+	var errs []error
+	if unread := d.unreadGroups(); len(unread) > 0 {
+		errs = append(errs, fmt.Errorf("%w (%d: %s)", ErrGroupsPartial, len(unread), strings.Join(unread[:min(3, len(unread))], ", ")))
 	}
-	return out, err
+	if !d.EligibilityRead {
+		errs = append(errs, fmt.Errorf("%w: PIM eligibility was not read", ErrIncomplete))
+	}
+	return out, errors.Join(errs...)
+}
+
+// unreadGroups are the groups the directory holds without their members:
+// a user may be in them, or in groups under them, unseen.
+func (d *Directory) unreadGroups() []string {
+	var out []string
+	for _, o := range d.Objects {
+		if o.Kind == KindGroup && !o.MembersRead {
+			out = append(out, o.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // MembersOf answers People.MembersOf from the directory: breadth first

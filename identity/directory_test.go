@@ -73,7 +73,7 @@ func TestDirectoryEligibilityThroughAGroup(t *testing.T) {
 	d := &Directory{Kind: KindDirectory, EligibilityRead: true, Objects: []DirectoryEntry{
 		{Principal: Principal{ID: "u1", Kind: KindUser, UserPrincipalName: "u1@x"}},
 		{Principal: Principal{ID: "g1", Kind: KindGroup, SecurityEnabled: true}, Members: []string{"u1"}, MembersRead: true},
-		{Principal: Principal{ID: "g2", Kind: KindGroup, SecurityEnabled: true, DisplayName: "admins"}},
+		{Principal: Principal{ID: "g2", Kind: KindGroup, SecurityEnabled: true, DisplayName: "admins"}, MembersRead: true},
 	}, Eligibility: []Eligibility{{Group: Principal{ID: "g2"}, Principal: Principal{ID: "g1"}, AccessID: "member"}}}
 	m, err := d.GroupsOf(t.Context(), "u1@x")
 	if err != nil || len(m.Eligible) != 1 || m.Eligible[0].Group.DisplayName != "admins" || m.Eligible[0].Principal.ID != "g1" {
@@ -206,5 +206,24 @@ func TestDirectoryRefusesAndNames(t *testing.T) {
 	}
 	if _, err := os.Stat("../testdata/demo/entra-directory.json"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDirectoryGroupsPartial: a group whose members were not read may
+// hold the user: GroupsOf says its answer is partial (ErrGroupsPartial),
+// beside the groups it found.
+func TestDirectoryGroupsPartial(t *testing.T) {
+	d := &Directory{Kind: KindDirectory, EligibilityRead: true, Objects: []DirectoryEntry{
+		{Principal: Principal{ID: "u1", Kind: KindUser, UserPrincipalName: "u1@x"}},
+		{Principal: Principal{ID: "g1", Kind: KindGroup, SecurityEnabled: true}, Members: []string{"u1"}, MembersRead: true},
+		{Principal: Principal{ID: "g2", Kind: KindGroup, SecurityEnabled: true}},
+	}}
+	m, err := d.GroupsOf(t.Context(), "u1@x")
+	if !errors.Is(err, ErrGroupsPartial) || !errors.Is(err, ErrIncomplete) || len(m.Groups) != 1 || !strings.Contains(err.Error(), "g2") {
+		t.Errorf("a group unread: %+v, %v", m, err)
+	}
+	d.Objects[2].MembersRead, d.byID = true, nil
+	if _, err = d.GroupsOf(t.Context(), "u1@x"); err != nil {
+		t.Errorf("every group read: %v", err)
 	}
 }

@@ -476,7 +476,7 @@ func (p *subjectsPage) syncDetail() {
 		p.warning = ""
 		switch {
 		case found && g.failed:
-			p.warning = "INCOMPLETE: the user's Entra groups could not be read (" + rbac.IncompleteCause(g.warns) + "); what a group grants them is not shown"
+			p.warning = "INCOMPLETE: the user's Entra groups could not all be read (" + rbac.IncompleteCause(g.warns) + "); what a group grants them may be missing"
 		case res.Incomplete:
 			p.warning = "INCOMPLETE: " + rbac.IncompleteCause(res.Warnings) + "; this subject may hold more"
 		}
@@ -709,7 +709,7 @@ func (p *subjectsPage) groupsLines(s rbac.Subject) string {
 	switch {
 	case !ok:
 		return st.Muted.Render("asking "+safe.Terminal(p.sess.App.People.Source())+" for the user's groups…") + "\n"
-	case g.failed:
+	case g.failed && g.found == nil:
 		return st.Incomplete.Render("groups not read: "+safe.Terminal(rbac.IncompleteCause(g.warns))) + "\n"
 	case g.found == nil || !g.found.Found:
 		return st.Muted.Render(safe.Terminal(p.sess.App.People.Source())+" does not know the user: no groups found") + "\n"
