@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/loading"
@@ -30,6 +28,11 @@ import (
 type Location struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
+	// pos is the object's place in its kind's list while the input is
+	// read: the loader finds an object given twice by it, rather than
+	// in a map of its own beside this one (a hundred thousand objects'
+	// keys again).
+	pos int
 }
 
 func (l Location) String() string { return fmt.Sprintf("%s:%d", l.File, l.Line) }
@@ -50,8 +53,7 @@ func (l Location) shift(err error) Location {
 type loader struct {
 	o          ReadOptions
 	snap       *rbac.Snapshot
-	where      map[rbac.ObjectRef]Location // an object (its Key) -> where it was read
-	index      map[rbac.ObjectRef]int      // an object -> its position in its kind's list
+	where      map[rbac.ObjectRef]Location // an object (its Key) -> where it was read, and its place in its kind's list
 	snapshots  int
 	objects    int // objects read as manifests (not from snapshots)
 	azureFiles int // files of Azure RBAC JSON
@@ -71,7 +73,7 @@ type loader struct {
 func newLoader(o ReadOptions) *loader {
 	s := rbac.NewSnapshot()
 	s.RulesAggregated = true
-	return &loader{o: o, snap: s, where: map[rbac.ObjectRef]Location{}, index: map[rbac.ObjectRef]int{}}
+	return &loader{o: o, snap: s, where: map[rbac.ObjectRef]Location{}}
 }
 
 // file reads every document of one input: a JSON stream, or YAML
@@ -86,19 +88,14 @@ func (l *loader) file(name string, data []byte) error {
 	if jsonStream(data) {
 		return l.jsonStream(name, data)
 	}
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	// The documents before a bad separator are read first, as the
+	// reader would have given them, and the error then said at its line.
+	docs, sepErr := yamlDocuments(data)
 	line := 1
-	for {
-		doc, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
-		}
+	for _, doc := range docs {
 		start := line + leadingBlankLines(doc)
 		line += bytes.Count(doc, []byte("\n"))
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+		if blankYAML(doc) {
 			continue
 		}
 		at := Location{File: name, Line: start}
@@ -108,7 +105,7 @@ func (l *loader) file(name string, data []byte) error {
 				if isList(entries) {
 					err = l.listItems(entries, at)
 				} else {
-					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(entries), at)
+					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(entries), at, yamlCounts(entries))
 				}
 				if err == nil {
 					continue
@@ -129,11 +126,14 @@ func (l *loader) file(name string, data []byte) error {
 				return fmt.Errorf("%s: not a Kubernetes object: %v", at.shift(err), cleanYAMLError(err))
 			}
 		}
-		doc = nil // the JSON is all that is read from here
 		if err := l.document(j, strictErr, at); err != nil {
 			return err
 		}
 	}
+	if sepErr != nil {
+		return fmt.Errorf("%s:%d: %w", name, line, sepErr)
+	}
+	return nil
 }
 
 // jsonStream reads concatenated JSON objects, as kubectl does; anything
@@ -151,7 +151,7 @@ func (l *loader) jsonStream(name string, data []byte) error {
 	base := 0
 	if start := len(data) - len(bytes.TrimLeft(data, " \t\r\n")); snapshotHead(data[start:]) {
 		at := Location{File: name, Line: lineAt(start)}
-		end, _, err := l.streamSnapshot(bytes.NewReader(data[start:]), at)
+		end, _, err := l.streamSnapshot(bytes.NewReader(data[start:]), at, countLists(bytes.NewReader(data[start:])))
 		if err != nil {
 			// Broken JSON is said at its line, as the stream below says
 			// it; anything else at the snapshot's.
@@ -222,16 +222,17 @@ func leadingBlankLines(doc []byte) int {
 	return n
 }
 
-func stripComments(doc []byte) []byte {
-	var out [][]byte
-	for _, ln := range bytes.Split(doc, []byte("\n")) {
+// blankYAML says whether doc holds only blank lines, comments and
+// document markers: nothing to read. It copies nothing: a document may be
+// a snapshot of tens of MiB.
+func blankYAML(doc []byte) bool {
+	for ln := range bytes.Lines(doc) {
 		t := bytes.TrimSpace(ln)
-		if bytes.HasPrefix(t, []byte("#")) || bytes.Equal(t, []byte("---")) {
-			continue
+		if len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			return false
 		}
-		out = append(out, ln)
 	}
-	return bytes.Join(out, []byte("\n"))
+	return true
 }
 
 type typeMeta struct {
@@ -358,7 +359,7 @@ func (l *loader) document(j []byte, strictErr error, at Location) error {
 		if strictErr != nil {
 			return fmt.Errorf("%s: %s: %v", at.shift(strictErr), tm.Kind, cleanYAMLError(strictErr))
 		}
-		if _, _, err := l.streamSnapshot(bytes.NewReader(j), at); err != nil {
+		if _, _, err := l.streamSnapshot(bytes.NewReader(j), at, countLists(bytes.NewReader(j))); err != nil {
 			return wholeSnapshotError(l.o, j, at, err)
 		}
 		return nil
@@ -518,16 +519,17 @@ func (l *loader) namespace(ns string) string {
 // would leave the cluster, and a warning names both places.
 func put[T any](l *loader, list *[]T, ref rbac.ObjectRef, obj T, at Location) {
 	key := ref.Key()
-	i, dup := l.index[key]
+	prev, dup := l.where[key]
 	if !dup {
-		l.index[key] = len(*list)
+		at.pos = len(*list)
 		*list = append(*list, obj)
 		l.where[key] = at
 		return
 	}
-	prev := l.where[key]
+	i := prev.pos
 	same := reflect.DeepEqual((*list)[i], obj)
 	(*list)[i] = obj
+	at.pos = i
 	l.where[key] = at
 	if same {
 		l.warnings = append(l.warnings, rbac.Warnf(WarnDuplicate, "%s is given twice, identically (%s and %s): counted once", ref, prev, at))
@@ -557,8 +559,8 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	// of thousands, and growing into them a doubling at a time cost a
 	// fifth of reading one.
 	n := len(s.Namespaces) + len(s.ServiceAccounts) + len(s.Roles) + len(s.ClusterRoles) + len(s.RoleBindings) + len(s.ClusterRoleBindings) + len(s.Pods)
-	if len(l.index) == 0 && n > 1024 {
-		l.index, l.where = make(map[rbac.ObjectRef]int, n), make(map[rbac.ObjectRef]Location, n)
+	if len(l.where) == 0 && n > 1024 {
+		l.where = make(map[rbac.ObjectRef]Location, n)
 	}
 	l.snap.Namespaces = slices.Grow(l.snap.Namespaces, len(s.Namespaces))
 	l.snap.ServiceAccounts = slices.Grow(l.snap.ServiceAccounts, len(s.ServiceAccounts))

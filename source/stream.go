@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,8 @@ import (
 // error here may be said less well than the whole decode would say it;
 // the caller asks that one for the message. What r holds after the
 // snapshot begins with rest.
-func (l *loader) streamSnapshot(r io.Reader, at Location) (end int64, rest io.Reader, err error) {
+func (l *loader) streamSnapshot(r io.Reader, at Location, counts map[string]int) (end int64, rest io.Reader, err error) {
+	l.makeRoom(counts)
 	d := json.NewDecoder(r)
 	d.DisallowUnknownFields()
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
@@ -69,7 +71,8 @@ func (l *loader) streamSnapshot(r io.Reader, at Location) (end int64, rest io.Re
 			return 0, nil, fmt.Errorf("%s: %s: %q is given twice", at, rbac.SnapshotKind, key)
 		}
 		streamed[key] = true
-		if err := streamArray(d, func() error { return list(l, d, at) }); err != nil {
+		list.grow(l, counts[key])
+		if err := streamArray(d, func() error { return list.read(l, d, at) }); err != nil {
 			return 0, nil, fmt.Errorf("%s: %s: %s: %w", at, rbac.SnapshotKind, key, err)
 		}
 	}
@@ -90,6 +93,19 @@ func (l *loader) streamSnapshot(r io.Reader, at Location) (end int64, rest io.Re
 		}
 	}
 	return end, d.Buffered(), l.addSnapshot(&s, at)
+}
+
+// makeRoom makes the loader's maps, when they are still empty, the size
+// of the objects counts says are coming (countLists), so that they are
+// not grown a doubling at a time as they are read.
+func (l *loader) makeRoom(counts map[string]int) {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	if len(l.where) == 0 && n > 1024 {
+		l.where = make(map[rbac.ObjectRef]Location, n)
+	}
 }
 
 // streamArray calls item for each element of the JSON array d is at (a
@@ -114,57 +130,73 @@ func streamArray(d *json.Decoder, item func() error) error {
 	return err
 }
 
-// streamItem decodes the next element of d into a T and puts it.
-func streamItem[T any](d *json.Decoder, put func(*T)) error {
-	var o T
-	if err := d.Decode(&o); err != nil {
-		return err
-	}
-	put(&o)
-	return nil
+// snapshotList is one of a snapshot's large lists: how an element is
+// read into the loader (as merge puts them), and how the list is made
+// room for.
+type snapshotList struct {
+	read func(l *loader, d *json.Decoder, at Location) error
+	grow func(l *loader, n int)
 }
 
-// snapshotLists are a snapshot's large lists, by their JSON names, and
-// how an element of each is read into the loader (as merge puts them).
-var snapshotLists = map[string]func(l *loader, d *json.Decoder, at Location) error{
-	"namespaces": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *corev1.Namespace) {
-			put(l, &l.snap.Namespaces, rbac.ObjectRef{Kind: "Namespace", Name: o.Name}, *o, at)
-		})
-	},
-	"serviceAccounts": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *corev1.ServiceAccount) {
-			put(l, &l.snap.ServiceAccounts, rbac.ObjectRef{Kind: "ServiceAccount", Name: o.Name, Namespace: o.Namespace}, *o, at)
-		})
-	},
-	"roles": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *rbacv1.Role) {
-			put(l, &l.snap.Roles, rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}, *o, at)
-		})
-	},
-	"clusterRoles": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *rbacv1.ClusterRole) {
-			put(l, &l.snap.ClusterRoles, rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}, *o, at)
-		})
-	},
-	"roleBindings": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *rbacv1.RoleBinding) {
-			put(l, &l.snap.RoleBindings, rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}, *o, at)
-		})
-	},
-	"clusterRoleBindings": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *rbacv1.ClusterRoleBinding) {
-			put(l, &l.snap.ClusterRoleBindings, rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}, *o, at)
-		})
-	},
-	"pods": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *corev1.Pod) { put(l, &l.snap.Pods, podKey(o), *o, at) })
-	},
-	"nodes": func(l *loader, d *json.Decoder, at Location) error {
-		return streamItem(d, func(o *corev1.Node) {
-			put(l, &l.snap.Nodes, rbac.ObjectRef{Kind: "Node", Name: o.Name}, *o, at)
-		})
-	},
+// listOf is the snapshotList of the list of Ts list gives, each told
+// apart by ref. An element is decoded straight into the list's next
+// place, not into a T of its own copied there: at a hundred thousand
+// objects the copies were a list's worth of garbage.
+func listOf[T any](list func(*rbac.Snapshot) *[]T, ref func(*T) rbac.ObjectRef) snapshotList {
+	return snapshotList{
+		read: func(l *loader, d *json.Decoder, at Location) error {
+			s := list(l.snap)
+			var zero T
+			*s = append(*s, zero)
+			n := len(*s) - 1
+			if err := d.Decode(&(*s)[n]); err != nil {
+				*s = (*s)[:n]
+				return err
+			}
+			r := ref(&(*s)[n])
+			if _, dup := l.where[r.Key()]; dup {
+				o := (*s)[n]
+				(*s)[n] = zero
+				*s = (*s)[:n]
+				put(l, s, r, o, at)
+				return nil
+			}
+			at.pos = n
+			l.where[r.Key()] = at
+			return nil
+		},
+		grow: func(l *loader, n int) {
+			s := list(l.snap)
+			*s = slices.Grow(*s, n)
+		},
+	}
+}
+
+// snapshotLists are a snapshot's large lists, by their JSON names.
+var snapshotLists = map[string]snapshotList{
+	"namespaces": listOf(func(s *rbac.Snapshot) *[]corev1.Namespace { return &s.Namespaces },
+		func(o *corev1.Namespace) rbac.ObjectRef { return rbac.ObjectRef{Kind: "Namespace", Name: o.Name} }),
+	"serviceAccounts": listOf(func(s *rbac.Snapshot) *[]corev1.ServiceAccount { return &s.ServiceAccounts },
+		func(o *corev1.ServiceAccount) rbac.ObjectRef {
+			return rbac.ObjectRef{Kind: "ServiceAccount", Name: o.Name, Namespace: o.Namespace}
+		}),
+	"roles": listOf(func(s *rbac.Snapshot) *[]rbacv1.Role { return &s.Roles },
+		func(o *rbacv1.Role) rbac.ObjectRef {
+			return rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}
+		}),
+	"clusterRoles": listOf(func(s *rbac.Snapshot) *[]rbacv1.ClusterRole { return &s.ClusterRoles },
+		func(o *rbacv1.ClusterRole) rbac.ObjectRef { return rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name} }),
+	"roleBindings": listOf(func(s *rbac.Snapshot) *[]rbacv1.RoleBinding { return &s.RoleBindings },
+		func(o *rbacv1.RoleBinding) rbac.ObjectRef {
+			return rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}
+		}),
+	"clusterRoleBindings": listOf(func(s *rbac.Snapshot) *[]rbacv1.ClusterRoleBinding { return &s.ClusterRoleBindings },
+		func(o *rbacv1.ClusterRoleBinding) rbac.ObjectRef {
+			return rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}
+		}),
+	"pods": listOf(func(s *rbac.Snapshot) *[]corev1.Pod { return &s.Pods }, podKey),
+	"nodes": listOf(func(s *rbac.Snapshot) *[]corev1.Node { return &s.Nodes },
+		func(o *corev1.Node) rbac.ObjectRef { return rbac.ObjectRef{Kind: "Node", Name: o.Name} }),
 }
 
 // snapshotListLen is how many objects s holds in the list of that name.
@@ -253,8 +285,11 @@ func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, 
 	if _, err := br.Discard(lead); err != nil {
 		return false, nil
 	}
+	// The lists' lengths first, from a second read of the file (from the
+	// page cache: a fraction of decoding it), so they are made at size.
+	counts := countLists(io.NewSectionReader(f, int64(lead), max))
 	cr := &lineCounter{r: io.LimitReader(br, max+1-int64(lead))}
-	_, rest, err := l.streamSnapshot(cr, at)
+	_, rest, err := l.streamSnapshot(cr, at, counts)
 	var after []byte
 	if err == nil {
 		var buffered []byte
@@ -307,6 +342,6 @@ func (c *lineCounter) Read(p []byte) (int, error) {
 // empty says whether nothing has been read yet: a streamed read that
 // fails can then be undone, and the input read again whole.
 func (l *loader) empty() bool {
-	return l.snapshots == 0 && l.objects == 0 && l.azureFiles == 0 && len(l.index) == 0 && len(l.warnings) == 0 &&
+	return l.snapshots == 0 && l.objects == 0 && l.azureFiles == 0 && len(l.where) == 0 && len(l.warnings) == 0 &&
 		l.snap.Azure == nil && l.cluster == "" && !l.snap.GMSAInstalled && len(l.snap.Gaps) == 0
 }

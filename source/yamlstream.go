@@ -28,6 +28,16 @@ type yamlEntry struct {
 	items [][]byte // a list's items, each with its "- " still in place
 }
 
+// yamlCounts is how many items each of a split snapshot's lists holds,
+// as countLists gives them for JSON.
+func yamlCounts(entries []yamlEntry) map[string]int {
+	counts := map[string]int{}
+	for _, e := range entries {
+		counts[e.key] += len(e.items)
+	}
+	return counts
+}
+
 // splitYAMLSnapshot splits doc, one YAML document, into its top-level
 // entries and its lists' items, when it is laid out as snapshot (and
 // sigs.k8s.io/yaml) write a snapshot: a block mapping at the first
