@@ -98,6 +98,12 @@ type WhatCanAnswer struct {
 	// pods act as (status matched), or what its client-id annotation
 	// names without access (the other statuses): the way out to Azure.
 	WorkloadIdentities []rbac.WorkloadIdentity `json:"workloadIdentities,omitempty"`
+	// AzureReach are the managed identities the subject acts as by a step
+	// in the cluster (running a pod as a service account whose tokens an
+	// identity accepts, minting its tokens, creating the account a
+	// credential names), the most severe first: the same steps who-can
+	// act-as lists and the azure-identity audit reports.
+	AzureReach []AzureReach `json:"azureReach,omitempty"`
 }
 
 // CanAnswer is the `Can` document: one decision.
@@ -199,6 +205,7 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 			}
 		}
 	}
+	ans.AzureReach = s.AzureReachOf(subject, namespace)
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
@@ -153,6 +154,9 @@ type Session struct {
 	whole bool
 
 	reportCache
+	// reaches are the subjects' ways out to Azure (azureReaches), once.
+	reachOnce sync.Once
+	reaches   []AzureReach
 }
 
 // Open loads scope, from the cluster or the files, and indexes it. Loading

@@ -263,6 +263,15 @@ func checkWorkloadIdentityReach(c *checker) {
 
 // identitySeverity is what an identity's role assignments are worth, and
 // each said as "ROLE on SCOPE", strongest first.
+// IdentityWorth is what a managed identity's role assignments are worth:
+// the severity the azure-identity rules give reaching it (write on a
+// subscription critical, on a resource group high, else medium) and each
+// assignment in words ("Contributor on subscription S"), the most severe
+// first.
+func IdentityWorth(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Severity, []string) {
+	return identitySeverity(d, as)
+}
+
 func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Severity, []string) {
 	type rated struct {
 		sev  Severity

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,70 @@ subjects:
 		if g.Identity != nil {
 			t.Errorf("a chain through an identity that holds nothing: %+v", g)
 		}
+	}
+}
+
+// TestWhatCanAzureReach: what-can lists the managed identities a subject
+// acts as by a step in the cluster, exactly the steps who-can act-as
+// lists for it (one computation), for the bound group itself, for a user
+// in it (saying through which group), in every format; a namespace the
+// steps are not allowed in lists none.
+func TestWhatCanAzureReach(t *testing.T) {
+	f := []string{"-f", "../testdata/aks-identity"}
+	const group = "group:c7c7c7c7-0000-4000-8000-000000000007"
+	actAs := map[string]bool{}
+	for _, id := range []string{"id-orders", "id-batch"} {
+		out, _, _ := run(t, append([]string{"who-can", "act-as", id, "-o", "json"}, f...)...)
+		var ans access.ActAsAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range ans.Subjects {
+			if r.Subject.String() == group {
+				actAs[r.Step+" "+r.Workload.ServiceAccount] = true
+			}
+		}
+	}
+	for _, who := range [][]string{{group}, {"user:bob@contoso.com", "--group", "c7c7c7c7-0000-4000-8000-000000000007"}} {
+		out, stderr, code := run(t, append(append([]string{"what-can"}, who...), append([]string{"-o", "json"}, f...)...)...)
+		var ans access.WhatCanAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("what-can %v: %d %v\n%s", who, code, err, stderr)
+		}
+		got := map[string]bool{}
+		for i, r := range ans.AzureReach {
+			got[r.Step+" "+r.Workload.ServiceAccount] = true
+			if i > 0 && r.Severity > ans.AzureReach[i-1].Severity {
+				t.Errorf("what-can %v: reach not most severe first: %v", who, ans.AzureReach)
+			}
+			if len(r.Evidence) == 0 || len(r.Roles) == 0 {
+				t.Errorf("what-can %v: a reach without its path or what the identity holds: %+v", who, r)
+			}
+		}
+		if len(actAs) < 5 || !maps.Equal(got, actAs) {
+			t.Errorf("what-can %v reaches %v; who-can act-as lists %v", who, got, actAs)
+		}
+		if ans.AzureReach[0].Severity != audit.Critical || !strings.Contains(ans.AzureReach[0].Workload.ServiceAccount, "orders") {
+			t.Errorf("what-can %v: the Contributor on the subscription is not first and critical: %+v", who, ans.AzureReach[0])
+		}
+		table, _, _ := run(t, append(append([]string{"what-can"}, who...), f...)...)
+		for _, w := range []string{"acts in Azure by a step in the cluster", "critical: managed identity id-orders (Contributor on subscription",
+			"create pods in namespace shop that run as sa:shop:orders", "create sa:shop:ghost and a pod that runs as it"} {
+			if !strings.Contains(table, w) {
+				t.Errorf("what-can %v table lacks %q:\n%s", who, w, table)
+			}
+		}
+		if member := strings.Contains(table, "(as a member of "+group+")"); member != (who[0] != group) {
+			t.Errorf("what-can %v: says the group it acts through: %v, want %v:\n%s", who, member, who[0] != group, table)
+		}
+		csv, _, _ := run(t, append(append([]string{"what-can"}, who...), append([]string{"-o", "csv"}, f...)...)...)
+		if !strings.Contains(csv, "create pods in namespace shop that run as sa:shop:orders -> acts as managed identity id-orders") {
+			t.Errorf("what-can %v csv lacks the reach:\n%s", who, csv)
+		}
+	}
+	out, _, _ := run(t, append([]string{"what-can", group, "-n", "default", "-o", "json"}, f...)...)
+	var ans access.WhatCanAnswer
+	if err := json.Unmarshal([]byte(out), &ans); err != nil || len(ans.AzureReach) != 0 {
+		t.Errorf("what-can -n default: %v %+v", err, ans.AzureReach)
 	}
 }

@@ -122,3 +122,33 @@ func workloadRows(ws []rbac.WorkloadIdentity) [][]string {
 
 // workloadStart is access.WorkloadStart.
 var workloadStart = access.WorkloadStart
+
+// printAzureReach lists the managed identities a subject acts as by a step
+// in the cluster, the most severe first, each with its steps and the path
+// that allows each step. A step the subject takes as a member of a group
+// (or of system:authenticated) says so.
+func printAzureReach(w io.Writer, names identity.Names, asked rbac.Subject, rs []access.AzureReach) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nacts in Azure by a step in the cluster (beside the authorizer's answer above; who-can act-as IDENTITY lists everyone):")
+	last := ""
+	for i := range rs {
+		r := &rs[i]
+		if id := access.ReachIdentity(r); id != last {
+			fmt.Fprintf(w, "  %s: %s\n", r.Severity, cell(id))
+			last = id
+		}
+		by := access.ReachWords(&r.IdentityReach)
+		if r.Subject.Key() != asked.Key() {
+			by += " (as a member of " + names.Subject(r.Subject) + ")"
+		}
+		if len(r.Evidence) > 0 {
+			by += ", via " + access.PathVia(r.Evidence[0])
+			if len(r.Evidence) > 1 {
+				by += fmt.Sprintf(" (+%d)", len(r.Evidence)-1)
+			}
+		}
+		fmt.Fprintf(w, "    %s\n", cell(by))
+	}
+}

@@ -145,6 +145,24 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 			}
 			t.add(row...)
 		}
+		for i := range ans.AzureReach {
+			r := &ans.AzureReach[i]
+			// WHERE, VERBS (none: a step), RESOURCES (the step and the
+			// identity it reaches), BINDING, ROLE: a row per path.
+			seen := map[string]bool{}
+			for _, p := range r.Evidence {
+				row := []string{access.PathWhere(&p), "", access.ReachWords(&r.IdentityReach) + " -> acts as " + access.ReachIdentity(r), bindingOf(p), roleOf(p)}
+				if k := strings.Join(row, "\x00"); seen[k] {
+					continue // another rule of the same binding and role
+				} else {
+					seen[k] = true
+				}
+				if verified {
+					row = append(row, "")
+				}
+				t.add(row...)
+			}
+		}
 		for _, r := range workloadRows(ans.WorkloadIdentities) {
 			// WHERE (the Azure scope), VERBS (none: Azure's), RESOURCES
 			// (the identity), BINDING (the path), ROLE.
@@ -210,6 +228,7 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 	printEligible(o.Out, o.Input.names, ans.Eligible, "Eligible through PIM: not active; activating membership of these groups (what-can group:ID), or these Azure role assignments, would add what they hold")
 	printSubjectDoors(o.Out, ans.AzureDoors)
 	printWorkloadIdentities(o.Out, ans.WorkloadIdentities)
+	printAzureReach(o.Out, o.Input.names, ans.Subject, ans.AzureReach)
 	return nil
 }
 

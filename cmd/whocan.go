@@ -485,11 +485,7 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 				via += fmt.Sprintf(" (+%d)", len(r.Evidence)-1)
 			}
 		}
-		what := r.StepText
-		if r.Step != "serviceaccount-create" {
-			what += " " + map[bool]string{true: "cluster-wide", false: "in namespace " + r.Namespace}[r.Namespace == ""]
-		}
-		t.add(app.Names.Subject(r.Subject), what, r.Workload.ServiceAccount, via)
+		t.add(app.Names.Subject(r.Subject), access.ReachStep(&r), r.Workload.ServiceAccount, via)
 	}
 	if len(ans.Subjects) == 0 {
 		if ans.Incomplete {

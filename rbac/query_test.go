@@ -292,3 +292,31 @@ func TestParseSubject(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityIncludes: a binding's subject applies to an identity as the
+// authorizer matches it.
+func TestIdentityIncludes(t *testing.T) {
+	alice := Subject{Kind: UserKind, Name: "alice", Groups: []string{"devs"}}.Identity()
+	sa := Subject{Kind: ServiceAccountKind, Namespace: "ci", Name: "deployer"}.Identity()
+	for _, c := range []struct {
+		id   Identity
+		s    Subject
+		want bool
+	}{
+		{alice, Subject{Kind: UserKind, Name: "alice"}, true},
+		{alice, Subject{Kind: UserKind, Name: "bob"}, false},
+		{alice, Subject{Kind: GroupKind, Name: "devs"}, true},
+		{alice, Subject{Kind: GroupKind, Name: GroupAuthenticated}, true},
+		{alice, Subject{Kind: GroupKind, Name: "ops"}, false},
+		{alice, Subject{Kind: ServicePrincipalKind, Name: "alice"}, true},
+		{sa, Subject{Kind: ServiceAccountKind, Namespace: "ci", Name: "deployer"}, true},
+		{sa, Subject{Kind: ServiceAccountKind, Namespace: "cd", Name: "deployer"}, false},
+		{sa, Subject{Kind: ServiceAccountKind, Name: "deployer"}, false}, // no namespace: never
+		{sa, Subject{Kind: GroupKind, Name: GroupServiceAccountsPrefix + "ci"}, true},
+		{sa, Subject{Kind: UserKind, Name: "system:serviceaccount:ci:deployer"}, true},
+	} {
+		if got := c.id.Includes(c.s); got != c.want {
+			t.Errorf("%+v includes %v: %v, want %v", c.id, c.s, got, c.want)
+		}
+	}
+}

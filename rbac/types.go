@@ -390,3 +390,17 @@ func RuleString(r rbacv1.PolicyRule) string {
 	}
 	return b.String()
 }
+
+// Includes says whether a subject, as a binding names it, applies to the
+// identity: the authorizer's own match (a user by name, a group by
+// membership, a service account by its username), so that what is found
+// for a binding's subject (a group, system:authenticated) is found for
+// every identity it covers. A service principal or managed identity is
+// the user its object id names.
+func (id *Identity) Includes(s Subject) bool {
+	kind := s.Kind
+	if kind == ServicePrincipalKind || kind == ManagedIdentityKind {
+		kind = UserKind
+	}
+	return appliesToUser(id, &rbacv1.Subject{Kind: kind, Name: s.Name, Namespace: s.Namespace}, s.Namespace)
+}
