@@ -18,6 +18,9 @@ type SubjectEntry struct {
 	// the most severe of them, once the audit has run (Session.Audited).
 	Findings int
 	Worst    audit.Severity
+	// Azure are the managed identities the subject acts as by a step in
+	// the cluster (AzureReachOf), the most severe first.
+	Azure []AzureReach
 }
 
 // Named is how many bindings and Azure role assignments name the subject.
@@ -64,6 +67,11 @@ func (s *Session) Subjects() []SubjectEntry {
 		}
 	}
 	s.CountFindings(out)
+	if len(s.azureReaches()) > 0 {
+		for i := range out {
+			out[i].Azure = s.AzureReachOf(out[i].Subject, "")
+		}
+	}
 	return out
 }
 
