@@ -100,12 +100,12 @@ func (l *loader) file(name string, data []byte) error {
 		}
 		at := Location{File: name, Line: start}
 		if len(doc) >= yamlStreamMin && l.empty() {
-			if entries, ok := splitYAMLSnapshot(doc); ok && (isSnapshot(entries) || isList(entries)) {
+			if split, ok := splitYAMLSnapshot(doc); ok && (isSnapshot(split) || isList(split)) {
 				var err error
-				if isList(entries) {
-					err = l.listItems(entries, at)
+				if isList(split) {
+					err = l.listItems(split, at)
 				} else {
-					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(entries), at, yamlCounts(entries))
+					_, _, err = l.streamSnapshot(newYAMLSnapshotReader(split), at, yamlCounts(split))
 				}
 				if err == nil {
 					continue
@@ -212,7 +212,7 @@ func (l *loader) documents(name string, data []byte, first int) error {
 
 func leadingBlankLines(doc []byte) int {
 	n := 0
-	for _, ln := range bytes.Split(doc, []byte("\n")) {
+	for ln := range bytes.Lines(doc) {
 		t := bytes.TrimSpace(ln)
 		if len(t) != 0 && !bytes.HasPrefix(t, []byte("#")) && !bytes.Equal(t, []byte("---")) {
 			break

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -278,6 +279,12 @@ func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, 
 	head, _ := br.Peek(64 << 10)
 	body := bytes.TrimLeft(head, " \t\r\n")
 	if !snapshotHead(body) {
+		// YAML, if it may be a large snapshot or List (not JSON, not
+		// UTF-16 or a byte-order mark: those are read whole).
+		if fi, err := f.Stat(); err == nil && fi.Size() >= int64(yamlStreamMin) && l.empty() &&
+			len(body) > 0 && body[0] != '{' && body[0] != '[' && !bytes.HasPrefix(head, utf8BOM) && utf8.Valid(head[:min(len(head), 4)]) {
+			return l.streamYAMLFile(f, path), nil
+		}
 		return false, nil
 	}
 	lead := len(head) - len(body)
