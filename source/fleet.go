@@ -73,7 +73,7 @@ func ReadFleet(paths []string) (*Fleet, error) {
 	}
 	dir := fleets[0]
 	index := filepath.Join(dir, FleetIndexFile)
-	data, err := readFile(context.Background(), index, DefaultMaxBytes)
+	data, err := readFile(context.Background(), index, index, DefaultMaxBytes)
 	if err != nil {
 		return nil, err
 	}

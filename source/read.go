@@ -138,24 +138,29 @@ func readFiles(ctx context.Context, paths []string, o ReadOptions) (*loader, err
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		name := f
-		var data []byte
-		if f == "-" {
-			name = "<stdin>"
-			if o.Stdin == nil {
-				return nil, errors.New("-f -: no standard input")
+		if f != "-" {
+			if err := l.readPath(ctx, f, f, o.MaxBytes); err != nil {
+				return nil, err
 			}
-			data, err = readAll(ctx, o.Stdin, name, o.MaxBytes)
-		} else {
-			var done bool
-			if done, err = l.streamFile(ctx, f, o.MaxBytes); done || err != nil {
-				if err != nil {
-					return nil, err
-				}
-				continue
-			}
-			data, err = readFile(ctx, f, o.MaxBytes)
+			continue
 		}
+		const name = "<stdin>"
+		if o.Stdin == nil {
+			return nil, errors.New("-f -: no standard input")
+		}
+		path, err := spool(ctx, o.Stdin, name, o.MaxBytes)
+		if path != "" {
+			if err == nil {
+				err = l.readPath(ctx, path, name, o.MaxBytes)
+			}
+			_ = os.Remove(path) // a copy of what was read: nothing lost
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// No temporary file could be made: read whole, as before.
+		data, err := readAll(ctx, o.Stdin, name, o.MaxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +169,63 @@ func readFiles(ctx context.Context, paths []string, o ReadOptions) (*loader, err
 		}
 	}
 	return l, nil
+}
+
+// readPath reads one file, streamed where it can be (streamFile), else
+// whole; name is what messages and locations call it.
+func (l *loader) readPath(ctx context.Context, path, name string, max int64) error {
+	done, err := l.streamFile(ctx, path, name, max)
+	if done || err != nil {
+		return err
+	}
+	data, err := readFile(ctx, path, name, max)
+	if err != nil {
+		return err
+	}
+	return l.file(name, data)
+}
+
+// spoolStdin: stdin is copied to a temporary file and read from there
+// (the tests turn it off to read it whole, as the reference).
+var spoolStdin = true
+
+// spool copies r, standard input, to a temporary file (0600, made
+// exclusively; the caller removes it) so that it is read as a file is:
+// streamed, never held whole, and read again for an error's message. It
+// gives up when ctx ends (reading a terminal or a pipe may block), and
+// gives no path when no temporary file can be made (a read-only or full
+// disk): the caller then reads r whole.
+func spool(ctx context.Context, r io.Reader, name string, max int64) (string, error) {
+	if !spoolStdin {
+		return "", nil
+	}
+	f, err := os.CreateTemp("", "kubectl-access-stdin-*")
+	if err != nil {
+		return "", nil
+	}
+	path := f.Name()
+	ch := make(chan error, 1)
+	go func() {
+		n, err := io.Copy(f, io.LimitReader(r, max+1))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && n > max {
+			err = tooLarge(name, 0, max)
+		} else if err != nil {
+			err = fmt.Errorf("read %s: %w", name, err)
+		}
+		if ctx.Err() != nil {
+			_ = os.Remove(path) // given up on: the caller removed it where it could
+		}
+		ch <- err
+	}()
+	select {
+	case <-ctx.Done():
+		return path, fmt.Errorf("read %s: %w", name, ctx.Err())
+	case err := <-ch:
+		return path, err
+	}
 }
 
 // ReadAzure reads Azure RBAC data alone, for a live cluster whose Azure
@@ -260,13 +322,13 @@ func input(path string, max int64) files.Input {
 // regular refuses what is not a regular file, as the opener does.
 func regular(path string, fi fs.FileInfo) error { return input(path, 0).Regular(fi) }
 
-func readFile(ctx context.Context, path string, max int64) ([]byte, error) {
+func readFile(ctx context.Context, path, name string, max int64) ([]byte, error) {
 	f, fi, err := files.Open(input(path, max)) // it may have changed since expand
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }() // read only: its close loses nothing
-	return readAll(ctx, sized{f, fi.Size()}, path, max)
+	return readAll(ctx, sized{f, fi.Size()}, name, max)
 }
 
 // sized is a reader whose length is known, so it is read into one buffer

@@ -47,7 +47,7 @@ func TestReadAllDecodes(t *testing.T) {
 		if err := os.WriteFile(p, in, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := readFile(t.Context(), p, 1<<20); err != nil || !bytes.Equal(got, want(in)) {
+		if got, err := readFile(t.Context(), p, p, 1<<20); err != nil || !bytes.Equal(got, want(in)) {
 			t.Fatalf("input %d %q from a file: %q, %v", i, in, got, err)
 		}
 	}

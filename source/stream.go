@@ -269,7 +269,7 @@ type itemError struct{ error }
 // snapshot in the file, if anything, is read as the stream's next
 // documents. A file that fails is read again whole, for the error as
 // reading it whole says it.
-func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, error) {
+func (l *loader) streamFile(ctx context.Context, path, name string, max int64) (bool, error) {
 	f, _, err := files.Open(input(path, max))
 	if err != nil {
 		return false, err
@@ -283,12 +283,12 @@ func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, 
 		// UTF-16 or a byte-order mark: those are read whole).
 		if fi, err := f.Stat(); err == nil && fi.Size() >= int64(yamlStreamMin) && l.empty() &&
 			len(body) > 0 && body[0] != '{' && body[0] != '[' && !bytes.HasPrefix(head, utf8BOM) && utf8.Valid(head[:min(len(head), 4)]) {
-			return l.streamYAMLFile(f, path), nil
+			return l.streamYAMLFile(f, name), nil
 		}
 		return false, nil
 	}
 	lead := len(head) - len(body)
-	at := Location{File: path, Line: 1 + bytes.Count(head[:lead], []byte("\n"))}
+	at := Location{File: name, Line: 1 + bytes.Count(head[:lead], []byte("\n"))}
 	if _, err := br.Discard(lead); err != nil {
 		return false, nil
 	}
@@ -308,28 +308,28 @@ func (l *loader) streamFile(ctx context.Context, path string, max int64) (bool, 
 		}
 	}
 	if err != nil || int64(lead)+cr.n > max {
-		return true, wholeFileError(ctx, l.o, path, max, err)
+		return true, wholeFileError(ctx, l.o, path, name, max, err)
 	}
 	if len(bytes.TrimSpace(after)) == 0 {
 		return true, nil
 	}
-	return true, l.documents(path, after, at.Line)
+	return true, l.documents(name, after, at.Line)
 }
 
 // wholeFileError is what reading the file whole says is wrong with it,
 // else streamErr.
-func wholeFileError(ctx context.Context, o ReadOptions, path string, max int64, streamErr error) error {
-	data, err := readFile(ctx, path, max)
+func wholeFileError(ctx context.Context, o ReadOptions, path, name string, max int64, streamErr error) error {
+	data, err := readFile(ctx, path, name, max)
 	if err != nil {
 		return err
 	}
-	if err := newLoader(o).file(path, data); err != nil {
+	if err := newLoader(o).file(name, data); err != nil {
 		return err
 	}
 	if streamErr == nil {
-		streamErr = tooLarge(path, 0, max)
+		streamErr = tooLarge(name, 0, max)
 	}
-	return fmt.Errorf("read %s: %w", path, streamErr)
+	return fmt.Errorf("read %s: %w", name, streamErr)
 }
 
 // lineCounter counts the bytes and lines read through it.

@@ -99,11 +99,11 @@ func TestStreamedReadsTheSame(t *testing.T) {
 			t.Fatal(err)
 		}
 		read := func(path string, stdin string, min int) (*Result, error) {
-			defer func(m int) { yamlStreamMin = m }(yamlStreamMin)
-			yamlStreamMin = min
+			defer func(m int, s bool) { yamlStreamMin, spoolStdin = m, s }(yamlStreamMin, spoolStdin)
+			yamlStreamMin, spoolStdin = min, min == 0
 			return Read(t.Context(), []string{path}, ReadOptions{Stdin: strings.NewReader(stdin)})
 		}
-		whole, werr := read("-", doc, 1<<40) // stdin: read whole, never split
+		whole, werr := read("-", doc, 1<<40) // stdin held in memory: read whole, never split
 		for how, path := range map[string]string{"file": p, "stdin": "-"} {
 			got, err := read(path, doc, 0)
 			if (err == nil) != (werr == nil) || err != nil && strings.ReplaceAll(err.Error(), p, "<stdin>") != strings.ReplaceAll(werr.Error(), p, "<stdin>") {
