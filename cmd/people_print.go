@@ -142,6 +142,38 @@ func memberRows(ans *access.WhoCanAnswer, names identity.Names) [][]string {
 	return out
 }
 
+// whatCanPeopleRows are what-can's CSV and Markdown rows for how a user
+// comes to its groups (each group the cluster or Azure names, with its
+// chain) and for what it may activate through PIM (a row per path, never
+// counted as access), in what-can's columns: WHERE, VERBS, RESOURCES,
+// BINDING, ROLE. The words are who-can's (memberRows).
+func whatCanPeopleRows(ans *access.WhatCanAnswer, names identity.Names) [][]string {
+	var out [][]string
+	if m := ans.Memberships; m != nil && m.Found {
+		for _, g := range m.Groups {
+			if slices.Contains(m.Named, g.Group.ID) {
+				out = append(out, []string{"", "", "member of " + groupName(names, g.Group) + ": " + access.MembershipLine(g, names), "", ""})
+			}
+		}
+	}
+	for i := range ans.Eligible {
+		e := &ans.Eligible[i]
+		how := "eligible (PIM) for " + e.AccessID + " of " + groupName(names, e.Group) + " " + e.Until() + ", not active"
+		if e.Azure != nil {
+			how = "eligible (PIM for Azure resources): can activate " + e.AzureLine() + " " + e.Until() + ", not active"
+		}
+		if len(e.Paths) == 0 {
+			// A group's eligibility: what the group holds is its own
+			// what-can.
+			out = append(out, []string{"", "", how + " (what-can group:" + e.Group.ID + " lists what it holds)", "", ""})
+		}
+		for _, p := range e.Paths {
+			out = append(out, []string{access.PathWhere(&p), "", how + ": " + ruleOf(p), bindingOf(p), roleOf(p)})
+		}
+	}
+	return out
+}
+
 // principalSubject writes a directory principal as a subject: a user by
 // UPN, a group or service principal by object id.
 func principalSubject(p identity.Principal) string {

@@ -235,3 +235,32 @@ func TestGraphSignInBeforeTheScreen(t *testing.T) {
 		t.Errorf("a failed sign-in: people %v, warnings %+v", app.People, app.Warnings)
 	}
 }
+
+// TestWhatCanPeopleRows: what-can's CSV and Markdown carry what its table
+// says beside the rules: the groups a user is in (with the chain) and what
+// it may activate through PIM, never as a rule it holds.
+func TestWhatCanPeopleRows(t *testing.T) {
+	for _, format := range []string{"csv", "markdown"} {
+		out, stderr, code := run(t, "what-can", "user:dave@contoso.com", "-f", demoCluster, "--directory", demoDirectory, "-o", format)
+		if code != 0 || !strings.Contains(out, "member of group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e02 (Payments Developers): via Payments Contractors") {
+			t.Errorf("what-can dave -o %s: %d %s\n%s", format, code, stderr, out)
+		}
+		out, _, _ = run(t, "what-can", "user:alice@contoso.com", "-f", demoCluster, "--directory", demoDirectory, "-o", format)
+		if !strings.Contains(out, "eligible (PIM) for member of group:6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e04 (SRE On-call) until 2099-03-31, not active") {
+			t.Errorf("what-can alice -o %s lacks her eligibility:\n%s", format, out)
+		}
+		out, _, _ = run(t, "what-can", "user:dave@contoso.com", "-f", "../testdata/azure", "-o", format)
+		var rows int
+		for _, ln := range strings.Split(out, "\n") {
+			if strings.Contains(ln, "eligible (PIM for Azure resources): can activate") {
+				rows++
+				if !strings.Contains(ln, "e1000000-0000-4000-8000-000000000001") || !strings.Contains(ln, "dataAction Microsoft.ContainerService/managedClusters/") {
+					t.Errorf("what-can dave (azure) -o %s: an eligible row without its assignment or dataAction: %s", format, ln)
+				}
+			}
+		}
+		if rows == 0 {
+			t.Errorf("what-can dave (azure) -o %s: no eligible rows:\n%s", format, out)
+		}
+	}
+}

@@ -145,6 +145,12 @@ func (o *WhatCanOptions) print(ans *access.WhatCanAnswer, served func(group, res
 			}
 			t.add(row...)
 		}
+		for _, row := range whatCanPeopleRows(ans, o.Input.names) {
+			if verified {
+				row = append(row, "")
+			}
+			t.add(row...)
+		}
 		for i := range ans.AzureReach {
 			r := &ans.AzureReach[i]
 			// WHERE, VERBS (none: a step), RESOURCES (the step and the
