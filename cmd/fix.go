@@ -188,16 +188,22 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 			return errors.New("not applied: confirm on a terminal, or pass --yes")
 		}
 		where := safe.Terminal(app.Origin.Server)
-		var azure []string
+		var azure, aks []string
 		for _, op := range fx.Operations {
-			if op.IsAzure() {
+			switch {
+			case op.IsAzure():
 				azure = append(azure, safe.Terminal(op.Target.Name))
+			case op.IsAKS():
+				aks = append(aks, safe.Terminal(op.Target.Name))
 			}
 		}
-		if len(azure) > 0 {
+		switch {
+		case len(azure) > 0:
 			// ARM's changes reach beyond this cluster when the scope is
 			// above it: name every assignment.
 			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
+		case len(aks) > 0:
+			where = "managed cluster " + strings.Join(aks, ", ") + " through Azure Resource Manager (for cluster " + where + "; the update may take minutes)"
 		}
 		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), where)
 		answer, readErr := readLine(ctx, o.In)

@@ -77,6 +77,14 @@ func (z *azureTestARM) CreateAssignment(context.Context, string, string, string,
 	return errors.New("not expected in this test")
 }
 
+func (z *azureTestARM) ManagedClusterResource(context.Context, string) (map[string]any, string, error) {
+	return nil, "", errors.New("not expected in this test")
+}
+
+func (z *azureTestARM) PutManagedCluster(context.Context, string, map[string]any, string) error {
+	return errors.New("not expected in this test")
+}
+
 // Identities reads none: this ARM holds no managed identity.
 func (z *azureTestARM) Identities(context.Context, *azurerbac.Data, []string) error { return nil }
 
