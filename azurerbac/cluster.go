@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ManagedCluster is what the tool reads of an AKS managed cluster (ARM's
@@ -30,6 +31,10 @@ type ManagedCluster struct {
 	// names its client id, "msi" with a managed identity).
 	IdentityType     string `json:"identityType,omitempty"`
 	ServicePrincipal string `json:"servicePrincipalClientId,omitempty"`
+	// ServicePrincipalSecrets is what was read of the service principal's
+	// password credentials (Microsoft Graph, or az ad app credential
+	// list): nil when they were not asked for.
+	ServicePrincipalSecrets *AppSecrets `json:"servicePrincipalSecrets,omitempty"`
 	// KubeletIdentity is identityProfile.kubeletidentity's object id.
 	KubeletIdentity string `json:"kubeletIdentityObjectId,omitempty"`
 	// AddonIdentities are the object ids of the enabled add-ons'
@@ -48,6 +53,33 @@ type ManagedCluster struct {
 	SSHKeys               int  `json:"sshKeys,omitempty"`
 	PodIdentity           bool `json:"podIdentity,omitempty"`
 	PodIdentityExceptions int  `json:"podIdentityExceptions,omitempty"`
+}
+
+// AppSecrets are an app registration's password credentials as far as
+// they were read: when each expires, never a value.
+type AppSecrets struct {
+	AppID   string      `json:"appId"`
+	Secrets []AppSecret `json:"secrets,omitempty"`
+	// From says where they were read (Microsoft Graph, or a file).
+	From string `json:"from,omitempty"`
+	// Unread says why they could not be read, naming what would read
+	// them ("" when read).
+	Unread string `json:"unread,omitempty"`
+}
+
+// AppSecret is one password credential: its id, name and end, never its
+// value (nor Graph's hint of it).
+type AppSecret struct {
+	KeyID       string     `json:"keyId"`
+	DisplayName string     `json:"displayName,omitempty"`
+	End         *time.Time `json:"endDateTime,omitempty"`
+}
+
+// UsesServicePrincipal says whether the cluster identity is a service
+// principal with a secret (servicePrincipalProfile.clientId, not "msi",
+// and no managed identity).
+func (c *ManagedCluster) UsesServicePrincipal() bool {
+	return c.IdentityType == "" && c.ServicePrincipal != "" && !strings.EqualFold(c.ServicePrincipal, "msi")
 }
 
 // AADProfile is the cluster's Entra integration.

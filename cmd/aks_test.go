@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
@@ -259,5 +261,90 @@ func TestAKSDoorsWithoutGuard(t *testing.T) {
 		if strings.HasSuffix(s.Name, "@contoso.com") {
 			t.Errorf("an assignment grants in the authorizer's answer where guard does not decide: %+v", s)
 		}
+	}
+}
+
+// TestAKSServicePrincipalSecrets: offline, a cluster whose identity is a
+// service principal and the JSON of az ad app credential list (no app
+// named: taken as the cluster's, said) or az ad app show: the aks finding
+// says when each secret expires, the newest within 30 days raising it to
+// medium, all expired to high; never a secret's value or hint, in any
+// format; without the file it says the expiry was not read and what
+// would read it.
+func TestAKSServicePrincipalSecrets(t *testing.T) {
+	const appID = "5f5f0001-0000-4000-8000-000000000001"
+	raw, err := os.ReadFile("../testdata/aks/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "identity")
+	m["servicePrincipalProfile"] = map[string]any{"clientId": appID}
+	dir := t.TempDir()
+	cluster := filepath.Join(dir, "cluster.json")
+	b, _ := json.Marshal(m)
+	if err := os.WriteFile(cluster, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) string {
+		return time.Now().Add(time.Duration(d) * 24 * time.Hour).UTC().Format(time.RFC3339)
+	}
+	list := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(list, fmt.Appendf(nil, `[
+  {"customKeyIdentifier": null, "displayName": "old", "endDateTime": %q, "hint": "Hn1", "keyId": "1b1b0001-0000-4000-8000-000000000001", "secretText": "value-never-printed", "startDateTime": "2024-01-01T00:00:00Z"},
+  {"customKeyIdentifier": null, "displayName": "rbac", "endDateTime": %q, "hint": "Hn2", "keyId": "1b1b0002-0000-4000-8000-000000000002", "secretText": null, "startDateTime": "2025-01-01T00:00:00Z"}
+]`, day(-10), day(12)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-f", "../testdata/aks/rbac.yaml", "-f", cluster, "-f", "../testdata/aks/assignments.json"}
+	finding := func(args ...string) (audit.Finding, string) {
+		t.Helper()
+		js, errOut, code := run(t, append(append([]string{"audit", "--only", "aks-service-principal", "-o", "json"}, base...), args...)...)
+		var rep audit.Report
+		if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK || len(rep.Findings) != 1 {
+			t.Fatalf("audit: code %d %v\n%s\n%s", code, err, js, errOut)
+		}
+		var warns []string
+		for _, w := range rep.Warnings {
+			warns = append(warns, w.Message)
+		}
+		return rep.Findings[0], strings.Join(warns, "\n") + errOut
+	}
+	f, errOut := finding("-f", list)
+	if f.Severity != audit.Medium || !strings.Contains(f.Message, "its newest secret expires within 30 days") ||
+		!strings.Contains(f.Message, `secret "old" (1b1b0001-0000-4000-8000-000000000001) expired on `+day(-10)[:10]) ||
+		!strings.Contains(f.Message, `secret "rbac" (1b1b0002-0000-4000-8000-000000000002) expires within 30 days, on `+day(12)[:10]) {
+		t.Errorf("with the credentials: %s %s", f.Severity, f.Message)
+	}
+	if !strings.Contains(errOut, "names no app: its secrets are taken as those of the cluster's service principal "+appID) {
+		t.Errorf("no word that the file names no app:\n%s", errOut)
+	}
+	for _, format := range []string{"table", "json", "sarif", "csv", "markdown"} {
+		out, _, _ := run(t, append(append([]string{"audit", "-o", format}, base...), "-f", list)...)
+		if strings.Contains(out, "value-never-printed") || strings.Contains(out, "Hn1") || strings.Contains(out, "Hn2") {
+			t.Errorf("audit -o %s prints a secret or its hint:\n%s", format, out)
+		}
+	}
+	snap, _, _ := run(t, append(append([]string{"snapshot", "-o", "json"}, base...), "-f", list)...)
+	if strings.Contains(snap, "value-never-printed") || strings.Contains(snap, "Hn1") || !strings.Contains(snap, `"servicePrincipalSecrets"`) {
+		t.Errorf("the snapshot keeps a secret, or not the expiry:\n%s", snap)
+	}
+
+	// az ad app show, naming the app: every secret expired.
+	show := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(show, fmt.Appendf(nil, `{"appId": %q, "displayName": "aks-sp", "id": "6f6f0001-0000-4000-8000-000000000001",
+  "passwordCredentials": [{"displayName": "old", "endDateTime": %q, "hint": "Hn1", "keyId": "1b1b0001-0000-4000-8000-000000000001", "secretText": null}]}`, appID, day(-3)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := finding("-f", show); f.Severity != audit.High || !strings.Contains(f.Message, "every secret has expired") {
+		t.Errorf("az ad app show, expired: %s %s", f.Severity, f.Message)
+	}
+	// Without them: not read, and what would read them.
+	if f, _ := finding(); f.Severity != audit.Low || !strings.Contains(f.Message, "expiry was not read") || !strings.Contains(f.Message, "Application.Read.All") ||
+		!strings.Contains(f.Message, "az ad app credential list --id "+appID) {
+		t.Errorf("without the credentials: %s %s", f.Severity, f.Message)
 	}
 }

@@ -60,6 +60,7 @@ func (l *loader) managedClusterFile(name string, data []byte) error {
 
 // finishCluster ties the managed cluster to the role assignments' cluster.
 func (l *loader) finishCluster() {
+	defer l.finishSecrets()
 	d := l.snap.Azure
 	if d == nil || d.Cluster == nil {
 		return
