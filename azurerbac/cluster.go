@@ -50,7 +50,11 @@ type ManagedCluster struct {
 	Defender                     bool   `json:"defender,omitempty"`
 	KMS                          bool   `json:"kms,omitempty"`
 	// SSHKeys is how many SSH public keys the Linux nodes accept.
-	SSHKeys               int  `json:"sshKeys,omitempty"`
+	SSHKeys int `json:"sshKeys,omitempty"`
+	// ProvisionedCluster: an Arc connected cluster that AKS Arc
+	// provisioned (kind ProvisionedCluster, or its
+	// provisionedClusterInstances resource): it has an admin kubeconfig.
+	ProvisionedCluster    bool `json:"provisionedCluster,omitempty"`
 	PodIdentity           bool `json:"podIdentity,omitempty"`
 	PodIdentityExceptions int  `json:"podIdentityExceptions,omitempty"`
 }
@@ -97,6 +101,13 @@ type APIServerAccess struct {
 	DisableRunCommand  bool     `json:"disableRunCommand,omitempty"`
 }
 
+// ProvisionedInstance is the scope of an AKS Arc cluster's provisioned
+// cluster instance (where listAdminKubeconfig is granted), below its
+// connected cluster.
+func (c *ManagedCluster) ProvisionedInstance() string {
+	return c.ID + "/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default"
+}
+
 // Arc says whether the cluster is an Azure Arc connected cluster (AKS
 // hybrid's, or any Kubernetes connected to Azure).
 func (c *ManagedCluster) Arc() bool {
@@ -117,8 +128,12 @@ func (c *ManagedCluster) RBAC() bool { return c.EnableRBAC == nil || *c.EnableRB
 // decides after Kubernetes RBAC.
 func (c *ManagedCluster) AzureRBAC() bool { return c.AAD != nil && c.AAD.EnableAzureRBAC }
 
+// provisionedInstanceType is AKS Arc's provisioned cluster instance.
+const provisionedInstanceType = "Microsoft.HybridContainerService/provisionedClusterInstances"
+
 // clusterJSON is both shapes' fields.
 type clusterJSON struct {
+	Kind       string       `json:"kind"`
 	ID         string       `json:"id"`
 	Name       string       `json:"name"`
 	Type       string       `json:"type"`
@@ -185,8 +200,19 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	}
 	if p := c.Properties; p != nil {
 		// ARM's shape: the settings under properties.
-		p.ID, p.Name, p.Type, p.Location, p.Identity = c.ID, c.Name, c.Type, c.Location, c.Identity
+		p.ID, p.Name, p.Type, p.Location, p.Identity, p.Kind = c.ID, c.Name, c.Type, c.Location, c.Identity, c.Kind
 		c = *p
+	}
+	provisioned := strings.EqualFold(c.Kind, "ProvisionedCluster")
+	if strings.EqualFold(c.Type, provisionedInstanceType) {
+		// AKS Arc's provisioned cluster instance (az aksarc show): its
+		// connected cluster is the cluster, the resource it extends.
+		i := strings.Index(strings.ToLower(c.ID), "/providers/microsoft.hybridcontainerservice/")
+		if i < 0 {
+			return nil, fmt.Errorf("the provisioned cluster instance's id %q names no connected cluster", c.ID)
+		}
+		c.ID, c.Type, provisioned = c.ID[:i], "Microsoft.Kubernetes/connectedClusters", true
+		c.Name = c.ID[strings.LastIndexByte(c.ID, '/')+1:]
 	}
 	if l := strings.ToLower(c.ID); !strings.HasPrefix(l, "/subscriptions/") ||
 		!strings.Contains(l, "/providers/microsoft.containerservice/managedclusters/") && !strings.Contains(l, "/providers/microsoft.kubernetes/connectedclusters/") {
@@ -230,6 +256,7 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	if pi := c.PodIdentity; pi != nil {
 		m.PodIdentity, m.PodIdentityExceptions = pi.Enabled, len(pi.Exceptions)
 	}
+	m.ProvisionedCluster = provisioned && m.Arc()
 	if m.Arc() {
 		// A connected cluster has no local accounts of AKS's kind: its
 		// credentials are listClusterUserCredential's (Entra or a token).

@@ -348,3 +348,74 @@ func TestAKSServicePrincipalSecrets(t *testing.T) {
 		t.Errorf("without the credentials: %s %s", f.Severity, f.Message)
 	}
 }
+
+// TestArcAdminKubeconfig: offline, an AKS Arc cluster (its connected
+// cluster of kind ProvisionedCluster as az connectedk8s show gives it, or
+// its provisioned cluster instance as az aksarc show does) opens to whoever
+// holds Microsoft.HybridContainerService/provisionedClusterInstances/
+// listAdminKubeconfig/action there, inherited: the Contributor on its
+// resource group and a custom role on the connected cluster, as a client
+// certificate in system:masters; not the Reader. A connected cluster that
+// AKS Arc did not provision has no such door, and the connected cluster's
+// listClusterUserCredential is none either (the caller's own identity).
+func TestArcAdminKubeconfig(t *testing.T) {
+	const (
+		sub = "/subscriptions/22222222-2222-4222-8222-222222222222"
+		arc = sub + "/resourceGroups/rg-aks/providers/Microsoft.Kubernetes/connectedClusters/arc-prod"
+	)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	connected := write("connected.json", fmt.Sprintf(`{"id": %q, "name": "arc-prod", "type": "Microsoft.Kubernetes/connectedClusters", "location": "westeurope",
+  "kind": "ProvisionedCluster", "identity": {"type": "SystemAssigned"},
+  "properties": {"agentVersion": "1.21.10", "distribution": "AKS", "infrastructure": "azure_stack_hci", "provisioningState": "Succeeded",
+    "aadProfile": {"adminGroupObjectIDs": ["a1a1a1a1-0000-4000-8000-000000000001"], "enableAzureRBAC": false}}}`, arc))
+	instance := write("instance.json", fmt.Sprintf(`{"id": %q, "name": "default", "type": "Microsoft.HybridContainerService/provisionedClusterInstances",
+  "extendedLocation": {"type": "CustomLocation", "name": "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-hci/providers/Microsoft.ExtendedLocation/customLocations/hci"},
+  "properties": {"provisioningState": "Succeeded", "kubernetesVersion": "1.30.4", "controlPlane": {"count": 1}}}`, arc+"/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default"))
+	plain := write("plain.json", fmt.Sprintf(`{"id": %q, "name": "arc-prod", "type": "Microsoft.Kubernetes/connectedClusters", "location": "westeurope",
+  "properties": {"distribution": "k3s", "provisioningState": "Succeeded"}}`, arc))
+	roles := write("roles.json", `[{"id": "/subscriptions/22222222-2222-4222-8222-222222222222/providers/Microsoft.Authorization/roleDefinitions/7a7a7a7a-0000-4000-8000-00000000007a",
+  "name": "7a7a7a7a-0000-4000-8000-00000000007a", "type": "Microsoft.Authorization/roleDefinitions", "roleName": "Hybrid kubeconfig reader", "roleType": "CustomRole",
+  "permissions": [{"actions": ["Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action", "Microsoft.Kubernetes/connectedClusters/read"], "notActions": [], "dataActions": [], "notDataActions": []}]}]`)
+	custom := write("custom.json", fmt.Sprintf(`[{"id": %q, "scope": %q, "principalId": "11111111-0000-4000-8000-000000000009", "principalType": "User", "principalName": "hybrid@contoso.com",
+  "roleDefinitionId": "/subscriptions/22222222-2222-4222-8222-222222222222/providers/Microsoft.Authorization/roleDefinitions/7a7a7a7a-0000-4000-8000-00000000007a"}]`,
+		arc+"/providers/Microsoft.Authorization/roleAssignments/10000000-0000-4000-8000-000000000009", arc))
+	doors := func(cluster string) map[string]string {
+		t.Helper()
+		out, errOut, code := run(t, "who-can", "delete", "namespaces", "-o", "json", "--azure-cluster-id", arc,
+			"-f", "../testdata/aks/rbac.yaml", "-f", cluster, "-f", "../testdata/aks/assignments.json", "-f", roles, "-f", custom)
+		var ans access.WhoCanAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("who-can: code %d %v\n%s", code, err, errOut)
+		}
+		got := map[string]string{}
+		for _, d := range ans.AzureDoors {
+			got[d.Subject.Name] = d.Kind + " " + d.Action
+			if d.Kind == "azure-credential" && (d.As == nil || !slices.Contains(d.As.Groups, "system:masters")) {
+				t.Errorf("%s: the admin kubeconfig as %+v", d.Subject.Name, d.As)
+			}
+		}
+		return got
+	}
+	const admin = "azure-credential Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action"
+	for _, c := range []string{connected, instance} {
+		got := doors(c)
+		if got["contributor@contoso.com"] != admin || got["hybrid@contoso.com"] != admin || got["reader@contoso.com"] != "" || got["user-role@contoso.com"] != "" {
+			t.Errorf("%s: doors %v", filepath.Base(c), got)
+		}
+	}
+	if got := doors(plain); strings.Contains(fmt.Sprint(got), "listAdminKubeconfig") || got["hybrid@contoso.com"] != "" {
+		t.Errorf("a connected cluster AKS Arc did not provision: doors %v", got)
+	}
+	out, _, _ := run(t, "who-can", "delete", "namespaces", "--azure-cluster-id", arc,
+		"-f", "../testdata/aks/rbac.yaml", "-f", instance, "-f", "../testdata/aks/assignments.json", "-f", roles, "-f", custom)
+	if !strings.Contains(out, "user:hybrid@contoso.com       azure-credential   Azure role \"Hybrid kubeconfig reader\" at cluster arc-prod") || !strings.Contains(out, "az aksarc get-credentials --admin") {
+		t.Errorf("who-can's table:\n%s", out)
+	}
+}
