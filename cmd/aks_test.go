@@ -419,3 +419,40 @@ func TestArcAdminKubeconfig(t *testing.T) {
 		t.Errorf("who-can's table:\n%s", out)
 	}
 }
+
+// TestAKSAdminGroupPeople: the Entra admin group's cluster-admin (AKS's
+// aks-cluster-admin-binding-aad) counts the group's people from the
+// directory (here a file, as snapshot --entra writes it; Microsoft Graph
+// when signed in goes through the same count), in the message and the
+// finding's people, guests apart.
+func TestAKSAdminGroupPeople(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "entra.json")
+	if err := os.WriteFile(dir, []byte(`{"apiVersion": "kubectl-access/v1", "kind": "EntraDirectory", "source": "a test tenant", "taken": "2026-12-01T09:00:00Z",
+ "objects": [
+  {"id": "a1a1a1a1-0000-4000-8000-000000000001", "kind": "group", "displayName": "AKS admins", "securityEnabled": true,
+   "members": ["c1c1c1c1-0000-4000-8000-000000000001", "c1c1c1c1-0000-4000-8000-000000000002", "c1c1c1c1-0000-4000-8000-000000000003"], "membersRead": true},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000001", "kind": "user", "userPrincipalName": "ann@contoso.com"},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000002", "kind": "user", "userPrincipalName": "ben@contoso.com"},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000003", "kind": "user", "userPrincipalName": "gus_fabrikam.com#EXT#@contoso.onmicrosoft.com", "guest": true}
+ ]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	js, errOut, code := run(t, "audit", "-o", "json", "-f", "../testdata/aks/rbac.yaml", "-f", "../testdata/aks/cluster.json", "-f", "../testdata/aks/assignments.json", "--directory", dir)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK {
+		t.Fatalf("audit: code %d %v\n%s", code, err, errOut)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if len(f.Subjects) != 1 || f.Subjects[0].Name != "a1a1a1a1-0000-4000-8000-000000000001" || f.Severity != audit.Critical {
+			continue
+		}
+		found = true
+		if len(f.People) != 1 || f.People[0].People != 3 || f.People[0].Guests != 1 || !strings.Contains(f.Message, "in the group: ") {
+			t.Errorf("%s: people %+v, message %s", f.Rule, f.People, f.Message)
+		}
+	}
+	if !found {
+		t.Errorf("no critical finding of the admin group:\n%s", js)
+	}
+}
