@@ -1,6 +1,8 @@
 package azurearm
 
 import (
+	"encoding/json"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +36,37 @@ func TestServicePrincipalSecrets(t *testing.T) {
 	a.issuer.Forbid("/applications")
 	if got := servicePrincipalSecrets(t.Context(), appID, o); !strings.Contains(got.Unread, "Application.Read.All") || len(got.Secrets) != 0 {
 		t.Errorf("refused: %+v", got)
+	}
+}
+
+// TestLoadServicePrincipalSecrets: a load of a cluster whose identity is a
+// service principal reads its secrets' expiry with the same sign-in; a
+// managed identity's cluster asks Graph nothing of it.
+func TestLoadServicePrincipalSecrets(t *testing.T) {
+	const (
+		appID = "5f5f0001-0000-4000-8000-000000000001"
+		sp    = "/subscriptions/3f2c8e1a-6b4d-4c2e-9a1f-7d8e9f0a1b2c/resourcegroups/rg-aks/providers/microsoft.containerservice/managedclusters/aks-sp"
+		mi    = "/subscriptions/3f2c8e1a-6b4d-4c2e-9a1f-7d8e9f0a1b2c/resourcegroups/rg-aks/providers/microsoft.containerservice/managedclusters/aks-mi"
+	)
+	cluster := func(id, props string) json.RawMessage {
+		return json.RawMessage(`{"id": "` + id + `", "name": "` + path.Base(id) + `", "type": "Microsoft.ContainerService/managedClusters", "properties": ` + props + `}`)
+	}
+	a := newFakeARM(t, fixture{ManagedClusters: []json.RawMessage{
+		cluster(sp, `{"servicePrincipalProfile": {"clientId": "`+appID+`"}, "nodeResourceGroup": "mc", "nodeResourceGroupProfile": {"restrictionLevel": "ReadOnly"}}`),
+		cluster(mi, `{"servicePrincipalProfile": {"clientId": "msi"}, "nodeResourceGroup": "mc", "nodeResourceGroupProfile": {"restrictionLevel": "ReadOnly"}}`)}})
+	a.issuer.Directory = &entratest.Directory{Applications: []entratest.Application{{ID: "6f6f0001-0000-4000-8000-000000000001", AppID: appID,
+		Passwords: []entratest.Password{{KeyID: "k1", Hint: "Zx9", End: time.Now().Add(-time.Hour)}}}}}
+	o := a.options(t, appSecret)
+	o.GraphURL = a.issuer.GraphAudience()
+	d, err := Load(t.Context(), sp, nil, o)
+	if err != nil || d.Cluster == nil {
+		t.Fatalf("load: %v %+v", err, d)
+	}
+	if s := d.Cluster.ServicePrincipalSecrets; s == nil || s.Unread != "" || len(s.Secrets) != 1 || s.Secrets[0].KeyID != "k1" {
+		t.Errorf("the service principal's secrets: %+v", s)
+	}
+	d, err = Load(t.Context(), mi, nil, o)
+	if err != nil || d.Cluster == nil || d.Cluster.ServicePrincipalSecrets != nil {
+		t.Errorf("a managed identity's cluster: %v %+v", err, d.Cluster)
 	}
 }
