@@ -30,6 +30,7 @@ type fxAKS struct {
 	etag       int
 	lastGet    map[string]any
 	puts       []map[string]any
+	read       []map[string]any // the GET before each PUT taken
 	polls      int
 	polled     int
 	left       int
@@ -89,6 +90,7 @@ func (k *fxAKS) serve(w http.ResponseWriter, r *http.Request, write func(any)) b
 			return true
 		}
 		k.puts = append(k.puts, body)
+		k.read = append(k.read, k.lastGet)
 		_ = json.Unmarshal(raw, &k.resource)
 		k.etag++
 		k.resource["properties"].(map[string]any)["provisioningState"] = "Updating"
@@ -202,7 +204,10 @@ func TestAKSApply(t *testing.T) {
 		aks.mu.Unlock()
 		t.Fatalf("fix --apply --yes: code %d, %d PUTs, %d polls\n%s", code, len(aks.puts), aks.polled, errOut)
 	}
-	put, got := aks.puts[0], aks.lastGet
+	if !strings.Contains(errOut, "Dry run (Azure Resource Manager has none") || !strings.Contains(errOut, "waiting for it") {
+		t.Errorf("fix --apply does not say how it changes Azure:\n%s", errOut)
+	}
+	put, got := aks.puts[0], aks.read[0]
 	aks.mu.Unlock()
 	if put["properties"].(map[string]any)["disableLocalAccounts"] != true {
 		t.Errorf("the PUT does not turn local accounts off: %v", put["properties"])

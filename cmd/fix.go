@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,7 +175,12 @@ func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 // apply runs every operation as a server-side dry run, shows the diff,
 // asks, then applies for real, in order. A failed guard stops it.
 func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) error {
-	fmt.Fprintln(o.ErrOut, "\nServer-side dry run:")
+	azure := slices.ContainsFunc(fx.Operations, func(op fix.Operation) bool { return op.IsAzure() || op.IsAKS() })
+	if azure {
+		fmt.Fprintln(o.ErrOut, "\nDry run (Azure Resource Manager has none: what the fix changes there was read and checked; the Kubernetes changes, if any, run server-side):")
+	} else {
+		fmt.Fprintln(o.ErrOut, "\nServer-side dry run:")
+	}
 	diffs, err := app.DryRun(ctx, fx)
 	if err != nil {
 		return err
@@ -213,6 +219,9 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return errors.New("not applied")
 		}
+	}
+	if slices.ContainsFunc(fx.Operations, func(op fix.Operation) bool { return op.IsAKS() }) {
+		fmt.Fprintf(o.ErrOut, "Updating the managed cluster through Azure Resource Manager and waiting for it (minutes; at most %s, Ctrl-C stops the wait, not the update)...\n", access.AKSWait)
 	}
 	ap, err := app.ApplyFix(ctx, fx, func(op fix.Operation) {
 		fmt.Fprintf(o.ErrOut, "applied: %s %s\n", op.Action, safe.Terminal(op.Target.String()))
