@@ -101,8 +101,12 @@ func PutManagedCluster(ctx context.Context, id string, body map[string]any, etag
 		return fatalOr(ctx, "update the managed cluster "+id, err)
 	}
 	if resp.StatusCode == http.StatusPreconditionFailed {
-		re := runtime.NewResponseError(resp).(*azcore.ResponseError)
-		return &ChangedError{msg: fmt.Sprintf("the managed cluster %s changed since it was read (%s): nothing was written; run the audit again", id, describe(re))}
+		why := "HTTP 412"
+		var re *azcore.ResponseError
+		if errors.As(runtime.NewResponseError(resp), &re) {
+			why = describe(re)
+		}
+		return &ChangedError{msg: fmt.Sprintf("the managed cluster %s changed since it was read (%s): nothing was written; run the audit again", id, why)}
 	}
 	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted) {
 		return clusterWriteError(ctx, "update the managed cluster "+id, runtime.NewResponseError(resp), "Microsoft.ContainerService/managedClusters/write, e.g. the Azure Kubernetes Service Contributor Role")

@@ -179,23 +179,27 @@ func TestPutManagedCluster(t *testing.T) {
 	if !errors.As(err, &ch) || !ch.Changed() || !strings.Contains(err.Error(), "changed since it was read") {
 		t.Errorf("a stale ETag: %v", err)
 	}
+	a.aks.mu.Lock()
 	if len(a.aks.puts) != 1 {
 		t.Errorf("a stale ETag wrote: %d PUTs", len(a.aks.puts))
 	}
+	a.aks.mu.Unlock()
 	if err := PutManagedCluster(ctx, id, body, "", o); err == nil || !strings.Contains(err.Error(), "without an ETag") {
 		t.Errorf("no ETag: %v", err)
 	}
 
 	// A failed operation.
+	a.aks.mu.Lock()
 	a.aks.fail = "Failed"
+	a.aks.mu.Unlock()
 	_, etag, _ = ManagedClusterResource(ctx, id, o)
 	if err := PutManagedCluster(ctx, id, after, etag, o); err == nil || !strings.Contains(err.Error(), "failed") {
 		t.Errorf("a failed update: %v", err)
 	}
-	a.aks.fail = ""
-
 	// The wait cut short: the update goes on in Azure, and the error says so.
-	a.aks.polls = 1000
+	a.aks.mu.Lock()
+	a.aks.fail, a.aks.polls = "", 1000
+	a.aks.mu.Unlock()
 	_, etag, _ = ManagedClusterResource(ctx, id, o)
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
@@ -204,7 +208,9 @@ func TestPutManagedCluster(t *testing.T) {
 	}
 
 	// An operation to poll on another host is not followed with the token.
+	a.aks.mu.Lock()
 	a.aks.polls, a.aks.foreign = 0, true
+	a.aks.mu.Unlock()
 	_, etag, _ = ManagedClusterResource(ctx, id, o)
 	if err := PutManagedCluster(ctx, id, after, etag, o); err == nil || !strings.Contains(err.Error(), "leaves") {
 		t.Errorf("a foreign operation URL: %v", err)
