@@ -115,8 +115,8 @@ func PutManagedCluster(ctx context.Context, id string, body map[string]any, etag
 	// the endpoint the token is for.
 	for _, h := range []string{"Azure-AsyncOperation", "Location", "Operation-Location"} {
 		if v := resp.Header.Get(h); v != "" {
-			u, err := url.Parse(v)
-			if err != nil || !strings.EqualFold(u.Scheme, r.endpoint.Scheme) || !strings.EqualFold(u.Host, r.endpoint.Host) {
+			u, perr := url.Parse(v)
+			if perr != nil || !strings.EqualFold(u.Scheme, r.endpoint.Scheme) || !strings.EqualFold(u.Host, r.endpoint.Host) {
 				return fmt.Errorf("the update of %s was accepted, but ARM's %s %q leaves %s: not followed; see az aks show --ids %s --query provisioningState", id, h, v, r.endpoint.Host, id)
 			}
 		}
