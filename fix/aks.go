@@ -30,21 +30,21 @@ const (
 	AKSKind       = "ManagedCluster"
 )
 
-// aksSetting is one setting an aks fix changes: its path in the tool's
-// JSON (the fix's patch), in ARM's resource, its value when ARM gives
-// none, and the az aks update flag that sets a value.
+// aksSetting is one setting an aks fix changes, by its path in the tool's
+// JSON (the fix's patch): its path in ARM's resource, and the az aks
+// update flag that sets a value (its value when ARM gives none is
+// AKSValue's).
 type aksSetting struct {
 	arm  []string
-	none any
 	flag func(v any) string
 }
 
 var aksSettings = map[string]aksSetting{
-	"/disableLocalAccounts": {arm: []string{"properties", "disableLocalAccounts"}, none: false,
+	"/disableLocalAccounts": {arm: []string{"properties", "disableLocalAccounts"},
 		flag: onOff("--disable-local-accounts", "--enable-local-accounts")},
-	"/apiServerAccessProfile/disableRunCommand": {arm: []string{"properties", "apiServerAccessProfile", "disableRunCommand"}, none: false,
+	"/apiServerAccessProfile/disableRunCommand": {arm: []string{"properties", "apiServerAccessProfile", "disableRunCommand"},
 		flag: onOff("--disable-run-command", "--enable-run-command")},
-	"/nodeResourceGroupRestriction": {arm: []string{"properties", "nodeResourceGroupProfile", "restrictionLevel"}, none: "Unrestricted",
+	"/nodeResourceGroupRestriction": {arm: []string{"properties", "nodeResourceGroupProfile", "restrictionLevel"},
 		flag: func(v any) string { return "--nrg-lockdown-restriction-level " + word(fmt.Sprint(v)) }},
 }
 
