@@ -35,16 +35,19 @@ const (
 // update flag that sets a value (its value when ARM gives none is
 // AKSValue's).
 type aksSetting struct {
-	arm  []string
-	flag func(v any) string
+	arm []string
+	// query reads it from az aks show (JMESPath, its value when ARM
+	// gives none included), for the printed command's guard.
+	query string
+	flag  func(v any) string
 }
 
 var aksSettings = map[string]aksSetting{
-	"/disableLocalAccounts": {arm: []string{"properties", "disableLocalAccounts"},
+	"/disableLocalAccounts": {arm: []string{"properties", "disableLocalAccounts"}, query: "disableLocalAccounts || `false`",
 		flag: onOff("--disable-local-accounts", "--enable-local-accounts")},
-	"/apiServerAccessProfile/disableRunCommand": {arm: []string{"properties", "apiServerAccessProfile", "disableRunCommand"},
+	"/apiServerAccessProfile/disableRunCommand": {arm: []string{"properties", "apiServerAccessProfile", "disableRunCommand"}, query: "apiServerAccessProfile.disableRunCommand || `false`",
 		flag: onOff("--disable-run-command", "--enable-run-command")},
-	"/nodeResourceGroupRestriction": {arm: []string{"properties", "nodeResourceGroupProfile", "restrictionLevel"},
+	"/nodeResourceGroupRestriction": {arm: []string{"properties", "nodeResourceGroupProfile", "restrictionLevel"}, query: "nodeResourceGroupProfile.restrictionLevel || 'Unrestricted'",
 		flag: func(v any) string { return "--nrg-lockdown-restriction-level " + word(fmt.Sprint(v)) }},
 }
 
@@ -334,16 +337,36 @@ func aksObject(s *rbac.Snapshot, id string) (map[string]any, error) {
 	return m, json.Unmarshal(b, &m)
 }
 
-// aksCommand is the az aks update command of an operation, every word
-// from the cluster quoted for the shell.
+// aksCommand is the az aks update command of an operation, guarded as
+// the operation is: each setting is read first (az aks show) and must
+// still be the value its test operation says, or at least not the new
+// one, so a concurrent change makes the command fail. Every word from
+// the cluster is quoted for the shell.
 func aksCommand(op Operation) string {
-	var flags []string
 	changes, err := AKSChanges(op)
 	if err != nil {
 		return "# " + safe.ShellComment(err.Error())
 	}
+	id := safe.Shell(op.Target.Name)
+	var guards, flags []string
 	for _, c := range changes {
-		flags = append(flags, aksSettings[c.Setting].flag(c.New))
+		st := aksSettings[c.Setting]
+		cmpOp, want := "!=", c.New
+		for _, p := range op.Patch {
+			if p.Op == "test" && p.Path == c.Setting {
+				cmpOp, want = "=", p.Value
+			}
+		}
+		guards = append(guards, fmt.Sprintf(`[ "$(az aks show --ids %s --query %s -o tsv)" %s %s ]`, id, safe.Shell(st.query), cmpOp, safe.Shell(tsv(want))))
+		flags = append(flags, st.flag(c.New))
 	}
-	return "az aks update --ids " + safe.Shell(op.Target.Name) + " " + strings.Join(flags, " ")
+	return strings.Join(guards, " && ") + " && az aks update --ids " + id + " " + strings.Join(flags, " ")
+}
+
+// tsv is a value as az -o tsv prints it (booleans in lower case).
+func tsv(v any) string {
+	if b, ok := v.(bool); ok {
+		return fmt.Sprint(b)
+	}
+	return fmt.Sprint(v)
 }

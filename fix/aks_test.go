@@ -94,7 +94,9 @@ func TestAKSWrite(t *testing.T) {
 		if !reflect.DeepEqual(put, orig) {
 			t.Errorf("%s: the PUT changes more than %v:\n%v\n%v", f.Rule, w.path, put, orig)
 		}
-		if cmd := Kubectl(fx); !strings.Contains(cmd, w.flag) {
+		// Printed guarded: the setting read first must not have its new
+		// value (or must still have the value the fix's test says).
+		if cmd := Kubectl(fx); !strings.Contains(cmd, w.flag) || !strings.Contains(cmd, `[ "$(az aks show --ids '`+id+`' --query `) {
 			t.Errorf("%s: %s", f.Rule, cmd)
 		}
 		// Fixed already, or changed since: refused as changed.
@@ -115,7 +117,7 @@ func TestAKSWrite(t *testing.T) {
 		if err := CheckAKS(&done, u); err != nil {
 			t.Errorf("%s: the undo does not apply after the fix: %v", f.Rule, err)
 		}
-		if cmd := Kubectl(&Fix{Operations: []Operation{u}}); !strings.Contains(cmd, w.off) {
+		if cmd := Kubectl(&Fix{Operations: []Operation{u}}); !strings.Contains(cmd, w.off) || !strings.Contains(cmd, " -o tsv)\" = '"+tsv(w.value)+"' ] && az aks update") {
 			t.Errorf("%s: the undo is %s", f.Rule, cmd)
 		}
 	}
