@@ -144,6 +144,8 @@ func Undo(op fix.Operation, before, after map[string]any) (fix.Operation, error)
 			return fix.Operation{}, errors.New("the deleted Azure role assignment had an ABAC condition, which is not put back here: create it again with az role assignment create --condition")
 		}
 		return fix.Operation{Action: fix.Create, Target: op.Target, Object: b}, nil
+	case op.IsAKS():
+		return undoAKS(op, before)
 	case op.IsAzure():
 		return fix.Operation{}, errors.New("an Azure change other than a role assignment's creation or deletion is not undone here")
 	case op.Action == fix.Create:

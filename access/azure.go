@@ -26,6 +26,12 @@ type AzureARM interface {
 	Assignment(ctx context.Context, id string) (map[string]any, error)
 	DeleteAssignment(ctx context.Context, id string) error
 	CreateAssignment(ctx context.Context, id, scope, roleDefinitionID, principalID, principalType string) error
+	// ManagedClusterResource reads the managed cluster as ARM gives it
+	// (the whole resource) and its ETag.
+	ManagedClusterResource(ctx context.Context, id string) (map[string]any, string, error)
+	// PutManagedCluster writes it whole if its ETag is still etag (an
+	// error with Changed() true when not) and waits for the update to end.
+	PutManagedCluster(ctx context.Context, id string, body map[string]any, etag string) error
 	// Identities reads into the cluster's data the managed identities its
 	// pods may act as (those clientIDs name, the kubelet's, those with a
 	// federated credential on its issuer), their federated credentials

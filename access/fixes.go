@@ -97,13 +97,14 @@ func (a *App) DryRun(ctx context.Context, fx *fix.Fix) ([]OpDiff, error) {
 }
 
 func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
+	if op.IsAKS() {
+		// Its own bounds: the read's, then the long-running update's.
+		return a.doAKS(ctx, op, dryRun)
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.callTimeout())
 	defer cancel()
 	if op.IsAzure() {
 		return a.doAzure(ctx, op, dryRun)
-	}
-	if op.IsAKS() {
-		return nil, nil, errors.New("a managed cluster's settings are not written by this tool (ARM updates a managed cluster with a PUT of the whole resource): run the az aks update command the fix prints (fix ID -o kubectl)")
 	}
 	return a.Cluster.Do(ctx, op, dryRun)
 }

@@ -79,10 +79,11 @@ func (p *FixPlan) Summary(names identity.Names) []FixLine {
 // a clipboard or a file alike.
 func (p *FixPlan) Commands() string { return fix.Kubectl(p.Fix) }
 
-// Azure says whether the fix changes Azure role assignments (applied
-// through Azure Resource Manager, which has no dry run).
+// Azure says whether the fix changes Azure role assignments or the
+// managed cluster's settings (applied through Azure Resource Manager,
+// which has no dry run).
 func (p *FixPlan) Azure() bool {
-	return slices.ContainsFunc(p.Fix.Operations, func(op fix.Operation) bool { return op.IsAzure() })
+	return slices.ContainsFunc(p.Fix.Operations, func(op fix.Operation) bool { return op.IsAzure() || op.IsAKS() })
 }
 
 // WriteFix writes fx as a Fix document to DIR/ID.fix.yaml, mode 0600,

@@ -220,8 +220,13 @@ func DoorRole(d *rbac.AzureDoor) string {
 // DoorStep is what the door lets its principal do, and as whom.
 func DoorStep(d *rbac.AzureDoor) string {
 	s := d.Action
-	if d.As != nil {
+	if d.As != nil && d.As.User == "" {
+		// A certificate whose user the documentation does not name.
+		s += " -> a client certificate"
+	} else if d.As != nil {
 		s += " -> user " + d.As.User
+	}
+	if d.As != nil {
 		var groups []string
 		for _, g := range d.As.Groups {
 			if g != rbac.GroupAuthenticated {

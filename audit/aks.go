@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -24,7 +25,7 @@ func init() {
 			Title: "Local accounts are on: whoever may list the admin credential is cluster-admin",
 			Why: "With local accounts on (AKS's default) listClusterAdminCredential returns a client certificate of user clusterAdmin in group system:masters, " +
 				"which no RBAC binding, Entra sign-in or Conditional Access governs: every Azure principal holding the action (Owner, Contributor, the AKS Cluster Admin Role) is cluster-admin.",
-			Fix:   "az aks update --ids CLUSTER --disable-local-accounts (with Entra integration; refused without it), then rotate the certificates (az aks rotate-certs): printed and checked, run by you.",
+			Fix:   "az aks update --ids CLUSTER --disable-local-accounts (with Entra integration; refused without it), then rotate the certificates (az aks rotate-certs): printed and checked; fix --apply makes it through ARM after confirmation.",
 			check: checkAKSLocalAccounts},
 		Rule{Name: "aks-rbac-disabled", Category: CategoryAKS, Severity: Critical,
 			Title: "Kubernetes RBAC is off",
@@ -39,16 +40,17 @@ func init() {
 		Rule{Name: "aks-command-invoke", Category: CategoryAKS, Severity: Medium,
 			Title: "Command invoke is on: Azure principals run commands in the cluster",
 			Why:   "az aks command invoke (runCommand) runs a pod in namespace aks-command for whoever holds the action, from anywhere Azure Resource Manager is reachable, a private cluster's API server included.",
-			Fix:   "az aks update --ids CLUSTER --disable-run-command: printed and checked, run by you.",
+			Fix:   "az aks update --ids CLUSTER --disable-run-command: printed and checked; fix --apply makes it through ARM after confirmation.",
 			check: checkAKSRunCommand},
 		Rule{Name: "aks-node-resource-group", Category: CategoryAKS, Severity: Medium,
 			Title: "The node resource group is not locked: whoever writes its VMs is root on the nodes",
 			Why:   "The nodes' scale sets live in the node resource group; run-command or an extension on them is root on a node and so its kubelet's rights. nodeResourceGroupProfile.restrictionLevel ReadOnly denies writes to everyone but AKS.",
-			Fix:   "az aks update --ids CLUSTER --nrg-lockdown-restriction-level ReadOnly: printed and checked, run by you.",
+			Fix:   "az aks update --ids CLUSTER --nrg-lockdown-restriction-level ReadOnly: printed and checked; fix --apply makes it through ARM after confirmation.",
 			check: checkAKSNodeResourceGroup},
 		Rule{Name: "aks-service-principal", Category: CategoryAKS, Severity: Low,
 			Title: "The cluster identity is a service principal with a secret",
-			Why:   "A service principal's secret expires and can leak; a managed identity has no secret to steal.",
+			Why: "A service principal's secret expires and can leak; a managed identity has no secret to steal. The finding says when each secret expires (Microsoft Graph with Application.Read.All, or az ad app credential list offline): " +
+				"high when every secret has expired (the cluster can no longer reach Azure), medium when the newest expires within 30 days.",
 			Fix:   "None as a manifest: az aks update -g RG -n NAME --enable-managed-identity.",
 			check: checkAKSIdentity},
 		Rule{Name: "aks-ssh", Category: CategoryAKS, Severity: Low,
@@ -213,9 +215,64 @@ func checkAKSIdentity(c *checker) {
 	if mc == nil {
 		return
 	}
-	sp := mc.IdentityType == "" && mc.ServicePrincipal != "" && !strings.EqualFold(mc.ServicePrincipal, "msi")
-	c.aksCheck(mc, sp, "the cluster identity is a managed identity ("+cmp.Or(mc.IdentityType, "managed")+")",
-		"the cluster identity is service principal "+mc.ServicePrincipal+", with a secret that expires and can leak", Low, nil)
+	now := c.opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	sev, expiry := spSecretExpiry(mc, now)
+	c.aksCheck(mc, mc.UsesServicePrincipal(), "the cluster identity is a managed identity ("+cmp.Or(mc.IdentityType, "managed")+")",
+		"the cluster identity is service principal "+mc.ServicePrincipal+", with a secret that expires and can leak: "+expiry, sev, nil)
+}
+
+// spSecretSoon is how far ahead an expiring secret is said.
+const spSecretSoon = 30 * 24 * time.Hour
+
+// spSecretExpiry says when the service principal's secrets expire, as
+// far as they were read, and the finding's severity: high when the
+// newest has expired (the cluster can no longer reach Azure), medium when
+// it expires within 30 days, low otherwise.
+func spSecretExpiry(mc *azurerbac.ManagedCluster, now time.Time) (Severity, string) {
+	s := mc.ServicePrincipalSecrets
+	switch {
+	case s == nil:
+		return Low, "its secrets' expiry was not read (sign in with --azure-rbac and Application.Read.All on Microsoft Graph, or give -f the JSON of az ad app credential list --id " + mc.ServicePrincipal + ")"
+	case s.Unread != "":
+		return Low, "its secrets' expiry was not read: " + s.Unread
+	case len(s.Secrets) == 0:
+		return Low, "its app registration has no secret (" + s.From + "): the cluster's credential may be a certificate, or the app another tenant's"
+	}
+	var latest *azurerbac.AppSecret
+	var parts []string
+	for i := range s.Secrets {
+		x := &s.Secrets[i]
+		name := x.KeyID
+		if x.DisplayName != "" {
+			name = fmt.Sprintf("%q (%s)", x.DisplayName, x.KeyID)
+		}
+		switch {
+		case x.End == nil:
+			parts = append(parts, "secret "+name+" never expires")
+		case x.End.Before(now):
+			parts = append(parts, "secret "+name+" expired on "+x.End.UTC().Format(time.DateOnly))
+		case x.End.Sub(now) < spSecretSoon:
+			parts = append(parts, "secret "+name+" expires within 30 days, on "+x.End.UTC().Format(time.DateOnly))
+		default:
+			parts = append(parts, "secret "+name+" expires on "+x.End.UTC().Format(time.DateOnly))
+		}
+		if latest == nil || latest.End != nil && (x.End == nil || x.End.After(*latest.End)) {
+			latest = x
+		}
+	}
+	msg := strings.Join(parts, "; ") + " (" + s.From + ")"
+	switch {
+	case latest.End == nil:
+		return Low, msg
+	case latest.End.Before(now):
+		return High, "every secret has expired: " + msg
+	case latest.End.Sub(now) < spSecretSoon:
+		return Medium, "its newest secret expires within 30 days: " + msg
+	}
+	return Low, msg
 }
 
 func checkAKSSSH(c *checker) {

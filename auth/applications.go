@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Application is an app registration as workload identity uses it: a pod
@@ -83,4 +84,29 @@ func (g *Graph) ServicePrincipalID(ctx context.Context, appID string) (string, e
 		return "", refused(err, "the service principal of client id "+appID, permApps)
 	}
 	return sp.ID, nil
+}
+
+// PasswordCredential is one of an application's secrets as Graph lists
+// it, less its value and hint: only what says when it expires is read.
+type PasswordCredential struct {
+	KeyID       string     `json:"keyId"`
+	DisplayName string     `json:"displayName"`
+	End         *time.Time `json:"endDateTime"`
+}
+
+// ApplicationSecrets reads the password credentials of appID's app
+// registration (applications(appId='…')?$select=passwordCredentials);
+// found is false when the tenant has no application of that appId.
+func (g *Graph) ApplicationSecrets(ctx context.Context, appID string) (creds []PasswordCredential, found bool, err error) {
+	var app struct {
+		PasswordCredentials []PasswordCredential `json:"passwordCredentials"`
+	}
+	u := g.BaseURL + "/v1.0/applications(appId='" + url.PathEscape(appID) + "')?$select=id,appId,passwordCredentials"
+	if err := g.do(ctx, http.MethodGet, u, nil, &app); err != nil {
+		if isNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, refused(err, "the secrets of the app registration of client id "+appID, permApps)
+	}
+	return app.PasswordCredentials, true, nil
 }

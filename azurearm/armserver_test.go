@@ -114,6 +114,8 @@ type fakeARM struct {
 	// identity id (identity_test.go adds them).
 	identities  []item
 	credentials map[string][]item
+	// aks, when set, serves the managed clusters' writes (aksupdate_test.go).
+	aks *aksWrites
 
 	mu          sync.Mutex
 	faults      map[string]*fault // by lower-case path
@@ -250,6 +252,9 @@ func (a *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if a.faulted(w, p) {
+		return
+	}
+	if a.aks != nil && a.aks.serve(w, r, p) {
 		return
 	}
 	q := r.URL.Query()

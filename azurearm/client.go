@@ -41,6 +41,17 @@ func (c *Client) CreateAssignment(ctx context.Context, id, scope, roleDefinition
 	return CreateAssignment(ctx, id, AssignmentProperties{Scope: scope, RoleDefinitionID: roleDefinitionID, PrincipalID: principalID, PrincipalType: principalType}, c.Options)
 }
 
+// ManagedClusterResource is ManagedClusterResource with the client's
+// options.
+func (c *Client) ManagedClusterResource(ctx context.Context, id string) (map[string]any, string, error) {
+	return ManagedClusterResource(ctx, id, c.Options)
+}
+
+// PutManagedCluster is PutManagedCluster with the client's options.
+func (c *Client) PutManagedCluster(ctx context.Context, id string, body map[string]any, etag string) error {
+	return PutManagedCluster(ctx, id, body, etag, c.Options)
+}
+
 // Directory is Directory with the client's options.
 func (c *Client) Directory(ctx context.Context, ids []string) (*azurerbac.Directory, error) {
 	return Directory(ctx, ids, c.Options)

@@ -83,6 +83,14 @@ func Load(ctx context.Context, clusterID string, namespaces []string, o Options)
 			clusterGap = "the managed cluster's settings could not be read: " + rerr.Error()
 		}
 	}
+	if mc != nil && mc.UsesServicePrincipal() {
+		c := *mc // the posture cache's is shared
+		c.ServicePrincipalSecrets = servicePrincipalSecrets(ctx, c.ServicePrincipal, o)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		mc = &c
+	}
 	// Who can run commands on, or write, the nodes' VMs is root on a
 	// node: the node resource group's own assignments are read too, unless
 	// AKS locks the group (restrictionLevel ReadOnly).

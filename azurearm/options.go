@@ -10,6 +10,8 @@
 package azurearm
 
 import (
+	"time"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 )
@@ -41,6 +43,10 @@ type Options struct {
 	// Azure Resource Graph query for every cluster loaded with these
 	// options (a fleet's); nil reads each cluster's with its own GET.
 	Posture *PostureCache
+	// PollFrequency is how often a managed cluster's update is asked
+	// after when ARM does not say (Retry-After); 0 is
+	// DefaultPollFrequency.
+	PollFrequency time.Duration
 }
 
 func (o Options) parallel() int {

@@ -25,6 +25,11 @@ const (
 	// ActionArcUserCredential lists an Arc connected cluster's user
 	// credential (cluster connect).
 	ActionArcUserCredential = "Microsoft.Kubernetes/connectedClusters/listClusterUserCredential/action"
+	// ActionArcAdminKubeconfig lists an AKS Arc cluster's certificate-based
+	// admin kubeconfig (az aksarc get-credentials --admin), at its
+	// provisioned cluster instance (CONNECTED_CLUSTER/providers/
+	// Microsoft.HybridContainerService/provisionedClusterInstances/default).
+	ActionArcAdminKubeconfig = "Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action"
 	// ActionVMRunCommand and ActionVMWrite are root on a node: a command
 	// run on, or an extension written to, the scale set's VMs.
 	ActionVMRunCommand = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ManagedCluster is what the tool reads of an AKS managed cluster (ARM's
@@ -30,6 +31,10 @@ type ManagedCluster struct {
 	// names its client id, "msi" with a managed identity).
 	IdentityType     string `json:"identityType,omitempty"`
 	ServicePrincipal string `json:"servicePrincipalClientId,omitempty"`
+	// ServicePrincipalSecrets is what was read of the service principal's
+	// password credentials (Microsoft Graph, or az ad app credential
+	// list): nil when they were not asked for.
+	ServicePrincipalSecrets *AppSecrets `json:"servicePrincipalSecrets,omitempty"`
 	// KubeletIdentity is identityProfile.kubeletidentity's object id.
 	KubeletIdentity string `json:"kubeletIdentityObjectId,omitempty"`
 	// AddonIdentities are the object ids of the enabled add-ons'
@@ -45,9 +50,40 @@ type ManagedCluster struct {
 	Defender                     bool   `json:"defender,omitempty"`
 	KMS                          bool   `json:"kms,omitempty"`
 	// SSHKeys is how many SSH public keys the Linux nodes accept.
-	SSHKeys               int  `json:"sshKeys,omitempty"`
+	SSHKeys int `json:"sshKeys,omitempty"`
+	// ProvisionedCluster: an Arc connected cluster that AKS Arc
+	// provisioned (kind ProvisionedCluster, or its
+	// provisionedClusterInstances resource): it has an admin kubeconfig.
+	ProvisionedCluster    bool `json:"provisionedCluster,omitempty"`
 	PodIdentity           bool `json:"podIdentity,omitempty"`
 	PodIdentityExceptions int  `json:"podIdentityExceptions,omitempty"`
+}
+
+// AppSecrets are an app registration's password credentials as far as
+// they were read: when each expires, never a value.
+type AppSecrets struct {
+	AppID   string      `json:"appId"`
+	Secrets []AppSecret `json:"secrets,omitempty"`
+	// From says where they were read (Microsoft Graph, or a file).
+	From string `json:"from,omitempty"`
+	// Unread says why they could not be read, naming what would read
+	// them ("" when read).
+	Unread string `json:"unread,omitempty"`
+}
+
+// AppSecret is one password credential: its id, name and end, never its
+// value (nor Graph's hint of it).
+type AppSecret struct {
+	KeyID       string     `json:"keyId"`
+	DisplayName string     `json:"displayName,omitempty"`
+	End         *time.Time `json:"endDateTime,omitempty"`
+}
+
+// UsesServicePrincipal says whether the cluster identity is a service
+// principal with a secret (servicePrincipalProfile.clientId, not "msi",
+// and no managed identity).
+func (c *ManagedCluster) UsesServicePrincipal() bool {
+	return c.IdentityType == "" && c.ServicePrincipal != "" && !strings.EqualFold(c.ServicePrincipal, "msi")
 }
 
 // AADProfile is the cluster's Entra integration.
@@ -63,6 +99,13 @@ type APIServerAccess struct {
 	AuthorizedIPRanges []string `json:"authorizedIpRanges,omitempty"`
 	PrivateCluster     bool     `json:"enablePrivateCluster,omitempty"`
 	DisableRunCommand  bool     `json:"disableRunCommand,omitempty"`
+}
+
+// ProvisionedInstance is the scope of an AKS Arc cluster's provisioned
+// cluster instance (where listAdminKubeconfig is granted), below its
+// connected cluster.
+func (c *ManagedCluster) ProvisionedInstance() string {
+	return c.ID + "/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default"
 }
 
 // Arc says whether the cluster is an Azure Arc connected cluster (AKS
@@ -85,8 +128,12 @@ func (c *ManagedCluster) RBAC() bool { return c.EnableRBAC == nil || *c.EnableRB
 // decides after Kubernetes RBAC.
 func (c *ManagedCluster) AzureRBAC() bool { return c.AAD != nil && c.AAD.EnableAzureRBAC }
 
+// provisionedInstanceType is AKS Arc's provisioned cluster instance.
+const provisionedInstanceType = "Microsoft.HybridContainerService/provisionedClusterInstances"
+
 // clusterJSON is both shapes' fields.
 type clusterJSON struct {
+	Kind       string       `json:"kind"`
 	ID         string       `json:"id"`
 	Name       string       `json:"name"`
 	Type       string       `json:"type"`
@@ -153,8 +200,19 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	}
 	if p := c.Properties; p != nil {
 		// ARM's shape: the settings under properties.
-		p.ID, p.Name, p.Type, p.Location, p.Identity = c.ID, c.Name, c.Type, c.Location, c.Identity
+		p.ID, p.Name, p.Type, p.Location, p.Identity, p.Kind = c.ID, c.Name, c.Type, c.Location, c.Identity, c.Kind
 		c = *p
+	}
+	provisioned := strings.EqualFold(c.Kind, "ProvisionedCluster")
+	if strings.EqualFold(c.Type, provisionedInstanceType) {
+		// AKS Arc's provisioned cluster instance (az aksarc show): its
+		// connected cluster is the cluster, the resource it extends.
+		i := strings.Index(strings.ToLower(c.ID), "/providers/microsoft.hybridcontainerservice/")
+		if i < 0 {
+			return nil, fmt.Errorf("the provisioned cluster instance's id %q names no connected cluster", c.ID)
+		}
+		c.ID, c.Type, provisioned = c.ID[:i], "Microsoft.Kubernetes/connectedClusters", true
+		c.Name = c.ID[strings.LastIndexByte(c.ID, '/')+1:]
 	}
 	if l := strings.ToLower(c.ID); !strings.HasPrefix(l, "/subscriptions/") ||
 		!strings.Contains(l, "/providers/microsoft.containerservice/managedclusters/") && !strings.Contains(l, "/providers/microsoft.kubernetes/connectedclusters/") {
@@ -198,6 +256,7 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	if pi := c.PodIdentity; pi != nil {
 		m.PodIdentity, m.PodIdentityExceptions = pi.Enabled, len(pi.Exceptions)
 	}
+	m.ProvisionedCluster = provisioned && m.Arc()
 	if m.Arc() {
 		// A connected cluster has no local accounts of AKS's kind: its
 		// credentials are listClusterUserCredential's (Entra or a token).

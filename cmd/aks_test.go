@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
@@ -259,5 +261,198 @@ func TestAKSDoorsWithoutGuard(t *testing.T) {
 		if strings.HasSuffix(s.Name, "@contoso.com") {
 			t.Errorf("an assignment grants in the authorizer's answer where guard does not decide: %+v", s)
 		}
+	}
+}
+
+// TestAKSServicePrincipalSecrets: offline, a cluster whose identity is a
+// service principal and the JSON of az ad app credential list (no app
+// named: taken as the cluster's, said) or az ad app show: the aks finding
+// says when each secret expires, the newest within 30 days raising it to
+// medium, all expired to high; never a secret's value or hint, in any
+// format; without the file it says the expiry was not read and what
+// would read it.
+func TestAKSServicePrincipalSecrets(t *testing.T) {
+	const appID = "5f5f0001-0000-4000-8000-000000000001"
+	raw, err := os.ReadFile("../testdata/aks/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "identity")
+	m["servicePrincipalProfile"] = map[string]any{"clientId": appID}
+	dir := t.TempDir()
+	cluster := filepath.Join(dir, "cluster.json")
+	b, _ := json.Marshal(m)
+	if err := os.WriteFile(cluster, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) string {
+		return time.Now().Add(time.Duration(d) * 24 * time.Hour).UTC().Format(time.RFC3339)
+	}
+	list := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(list, fmt.Appendf(nil, `[
+  {"customKeyIdentifier": null, "displayName": "old", "endDateTime": %q, "hint": "Hn1", "keyId": "1b1b0001-0000-4000-8000-000000000001", "secretText": "value-never-printed", "startDateTime": "2024-01-01T00:00:00Z"},
+  {"customKeyIdentifier": null, "displayName": "rbac", "endDateTime": %q, "hint": "Hn2", "keyId": "1b1b0002-0000-4000-8000-000000000002", "secretText": null, "startDateTime": "2025-01-01T00:00:00Z"}
+]`, day(-10), day(12)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-f", "../testdata/aks/rbac.yaml", "-f", cluster, "-f", "../testdata/aks/assignments.json"}
+	finding := func(args ...string) (audit.Finding, string) {
+		t.Helper()
+		js, errOut, code := run(t, append(append([]string{"audit", "--only", "aks-service-principal", "-o", "json"}, base...), args...)...)
+		var rep audit.Report
+		if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK || len(rep.Findings) != 1 {
+			t.Fatalf("audit: code %d %v\n%s\n%s", code, err, js, errOut)
+		}
+		var warns []string
+		for _, w := range rep.Warnings {
+			warns = append(warns, w.Message)
+		}
+		return rep.Findings[0], strings.Join(warns, "\n") + errOut
+	}
+	f, errOut := finding("-f", list)
+	if f.Severity != audit.Medium || !strings.Contains(f.Message, "its newest secret expires within 30 days") ||
+		!strings.Contains(f.Message, `secret "old" (1b1b0001-0000-4000-8000-000000000001) expired on `+day(-10)[:10]) ||
+		!strings.Contains(f.Message, `secret "rbac" (1b1b0002-0000-4000-8000-000000000002) expires within 30 days, on `+day(12)[:10]) {
+		t.Errorf("with the credentials: %s %s", f.Severity, f.Message)
+	}
+	if !strings.Contains(errOut, "names no app: its secrets are taken as those of the cluster's service principal "+appID) {
+		t.Errorf("no word that the file names no app:\n%s", errOut)
+	}
+	for _, format := range []string{"table", "json", "sarif", "csv", "markdown"} {
+		out, _, _ := run(t, append(append([]string{"audit", "-o", format}, base...), "-f", list)...)
+		if strings.Contains(out, "value-never-printed") || strings.Contains(out, "Hn1") || strings.Contains(out, "Hn2") {
+			t.Errorf("audit -o %s prints a secret or its hint:\n%s", format, out)
+		}
+	}
+	snap, _, _ := run(t, append(append([]string{"snapshot", "-o", "json"}, base...), "-f", list)...)
+	if strings.Contains(snap, "value-never-printed") || strings.Contains(snap, "Hn1") || !strings.Contains(snap, `"servicePrincipalSecrets"`) {
+		t.Errorf("the snapshot keeps a secret, or not the expiry:\n%s", snap)
+	}
+
+	// az ad app show, naming the app: every secret expired.
+	show := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(show, fmt.Appendf(nil, `{"appId": %q, "displayName": "aks-sp", "id": "6f6f0001-0000-4000-8000-000000000001",
+  "passwordCredentials": [{"displayName": "old", "endDateTime": %q, "hint": "Hn1", "keyId": "1b1b0001-0000-4000-8000-000000000001", "secretText": null}]}`, appID, day(-3)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := finding("-f", show); f.Severity != audit.High || !strings.Contains(f.Message, "every secret has expired") {
+		t.Errorf("az ad app show, expired: %s %s", f.Severity, f.Message)
+	}
+	// Without them: not read, and what would read them.
+	if f, _ := finding(); f.Severity != audit.Low || !strings.Contains(f.Message, "expiry was not read") || !strings.Contains(f.Message, "Application.Read.All") ||
+		!strings.Contains(f.Message, "az ad app credential list --id "+appID) {
+		t.Errorf("without the credentials: %s %s", f.Severity, f.Message)
+	}
+}
+
+// TestArcAdminKubeconfig: offline, an AKS Arc cluster (its connected
+// cluster of kind ProvisionedCluster as az connectedk8s show gives it, or
+// its provisioned cluster instance as az aksarc show does) opens to whoever
+// holds Microsoft.HybridContainerService/provisionedClusterInstances/
+// listAdminKubeconfig/action there, inherited: the Contributor on its
+// resource group and a custom role on the connected cluster, as a client
+// certificate in system:masters; not the Reader. A connected cluster that
+// AKS Arc did not provision has no such door, and the connected cluster's
+// listClusterUserCredential is none either (the caller's own identity).
+func TestArcAdminKubeconfig(t *testing.T) {
+	const (
+		sub = "/subscriptions/22222222-2222-4222-8222-222222222222"
+		arc = sub + "/resourceGroups/rg-aks/providers/Microsoft.Kubernetes/connectedClusters/arc-prod"
+	)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	connected := write("connected.json", fmt.Sprintf(`{"id": %q, "name": "arc-prod", "type": "Microsoft.Kubernetes/connectedClusters", "location": "westeurope",
+  "kind": "ProvisionedCluster", "identity": {"type": "SystemAssigned"},
+  "properties": {"agentVersion": "1.21.10", "distribution": "AKS", "infrastructure": "azure_stack_hci", "provisioningState": "Succeeded",
+    "aadProfile": {"adminGroupObjectIDs": ["a1a1a1a1-0000-4000-8000-000000000001"], "enableAzureRBAC": false}}}`, arc))
+	instance := write("instance.json", fmt.Sprintf(`{"id": %q, "name": "default", "type": "Microsoft.HybridContainerService/provisionedClusterInstances",
+  "extendedLocation": {"type": "CustomLocation", "name": "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-hci/providers/Microsoft.ExtendedLocation/customLocations/hci"},
+  "properties": {"provisioningState": "Succeeded", "kubernetesVersion": "1.30.4", "controlPlane": {"count": 1}}}`, arc+"/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default"))
+	plain := write("plain.json", fmt.Sprintf(`{"id": %q, "name": "arc-prod", "type": "Microsoft.Kubernetes/connectedClusters", "location": "westeurope",
+  "properties": {"distribution": "k3s", "provisioningState": "Succeeded"}}`, arc))
+	roles := write("roles.json", `[{"id": "/subscriptions/22222222-2222-4222-8222-222222222222/providers/Microsoft.Authorization/roleDefinitions/7a7a7a7a-0000-4000-8000-00000000007a",
+  "name": "7a7a7a7a-0000-4000-8000-00000000007a", "type": "Microsoft.Authorization/roleDefinitions", "roleName": "Hybrid kubeconfig reader", "roleType": "CustomRole",
+  "permissions": [{"actions": ["Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action", "Microsoft.Kubernetes/connectedClusters/read"], "notActions": [], "dataActions": [], "notDataActions": []}]}]`)
+	custom := write("custom.json", fmt.Sprintf(`[{"id": %q, "scope": %q, "principalId": "11111111-0000-4000-8000-000000000009", "principalType": "User", "principalName": "hybrid@contoso.com",
+  "roleDefinitionId": "/subscriptions/22222222-2222-4222-8222-222222222222/providers/Microsoft.Authorization/roleDefinitions/7a7a7a7a-0000-4000-8000-00000000007a"}]`,
+		arc+"/providers/Microsoft.Authorization/roleAssignments/10000000-0000-4000-8000-000000000009", arc))
+	doors := func(cluster string) map[string]string {
+		t.Helper()
+		out, errOut, code := run(t, "who-can", "delete", "namespaces", "-o", "json", "--azure-cluster-id", arc,
+			"-f", "../testdata/aks/rbac.yaml", "-f", cluster, "-f", "../testdata/aks/assignments.json", "-f", roles, "-f", custom)
+		var ans access.WhoCanAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("who-can: code %d %v\n%s", code, err, errOut)
+		}
+		got := map[string]string{}
+		for _, d := range ans.AzureDoors {
+			got[d.Subject.Name] = d.Kind + " " + d.Action
+			if d.Kind == "azure-credential" && (d.As == nil || !slices.Contains(d.As.Groups, "system:masters")) {
+				t.Errorf("%s: the admin kubeconfig as %+v", d.Subject.Name, d.As)
+			}
+		}
+		return got
+	}
+	const admin = "azure-credential Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action"
+	for _, c := range []string{connected, instance} {
+		got := doors(c)
+		if got["contributor@contoso.com"] != admin || got["hybrid@contoso.com"] != admin || got["reader@contoso.com"] != "" || got["user-role@contoso.com"] != "" {
+			t.Errorf("%s: doors %v", filepath.Base(c), got)
+		}
+	}
+	if got := doors(plain); strings.Contains(fmt.Sprint(got), "listAdminKubeconfig") || got["hybrid@contoso.com"] != "" {
+		t.Errorf("a connected cluster AKS Arc did not provision: doors %v", got)
+	}
+	out, _, _ := run(t, "who-can", "delete", "namespaces", "--azure-cluster-id", arc,
+		"-f", "../testdata/aks/rbac.yaml", "-f", instance, "-f", "../testdata/aks/assignments.json", "-f", roles, "-f", custom)
+	if !strings.Contains(out, "user:hybrid@contoso.com       azure-credential   Azure role \"Hybrid kubeconfig reader\" at cluster arc-prod") || !strings.Contains(out, "az aksarc get-credentials --admin") {
+		t.Errorf("who-can's table:\n%s", out)
+	}
+}
+
+// TestAKSAdminGroupPeople: the Entra admin group's cluster-admin (AKS's
+// aks-cluster-admin-binding-aad) counts the group's people from the
+// directory (here a file, as snapshot --entra writes it; Microsoft Graph
+// when signed in goes through the same count), in the message and the
+// finding's people, guests apart.
+func TestAKSAdminGroupPeople(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "entra.json")
+	if err := os.WriteFile(dir, []byte(`{"apiVersion": "kubectl-access/v1", "kind": "EntraDirectory", "source": "a test tenant", "taken": "2026-12-01T09:00:00Z",
+ "objects": [
+  {"id": "a1a1a1a1-0000-4000-8000-000000000001", "kind": "group", "displayName": "AKS admins", "securityEnabled": true,
+   "members": ["c1c1c1c1-0000-4000-8000-000000000001", "c1c1c1c1-0000-4000-8000-000000000002", "c1c1c1c1-0000-4000-8000-000000000003"], "membersRead": true},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000001", "kind": "user", "userPrincipalName": "ann@contoso.com"},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000002", "kind": "user", "userPrincipalName": "ben@contoso.com"},
+  {"id": "c1c1c1c1-0000-4000-8000-000000000003", "kind": "user", "userPrincipalName": "gus_fabrikam.com#EXT#@contoso.onmicrosoft.com", "guest": true}
+ ]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	js, errOut, code := run(t, "audit", "-o", "json", "-f", "../testdata/aks/rbac.yaml", "-f", "../testdata/aks/cluster.json", "-f", "../testdata/aks/assignments.json", "--directory", dir)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != ExitOK {
+		t.Fatalf("audit: code %d %v\n%s", code, err, errOut)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if len(f.Subjects) != 1 || f.Subjects[0].Name != "a1a1a1a1-0000-4000-8000-000000000001" || f.Severity != audit.Critical {
+			continue
+		}
+		found = true
+		if len(f.People) != 1 || f.People[0].People != 3 || f.People[0].Guests != 1 || !strings.Contains(f.Message, "in the group: ") {
+			t.Errorf("%s: people %+v, message %s", f.Rule, f.People, f.Message)
+		}
+	}
+	if !found {
+		t.Errorf("no critical finding of the admin group:\n%s", js)
 	}
 }

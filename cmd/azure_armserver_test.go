@@ -45,6 +45,9 @@ type fxARM struct {
 	// The managed identities and the managed cluster's issuer and kubelet
 	// identity (azure_identity_armserver_test.go); none by default.
 	mi fxMSI
+	// aks, when set, serves the managed cluster whole, with its ETag, and
+	// its writes (aks_apply_test.go).
+	aks *fxAKS
 }
 
 // eligibleInstance is a role eligibility schedule instance as ARM lists it.
@@ -124,7 +127,7 @@ func (a *fxARM) serve(w http.ResponseWriter, r *http.Request) {
 	atScope := func(scope string) bool { return r.URL.Query().Get("$filter") == "atScope()" && scope != "" }
 	a.fx.Lock()
 	defer a.fx.Unlock()
-	if a.mi.serve(w, r, write) {
+	if a.mi.serve(w, r, write) || a.aks != nil && a.aks.serve(w, r, write) {
 		return
 	}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,7 +175,12 @@ func printFix(w io.Writer, plan *access.FixPlan, names identity.Names) {
 // apply runs every operation as a server-side dry run, shows the diff,
 // asks, then applies for real, in order. A failed guard stops it.
 func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) error {
-	fmt.Fprintln(o.ErrOut, "\nServer-side dry run:")
+	azure := slices.ContainsFunc(fx.Operations, func(op fix.Operation) bool { return op.IsAzure() || op.IsAKS() })
+	if azure {
+		fmt.Fprintln(o.ErrOut, "\nDry run (Azure Resource Manager has none: what the fix changes there was read and checked; the Kubernetes changes, if any, run server-side):")
+	} else {
+		fmt.Fprintln(o.ErrOut, "\nServer-side dry run:")
+	}
 	diffs, err := app.DryRun(ctx, fx)
 	if err != nil {
 		return err
@@ -188,16 +194,22 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 			return errors.New("not applied: confirm on a terminal, or pass --yes")
 		}
 		where := safe.Terminal(app.Origin.Server)
-		var azure []string
+		var azure, aks []string
 		for _, op := range fx.Operations {
-			if op.IsAzure() {
+			switch {
+			case op.IsAzure():
 				azure = append(azure, safe.Terminal(op.Target.Name))
+			case op.IsAKS():
+				aks = append(aks, safe.Terminal(op.Target.Name))
 			}
 		}
-		if len(azure) > 0 {
+		switch {
+		case len(azure) > 0:
 			// ARM's changes reach beyond this cluster when the scope is
 			// above it: name every assignment.
 			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
+		case len(aks) > 0:
+			where = "managed cluster " + strings.Join(aks, ", ") + " through Azure Resource Manager (for cluster " + where + "; the update may take minutes)"
 		}
 		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), where)
 		answer, readErr := readLine(ctx, o.In)
@@ -207,6 +219,9 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return errors.New("not applied")
 		}
+	}
+	if slices.ContainsFunc(fx.Operations, func(op fix.Operation) bool { return op.IsAKS() }) {
+		fmt.Fprintf(o.ErrOut, "Updating the managed cluster through Azure Resource Manager and waiting for it (minutes; at most %s, Ctrl-C stops the wait, not the update)...\n", access.AKSWait)
 	}
 	ap, err := app.ApplyFix(ctx, fx, func(op fix.Operation) {
 		fmt.Fprintf(o.ErrOut, "applied: %s %s\n", op.Action, safe.Terminal(op.Target.String()))

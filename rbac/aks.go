@@ -88,6 +88,19 @@ func (ix *Index) doors() []door {
 				as:   &DoorIdentity{User: UserClusterUser, Groups: []string{GroupAuthenticated}}})
 		}
 	}
+	// AKS Arc: the certificate-based admin kubeconfig (az aksarc
+	// get-credentials --admin; learn.microsoft.com/azure/aks/hybrid/
+	// retrieve-admin-kubeconfig), granted at the provisioned cluster
+	// instance. Its certificate's user is not documented: it is the
+	// cluster administrator's, taken as group system:masters. The
+	// connected cluster's listClusterUserCredential (az connectedk8s
+	// proxy) is no door: cluster connect signs in as the caller's own
+	// Entra identity, or with a service account token the caller brings.
+	if mc.Arc() && mc.ProvisionedCluster {
+		out = append(out, door{kind: DoorCredential, action: azurerbac.ActionArcAdminKubeconfig, scope: mc.ProvisionedInstance(),
+			what: "fetches the certificate-based admin kubeconfig (az aksarc get-credentials --admin): a client certificate of the cluster administrator, which no Entra sign-in governs",
+			as:   &DoorIdentity{Groups: []string{GroupMasters, GroupAuthenticated}}})
+	}
 	// Command invoke runs kubectl in a pod AKS creates (namespace
 	// aks-command). On a cluster with AKS-managed Entra the Azure CLI
 	// passes the caller's own token ("so the command execution also

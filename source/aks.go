@@ -21,6 +21,9 @@ var ParseManagedCluster = azurerbac.ParseManagedCluster
 const (
 	managedClusterType   = "microsoft.containerservice/managedclusters"
 	connectedClusterType = "microsoft.kubernetes/connectedclusters"
+	// provisionedInstanceType is AKS Arc's (az aksarc show), below its
+	// connected cluster.
+	provisionedInstanceType = "microsoft.hybridcontainerservice/provisionedclusterinstances"
 )
 
 // managedClusterJSON says whether data is one managed or connected
@@ -39,7 +42,7 @@ func managedClusterJSON(data []byte) bool {
 		return false
 	}
 	typ := strings.ToLower(probe.Type)
-	return typ == managedClusterType || typ == connectedClusterType
+	return typ == managedClusterType || typ == connectedClusterType || typ == provisionedInstanceType
 }
 
 // managedClusterFile reads one file holding a managed cluster.
@@ -49,6 +52,10 @@ func (l *loader) managedClusterFile(name string, data []byte) error {
 		return fmt.Errorf("%s: not a managed cluster as az aks show or ARM give it: %v", name, err)
 	}
 	d := l.azure()
+	if d.Cluster != nil && strings.EqualFold(d.Cluster.ID, m.ID) {
+		// A connected cluster and its provisioned cluster instance.
+		m.ProvisionedCluster = m.ProvisionedCluster || d.Cluster.ProvisionedCluster
+	}
 	if d.Cluster != nil && !strings.EqualFold(d.Cluster.ID, m.ID) {
 		return fmt.Errorf("%s: a second managed cluster (%s, after %s): give one cluster's files at a time", name, m.ID, d.Cluster.ID)
 	}
@@ -60,6 +67,7 @@ func (l *loader) managedClusterFile(name string, data []byte) error {
 
 // finishCluster ties the managed cluster to the role assignments' cluster.
 func (l *loader) finishCluster() {
+	defer l.finishSecrets()
 	d := l.snap.Azure
 	if d == nil || d.Cluster == nil {
 		return

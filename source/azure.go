@@ -58,6 +58,11 @@ type armItem struct {
 	// A user-assigned managed identity's (az identity list) and a
 	// federated identity credential's (az identity federated-credential
 	// list) fields.
+	// A password credential's (az ad app credential list): its id,
+	// name and end (startDateTime and endDateTime above), never its value.
+	KeyID       string `json:"keyId"`
+	DisplayName string `json:"displayName"`
+
 	ClientID  string   `json:"clientId"`
 	TenantID  string   `json:"tenantId"`
 	Issuer    string   `json:"issuer"`
@@ -124,6 +129,15 @@ func (l *loader) azureFile(name string, data []byte) error {
 		at := fmt.Sprintf("%s: item %d", name, i)
 		typ := strings.ToLower(it.Type)
 		switch {
+		case typ == "" && it.KeyID != "" && it.PrincipalID == "":
+			// az ad app credential list --id APPID: which app's is not
+			// said; the cluster's service principal's, when it has one.
+			x, err := appSecret(it.KeyID, it.DisplayName, it.EndDateTime)
+			if err != nil {
+				return fmt.Errorf("%s: %v", at, err)
+			}
+			l.addSecrets("", name, x)
+			continue
 		case azurerbac.IdentityTypeOf(typ) || typ == "" && it.ClientID != "" && it.PrincipalID != "" && it.RoleDefinitionID == "":
 			if it.ID == "" || it.ClientID == "" || it.PrincipalID == "" {
 				return fmt.Errorf("%s: a managed identity needs id, clientId and principalId", at)

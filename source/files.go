@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -59,6 +60,10 @@ type loader struct {
 	azureFiles int // files of Azure RBAC JSON
 	// clusterFiles are files of a managed cluster (az aks show).
 	clusterFiles int
+	// secrets are the app registrations' password credentials read
+	// (az ad app show, az ad app credential list: AppID "", the file's
+	// app not said).
+	secrets []azurerbac.AppSecrets
 	// identityFiles are files of managed identities and federated
 	// credentials only.
 	identityFiles int
@@ -84,6 +89,9 @@ func (l *loader) file(name string, data []byte) error {
 	}
 	if managedClusterJSON(data) {
 		return l.managedClusterFile(name, data)
+	}
+	if appJSON(data) {
+		return l.appFile(name, data)
 	}
 	if jsonStream(data) {
 		return l.jsonStream(name, data)

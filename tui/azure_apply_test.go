@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +28,11 @@ type azureTestARM struct {
 	data    *azurerbac.Data
 	deleted []string
 	loads   int
+	// cluster is the managed cluster as ARM's GET gives it (nil: not
+	// served), etag its ETag, puts the bodies written.
+	cluster map[string]any
+	etag    int
+	puts    []map[string]any
 }
 
 var _ access.AzureARM = (*azureTestARM)(nil)
@@ -75,6 +82,37 @@ func (z *azureTestARM) DeleteAssignment(_ context.Context, id string) error {
 
 func (z *azureTestARM) CreateAssignment(context.Context, string, string, string, string, string) error {
 	return errors.New("not expected in this test")
+}
+
+func (z *azureTestARM) ManagedClusterResource(context.Context, string) (map[string]any, string, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.cluster == nil {
+		return nil, "", errors.New("not expected in this test")
+	}
+	return z.cluster, fmt.Sprint(z.etag), nil
+}
+
+// PutManagedCluster takes the body when etag is the current one; the
+// next load reads the cluster's settings from it.
+func (z *azureTestARM) PutManagedCluster(_ context.Context, _ string, body map[string]any, etag string) error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.cluster == nil || etag != fmt.Sprint(z.etag) {
+		return errors.New("not expected in this test")
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	mc, err := azurerbac.ParseManagedCluster(b)
+	if err != nil {
+		return err
+	}
+	z.puts = append(z.puts, body)
+	z.cluster, z.data.Cluster = body, mc
+	z.etag++
+	return nil
 }
 
 // Identities reads none: this ARM holds no managed identity.
@@ -138,5 +176,68 @@ func TestApplyAzureFlow(t *testing.T) {
 	}
 	if !strings.Contains(plain(screen), "applied the fix for "+applied.id) {
 		t.Errorf("no word of the apply on screen:\n%s", plain(screen))
+	}
+}
+
+// TestApplyAKSFlow: the explorer's a on the local accounts finding reads
+// the managed cluster through ARM as its dry run (one field changes),
+// writes it back on Y with the ETag it read, and the reload drops the
+// finding.
+func TestApplyAKSFlow(t *testing.T) {
+	res, err := source.Read(t.Context(), []string{"../testdata/aks/rbac.yaml", "../testdata/aks/cluster.json", "../testdata/aks/assignments.json"}, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// az aks show's JSON, as ARM's GET shapes it (settings under properties).
+	raw, err := os.ReadFile("../testdata/aks/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat map[string]any
+	if err := json.Unmarshal(raw, &flat); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"properties": map[string]any{}}
+	for k, v := range flat {
+		switch k {
+		case "id", "name", "type", "location", "identity":
+			body[k] = v
+		default:
+			body["properties"].(map[string]any)[k] = v
+		}
+	}
+	arm := &azureTestARM{data: res.Snapshot.Azure, cluster: body, etag: 1}
+	rbacOnly := *res.Snapshot
+	rbacOnly.Azure = nil
+	c := &testCluster{snap: &rbacOnly}
+	a := offlineApp(t)
+	a.Files, a.Cluster, a.Origin = nil, c, access.Origin{Context: "aks-prod", Server: "https://aks-prod.hcp.example"}
+	a.Azure = &access.AzureSource{ARM: arm}
+	f := start(t, a, 120, 40, Options{})
+	f.keys("3", "/")
+	f.typeText("local accounts are on")
+	f.keys("<enter>", "a")
+	f.wait(planMsg{})
+	dry := f.wait(dryRunMsg{}).(dryRunMsg)
+	if dry.err != nil || len(dry.diffs) != 1 || !strings.Contains(dry.diffs[0].Diff, "+   disableLocalAccounts: true") {
+		t.Fatalf("the dry run: %+v, want the managed cluster read with the one field changed", dry)
+	}
+	if len(arm.puts) != 0 {
+		t.Fatalf("written before the confirmation: %v", arm.puts)
+	}
+	f.keys("Y")
+	applied := f.wait(appliedMsg{}).(appliedMsg)
+	f.loaded()
+	m, _ := f.finish()
+	if applied.err != nil || len(arm.puts) != 1 || arm.puts[0]["properties"].(map[string]any)["disableLocalAccounts"] != true {
+		t.Fatalf("applied: %v, %d PUTs", applied.err, len(arm.puts))
+	}
+	if c.applied != 0 {
+		t.Errorf("%d operations applied to the cluster: an aks fix changes ARM only", c.applied)
+	}
+	for _, fi := range m.pages[2].(*findingsPage).report.Findings {
+		if fi.ID == applied.id {
+			t.Errorf("finding %s is still listed after the apply and reload", fi.ID)
+		}
 	}
 }

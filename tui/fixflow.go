@@ -99,7 +99,7 @@ func (f *fixFlow) busy() string {
 		return "building and checking the fix"
 	case fixDryRun:
 		if f.azure() {
-			return "reading the role assignments (ARM has no dry run)"
+			return "reading what it changes in Azure (ARM has no dry run)"
 		}
 		return "server-side dry run"
 	case fixApplying:
@@ -308,7 +308,7 @@ func (f *fixFlow) dialog(width int) string {
 }
 
 // azure says whether the fix being applied changes Azure role
-// assignments (through ARM, which has no dry run).
+// assignments or the managed cluster (through ARM, which has no dry run).
 func (f *fixFlow) azure() bool {
 	pm := f.plans[f.id]
 	return pm.plan != nil && pm.plan.Azure()
@@ -316,7 +316,7 @@ func (f *fixFlow) azure() bool {
 
 func (f *fixFlow) dryRunHead() string {
 	if f.azure() {
-		return "Azure Resource Manager has no dry run: each role assignment was read and is as the audit saw it (the Kubernetes changes, if any, passed a server-side dry run):"
+		return "Azure Resource Manager has no dry run: each role assignment or managed cluster it changes was read and is as the audit saw it (the Kubernetes changes, if any, passed a server-side dry run):"
 	}
 	return "Server-side dry run accepted every change:"
 }

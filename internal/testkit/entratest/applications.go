@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Application is an app registration Graph serves by its appId
@@ -12,6 +13,16 @@ import (
 type Application struct {
 	ID, AppID, DisplayName, ServicePrincipalID string
 	FederatedCredentials                       []FederatedCredential
+	// Passwords are its password credentials (passwordCredentials, with
+	// Graph's hint of each; secretText is null, as Graph reads it).
+	Passwords []Password
+}
+
+// Password is one password credential of an application; a zero End is
+// none.
+type Password struct {
+	KeyID, DisplayName, Hint string
+	End                      time.Time
 }
 
 // FederatedCredential is a federated identity credential of an
@@ -42,7 +53,20 @@ func (is *Issuer) byAppID(path string, q url.Values, parts []string) (answer, bo
 	case kind == "servicePrincipals" && len(parts) == 1:
 		return answer{status: http.StatusOK, body: map[string]any{"id": app.ServicePrincipalID, "appId": app.AppID}}, true
 	case kind == "applications" && len(parts) == 1:
-		return answer{status: http.StatusOK, body: map[string]any{"id": app.ID, "appId": app.AppID, "displayName": app.DisplayName}}, true
+		body := map[string]any{"id": app.ID, "appId": app.AppID, "displayName": app.DisplayName}
+		if strings.Contains(q.Get("$select"), "passwordCredentials") {
+			creds := []map[string]any{}
+			for _, p := range app.Passwords {
+				c := map[string]any{"keyId": p.KeyID, "displayName": p.DisplayName, "hint": p.Hint, "secretText": nil, "customKeyIdentifier": nil,
+					"startDateTime": "2025-01-01T00:00:00Z", "endDateTime": nil}
+				if !p.End.IsZero() {
+					c["endDateTime"] = p.End.UTC().Format(time.RFC3339)
+				}
+				creds = append(creds, c)
+			}
+			body["passwordCredentials"] = creds
+		}
+		return answer{status: http.StatusOK, body: body}, true
 	case kind == "applications" && len(parts) == 2 && parts[1] == "federatedIdentityCredentials":
 		var vals []map[string]any
 		for _, c := range app.FederatedCredentials {
