@@ -36,7 +36,7 @@ func ManagedClusterResource(ctx context.Context, id string, o Options) (map[stri
 	if err != nil {
 		return nil, "", err
 	}
-	req, err := runtime.NewRequest(ctx, http.MethodGet, r.url(id, managedClustersAPI))
+	req, err := runtime.NewRequest(ctx, http.MethodGet, r.url(id, managedClustersWriteAPI))
 	if err != nil {
 		return nil, "", err
 	}
@@ -87,7 +87,7 @@ func PutManagedCluster(ctx context.Context, id string, body map[string]any, etag
 	if err != nil {
 		return err
 	}
-	req, err := runtime.NewRequest(ctx, http.MethodPut, r.url(id, managedClustersAPI))
+	req, err := runtime.NewRequest(ctx, http.MethodPut, r.url(id, managedClustersWriteAPI))
 	if err != nil {
 		return err
 	}

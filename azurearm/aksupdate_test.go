@@ -79,8 +79,8 @@ func (w *aksWrites) serve(rw http.ResponseWriter, r *http.Request, p string) boo
 	if !ok {
 		return false
 	}
-	if r.URL.Query().Get("api-version") != managedClustersAPI {
-		writeARMError(rw, http.StatusBadRequest, "InvalidApiVersionParameter", "the test server serves "+managedClustersAPI)
+	if r.URL.Query().Get("api-version") != managedClustersWriteAPI {
+		writeARMError(rw, http.StatusBadRequest, "InvalidApiVersionParameter", "the test server writes at "+managedClustersWriteAPI)
 		return true
 	}
 	switch r.Method {
@@ -112,7 +112,7 @@ func (w *aksWrites) serve(rw http.ResponseWriter, r *http.Request, p string) boo
 		if w.foreign {
 			base = "https://elsewhere.example"
 		}
-		rw.Header().Set("Azure-AsyncOperation", base+opPath+"?api-version="+managedClustersAPI)
+		rw.Header().Set("Azure-AsyncOperation", base+opPath+"?api-version="+managedClustersWriteAPI)
 		write(next)
 	default:
 		rw.WriteHeader(http.StatusMethodNotAllowed)

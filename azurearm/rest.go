@@ -15,6 +15,14 @@ import (
 const (
 	subscriptionsAPI   = "2022-12-01"
 	managedClustersAPI = "2024-05-01"
+	// managedClustersWriteAPI reads a managed cluster to write it back and
+	// writes it: the first stable version whose resource carries its eTag
+	// is 2024-09-01 (armcontainerservice/v6 v6.3.0 adds ManagedCluster.ETag;
+	// 2024-05-01, which the reads use, has none, so a write guarded by it
+	// could never be made). This is armcontainerservice/v6 v6.6.0's. The
+	// GET and the PUT use the same version, so the PUT sends back every
+	// field the GET gave.
+	managedClustersWriteAPI = "2025-02-01"
 )
 
 // moduleVersion is what the pipeline's telemetry (the User-Agent) names.

@@ -58,17 +58,24 @@ func (k *fxAKS) serve(w http.ResponseWriter, r *http.Request, write func(any)) b
 	case !strings.EqualFold(r.URL.Path, k.id):
 		return false
 	}
-	if r.URL.Query().Get("api-version") != "2024-05-01" {
+	// As ARM: the reads' version (2024-05-01) has no eTag; the write's
+	// (2025-02-01, from 2024-09-01 on) has, and only it is written with.
+	version := r.URL.Query().Get("api-version")
+	if version != "2024-05-01" && version != "2025-02-01" || r.Method == http.MethodPut && version != "2025-02-01" {
 		w.WriteHeader(http.StatusBadRequest)
 		return true
 	}
 	switch r.Method {
 	case http.MethodGet:
+		if version == "2024-05-01" {
+			delete(k.resource, "eTag")
+			write(k.resource)
+			return true
+		}
 		k.resource["eTag"] = k.tag()
 		b, _ := json.Marshal(k.resource)
 		k.lastGet = nil
 		_ = json.Unmarshal(b, &k.lastGet)
-		w.Header().Set("ETag", k.tag())
 		write(k.resource)
 	case http.MethodPut:
 		if k.concurrent {
@@ -95,7 +102,7 @@ func (k *fxAKS) serve(w http.ResponseWriter, r *http.Request, write func(any)) b
 		k.etag++
 		k.resource["properties"].(map[string]any)["provisioningState"] = "Updating"
 		k.left = k.polls
-		w.Header().Set("Azure-AsyncOperation", "https://"+r.Host+fxAKSOperation+"?api-version=2024-05-01")
+		w.Header().Set("Azure-AsyncOperation", "https://"+r.Host+fxAKSOperation+"?api-version=2025-02-01")
 		write(k.resource)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
