@@ -95,6 +95,9 @@ DEMO_AZURE_FILES := testdata/demo/azure/assignments.json,testdata/demo/azure/rol
 # The managed cluster's settings (az aks show), read by the tool beside the
 # role assignments: its ways in through Azure's control plane.
 DEMO_AZURE_SETTINGS := testdata/demo/azure/cluster.json
+# The Azure identities the demo's workloads act as (workload identity:
+# payments/api's pods act as id-payments-api), read by the tool alone.
+DEMO_AZURE_IDENTITIES := testdata/demo/azure/identities.json,testdata/demo/azure/federated-credentials.json
 
 .PHONY: demo-azure demo-azure-run demo-azure-down
 demo-azure: controlplane build ## The demo with Azure RBAC in the chain (a guard-like webhook and Azure role assignments, testdata/demo/azure)
@@ -103,7 +106,7 @@ demo-azure: controlplane build ## The demo with Azure RBAC in the chain (a guard
 demo-azure-run:
 	@go run ./hack/localcluster up -dir $(DEMO_AZURE_DIR) -azure-cluster-id $(DEMO_AZURE_CLUSTER) -azure-files $(DEMO_AZURE_FILES)
 	@go run ./hack/demo -dir $(DEMO_AZURE_DIR)
-	bin/kubectl-access --kubeconfig $(DEMO_AZURE_DIR)/kubeconfig --group-names testdata/demo/group-names.json --azure-rbac-from $(DEMO_AZURE_FILES),$(DEMO_AZURE_SETTINGS) --azure-cluster-id $(DEMO_AZURE_CLUSTER)
+	bin/kubectl-access --kubeconfig $(DEMO_AZURE_DIR)/kubeconfig --group-names testdata/demo/group-names.json --azure-rbac-from $(DEMO_AZURE_FILES),$(DEMO_AZURE_SETTINGS),$(DEMO_AZURE_IDENTITIES) --azure-cluster-id $(DEMO_AZURE_CLUSTER)
 
 demo-azure-down: ## Stop make demo-azure's cluster and its webhook
 	@go run ./hack/localcluster down -dir $(DEMO_AZURE_DIR)

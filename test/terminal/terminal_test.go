@@ -317,7 +317,8 @@ func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
 		clusterID = "/subscriptions/8c1d5f2a-3b4e-4f6a-9d7c-2e5b8a1f0c3d/resourceGroups/rg-contoso-aks/providers/Microsoft.ContainerService/managedClusters/aks-contoso"
 		frank     = "3d9e7f21-5a6b-4c8d-9e0f-1a2b3c4d5e63" // Azure RBAC Writer in namespace ci, no RBAC
 	)
-	files := strings.Join([]string{"testdata/demo/azure/assignments.json", "testdata/demo/azure/roles.json", "testdata/demo/azure/denies.json", "testdata/demo/azure/cluster.json"}, ",")
+	files := strings.Join([]string{"testdata/demo/azure/assignments.json", "testdata/demo/azure/roles.json", "testdata/demo/azure/denies.json", "testdata/demo/azure/cluster.json",
+		"testdata/demo/azure/identities.json", "testdata/demo/azure/federated-credentials.json"}, ",")
 	kubectlAccess := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, append([]string{"--kubeconfig", filepath.Join(dir, "kubeconfig")}, args...)...)
 		cmd.Dir = root
@@ -367,7 +368,17 @@ func TestMakeDemoAzureReachesTheExplorer(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 0 {
 		t.Fatalf("audit with the Azure data: exit %d %v\n%s", code, err, errOut)
 	}
-	for _, rule := range []string{"azure-cluster-admin", "azure-inherited-assignment", "azure-secrets-read", "azure-wildcard-role", "azure-conditional-assignment", "azure-escalation-path"} {
+	// The way out: payments/api's pods act as id-payments-api (Contributor
+	// on rg-payments-data), so whoever runs a pod as it in payments does.
+	js, errOut, code = kubectlAccess(append([]string{"what-can", "sa:payments:api", "-o", "json"}, withAzure...)...)
+	if code != 0 || !strings.Contains(js, `"status": "matched"`) || !strings.Contains(js, "id-payments-api") || !strings.Contains(js, "rg-payments-data") {
+		t.Errorf("what-can sa:payments:api on the Azure demo: exit %d\n%s\n%s", code, js, errOut)
+	}
+	out, errOut, code = kubectlAccess(append([]string{"who-can", "act-as", "id-payments-api", "--group-names", "testdata/demo/group-names.json"}, withAzure...)...)
+	if code != 0 || !strings.Contains(out, "Payments Developers") || !strings.Contains(out, "create pods in namespace payments") {
+		t.Errorf("who-can act-as id-payments-api on the Azure demo: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, rule := range []string{"azure-cluster-admin", "azure-inherited-assignment", "azure-secrets-read", "azure-wildcard-role", "azure-conditional-assignment", "azure-escalation-path", "workload-identity-reach"} {
 		if !slices.ContainsFunc(rep.Findings, func(f audit.Finding) bool { return f.Rule == rule }) {
 			t.Errorf("the Azure demo plants no %s finding", rule)
 		}
