@@ -105,6 +105,9 @@ func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, af
 	if op.IsAKS() {
 		return nil, nil, errors.New("a managed cluster's settings are not written by this tool (ARM updates a managed cluster with a PUT of the whole resource): run the az aks update command the fix prints (fix ID -o kubectl)")
 	}
+	if op.IsCredential() {
+		return nil, nil, errors.New("a federated identity credential is not written by this tool (it writes only role assignments): run the az command the fix prints (fix ID -o kubectl)")
+	}
 	return a.Cluster.Do(ctx, op, dryRun)
 }
 
