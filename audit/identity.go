@@ -123,8 +123,9 @@ type IdentityReach struct {
 	// Namespace is where the step is allowed ("" cluster-wide).
 	Namespace string      `json:"namespace,omitempty"`
 	Evidence  []rbac.Path `json:"via"`
-	// Workload is the account -> federated credential -> identity chain.
-	Workload rbac.WorkloadIdentity `json:"workloadIdentity"`
+	// Workload is the account -> federated credential -> identity chain
+	// (none for an add-on identity's step, secretproviderclass-create).
+	Workload rbac.WorkloadIdentity `json:"workloadIdentity,omitzero"`
 }
 
 // IdentityReaches are every way a subject of the view acts as a managed
