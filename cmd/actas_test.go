@@ -2,9 +2,9 @@ package cmd
 
 import (
 	"encoding/json"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
