@@ -47,6 +47,9 @@ type Snapshot struct {
 	MutatingWebhooks    []admissionregistrationv1.MutatingWebhookConfiguration   `json:"mutatingWebhookConfigurations,omitempty"`
 	ValidatingWebhooks  []admissionregistrationv1.ValidatingWebhookConfiguration `json:"validatingWebhookConfigurations,omitempty"`
 	Services            []corev1.Service                                         `json:"services,omitempty"`
+	// PodIdentityExceptions are AAD pod identity's
+	// AzurePodIdentityException resources, when the input holds them.
+	PodIdentityExceptions []AzurePodIdentityException `json:"azurePodIdentityExceptions,omitempty"`
 
 	// ADAuth is AKS hybrid's AD authentication webhook, when the live load
 	// found its pods (nil otherwise, and for files: the audit then reads
@@ -97,6 +100,20 @@ type GMSACredentialSpec struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Credspec          json.RawMessage `json:"credspec,omitempty"`
+}
+
+// PodIdentityGroup is AAD pod identity's API group.
+const PodIdentityGroup = "aadpodidentity.k8s.io"
+
+// AzurePodIdentityException is AAD pod identity's exception resource: the
+// pods of its namespace whose labels hold all of spec.podLabels bypass
+// NMI and reach the instance metadata service directly.
+type AzurePodIdentityException struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		PodLabels map[string]string `json:"podLabels"`
+	} `json:"spec"`
 }
 
 // TemplateAnnotation marks a pod made offline from a workload's pod

@@ -457,6 +457,9 @@ var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, a
 			return &o.ObjectMeta
 		}, "ValidatingWebhookConfiguration", false)
 	},
+	{rbac.PodIdentityGroup, "AzurePodIdentityException"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.PodIdentityExceptions, func(o *rbac.AzurePodIdentityException) *metav1.ObjectMeta { return &o.ObjectMeta }, "AzurePodIdentityException", true)
+	},
 	{rbac.GMSAGroup, "GMSACredentialSpec"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		l.snap.GMSAInstalled = true
 		return read(l, decode, at, &l.snap.GMSACredentialSpecs, func(o *rbac.GMSACredentialSpec) *metav1.ObjectMeta { return &o.ObjectMeta }, "GMSACredentialSpec", false)
@@ -596,6 +599,9 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	for _, o := range s.GMSACredentialSpecs {
 		put(l, &l.snap.GMSACredentialSpecs, rbac.ObjectRef{Kind: "GMSACredentialSpec", Name: o.Name}, o, at)
+	}
+	for _, o := range s.PodIdentityExceptions {
+		put(l, &l.snap.PodIdentityExceptions, rbac.ObjectRef{Kind: "AzurePodIdentityException", Name: o.Name, Namespace: o.Namespace}, o, at)
 	}
 	for _, o := range s.MutatingWebhooks {
 		put(l, &l.snap.MutatingWebhooks, rbac.ObjectRef{Kind: "MutatingWebhookConfiguration", Name: o.Name}, o, at)
