@@ -43,7 +43,8 @@ func init() {
 			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",
 			Why: "The kubelet identity (identityProfile.kubeletidentity) is the nodes' VMs' identity: a pod gets its tokens from the instance metadata service (169.254.169.254) " +
 				"unless a NetworkPolicy or AKS's IMDS restriction blocks it. AKS needs it to pull images (AcrPull); whatever else it holds, such pods hold. " +
-				"Not checked: NetworkPolicies and the IMDS restriction are not read, so the finding says the reach is possible, not that it is open. Severity as workload-identity-reach's, high at least.",
+				"Checked: the NetworkPolicies the input holds, namespace by namespace, as they apply to a new pod whose maker chooses its labels (rbac.IMDSEgressOf), when networkProfile.networkPolicy says they are enforced, and the IMDS restriction (networkProfile.podLinkLocalAccess None); the finding names the namespaces still reaching it. " +
+				"Not checked: pods on the host's network, rules on the nodes, a CNI's own policy kinds; a live view does not read NetworkPolicies yet. Severity as workload-identity-reach's, high at least; medium when only pods on the host's network reach it.",
 			Fix: "Deletes the kubelet identity's role assignments other than AcrPull (az role assignment delete --ids ID), applied by fix --apply through ARM: AKS gives it AcrPull only. " +
 				"Blocking pods' egress to 169.254.169.254 is the other way, not offered as a fix.",
 			check: checkKubeletIdentity})
@@ -65,11 +66,15 @@ func checkKubeletIdentity(c *checker) {
 	}
 	sev, roles := identitySeverity(d, beyond)
 	sev = max(sev, High)
+	reach := IMDSReachOf(c.snap)
+	if reach.HostNetworkOnly() {
+		sev = Medium
+	}
 	c.add(Finding{Severity: sev,
 		Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ContainerService", Kind: "KubeletIdentity", Name: d.Cluster.KubeletIdentity}},
 		identity: d.Cluster.KubeletIdentity,
-		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; "+
-			"whether a NetworkPolicy or the IMDS restriction blocks that was not checked", d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "))})
+		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; %s",
+			d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "), reach)})
 }
 
 // KubeletBeyondAcrPull are the kubelet identity's role assignments, among

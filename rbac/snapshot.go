@@ -5,6 +5,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -50,6 +51,10 @@ type Snapshot struct {
 	// PodIdentityExceptions are AAD pod identity's
 	// AzurePodIdentityException resources, when the input holds them.
 	PodIdentityExceptions []AzurePodIdentityException `json:"azurePodIdentityExceptions,omitempty"`
+	// NetworkPolicies are those the input holds (files; a live load does
+	// not read them yet): whether pods reach the instance metadata
+	// service (IMDSEgressOf).
+	NetworkPolicies []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
 
 	// ADAuth is AKS hybrid's AD authentication webhook, when the live load
 	// found its pods (nil otherwise, and for files: the audit then reads

@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -457,6 +458,9 @@ var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, a
 			return &o.ObjectMeta
 		}, "ValidatingWebhookConfiguration", false)
 	},
+	{"networking.k8s.io", "NetworkPolicy"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.NetworkPolicies, func(o *networkingv1.NetworkPolicy) *metav1.ObjectMeta { return &o.ObjectMeta }, "NetworkPolicy", true)
+	},
 	{rbac.PodIdentityGroup, "AzurePodIdentityException"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		return read(l, decode, at, &l.snap.PodIdentityExceptions, func(o *rbac.AzurePodIdentityException) *metav1.ObjectMeta { return &o.ObjectMeta }, "AzurePodIdentityException", true)
 	},
@@ -599,6 +603,9 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	for _, o := range s.GMSACredentialSpecs {
 		put(l, &l.snap.GMSACredentialSpecs, rbac.ObjectRef{Kind: "GMSACredentialSpec", Name: o.Name}, o, at)
+	}
+	for _, o := range s.NetworkPolicies {
+		put(l, &l.snap.NetworkPolicies, rbac.ObjectRef{Kind: "NetworkPolicy", Name: o.Name, Namespace: o.Namespace}, o, at)
 	}
 	for _, o := range s.PodIdentityExceptions {
 		put(l, &l.snap.PodIdentityExceptions, rbac.ObjectRef{Kind: "AzurePodIdentityException", Name: o.Name, Namespace: o.Namespace}, o, at)
