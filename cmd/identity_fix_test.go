@@ -215,7 +215,8 @@ func TestIdentityFixesLive(t *testing.T) {
 			Audiences: []string{azurerbac.TokenExchangeAudience}}
 	}
 	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, list: []fxMI{{id: idID, name: "id-fix", clientID: clientID, principalID: principal,
-		creds: []azurerbac.FederatedCredential{cred("orders", "system:serviceaccount:"+ns+":orders"), cred("ghost", "system:serviceaccount:"+ns+":ghost")}}}}
+		creds: []azurerbac.FederatedCredential{cred("orders", "system:serviceaccount:"+ns+":orders"), cred("ghost", "system:serviceaccount:"+ns+":ghost")}},
+		{id: nodeRG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-fix-agentpool", name: "aks-fix-agentpool", clientID: "0c0c0012-0000-4000-8000-000000000012", principalID: kubeletPID}}}
 	withARM := func(r *RootOptions) { r.azureOptions = armSrv.options(t) }
 	live := []string{"--kubeconfig=" + c.Kubeconfig, "--azure-rbac", "--azure-cluster-id", fx.Cluster}
 
