@@ -37,7 +37,7 @@ func init() {
 				"with no such service account, is the identity for whoever creates that account and a pod that runs as it (the annotation is not needed). " +
 				"Severity: as workload-identity-reach's, when someone in the view can create both; low when nobody can yet.",
 			Fix: "Deletes the federated credential (az identity federated-credential delete, or az ad app federated-credential delete for an app registration's): no service account uses it, so nothing running loses anything. " +
-				"Printed only: fix --apply writes role assignments, not federated credentials, and refuses it.",
+				"fix --apply deletes a managed identity's through ARM (read, guard checked, a restore script that creates it again); an app registration's lives in Microsoft Graph and is printed only.",
 			check: checkUnclaimedCredentials},
 		Rule{Name: "kubelet-identity-reach", Category: CategoryAzureIdentity, Severity: High,
 			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",

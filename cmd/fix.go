@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,14 +191,18 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		where := safe.Terminal(app.Origin.Server)
 		var azure []string
 		for _, op := range fx.Operations {
-			if op.IsAzure() {
+			if op.IsAzure() || op.IsCredential() {
 				azure = append(azure, safe.Terminal(op.Target.Name))
 			}
 		}
 		if len(azure) > 0 {
 			// ARM's changes reach beyond this cluster when the scope is
 			// above it: name every assignment.
-			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
+			what := "Azure role assignments "
+			if slices.ContainsFunc(fx.Operations, fix.Operation.IsCredential) {
+				what = "Azure role assignments and federated credentials "
+			}
+			where = what + strings.Join(azure, ", ") + " (for cluster " + where + ")"
 		}
 		fmt.Fprintf(o.ErrOut, "Apply %d change(s) to %s? [y/N] ", len(fx.Operations), where)
 		answer, readErr := readLine(ctx, o.In)

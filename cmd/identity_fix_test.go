@@ -111,7 +111,7 @@ func TestIdentityFixesOffline(t *testing.T) {
 	}
 	out, _, _ = run(t, "fix", by["federated-credential-unclaimed"][0].ID, "-f", dir)
 	if !strings.Contains(out, "az identity federated-credential delete --subscription '22222222-2222-4222-8222-222222222222' --resource-group 'rg-shop' --identity-name 'id-batch' --name 'shop-ghost' --yes") ||
-		!strings.Contains(out, "fix --apply refuses") {
+		!strings.Contains(out, "fix --apply deletes it through ARM") {
 		t.Errorf("unclaimed's fix:\n%s", out)
 	}
 
@@ -167,9 +167,8 @@ func lineWith(out, s string) string {
 // Each finding has a fix; fix --apply --yes deletes the kubelet
 // identity's Contributor through ARM (AcrPull kept) and saves a restore
 // script that creates it again; the group's path is fixed the same way,
-// after which the audit no longer reports it; the credential's fix is
-// refused by --apply, which says to run the az command and writes
-// nothing.
+// after which the audit no longer reports it; the credential's fix deletes
+// it through ARM, with a restore script that creates it again as it was.
 func TestIdentityFixesLive(t *testing.T) {
 	c := clustertest.Get(t)
 	cs := kubernetes.NewForConfigOrDie(c.Config)
@@ -261,10 +260,36 @@ func TestIdentityFixesLive(t *testing.T) {
 		t.Errorf("after the fixes: %+v", after)
 	}
 
-	// The credential: printed, never written by --apply.
-	out, errOut, code = runWith(t, withARM, append([]string{"fix", unclaimed.ID, "--apply", "--yes"}, live...)...)
-	if code == ExitOK || armSrv.writes.Load() != 2 || !strings.Contains(errOut, "run the az command the fix prints") ||
+	// The credential: deleted through ARM (read, guard checked), with a
+	// restore script that creates it again as it was.
+	ghost := idID + "/federatedIdentityCredentials/ghost"
+	hasCred := func() bool {
+		fx.RLock()
+		defer fx.RUnlock()
+		return slices.ContainsFunc(armSrv.mi.list[0].creds, func(c azurerbac.FederatedCredential) bool { return c.ID == ghost })
+	}
+	credWrites := func() int {
+		fx.RLock()
+		defer fx.RUnlock()
+		return armSrv.mi.credWrites
+	}
+	out, errOut, code = runWith(t, withARM, append([]string{"fix", unclaimed.ID, "--apply", "--yes", "--restore-dir", restoreDir}, live...)...)
+	if code != ExitOK || armSrv.writes.Load() != 2 || credWrites() != 1 || hasCred() ||
 		!strings.Contains(out, "az identity federated-credential delete --subscription '7c7c7c7c-0000-4000-8000-00000000007c' --resource-group 'rg' --identity-name 'id-fix' --name 'ghost' --yes") {
-		t.Errorf("the credential's fix --apply: code %d, %d writes\n%s\n%s", code, armSrv.writes.Load(), out, errOut)
+		t.Fatalf("the credential's fix --apply: code %d, %d writes, %d credential writes\n%s\n%s", code, armSrv.writes.Load(), credWrites(), out, errOut)
+	}
+	scripts, _ = filepath.Glob(filepath.Join(restoreDir, "restore-"+unclaimed.ID+"-*.sh"))
+	if len(scripts) != 1 {
+		t.Fatalf("restore scripts %v\n%s", scripts, errOut)
+	}
+	if script, _ := os.ReadFile(scripts[0]); !strings.Contains(string(script), "az identity federated-credential create --subscription '7c7c7c7c-0000-4000-8000-00000000007c' --resource-group 'rg' --identity-name 'id-fix' --name 'ghost' --issuer '"+issuer+"' --subject 'system:serviceaccount:wi-fix:ghost' --audiences 'api://AzureADTokenExchange'") {
+		t.Errorf("the credential's restore script:\n%s", script)
+	}
+	if after := identityAudit(t, withARM, live...); len(after["federated-credential-unclaimed"]) != 0 {
+		t.Errorf("after the credential's fix: %+v", after["federated-credential-unclaimed"])
+	}
+	// Applied again: the credential no longer exists, nothing is written.
+	if _, _, code := runWith(t, withARM, append([]string{"fix", unclaimed.ID, "--apply", "--yes"}, live...)...); code == ExitOK || credWrites() != 1 {
+		t.Errorf("a fixed credential applied again: code %d, %d writes", code, credWrites())
 	}
 }

@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -183,10 +184,14 @@ func deleteCredential(c *fixContext) (*Fix, error) {
 	if err != nil {
 		return nil, err
 	}
+	how := "fix --apply deletes it through ARM"
+	if AppCredential(cr.ID) {
+		how = "an app registration's credential lives in Microsoft Graph, which kubectl access does not write: run the az command (fix --apply refuses it)"
+	}
 	return &Fix{
 		Description: fmt.Sprintf("Deletes federated credential %s of %s %s (subject %s): no service account of that name exists, so no running pod uses it; "+
-			"if the account is still to be created, create the credential again with it. kubectl access does not write federated credentials: run the az command (fix --apply refuses)",
-			cr.Name, m.What(), m.Name, cr.Subject),
+			"if the account is still to be created, create the credential again with it; %s",
+			cr.Name, m.What(), m.Name, cr.Subject, how),
 		Operations: []Operation{{Action: Delete, Target: rbac.ObjectRef{APIVersion: CredentialAPIVersion, Kind: CredentialKind, Name: cr.ID},
 			Guard: []PatchOp{
 				{Op: "test", Path: "/properties/issuer", Value: cr.Issuer},
@@ -233,6 +238,32 @@ func credentialObject(s *rbac.Snapshot, id string) map[string]any {
 	return nil
 }
 
+// AppCredential says whether a federated credential id is an app
+// registration's (/applications/OBJECT-ID/federatedIdentityCredentials/ID),
+// which lives in Microsoft Graph rather than ARM.
+func AppCredential(id string) bool {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	return len(parts) == 4 && strings.EqualFold(parts[0], "applications")
+}
+
+// CredentialOf reads a create operation's federated credential (ARM's
+// REST shape).
+func CredentialOf(op Operation) (issuer, subject string, audiences []string, err error) {
+	var body struct {
+		Properties struct {
+			Issuer    string   `json:"issuer"`
+			Subject   string   `json:"subject"`
+			Audiences []string `json:"audiences"`
+		} `json:"properties"`
+	}
+	err = json.Unmarshal(op.Object, &body)
+	p := body.Properties
+	if err == nil && (p.Issuer == "" || p.Subject == "") {
+		err = errors.New("the federated credential to create has no issuer or subject")
+	}
+	return p.Issuer, p.Subject, p.Audiences, err
+}
+
 // credentialCommand is the az command that deletes a federated
 // credential, every word from the data quoted for the shell: az identity
 // federated-credential delete for a managed identity's, az ad app
@@ -244,6 +275,15 @@ func credentialCommand(op Operation) string {
 		return "az ad app federated-credential delete --id " + safe.Shell(parts[1]) + " --federated-credential-id " + safe.Shell(parts[3])
 	}
 	// /subscriptions/S/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID/federatedIdentityCredentials/NAME
+	if len(parts) == 10 && strings.EqualFold(parts[0], "subscriptions") && strings.EqualFold(parts[2], "resourceGroups") && op.Action == Create {
+		issuer, subject, audiences, _ := CredentialOf(op)
+		auds := make([]string, len(audiences))
+		for i, a := range audiences {
+			auds[i] = safe.Shell(a)
+		}
+		return fmt.Sprintf("az identity federated-credential create --subscription %s --resource-group %s --identity-name %s --name %s --issuer %s --subject %s --audiences %s",
+			safe.Shell(parts[1]), safe.Shell(parts[3]), safe.Shell(parts[7]), safe.Shell(parts[9]), safe.Shell(issuer), safe.Shell(subject), strings.Join(auds, " "))
+	}
 	if len(parts) == 10 && strings.EqualFold(parts[0], "subscriptions") && strings.EqualFold(parts[2], "resourceGroups") {
 		return fmt.Sprintf("az identity federated-credential delete --subscription %s --resource-group %s --identity-name %s --name %s --yes",
 			safe.Shell(parts[1]), safe.Shell(parts[3]), safe.Shell(parts[7]), safe.Shell(parts[9]))
