@@ -75,9 +75,9 @@ func TestIdentityFixesOffline(t *testing.T) {
 
 	fixOf := func(id string, loses bool) *fix.Fix {
 		t.Helper()
-		out, errOut, code := run(t, "fix", id, "-f", dir, "-o", "json")
+		js, errOut, code := run(t, "fix", id, "-f", dir, "-o", "json")
 		var fx fix.Fix
-		if err := json.Unmarshal([]byte(out), &fx); err != nil || code != ExitOK {
+		if err := json.Unmarshal([]byte(js), &fx); err != nil || code != ExitOK {
 			t.Fatalf("fix %s: code %d %v\n%s", id, code, err, errOut)
 		}
 		if v := fx.Verification; !v.FindingGone || len(v.Gained) != 0 || (len(v.Lost) > 0) != loses {
