@@ -43,8 +43,8 @@ func init() {
 			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",
 			Why: "The kubelet identity (identityProfile.kubeletidentity) is the nodes' VMs' identity: a pod gets its tokens from the instance metadata service (169.254.169.254) " +
 				"unless a NetworkPolicy or AKS's IMDS restriction blocks it. AKS needs it to pull images (AcrPull); whatever else it holds, such pods hold. " +
-				"Checked: the NetworkPolicies the input holds, namespace by namespace, as they apply to a new pod whose maker chooses its labels (rbac.IMDSEgressOf), when networkProfile.networkPolicy says they are enforced, and the IMDS restriction (networkProfile.podLinkLocalAccess None); the finding names the namespaces still reaching it. " +
-				"Not checked: pods on the host's network, rules on the nodes, a CNI's own policy kinds; a live view does not read NetworkPolicies yet. Severity as workload-identity-reach's, high at least; medium when only pods on the host's network reach it.",
+				"Checked: the NetworkPolicies read (live, or those the files hold), namespace by namespace, as they apply to a new pod whose maker chooses its labels (rbac.IMDSEgressOf), when networkProfile.networkPolicy says they are enforced, and the IMDS restriction (networkProfile.podLinkLocalAccess None); the finding names the namespaces still reaching it. " +
+				"Not checked: pods on the host's network, rules on the nodes, a CNI's own policy kinds. Severity as workload-identity-reach's, high at least; medium when only pods on the host's network reach it.",
 			Fix: "Deletes the kubelet identity's role assignments other than AcrPull (az role assignment delete --ids ID), applied by fix --apply through ARM: AKS gives it AcrPull only. " +
 				"Blocking pods' egress to 169.254.169.254 is the other way, not offered as a fix.",
 			check: checkKubeletIdentity})

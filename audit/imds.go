@@ -21,8 +21,10 @@ type IMDSReach struct {
 	// Policies: the input holds NetworkPolicies, and they are enforced,
 	// so Reaching and Blocked were decided with them (rbac.IMDSEgressOf).
 	Policies bool
-	// Read is how many NetworkPolicies the view holds.
-	Read int
+	// Read is how many NetworkPolicies the view holds; Listed says they
+	// are the cluster's all (a live LIST), so none read means none.
+	Read   int
+	Listed bool
 	// Reaching are the namespaces read whose new pods reach it; Blocked
 	// those whose NetworkPolicies keep new pods from it.
 	Reaching, Blocked []string
@@ -55,7 +57,7 @@ func IMDSReachOf(s *rbac.Snapshot) IMDSReach {
 	}
 	slices.Sort(namespaces)
 	namespaces = slices.Compact(namespaces)
-	r.Read = len(s.NetworkPolicies)
+	r.Read, r.Listed = len(s.NetworkPolicies), s.NetworkPoliciesListed
 	r.Policies = r.Read > 0 && enforced(r.Enforcement)
 	for _, ns := range namespaces {
 		if r.Policies && rbac.IMDSEgressOf(s.NetworkPolicies, ns).Blocked {
@@ -80,8 +82,10 @@ func (r IMDSReach) String() string {
 	switch {
 	case r.Restricted:
 		checked = "AKS's IMDS restriction is on (networkProfile.podLinkLocalAccess None): only pods on the host's network reach it"
+	case r.Read == 0 && r.Listed:
+		checked = "the cluster has no NetworkPolicy: every pod reaches it"
 	case r.Read == 0:
-		checked = "no NetworkPolicy was read (the input holds none; a live view does not read them yet): every pod may reach it"
+		checked = "no NetworkPolicy was read (the input holds none): every pod may reach it"
 	case !r.Policies && r.Enforcement == "":
 		checked = fmt.Sprintf("%d NetworkPolicies were read, but not whether the cluster enforces them (networkProfile.networkPolicy; AKS enforces none without an engine): every pod may reach it", r.Read)
 	case !r.Policies:

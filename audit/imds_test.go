@@ -104,4 +104,15 @@ func TestNetworkPolicyRead(t *testing.T) {
 	if len(fs) != 1 || !strings.Contains(fs[0].Message, "1 NetworkPolicies were read, but not whether the cluster enforces them") {
 		t.Errorf("findings: %+v", fs)
 	}
+	// Listed live and none there: the cluster has none; from files, none
+	// given is not known to be none.
+	none := *res.Snapshot
+	none.NetworkPolicies, none.NetworkPoliciesListed = nil, true
+	if fs := audit.Run(rbac.NewIndex(&none), audit.Options{Only: []string{"kubelet-identity-reach"}}).Findings; len(fs) != 1 || !strings.Contains(fs[0].Message, "the cluster has no NetworkPolicy: every pod reaches it") {
+		t.Errorf("listed, none: %+v", fs)
+	}
+	none.NetworkPoliciesListed = false
+	if fs := audit.Run(rbac.NewIndex(&none), audit.Options{Only: []string{"kubelet-identity-reach"}}).Findings; len(fs) != 1 || !strings.Contains(fs[0].Message, "no NetworkPolicy was read (the input holds none)") {
+		t.Errorf("files, none: %+v", fs)
+	}
 }

@@ -20,6 +20,8 @@ type fxMSI struct {
 	issuer, kubelet string
 	// addons are the enabled add-ons' identities' object ids, by add-on.
 	addons map[string]string
+	// networkPolicy is networkProfile.networkPolicy (the engine).
+	networkPolicy string
 	// forbid answers 403 on the lists whose lower-case path ends so.
 	forbid []string
 	// credWrites counts the federated credentials deleted or created
@@ -152,6 +154,9 @@ func (m *fxMSI) clusterProperties(p map[string]any) map[string]any {
 	}
 	if m.kubelet != "" {
 		p["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"objectId": m.kubelet}}
+	}
+	if m.networkPolicy != "" {
+		p["networkProfile"] = map[string]any{"networkPlugin": "azure", "networkPolicy": m.networkPolicy}
 	}
 	for name, oid := range m.addons {
 		if p["addonProfiles"] == nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -213,7 +214,15 @@ func TestIdentityFixesLive(t *testing.T) {
 		return azurerbac.FederatedCredential{ID: idID + "/federatedIdentityCredentials/" + name, Name: name, Issuer: issuer, Subject: subject,
 			Audiences: []string{azurerbac.TokenExchangeAudience}}
 	}
-	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, list: []fxMI{{id: idID, name: "id-fix", clientID: clientID, principalID: principal,
+	// wi-fix denies its pods every egress but DNS: under cilium, its new
+	// pods do not reach the metadata service; other namespaces' do.
+	udp := corev1.ProtocolUDP
+	if _, err := cs.NetworkingV1().NetworkPolicies(ns).Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny-egress", Namespace: ns},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	armSrv.mi = fxMSI{issuer: issuer, kubelet: kubeletPID, networkPolicy: "cilium", list: []fxMI{{id: idID, name: "id-fix", clientID: clientID, principalID: principal,
 		creds: []azurerbac.FederatedCredential{cred("orders", "system:serviceaccount:"+ns+":orders"), cred("ghost", "system:serviceaccount:"+ns+":ghost")}},
 		{id: nodeRG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-fix-agentpool", name: "aks-fix-agentpool", clientID: "0c0c0012-0000-4000-8000-000000000012", principalID: kubeletPID}}}
 	withARM := func(r *RootOptions) { r.azureOptions = armSrv.options(t) }
@@ -230,6 +239,12 @@ func TestIdentityFixesLive(t *testing.T) {
 	if reach == nil || reach.Severity != audit.Critical || !reach.Fixable || len(by["kubelet-identity-reach"]) != 1 || !by["kubelet-identity-reach"][0].Fixable ||
 		unclaimed == nil || !unclaimed.Fixable {
 		t.Fatalf("live findings: %+v", by)
+	}
+	// The NetworkPolicies listed live decide which namespaces still reach
+	// the metadata service.
+	if m := by["kubelet-identity-reach"][0].Message; !strings.Contains(m, "enforced: networkProfile.networkPolicy cilium), new pods of namespace(s) ") ||
+		!strings.Contains(m, "; those of "+ns+" do not") {
+		t.Errorf("the kubelet identity's reach: %s", m)
 	}
 
 	has := func(id string) bool {

@@ -51,10 +51,12 @@ type Snapshot struct {
 	// PodIdentityExceptions are AAD pod identity's
 	// AzurePodIdentityException resources, when the input holds them.
 	PodIdentityExceptions []AzurePodIdentityException `json:"azurePodIdentityExceptions,omitempty"`
-	// NetworkPolicies are those the input holds (files; a live load does
-	// not read them yet): whether pods reach the instance metadata
-	// service (IMDSEgressOf).
-	NetworkPolicies []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
+	// NetworkPolicies are those the input holds (files, or a live load's
+	// LIST): whether pods reach the instance metadata service
+	// (IMDSEgressOf). NetworkPoliciesListed says the cluster's were
+	// listed whole (live), so none means the cluster has none.
+	NetworkPolicies       []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
+	NetworkPoliciesListed bool                         `json:"networkPoliciesListed,omitempty"`
 
 	// ADAuth is AKS hybrid's AD authentication webhook, when the live load
 	// found its pods (nil otherwise, and for files: the audit then reads

@@ -618,6 +618,7 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	l.snap.Gaps = append(l.snap.Gaps, s.Gaps...)
 	l.snap.GMSAInstalled = l.snap.GMSAInstalled || s.GMSAInstalled
+	l.snap.NetworkPoliciesListed = l.snap.NetworkPoliciesListed || s.NetworkPoliciesListed
 	if p := s.AzureRBAC; p != nil && (l.snap.AzureRBAC == nil || p.State == rbac.ProbeActive) {
 		l.snap.AzureRBAC = p // Azure RBAC found in any snapshot read counts
 	}
