@@ -69,6 +69,18 @@ func IMDSReachOf(s *rbac.Snapshot) IMDSReach {
 	return r
 }
 
+// Blocks says whether, by what was read, new pods of namespace (off the
+// host's network) do not reach the metadata service, and why.
+func (r IMDSReach) Blocks(namespace string) (bool, string) {
+	switch {
+	case r.Restricted:
+		return true, "AKS's IMDS restriction is on (networkProfile.podLinkLocalAccess None)"
+	case r.Policies && slices.Contains(r.Blocked, namespace):
+		return true, "the namespace's NetworkPolicies keep new pods from it (networkProfile.networkPolicy " + r.Enforcement + ")"
+	}
+	return false, ""
+}
+
 // HostNetworkOnly says whether only pods on the host's network (which no
 // NetworkPolicy nor the restriction applies to) reach the metadata
 // service, by what was read.

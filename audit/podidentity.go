@@ -22,7 +22,7 @@ func init() {
 	register(Rule{Name: "pod-identity-exception", Category: CategoryAzureIdentity, Severity: High,
 		Title: "An AAD pod identity exception lets labelled pods reach the nodes' identities",
 		Why: "Pods matching an AAD pod identity exception's labels bypass NMI and reach the instance metadata service (169.254.169.254) directly: whoever can create a pod with those labels in its namespace acts as the kubelet identity and every identity assigned to the nodes. " +
-			"Severity: as kubelet-identity-reach's for what the kubelet identity holds beyond AcrPull, high at least; medium when it holds only AcrPull. The add-on itself is aks-pod-identity's finding.",
+			"Severity: as kubelet-identity-reach's for what the kubelet identity holds beyond AcrPull, high at least; medium when it holds only AcrPull; low when the namespace's NetworkPolicies (enforced) or AKS's IMDS restriction keep its new pods from the metadata service (kubelet-identity-reach's check). The add-on itself is aks-pod-identity's finding.",
 		Fix:   "None as a manifest: move the pods to workload identity and remove the exception (az aks pod-identity exception delete, or delete the AzurePodIdentityException), then disable the add-on (az aks update --disable-pod-identity).",
 		check: checkPodIdentityExceptions})
 }
@@ -55,6 +55,7 @@ func checkPodIdentityExceptions(c *checker) {
 			holds = "the kubelet identity holds " + strings.Join(firstN(roles, 3), ", ") + " beyond AcrPull"
 		}
 	}
+	reach := IMDSReachOf(c.snap)
 	for _, e := range exceptions {
 		var subjects []rbac.Subject
 		var evidence []rbac.Path
@@ -83,10 +84,19 @@ func checkPodIdentityExceptions(c *checker) {
 			}
 			who = strings.Join(firstN(names, maxChains), ", ") + more + " can create such pods"
 		}
-		c.add(Finding{Severity: sev, Subjects: subjects, Evidence: evidence,
+		fsev, imds := sev, "; no enforced NetworkPolicy read keeps them from it (rules on the nodes and a CNI's own policy kinds were not checked)"
+		if reach.Policies {
+			imds = "; the namespace's NetworkPolicies let new pods reach it"
+		}
+		if blocked, why := reach.Blocks(e.Namespace); blocked {
+			// Past NMI, but not to the metadata service: only pods on
+			// the host's network, which NMI does not intercept anyway.
+			fsev, imds = Low, "; but "+why+": only pods on the host's network reach it"
+		}
+		c.add(Finding{Severity: fsev, Subjects: subjects, Evidence: evidence,
 			Objects:  []rbac.ObjectRef{{APIVersion: rbac.PodIdentityGroup + "/v1", Kind: "AzurePodIdentityException", Name: e.Name, Namespace: e.Namespace}},
 			identity: e.Namespace + "\n" + e.Name + "\n" + strings.Join(labels, ","),
-			Message: fmt.Sprintf("AAD pod identity exception %s lets the pods of namespace %s labelled %s past NMI, straight to the instance metadata service and the nodes' identities (%s): %s",
-				e.Name, e.Namespace, strings.Join(labels, ", "), holds, who)})
+			Message: fmt.Sprintf("AAD pod identity exception %s lets the pods of namespace %s labelled %s past NMI, straight to the instance metadata service and the nodes' identities (%s): %s%s",
+				e.Name, e.Namespace, strings.Join(labels, ", "), holds, who, imds)})
 	}
 }

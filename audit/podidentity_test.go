@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -49,6 +52,31 @@ func TestPodIdentityExceptions(t *testing.T) {
 	}
 	if ops.Severity != audit.High || len(ops.Subjects) != 0 || !strings.Contains(ops.Message, "nobody in the view can create pods there yet") {
 		t.Errorf("ops: %+v", ops)
+	}
+	if !strings.Contains(shop.Message, "no enforced NetworkPolicy read keeps them from it") {
+		t.Errorf("shop's IMDS: %s", shop.Message)
+	}
+	// shop's NetworkPolicies, enforced, keep its new pods from the
+	// metadata service: past NMI, but nowhere (low).
+	blocked := s
+	bd := d.Copy()
+	bmc := *bd.Cluster
+	bmc.NetworkPolicy = "azure"
+	bd.Cluster = &bmc
+	blocked.Azure = bd
+	blocked.NetworkPolicies = []networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "shop"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}}
+	for _, f := range audit.Run(rbac.NewIndex(&blocked), audit.Options{Only: []string{"pod-identity-exception"}}).Findings {
+		switch f.Objects[0].Namespace {
+		case "shop":
+			if f.Severity != audit.Low || !strings.Contains(f.Message, "but the namespace's NetworkPolicies keep new pods from it (networkProfile.networkPolicy azure): only pods on the host's network reach it") {
+				t.Errorf("shop blocked: %s %s", f.Severity, f.Message)
+			}
+		case "ops":
+			if f.Severity != audit.High || !strings.Contains(f.Message, "the namespace's NetworkPolicies let new pods reach it") {
+				t.Errorf("ops not blocked: %s %s", f.Severity, f.Message)
+			}
+		}
 	}
 	// The kubelet identity holding AcrPull only: medium.
 	d2 := d.Copy()
