@@ -23,6 +23,11 @@ type ActAsAnswer struct {
 	Kind       string           `json:"kind"`
 	Query      string           `json:"query"`
 	Identity   rbac.IdentityRef `json:"identity"`
+	// Addon names the add-on whose identity it is
+	// (addonProfiles.NAME.identity): assigned to the nodes, it serves a
+	// SecretProviderClass naming it in any namespace, and the subjects are
+	// who can create one and a pod (step secretproviderclass-create).
+	Addon string `json:"addon,omitempty"`
 	// RoleAssignments are the identity's, at every scope read: what
 	// acting as it gets in Azure.
 	RoleAssignments []azurerbac.IdentityAssignment `json:"roleAssignments"`
@@ -49,16 +54,27 @@ var ErrNoIdentities = errors.New("who-can act-as needs the Azure identities: giv
 // must hold the whole cluster (loading.Full).
 func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 	d := s.Index.Snapshot().Azure
-	if d == nil || len(d.Identities) == 0 {
+	if d == nil || len(d.Identities) == 0 && (d.Cluster == nil || len(d.Cluster.AddonIdentities) == 0) {
 		return nil, ErrNoIdentities
 	}
 	m, err := findIdentity(d.Identities, identity)
 	if err != nil {
-		return nil, err
+		if m = addonIdentity(d, identity); m == nil {
+			return nil, err
+		}
 	}
 	ans := &ActAsAnswer{APIVersion: rbac.APIVersion, Kind: KindWhoCanActAs, Query: identity,
 		Identity:        rbac.IdentityRef{ID: m.ID, Name: m.Name, ClientID: m.ClientID, PrincipalID: m.PrincipalID},
 		RoleAssignments: d.AssignmentsOfIdentity(m), Subjects: []audit.IdentityReach{}, ServiceAccounts: []rbac.WorkloadIdentity{}}
+	if ans.Addon = addonOf(d, m.PrincipalID); ans.Addon != "" {
+		// The add-on's identity serves every namespace: who can create a
+		// SecretProviderClass and a pod somewhere acts as it, as the
+		// addon-identity-secrets audit finds them.
+		for _, r := range audit.AddonReaches(s.Index) {
+			ans.Subjects = append(ans.Subjects, audit.IdentityReach{Subject: r.Subject, Step: audit.StepSecretProviderClass,
+				StepText: "create a pod and a SecretProviderClass naming it", Namespace: r.Namespace, Evidence: r.Evidence})
+		}
+	}
 	same := func(w *rbac.WorkloadIdentity) bool {
 		return w.Identity != nil && strings.EqualFold(w.Identity.ID, m.ID) || m.ClientID != "" && strings.EqualFold(w.ClientID, m.ClientID)
 	}
@@ -76,11 +92,14 @@ func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 			ans.Subjects = append(ans.Subjects, r)
 		}
 	}
-	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepAccountCreate: 2}
+	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepAccountCreate: 2, audit.StepSecretProviderClass: 3}
 	slices.SortStableFunc(ans.Subjects, func(a, b audit.IdentityReach) int {
 		return cmp.Or(cmp.Compare(a.Subject.String(), b.Subject.String()), cmp.Compare(a.Workload.ServiceAccount, b.Workload.ServiceAccount), cmp.Compare(rank[a.Step], rank[b.Step]))
 	})
 	ans.Warnings = s.warnings(nil, s.Index.Warnings())
+	if ans.Addon != "" {
+		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "the %s add-on's identity is assigned to the nodes: a pod that reaches the instance metadata service (169.254.169.254) gets its tokens too, whoever created it; the SecretProviderClasses already in the cluster were not read (where one names it, creating a pod is enough)", ans.Addon))
+	}
 	if len(ans.RoleAssignments) == 0 {
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "no role assignment of %s was read: what acting as it gets in Azure is not known (az role assignment list --assignee %s --all)", m.Name, cmp.Or(m.PrincipalID, m.ClientID)))
 	}
@@ -89,6 +108,33 @@ func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 		ans.Incomplete, ans.Gaps = true, gaps
 	}
 	return ans, nil
+}
+
+// addonIdentity is the enabled add-on identity q names (its object id, or
+// the add-on's name), when the identities read do not hold it.
+func addonIdentity(d *azurerbac.Data, q string) *azurerbac.ManagedIdentity {
+	if d.Cluster == nil {
+		return nil
+	}
+	for name, oid := range d.Cluster.AddonIdentities {
+		if strings.EqualFold(oid, q) || strings.EqualFold(name, q) {
+			return &azurerbac.ManagedIdentity{Name: name + " add-on identity", PrincipalID: oid}
+		}
+	}
+	return nil
+}
+
+// addonOf is the add-on whose identity principalID is, or "".
+func addonOf(d *azurerbac.Data, principalID string) string {
+	if d.Cluster == nil || principalID == "" {
+		return ""
+	}
+	for name, oid := range d.Cluster.AddonIdentities {
+		if strings.EqualFold(oid, principalID) {
+			return name
+		}
+	}
+	return ""
 }
 
 // findIdentity is the identity named by a client id, principal id,

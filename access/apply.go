@@ -148,6 +148,18 @@ func Undo(op fix.Operation, before, after map[string]any) (fix.Operation, error)
 		return undoAKS(op, before)
 	case op.IsAzure():
 		return fix.Operation{}, errors.New("an Azure change other than a role assignment's creation or deletion is not undone here")
+	case op.IsCredential() && op.Action == fix.Delete:
+		// The credential as ARM gave it just before: issuer, subject and
+		// audiences are what creating it again needs.
+		b, err := json.Marshal(before)
+		if err != nil || len(before) == 0 {
+			return fix.Operation{}, errors.New("the deleted federated credential was not read before")
+		}
+		return fix.Operation{Action: fix.Create, Target: op.Target, Object: b}, nil
+	case op.IsCredential() && op.Action == fix.Create:
+		return fix.Operation{Action: fix.Delete, Target: op.Target}, nil
+	case op.IsCredential():
+		return fix.Operation{}, errors.New("a federated credential change other than its creation or deletion is not undone here")
 	case op.Action == fix.Create:
 		uid, _, _ := nestedString(after, "metadata", "uid")
 		if uid == "" {

@@ -43,6 +43,15 @@ type AzureARM interface {
 	Directory(ctx context.Context, ids []string) (*azurerbac.Directory, error)
 }
 
+// CredentialWriter is what applies a federated credential's fix through
+// ARM (azurearm.Client has it): read one as ARM writes it (nil when
+// none), delete it, create it again (a restore).
+type CredentialWriter interface {
+	FederatedCredential(ctx context.Context, id string) (map[string]any, error)
+	DeleteFederatedCredential(ctx context.Context, id string) error
+	CreateFederatedCredential(ctx context.Context, id, issuer, subject string, audiences []string) error
+}
+
 // AzureSource says how a live load reads Azure RBAC's data (--azure-rbac):
 // the cluster's resource id (found from the kubeconfig's server when
 // empty) and ARM, signed in.

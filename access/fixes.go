@@ -106,7 +106,66 @@ func (a *App) do(ctx context.Context, op fix.Operation, dryRun bool) (before, af
 	if op.IsAzure() {
 		return a.doAzure(ctx, op, dryRun)
 	}
+	if op.IsCredential() {
+		return a.doCredential(ctx, op, dryRun)
+	}
 	return a.Cluster.Do(ctx, op, dryRun)
+}
+
+// doCredential deletes (or, restoring, creates) a managed identity's
+// federated credential through ARM, as doAzure does a role assignment:
+// the dry run reads it and checks the guard, the real run checks again,
+// then writes. An app registration's lives in Microsoft Graph, which this
+// tool does not write.
+func (a *App) doCredential(ctx context.Context, op fix.Operation, dryRun bool) (before, after map[string]any, err error) {
+	z := a.Azure
+	var cw CredentialWriter
+	ok := false
+	if z != nil && z.ARM != nil {
+		cw, ok = z.ARM.(CredentialWriter)
+	}
+	switch {
+	case fix.AppCredential(op.Target.Name):
+		return nil, nil, errors.New("an app registration's federated credential lives in Microsoft Graph, which this tool does not write: run the az ad app federated-credential command the fix prints (fix ID -o kubectl)")
+	case z == nil || z.SignInErr != nil || !ok:
+		why := "run fix --apply with --azure-rbac, signed in to Azure"
+		if z != nil && z.SignInErr != nil {
+			why = z.SignInErr.Error()
+		}
+		return nil, nil, fmt.Errorf("this change is to a federated identity credential, made through Azure Resource Manager: %s; or run the az command the fix prints", why)
+	}
+	cur, err := cw.FederatedCredential(ctx, op.Target.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch op.Action {
+	case fix.Delete:
+		if cur == nil {
+			return nil, nil, fmt.Errorf("%w: the federated credential no longer exists", fix.ErrChanged)
+		}
+		if err := fix.CheckAssignment(cur, op.Guard); err != nil {
+			return nil, nil, err
+		}
+		if !dryRun {
+			err = cw.DeleteFederatedCredential(ctx, op.Target.Name)
+		}
+		return cur, nil, err
+	case fix.Create:
+		if cur != nil {
+			return nil, nil, fmt.Errorf("%w: the federated credential exists already", fix.ErrChanged)
+		}
+		issuer, subject, audiences, err := fix.CredentialOf(op)
+		if err != nil {
+			return nil, nil, err
+		}
+		var obj map[string]any
+		_ = json.Unmarshal(op.Object, &obj)
+		if !dryRun {
+			err = cw.CreateFederatedCredential(ctx, op.Target.Name, issuer, subject, audiences)
+		}
+		return nil, obj, err
+	}
+	return nil, nil, fmt.Errorf("a federated credential is created or deleted, not %s", op.Action)
 }
 
 // doAzure creates or deletes a role assignment through ARM. ARM has no dry

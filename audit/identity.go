@@ -27,21 +27,26 @@ func init() {
 		Why: "A service account annotated azure.workload.identity/client-id, whose managed identity has a federated credential for it on the cluster's OIDC issuer, " +
 			"gets the identity's Azure tokens in its pods: whoever can create pods in its namespace (or a workload whose controller creates them), or mint its tokens, " +
 			"acts in Azure with the identity's role assignments. Severity: a role that writes (Owner, Contributor, any */write) at a subscription, management group or the root is critical, at a resource group high; anything else medium.",
-		Fix:   "None as a manifest yet: narrow who can create pods or mint tokens in the namespace, move the identity's role assignment to the resource that needs it (az role assignment create/delete), or narrow or delete the federated credential (az identity federated-credential delete).",
+		Fix: "Deletes the reached identities' role assignments that write at a resource group or wider (every one, for a medium finding): az role assignment delete --ids ID, applied by fix --apply through ARM. " +
+			"One change in Azure ends every path to them and takes no Kubernetes right from the namespace's people; what the identity keeps (a data role on one resource) is said, and reached by design. " +
+			"Assign the application what it needs at the resource that needs it. When the assignments cannot be deleted, the subject is taken out of the bindings that let it run a pod as the account or mint its tokens.",
 		check: checkWorkloadIdentityReach},
 		Rule{Name: "federated-credential-unclaimed", Category: CategoryAzureIdentity, Severity: High,
 			Title: "A federated credential names a service account that does not exist",
 			Why: "Entra exchanges any token whose issuer and subject a federated credential names: a credential for system:serviceaccount:NS:NAME on the cluster's issuer, " +
 				"with no such service account, is the identity for whoever creates that account and a pod that runs as it (the annotation is not needed). " +
 				"Severity: as workload-identity-reach's, when someone in the view can create both; low when nobody can yet.",
-			Fix:   "None as a manifest yet: delete the federated credential (az identity federated-credential delete --identity-name ID -g RG -n NAME), or create the service account where only its owners can use it.",
+			Fix: "Deletes the federated credential (az identity federated-credential delete, or az ad app federated-credential delete for an app registration's): no service account uses it, so nothing running loses anything. " +
+				"fix --apply deletes a managed identity's through ARM (read, guard checked, a restore script that creates it again); an app registration's lives in Microsoft Graph and is printed only.",
 			check: checkUnclaimedCredentials},
 		Rule{Name: "kubelet-identity-reach", Category: CategoryAzureIdentity, Severity: High,
 			Title: "The kubelet identity holds more than AcrPull, and pods may reach it",
 			Why: "The kubelet identity (identityProfile.kubeletidentity) is the nodes' VMs' identity: a pod gets its tokens from the instance metadata service (169.254.169.254) " +
 				"unless a NetworkPolicy or AKS's IMDS restriction blocks it. AKS needs it to pull images (AcrPull); whatever else it holds, such pods hold. " +
-				"Not checked: NetworkPolicies and the IMDS restriction are not read, so the finding says the reach is possible, not that it is open. Severity as workload-identity-reach's, high at least.",
-			Fix:   "None as a manifest yet: remove the kubelet identity's other role assignments (az role assignment delete --ids ID), or block pods' egress to 169.254.169.254.",
+				"Checked: the NetworkPolicies read (live, or those the files hold), namespace by namespace, as they apply to a new pod whose maker chooses its labels (rbac.IMDSEgressOf), when networkProfile.networkPolicy says they are enforced, and the IMDS restriction (networkProfile.podLinkLocalAccess None); the finding names the namespaces still reaching it. " +
+				"Not checked: pods on the host's network, rules on the nodes, a CNI's own policy kinds. Severity as workload-identity-reach's, high at least; medium when only pods on the host's network reach it.",
+			Fix: "Deletes the kubelet identity's role assignments other than AcrPull (az role assignment delete --ids ID), applied by fix --apply through ARM: AKS gives it AcrPull only. " +
+				"Blocking pods' egress to 169.254.169.254 is the other way, not offered as a fix.",
 			check: checkKubeletIdentity})
 }
 
@@ -55,22 +60,37 @@ func checkKubeletIdentity(c *checker) {
 	if d == nil || d.Cluster == nil || d.Cluster.KubeletIdentity == "" {
 		return
 	}
+	beyond := KubeletBeyondAcrPull(d)
+	if len(beyond) == 0 {
+		return
+	}
+	sev, roles := identitySeverity(d, beyond)
+	sev = max(sev, High)
+	reach := IMDSReachOf(c.snap)
+	if reach.HostNetworkOnly() {
+		sev = Medium
+	}
+	c.add(Finding{Severity: sev,
+		Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ContainerService", Kind: "KubeletIdentity", Name: d.Cluster.KubeletIdentity}},
+		identity: d.Cluster.KubeletIdentity,
+		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; %s",
+			d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "), reach)})
+}
+
+// KubeletBeyondAcrPull are the kubelet identity's role assignments, among
+// those read, other than AcrPull: what kubelet-identity-reach reports and
+// its fix deletes.
+func KubeletBeyondAcrPull(d *azurerbac.Data) []azurerbac.IdentityAssignment {
+	if d == nil || d.Cluster == nil || d.Cluster.KubeletIdentity == "" {
+		return nil
+	}
 	var beyond []azurerbac.IdentityAssignment
 	for _, a := range d.AssignmentsOfIdentity(&azurerbac.ManagedIdentity{PrincipalID: d.Cluster.KubeletIdentity}) {
 		if !strings.EqualFold(a.RoleDefinitionID[strings.LastIndexByte(a.RoleDefinitionID, '/')+1:], acrPull) {
 			beyond = append(beyond, a)
 		}
 	}
-	if len(beyond) == 0 {
-		return
-	}
-	sev, roles := identitySeverity(d, beyond)
-	sev = max(sev, High)
-	c.add(Finding{Severity: sev,
-		Objects:  []rbac.ObjectRef{{APIVersion: "Microsoft.ContainerService", Kind: "KubeletIdentity", Name: d.Cluster.KubeletIdentity}},
-		identity: d.Cluster.KubeletIdentity,
-		Message: fmt.Sprintf("the kubelet identity (object id %s) holds %s beyond AcrPull: a pod that reaches the instance metadata service (169.254.169.254) acts as it; "+
-			"whether a NetworkPolicy or the IMDS restriction blocks that was not checked", d.Cluster.KubeletIdentity, strings.Join(firstN(roles, 3), ", "))})
+	return beyond
 }
 
 // reached is one service account acting as an identity with role
@@ -108,8 +128,9 @@ type IdentityReach struct {
 	// Namespace is where the step is allowed ("" cluster-wide).
 	Namespace string      `json:"namespace,omitempty"`
 	Evidence  []rbac.Path `json:"via"`
-	// Workload is the account -> federated credential -> identity chain.
-	Workload rbac.WorkloadIdentity `json:"workloadIdentity"`
+	// Workload is the account -> federated credential -> identity chain
+	// (none for an add-on identity's step, secretproviderclass-create).
+	Workload rbac.WorkloadIdentity `json:"workloadIdentity,omitzero"`
 }
 
 // IdentityReaches are every way a subject of the view acts as a managed
@@ -255,8 +276,13 @@ func checkWorkloadIdentityReach(c *checker) {
 		if len(chains) > maxChains {
 			more = fmt.Sprintf(" and %d more", len(chains)-maxChains)
 		}
+		// The severity is part of what the finding is: reaching a
+		// Contributor on the subscription is another finding than reaching
+		// a Reader, so a fix that deletes the writing assignments removes
+		// it (what it leaves is a new, lower finding), and a reach that
+		// grows is new to a baseline.
 		c.add(Finding{Severity: kept[0].severity, Subjects: subjects, Objects: objects, Evidence: g.evidence,
-			identity: g.step + "\n" + g.subject.Key() + "\n" + g.scope,
+			identity: g.step + "\n" + g.subject.Key() + "\n" + g.scope + "\n" + kept[0].severity.String(),
 			Message:  fmt.Sprintf("%s can %s %s, and so act as %s%s", g.subject, g.stepText, where(g.scope), strings.Join(firstN(chains, maxChains), "; "), more)})
 	}
 }
@@ -282,16 +308,7 @@ func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Sev
 	}
 	var rs []rated
 	for _, a := range as {
-		sev := Medium
-		writes, known := d.RoleWrites(a.RoleDefinitionID)
-		if writes {
-			switch scopeLevel(a.Scope) {
-			case "subscription":
-				sev = Critical
-			case "resource group":
-				sev = High
-			}
-		}
+		_, known := d.RoleWrites(a.RoleDefinitionID)
 		text := a.RoleName + " on " + rbac.AzureScopeName(a.Scope)
 		if !known {
 			text += " (role definition not read)"
@@ -299,7 +316,7 @@ func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Sev
 		if a.Conditional {
 			text += " (conditional)"
 		}
-		rs = append(rs, rated{sev, text})
+		rs = append(rs, rated{AssignmentSeverity(d, a), text})
 	}
 	slices.SortStableFunc(rs, func(a, b rated) int { return cmp.Compare(b.sev, a.sev) })
 	var texts []string
@@ -307,6 +324,23 @@ func identitySeverity(d *azurerbac.Data, as []azurerbac.IdentityAssignment) (Sev
 		texts = append(texts, r.text)
 	}
 	return rs[0].sev, texts
+}
+
+// AssignmentSeverity is what one role assignment of an identity is worth
+// to whoever acts as it: a role that writes (Owner, Contributor, any
+// */write) at a subscription, a management group or the root critical, at
+// a resource group high, anything else medium. The azure-identity rules
+// rate with it, and their fixes delete what it rates high or above.
+func AssignmentSeverity(d *azurerbac.Data, a azurerbac.IdentityAssignment) Severity {
+	if writes, _ := d.RoleWrites(a.RoleDefinitionID); writes {
+		switch scopeLevel(a.Scope) {
+		case "subscription":
+			return Critical
+		case "resource group":
+			return High
+		}
+	}
+	return Medium
 }
 
 // scopeLevel is "subscription" for a subscription, a management group or

@@ -61,3 +61,20 @@ func (c *Client) Directory(ctx context.Context, ids []string) (*azurerbac.Direct
 func (c *Client) Identities(ctx context.Context, d *azurerbac.Data, clientIDs []string) error {
 	return LoadIdentities(ctx, d, clientIDs, c.Options)
 }
+
+// FederatedCredential is FederatedCredential with the client's options.
+func (c *Client) FederatedCredential(ctx context.Context, id string) (map[string]any, error) {
+	return FederatedCredential(ctx, id, c.Options)
+}
+
+// DeleteFederatedCredential is DeleteFederatedCredential with the
+// client's options.
+func (c *Client) DeleteFederatedCredential(ctx context.Context, id string) error {
+	return DeleteFederatedCredential(ctx, id, c.Options)
+}
+
+// CreateFederatedCredential is CreateFederatedCredential with the
+// client's options.
+func (c *Client) CreateFederatedCredential(ctx context.Context, id, issuer, subject string, audiences []string) error {
+	return CreateFederatedCredential(ctx, id, issuer, subject, audiences, c.Options)
+}

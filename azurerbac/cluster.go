@@ -57,6 +57,27 @@ type ManagedCluster struct {
 	ProvisionedCluster    bool `json:"provisionedCluster,omitempty"`
 	PodIdentity           bool `json:"podIdentity,omitempty"`
 	PodIdentityExceptions int  `json:"podIdentityExceptions,omitempty"`
+	// PodIdentityExceptionList are podIdentityProfile's
+	// userAssignedIdentityExceptions: the pods they label bypass AAD pod
+	// identity's NMI and reach the instance metadata service directly.
+	PodIdentityExceptionList []PodIdentityException `json:"podIdentityExceptionList,omitempty"`
+	// NetworkPolicy is networkProfile.networkPolicy (azure, calico,
+	// cilium, none or ""): whether NetworkPolicies are enforced at all.
+	NetworkPolicy string `json:"networkPolicy,omitempty"`
+	// PodLinkLocalAccess is networkProfile.podLinkLocalAccess: "None"
+	// is AKS's IMDS restriction (pods without hostNetwork cannot reach
+	// 169.254.169.254); "IMDS" or "" (the default) lets them.
+	PodLinkLocalAccess string `json:"podLinkLocalAccess,omitempty"`
+}
+
+// PodIdentityException is one AAD pod identity exception: the pods of
+// Namespace with all of PodLabels bypass NMI (the managed cluster's
+// userAssignedIdentityExceptions, or an AzurePodIdentityException
+// resource).
+type PodIdentityException struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	PodLabels map[string]string `json:"podLabels"`
 }
 
 // AppSecrets are an app registration's password credentials as far as
@@ -186,9 +207,13 @@ type clusterJSON struct {
 		} `json:"identity"`
 	} `json:"addonProfiles"`
 	PodIdentity *struct {
-		Enabled    bool              `json:"enabled"`
-		Exceptions []json.RawMessage `json:"userAssignedIdentityExceptions"`
+		Enabled    bool                   `json:"enabled"`
+		Exceptions []PodIdentityException `json:"userAssignedIdentityExceptions"`
 	} `json:"podIdentityProfile"`
+	NetworkProfile *struct {
+		NetworkPolicy      string `json:"networkPolicy"`
+		PodLinkLocalAccess string `json:"podLinkLocalAccess"`
+	} `json:"networkProfile"`
 }
 
 // ParseManagedCluster reads one managed (or connected) cluster as az aks
@@ -255,6 +280,10 @@ func ParseManagedCluster(data []byte) (*ManagedCluster, error) {
 	}
 	if pi := c.PodIdentity; pi != nil {
 		m.PodIdentity, m.PodIdentityExceptions = pi.Enabled, len(pi.Exceptions)
+		m.PodIdentityExceptionList = pi.Exceptions
+	}
+	if np := c.NetworkProfile; np != nil {
+		m.NetworkPolicy, m.PodLinkLocalAccess = np.NetworkPolicy, np.PodLinkLocalAccess
 	}
 	m.ProvisionedCluster = provisioned && m.Arc()
 	if m.Arc() {

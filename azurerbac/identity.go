@@ -267,6 +267,9 @@ func (d *Data) RoleName(id string) string {
 	if r, ok := builtinRoles[roleKey(id)]; ok {
 		return r.Name
 	}
+	if r, ok := keyVaultSecretReaders[roleKey(id)]; ok {
+		return r.Name
+	}
 	return roleKey(id)
 }
 
@@ -344,4 +347,33 @@ func (d *Data) FederatedAccounts(issuer string) [][2]string {
 		}
 	}
 	return out
+}
+
+// GetSecretAction is the dataAction that reads a Key Vault secret's value
+// (what the Secrets Store CSI driver does with an identity's token).
+const GetSecretAction = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+
+// keyVaultSecretReaders are the built-in roles that read secrets' values,
+// by their stable ids, with the dataActions Azure documents for them: a
+// definition in the data takes precedence.
+var keyVaultSecretReaders = map[string]RoleDefinition{
+	"4633458b-17de-408a-b874-0445c86b69e6": {Name: "Key Vault Secrets User", Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}}}},
+	"b86a8fe4-44ce-4948-aee5-eccb2c155cd7": {Name: "Key Vault Secrets Officer", Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}}}},
+	"00482a5a-887f-4fb3-b363-3b7fe8e74483": {Name: "Key Vault Administrator", Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/*"}}}},
+}
+
+// ReadsSecrets says whether a role reads Key Vault secrets' values
+// (GetSecretAction among its dataActions, not excluded). known is false
+// when its definition is neither read (with its dataActions) nor one of
+// the built-in Key Vault roles.
+func (d *Data) ReadsSecrets(roleDefinitionID string) (reads, known bool) {
+	d.prepare()
+	if r := d.roles[roleKey(roleDefinitionID)]; r != nil {
+		return Allows(r.Permissions, GetSecretAction), true
+	}
+	if r, ok := keyVaultSecretReaders[roleKey(roleDefinitionID)]; ok {
+		return Allows(r.Permissions, GetSecretAction), true
+	}
+	_, known = builtinRoles[roleKey(roleDefinitionID)] // Owner, Contributor: no dataActions
+	return false, known
 }

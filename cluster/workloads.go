@@ -8,6 +8,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -80,6 +81,21 @@ func liveWorkloads(ctx context.Context, cs kubernetes.Interface, s *rbac.Snapsho
 				return out
 			}),
 		func() error { return liveGMSA(ctx, cs, s, gap) },
+		func() error {
+			// Whether pods reach the instance metadata service: a refused
+			// LIST is a gap, and the policies are then not known to be none.
+			refused := false
+			g := func(resource, ns string, err error) error { refused = true; return gap(resource, ns, err) }
+			err := fetch(ctx, g, "networkpolicies", "", &s.NetworkPolicies, func(o metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
+				l, err := cs.NetworkingV1().NetworkPolicies("").List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})()
+			s.NetworkPoliciesListed = err == nil && !refused
+			return err
+		},
 	}
 	return tasks
 }

@@ -5,11 +5,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
 // TestWhoCanActAs: who-can act-as lists, for a managed identity, the
@@ -231,5 +233,39 @@ func TestWhatCanAzureReach(t *testing.T) {
 	var ans access.WhatCanAnswer
 	if err := json.Unmarshal([]byte(out), &ans); err != nil || len(ans.AzureReach) != 0 {
 		t.Errorf("what-can -n default: %v %+v", err, ans.AzureReach)
+	}
+}
+
+// TestWhoCanActAsAddon: the Key Vault secrets provider add-on's identity,
+// asked by its add-on's name or object id, is answered with what it holds
+// and who can create a pod and a SecretProviderClass (the group, in shop),
+// the same subjects as the addon-identity-secrets finding, with a warning
+// that the instance metadata service serves it to any pod.
+func TestWhoCanActAsAddon(t *testing.T) {
+	f := []string{"-f", "../testdata/aks-identity"}
+	for _, q := range []string{"azureKeyvaultSecretsProvider", "f8f8f8f8-0000-4000-8000-000000000008"} {
+		out, stderr, code := run(t, append([]string{"who-can", "act-as", q, "-o", "json"}, f...)...)
+		var ans access.ActAsAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("act-as %s: %d %v\n%s", q, code, err, stderr)
+		}
+		if ans.Addon != "azureKeyvaultSecretsProvider" || ans.Identity.PrincipalID != "f8f8f8f8-0000-4000-8000-000000000008" ||
+			len(ans.RoleAssignments) != 1 || ans.RoleAssignments[0].RoleName != "Key Vault Secrets User" || len(ans.Subjects) != 1 ||
+			ans.Subjects[0].Subject.String() != "group:c7c7c7c7-0000-4000-8000-000000000007" || ans.Subjects[0].Step != audit.StepSecretProviderClass ||
+			ans.Subjects[0].Namespace != "shop" || strings.Contains(out, `"workloadIdentity"`) || !slices.ContainsFunc(ans.Warnings, func(w rbac.Warning) bool { return strings.Contains(w.Message, "instance metadata service") }) {
+			t.Errorf("act-as %s: %+v\n%s", q, ans, stderr)
+		}
+	}
+	out, _, _ := run(t, append([]string{"who-can", "act-as", "azureKeyvaultSecretsProvider"}, f...)...)
+	for _, w := range []string{"Who can act as the azureKeyvaultSecretsProvider add-on's identity (object id f8f8f8f8-0000-4000-8000-000000000008)",
+		"create a pod and a SecretProviderClass naming it in namespace shop"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("act-as table lacks %q:\n%s", w, out)
+		}
+	}
+	out, _, _ = run(t, append([]string{"audit", "-o", "json", "--only", "addon-identity-secrets"}, f...)...)
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 || rep.Findings[0].Subjects[0].String() != "group:c7c7c7c7-0000-4000-8000-000000000007" {
+		t.Errorf("the audit: %v %+v", err, rep.Findings)
 	}
 }

@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
@@ -18,8 +20,13 @@ type fxMSI struct {
 	issuer, kubelet string
 	// addons are the enabled add-ons' identities' object ids, by add-on.
 	addons map[string]string
+	// networkPolicy is networkProfile.networkPolicy (the engine).
+	networkPolicy string
 	// forbid answers 403 on the lists whose lower-case path ends so.
 	forbid []string
+	// credWrites counts the federated credentials deleted or created
+	// (under the fixture's lock, as every request is served).
+	credWrites int
 }
 
 // fxMI is one managed identity and its federated credentials.
@@ -47,6 +54,10 @@ func (m *fxMSI) serve(w http.ResponseWriter, r *http.Request, write func(any)) b
 	if r.URL.Query().Get("api-version") != "2024-11-30" {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":{"code":"InvalidApiVersionParameter","message":"the test server serves 2024-11-30"}}`)
+		return true
+	}
+	if i := strings.Index(lower, "/federatedidentitycredentials/"); i >= 0 {
+		m.credential(w, r, write, lower[:i])
 		return true
 	}
 	var out []map[string]any
@@ -79,6 +90,61 @@ func (m *fxMSI) serve(w http.ResponseWriter, r *http.Request, write func(any)) b
 	return true
 }
 
+// credential serves one federated credential of identity parent (its
+// lower-case id) by id, as armmsi's Get, Delete and CreateOrUpdate call it.
+func (m *fxMSI) credential(w http.ResponseWriter, r *http.Request, write func(any), parent string) {
+	x := slices.IndexFunc(m.list, func(x fxMI) bool { return strings.ToLower(x.id) == parent })
+	if x < 0 {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"code":"ResourceNotFound","message":"no such identity"}}`)
+		return
+	}
+	mi := &m.list[x]
+	i := slices.IndexFunc(mi.creds, func(c azurerbac.FederatedCredential) bool { return strings.EqualFold(c.ID, r.URL.Path) })
+	body := func(c azurerbac.FederatedCredential) map[string]any {
+		return map[string]any{"id": c.ID, "name": c.Name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+			"properties": map[string]any{"issuer": c.Issuer, "subject": c.Subject, "audiences": c.Audiences}}
+	}
+	switch r.Method {
+	case http.MethodGet:
+		if i < 0 {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"code":"NotFound","message":"The federated identity credential does not exist."}}`)
+			return
+		}
+		write(body(mi.creds[i]))
+	case http.MethodDelete:
+		if i < 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		mi.creds = slices.Delete(mi.creds, i, i+1)
+		m.credWrites++
+		w.WriteHeader(http.StatusOK)
+	case http.MethodPut:
+		var in struct {
+			Properties struct {
+				Issuer, Subject string
+				Audiences       []string
+			} `json:"properties"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		c := azurerbac.FederatedCredential{ID: r.URL.Path, Name: r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:], Issuer: in.Properties.Issuer, Subject: in.Properties.Subject, Audiences: in.Properties.Audiences}
+		if i >= 0 {
+			mi.creds[i] = c
+		} else {
+			mi.creds = append(mi.creds, c)
+		}
+		m.credWrites++
+		write(body(c))
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
 // clusterProperties adds the issuer and the kubelet identity to the
 // managed cluster's properties.
 func (m *fxMSI) clusterProperties(p map[string]any) map[string]any {
@@ -88,6 +154,9 @@ func (m *fxMSI) clusterProperties(p map[string]any) map[string]any {
 	}
 	if m.kubelet != "" {
 		p["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"objectId": m.kubelet}}
+	}
+	if m.networkPolicy != "" {
+		p["networkProfile"] = map[string]any{"networkPlugin": "azure", "networkPolicy": m.networkPolicy}
 	}
 	for name, oid := range m.addons {
 		if p["addonProfiles"] == nil {

@@ -74,6 +74,9 @@ func printWorkloadIdentities(w io.Writer, ws []rbac.WorkloadIdentity) {
 			continue
 		}
 		ids := "client id " + x.Identity.ClientID + ", object id " + x.Identity.PrincipalID
+		if x.Identity.PrincipalID == "" {
+			ids = "client id " + x.Identity.ClientID + ", object id not known: no role assignment read names it"
+		}
 		if x.Identity.ClientID == "" {
 			ids = "the identity itself was not read: " + x.Identity.ID
 		}

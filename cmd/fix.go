@@ -197,7 +197,7 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		var azure, aks []string
 		for _, op := range fx.Operations {
 			switch {
-			case op.IsAzure():
+			case op.IsAzure() || op.IsCredential():
 				azure = append(azure, safe.Terminal(op.Target.Name))
 			case op.IsAKS():
 				aks = append(aks, safe.Terminal(op.Target.Name))
@@ -207,7 +207,11 @@ func (o *FixOptions) apply(ctx context.Context, app *access.App, fx *fix.Fix) er
 		case len(azure) > 0:
 			// ARM's changes reach beyond this cluster when the scope is
 			// above it: name every assignment.
-			where = "Azure role assignments " + strings.Join(azure, ", ") + " (for cluster " + where + ")"
+			what := "Azure role assignments "
+			if slices.ContainsFunc(fx.Operations, fix.Operation.IsCredential) {
+				what = "Azure role assignments and federated credentials "
+			}
+			where = what + strings.Join(azure, ", ") + " (for cluster " + where + ")"
 		case len(aks) > 0:
 			where = "managed cluster " + strings.Join(aks, ", ") + " through Azure Resource Manager (for cluster " + where + "; the update may take minutes)"
 		}

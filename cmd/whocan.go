@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/internal/document"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 	"github.com/kubectl-access/kubectl-access/loading"
@@ -446,7 +447,11 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 		return t.flush()
 	}
 	id := ans.Identity
-	fmt.Fprintf(o.Out, "Who can act as managed identity %s (client id %s):\n", cell(id.Name), cell(id.ClientID))
+	if ans.Addon != "" && id.ClientID == "" {
+		fmt.Fprintf(o.Out, "Who can act as the %s add-on's identity (object id %s):\n", cell(ans.Addon), cell(id.PrincipalID))
+	} else {
+		fmt.Fprintf(o.Out, "Who can act as managed identity %s (client id %s):\n", cell(id.Name), cell(id.ClientID))
+	}
 	if len(ans.RoleAssignments) > 0 {
 		var roles []string
 		for _, a := range ans.RoleAssignments {
@@ -471,7 +476,9 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 	for _, w := range ans.NotActing {
 		fmt.Fprintf(o.Out, "  not through %s: %s\n", cell(w.ServiceAccount), cell(w.Why))
 	}
-	if len(ans.ServiceAccounts) == 0 {
+	if ans.Addon != "" {
+		fmt.Fprintf(o.Out, "  the %s add-on's identity, assigned to the nodes: the Secrets Store CSI driver uses it for a SecretProviderClass naming it, in any namespace\n", cell(ans.Addon))
+	} else if len(ans.ServiceAccounts) == 0 {
 		fmt.Fprintln(o.Out, "  no service account of the cluster acts as it.")
 		return nil
 	}
@@ -485,7 +492,11 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 				via += fmt.Sprintf(" (+%d)", len(r.Evidence)-1)
 			}
 		}
-		t.add(app.Names.Subject(r.Subject), access.ReachStep(&r), r.Workload.ServiceAccount, via)
+		as := r.Workload.ServiceAccount
+		if r.Step == audit.StepSecretProviderClass {
+			as = "(the Secrets Store CSI driver)"
+		}
+		t.add(app.Names.Subject(r.Subject), access.ReachStep(&r), as, via)
 	}
 	if len(ans.Subjects) == 0 {
 		if ans.Incomplete {

@@ -36,6 +36,10 @@ type Fix struct {
 	Verification Verification `json:"verification"`
 
 	intended []Change // what a missing-grant fix grants on purpose
+	// azureLost are the Azure role assignments an identity's fix deletes,
+	// as its principal's losses: the engine's diff sees only what they
+	// give in the cluster, and these are what the fix takes on purpose.
+	azureLost []Change
 }
 
 // Action is what an operation does.
@@ -102,9 +106,14 @@ type Change struct {
 	Rule      string       `json:"rule"`
 
 	atoms []rbac.Attributes // the single requests gained or lost
+	// azureRole: Rule is an Azure role assignment (its scope in it).
+	azureRole bool
 }
 
 func (c Change) String() string {
+	if c.azureRole {
+		return fmt.Sprintf("%s: %s", c.Subject, c.Rule)
+	}
 	where := "cluster-wide"
 	if c.Namespace != "" {
 		where = "in " + c.Namespace

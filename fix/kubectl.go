@@ -42,6 +42,10 @@ func Kubectl(fx *Fix) string {
 			cmds = append(cmds, aksCommand(op))
 			continue
 		}
+		if op.IsCredential() {
+			cmds = append(cmds, credentialCommand(op))
+			continue
+		}
 		cmds = append(cmds, kubectlCommand(op))
 	}
 	var b strings.Builder

@@ -84,6 +84,8 @@ func objectOf(s *rbac.Snapshot, kind, name, namespace string) (map[string]any, e
 		}
 	case AKSKind:
 		return aksObject(s, name)
+	case CredentialKind:
+		return credentialObject(s, name), nil
 	case AzureKind:
 		// An Azure role assignment, as ARM's REST API writes it.
 		if s.Azure != nil {

@@ -54,11 +54,12 @@ func verify(ix *rbac.Index, f *audit.Finding, fx *Fix) error {
 			fx.Verification.Gained = append(fx.Verification.Gained, g)
 		}
 	}
-	fx.Verification.Lost = lost
+	fx.Verification.Lost = append(lost, fx.azureLost...)
 	fx.Verification.Lockout = lockout(bix, aix)
 	fx.Verification.Others = []rbac.Subject{}
-	for _, l := range lost {
-		named := slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.Key() == l.Subject.Key() })
+	for _, l := range fx.Verification.Lost {
+		named := slices.ContainsFunc(f.Subjects, func(s rbac.Subject) bool { return s.Key() == l.Subject.Key() }) ||
+			slices.ContainsFunc(fx.azureLost, func(c Change) bool { return c.Subject.Key() == l.Subject.Key() })
 		if !named && !slices.ContainsFunc(fx.Verification.Others, func(s rbac.Subject) bool { return s.Key() == l.Subject.Key() }) {
 			fx.Verification.Others = append(fx.Verification.Others, l.Subject)
 		}
@@ -122,6 +123,9 @@ func applyOne(s *rbac.Snapshot, op Operation) error {
 	}
 	if op.IsAKS() {
 		return applyAKS(s, op)
+	}
+	if op.IsCredential() {
+		return applyCredential(s, op)
 	}
 	switch t.Kind {
 	case "ClusterRole":

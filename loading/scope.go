@@ -14,7 +14,7 @@ type Scope struct {
 	ServiceAccounts bool
 	Namespaces      bool
 	// Workloads reads pods, nodes, admission webhooks (and the services
-	// they call) and gMSA credential specs.
+	// they call), gMSA credential specs and NetworkPolicies.
 	Workloads bool
 	// Probes runs the node probes: is the Node authorizer in the chain,
 	// does NodeRestriction admission run.

@@ -5,6 +5,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -47,6 +48,15 @@ type Snapshot struct {
 	MutatingWebhooks    []admissionregistrationv1.MutatingWebhookConfiguration   `json:"mutatingWebhookConfigurations,omitempty"`
 	ValidatingWebhooks  []admissionregistrationv1.ValidatingWebhookConfiguration `json:"validatingWebhookConfigurations,omitempty"`
 	Services            []corev1.Service                                         `json:"services,omitempty"`
+	// PodIdentityExceptions are AAD pod identity's
+	// AzurePodIdentityException resources, when the input holds them.
+	PodIdentityExceptions []AzurePodIdentityException `json:"azurePodIdentityExceptions,omitempty"`
+	// NetworkPolicies are those the input holds (files, or a live load's
+	// LIST): whether pods reach the instance metadata service
+	// (IMDSEgressOf). NetworkPoliciesListed says the cluster's were
+	// listed whole (live), so none means the cluster has none.
+	NetworkPolicies       []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
+	NetworkPoliciesListed bool                         `json:"networkPoliciesListed,omitempty"`
 
 	// ADAuth is AKS hybrid's AD authentication webhook, when the live load
 	// found its pods (nil otherwise, and for files: the audit then reads
@@ -97,6 +107,20 @@ type GMSACredentialSpec struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Credspec          json.RawMessage `json:"credspec,omitempty"`
+}
+
+// PodIdentityGroup is AAD pod identity's API group.
+const PodIdentityGroup = "aadpodidentity.k8s.io"
+
+// AzurePodIdentityException is AAD pod identity's exception resource: the
+// pods of its namespace whose labels hold all of spec.podLabels bypass
+// NMI and reach the instance metadata service directly.
+type AzurePodIdentityException struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		PodLabels map[string]string `json:"podLabels"`
+	} `json:"spec"`
 }
 
 // TemplateAnnotation marks a pod made offline from a workload's pod

@@ -60,11 +60,14 @@ type armItem struct {
 	// list) fields.
 	// A password credential's (az ad app credential list): its id,
 	// name and end (startDateTime and endDateTime above), never its value.
-	KeyID       string `json:"keyId"`
+	KeyID string `json:"keyId"`
+	// A password credential's name, or an app registration's.
 	DisplayName string `json:"displayName"`
 
-	ClientID  string   `json:"clientId"`
-	TenantID  string   `json:"tenantId"`
+	ClientID string `json:"clientId"`
+	TenantID string `json:"tenantId"`
+	// An app registration's (az ad app list, Graph's applications).
+	AppID     string   `json:"appId"`
 	Issuer    string   `json:"issuer"`
 	Subject   string   `json:"subject"`
 	Audiences []string `json:"audiences"`
@@ -98,19 +101,25 @@ func azureJSON(data []byte) bool {
 func (l *loader) azureFile(name string, data []byte) error {
 	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	var items []json.RawMessage
+	app := "" // the application whose federated credentials Graph lists
 	if t[0] == '[' {
 		if err := json.Unmarshal(t, &items); err != nil {
 			return fmt.Errorf("%s: not Azure RBAC JSON (az role assignment list -o json): %v", name, err)
 		}
 	} else {
 		var page struct {
-			Value    []json.RawMessage `json:"value"`
-			NextLink string            `json:"nextLink"`
+			Value     []json.RawMessage `json:"value"`
+			NextLink  string            `json:"nextLink"`
+			GraphNext string            `json:"@odata.nextLink"`
+			Context   string            `json:"@odata.context"`
 		}
 		if err := json.Unmarshal(t, &page); err != nil {
 			return fmt.Errorf("%s: not an ARM list response: %v", name, err)
 		}
-		if page.NextLink != "" {
+		if m := graphAppCredentials.FindStringSubmatch(page.Context); m != nil {
+			app = m[1]
+		}
+		if page.NextLink != "" || page.GraphNext != "" {
 			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "%s is one page of an ARM list (it has a nextLink): the items of the other pages are not read", name))
 		}
 		items = page.Value
@@ -143,6 +152,23 @@ func (l *loader) azureFile(name string, data []byte) error {
 				return fmt.Errorf("%s: a managed identity needs id, clientId and principalId", at)
 			}
 			d.AddIdentity(azurerbac.ManagedIdentity{ID: strings.TrimSuffix(it.ID, "/"), Name: it.Name, ClientID: it.ClientID, PrincipalID: it.PrincipalID, TenantID: it.TenantID})
+			continue
+		case typ == "" && it.AppID != "" && it.Issuer == "":
+			// An app registration: its service principal's object id (what
+			// role assignments name) is found from them (finishAzure).
+			if it.ID == "" {
+				return fmt.Errorf("%s: an app registration needs id (its object id) and appId", at)
+			}
+			d.AddIdentity(azurerbac.ManagedIdentity{ID: "/applications/" + it.ID, Name: it.DisplayName, ClientID: it.AppID, Kind: azurerbac.KindApplication})
+			continue
+		case typ == "" && it.Issuer != "" && it.Subject != "" && azurerbac.CredentialParent(it.ID) == "":
+			// An app registration's federated credential names no parent:
+			// Graph's response says the application in its @odata.context.
+			if app == "" || it.ID == "" {
+				return fmt.Errorf("%s: a federated credential without its identity's id (az ad app federated-credential list prints none): give Graph's own response, which names the application: "+
+					"az rest --url https://graph.microsoft.com/v1.0/applications/OBJECT-ID/federatedIdentityCredentials", at)
+			}
+			d.AddCredential(azurerbac.FederatedCredential{ID: "/applications/" + app + "/federatedIdentityCredentials/" + it.ID, Name: it.Name, Issuer: it.Issuer, Subject: it.Subject, Audiences: it.Audiences})
 			continue
 		case azurerbac.CredentialTypeOf(typ) || typ == "" && it.Issuer != "" && it.Subject != "":
 			if it.ID == "" || azurerbac.CredentialParent(it.ID) == "" || it.Issuer == "" || it.Subject == "" {
@@ -205,7 +231,7 @@ func (l *loader) azureFile(name string, data []byte) error {
 			d.Denies = append(d.Denies, x)
 		default:
 			return fmt.Errorf("%s: neither a role assignment, a role definition, a deny assignment, an eligible role assignment, a managed identity nor a federated credential: -f reads the JSON of "+
-				"`az role assignment list`, `az role definition list`, `az identity list`, `az identity federated-credential list` and ARM's list responses (roleEligibilityScheduleInstances too)", at)
+				"`az role assignment list`, `az role definition list`, `az identity list`, `az identity federated-credential list`, `az ad app list`, ARM's list responses (roleEligibilityScheduleInstances too) and Graph's list of an application's federatedIdentityCredentials", at)
 		}
 		rbacItems++
 	}
@@ -216,6 +242,10 @@ func (l *loader) azureFile(name string, data []byte) error {
 	}
 	return nil
 }
+
+// graphAppCredentials finds the application in the @odata.context of
+// Graph's list of its federated credentials.
+var graphAppCredentials = regexp.MustCompile(`#applications\('([0-9a-fA-F-]+)'\)/federatedIdentityCredentials`)
 
 // eligible reads an eligible role assignment (ARM's
 // roleEligibilityScheduleInstances or roleEligibilitySchedules, as ARM
@@ -322,9 +352,27 @@ func (l *loader) finishAzure() error {
 		d.ClusterID = d.Cluster.ID // the managed cluster read names it
 	}
 	defer l.finishCluster()
-	for _, m := range d.Identities {
+	for i := range d.Identities {
+		m := &d.Identities[i]
+		if m.Kind == azurerbac.KindApplication && m.PrincipalID == "" && m.ClientID != "" {
+			// az role assignment list names a service principal by its
+			// appId (principalName): the application's.
+			for _, a := range d.Assignments {
+				if strings.EqualFold(a.PrincipalType, "ServicePrincipal") && strings.EqualFold(a.PrincipalName, m.ClientID) {
+					m.PrincipalID = a.PrincipalID
+					break
+				}
+			}
+			if m.PrincipalID == "" {
+				l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "app registration %s (appId %s): no role assignment read names its service principal, so what acting as it gets in Azure is not known (az role assignment list --assignee %s --all)", m.Name, m.ClientID, m.ClientID))
+			}
+		}
 		if m.ClientID == "" {
-			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "federated credentials of managed identity %s were read but not the identity (az identity list): its client id is not known, so no service account is matched to it", m.ID))
+			what, list := "managed identity", "az identity list"
+			if strings.HasPrefix(m.ID, "/applications/") {
+				what, list = "app registration", "az ad app list"
+			}
+			l.warnings = append(l.warnings, rbac.Warnf(rbac.WarnAzureRBAC, "federated credentials of %s %s were read but not the identity (%s): its client id is not known, so no service account is matched to it", what, m.ID, list))
 		}
 	}
 	if id := l.o.AzureClusterID; id != "" {

@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -466,6 +467,12 @@ var kinds = map[groupKind]func(l *loader, tm typeMeta, decode func(any) error, a
 			return &o.ObjectMeta
 		}, "ValidatingWebhookConfiguration", false)
 	},
+	{"networking.k8s.io", "NetworkPolicy"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.NetworkPolicies, func(o *networkingv1.NetworkPolicy) *metav1.ObjectMeta { return &o.ObjectMeta }, "NetworkPolicy", true)
+	},
+	{rbac.PodIdentityGroup, "AzurePodIdentityException"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
+		return read(l, decode, at, &l.snap.PodIdentityExceptions, func(o *rbac.AzurePodIdentityException) *metav1.ObjectMeta { return &o.ObjectMeta }, "AzurePodIdentityException", true)
+	},
 	{rbac.GMSAGroup, "GMSACredentialSpec"}: func(l *loader, tm typeMeta, decode func(any) error, at Location) error {
 		l.snap.GMSAInstalled = true
 		return read(l, decode, at, &l.snap.GMSACredentialSpecs, func(o *rbac.GMSACredentialSpec) *metav1.ObjectMeta { return &o.ObjectMeta }, "GMSACredentialSpec", false)
@@ -607,6 +614,12 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	for _, o := range s.GMSACredentialSpecs {
 		put(l, &l.snap.GMSACredentialSpecs, rbac.ObjectRef{Kind: "GMSACredentialSpec", Name: o.Name}, o, at)
 	}
+	for _, o := range s.NetworkPolicies {
+		put(l, &l.snap.NetworkPolicies, rbac.ObjectRef{Kind: "NetworkPolicy", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
+	for _, o := range s.PodIdentityExceptions {
+		put(l, &l.snap.PodIdentityExceptions, rbac.ObjectRef{Kind: "AzurePodIdentityException", Name: o.Name, Namespace: o.Namespace}, o, at)
+	}
 	for _, o := range s.MutatingWebhooks {
 		put(l, &l.snap.MutatingWebhooks, rbac.ObjectRef{Kind: "MutatingWebhookConfiguration", Name: o.Name}, o, at)
 	}
@@ -615,6 +628,7 @@ func (l *loader) merge(s *rbac.Snapshot, at Location) {
 	}
 	l.snap.Gaps = append(l.snap.Gaps, s.Gaps...)
 	l.snap.GMSAInstalled = l.snap.GMSAInstalled || s.GMSAInstalled
+	l.snap.NetworkPoliciesListed = l.snap.NetworkPoliciesListed || s.NetworkPoliciesListed
 	if p := s.AzureRBAC; p != nil && (l.snap.AzureRBAC == nil || p.State == rbac.ProbeActive) {
 		l.snap.AzureRBAC = p // Azure RBAC found in any snapshot read counts
 	}
