@@ -113,6 +113,8 @@ type fakeARM struct {
 	// and credentials their federated credentials, by lower-case
 	// identity id (identity_test.go adds them).
 	identities  []item
+	// graphQueries are the identities' Resource Graph queries asked.
+	graphQueries []string
 	credentials map[string][]item
 	// aks, when set, serves the managed clusters' writes (aksupdate_test.go).
 	aks *aksWrites
@@ -471,8 +473,16 @@ func (a *fakeARM) resourceGraph(w http.ResponseWriter, r *http.Request) {
 			ResultFormat string `json:"resultFormat"`
 		} `json:"options"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || !strings.Contains(req.Query, "microsoft.containerservice/managedclusters") || req.Options.ResultFormat != "objectArray" {
-		writeARMError(w, http.StatusBadRequest, "BadRequest", "the test server answers the managed clusters' query, as object arrays")
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Options.ResultFormat != "objectArray" {
+		writeARMError(w, http.StatusBadRequest, "BadRequest", "the test server answers as object arrays")
+		return
+	}
+	if strings.Contains(req.Query, "microsoft.managedidentity/userassignedidentities") {
+		a.identitiesByClientID(w, req.Query)
+		return
+	}
+	if !strings.Contains(req.Query, "microsoft.containerservice/managedclusters") {
+		writeARMError(w, http.StatusBadRequest, "BadRequest", "the test server answers the managed clusters' and the identities' queries")
 		return
 	}
 	size := a.pageSize // the server's page, at most $top
@@ -491,4 +501,39 @@ func (a *fakeARM) resourceGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// clientIDsInQuery are the ids of a query's "in ('a', 'b')", as the
+// loader writes it; nil when the query is not of that form.
+var clientIDsInQuery = regexp.MustCompile(`tolower\(tostring\(properties\.clientId\)\) in \(([^)]*)\)`)
+
+// identitiesByClientID answers the loader's Resource Graph query for
+// identities by client id: every subscription's identities alike, as
+// Resource Graph spans the subscriptions the caller may read.
+func (a *fakeARM) identitiesByClientID(w http.ResponseWriter, query string) {
+	m := clientIDsInQuery.FindStringSubmatch(query)
+	if m == nil {
+		writeARMError(w, http.StatusBadRequest, "BadRequest", "the test server answers the identities by client id")
+		return
+	}
+	want := map[string]bool{}
+	for _, c := range strings.Split(m[1], ",") {
+		want[strings.Trim(strings.TrimSpace(c), "'")] = true
+	}
+	rows := []json.RawMessage{}
+	for _, it := range a.identities {
+		var v struct {
+			Properties struct {
+				ClientID string `json:"clientId"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(it.raw, &v) == nil && want[strings.ToLower(v.Properties.ClientID)] {
+			rows = append(rows, it.raw)
+		}
+	}
+	a.mu.Lock()
+	a.graphQueries = append(a.graphQueries, query)
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"totalRecords": len(rows), "count": len(rows), "resultTruncated": "false", "data": rows})
 }

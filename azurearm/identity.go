@@ -2,13 +2,17 @@ package azurearm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resourcegraph/armresourcegraph"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	"golang.org/x/sync/errgroup"
@@ -140,6 +144,15 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 		}
 	}
 
+	// A client id no identity of the cluster's subscription has may be an
+	// identity of another subscription: Azure Resource Graph finds it by
+	// its client id in every subscription the sign-in may read.
+	others, otherGaps, err := identitiesElsewhere(ctx, l, missingClientIDs(clientIDs, read), cred, o)
+	if err != nil {
+		return err
+	}
+	read, gaps = append(read, others...), append(gaps, otherGaps...)
+
 	// The ones the cluster's pods may act as.
 	wanted := map[string]bool{}
 	for _, c := range clientIDs {
@@ -169,16 +182,25 @@ func LoadIdentities(ctx context.Context, d *azurerbac.Data, clientIDs []string, 
 		k := strings.ToLower(path.Base(r.ID))
 		l.roles[k] = &roleSlot{key: k, id: r.ID}
 	}
-	assigned := make([]scopeRead[azurerbac.Assignment], len(kept))
+	// At the cluster's subscription and above it, and, for an identity of
+	// another subscription, at its own too.
+	assigned := make([]scopeRead[azurerbac.Assignment], 2*len(kept))
 	for i, m := range kept {
 		if m.PrincipalID == "" {
 			continue
 		}
 		g.Go(func() error {
 			r, err := l.listAssignedTo(gctx, sub, m)
-			assigned[i] = r
+			assigned[2*i] = r
 			return err
 		})
+		if own := subscriptionOf(m.ID); own != "" && !strings.EqualFold(own, sub) {
+			g.Go(func() error {
+				r, err := l.listAssignedTo(gctx, own, m)
+				assigned[2*i+1] = r
+				return err
+			})
+		}
 	}
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
@@ -265,7 +287,9 @@ func applications(ctx context.Context, clientIDs []string, read []azurerbac.Mana
 	var gaps []string
 	g := o.graph()
 	for _, c := range clientIDs {
-		if slices.ContainsFunc(read, func(m azurerbac.ManagedIdentity) bool { return strings.EqualFold(m.ClientID, c) }) {
+		// A client id is a GUID; any other text is no application's and
+		// is not put into Graph's URL.
+		if !guid.MatchString(c) || slices.ContainsFunc(read, func(m azurerbac.ManagedIdentity) bool { return strings.EqualFold(m.ClientID, c) }) {
 			continue
 		}
 		app, err := g.Application(ctx, c)
@@ -296,4 +320,106 @@ func applications(ctx context.Context, clientIDs []string, read []azurerbac.Mana
 		out = append(out, m)
 	}
 	return out, gaps, nil
+}
+
+// guid is a client id as Entra writes it: only such an id is put into a
+// Resource Graph query (an annotation is anyone's text).
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// missingClientIDs are the client ids (GUIDs) no identity read has.
+func missingClientIDs(clientIDs []string, read []azurerbac.ManagedIdentity) []string {
+	var out []string
+	for _, c := range clientIDs {
+		c = strings.ToLower(c)
+		if !guid.MatchString(c) || slices.Contains(out, c) || slices.ContainsFunc(read, func(m azurerbac.ManagedIdentity) bool { return strings.EqualFold(m.ClientID, c) }) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// subscriptionOf is "/subscriptions/ID" of a resource id, "" for another.
+func subscriptionOf(id string) string {
+	rid, err := arm.ParseResourceID(id)
+	if err != nil || rid.SubscriptionID == "" {
+		return ""
+	}
+	return "/subscriptions/" + rid.SubscriptionID
+}
+
+// identitiesElsewhere finds the user-assigned identities of the client ids
+// in any subscription the sign-in may read, in one Azure Resource Graph
+// query, and reads each one's federated credentials from its own
+// subscription. A refused query or list is a gap: an identity it would
+// have found stays unread (the client id is then looked for among the app
+// registrations, and an annotation no identity has is said as such).
+func identitiesElsewhere(ctx context.Context, l *loader, clientIDs []string, cred signInCredential, o Options) ([]azurerbac.ManagedIdentity, []string, error) {
+	if len(clientIDs) == 0 {
+		return nil, nil, nil
+	}
+	c, err := armresourcegraph.NewClient(cred, o.armOptions())
+	if err != nil {
+		return nil, nil, fmt.Errorf("create the Resource Graph client: %w", err)
+	}
+	query := "resources | where type =~ 'microsoft.managedidentity/userassignedidentities' | where tolower(tostring(properties.clientId)) in ('" +
+		strings.Join(clientIDs, "', '") + "') | project id, name, type, location, properties"
+	req := armresourcegraph.QueryRequest{Query: to.Ptr(query),
+		Options: &armresourcegraph.QueryRequestOptions{ResultFormat: to.Ptr(armresourcegraph.ResultFormatObjectArray), Top: to.Ptr[int32](1000)}}
+	var found []azurerbac.ManagedIdentity
+	for {
+		resp, err := c.Resources(ctx, req, nil)
+		if err != nil {
+			gap, fatal := classify(ctx, "the managed identities of other subscriptions (Azure Resource Graph, client ids "+strings.Join(clientIDs, ", ")+")", identitiesHint, err)
+			return nil, []string{gap}, fatal
+		}
+		rows, _ := resp.Data.([]any)
+		for _, row := range rows {
+			b, err := json.Marshal(row)
+			if err != nil {
+				return nil, nil, err
+			}
+			var v armmsi.Identity
+			if json.Unmarshal(b, &v) != nil {
+				continue
+			}
+			if m, ok := managedIdentity(&v); ok {
+				found = append(found, m)
+			}
+		}
+		if resp.SkipToken == nil || *resp.SkipToken == "" {
+			break
+		}
+		req.Options.SkipToken = resp.SkipToken
+	}
+	var gaps []string
+	for i := range found {
+		m := &found[i]
+		rid, perr := arm.ParseResourceID(m.ID)
+		if perr != nil || rid.ResourceGroupName == "" {
+			m.CredentialsUnread = fmt.Sprintf("the federated credentials of %s: not an identity's resource id", m.ID)
+			gaps = append(gaps, m.CredentialsUnread)
+			continue
+		}
+		credentials, err := armmsi.NewFederatedIdentityCredentialsClient(rid.SubscriptionID, cred, o.armOptions())
+		if err != nil {
+			return nil, nil, fmt.Errorf("create the ARM client: %w", err)
+		}
+		lerr := drain(ctx, l, credentials.NewListPager(rid.ResourceGroupName, rid.Name, nil), func(page armmsi.FederatedIdentityCredentialsClientListResponse) {
+			for _, v := range page.Value {
+				if c, ok := federatedCredential(v); ok {
+					m.FederatedCredentials = append(m.FederatedCredentials, c)
+				}
+			}
+		})
+		if lerr != nil {
+			gap, fatal := classify(ctx, "the federated credentials of managed identity "+m.ID, credentialsHint, lerr)
+			if fatal != nil {
+				return nil, nil, fatal
+			}
+			m.CredentialsUnread = gap
+			gaps = append(gaps, gap)
+		}
+	}
+	return found, gaps, nil
 }

@@ -18,6 +18,8 @@ const (
 	miCluster  = miSub + "/resourcegroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod"
 	miIssuer   = "https://eastus.oic.prod-aks.azure.com/tenant/cluster/"
 	miRG       = miSub + "/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+	farSub     = "/subscriptions/9a9a9a9a-0000-4000-8000-00000000009a"
+	farRG      = farSub + "/resourceGroups/rg-far/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
 	roleDefs   = miSub + "/providers/Microsoft.Authorization/roleDefinitions/"
 	roleReader = "7f6c6a51-bcf8-42ba-9220-52d62157d7db" // in the fixture
 	roleWriter = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
@@ -41,6 +43,10 @@ func identityARM(t *testing.T) *fakeARM {
 	}
 	identity := func(name, client, principal string, creds ...[2]string) {
 		id := miRG + name
+		if strings.HasPrefix(name, "far/") { // an identity of another subscription
+			name = strings.TrimPrefix(name, "far/")
+			id = farRG + name
+		}
 		a.identities = append(a.identities, items(t, []json.RawMessage{raw(map[string]any{"id": id, "name": name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
 			"properties": map[string]any{"clientId": client, "principalId": principal, "tenantId": tenant}})})...)
 		for i, c := range creds {
@@ -55,6 +61,7 @@ func identityARM(t *testing.T) *fakeARM {
 	identity("id-kubelet", "c2000000-0000-4000-8000-000000000002", "p2000000-0000-4000-8000-000000000002")
 	identity("id-fed", "c4000000-0000-4000-8000-000000000004", "p4000000-0000-4000-8000-000000000004", [2]string{miIssuer, "system:serviceaccount:batch:runner"})
 	identity("id-other", "c3000000-0000-4000-8000-000000000003", "p3000000-0000-4000-8000-000000000003", [2]string{"https://elsewhere.example/", "system:serviceaccount:shop:orders"})
+	identity("far/id-far", "c5000000-0000-4000-8000-000000000005", "p5000000-0000-4000-8000-000000000005", [2]string{miIssuer, "system:serviceaccount:shop:far"})
 	assign := func(n, scope, principal, role string) {
 		id := scope + "/providers/Microsoft.Authorization/roleAssignments/e" + n + "000000-0000-4000-8000-000000000000"
 		it := items(t, []json.RawMessage{raw(map[string]any{"id": id, "name": id[strings.LastIndex(id, "/")+1:], "type": "Microsoft.Authorization/roleAssignments",
@@ -65,6 +72,7 @@ func identityARM(t *testing.T) *fakeARM {
 	assign("2", strings.ToLower(miSub), "p1000000-0000-4000-8000-000000000001", roleWriter)
 	assign("3", miSub+"/resourcegroups/rg-batch", "p4000000-0000-4000-8000-000000000004", roleAdmin)
 	assign("4", miSub+"/resourcegroups/rg-other", "p3000000-0000-4000-8000-000000000003", roleAdmin)
+	assign("5", farSub+"/resourcegroups/rg-far", "p5000000-0000-4000-8000-000000000005", roleAdmin)
 	return a
 }
 
@@ -140,5 +148,36 @@ func TestLoadIdentitiesGaps(t *testing.T) {
 	var re *azcore.ResponseError
 	if err := LoadIdentities(t.Context(), identityData(), nil, a.options(t, appSecret)); !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a refused token: %v", err)
+	}
+}
+
+// TestLoadIdentitiesOtherSubscription: a client id the cluster's
+// subscription has no identity of is looked for in every subscription in
+// one Resource Graph query (GUIDs only: an annotation is anyone's text);
+// the identity found is kept with its federated credentials, read from its
+// own subscription, and its role assignments there too.
+func TestLoadIdentitiesOtherSubscription(t *testing.T) {
+	a := identityARM(t)
+	d := identityData()
+	ids := []string{"c1000000-0000-4000-8000-000000000001", "C5000000-0000-4000-8000-000000000005", "x') | project id; resources | where ('"}
+	if err := LoadIdentities(t.Context(), d, ids, a.options(t, appSecret)); err != nil {
+		t.Fatal(err)
+	}
+	m := d.MatchWorkload(miIssuer, "shop", "far", "c5000000-0000-4000-8000-000000000005")
+	if m.Status != azurerbac.WorkloadMatched || m.Identity == nil || m.Identity.Name != "id-far" || len(d.IdentityGaps) > 0 {
+		t.Fatalf("far: %+v; gaps %v", m, d.IdentityGaps)
+	}
+	got := d.AssignmentsOfIdentity(m.Identity)
+	if len(got) != 1 || !strings.EqualFold(got[0].Scope, farSub+"/resourcegroups/rg-far") {
+		t.Errorf("far's assignments: %+v", got)
+	}
+	if len(a.graphQueries) != 1 || !strings.Contains(a.graphQueries[0], "'c5000000-0000-4000-8000-000000000005'") ||
+		strings.Contains(a.graphQueries[0], "c1000000") || strings.Contains(a.graphQueries[0], "project id;") {
+		t.Errorf("Resource Graph was asked %q: want one query for the missing GUID alone", a.graphQueries)
+	}
+	// Every identity found where the cluster's subscription has it: no query.
+	a = identityARM(t)
+	if err := LoadIdentities(t.Context(), identityData(), ids[:1], a.options(t, appSecret)); err != nil || len(a.graphQueries) != 0 {
+		t.Errorf("a client id the subscription has: %v, queries %q", err, a.graphQueries)
 	}
 }
