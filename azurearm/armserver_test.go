@@ -112,10 +112,10 @@ type fakeARM struct {
 	// identities are user-assigned identities (the item's scope is unused)
 	// and credentials their federated credentials, by lower-case
 	// identity id (identity_test.go adds them).
-	identities  []item
+	identities []item
 	// graphQueries are the identities' Resource Graph queries asked.
 	graphQueries []string
-	credentials map[string][]item
+	credentials  map[string][]item
 	// aks, when set, serves the managed clusters' writes (aksupdate_test.go).
 	aks *aksWrites
 
