@@ -40,6 +40,28 @@ const msiProvider = "/providers/microsoft.managedidentity/userassignedidentities
 // serve answers the identities' paths; false for any other.
 func (m *fxMSI) serve(w http.ResponseWriter, r *http.Request, write func(any)) bool {
 	lower := strings.ToLower(r.URL.Path)
+	if lower == "/providers/microsoft.resourcegraph/resources" && r.Method == http.MethodPost {
+		// Azure Resource Graph: the identities by client id, in every
+		// subscription (the loader asks for those the cluster's lacks).
+		var req struct {
+			Query string `json:"query"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || !strings.Contains(req.Query, "microsoft.managedidentity/userassignedidentities") {
+			w.WriteHeader(http.StatusBadRequest)
+			return true
+		}
+		rows := []map[string]any{}
+		for _, x := range m.list {
+			// Resource Graph leaves out what the caller may not read.
+			hidden := slices.ContainsFunc(m.forbid, func(f string) bool { return f == msiProvider })
+			if !hidden && strings.Contains(req.Query, "'"+strings.ToLower(x.clientID)+"'") {
+				rows = append(rows, map[string]any{"id": x.id, "name": x.name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "location": "eastus",
+					"properties": map[string]any{"clientId": x.clientID, "principalId": x.principalID, "tenantId": fxTenant}})
+			}
+		}
+		write(map[string]any{"totalRecords": len(rows), "count": len(rows), "resultTruncated": "false", "data": rows})
+		return true
+	}
 	if !strings.Contains(lower, msiProvider) {
 		return false
 	}
