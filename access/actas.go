@@ -92,7 +92,7 @@ func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 			ans.Subjects = append(ans.Subjects, r)
 		}
 	}
-	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepAccountCreate: 2, audit.StepSecretProviderClass: 3}
+	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepPodExec: 2, audit.StepAccountCreate: 3, audit.StepSecretProviderClass: 4}
 	slices.SortStableFunc(ans.Subjects, func(a, b audit.IdentityReach) int {
 		return cmp.Or(cmp.Compare(a.Subject.String(), b.Subject.String()), cmp.Compare(a.Workload.ServiceAccount, b.Workload.ServiceAccount), cmp.Compare(rank[a.Step], rank[b.Step]))
 	})

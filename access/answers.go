@@ -206,6 +206,18 @@ func (s *Session) WhatCan(ctx context.Context, subject rbac.Subject, namespace s
 		}
 	}
 	ans.AzureReach = s.AzureReachOf(subject, namespace)
+	if d := s.Index.Snapshot().Azure; d != nil && len(d.Identities) > 0 && !s.whole {
+		// Live, a what-can reads no more than it needs: the steps out to
+		// Azure need the service accounts (which acts as what) and the
+		// pods (whose can be exec'd into).
+		switch {
+		case !s.Scope.ServiceAccounts:
+			ans.AzureReach = nil
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "which Azure identities %s acts as by a step in the cluster (running a pod as an account that acts as one, minting its token) is not answered: service accounts were not read; who-can act-as IDENTITY reads the whole cluster and answers it", subject))
+		case !s.Scope.Workloads:
+			ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "exec into pods is not counted among %s's steps out to Azure: pods were not read; who-can act-as IDENTITY counts it", subject))
+		}
+	}
 	if res.Incomplete {
 		ans.Gaps = s.Index.Gaps()
 	}

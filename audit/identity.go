@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -112,6 +114,9 @@ const (
 	// StepAccountCreate: it creates the account a federated credential
 	// names, which does not exist, and a pod that runs as it.
 	StepAccountCreate = "serviceaccount-create"
+	// StepPodExec: it execs into a pod that runs as the account, where
+	// the account's token (and the identity's, once exchanged) is at hand.
+	StepPodExec = "pod-exec"
 )
 
 // IdentityReach is one way a subject acts as an Azure managed identity
@@ -121,7 +126,7 @@ const (
 // act-as lists them: one computation for both.
 type IdentityReach struct {
 	Subject rbac.Subject `json:"subject"`
-	// Step is workload-create, serviceaccount-token-create or
+	// Step is workload-create, serviceaccount-token-create, pod-exec or
 	// serviceaccount-create; StepText says it in words.
 	Step     string `json:"step"`
 	StepText string `json:"stepText"`
@@ -200,6 +205,14 @@ func (c *checker) identityReaches() []IdentityReach {
 			}
 		}
 	}
+	// Who can exec into a pod the view holds that runs as such an account
+	// (a workload's template counts: its pods run as it): asked for each
+	// pod by name, so grants limited to it by resourceNames count.
+	for _, ns := range namespaces {
+		for _, t := range byNS[ns] {
+			out = append(out, c.execReaches(ns, t.sa, t.w)...)
+		}
+	}
 	// Who can create the account a credential names, and a pod as it.
 	for _, t := range missing {
 		ns := t.sa.Namespace
@@ -247,7 +260,7 @@ func checkWorkloadIdentityReach(c *checker) {
 		}
 		sa, _ := rbac.ParseSubject(r.Workload.ServiceAccount)
 		step := r.Step
-		if step == StepTokenCreate {
+		if step == StepTokenCreate || step == StepPodExec {
 			step += "\n" + sa.Key()
 		}
 		k := step + "\n" + r.Subject.Key() + "\n" + r.Namespace
@@ -412,4 +425,41 @@ func checkUnclaimedCredentials(c *checker) {
 			Message: fmt.Sprintf("federated credential %s of managed identity %s (%s) accepts tokens of %s, which does not exist: %s",
 				w.FederatedCredential.Name, w.Identity.Name, reach, sa, who)})
 	}
+}
+
+// execReaches are who can exec into a pod of namespace ns that runs as
+// service account sa (not finished: a finished pod runs nothing), each
+// once with every path that allows it.
+func (c *checker) execReaches(ns string, sa rbac.Subject, w rbac.WorkloadIdentity) []IdentityReach {
+	var order []string
+	via := map[string][]rbac.Path{}
+	who := map[string]rbac.Subject{}
+	for i := range c.snap.Pods {
+		p := &c.snap.Pods[i]
+		if p.Namespace != ns || cmp.Or(p.Spec.ServiceAccountName, "default") != sa.Name ||
+			p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		a := rbac.Attributes{Verb: "create", Resource: "pods", Subresource: "exec", Name: p.Name, Namespace: ns}
+		for _, g := range c.ix.WhoCan(a, false).Subjects {
+			s := g.Subject()
+			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters || isNodeIdentity(s) || s.Key() == sa.Key() {
+				continue
+			}
+			k := s.Key()
+			if _, ok := who[k]; !ok {
+				order, who[k] = append(order, k), s
+			}
+			for _, q := range g.Via {
+				if !slices.ContainsFunc(via[k], func(x rbac.Path) bool { return x.String() == q.String() }) {
+					via[k] = append(via[k], q)
+				}
+			}
+		}
+	}
+	out := make([]IdentityReach, 0, len(order))
+	for _, k := range order {
+		out = append(out, IdentityReach{Subject: who[k], Step: StepPodExec, StepText: "exec into pods that run as " + sa.String(), Namespace: ns, Evidence: via[k], Workload: w})
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package audit_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,5 +103,81 @@ func TestWorkloadIdentityReach(t *testing.T) {
 	}
 	if kl := audit.Run(rbac.NewIndex(res.Snapshot), audit.Options{Only: []string{"kubelet-identity-reach"}}).Findings; len(acr) != 1 || len(kl) != 0 {
 		t.Errorf("AcrPull alone: %d %+v", len(acr), kl)
+	}
+}
+
+// TestIdentityReachByExec: whoever can exec into a pod that runs as an
+// account acting as an identity acts as it (the account's token is in the
+// pod): asked per pod by name, so a grant limited to another pod by
+// resourceNames reaches nothing, and a finished pod runs nothing.
+func TestIdentityReachByExec(t *testing.T) {
+	dir := "../testdata/aks-identity/"
+	extra := filepath.Join(t.TempDir(), "exec.yaml")
+	const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: orders-7f9, namespace: shop}
+spec: {serviceAccountName: orders, containers: [{name: app, image: app}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: orders-done, namespace: shop}
+spec: {serviceAccountName: orders, containers: [{name: app, image: app}]}
+status: {phase: Succeeded}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec-orders, namespace: shop}
+rules: [{apiGroups: [""], resources: [pods/exec], verbs: [create], resourceNames: [orders-7f9]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec-done, namespace: shop}
+rules: [{apiGroups: [""], resources: [pods/exec], verbs: [create], resourceNames: [orders-done, other]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: eve-exec, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec-orders}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: eve@contoso.com}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: mallory-exec, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec-done}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory@contoso.com}]
+`
+	if err := os.WriteFile(extra, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{dir + "rbac.yaml", dir + "cluster.json", dir + "identities.json", dir + "federated-credentials.json", dir + "assignments.json", dir + "roles.json", extra}
+	res, err := source.Read(t.Context(), files, source.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := rbac.NewIndex(res.Snapshot)
+	var eve, mallory []audit.IdentityReach
+	for _, r := range audit.IdentityReaches(ix) {
+		switch r.Subject.Name {
+		case "eve@contoso.com":
+			eve = append(eve, r)
+		case "mallory@contoso.com":
+			mallory = append(mallory, r)
+		}
+	}
+	if len(eve) != 1 || eve[0].Step != audit.StepPodExec || eve[0].Namespace != "shop" || eve[0].Workload.ServiceAccount != "sa:shop:orders" ||
+		eve[0].StepText != "exec into pods that run as sa:shop:orders" || len(eve[0].Evidence) != 1 || eve[0].Evidence[0].Binding.Name != "eve-exec" {
+		t.Errorf("eve: %+v", eve)
+	}
+	if len(mallory) != 0 {
+		t.Errorf("mallory may exec only into a finished pod and one that does not exist: %+v", mallory)
+	}
+	var found bool
+	for _, f := range audit.Run(ix, audit.Options{Only: []string{"workload-identity-reach"}}).Findings {
+		if strings.HasPrefix(f.Message, "user:eve@contoso.com can exec into pods that run as sa:shop:orders in namespace shop, and so act as managed identity id-orders") {
+			found = f.Severity == audit.Critical
+		}
+	}
+	if !found {
+		t.Error("the audit does not report eve's exec as a critical workload-identity-reach")
 	}
 }

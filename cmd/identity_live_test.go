@@ -173,6 +173,15 @@ func TestWorkloadIdentityLive(t *testing.T) {
 			t.Errorf("live table lacks %q (code %d):\n%s", want, code, out)
 		}
 	}
+	// A user's steps out to Azure need the service accounts, which a live
+	// what-can of a user does not read: not answered, and said so (never
+	// an empty reach as if there were none); an account's lack the pods.
+	if u := whatCan(ExitOK, "user:someone@contoso.com", live...); len(u.AzureReach) != 0 || !hasWarningText(u, "service accounts were not read; who-can act-as IDENTITY") {
+		t.Errorf("what-can user live: reach %+v, warnings %v", u.AzureReach, u.Warnings)
+	}
+	if a := whatCan(ExitOK, "sa:"+ns+":orders", live...); !hasWarningText(a, "exec into pods is not counted") {
+		t.Errorf("what-can sa live: warnings %v", a.Warnings)
+	}
 	ans := whatCan(ExitOK, "sa:"+ns+":reports", live...)
 	if len(ans.WorkloadIdentities) != 1 {
 		t.Fatalf("reports: %+v", ans.WorkloadIdentities)
