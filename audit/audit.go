@@ -117,6 +117,12 @@ type Finding struct {
 	// the subjects and objects, which for such a finding include the first
 	// few targets it lists and so change when something else does.
 	identity string
+	// actors, when set, is how many of the first Subjects hold the risk
+	// (the others are what they reach); zero: all of them. links, when
+	// set, splits Evidence into two links of a chain, both needed
+	// (Evidence[:links] and Evidence[links:]); zero: any one path gives
+	// the finding. Both are what the groupings count by (groups.go).
+	actors, links int
 }
 
 // GroupPeople counts the members of one group a finding names.
@@ -397,18 +403,7 @@ func distinctIDs(fs []Finding) {
 func summarize(fs []Finding) Summary {
 	var s Summary
 	for _, f := range fs {
-		switch f.Severity {
-		case Critical:
-			s.Critical++
-		case High:
-			s.High++
-		case Medium:
-			s.Medium++
-		case Low:
-			s.Low++
-		default:
-			s.Info++
-		}
+		s.add(f.Severity)
 	}
 	return s
 }
