@@ -188,6 +188,9 @@ type Report struct {
 	// answered passed as well as failed or unknown: a failed one is also
 	// a finding, a passed one is not.
 	Checks []Check `json:"checks"`
+	// Groups (audit --group-by rule, subject or binding) summarise the
+	// findings one way (Groups).
+	Groups []Group `json:"groups,omitempty"`
 }
 
 // CheckStatus is a posture check's outcome.
