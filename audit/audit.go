@@ -123,6 +123,10 @@ type Finding struct {
 	// (Evidence[:links] and Evidence[links:]); zero: any one path gives
 	// the finding. Both are what the groupings count by (groups.go).
 	actors, links int
+	// refs, objRefs and subjectRefs, set by Report.SharePaths, are
+	// Evidence, Objects and Subjects as indexes into the report's tables:
+	// what the document writes.
+	refs, objRefs, subjectRefs []int
 }
 
 // GroupPeople counts the members of one group a finding names.
@@ -168,12 +172,20 @@ type Cluster struct {
 
 // Report is the AuditReport document.
 type Report struct {
-	APIVersion string    `json:"apiVersion"`
-	Kind       string    `json:"kind"`
-	Cluster    *Cluster  `json:"cluster,omitempty"`
-	Source     string    `json:"source,omitempty"`
-	Summary    Summary   `json:"summary"`
-	Findings   []Finding `json:"findings" document:"stream"`
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Cluster    *Cluster `json:"cluster,omitempty"`
+	Source     string   `json:"source,omitempty"`
+	Summary    Summary  `json:"summary"`
+	// Paths, Objects and Subjects, in a report written as a document
+	// (SharePaths), hold each distinct path of the findings' evidence and
+	// each distinct object and subject they name once; a finding's
+	// evidence, objects and subjects are then written as indexes into
+	// them.
+	Paths    []rbac.Path      `json:"paths,omitempty" document:"stream"`
+	Objects  []rbac.ObjectRef `json:"objects,omitempty" document:"stream"`
+	Subjects []rbac.Subject   `json:"subjects,omitempty" document:"stream"`
+	Findings []Finding        `json:"findings" document:"stream"`
 	// Incomplete: parts of the cluster could not be read, so findings may
 	// be missing (no rule reports on what it could not read). Gaps say
 	// which parts.

@@ -1,7 +1,9 @@
 package audit_test
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -216,5 +218,70 @@ func TestGroupsDense(t *testing.T) {
 		if g.Count > bindings[0].Count {
 			t.Fatalf("%s removes %d, more than the first, %s (%d)", g.Key(), g.Count, bindings[0].Key(), bindings[0].Count)
 		}
+	}
+}
+
+// TestSharedPathsRoundTrip: a report written with its paths, objects and
+// subjects shared reads back as the report it was.
+func TestSharedPathsRoundTrip(t *testing.T) {
+	rep := audit.Run(rbac.NewIndex(groupsSnapshot()), audit.Options{})
+	want, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.SharePaths()
+	shared, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Paths) == 0 || len(rep.Objects) == 0 || len(rep.Subjects) == 0 {
+		t.Fatalf("tables: %d paths, %d objects, %d subjects", len(rep.Paths), len(rep.Objects), len(rep.Subjects))
+	}
+	var doc struct {
+		Findings []struct {
+			Evidence, Objects, Subjects []int
+		}
+	}
+	if err := json.Unmarshal(shared, &doc); err != nil || len(doc.Findings) != len(rep.Findings) || len(doc.Findings[0].Evidence) != len(rep.Findings[0].Evidence) {
+		t.Fatalf("the shared document's findings do not refer by index: %v\n%s", err, shared)
+	}
+	var back audit.Report
+	if err := json.Unmarshal(shared, &back); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(&back)
+	if string(got) != string(want) {
+		t.Errorf("read back:\n%s\nwant:\n%s", got, want)
+	}
+	// The earlier format, every path in each finding, reads as well.
+	var old audit.Report
+	if err := json.Unmarshal(want, &old); err != nil || !slices.EqualFunc(old.Findings, back.Findings, func(a, b audit.Finding) bool { return a.ID == b.ID && len(a.Evidence) == len(b.Evidence) }) {
+		t.Errorf("the earlier format: %v", err)
+	}
+	bad := strings.Replace(string(shared), `"paths":[`, `"paths":[],"x":[`, 1)
+	if err := json.Unmarshal([]byte(bad), &old); err == nil || !strings.Contains(err.Error(), "is not one of the report's 0") {
+		t.Errorf("a reference past the table: %v", err)
+	}
+}
+
+// TestSharedPathsShrinkDense: on the dense LARGE the document, written as
+// `audit -o json` writes it (indented), is several times smaller with
+// each path, object and subject once.
+func TestSharedPathsShrinkDense(t *testing.T) {
+	rep := audit.Run(rbac.NewIndex(large.Generate(1, large.DenseLarge)), audit.Options{})
+	before, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.SharePaths()
+	after, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ratio := float64(len(before)) / float64(len(after))
+	t.Logf("%d findings: %.1f MB -> %.1f MB (%.2fx smaller); %d paths, %d objects, %d subjects",
+		len(rep.Findings), float64(len(before))/1e6, float64(len(after))/1e6, ratio, len(rep.Paths), len(rep.Objects), len(rep.Subjects))
+	if ratio < 2.5 {
+		t.Errorf("the shared document is only %.2fx smaller", ratio)
 	}
 }

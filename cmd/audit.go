@@ -218,6 +218,8 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 	}
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
+		// Each distinct path once, the findings referring to it.
+		rep.SharePaths()
 		err = document.Write(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		var b []byte

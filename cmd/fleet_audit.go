@@ -67,6 +67,11 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 	}
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
+		for _, c := range rep.Clusters {
+			if c.Report != nil {
+				c.Report.SharePaths() // each distinct path once a cluster
+			}
+		}
 		err = writeFleetDoc(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		for _, c := range rep.Clusters {
