@@ -284,4 +284,33 @@ func TestSharedPathsShrinkDense(t *testing.T) {
 	if ratio < 2.5 {
 		t.Errorf("the shared document is only %.2fx smaller", ratio)
 	}
+	// SARIF, live (no file to point at): one result per finding, each
+	// object once in the run's logical locations.
+	sarif, err := rep.SARIF("test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			LogicalLocations []json.RawMessage
+			Results          []struct {
+				Locations []struct {
+					LogicalLocations []map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(sarif, &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	t.Logf("SARIF: %.1f MB, %d results, %d logical locations", float64(len(sarif))/1e6, len(run.Results), len(run.LogicalLocations))
+	if len(run.Results) != len(rep.Findings) || len(run.LogicalLocations) != len(rep.Objects) {
+		t.Errorf("SARIF: %d results for %d findings, %d logical locations for %d objects", len(run.Results), len(rep.Findings), len(run.LogicalLocations), len(rep.Objects))
+	}
+	for _, l := range run.Results[0].Locations {
+		if len(l.LogicalLocations) != 1 || len(l.LogicalLocations[0]) != 1 || l.LogicalLocations[0]["index"] == nil {
+			t.Errorf("a result's location is not a reference to the run's: %v", l.LogicalLocations)
+		}
+	}
 }

@@ -231,7 +231,11 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			named.Findings[i].Message = app.Names.Annotate(named.Findings[i].Message)
 		}
 		if b, err = named.SARIF(version.Version, sess.Locate); err == nil {
-			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
+			// Written as it is, not copied into a string: a SARIF log
+			// of a dense cluster is tens of MB.
+			if _, err = o.Out.Write(safe.JSON(b)); err == nil {
+				_, err = io.WriteString(o.Out, "\n")
+			}
 		}
 	case FormatCSV, FormatMarkdown:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)

@@ -90,7 +90,11 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 			}
 		})
 		if err == nil {
-			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
+			// Written as it is, not copied into a string: a SARIF log
+			// of a dense cluster is tens of MB.
+			if _, err = o.Out.Write(safe.JSON(b)); err == nil {
+				_, err = io.WriteString(o.Out, "\n")
+			}
 		}
 	case FormatCSV, FormatMarkdown:
 		o.fleetWarnings(rep)
