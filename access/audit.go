@@ -55,6 +55,14 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	return rep
 }
 
+// GroupFindings summarises findings as the CLI's audit table does
+// (audit.Groups, the listed findings: not those on Kubernetes' default
+// policy): by rule, by the subject holding them, or by the binding whose
+// fix removes them. The explorer's Findings page groups with it.
+func GroupFindings(fs []audit.Finding, by audit.GroupBy) []audit.Group {
+	return audit.Groups(fs, by, false)
+}
+
 // Report is the full audit of the session, run once on first use (the
 // explorer's Findings page and fixes share it).
 func (s *Session) Report() *audit.Report {
