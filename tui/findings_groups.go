@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -47,7 +46,13 @@ func (p *findingsPage) groupKey(km tea.KeyPressMsg) bool {
 	switch {
 	case key.Matches(km, k.Group):
 		order := append([]audit.GroupBy{""}, audit.Groupings...)
-		p.grouping.by = order[(slices.Index(order, p.grouping.by)+1)%len(order)]
+		next := 0
+		for i, by := range order {
+			if by == p.grouping.by {
+				next = (i + 1) % len(order)
+			}
+		}
+		p.grouping.by = order[next]
 		p.grouping.chosen = true
 		p.grouping.open = nil
 		p.setRows()
