@@ -3,7 +3,6 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -18,25 +17,53 @@ import (
 // each is written once instead of once per finding.
 func (r *Report) SharePaths() {
 	paths, objects, subjects := table[rbac.Path]{}, table[rbac.ObjectRef]{}, table[rbac.Subject]{}
+	var key []byte // reused: a key is copied only when new
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		f.refs = make([]int, len(f.Evidence))
 		for j := range f.Evidence {
-			b, _ := f.Evidence[j].MarshalJSON() // written by hand, never fails
-			f.refs[j] = paths.ref(f.Evidence[j], string(b))
+			key = appendPathKey(key[:0], &f.Evidence[j])
+			f.refs[j] = paths.ref(f.Evidence[j], key)
 		}
 		f.objRefs = make([]int, len(f.Objects))
-		for j := range f.Objects {
-			b, _ := f.Objects[j].MarshalJSON()
-			f.objRefs[j] = objects.ref(f.Objects[j], string(b))
+		for j, o := range f.Objects {
+			key = appendFields(key[:0], o.APIVersion, o.Kind, o.Namespace, o.Name)
+			f.objRefs[j] = objects.ref(o, key)
 		}
 		f.subjectRefs = make([]int, len(f.Subjects))
 		for j, s := range f.Subjects {
-			key := strings.Join([]string{s.Kind, s.Namespace, s.Name, strings.Join(s.Groups, ","), s.DisplayName, s.ObjectID, s.PrincipalType}, "\x00")
+			key = appendFields(key[:0], s.Kind, s.Namespace, s.Name, s.DisplayName, s.ObjectID, s.PrincipalType)
+			key = appendFields(key, s.Groups...)
 			f.subjectRefs[j] = subjects.ref(s, key)
 		}
 	}
 	r.Paths, r.Objects, r.Subjects = paths.all(), objects.all(), subjects.all()
+}
+
+// appendPathKey appends what tells p from every other path: its binding,
+// role and rule, field by field (an Azure path: its JSON).
+func appendPathKey(b []byte, p *rbac.Path) []byte {
+	if p.Azure != nil {
+		j, _ := p.MarshalJSON() // written by hand, never fails
+		return append(append(b, 'a'), j...)
+	}
+	if p.Binding != nil {
+		b = appendFields(append(b, 'b'), p.Binding.APIVersion, p.Binding.Kind, p.Binding.Namespace, p.Binding.Name)
+	}
+	b = appendFields(append(b, 'r'), p.Role.APIVersion, p.Role.Kind, p.Role.Namespace, p.Role.Name)
+	rule := &p.Rule
+	for _, list := range [][]string{rule.Verbs, rule.APIGroups, rule.Resources, rule.ResourceNames, rule.NonResourceURLs} {
+		b = appendFields(append(b, 2), list...)
+	}
+	return b
+}
+
+// appendFields appends each field and a separator no name holds.
+func appendFields(b []byte, fields ...string) []byte {
+	for _, f := range fields {
+		b = append(append(b, f...), 0)
+	}
+	return b
 }
 
 // table keeps each distinct item once, told apart by a key.
@@ -46,14 +73,14 @@ type table[T any] struct {
 }
 
 // ref is the index of v, whose key is key, added when new.
-func (t *table[T]) ref(v T, key string) int {
+func (t *table[T]) ref(v T, key []byte) int {
 	if t.at == nil {
 		t.at = map[string]int{}
 	}
-	if k, ok := t.at[key]; ok {
+	if k, ok := t.at[string(key)]; ok {
 		return k
 	}
-	t.at[key] = len(t.items)
+	t.at[string(key)] = len(t.items)
 	t.items = append(t.items, v)
 	return len(t.items) - 1
 }
