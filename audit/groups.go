@@ -129,8 +129,9 @@ func Groups(fs []Finding, by GroupBy, all bool) []Group {
 	at := map[string]int{}
 	var groups []Group
 	type seen struct {
-		subjects, namespaces, rules map[string]bool
-		bindings                    map[rbac.ObjectRef]bool
+		subjects          map[subjectID]bool
+		namespaces, rules map[string]bool
+		bindings          map[rbac.ObjectRef]bool
 	}
 	var sets []seen
 	add := func(key string, g Group, i int) {
@@ -139,7 +140,7 @@ func Groups(fs []Finding, by GroupBy, all bool) []Group {
 			j = len(groups)
 			at[key] = j
 			groups = append(groups, g)
-			sets = append(sets, seen{map[string]bool{}, map[string]bool{}, map[string]bool{}, map[rbac.ObjectRef]bool{}})
+			sets = append(sets, seen{map[subjectID]bool{}, map[string]bool{}, map[string]bool{}, map[rbac.ObjectRef]bool{}})
 		}
 		groups[j].Findings = append(groups[j].Findings, i)
 	}
@@ -178,7 +179,7 @@ func Groups(fs []Finding, by GroupBy, all bool) []Group {
 			g.Reach += f.Severity.Weight()
 			set.rules[f.Rule] = true
 			for _, s := range f.Holders() {
-				set.subjects[s.Key()] = true
+				set.subjects[idOf(s)] = true
 			}
 			for _, p := range f.Evidence {
 				if p.Binding != nil && p.Azure == nil {
@@ -206,6 +207,23 @@ func Groups(fs []Finding, by GroupBy, all bool) []Group {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Rule, b.Rule))
 	})
 	return groups
+}
+
+// subjectID is Subject.Key's identity as fields: a map key built
+// without a string.
+type subjectID struct{ kind, namespace, name string }
+
+// idOf is s's identity: a service principal or managed identity is the
+// user its object id names.
+func idOf(s rbac.Subject) subjectID {
+	id := subjectID{kind: s.Kind, name: s.Name}
+	switch s.Kind {
+	case rbac.UserKind, rbac.ServicePrincipalKind, rbac.ManagedIdentityKind:
+		id.kind = rbac.UserKind
+	case rbac.ServiceAccountKind:
+		id.namespace = s.Namespace
+	}
+	return id
 }
 
 // add counts one finding of severity s.

@@ -67,11 +67,12 @@ func where(namespace string) string {
 
 // grantsBySubject gathers, per binding and subject, the grants fn selects.
 func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool, report func(s rbac.Subject, namespace string, paths []rbac.Path)) {
-	// The subject's part of the key is Subject.Key's identity, as fields:
-	// no string is built per grant (a dense cluster has millions).
+	// The subject's part of the key is Subject.Key's identity as fields
+	// (idOf): no string is built per grant (a dense cluster has
+	// millions).
 	type key struct {
-		binding         rbac.ObjectRef
-		kind, ns, named string
+		binding rbac.ObjectRef
+		subject subjectID
 	}
 	type gathered struct {
 		subject rbac.Subject
@@ -85,13 +86,7 @@ func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool,
 			if !keep(&g, s) {
 				continue
 			}
-			k := key{binding: *g.Path.Binding, kind: s.Kind, named: s.Name}
-			switch s.Kind {
-			case rbac.UserKind, rbac.ServicePrincipalKind, rbac.ManagedIdentityKind:
-				k.kind = rbac.UserKind
-			case rbac.ServiceAccountKind:
-				k.ns = s.Namespace
-			}
+			k := key{*g.Path.Binding, idOf(s)}
 			i, ok := at[k]
 			if !ok {
 				i = len(all)
