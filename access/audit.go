@@ -55,6 +55,14 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	return rep
 }
 
+// GroupFindings summarises findings as the CLI's audit table does
+// (audit.Groups, the listed findings: not those on Kubernetes' default
+// policy): by rule, by the subject holding them, or by the binding whose
+// fix removes them. The explorer's Findings page groups with it.
+func GroupFindings(fs []audit.Finding, by audit.GroupBy) []audit.Group {
+	return audit.Groups(fs, by, false)
+}
+
 // Report is the full audit of the session, run once on first use (the
 // explorer's Findings page and fixes share it).
 func (s *Session) Report() *audit.Report {
@@ -106,13 +114,21 @@ func (s *Session) Locate(r rbac.ObjectRef) (string, int, bool) {
 // about a person who holds * on * cluster-wide can be such: their fixes
 // are checked, the others are not.
 func (s *Session) markLockouts(rep *audit.Report) {
+	if !fix.LockoutPossible(s.Index) {
+		// No person holds * on * cluster-wide: no fix can take it away
+		// (and on a dense cluster, verifying each admin's fix is an
+		// audit of the whole cluster each).
+		return
+	}
 	admins := map[string]bool{}
 	for _, g := range s.Index.WhoCan(rbac.Attributes{Verb: "*", APIGroup: "*", Resource: "*"}, false).Subjects {
 		admins[g.Subject().Key()] = true
 	}
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
-		if !f.Fixable || !slices.ContainsFunc(f.Subjects, func(sub rbac.Subject) bool { return admins[sub.Key()] }) {
+		// The holders: a chain's fix takes the step from its subject, not
+		// from the accounts it reaches.
+		if !f.Fixable || !slices.ContainsFunc(f.Holders(), func(sub rbac.Subject) bool { return admins[sub.Key()] }) {
 			continue
 		}
 		o := fix.Options{}

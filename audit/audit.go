@@ -117,6 +117,16 @@ type Finding struct {
 	// the subjects and objects, which for such a finding include the first
 	// few targets it lists and so change when something else does.
 	identity string
+	// actors, when set, is how many of the first Subjects hold the risk
+	// (the others are what they reach); zero: all of them. links, when
+	// set, splits Evidence into two links of a chain, both needed
+	// (Evidence[:links] and Evidence[links:]); zero: any one path gives
+	// the finding. Both are what the groupings count by (groups.go).
+	actors, links int
+	// refs, objRefs and subjectRefs, set by Report.SharePaths, are
+	// Evidence, Objects and Subjects as indexes into the report's tables:
+	// what the document writes.
+	refs, objRefs, subjectRefs []int
 }
 
 // GroupPeople counts the members of one group a finding names.
@@ -162,12 +172,20 @@ type Cluster struct {
 
 // Report is the AuditReport document.
 type Report struct {
-	APIVersion string    `json:"apiVersion"`
-	Kind       string    `json:"kind"`
-	Cluster    *Cluster  `json:"cluster,omitempty"`
-	Source     string    `json:"source,omitempty"`
-	Summary    Summary   `json:"summary"`
-	Findings   []Finding `json:"findings" document:"stream"`
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Cluster    *Cluster `json:"cluster,omitempty"`
+	Source     string   `json:"source,omitempty"`
+	Summary    Summary  `json:"summary"`
+	// Paths, Objects and Subjects, in a report written as a document
+	// (SharePaths), hold each distinct path of the findings' evidence and
+	// each distinct object and subject they name once; a finding's
+	// evidence, objects and subjects are then written as indexes into
+	// them.
+	Paths    []rbac.Path      `json:"paths,omitempty" document:"stream"`
+	Objects  []rbac.ObjectRef `json:"objects,omitempty" document:"stream"`
+	Subjects []rbac.Subject   `json:"subjects,omitempty" document:"stream"`
+	Findings []Finding        `json:"findings" document:"stream"`
 	// Incomplete: parts of the cluster could not be read, so findings may
 	// be missing (no rule reports on what it could not read). Gaps say
 	// which parts.
@@ -182,6 +200,9 @@ type Report struct {
 	// answered passed as well as failed or unknown: a failed one is also
 	// a finding, a passed one is not.
 	Checks []Check `json:"checks"`
+	// Groups (audit --group-by rule, subject or binding) summarise the
+	// findings one way (Groups).
+	Groups []Group `json:"groups,omitempty"`
 }
 
 // CheckStatus is a posture check's outcome.
@@ -397,18 +418,7 @@ func distinctIDs(fs []Finding) {
 func summarize(fs []Finding) Summary {
 	var s Summary
 	for _, f := range fs {
-		switch f.Severity {
-		case Critical:
-			s.Critical++
-		case High:
-			s.High++
-		case Medium:
-			s.Medium++
-		case Low:
-			s.Low++
-		default:
-			s.Info++
-		}
+		s.add(f.Severity)
 	}
 	return s
 }

@@ -26,3 +26,39 @@ func BenchmarkLargeAuditIndex(b *testing.B) {
 		rbac.NewIndex(s)
 	}
 }
+
+// BenchmarkDenseAudit runs every rule over the dense LARGE (about twice
+// LARGE's findings); BenchmarkDenseAuditIndex is its baseline, the index
+// it starts from, and BenchmarkDenseGroups and BenchmarkDenseSharePaths
+// what the table's summary and the document's tables add to it.
+func BenchmarkDenseAudit(b *testing.B) {
+	ix := rbac.NewIndex(large.Generate(1, large.DenseLarge))
+	for b.Loop() {
+		if len(audit.Run(ix, audit.Options{}).Findings) == 0 {
+			b.Fatal("no findings")
+		}
+	}
+}
+
+func BenchmarkDenseAuditIndex(b *testing.B) {
+	s := large.Generate(1, large.DenseLarge)
+	for b.Loop() {
+		rbac.NewIndex(s)
+	}
+}
+
+func BenchmarkDenseGroups(b *testing.B) {
+	rep := audit.Run(rbac.NewIndex(large.Generate(1, large.DenseLarge)), audit.Options{})
+	for b.Loop() {
+		for _, by := range audit.Groupings {
+			audit.Groups(rep.Findings, by, false)
+		}
+	}
+}
+
+func BenchmarkDenseSharePaths(b *testing.B) {
+	rep := audit.Run(rbac.NewIndex(large.Generate(1, large.DenseLarge)), audit.Options{})
+	for b.Loop() {
+		rep.SharePaths()
+	}
+}

@@ -219,7 +219,8 @@ func (f *FleetReport) SARIF(toolVersion string, locate func(context string) Loca
 		}
 		run.AutomationDetails = &sarifAutomation{ID: "kubectl-access/" + c.Context + "/"}
 		run.Properties = map[string]string{"cluster": c.Context, "server": c.Server, "status": c.Status}
-		cluster := sarifLogical{Name: c.Context, FullyQualifiedName: c.Context, Kind: "cluster"}
+		run.LogicalLocations = append(run.LogicalLocations, sarifLogical{Name: c.Context, FullyQualifiedName: c.Context, Kind: "cluster"})
+		cluster := logicalRef(len(run.LogicalLocations) - 1)
 		for i := range run.Results {
 			r := &run.Results[i]
 			r.PartialFingerprints["kubectlAccessCluster/v1"] = c.Context

@@ -137,13 +137,18 @@ func TestFleetSARIF(t *testing.T) {
 					Message struct{ Text string } `json:"message"`
 				} `json:"toolExecutionNotifications"`
 			} `json:"invocations"`
+			// The run's logical locations, each once, which results
+			// refer to by index.
+			LogicalLocations []struct {
+				Name string `json:"name"`
+				Kind string `json:"kind"`
+			} `json:"logicalLocations"`
 			Results []struct {
 				PartialFingerprints map[string]string `json:"partialFingerprints"`
 				Locations           []struct {
 					PhysicalLocation *struct{} `json:"physicalLocation"`
 					LogicalLocations []struct {
-						Name string `json:"name"`
-						Kind string `json:"kind"`
+						Index *int `json:"index"`
 					} `json:"logicalLocations"`
 				} `json:"locations"`
 			} `json:"results"`
@@ -175,10 +180,14 @@ func TestFleetSARIF(t *testing.T) {
 			}
 			for _, l := range r.Locations {
 				if !slices.ContainsFunc(l.LogicalLocations, func(x struct {
-					Name string `json:"name"`
-					Kind string `json:"kind"`
+					Index *int `json:"index"`
 				}) bool {
-					return x.Kind == "cluster" && x.Name == c.Context
+					if x.Index == nil || *x.Index < 0 || *x.Index >= len(run.LogicalLocations) {
+						t.Errorf("run %s: a logical location that is not a reference to the run's: %v", c.Context, x.Index)
+						return false
+					}
+					ll := run.LogicalLocations[*x.Index]
+					return ll.Kind == "cluster" && ll.Name == c.Context
 				}) {
 					t.Errorf("run %s: a location without the cluster: %+v", c.Context, l)
 				}

@@ -124,7 +124,11 @@ func checkEscalationPaths(c *checker) {
 			}
 			c.add(Finding{Severity: sev, Subjects: subjects, Evidence: evidence,
 				identity: step + "\n" + self + "\n" + h.scope,
-				Message:  fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepText, where(h.scope), strings.Join(chains, ", "), more)})
+				// The subject holds the risk (the service accounts are
+				// what it reaches), and the chain holds while both its
+				// step and one of its targets do.
+				actors: 1, links: len(h.evidence),
+				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepText, where(h.scope), strings.Join(chains, ", "), more)})
 		}
 	}
 }

@@ -67,29 +67,37 @@ func where(namespace string) string {
 
 // grantsBySubject gathers, per binding and subject, the grants fn selects.
 func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool, report func(s rbac.Subject, namespace string, paths []rbac.Path)) {
+	// The subject's part of the key is Subject.Key's identity as fields
+	// (idOf): no string is built per grant (a dense cluster has
+	// millions).
 	type key struct {
 		binding rbac.ObjectRef
-		subject string
+		subject subjectID
 	}
-	paths := map[key][]rbac.Path{}
-	subjects := map[key]rbac.Subject{}
-	scope := map[key]string{}
-	var order []key
+	type gathered struct {
+		subject rbac.Subject
+		scope   string
+		paths   []rbac.Path
+	}
+	at := map[key]int{}
+	var all []gathered
 	c.ix.Grants(func(g rbac.Grant) {
 		for _, s := range g.Subjects {
 			if !keep(&g, s) {
 				continue
 			}
-			k := key{*g.Path.Binding, s.Key()}
-			if _, ok := paths[k]; !ok {
-				order = append(order, k)
-				subjects[k], scope[k] = s, g.Namespace
+			k := key{*g.Path.Binding, idOf(s)}
+			i, ok := at[k]
+			if !ok {
+				i = len(all)
+				at[k] = i
+				all = append(all, gathered{subject: s, scope: g.Namespace})
 			}
-			paths[k] = append(paths[k], g.Path)
+			all[i].paths = append(all[i].paths, g.Path)
 		}
 	})
-	for _, k := range order {
-		report(subjects[k], scope[k], paths[k])
+	for _, x := range all {
+		report(x.subject, x.scope, x.paths)
 	}
 }
 

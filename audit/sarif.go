@@ -27,6 +27,10 @@ type sarifRun struct {
 	// requires a distinct automation id for each run of one tool).
 	AutomationDetails *sarifAutomation  `json:"automationDetails,omitempty"`
 	Properties        map[string]string `json:"properties,omitempty"`
+	// LogicalLocations hold each object the results name (and, in a
+	// fleet, the cluster) once; a result refers to them by index (SARIF
+	// 2.1.0 §3.14.17, §3.33.3).
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
 }
 
 type sarifAutomation struct {
@@ -112,9 +116,36 @@ type sarifRegion struct {
 }
 
 type sarifLogical struct {
-	Name               string `json:"name"`
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
+	// Index refers to the run's logicalLocations, where the location is
+	// whole; the others are then left out.
+	Index              *int   `json:"index,omitempty"`
+	Name               string `json:"name,omitempty"`
+	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+}
+
+// logicalRef is a reference to the run's logical location i.
+func logicalRef(i int) sarifLogical { return sarifLogical{Index: &i} }
+
+// logicalTable keeps each logical location of a run once.
+type logicalTable struct {
+	at  map[string]int
+	all []sarifLogical
+}
+
+// ref adds l when new and returns a reference to it.
+func (t *logicalTable) ref(l sarifLogical) sarifLogical {
+	if t.at == nil {
+		t.at = map[string]int{}
+	}
+	key := l.Kind + "\x00" + l.FullyQualifiedName
+	i, ok := t.at[key]
+	if !ok {
+		i = len(t.all)
+		t.at[key] = i
+		t.all = append(t.all, l)
+	}
+	return logicalRef(i)
 }
 
 // Locator says in which file and at which line an object was read, for
@@ -157,6 +188,7 @@ func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 		})
 	}
 	results := []sarifResult{}
+	var logical logicalTable
 	for _, f := range r.Findings {
 		res := sarifResult{
 			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: sarifLevel(f.Severity),
@@ -172,8 +204,8 @@ func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 					continue
 				}
 			}
-			res.Locations = append(res.Locations, sarifLocation{LogicalLocations: []sarifLogical{{
-				Name: o.Name, FullyQualifiedName: o.String(), Kind: "resource"}}})
+			res.Locations = append(res.Locations, sarifLocation{LogicalLocations: []sarifLogical{logical.ref(sarifLogical{
+				Name: o.Name, FullyQualifiedName: o.String(), Kind: "resource"})}})
 		}
 		results = append(results, res)
 	}
@@ -197,5 +229,5 @@ func (r *Report) sarifRun(toolVersion string, locate Locator) sarifRun {
 	if r.Incomplete && len(inv.ToolExecutionNotifications) == 0 {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{"incomplete: parts of the cluster could not be read"}})
 	}
-	return sarifRun{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results}
+	return sarifRun{Tool: sarifTool{driver}, Invocations: []sarifInvocation{inv}, Results: results, LogicalLocations: logical.all}
 }

@@ -38,6 +38,7 @@ type AuditOptions struct {
 	GroupBy         string
 
 	failOn        audit.Severity
+	groupBy       audit.GroupBy // rule, subject or binding; "" for none
 	baseline      *audit.Report
 	fleetBaseline *audit.FleetReport
 }
@@ -106,7 +107,7 @@ could not be read at all exits 4 even without --fail-on (unless
 	c.Flags().BoolVar(&o.All, "all", false, "In tables, also list the findings on Kubernetes' default policy exactly as the API server creates it, which are counted, not listed (a label alone hides nothing: AKS's and add-ons' objects are always listed, at their severity)")
 	c.Flags().StringVar(&o.Baseline, "baseline", "", "Report only findings absent from this earlier `audit -o json` (or yaml) report; a fleet's report (FleetAuditReport) compares each cluster with its own")
 	o.Fleet = addFleetFlags(c, r)
-	c.Flags().StringVar(&o.GroupBy, "group-by", "cluster", "With several clusters: cluster (each cluster's findings) or finding (each finding once, with the clusters it is on)")
+	c.Flags().StringVar(&o.GroupBy, "group-by", "", "Summarise the findings: rule, subject (ranked by reach) or binding (ranked by the findings its fix removes), on one cluster as on each of several; with several clusters also cluster (each cluster's findings, the default) or finding (each finding once, with the clusters it is on). Without it a table lists the findings one per line up to 200 and summarises more (--all lists them)")
 	return c
 }
 
@@ -163,9 +164,16 @@ func (o *AuditOptions) Validate() error {
 	if o.AllowIncomplete && o.FailOn == "" && !fleet {
 		return fmt.Errorf("--allow-incomplete only changes what --fail-on does (and, with several clusters, what a cluster not read does)")
 	}
+	switch o.GroupBy {
+	case "", "cluster", "finding":
+	default:
+		g, err := audit.ParseGroupBy(o.GroupBy)
+		if err != nil {
+			return fmt.Errorf("--group-by %q: use rule, subject or binding (and with several clusters cluster or finding)", o.GroupBy)
+		}
+		o.groupBy = g
+	}
 	switch {
-	case o.GroupBy != "cluster" && o.GroupBy != "finding":
-		return fmt.Errorf("--group-by %q: use cluster or finding", o.GroupBy)
 	case o.GroupBy == "finding" && !fleet:
 		return fmt.Errorf("--group-by finding joins several clusters' findings: give --contexts, --all-contexts, --context more than once, or -f on a fleet directory")
 	case o.baseline != nil && fleet:
@@ -205,8 +213,13 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		rep.Filter(o.baseline)
 	}
 	nameFindings(rep, app.Names)
+	if o.groupBy != "" {
+		rep.Groups = audit.Groups(rep.Findings, o.groupBy, o.All)
+	}
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
+		// Each distinct path once, the findings referring to it.
+		rep.SharePaths()
 		err = document.Write(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		var b []byte
@@ -218,14 +231,18 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 			named.Findings[i].Message = app.Names.Annotate(named.Findings[i].Message)
 		}
 		if b, err = named.SARIF(version.Version, sess.Locate); err == nil {
-			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
+			// Written as it is, not copied into a string: a SARIF log
+			// of a dense cluster is tens of MB.
+			if _, err = o.Out.Write(safe.JSON(b)); err == nil {
+				_, err = io.WriteString(o.Out, "\n")
+			}
 		}
 	case FormatCSV, FormatMarkdown:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		err = printAuditRows(o.Out, o.Output.Value, rep, o.All, app.Names)
+		err = printAuditRows(o.Out, o.Output.Value, rep, o.All, o.groupBy, app.Names)
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out)}, app.Names.Annotate)
+		printAudit(o.Out, rep, o.table(app.Names))
 	}
 	if err != nil {
 		return err
@@ -273,42 +290,42 @@ func wrap(w io.Writer, width, indent, hang int, text string) {
 // auditTable is how the audit table is printed.
 type auditTable struct {
 	wide  bool // every path of each finding
-	all   bool // the findings on platform-managed objects too
+	all   bool // every finding, one per line, those on Kubernetes' default policy too
 	width int  // wrap at this many columns; 0 never
+	// groupBy shows one grouping whole; "" lists the findings, or
+	// summarises them past audit.SummarizeAbove.
+	groupBy audit.GroupBy
+	names   identity.Names
+}
+
+// table is how the options print the audit table.
+func (o *AuditOptions) table(names identity.Names) auditTable {
+	return auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out), groupBy: o.groupBy, names: names}
 }
 
 // printAudit writes the findings by severity, each headed by its id (what
 // `kubectl access fix` takes), with its first path (every path with -o
-// wide). Findings on platform-managed objects are counted, not listed,
-// unless --all.
-func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(string) string) {
-	hidden, fixable := 0, 0
-	current := audit.Severity(-1)
-	for _, f := range rep.Findings {
-		if !audit.Listed(&f, o.all) {
-			hidden++
-			continue
-		}
-		if f.Severity != current {
-			current = f.Severity
-			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
-		}
-		head := f.ID + ": " + annotate(f.Message)
-		if f.Fixable {
-			fixable++
-			head += " [fix]"
-		}
+// wide); or, past audit.SummarizeAbove findings listed (or with
+// --group-by), their summary (printSummary). Findings on Kubernetes'
+// default policy are counted, not listed, unless --all.
+func printAudit(w io.Writer, rep *audit.Report, o auditTable) {
+	hidden, fixable, listed := 0, 0, 0
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
 		switch {
-		case f.Default:
-			head += " (Kubernetes' default policy)"
-		case f.Managed:
-			head += " (platform-managed)"
+		case !audit.Listed(f, o.all):
+			hidden++
+		case f.Fixable:
+			fixable++
+			listed++
+		default:
+			listed++
 		}
-		if f.Scope == audit.ScopeClusterWide {
-			head += " (cluster-wide)"
-		}
-		wrap(w, o.width, 2, 4, head)
-		printEvidence(w, o, f.Evidence)
+	}
+	if o.groupBy != "" || !o.all && listed > audit.SummarizeAbove {
+		printSummary(w, rep, o, listed)
+	} else {
+		printFindings(w, rep, o)
 	}
 	s := rep.Summary
 	if len(rep.Findings) == hidden {
@@ -345,6 +362,35 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 	}
 }
 
+// printFindings lists the findings one per line, by severity.
+func printFindings(w io.Writer, rep *audit.Report, o auditTable) {
+	current := audit.Severity(-1)
+	for _, f := range rep.Findings {
+		if !audit.Listed(&f, o.all) {
+			continue
+		}
+		if f.Severity != current {
+			current = f.Severity
+			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
+		}
+		head := f.ID + ": " + o.names.Annotate(f.Message)
+		if f.Fixable {
+			head += " [fix]"
+		}
+		switch {
+		case f.Default:
+			head += " (Kubernetes' default policy)"
+		case f.Managed:
+			head += " (platform-managed)"
+		}
+		if f.Scope == audit.ScopeClusterWide {
+			head += " (cluster-wide)"
+		}
+		wrap(w, o.width, 2, 4, head)
+		printEvidence(w, o, f.Evidence)
+	}
+}
+
 // printEvidence writes a finding's first path (every path with -o wide),
 // and how many more there are.
 func printEvidence(w io.Writer, o auditTable, evidence []rbac.Path) {
@@ -361,8 +407,13 @@ func printEvidence(w io.Writer, o auditTable, evidence []rbac.Path) {
 }
 
 // printAuditRows writes the findings as CSV or a Markdown table, one row
-// a finding with its first path, managed ones only with --all.
-func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, names identity.Names) error {
+// a finding with its first path, those on Kubernetes' default policy only
+// with --all; with --group-by, a row a group (printGroupRows). A file is
+// read by a program or searched: it is never summarised unasked.
+func printAuditRows(w io.Writer, format string, rep *audit.Report, all bool, by audit.GroupBy, names identity.Names) error {
+	if by != "" {
+		return printGroupRows(w, format, rep, by, all, names)
+	}
 	header := []string{"ID", "SEVERITY", "RULE", "CATEGORY", "SUBJECTS", "MESSAGE", "PATH", "FIXABLE", "MANAGED", "DEFAULT"}
 	if rep.Namespace != nil {
 		header = append(header, "SCOPE")

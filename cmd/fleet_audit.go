@@ -60,8 +60,18 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 	if o.GroupBy == "finding" {
 		rep.GroupByFinding()
 	}
+	for _, c := range rep.Clusters {
+		if c.Report != nil && o.groupBy != "" {
+			c.Report.Groups = audit.Groups(c.Report.Findings, o.groupBy, o.All)
+		}
+	}
 	switch o.Output.Value {
 	case FormatJSON, FormatYAML:
+		for _, c := range rep.Clusters {
+			if c.Report != nil {
+				c.Report.SharePaths() // each distinct path once a cluster
+			}
+		}
 		err = writeFleetDoc(o.Out, o.Output.Value, rep)
 	case FormatSARIF:
 		for _, c := range rep.Clusters {
@@ -80,14 +90,18 @@ func (o *AuditOptions) runFleet(ctx context.Context) error {
 			}
 		})
 		if err == nil {
-			_, err = fmt.Fprintln(o.Out, string(safe.JSON(b)))
+			// Written as it is, not copied into a string: a SARIF log
+			// of a dense cluster is tens of MB.
+			if _, err = o.Out.Write(safe.JSON(b)); err == nil {
+				_, err = io.WriteString(o.Out, "\n")
+			}
 		}
 	case FormatCSV, FormatMarkdown:
 		o.fleetWarnings(rep)
-		err = printFleetRows(o.Out, o.Output.Value, rep, o.All, names)
+		err = printFleetRows(o.Out, o.Output.Value, rep, o.All, o.groupBy, names)
 	default:
 		o.fleetWarnings(rep)
-		printFleet(o.Out, rep, auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out)}, names)
+		printFleet(o.Out, rep, o.table(names), names)
 	}
 	if err != nil {
 		return err
@@ -156,7 +170,7 @@ func printFleet(w io.Writer, rep *audit.FleetReport, o auditTable, names identit
 			}
 			fmt.Fprintln(w)
 			clusterHeading(w, access.Result{Member: access.Member{Context: c.Context, Server: c.Server}})
-			printAudit(w, c.Report, o, names.Annotate)
+			printAudit(w, c.Report, o)
 		}
 	}
 	s := rep.Summary
@@ -198,7 +212,23 @@ func printGroups(w io.Writer, rep *audit.FleetReport, o auditTable, names identi
 // printFleetRows writes a fleet's findings as CSV or Markdown, a row a
 // finding on a cluster (a finding once with its clusters, grouped), and a
 // row for each cluster not read.
-func printFleetRows(w io.Writer, format string, rep *audit.FleetReport, all bool, names identity.Names) error {
+func printFleetRows(w io.Writer, format string, rep *audit.FleetReport, all bool, by audit.GroupBy, names identity.Names) error {
+	if by != "" {
+		// Each cluster's groups: a binding or a subject is one
+		// cluster's.
+		header, row := groupColumns(by, names)
+		t := newRows(w, format, append([]string{"CLUSTER", "STATUS"}, header...)...)
+		for _, c := range rep.Clusters {
+			if c.Report == nil {
+				t.add(c.Context, c.Status, "not read: "+c.Error)
+				continue
+			}
+			for _, g := range audit.Groups(c.Report.Findings, by, all) {
+				t.add(append([]string{c.Context, c.Status}, row(&g)...)...)
+			}
+		}
+		return t.flush()
+	}
 	subjects := func(ss []rbac.Subject) string {
 		var out []string
 		for _, s := range ss {

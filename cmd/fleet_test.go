@@ -303,6 +303,11 @@ func TestFleetDocStreamed(t *testing.T) {
 	js, _, _ := run(t, "audit", "-f", brokenFleet(t), "-o", "json", "--group-by", "finding")
 	rep := fleetReport(t, js)
 	rep.Clusters = append(rep.Clusters, audit.FleetCluster{Context: "empty", Status: audit.StatusOK, Report: &audit.Report{APIVersion: "v", Kind: "AuditReport", Findings: []audit.Finding{}}})
+	for _, c := range rep.Clusters {
+		if c.Report != nil {
+			c.Report.SharePaths() // as the command writes them
+		}
+	}
 	for _, r := range []*audit.FleetReport{rep, audit.NewFleetReport(nil)} {
 		var want, got bytes.Buffer
 		if err := printDoc(&want, FormatJSON, r); err != nil {

@@ -208,3 +208,22 @@ func TestLockoutIgnoresLocalAccounts(t *testing.T) {
 		t.Fatalf("removing the only Entra admin group beside the local accounts: %v; want a lockout naming the local accounts", err)
 	}
 }
+
+// TestLockoutPossible: a lockout needs a person or group holding * on *
+// cluster-wide to begin with; service accounts and system: identities
+// alone are no one to lock out, so no fix needs the check there.
+func TestLockoutPossible(t *testing.T) {
+	ix, _ := offline(t)
+	if !LockoutPossible(ix) {
+		t.Error("the fixtures' u-admin holds * on *: a lockout is possible")
+	}
+	snap := rbac.NewSnapshot()
+	snap.ClusterRoles = []rbacv1.ClusterRole{{ObjectMeta: metav1.ObjectMeta{Name: "all"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}}}
+	snap.ClusterRoleBindings = []rbacv1.ClusterRoleBinding{{ObjectMeta: metav1.ObjectMeta{Name: "robot"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "all"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "ci", Name: "robot"}}}}
+	if LockoutPossible(rbac.NewIndex(snap)) {
+		t.Error("only a service account holds * on *: no person can be locked out")
+	}
+}

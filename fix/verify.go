@@ -396,6 +396,14 @@ func admins(ix *rbac.Index) (people, system []rbac.Subject) {
 	return people, system
 }
 
+// LockoutPossible says whether any fix could lock people out on ix: only
+// where some person or group holds * on * cluster-wide (lockout asks
+// whether a fix takes the last of them away).
+func LockoutPossible(ix *rbac.Index) bool {
+	people, _ := admins(ix)
+	return len(people) > 0
+}
+
 // lockout reports a fix after which no person or group holds
 // cluster-admin-equivalent rights though some did before.
 func lockout(before, after *rbac.Index) *Lockout {

@@ -42,6 +42,8 @@ type findingsPage struct {
 	linkFor string // the finding link is about
 	// yaml (v) shows the marked link's object instead of the detail.
 	yaml linkYAML
+	// grouping is how the rows group (findings_groups.go).
+	grouping findingGrouping
 }
 
 func (p *findingsPage) mustCurrent() *audit.Finding {
@@ -119,6 +121,7 @@ func (p *findingsPage) build() {
 	p.hidden = len(p.report.Findings) - len(rep.Findings)
 	p.report = &rep
 	p.sortFindings()
+	p.grouping.dflt(len(rep.Findings))
 	p.setRows()
 }
 
@@ -150,33 +153,43 @@ func (p *findingsPage) sortFindings() {
 }
 
 func (p *findingsPage) setRows() {
+	if p.grouping.by != "" {
+		p.setGroupRows()
+		return
+	}
+	p.grouping.rows = nil
 	rows := make([]row, len(p.report.Findings))
-	for i, f := range p.report.Findings {
-		sev := f.Severity.String()
-		text := p.names.Annotate(f.Title)
-		if len(f.Subjects) > 0 {
-			text = subjectCell(p.names, f.Subjects[0]) + ": " + text
-		}
-		switch {
-		case f.Default:
-			text += " (Kubernetes' default policy)"
-		case f.Managed:
-			text += " (platform-managed)"
-		}
-		ns := findingNamespace(&f)
-		where := ns
-		if where == "" {
-			where = "cluster-wide"
-		}
-		rows[i] = row{
-			cells:  []string{p.c.Styles.Severity[f.Severity].Render(sev), f.Rule, safe.Terminal(where), safe.Terminal(text)},
-			search: strings.ToLower(f.ID + " " + sev + " " + f.Rule + " " + string(f.Category) + " " + where + " " + text + " " + f.Message),
-			fields: map[string]string{"rule": f.Rule, "category": string(f.Category), "cat": string(f.Category), "sev": sev, "severity": sev, "id": f.ID,
-				"ns": strings.ToLower(ns), "namespace": strings.ToLower(ns)},
-		}
+	for i := range p.report.Findings {
+		rows[i] = p.findingRow(&p.report.Findings[i], "")
 	}
 	p.list.setRows(rows)
 	p.syncDetail(true)
+}
+
+// findingRow is a finding's row, its text after indent.
+func (p *findingsPage) findingRow(f *audit.Finding, indent string) row {
+	sev := f.Severity.String()
+	text := p.names.Annotate(f.Title)
+	if len(f.Subjects) > 0 {
+		text = subjectCell(p.names, f.Subjects[0]) + ": " + text
+	}
+	switch {
+	case f.Default:
+		text += " (Kubernetes' default policy)"
+	case f.Managed:
+		text += " (platform-managed)"
+	}
+	ns := findingNamespace(f)
+	where := ns
+	if where == "" {
+		where = "cluster-wide"
+	}
+	return row{
+		cells:  []string{p.c.Styles.Severity[f.Severity].Render(sev), f.Rule, safe.Terminal(where), indent + safe.Terminal(text)},
+		search: strings.ToLower(f.ID + " " + sev + " " + f.Rule + " " + string(f.Category) + " " + where + " " + text + " " + f.Message),
+		fields: map[string]string{"rule": f.Rule, "category": string(f.Category), "cat": string(f.Category), "sev": sev, "severity": sev, "id": f.ID,
+			"ns": strings.ToLower(ns), "namespace": strings.ToLower(ns)},
+	}
 }
 
 func (p *findingsPage) setSize(w, h int) {
@@ -194,11 +207,14 @@ func (p *findingsPage) help() []key.Binding {
 	case p.focus:
 		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.YAML, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Group, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
 }
 
 func (p *findingsPage) status() string {
 	s := "findings " + p.list.position() + "  by " + findingSorts[p.sortBy]
+	if g := p.grouping.by; g != "" {
+		s += "  grouped by " + string(g)
+	}
 	if c := categories[p.category]; c != "" {
 		s += "  category " + string(c)
 	}
@@ -219,6 +235,12 @@ func (p *findingsPage) current() (*audit.Finding, bool) {
 	i, ok := p.list.selected()
 	if !ok || p.report == nil {
 		return nil, false
+	}
+	if p.grouping.rows != nil {
+		// Grouped: a group's row is no finding.
+		if i = p.grouping.rows[i].finding; i < 0 {
+			return nil, false
+		}
 	}
 	return &p.report.Findings[i], true
 }
@@ -266,6 +288,8 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(km, k.Copy):
 			act, isAct = actCopy, true
 
+		case !p.focus && p.report != nil && p.groupKey(km):
+			return nil
 		case key.Matches(km, k.Sort) && !p.focus && p.report != nil:
 			p.sortBy = (p.sortBy + 1) % len(findingSorts)
 			p.sortFindings()
@@ -304,6 +328,10 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 // state.
 func (p *findingsPage) syncDetail(top bool) {
 	f, ok := p.current()
+	if g := p.currentGroup(); g != nil {
+		p.detail.setContent(p.renderGroup(g), true)
+		return
+	}
 	if !ok {
 		msg := "no findings"
 		if p.report == nil {

@@ -20,6 +20,9 @@ type KeyMap struct {
 	Verify key.Binding
 	// Sort cycles a list's order.
 	Sort key.Binding
+	// Group cycles how Findings groups (by rule, subject, binding or
+	// not at all); enter on a group expands it.
+	Group key.Binding
 	// YAML shows the selected object as it was read.
 	YAML key.Binding
 	// Transitive shows who reaches a request through a service account.
@@ -46,7 +49,7 @@ func (k *KeyMap) HelpGroups() []HelpGroup {
 	return []HelpGroup{
 		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
-		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Transitive, k.Members, k.Verify, k.YAML}},
+		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Group, k.Transitive, k.Members, k.Verify, k.YAML}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy, k.Confirm, k.No}},
 		{"Session", []key.Binding{k.Reload, k.SignIn, k.Problems, k.Help, k.Quit, k.ForceQuit}},
 	}
@@ -88,6 +91,7 @@ func DefaultKeyMap() *KeyMap {
 		Category:   b("category", "c"),
 		Verify:     b("verify", "V"),
 		Sort:       b("sort", "s"),
+		Group:      b("group by", "b"),
 		YAML:       b("yaml", "v"),
 		Transitive: b("via service accounts", "t"),
 		Members:    b("members of groups", "e"),

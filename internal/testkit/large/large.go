@@ -35,6 +35,9 @@ type Sizes struct {
 	Namespaces, ServiceAccounts, Roles, RoleBindings   int
 	ClusterRoles, AggregatedRoles, ClusterRoleBindings int
 	Users, Groups                                      int
+	// Dense adds the dense variant's objects (see dense): about the same
+	// cluster, about twice the findings.
+	Dense bool
 }
 
 // Large is the LARGE cluster.
@@ -43,6 +46,11 @@ var Large = Sizes{
 	ClusterRoles: ClusterRoles, AggregatedRoles: AggregatedRoles, ClusterRoleBindings: ClusterRoleBindings,
 	Users: Users, Groups: Groups,
 }
+
+// DenseLarge is the dense variant of LARGE: the same cluster with a
+// powerful service account in every namespace where teams create pods, and
+// an "everything" role bound to teams in many namespaces.
+var DenseLarge = func() Sizes { z := Large; z.Dense = true; return z }()
 
 // Scaled returns LARGE divided by d (at least one of each), for smoke
 // tests of the code that loads and measures LARGE.
@@ -59,6 +67,9 @@ func Scaled(d int) Sizes {
 // included.
 func (z Sizes) Objects() int {
 	heavyBindings := z.Namespaces + 5*(z.Namespaces-z.Namespaces/10) + HeavyGroups
+	if z.Dense {
+		heavyBindings += denseObjects(z)
+	}
 	return z.Namespaces + z.ServiceAccounts + 1 + z.Roles + z.RoleBindings + z.ClusterRoles + z.ClusterRoleBindings + heavyBindings
 }
 
@@ -182,6 +193,9 @@ func Generate(seed uint64, z Sizes) *rbac.Snapshot {
 		s.ClusterRoleBindings = append(s.ClusterRoleBindings, b)
 	}
 	heavy(s, z)
+	if z.Dense {
+		dense(s, z)
+	}
 	return s
 }
 
@@ -212,5 +226,56 @@ func heavy(s *rbac.Snapshot, z Sizes) {
 		s.ClusterRoleBindings = append(s.ClusterRoleBindings, rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("heavy-%02d", i)},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: fmt.Sprintf("cr-%04d", (i*37)%plain)},
 			Subjects: []rbacv1.Subject{group(i)}})
+	}
+}
+
+// Everything is the dense variant's role that holds every verb on every
+// resource of every group.
+const Everything = "everything"
+
+// DeployerSA is the powerful service account the dense variant puts in
+// every namespace.
+const DeployerSA = "deployer"
+
+// DenseTeams is how many of the generated groups the dense variant binds
+// to Everything, each in DenseTeamNamespaces namespaces.
+const (
+	DenseTeams          = 100
+	DenseTeamNamespaces = 20
+)
+
+// denseObjects is how many objects dense adds.
+func denseObjects(z Sizes) int {
+	return 2 + 2*z.Namespaces + min(DenseTeams, z.Groups)*DenseTeamNamespaces
+}
+
+// dense adds what makes the findings dense, as on a cluster where teams
+// own namespaces: in every namespace a deployer service account bound to
+// Everything there (so whoever creates pods in the namespace can act as
+// it), and DenseTeams groups each bound to Everything in
+// DenseTeamNamespaces namespaces (every risky right, there, for each).
+func dense(s *rbac.Snapshot, z Sizes) {
+	s.ClusterRoles = append(s.ClusterRoles, rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: Everything},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}})
+	everything := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: Everything}
+	admins := rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployers-" + Everything}, RoleRef: everything}
+	for i := range z.Namespaces {
+		ns := Namespace(i)
+		sa := rbacv1.Subject{Kind: "ServiceAccount", Namespace: ns, Name: DeployerSA}
+		s.ServiceAccounts = append(s.ServiceAccounts, corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: DeployerSA}})
+		s.RoleBindings = append(s.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: DeployerSA},
+			RoleRef: everything, Subjects: []rbacv1.Subject{sa}})
+		if i%10 == 0 {
+			admins.Subjects = append(admins.Subjects, sa)
+		}
+	}
+	s.ClusterRoleBindings = append(s.ClusterRoleBindings, admins)
+	for t := range min(DenseTeams, z.Groups) {
+		b := rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("team-%02d-everything", t)}, RoleRef: everything,
+			Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: Group(t)}}}
+		for k := range DenseTeamNamespaces {
+			b.Namespace = Namespace((t*DenseTeamNamespaces + k*7) % z.Namespaces)
+			s.RoleBindings = append(s.RoleBindings, b)
+		}
 	}
 }

@@ -75,6 +75,9 @@ type Query struct {
 	// cluster whose chain ends in the guard-like webhook (Config.Guard):
 	// without one the probe finds Azure RBAC off and the file is unused.
 	AzureLive bool
+	// Dense runs on the dense variant of LARGE (large.DenseLarge, a
+	// cluster of its own, Config.Sizes.Dense), with a floor of its own.
+	Dense bool
 }
 
 // AzureFile is the placeholder an Azure query's arguments name the
@@ -127,6 +130,10 @@ func Queries(z large.Sizes, busiest [2]string) []Query {
 		// The audit holds every finding (tens of thousands on LARGE) and
 		// their evidence in memory to sort and group them.
 		{Name: "audit", Args: []string{"audit"}, Ceiling: 2.5, MaxRSSMiB: 600},
+		// The same on the dense LARGE, about twice the findings (teams
+		// that can create pods beside powerful service accounts, an
+		// everything role bound in many namespaces): issue 34's case.
+		{Name: "audit dense", Args: []string{"audit"}, Ceiling: 2.5, MaxRSSMiB: 300, Dense: true},
 		// The explorer's first screen: the reads and the Subjects page
 		// (the audit runs after the first paint); then a filter typed key
 		// by key (this executable in its explorer mode, through the same
@@ -145,6 +152,14 @@ func Queries(z large.Sizes, busiest [2]string) []Query {
 		{Name: "azure live who-can -A", Args: []string{"who-can", "create", "pods/exec", "-A", "--azure-rbac-from", AzureDataFile}, Ceiling: 1.3, MaxRSSMiB: 200, AzureLive: true},
 		{Name: "azure live what-can heavy", Args: append(slices.Clone(heavy), "--azure-rbac-from", AzureDataFile), Ceiling: 1.3, MaxRSSMiB: 200, AzureLive: true},
 	}
+}
+
+// NeedsDense says whether any Dense query's name matches only (nil: all
+// of them).
+func NeedsDense(only *regexp.Regexp) bool {
+	return slices.ContainsFunc(Queries(large.Scaled(100), [2]string{"get", "pods"}), func(q Query) bool {
+		return q.Dense && (only == nil || only.MatchString(q.Name))
+	})
 }
 
 // NeedsGuard says whether any AzureLive query's name matches only (nil:
@@ -276,7 +291,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	queries := Queries(c.Sizes, Busiest(large.Generate(c.Seed, c.Sizes)))
-	queries = slices.DeleteFunc(queries, func(q Query) bool { return c.Only != nil && !c.Only.MatchString(q.Name) || q.AzureLive != c.Guard })
+	queries = slices.DeleteFunc(queries, func(q Query) bool {
+		return c.Only != nil && !c.Only.MatchString(q.Name) || q.AzureLive != c.Guard || q.Dense != c.Sizes.Dense
+	})
 	dir, err := os.MkdirTemp("", "kubectl-access-bench-")
 	if err != nil {
 		return nil, err
@@ -332,7 +349,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			rep.Results[i].Answer = cr.answer
 		}
 	}
-	if !c.Guard && (c.Only == nil || c.Only.MatchString("fleet")) {
+	if !c.Guard && !c.Sizes.Dense && (c.Only == nil || c.Only.MatchString("fleet")) {
 		if rep.Fleet, err = runFleet(run, c.Binary, c.Kubeconfig, c.Runs, c.Progress); err != nil {
 			return nil, err
 		}
@@ -360,6 +377,10 @@ func median(d []time.Duration) time.Duration {
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "cluster: %d namespaces, %d service accounts, %d Roles, %d RoleBindings, %d ClusterRoles (%d aggregated), %d ClusterRoleBindings\n",
 		r.Sizes.Namespaces, r.Sizes.ServiceAccounts, r.Sizes.Roles, r.Sizes.RoleBindings, r.Sizes.ClusterRoles, r.Sizes.AggregatedRoles, r.Sizes.ClusterRoleBindings)
+	if r.Sizes.Dense {
+		fmt.Fprintf(w, "dense: a %s service account bound to %s in every namespace (one in ten cluster-wide), %d teams bound to it in %d namespaces each\n",
+			large.DeployerSA, large.Everything, large.DenseTeams, large.DenseTeamNamespaces)
+	}
 	if r.Loaded > 0 {
 		fmt.Fprintf(w, "loaded in %s (kept for the next run)\n", r.Loaded.Round(time.Second))
 	}
@@ -509,7 +530,12 @@ func runCommand(r *runner, q Query, bin, kubeconfig string) (commandRun, error) 
 	if q.AzureLive && !bytes.Contains(out, []byte(`"azure":`)) {
 		return commandRun{}, fmt.Errorf("kubectl access %s: the answer holds no Azure grant: the Azure data was not used (is the guard-like webhook in the cluster's chain?): %s", strings.Join(args, " "), stderr)
 	}
-	return commandRun{wall: rep.Wall, rssMiB: float64(rep.MaxRSSKiB) / 1024, answer: len(doc.Subjects) + len(doc.Rules) + len(doc.Findings)}, nil
+	answer := len(doc.Subjects) + len(doc.Rules)
+	if doc.Findings != nil {
+		// An audit's subjects are the table its findings refer to.
+		answer = len(doc.Findings)
+	}
+	return commandRun{wall: rep.Wall, rssMiB: float64(rep.MaxRSSKiB) / 1024, answer: answer}, nil
 }
 
 // countRequests runs the command once at -v=6, where client-go logs one
@@ -548,7 +574,9 @@ const markerName = "kubectl-access-bench"
 // the same sizes and seed, and returns how long loading took (zero if it
 // was already there). Loading is idempotent: an interrupted load resumes.
 func Ensure(ctx context.Context, cs kubernetes.Interface, z large.Sizes, seed uint64, progress io.Writer) (time.Duration, error) {
-	want := fmt.Sprintf("%+v seed=%d %s", z, seed, large.Version)
+	// LARGE's marker is as it was before the dense variant: its kept
+	// data stays valid.
+	want := strings.Replace(fmt.Sprintf("%+v seed=%d %s", z, seed, large.Version), " Dense:false", "", 1)
 	cm, err := cs.CoreV1().ConfigMaps(metav1.NamespaceDefault).Get(ctx, markerName, metav1.GetOptions{})
 	switch {
 	case err == nil && cm.Data["data"] == want:

@@ -1,0 +1,187 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/kubectl-access/kubectl-access/rbac"
+)
+
+// SharePaths readies the report to be written as a document: each
+// distinct path of the findings' evidence once in Paths, each distinct
+// object and subject they name once in Objects and Subjects, in the order
+// first met, and each finding's evidence, objects and subjects written as
+// indexes into them. On a dense
+// cluster thousands of findings run through the same few paths (a role
+// bound in many namespaces, a team's binding behind each of its risks):
+// each is written once instead of once per finding.
+func (r *Report) SharePaths() {
+	paths, objects, subjects := table[rbac.Path]{}, table[rbac.ObjectRef]{}, table[rbac.Subject]{}
+	var key []byte // reused: a key is copied only when new
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.refs = make([]int, len(f.Evidence))
+		for j := range f.Evidence {
+			key = appendPathKey(key[:0], &f.Evidence[j])
+			f.refs[j] = paths.ref(f.Evidence[j], key)
+		}
+		f.objRefs = make([]int, len(f.Objects))
+		for j, o := range f.Objects {
+			key = appendFields(key[:0], o.APIVersion, o.Kind, o.Namespace, o.Name)
+			f.objRefs[j] = objects.ref(o, key)
+		}
+		f.subjectRefs = make([]int, len(f.Subjects))
+		for j, s := range f.Subjects {
+			key = appendFields(key[:0], s.Kind, s.Namespace, s.Name, s.DisplayName, s.ObjectID, s.PrincipalType)
+			key = appendFields(key, s.Groups...)
+			f.subjectRefs[j] = subjects.ref(s, key)
+		}
+	}
+	r.Paths, r.Objects, r.Subjects = paths.all(), objects.all(), subjects.all()
+}
+
+// appendPathKey appends what tells p from every other path: its binding,
+// role and rule, field by field (an Azure path: its JSON).
+func appendPathKey(b []byte, p *rbac.Path) []byte {
+	if p.Azure != nil {
+		j, _ := p.MarshalJSON() // written by hand, never fails
+		return append(append(b, 'a'), j...)
+	}
+	if p.Binding != nil {
+		b = appendFields(append(b, 'b'), p.Binding.APIVersion, p.Binding.Kind, p.Binding.Namespace, p.Binding.Name)
+	}
+	b = appendFields(append(b, 'r'), p.Role.APIVersion, p.Role.Kind, p.Role.Namespace, p.Role.Name)
+	rule := &p.Rule
+	for _, list := range [][]string{rule.Verbs, rule.APIGroups, rule.Resources, rule.ResourceNames, rule.NonResourceURLs} {
+		b = appendFields(append(b, 2), list...)
+	}
+	return b
+}
+
+// appendFields appends each field and a separator no name holds.
+func appendFields(b []byte, fields ...string) []byte {
+	for _, f := range fields {
+		b = append(append(b, f...), 0)
+	}
+	return b
+}
+
+// table keeps each distinct item once, told apart by a key.
+type table[T any] struct {
+	at    map[string]int
+	items []T
+}
+
+// ref is the index of v, whose key is key, added when new.
+func (t *table[T]) ref(v T, key []byte) int {
+	if t.at == nil {
+		t.at = map[string]int{}
+	}
+	if k, ok := t.at[string(key)]; ok {
+		return k
+	}
+	t.at[string(key)] = len(t.items)
+	t.items = append(t.items, v)
+	return len(t.items) - 1
+}
+
+// all are the items, an empty list rather than none.
+func (t *table[T]) all() []T {
+	if t.items == nil {
+		return []T{}
+	}
+	return t.items
+}
+
+// MarshalJSON writes the finding; after SharePaths its evidence and
+// objects are indexes into the report's paths and objects.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	if f.refs == nil {
+		return json.Marshal(plain(f))
+	}
+	return json.Marshal(struct {
+		plain
+		Subjects []int `json:"subjects"`
+		Objects  []int `json:"objects"`
+		Evidence []int `json:"evidence"`
+	}{plain(f), f.subjectRefs, f.objRefs, f.refs})
+}
+
+// UnmarshalJSON reads a finding whose evidence and objects are paths and
+// objects, or indexes into its report's (which the report resolves).
+func (f *Finding) UnmarshalJSON(b []byte) error {
+	type plain Finding
+	x := struct {
+		*plain
+		Subjects json.RawMessage `json:"subjects"`
+		Objects  json.RawMessage `json:"objects"`
+		Evidence json.RawMessage `json:"evidence"`
+	}{plain: (*plain)(f)}
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	f.Evidence, f.Objects, f.Subjects, f.refs, f.objRefs, f.subjectRefs = nil, nil, nil, nil, nil, nil
+	if err := refsOr(x.Evidence, &f.refs, &f.Evidence); err != nil {
+		return err
+	}
+	if err := refsOr(x.Subjects, &f.subjectRefs, &f.Subjects); err != nil {
+		return err
+	}
+	return refsOr(x.Objects, &f.objRefs, &f.Objects)
+}
+
+// refsOr reads raw as indexes into refs, or else as the items themselves.
+func refsOr[T any](raw json.RawMessage, refs *[]int, items *[]T) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, refs); err == nil {
+		return nil
+	}
+	*refs = nil
+	return json.Unmarshal(raw, items)
+}
+
+// UnmarshalJSON reads a report, putting back each finding's paths and
+// objects from the report's tables when the finding refers to them.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	type plain Report
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		var err error
+		if f.refs != nil {
+			if f.Evidence, err = resolve(f.ID, "evidence", f.refs, r.Paths); err != nil {
+				return err
+			}
+		}
+		if f.objRefs != nil {
+			if f.Objects, err = resolve(f.ID, "objects", f.objRefs, r.Objects); err != nil {
+				return err
+			}
+		}
+		if f.subjectRefs != nil {
+			if f.Subjects, err = resolve(f.ID, "subjects", f.subjectRefs, r.Subjects); err != nil {
+				return err
+			}
+		}
+		f.refs, f.objRefs, f.subjectRefs = nil, nil, nil
+	}
+	r.Paths, r.Objects, r.Subjects = nil, nil, nil
+	return nil
+}
+
+// resolve looks refs up in items.
+func resolve[T any](id, what string, refs []int, items []T) ([]T, error) {
+	out := make([]T, len(refs))
+	for j, k := range refs {
+		if k < 0 || k >= len(items) {
+			return nil, fmt.Errorf("finding %s: %s %d is not one of the report's %d", id, what, k, len(items))
+		}
+		out[j] = items[k]
+	}
+	return out, nil
+}
