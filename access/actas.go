@@ -28,6 +28,9 @@ type ActAsAnswer struct {
 	// SecretProviderClass naming it in any namespace, and the subjects are
 	// who can create one and a pod (step secretproviderclass-create).
 	Addon string `json:"addon,omitempty"`
+	// Kubelet: the identity is the kubelet's (the nodes'), which any pod
+	// reaching the instance metadata service acts as (step pod-imds).
+	Kubelet bool `json:"kubelet,omitempty"`
 	// RoleAssignments are the identity's, at every scope read: what
 	// acting as it gets in Azure.
 	RoleAssignments []azurerbac.IdentityAssignment `json:"roleAssignments"`
@@ -54,13 +57,15 @@ var ErrNoIdentities = errors.New("who-can act-as needs the Azure identities: giv
 // must hold the whole cluster (loading.Full).
 func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 	d := s.Index.Snapshot().Azure
-	if d == nil || len(d.Identities) == 0 && (d.Cluster == nil || len(d.Cluster.AddonIdentities) == 0) {
+	if d == nil || len(d.Identities) == 0 && (d.Cluster == nil || len(d.Cluster.AddonIdentities) == 0 && d.Cluster.KubeletIdentity == "") {
 		return nil, ErrNoIdentities
 	}
 	m, err := findIdentity(d.Identities, identity)
 	if err != nil {
 		if m = addonIdentity(d, identity); m == nil {
-			return nil, err
+			if m = kubeletIdentity(d, identity); m == nil {
+				return nil, err
+			}
 		}
 	}
 	ans := &ActAsAnswer{APIVersion: rbac.APIVersion, Kind: KindWhoCanActAs, Query: identity,
@@ -74,6 +79,13 @@ func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 			ans.Subjects = append(ans.Subjects, audit.IdentityReach{Subject: r.Subject, Step: audit.StepSecretProviderClass,
 				StepText: "create a pod and a SecretProviderClass naming it", Namespace: r.Namespace, Evidence: r.Evidence})
 		}
+	}
+	kubelet := d.Cluster != nil && d.Cluster.KubeletIdentity != "" && strings.EqualFold(m.PrincipalID, d.Cluster.KubeletIdentity)
+	if kubelet {
+		// The nodes' identity: any pod that reaches the instance metadata
+		// service gets its tokens, as kubelet-identity-reach decides it.
+		ans.Kubelet = true
+		ans.Subjects = append(ans.Subjects, audit.KubeletReaches(s.Index)...)
 	}
 	same := func(w *rbac.WorkloadIdentity) bool {
 		return w.Identity != nil && strings.EqualFold(w.Identity.ID, m.ID) || m.ClientID != "" && strings.EqualFold(w.ClientID, m.ClientID)
@@ -92,11 +104,14 @@ func (s *Session) ActAs(identity string) (*ActAsAnswer, error) {
 			ans.Subjects = append(ans.Subjects, r)
 		}
 	}
-	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepPodExec: 2, audit.StepAccountCreate: 3, audit.StepSecretProviderClass: 4}
+	rank := map[string]int{audit.StepWorkloadCreate: 0, audit.StepTokenCreate: 1, audit.StepPodExec: 2, audit.StepAccountCreate: 3, audit.StepSecretProviderClass: 4, audit.StepIMDS: 5}
 	slices.SortStableFunc(ans.Subjects, func(a, b audit.IdentityReach) int {
 		return cmp.Or(cmp.Compare(a.Subject.String(), b.Subject.String()), cmp.Compare(a.Workload.ServiceAccount, b.Workload.ServiceAccount), cmp.Compare(rank[a.Step], rank[b.Step]))
 	})
 	ans.Warnings = s.warnings(nil, s.Index.Warnings())
+	if kubelet {
+		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "the kubelet identity is the nodes': %s (whether Pod Security admission forbids pods on the host's network was not read)", audit.IMDSReachOf(s.Index.Snapshot())))
+	}
 	if ans.Addon != "" {
 		ans.Warnings = append(ans.Warnings, rbac.Warnf(WarnWorkloadIdentity, "the %s add-on's identity is assigned to the nodes: a pod that reaches the instance metadata service (169.254.169.254) gets its tokens too, whoever created it; the SecretProviderClasses already in the cluster were not read (where one names it, creating a pod is enough)", ans.Addon))
 	}
@@ -120,6 +135,18 @@ func addonIdentity(d *azurerbac.Data, q string) *azurerbac.ManagedIdentity {
 		if strings.EqualFold(oid, q) || strings.EqualFold(name, q) {
 			return &azurerbac.ManagedIdentity{Name: name + " add-on identity", PrincipalID: oid}
 		}
+	}
+	return nil
+}
+
+// kubeletIdentity is the kubelet identity when q names it ("kubelet", or
+// its object id) and the identities read do not hold it.
+func kubeletIdentity(d *azurerbac.Data, q string) *azurerbac.ManagedIdentity {
+	if d.Cluster == nil || d.Cluster.KubeletIdentity == "" {
+		return nil
+	}
+	if strings.EqualFold(q, "kubelet") || strings.EqualFold(q, d.Cluster.KubeletIdentity) {
+		return &azurerbac.ManagedIdentity{Name: "kubelet identity", PrincipalID: d.Cluster.KubeletIdentity}
 	}
 	return nil
 }

@@ -22,6 +22,10 @@ type AzureReach struct {
 	audit.IdentityReach `json:",inline"`
 	Severity            audit.Severity `json:"severity"`
 	Roles               []string       `json:"roles"`
+	// Kubelet: the identity reached is the kubelet's (the nodes'), through
+	// the instance metadata service (step pod-imds), counted when it holds
+	// more than AcrPull, as kubelet-identity-reach counts it.
+	Kubelet bool `json:"kubelet,omitempty"`
 }
 
 // azureReaches are every subject's steps out to Azure, computed once per
@@ -32,6 +36,12 @@ func (s *Session) azureReaches() []AzureReach {
 		for _, r := range audit.IdentityReaches(s.Index) {
 			sev, roles := audit.IdentityWorth(d, r.Workload.RoleAssignments)
 			s.reaches = append(s.reaches, AzureReach{IdentityReach: r, Severity: sev, Roles: roles})
+		}
+		if beyond := audit.KubeletBeyondAcrPull(d); len(beyond) > 0 {
+			sev, roles := audit.IdentityWorth(d, beyond)
+			for _, r := range audit.KubeletReaches(s.Index) {
+				s.reaches = append(s.reaches, AzureReach{IdentityReach: r, Severity: max(sev, audit.High), Roles: roles, Kubelet: true})
+			}
 		}
 	})
 	return s.reaches
@@ -86,7 +96,10 @@ func ReachIdentity(r *AzureReach) string {
 	w := &r.Workload
 	name := w.ClientID
 	what := "identity"
-	if w.Identity != nil {
+	switch {
+	case r.Kubelet:
+		what, name = "the nodes'", "kubelet identity"
+	case w.Identity != nil:
 		name, what = cmp.Or(w.Identity.Name, w.Identity.ID), w.Identity.What()
 	}
 	holds := "no role assignment read"

@@ -115,3 +115,33 @@ func (r IMDSReach) String() string {
 	}
 	return checked + "; not checked: pods on the host's network (no NetworkPolicy applies to them), rules on the nodes, and policies of a CNI's own kinds (CiliumNetworkPolicy, Calico's GlobalNetworkPolicy)"
 }
+
+// StepIMDS: it creates a pod whose namespace reaches the instance metadata
+// service, which hands the pod the nodes' identity (the kubelet's).
+const StepIMDS = "pod-imds"
+
+// KubeletReaches are who can act as the kubelet identity: whoever can
+// create pods (or workloads whose controllers do) in a namespace whose new
+// pods reach the instance metadata service, as kubelet-identity-reach
+// decides it (IMDSReachOf); cluster-wide when some namespace does. None
+// when AKS's IMDS restriction is on.
+func KubeletReaches(ix *rbac.Index) []IdentityReach { return newChecker(ix).kubeletReaches() }
+
+func (c *checker) kubeletReaches() []IdentityReach {
+	reach := IMDSReachOf(c.snap)
+	if reach.Restricted {
+		return nil
+	}
+	var out []IdentityReach
+	for _, h := range c.hits(probeRuleNamed("workload-create")) {
+		if h.scope == "" {
+			if reach.HostNetworkOnly() {
+				continue // every namespace read keeps new pods from it
+			}
+		} else if blocked, _ := reach.Blocks(h.scope); blocked {
+			continue
+		}
+		out = append(out, IdentityReach{Subject: h.subject, Step: StepIMDS, StepText: "create pods (which reach the instance metadata service)", Namespace: h.scope, Evidence: h.evidence})
+	}
+	return out
+}

@@ -148,6 +148,8 @@ var builtinRoles = func() map[string]RoleDefinition {
 		"Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action",
 		"Microsoft.ContainerService/managedClusters/read",
 		"Microsoft.ContainerService/managedClusters/runcommand/action"}, nil)
+	// AcrPull: all the kubelet identity needs (kubelet-identity-reach).
+	add("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", []string{"Microsoft.ContainerRegistry/registries/pull/read"}, nil)
 	add("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role", []string{
 		"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
 		"Microsoft.ContainerService/managedClusters/read"}, nil)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/audit"
+	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -180,7 +181,7 @@ func TestWhatCanAzureReach(t *testing.T) {
 	f := []string{"-f", "../testdata/aks-identity"}
 	const group = "group:c7c7c7c7-0000-4000-8000-000000000007"
 	actAs := map[string]bool{}
-	for _, id := range []string{"id-orders", "id-batch"} {
+	for _, id := range []string{"id-orders", "id-batch", "kubelet"} {
 		out, _, _ := run(t, append([]string{"who-can", "act-as", id, "-o", "json"}, f...)...)
 		var ans access.ActAsAnswer
 		if err := json.Unmarshal([]byte(out), &ans); err != nil {
@@ -208,7 +209,7 @@ func TestWhatCanAzureReach(t *testing.T) {
 				t.Errorf("what-can %v: a reach without its path or what the identity holds: %+v", who, r)
 			}
 		}
-		if len(actAs) < 5 || !maps.Equal(got, actAs) {
+		if len(actAs) < 6 || !maps.Equal(got, actAs) {
 			t.Errorf("what-can %v reaches %v; who-can act-as lists %v", who, got, actAs)
 		}
 		if ans.AzureReach[0].Severity != audit.Critical || !strings.Contains(ans.AzureReach[0].Workload.ServiceAccount, "orders") {
@@ -267,5 +268,60 @@ func TestWhoCanActAsAddon(t *testing.T) {
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 || rep.Findings[0].Subjects[0].String() != "group:c7c7c7c7-0000-4000-8000-000000000007" {
 		t.Errorf("the audit: %v %+v", err, rep.Findings)
+	}
+}
+
+// TestWhoCanActAsKubelet: the kubelet identity (asked as "kubelet" or by
+// its object id) is answered with who can create pods where new pods reach
+// the instance metadata service, as kubelet-identity-reach decides it;
+// with AKS's IMDS restriction on, nobody.
+func TestWhoCanActAsKubelet(t *testing.T) {
+	const kubelet = "e5e5e5e5-0000-4000-8000-000000000005"
+	f := []string{"-f", "../testdata/aks-identity"}
+	for _, q := range []string{"kubelet", kubelet} {
+		out, stderr, code := run(t, append([]string{"who-can", "act-as", q, "-o", "json"}, f...)...)
+		var ans access.ActAsAnswer
+		if err := json.Unmarshal([]byte(out), &ans); err != nil || code != ExitOK {
+			t.Fatalf("act-as %s: %d %v\n%s", q, code, err, stderr)
+		}
+		if !ans.Kubelet || ans.Identity.PrincipalID != kubelet || len(ans.Subjects) == 0 ||
+			!slices.ContainsFunc(ans.Subjects, func(r audit.IdentityReach) bool {
+				return r.Subject.String() == "group:c7c7c7c7-0000-4000-8000-000000000007" && r.Step == audit.StepIMDS && r.Namespace == "shop"
+			}) || !slices.ContainsFunc(ans.RoleAssignments, func(a azurerbac.IdentityAssignment) bool { return a.RoleName == "AcrPull" }) {
+			t.Errorf("act-as %s: %+v", q, ans)
+		}
+	}
+	out, _, _ := run(t, append([]string{"who-can", "act-as", "kubelet"}, f...)...)
+	if !strings.Contains(out, "Who can act as the kubelet identity (object id "+kubelet+")") || !strings.Contains(out, "create pods (which reach the instance metadata service) in namespace shop") {
+		t.Errorf("act-as kubelet table:\n%s", out)
+	}
+	// AKS's IMDS restriction on: no pod reaches it.
+	dir := t.TempDir()
+	for _, name := range []string{"rbac.yaml", "identities.json", "federated-credentials.json", "assignments.json", "roles.json", "cluster.json"} {
+		b, err := os.ReadFile(filepath.Join("../testdata/aks-identity", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "cluster.json" {
+			var c map[string]any
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			np, _ := c["networkProfile"].(map[string]any)
+			if np == nil {
+				np = map[string]any{}
+			}
+			np["podLinkLocalAccess"] = "None"
+			c["networkProfile"] = np
+			b, _ = json.Marshal(c)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, _ = run(t, "who-can", "act-as", "kubelet", "-o", "json", "-f", dir)
+	var ans access.ActAsAnswer
+	if err := json.Unmarshal([]byte(out), &ans); err != nil || !ans.Kubelet || len(ans.Subjects) != 0 {
+		t.Errorf("act-as kubelet with the IMDS restriction: %v %+v", err, ans.Subjects)
 	}
 }

@@ -447,9 +447,12 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 		return t.flush()
 	}
 	id := ans.Identity
-	if ans.Addon != "" && id.ClientID == "" {
+	switch {
+	case ans.Kubelet && id.ClientID == "":
+		fmt.Fprintf(o.Out, "Who can act as the kubelet identity (object id %s):\n", cell(id.PrincipalID))
+	case ans.Addon != "" && id.ClientID == "":
 		fmt.Fprintf(o.Out, "Who can act as the %s add-on's identity (object id %s):\n", cell(ans.Addon), cell(id.PrincipalID))
-	} else {
+	default:
 		fmt.Fprintf(o.Out, "Who can act as managed identity %s (client id %s):\n", cell(id.Name), cell(id.ClientID))
 	}
 	if len(ans.RoleAssignments) > 0 {
@@ -478,6 +481,8 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 	}
 	if ans.Addon != "" {
 		fmt.Fprintf(o.Out, "  the %s add-on's identity, assigned to the nodes: the Secrets Store CSI driver uses it for a SecretProviderClass naming it, in any namespace\n", cell(ans.Addon))
+	} else if ans.Kubelet {
+		fmt.Fprintln(o.Out, "  the kubelet identity, the nodes': any pod that reaches the instance metadata service (169.254.169.254) gets its tokens")
 	} else if len(ans.ServiceAccounts) == 0 {
 		fmt.Fprintln(o.Out, "  no service account of the cluster acts as it.")
 		return nil
@@ -493,8 +498,11 @@ func (o *WhoCanOptions) runActAs(ctx context.Context) error {
 			}
 		}
 		as := r.Workload.ServiceAccount
-		if r.Step == audit.StepSecretProviderClass {
+		switch r.Step {
+		case audit.StepSecretProviderClass:
 			as = "(the Secrets Store CSI driver)"
+		case audit.StepIMDS:
+			as = "(the instance metadata service)"
 		}
 		t.add(app.Names.Subject(r.Subject), access.ReachStep(&r), as, via)
 	}
