@@ -27,7 +27,7 @@ func demo(t *testing.T) *Fixture {
 // what WriteAzJSON writes reads back the same.
 func TestReadAzJSON(t *testing.T) {
 	f := demo(t)
-	if len(f.Assignments) != 7 || len(f.Roles) != 5 || len(f.Denies) != 1 {
+	if len(f.Assignments) != 8 || len(f.Roles) != 5 || len(f.Denies) != 1 {
 		t.Fatalf("demo fixture: %d assignments, %d roles, %d denies", len(f.Assignments), len(f.Roles), len(f.Denies))
 	}
 	conditional := 0
