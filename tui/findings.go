@@ -186,15 +186,42 @@ func (p *findingsPage) setSize(w, h int) {
 
 func (p *findingsPage) help() []key.Binding {
 	k := p.c.Keys
+	fix := []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}
 	switch {
+	case p.filter.active:
+		return p.filterKeys()
 	case p.flow.state == fixConfirm:
 		return []key.Binding{k.Confirm, k.No}
+	case p.flow.state == fixBuilding:
+		return []key.Binding{as(k.Back, "back (the fix is still built)")}
+	case p.flow.active() && p.flow.busy() != "":
+		return nil // a running step: no key changes it
 	case p.flow.active():
-		return []key.Binding{k.Write, k.Apply, k.Copy, k.Up, k.Down, k.Back}
+		top, bottom := p.detail.ends()
+		keys := []key.Binding{k.Write, k.Apply, k.Copy, as(k.Back, "back to the finding"), as(k.Left, "to the list"), k.Filter}
+		return append(keys, scrollKeys(k, top, bottom)...)
+	case p.focus && p.yaml.on:
+		return p.detailKeys(0, 0, append([]key.Binding{as(k.YAML, "back to the detail")}, fix...)...)
 	case p.focus:
-		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.YAML, k.Back}
+		own := fix
+		if len(p.links) > 0 {
+			own = append([]key.Binding{k.YAML}, fix...)
+		}
+		return p.detailKeys(len(p.links), p.link, own...)
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
+	return p.listKeys(append(fix, k.Category, k.Sort)...)
+}
+
+func (p *findingsPage) mode() string {
+	switch {
+	case p.flow.state == fixConfirm:
+		return "confirming a fix"
+	case p.flow.active():
+		return "a fix"
+	case p.focus && p.yaml.on:
+		return "YAML"
+	}
+	return p.listPage.mode()
 }
 
 func (p *findingsPage) status() string {
@@ -282,8 +309,8 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		}
 		if isAct {
 			f, ok := p.current()
-			if !ok {
-				return nil
+			if !ok || act == actShow && p.flow.active() && p.flow.id == f.ID {
+				return nil // f on the fix shown
 			}
 			cmd := p.flow.start(f, act)
 			if p.flow.active() {

@@ -219,9 +219,8 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 			}, true
 		case key.Matches(km, k.No):
 			f.state, f.dry, f.note = fixPreview, nil, "not applied"
-		default:
-			f.note = "press Y (shift+y) to apply, n or esc to cancel"
 		}
+		// Any other key waits: the dialog says the two answers.
 		return nil, true
 	case fixBuilding, fixDryRun, fixApplying:
 		if key.Matches(km, k.Back) && f.state == fixBuilding {

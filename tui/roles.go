@@ -191,10 +191,22 @@ func (p *rolesPage) setSize(w, h int) {
 
 func (p *rolesPage) help() []key.Binding {
 	k := p.c.Keys
-	if p.focus {
-		return []key.Binding{k.Up, k.Down, goTo, k.Back, k.YAML, k.Filter}
+	switch {
+	case p.filter.active:
+		return p.filterKeys()
+	case p.focus && p.yaml:
+		return p.detailKeys(0, 0, as(k.YAML, "back to the detail"))
+	case p.focus:
+		return p.detailKeys(len(p.links), p.link, k.YAML)
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.YAML}
+	return p.listKeys(k.YAML)
+}
+
+func (p *rolesPage) mode() string {
+	if p.focus && p.yaml {
+		return "YAML"
+	}
+	return p.listPage.mode()
 }
 
 func (p *rolesPage) status() string { return "roles and bindings " + p.list.position() }

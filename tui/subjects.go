@@ -253,17 +253,41 @@ func (p *subjectsPage) setSize(w, h int) {
 
 func (p *subjectsPage) help() []key.Binding {
 	k := p.c.Keys
-	if p.focus {
-		keys := []key.Binding{k.Up, k.Down, k.Left, k.Right}
+	switch {
+	case p.filter.active:
+		return p.filterKeys()
+	case p.focus && p.yaml:
+		top, bottom := p.detail.ends()
+		return append([]key.Binding{as(k.YAML, "back to the matrix"), as(k.Back, "back to the list"), k.Filter}, scrollKeys(k, top, bottom)...)
+	case p.focus:
+		var keys []key.Binding
+		if len(p.mx.Rows) > 1 {
+			keys = append(keys, as(k.Up, "resource up"), as(k.Down, "resource down"))
+		}
+		keys = append(keys, as(k.Left, "verb left"), as(k.Right, "verb right"))
 		if len(p.scopes) > 1 {
 			keys = append(keys, k.ScopePrev, k.ScopeNext)
 		}
 		if p.cellBinding() != nil {
 			keys = append(keys, goTo)
 		}
-		return append(keys, k.Back, k.YAML, k.Verify)
+		keys = append(keys, as(k.Back, "back to the list"), k.Filter, k.YAML, k.Verify)
+		if len(p.mx.Rows) > 1 {
+			keys = append(keys, as(k.PageUp, "resources up"), as(k.PageDown, "resources down"), as(k.Home, "first resource"), as(k.End, "last resource"))
+		}
+		return keys
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Sort, k.Verify}
+	return p.listKeys(k.Sort, k.Verify, k.YAML)
+}
+
+func (p *subjectsPage) mode() string {
+	switch {
+	case p.focus && p.yaml:
+		return "YAML"
+	case p.focus:
+		return "matrix"
+	}
+	return p.listPage.mode()
 }
 
 func (p *subjectsPage) status() string {
@@ -373,6 +397,9 @@ func (p *subjectsPage) updateKeys(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.YAML) {
+		if _, ok := p.list.selected(); !ok {
+			return nil
+		}
 		p.yaml = !p.yaml
 		var cmd tea.Cmd
 		if i, ok := p.list.selected(); ok && p.yaml && p.subs[i].s.Kind == rbac.ServiceAccountKind {
@@ -396,6 +423,14 @@ func (p *subjectsPage) updateKeys(msg tea.Msg) tea.Cmd {
 	if _, click := msg.(tea.MouseClickMsg); click || !p.focus || p.filter.active {
 		cmd, _ := p.handle(msg)
 		return cmd
+	}
+	if p.yaml {
+		// The YAML in place of the matrix: the keys scroll it.
+		if km, ok := msg.(tea.KeyPressMsg); ok && (key.Matches(km, p.c.Keys.Back) || key.Matches(km, p.c.Keys.Filter)) {
+			return p.updateMatrix(msg)
+		}
+		p.detail.update(msg, p.c.Keys)
+		return nil
 	}
 	return p.updateMatrix(msg)
 }
@@ -432,9 +467,15 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 		p.setScope(p.scope + 1)
 	case key.Matches(km, k.ScopePrev):
 		p.setScope(p.scope - 1)
-	case key.Matches(km, k.PageDown), key.Matches(km, k.PageUp), key.Matches(km, k.Home), key.Matches(km, k.End):
-		p.detail.update(msg, k)
-		return nil
+	case key.Matches(km, k.PageDown):
+		p.row = min(p.row+max(p.lay.detailH/2, 1), max(len(p.mx.Rows)-1, 0))
+	case key.Matches(km, k.PageUp):
+		p.row = max(p.row-max(p.lay.detailH/2, 1), 0)
+	case key.Matches(km, k.Home):
+		p.row = 0
+	case key.Matches(km, k.End):
+		// The cursor to the last resource, not only the view.
+		p.row = max(len(p.mx.Rows)-1, 0)
 	default:
 		return nil
 	}
@@ -483,6 +524,14 @@ func (p *subjectsPage) syncDetail() {
 		p.scopes = access.MatrixScopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0
 		p.mx = p.sess.Matrix(s, p.rules, "")
+		// Open on a scope where the subject holds something: a
+		// namespace's, when cluster-wide grants nothing.
+		for i := 1; i < len(p.scopes) && !p.mx.Any(); i++ {
+			p.scope, p.mx = i, p.sess.Matrix(s, p.rules, p.scopes[i])
+		}
+		if !p.mx.Any() {
+			p.scope, p.mx = 0, p.sess.Matrix(s, p.rules, "")
+		}
 	}
 	p.detail.setContent(p.renderDetail(), top)
 	if p.focus {

@@ -279,6 +279,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "<ctrl+c>":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "<ctrl+u>":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(k)[0]
 	return tea.KeyPressMsg{Code: r, Text: k}
@@ -317,7 +319,8 @@ func TestPages(t *testing.T) {
 		// Who can's query line takes tab (completion) on the first visit: esc leaves it.
 		{"tab", []string{"<tab>", "<esc>", "<tab>"}, []string{"SEVERITY RULE"}},
 		{"shift-tab", []string{"<shift+tab>"}, []string{"audit-all-star"}},
-		{"help", []string{"?"}, []string{"Filters: words match anywhere", "sign in again"}},
+		{"help", []string{"?"}, []string{"Now: Subjects, list", "Here    ↑/k up", "? help", "more lines"}},
+		{"help-end", []string{"?", "G"}, []string{"Filters: words match anywhere", "sign in again", "res:, verb:, group:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := start(t, offlineApp(t), 80, 24, Options{})
@@ -1464,22 +1467,43 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 	}
 }
 
-// TestFilterReopenedStartsAnew: / on a filtered list starts a new filter;
-// what is typed replaces the old one, never appends to it.
-func TestFilterReopenedStartsAnew(t *testing.T) {
+// TestFilterReopensToEdit: / on a filtered list opens the filter applied,
+// to edit in sight (typing goes on from its end, ctrl+u empties the line),
+// never a blind new line appended to it.
+func TestFilterReopensToEdit(t *testing.T) {
 	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.keys("/")
 	f.typeText("u-sec")
 	f.keys("<enter>", "/")
+	time.Sleep(30 * time.Millisecond)
+	f.tm.Send(screenMsg{})
+	f.typeText("rets")
+	f.keys("<enter>", "/", "<ctrl+u>")
 	f.typeText("u-admin")
 	f.keys("<enter>")
 	m, screen := f.finish()
 	p := m.pages[0].(*subjectsPage)
 	if v := p.filter.value(); v != "u-admin" {
-		t.Errorf("the reopened filter is %q, want u-admin", v)
+		t.Errorf("the filter after ctrl+u is %q, want u-admin", v)
 	}
 	if len(p.list.match) == 0 || !strings.Contains(plain(screen), "filter: u-admin") {
 		t.Errorf("the new filter matched %d subjects:\n%s", len(p.list.match), plain(screen))
+	}
+}
+
+// TestFilterReopenShowsTheFilter: the reopened line holds the filter
+// applied, and what is typed goes on from its end.
+func TestFilterReopenShowsTheFilter(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-sec", then: []string{"<enter>", "/"}}, 80, 24)
+	if !strings.Contains(plain(m.render()), "/u-sec") {
+		t.Fatalf("the reopened filter line does not show the filter:\n%s", plain(m.render()))
+	}
+	for _, r := range "rets" {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if v := m.pages[0].(*subjectsPage).filter.value(); v != "u-secrets" {
+		t.Errorf("typing on the reopened filter gives %q, want u-secrets", v)
 	}
 }
 

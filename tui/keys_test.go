@@ -1,0 +1,247 @@
+package tui
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-access/kubectl-access/access"
+)
+
+// settle hands msg to m and runs what it starts (a jump, a verification,
+// a fix plan, a read) a few levels deep, as the program would; a cursor's
+// blink and a spinner's tick, which wait on a timer, are not run.
+func settle(m *Model, msg tea.Msg) {
+	_, cmd := m.Update(msg)
+	for i := 0; cmd != nil && i < 4; i++ {
+		out := run(cmd)
+		if _, quit := out.(tea.QuitMsg); quit || out == nil {
+			return
+		}
+		if b, ok := out.(tea.BatchMsg); ok {
+			for _, c := range b {
+				if o := run(c); o != nil {
+					m.Update(o)
+				}
+			}
+			return
+		}
+		_, cmd = m.Update(out)
+	}
+}
+
+// run runs cmd unless it only waits on a timer (a blink, a tick).
+func run(cmd tea.Cmd) tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	name := runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name()
+	if strings.Contains(name, "/cursor.") || strings.Contains(name, "/spinner.") {
+		return nil
+	}
+	return cmd()
+}
+
+// keyUniverse is every key a test presses: each printable character and
+// the named keys the explorer could answer to.
+func keyUniverse() []tea.KeyPressMsg {
+	var out []tea.KeyPressMsg
+	for r := rune(33); r < 127; r++ {
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	for _, c := range []rune{tea.KeySpace, tea.KeyEnter, tea.KeyEscape, tea.KeyTab, tea.KeyUp, tea.KeyDown, tea.KeyLeft, tea.KeyRight,
+		tea.KeyPgUp, tea.KeyPgDown, tea.KeyHome, tea.KeyEnd, tea.KeyBackspace} {
+		out = append(out, tea.KeyPressMsg{Code: c})
+	}
+	out = append(out, tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift})
+	for _, r := range "bfunpc" {
+		out = append(out, tea.KeyPressMsg{Code: r, Mod: tea.ModCtrl})
+	}
+	return out
+}
+
+// keyState is a page and state to press every key in.
+type keyState struct {
+	name string
+	live bool     // on the live test cluster (the fix's dry run)
+	keys []string // keyMsg's names
+	text string   // typed after keys
+	then []string
+	// typing: printable keys type (they are not each listed).
+	typing bool
+}
+
+var keyStates = []keyState{
+	{name: "subjects list", keys: []string{"1", "<down>", "<down>", "<down>"}},
+	{name: "subjects filter line", keys: []string{"1", "/"}, text: "u-", typing: true},
+	{name: "subjects filtered list", keys: []string{"1", "/"}, text: "u", then: []string{"<enter>", "<down>", "<down>"}},
+	{name: "subjects matrix", keys: []string{"1", "/"}, text: "system:nodes", then: []string{"<enter>", "<enter>", "<down>", "<right>"}},
+	{name: "subjects matrix with scopes", keys: []string{"1", "/"}, text: "u-ns-admin", then: []string{"<enter>", "<enter>", "<down>", "<right>"}},
+	{name: "subjects YAML", keys: []string{"1", "/"}, text: "kind:sa", then: []string{"<enter>", "<enter>", "v"}},
+	{name: "who can query line", keys: []string{"2"}, text: "get secr", typing: true},
+	{name: "who can list", keys: []string{"2"}, text: "get secrets -A", then: []string{"<enter>", "<down>", "<down>"}},
+	{name: "who can detail", keys: []string{"2"}, text: "get secrets -A", then: []string{"<enter>", "<down>", "<enter>", "<down>"}},
+	{name: "who can YAML", keys: []string{"2"}, text: "get secrets -A", then: []string{"<enter>", "<down>", "<enter>", "<down>", "v"}},
+	{name: "findings list", keys: []string{"3", "<down>", "<down>", "<down>"}},
+	{name: "findings filter line", keys: []string{"3", "/"}, text: "rule:", typing: true},
+	{name: "findings detail", keys: []string{"3", "<down>", "<down>", "<enter>", "<down>"}},
+	{name: "findings YAML", keys: []string{"3", "<down>", "<down>", "<enter>", "<down>", "v"}},
+	{name: "findings fix", keys: []string{"3", "/"}, text: "rule:secrets-read", then: []string{"<enter>", "f", "<down>"}},
+	{name: "findings fix confirmation", live: true, keys: []string{"3", "/"}, text: "rule:secrets-read", then: []string{"<enter>", "a"}},
+	{name: "roles list", keys: []string{"4", "<down>", "<down>", "<down>"}},
+	{name: "roles detail", keys: []string{"4", "/"}, text: "audit-all-star", then: []string{"<enter>", "<enter>", "<down>"}},
+	{name: "roles YAML", keys: []string{"4", "/"}, text: "audit-all-star", then: []string{"<enter>", "<enter>", "v"}},
+	{name: "help", keys: []string{"3", "?"}},
+	{name: "problems", keys: []string{"!"}},
+}
+
+// setupState builds a model in st, at w x h, on sess.
+func setupState(t *testing.T, sess *access.Session, st keyState, w, h int) *Model {
+	t.Helper()
+	if st.live {
+		// A fresh cluster each time: a key may have applied the fix.
+		a, _ := liveApp(t)
+		sess = loadSession(t, a)
+		sess.Report()
+	}
+	m := New(t.Context(), Options{App: sess.App, Initial: sess, WriteDir: t.TempDir()})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.Update(auditedMsg{sess: sess})
+	for _, k := range st.keys {
+		settle(m, keyMsg(k))
+	}
+	for _, r := range st.text {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	for _, k := range st.then {
+		settle(m, keyMsg(k))
+	}
+	return m
+}
+
+// screenOf is what a key may change: the screen, and whether it quits.
+func screenOf(m *Model) string {
+	return fmt.Sprintf("%s\nquit=%v", plain(m.render()), m.quitting)
+}
+
+func listed(keys []key.Binding, msg tea.KeyPressMsg) (key.Binding, bool) {
+	for _, b := range keys {
+		if key.Matches(msg, b) {
+			return b, true
+		}
+	}
+	return key.Binding{}, false
+}
+
+// TestEveryKeyListedActs: on every page and state, every key the state
+// lists (the footer's and ?'s, from the page's help and the explorer's
+// keys) changes the screen, and every key it does not list changes
+// nothing. So ? never leaves out a key that acts, nor lists one that does
+// nothing.
+func TestEveryKeyListedActs(t *testing.T) {
+	offline := loadSession(t, offlineApp(t))
+	offline.Report()
+	liveA, _ := liveApp(t)
+	live := loadSession(t, liveA)
+	live.Report()
+	universe := keyUniverse()
+	for _, st := range keyStates {
+		t.Run(st.name, func(t *testing.T) {
+			sess := offline
+			if st.live {
+				sess = live
+			}
+			m := setupState(t, sess, st, 80, 24)
+			before := screenOf(m)
+			page, global := m.stateKeys()
+			all := append(append([]key.Binding{}, page...), global...)
+			if len(page) == 0 && !st.typing && m.sess != nil && !m.showHelp && !m.showProblems {
+				t.Fatalf("no keys of the page listed:\n%s", before)
+			}
+			// ? lists them all, each as the footer says it (captured as ?
+			// does: while typing, ? is a letter).
+			if !m.showHelp {
+				m.helpFor, m.helpPage, m.helpGlobal = m.stateName(), page, global
+				help := plain(m.fullHelp())
+				for _, b := range all {
+					if h := b.Help(); !strings.Contains(help, h.Key+" "+h.Desc) {
+						t.Errorf("? does not list %q %q:\n%s", h.Key, h.Desc, help)
+					}
+				}
+			}
+			for _, msg := range universe {
+				b, isListed := listed(all, msg)
+				if st.typing && !isListed && msg.Text != "" && unicode.IsPrint([]rune(msg.Text)[0]) {
+					continue // letters type
+				}
+				m := setupState(t, sess, st, 80, 24)
+				settle(m, msg)
+				after := screenOf(m)
+				changed := after != before
+				switch {
+				case isListed && !changed && b.Help().Desc == editKeys.Help().Desc:
+					// the cursor at the line's end: left and right as
+					// the line stands
+				case isListed && !changed:
+					t.Errorf("%q is listed (%s %s) but changes nothing", msg.String(), b.Help().Key, b.Help().Desc)
+				case !isListed && changed && !(st.name == "help" || st.name == "problems"):
+					t.Errorf("%q is not listed but acts:\n%s", msg.String(), diffLines(before, after))
+				}
+			}
+		})
+	}
+}
+
+// diffLines shows the lines of b that differ from a.
+func diffLines(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, fmt.Sprintf("-%s\n+%s", x, y))
+		}
+	}
+	if len(out) > 6 {
+		out = out[:6]
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestFooterHelpAndQuitEverywhere: at 80x24 and 60x20, on every page and
+// state, the footer's last line shows ? and q and fits the width.
+func TestFooterHelpAndQuitEverywhere(t *testing.T) {
+	offline := loadSession(t, offlineApp(t))
+	offline.Report()
+	liveA, _ := liveApp(t)
+	live := loadSession(t, liveA)
+	live.Report()
+	for _, size := range [][2]int{{80, 24}, {60, 20}} {
+		for _, st := range keyStates {
+			sess := offline
+			if st.live {
+				sess = live
+			}
+			m := setupState(t, sess, st, size[0], size[1])
+			screen := plain(m.render())
+			lines := strings.Split(screen, "\n")
+			last := lines[len(lines)-1]
+			if len(lines) != size[1] || !strings.Contains(last, "? ") || !strings.Contains(last, "q quit") || ansi.StringWidth(last) > size[0] {
+				t.Errorf("%dx%d %s: the footer %q loses ? or q (or the screen is not %d lines):\n%s", size[0], size[1], st.name, last, size[1], screen)
+			}
+		}
+	}
+}
