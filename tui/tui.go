@@ -70,11 +70,11 @@ type Model struct {
 	panelTop, panelMax int
 	// helpFor, helpPage and helpGlobal are the state ? was pressed in
 	// and its keys, which the help lists first.
-	helpFor                string
-	helpPage, helpGlobal   []key.Binding
-	help         help.Model
-	loadCh       chan tea.Msg
-	quitting     bool
+	helpFor              string
+	helpPage, helpGlobal []key.Binding
+	help                 help.Model
+	loadCh               chan tea.Msg
+	quitting             bool
 	// interrupted: the user quit with Ctrl-C (the command exits 130).
 	interrupted bool
 	notices     <-chan string
