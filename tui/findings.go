@@ -251,6 +251,14 @@ func (p *findingsPage) current() (*audit.Finding, bool) {
 }
 
 func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.flow.reloading && (!p.focus || movementOf(km, p.c.Keys) == moveNone) {
+		// The last outcome ends with the next action (scrolling the
+		// detail that says it is not one).
+		if p.flow.note != "" {
+			p.flow.note = ""
+			defer p.syncDetail(false)
+		}
+	}
 	if cmd, done := p.flow.update(msg); done {
 		if p.flow.active() {
 			p.setFocus(true)
@@ -321,9 +329,6 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	cmd, _ := p.handle(msg)
-	if _, moved := msg.(tea.KeyPressMsg); moved && !p.focus {
-		p.flow.note = ""
-	}
 	return cmd
 }
 

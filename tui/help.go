@@ -185,6 +185,8 @@ func (m *Model) footer() string {
 func (m *Model) statusLine() string {
 	st := m.c.Styles
 	switch {
+	case m.notice != "":
+		return st.Warning.Render(safe.Terminal(m.notice))
 	case m.note != "":
 		return st.Warning.Render(safe.Terminal(m.note))
 	case m.loading && m.sess != nil:

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
@@ -243,5 +244,78 @@ func TestFooterHelpAndQuitEverywhere(t *testing.T) {
 				t.Errorf("%dx%d %s: the footer %q loses ? or q (or the screen is not %d lines):\n%s", size[0], size[1], st.name, last, size[1], screen)
 			}
 		}
+	}
+}
+
+// statusOf is the status line of a screen: the line above the keys.
+func statusOf(screen string) string {
+	lines := strings.Split(plain(screen), "\n")
+	return lines[len(lines)-2]
+}
+
+// TestStatusLineClears: the status says a state while it lasts. After an
+// apply, "reloading" goes once the reload is done (the restore command
+// stays until the next action); the next key, or a manual reload, clears
+// it; a failed reload is said until the next key.
+func TestStatusLineClears(t *testing.T) {
+	apply := func(t *testing.T) (*flow, *testCluster) {
+		a, c := liveApp(t)
+		f := start(t, a, 100, 40, Options{})
+		f.keys("3", "/")
+		f.typeText("user:u-secrets")
+		f.keys("<enter>", "a")
+		f.wait(planMsg{})
+		f.wait(dryRunMsg{})
+		f.keys("Y")
+		if ap := f.wait(appliedMsg{}).(appliedMsg); ap.err != nil {
+			t.Fatal(ap.err)
+		}
+		f.loaded()
+		return f, c
+	}
+	t.Run("reload done", func(t *testing.T) {
+		f, _ := apply(t)
+		_, screen := f.finish()
+		if s := statusOf(screen); !strings.Contains(s, "applied the fix for") || strings.Contains(s, "reloading") {
+			t.Errorf("after the reload the status is %q", s)
+		}
+	})
+	t.Run("next key", func(t *testing.T) {
+		f, _ := apply(t)
+		f.keys("<esc>")
+		_, screen := f.finish()
+		if s := statusOf(screen); strings.Contains(s, "applied") {
+			t.Errorf("after the next key the status is %q", s)
+		}
+	})
+	t.Run("manual reload", func(t *testing.T) {
+		f, _ := apply(t)
+		f.keys("r")
+		f.loaded()
+		_, screen := f.finish()
+		if s := statusOf(screen); strings.Contains(s, "applied") || strings.Contains(s, "reloading") {
+			t.Errorf("after r the status is %q", s)
+		}
+	})
+	for _, next := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failed reload, then a key %v", next), func(t *testing.T) {
+			a, c := liveApp(t)
+			f := start(t, a, 100, 40, Options{})
+			c.mu.Lock()
+			c.loadErr = errors.New("connection refused")
+			c.mu.Unlock()
+			f.keys("r")
+			f.wait(loadedMsg{})
+			if next {
+				f.keys("<down>")
+			}
+			m, screen := f.finish()
+			if s := statusOf(screen); strings.Contains(s, "reload failed: connection refused") == next {
+				t.Errorf("the status is %q", s)
+			}
+			if m.sess == nil {
+				t.Fatal("the failed reload dropped the view")
+			}
+		})
 	}
 }

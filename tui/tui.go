@@ -61,7 +61,10 @@ type Model struct {
 	spin     spinner.Model
 	loadErr  error
 	session  bool // the last error was a rejected sign-in
-	note     string
+	// note is the explorer's word on the last action (cleared by the
+	// next key); notice, the credential plugin's last line (cleared
+	// when a load ends).
+	note, notice string
 	showHelp bool
 	// showProblems: the Problems panel (!) is open.
 	showProblems bool
@@ -207,7 +210,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.lastScreen = m.render()
 		return m, nil
 	case noticeMsg:
-		m.note = string(msg)
+		m.notice = string(msg)
 		return m, m.waitNotice()
 	case progressMsg:
 		m.progress = string(msg)
@@ -219,7 +222,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.session = errors.Is(msg.err, access.ErrSignIn)
 			return m, nil
 		}
-		m.note = ""
+		m.notice = ""
 		m.setSession(msg.sess)
 		m.resize()
 		return m, tea.Batch(m.enterPage(m.active), m.audit())
@@ -260,6 +263,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.loadErr, m.session = msg.err, true
 		}
 	case tea.KeyPressMsg:
+		// What the status said of the last action ends with the next
+		// one: a note, a failed reload (a rejected sign-in stays, with
+		// what to do).
+		m.note = ""
+		if m.sess != nil && !m.session {
+			m.loadErr = nil
+		}
 		if cmd, done := m.globalKey(msg); done {
 			return m, cmd
 		}
