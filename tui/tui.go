@@ -65,7 +65,7 @@ type Model struct {
 	// next key); notice, the credential plugin's last line (cleared
 	// when a load ends).
 	note, notice string
-	showHelp bool
+	showHelp     bool
 	// showProblems: the Problems panel (!) is open.
 	showProblems bool
 	// panelTop is the first line of the help or Problems panel shown;
