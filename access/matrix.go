@@ -48,19 +48,6 @@ type Matrix struct {
 	Rows  []MatrixRow
 }
 
-// Any says the matrix grants something: a cell allowed, on every object
-// or on named ones.
-func (m Matrix) Any() bool {
-	for _, r := range m.Rows {
-		for _, c := range r.Cells {
-			if c.State != Denied {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // SubjectRules are the rules subject holds, cluster-wide and in every
 // namespace, with their paths: the engine's answer from what was read,
 // asking the cluster nothing (what-can without its checks, for a view that

@@ -35,6 +35,11 @@ type subjectsPage struct {
 	col       int
 	warning   string
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
+	mview     matrixView
+	// path is the path of the cell under the cursor, drawn in the
+	// pathH lines below the detail's view.
+	path  string
+	pathH int
 	dirty     bool
 	deps      *deps
 	// sortBy is the index in subjectSorts.
@@ -258,13 +263,22 @@ func (p *subjectsPage) help() []key.Binding {
 		return p.filterKeys()
 	case p.focus && p.yaml:
 		top, bottom := p.detail.ends()
-		return append([]key.Binding{as(k.YAML, "back to the matrix"), as(k.Back, "back to the list"), k.Filter}, scrollKeys(k, top, bottom)...)
+		return append([]key.Binding{as(k.YAML, "back to the matrix"), as(k.Back, "back to the list"), k.Filter, k.Verify}, scrollKeys(k, top, bottom)...)
 	case p.focus:
 		var keys []key.Binding
-		if len(p.mx.Rows) > 1 {
-			keys = append(keys, as(k.Up, "resource up"), as(k.Down, "resource down"))
+		first, last := p.row == 0, p.row >= len(p.mx.Rows)-1
+		if !first {
+			keys = append(keys, as(k.Up, "resource up"))
 		}
-		keys = append(keys, as(k.Left, "verb left"), as(k.Right, "verb right"))
+		if !last {
+			keys = append(keys, as(k.Down, "resource down"))
+		}
+		if p.col > 0 {
+			keys = append(keys, as(k.Left, "verb left"))
+		}
+		if p.col < len(matrixVerbs) {
+			keys = append(keys, as(k.Right, "verb right"))
+		}
 		if len(p.scopes) > 1 {
 			keys = append(keys, k.ScopePrev, k.ScopeNext)
 		}
@@ -272,8 +286,11 @@ func (p *subjectsPage) help() []key.Binding {
 			keys = append(keys, goTo)
 		}
 		keys = append(keys, as(k.Back, "back to the list"), k.Filter, k.YAML, k.Verify)
-		if len(p.mx.Rows) > 1 {
-			keys = append(keys, as(k.PageUp, "resources up"), as(k.PageDown, "resources down"), as(k.Home, "first resource"), as(k.End, "last resource"))
+		if !first {
+			keys = append(keys, as(k.PageUp, "resources up"), as(k.Home, "first resource"))
+		}
+		if !last {
+			keys = append(keys, as(k.PageDown, "resources down"), as(k.End, "last resource"))
 		}
 		return keys
 	}
@@ -294,6 +311,19 @@ func (p *subjectsPage) status() string {
 	s := "subjects " + p.list.position() + "  by " + subjectSorts[p.sortBy]
 	if p.focus && len(p.scopes) > 0 {
 		s += "  scope " + scopeName(p.scopes[p.scope]) + fmt.Sprintf(" (%d/%d)", p.scope+1, len(p.scopes))
+	}
+	// V's answer, where the detail's top may be scrolled away.
+	if i, ok := p.list.selected(); ok && i < len(p.subs) && subjectKeyOf(p.subs[i].s) == subjectKeyOf(p.verifiedOf) {
+		switch {
+		case p.verifying != nil:
+			s += "  verifying…"
+		case p.verr != nil:
+			s += "  not verified (see the detail's top)"
+		case p.verified != nil && p.verified.Agrees():
+			s += "  verified"
+		case p.verified != nil:
+			s += "  NOT VERIFIED (see the detail's top)"
+		}
 	}
 	return s
 }
@@ -524,18 +554,29 @@ func (p *subjectsPage) syncDetail() {
 		p.scopes = access.MatrixScopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0
 		p.mx = p.sess.Matrix(s, p.rules, "")
-		// Open on a scope where the subject holds something: a
-		// namespace's, when cluster-wide grants nothing.
-		for i := 1; i < len(p.scopes) && !p.mx.Any(); i++ {
-			p.scope, p.mx = i, p.sess.Matrix(s, p.rules, p.scopes[i])
-		}
-		if !p.mx.Any() {
-			p.scope, p.mx = 0, p.sess.Matrix(s, p.rules, "")
+		// Open on the scope where the subject holds the most: a
+		// namespace's matrix holds the cluster-wide grants too, so
+		// cluster-wide is first only when no namespace adds to it
+		// (what every signed-in user holds cluster-wide does not
+		// hide a team's namespace). The first scopes are looked at.
+		best := granted(p.mx)
+		for i := 1; i < min(len(p.scopes), 32); i++ {
+			if mx := p.sess.Matrix(s, p.rules, p.scopes[i]); granted(mx) > best {
+				p.scope, p.mx, best = i, mx, granted(mx)
+			}
 		}
 	}
+	// The path of the cell under the cursor is pinned below the matrix,
+	// so it is on screen whatever the matrix's length (80x24 too).
+	p.path = p.cellPath()
+	p.pathH = 0
+	if p.path != "" {
+		p.pathH = min(strings.Count(p.path, "\n")+2, max(p.lay.detailH/2, 3))
+	}
+	p.detail.setSize(p.lay.detailW, max(p.lay.detailH-p.pathH, 1))
 	p.detail.setContent(p.renderDetail(), top)
-	if p.focus {
-		p.detail.vp.EnsureVisible(p.matrixTop+1+p.row, 0, 0)
+	if p.focus && !p.yaml {
+		p.keepRowInView()
 	}
 }
 
@@ -602,31 +643,37 @@ func (p *subjectsPage) renderDetail() string {
 		b.WriteString(st.Muted.Render("enter: explore the matrix and the path behind each cell; [ ] namespaces") + "\n")
 	}
 	p.matrixTop = strings.Count(b.String(), "\n")
-	b.WriteString(p.renderMatrix())
-	if p.focus && p.row < len(p.mx.Rows) {
-		r := p.mx.Rows[p.row]
-		verb := "other verbs"
-		if p.col < len(matrixVerbs) {
-			verb = matrixVerbs[p.col]
-		}
-		c := r.Cells[p.col]
-		if p.col == len(matrixVerbs) && len(r.Other) > 0 {
-			verb = strings.Join(r.Other, ",")
-			if r.Other[0] == "*" {
-				verb = "every verb (*, escalate, bind and impersonate included)"
-			}
-		}
-		state := "denied"
-		switch c.State {
-		case access.Allowed:
-			state = "allowed"
-		case access.NamedOnly:
-			state = "allowed on named objects only"
-		}
-		title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.Label, inScope(p.mx.Scope), state))
-		b.WriteString("\n" + provenance(st, title, c.Paths) + "\n")
-	}
+	p.mview = p.drawMatrix()
+	b.WriteString(p.mview.text)
 	return b.String()
+}
+
+// cellPath is the path behind the cell under the cursor, as a tree.
+func (p *subjectsPage) cellPath() string {
+	if !p.focus || p.yaml || p.row >= len(p.mx.Rows) {
+		return ""
+	}
+	r := p.mx.Rows[p.row]
+	verb := "other verbs"
+	if p.col < len(matrixVerbs) {
+		verb = matrixVerbs[p.col]
+	}
+	c := r.Cells[p.col]
+	if p.col == len(matrixVerbs) && len(r.Other) > 0 {
+		verb = strings.Join(r.Other, ",")
+		if r.Other[0] == "*" {
+			verb = "every verb (*, escalate, bind and impersonate included)"
+		}
+	}
+	state := "denied"
+	switch c.State {
+	case access.Allowed:
+		state = "allowed"
+	case access.NamedOnly:
+		state = "allowed on named objects only"
+	}
+	title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.Label, inScope(p.mx.Scope), state))
+	return provenance(p.c.Styles, title, c.Paths)
 }
 
 func inScope(s string) string {
@@ -642,83 +689,6 @@ func labels(n identity.Names, groups []string) []string {
 		out[i] = n.Label(g)
 	}
 	return out
-}
-
-func (p *subjectsPage) renderMatrix() string {
-	st := p.c.Styles
-	w := 0
-	for _, r := range p.mx.Rows {
-		w = max(w, ansi.StringWidth(r.Label))
-	}
-	// Columns of 4 fit 80 columns with the verbs cut (watc, crea); with
-	// room for the labels and columns of 6, every verb is written whole.
-	cw, titles := 4, matrixVerbTitles
-	if p.lay.detailW >= 24+len(matrixVerbs)*7+6 {
-		cw, titles = 6, matrixVerbWideTitles
-	}
-	w = min(w, max(p.lay.detailW-len(matrixVerbs)*(cw+1)-6, 12))
-	var b strings.Builder
-	b.WriteString(st.Header.Render(padRight("RESOURCE", w)))
-	for i, t := range titles {
-		h := " " + padRight(t, cw)
-		if len(t) > cw {
-			h = " " + t[:cw]
-		}
-		if p.focus && i == p.col {
-			h = st.Bold.Render(h)
-		}
-		b.WriteString(h)
-	}
-	b.WriteString(" other\n")
-	for ri, r := range p.mx.Rows {
-		label := padRight(ansi.Truncate(safe.Terminal(r.Label), w, "…"), w)
-		if p.focus && ri == p.row {
-			label = st.Bold.Render(label)
-		}
-		b.WriteString(label)
-		pad := strings.Repeat(" ", cw-4)
-		for ci := range matrixVerbs {
-			yes := "  ✓ "
-			if r.Cells[ci].Wild {
-				yes = "  ✓*"
-			}
-			b.WriteString(" " + p.cellText(r.Cells[ci], ri, ci, pad+yes, pad+"  ~ ", pad+"  · "))
-		}
-		other := safe.Terminal(strings.Join(r.Other, ","))
-		if other == "" {
-			other = "·"
-		}
-		last := r.Cells[len(matrixVerbs)]
-		b.WriteString(" " + p.cellText(last, ri, len(matrixVerbs), other, other, other) + "\n")
-	}
-	b.WriteString(st.Muted.Render("✓ allowed  ✓* by a wildcard  ~ named objects only  · no  other *: all verbs"))
-	return b.String()
-}
-
-func (p *subjectsPage) cellText(c access.MatrixCell, ri, ci int, yes, named, no string) string {
-	st := p.c.Styles
-	var s string
-	switch c.State {
-	case access.Allowed:
-		s = st.Allowed.Render(yes)
-	case access.NamedOnly:
-		s = st.Named.Render(named)
-	default:
-		s = st.Muted.Render(no)
-	}
-	if p.focus && ri == p.row && ci == p.col {
-		text := no
-		switch c.State {
-		case access.Allowed:
-			text = yes
-		case access.NamedOnly:
-			text = named
-		}
-		// Brackets mark the cell where reverse video does not show.
-		t := strings.TrimSpace(text)
-		s = st.Cell.Render(padRight(" ["+t+"]", ansi.StringWidth(text)))
-	}
-	return s
 }
 
 // Navigation: what a jump to this page, and back from it, asks of it.

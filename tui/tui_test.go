@@ -1006,14 +1006,97 @@ func TestFocusAndBack(t *testing.T) {
 	}
 }
 
-// TestMatrixWideHeaders: with room (160 columns), every verb is written
-// whole in the matrix's header.
-func TestMatrixWideHeaders(t *testing.T) {
-	f := start(t, offlineApp(t), 160, 50, Options{})
-	_, screen := f.finish()
-	s := plain(screen)
-	if !strings.Contains(s, "watch  create update patch  delete delcol") || strings.Contains(s, "watc ") {
-		t.Errorf("matrix header at 160 columns:\n%s", s)
+// TestMatrixWholeWords: at 160 and at 80 columns every verb is written
+// whole in the matrix's titles (staggered over two lines), and a resource
+// name longer than its column wraps whole, never cut.
+func TestMatrixWholeWords(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	for _, w := range []int{160, 80} {
+		m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-wild", then: []string{"<enter>", "<enter>"}}, w, 40)
+		s := plain(m.render())
+		words := strings.Fields(strings.NewReplacer("┃", " ", "│", " ").Replace(s))
+		for _, v := range append(matrixVerbs, "selfsubjectaccessreviews.", "authorization.k8s.io") {
+			if !slices.Contains(words, v) {
+				t.Errorf("%d columns: the matrix lacks %q whole:\n%s", w, v, s)
+			}
+		}
+		lines := strings.Split(s, "\n")
+		if body := strings.Join(lines[2:len(lines)-2], "\n"); strings.Contains(body, "…") {
+			t.Errorf("%d columns: something is cut:\n%s", w, body)
+		}
+	}
+}
+
+// TestMatrixStickyTitlesAndPath: at 80x24, in a matrix longer than its
+// pane, the cursor at the last resource (G moves it, not only the view),
+// the titles are kept at the top and the path of the cell is on screen.
+func TestMatrixStickyTitlesAndPath(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-viewer", then: []string{"<enter>", "<enter>", "G"}}, 80, 24)
+	p := m.pages[pageSubjects].(*subjectsPage)
+	if p.row != len(p.mx.Rows)-1 {
+		t.Fatalf("G: the cursor is on row %d of %d", p.row, len(p.mx.Rows))
+	}
+	s := plain(m.render())
+	last := p.mx.Rows[p.row].Label
+	if !strings.Contains(s, "RESOURCE") || !strings.Contains(s, "deletecollection") {
+		t.Errorf("the titles are not on screen:\n%s", s)
+	}
+	if !strings.Contains(s, "get "+last[:min(len(last), 20)]) || !strings.Contains(s, "└──") {
+		t.Errorf("the path of the cell (get %s) is not on screen:\n%s", last, s)
+	}
+	if p.detail.vp.YOffset() <= p.matrixTop {
+		t.Errorf("the matrix did not scroll (offset %d): the titles were not put back", p.detail.vp.YOffset())
+	}
+}
+
+// TestMatrixOpensWhereTheSubjectHolds: a subject whose grants are in a
+// namespace opens on that namespace's matrix, not on cluster-wide, where
+// it holds only what every signed-in user holds.
+func TestMatrixOpensWhereTheSubjectHolds(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-ns-admin", then: []string{"<enter>"}}, 80, 24)
+	p := m.pages[pageSubjects].(*subjectsPage)
+	if p.mx.Scope != "audit-a" {
+		t.Errorf("the matrix opens on %q, want audit-a", p.mx.Scope)
+	}
+}
+
+// TestLayoutKeys: < and > move the split between list and detail, z
+// zooms the pane with the keys to the whole body and back.
+func TestLayoutKeys(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	for _, w := range []int{80, 160} {
+		m := setupState(t, sess, keyState{keys: []string{"4"}}, w, 40)
+		p := m.pages[pageRoles].(*rolesPage)
+		size := func() int {
+			if p.lay.wide {
+				return p.lay.listW
+			}
+			return p.lay.listH
+		}
+		before := size()
+		m.Update(keyMsg(">"))
+		wider := size()
+		m.Update(keyMsg("<"))
+		m.Update(keyMsg("<"))
+		narrower := size()
+		if !(wider > before && narrower < before) {
+			t.Errorf("%d columns: the list's size %d, > %d, < < %d", w, before, wider, narrower)
+		}
+		m.Update(keyMsg("z"))
+		s := plain(m.render())
+		if strings.Contains(s, "detail has the keys") || strings.Contains(s, "list has the keys") || strings.Contains(s, "│") || !strings.Contains(s, "KIND") {
+			t.Errorf("%d columns: z shows more than the list:\n%s", w, s)
+		}
+		m.Update(keyMsg("<enter>"))
+		if s := plain(m.render()); strings.Contains(s, "KIND") || !strings.Contains(s, "Rules") {
+			t.Errorf("%d columns: zoomed, enter shows more than the detail:\n%s", w, s)
+		}
+		m.Update(keyMsg("z"))
+		if s := plain(m.render()); !strings.Contains(s, "KIND") || !strings.Contains(s, "Rules") {
+			t.Errorf("%d columns: z again does not bring both panes back:\n%s", w, s)
+		}
 	}
 }
 
@@ -1392,7 +1475,7 @@ func TestPagesWide(t *testing.T) {
 		text string
 		want []string
 	}{
-		{"subjects-matrix", []string{"1", "<down>", "<enter>"}, "", []string{"┃", "delcol"}},
+		{"subjects-matrix", []string{"1", "<down>", "<enter>"}, "", []string{"┃", "deletecollection"}},
 		{"whocan", []string{"2"}, "get secrets -A", []string{"in every namespace", "WHERE"}},
 		{"findings", []string{"3", "<enter>"}, "", []string{"NAMESPACE", "┃"}},
 		{"roles", []string{"4", "/"}, "res:pods/exec", []string{"RoleBinding", "Held by"}},
