@@ -40,8 +40,8 @@ type subjectsPage struct {
 	// pathH lines below the detail's view.
 	path  string
 	pathH int
-	dirty     bool
-	deps      *deps
+	dirty bool
+	deps  *deps
 	// sortBy is the index in subjectSorts.
 	sortBy int
 	// yaml (v) shows a service account's object instead of the matrix.
