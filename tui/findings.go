@@ -179,6 +179,13 @@ func (p *findingsPage) setRows() {
 	p.syncDetail(true)
 }
 
+// restyle draws the rows again in the styles as they are now.
+func (p *findingsPage) restyle() {
+	if p.report != nil && !p.dirty {
+		p.setRows()
+	}
+}
+
 func (p *findingsPage) setSize(w, h int) {
 	p.resize(w, h)
 	p.syncDetail(false)

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"strings"
@@ -11,9 +12,11 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kubectl-access/kubectl-access/access"
+	"github.com/kubectl-access/kubectl-access/audit"
 )
 
 // settle hands msg to m and runs what it starts (a jump, a verification,
@@ -317,5 +320,106 @@ func TestStatusLineClears(t *testing.T) {
 				t.Fatal("the failed reload dropped the view")
 			}
 		})
+	}
+}
+
+// luminance is the WCAG relative luminance of a "#RRGGBB" colour.
+func luminance(t *testing.T, hex string) float64 {
+	t.Helper()
+	var r, g, b int
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		t.Fatalf("%s: %v", hex, err)
+	}
+	lin := func(c int) float64 {
+		v := float64(c) / 255
+		if v <= 0.04045 {
+			return v / 12.92
+		}
+		return math.Pow((v+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// TestSeverityColorsReadable: each severity's colour contrasts at least
+// 3:1 (WCAG) with a black and with a white background, and no two are
+// alike (at least 60 apart in RGB, the width of a hue step).
+func TestSeverityColorsReadable(t *testing.T) {
+	if len(SeverityColors) != 5 {
+		t.Fatalf("%d severity colours, want 5", len(SeverityColors))
+	}
+	rgb := map[audit.Severity][3]int{}
+	for sev, hex := range SeverityColors {
+		l := luminance(t, hex)
+		onBlack, onWhite := (l+0.05)/0.05, 1.05/(l+0.05)
+		if onBlack < 3 || onWhite < 3 {
+			t.Errorf("%s %s: contrast %.2f:1 on black, %.2f:1 on white, want 3:1 on both", sev, hex, onBlack, onWhite)
+		}
+		var c [3]int
+		fmt.Sscanf(hex, "#%02x%02x%02x", &c[0], &c[1], &c[2])
+		rgb[sev] = c
+	}
+	for a, ca := range rgb {
+		for b, cb := range rgb {
+			if a >= b {
+				continue
+			}
+			d := math.Sqrt(float64((ca[0]-cb[0])*(ca[0]-cb[0]) + (ca[1]-cb[1])*(ca[1]-cb[1]) + (ca[2]-cb[2])*(ca[2]-cb[2])))
+			if d < 60 {
+				t.Errorf("%s and %s are %.0f apart, too alike", a, b, d)
+			}
+		}
+	}
+}
+
+// TestWholeRowHighlight: on every page the cursor's row is one reverse
+// run from its first cell to its last (Findings' severity colour did end
+// it after the severity word).
+func TestWholeRowHighlight(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	sess.Report()
+	for _, st := range []keyState{
+		{name: "subjects", keys: []string{"1"}},
+		{name: "who can", keys: []string{"2"}, text: "get secrets -A", then: []string{"<enter>"}},
+		{name: "findings", keys: []string{"3"}},
+		{name: "roles", keys: []string{"4"}},
+	} {
+		m := setupState(t, sess, st, 120, 30)
+		var p *list
+		switch pg := m.pages[m.active].(type) {
+		case *subjectsPage:
+			p = pg.list
+		case *whoCanPage:
+			p = pg.list
+		case *findingsPage:
+			p = pg.list
+		case *rolesPage:
+			p = pg.list
+		}
+		for _, l := range strings.Split(p.view(), "\n") {
+			if !strings.Contains(l, "›") {
+				continue
+			}
+			// One style opened, closed once at the end.
+			if n := strings.Count(l, "\x1b["); n > 2 {
+				t.Errorf("%s: the cursor row changes style %d times: %q", st.name, n, l)
+			}
+		}
+	}
+}
+
+// TestSeverityColorsOn16Colours: on a 16-colour terminal the severities
+// take five different colours of its own (critical no longer the bright
+// twin of high's red).
+func TestSeverityColorsOn16Colours(t *testing.T) {
+	seen := map[string]audit.Severity{}
+	for sev, st := range severityStyles(colorprofile.ANSI) {
+		c := fmt.Sprint(st.GetForeground())
+		if other, dup := seen[c]; dup {
+			t.Errorf("%s and %s share the colour %s", sev, other, c)
+		}
+		seen[c] = sev
+	}
+	if len(seen) != 5 {
+		t.Errorf("%d colours for 5 severities", len(seen))
 	}
 }

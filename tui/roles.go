@@ -53,7 +53,7 @@ func newRolesPage(c *Common, d *deps) *rolesPage {
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 14},
 		column{title: "RULES", width: 5},
-		column{title: "SUBJ", width: 4},
+		column{title: "SUBJECTS", width: 8, short: "SUBJ"},
 	)
 	p.sync = func(bool) { p.syncDetail() }
 	return p
@@ -209,7 +209,13 @@ func (p *rolesPage) mode() string {
 	return p.listPage.mode()
 }
 
-func (p *rolesPage) status() string { return "roles and bindings " + p.list.position() }
+func (p *rolesPage) status() string {
+	s := "roles and bindings " + p.list.position()
+	if l := p.list.legend(); l != "" {
+		s += "  (" + l + ")"
+	}
+	return s
+}
 
 func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
 	k := p.c.Keys

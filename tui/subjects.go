@@ -73,8 +73,8 @@ func newSubjectsPage(c *Common, d *deps) *subjectsPage {
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 12},
-		column{title: "BIND", width: 4},
-		column{title: "FIND", width: 4},
+		column{title: "BINDINGS", width: 8, short: "BIND"},
+		column{title: "FINDINGS", width: 8, short: "FIND"},
 	)
 	p.sync = func(bool) { p.syncDetail() }
 	return p
@@ -182,7 +182,7 @@ func (p *subjectsPage) setRows() {
 	p.list.setRows(rows)
 }
 
-// findingsCell is the FIND column: "…" until the audit has run.
+// findingsCell is the FINDINGS column: "…" until the audit has run.
 func (p *subjectsPage) findingsCell(si subjectInfo) string {
 	if p.sess.Audited() == nil {
 		return "…"
@@ -190,7 +190,7 @@ func (p *subjectsPage) findingsCell(si subjectInfo) string {
 	return itoa(si.findings)
 }
 
-// audited fills the FIND column in place, the cursor and filter kept.
+// audited fills the FINDINGS column in place, the cursor and filter kept.
 func (p *subjectsPage) audited() {
 	if p.dirty || p.sess == nil {
 		return // build will count them
@@ -309,6 +309,9 @@ func (p *subjectsPage) mode() string {
 
 func (p *subjectsPage) status() string {
 	s := "subjects " + p.list.position() + "  by " + subjectSorts[p.sortBy]
+	if l := p.list.legend(); l != "" {
+		s += "  (" + l + ")"
+	}
 	if p.focus && len(p.scopes) > 0 {
 		s += "  scope " + scopeName(p.scopes[p.scope]) + fmt.Sprintf(" (%d/%d)", p.scope+1, len(p.scopes))
 	}

@@ -147,7 +147,7 @@ func (m *Model) setSession(s *access.Session) {
 }
 
 // audit runs the session's audit after the first screen: the Findings
-// page and the FIND column fill in when it ends.
+// page and the FINDINGS column fill in when it ends.
 func (m *Model) audit() tea.Cmd {
 	s := m.sess
 	if s == nil {
@@ -205,6 +205,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		m.resize()
+		return m, nil
+	case tea.ColorProfileMsg:
+		// The terminal's colours known: the severities' styles for it,
+		// and the rows drawn with them drawn again.
+		m.c.Styles.Severity = severityStyles(msg.Profile)
+		m.pages[pageFindings].(*findingsPage).restyle()
 		return m, nil
 	case screenMsg:
 		m.lastScreen = m.render()

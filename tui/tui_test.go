@@ -643,10 +643,17 @@ func TestNoColor(t *testing.T) {
 		out = slices.Clone(b)
 		return bytes.Contains(b, []byte("u-admin"))
 	}, teatest.WithDuration(10*time.Second))
+	// The Findings page too: the severities' colours are fixed ones.
+	tm.Send(tea.KeyPressMsg{Code: '3', Text: "3"})
+	var findings []byte
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		findings = slices.Clone(b)
+		return bytes.Contains(b, []byte("critical"))
+	}, teatest.WithDuration(10*time.Second))
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	for _, sgr := range []string{"\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[90m", "38;5;", "38;2;"} {
-		if bytes.Contains(out, []byte(sgr)) {
+		if bytes.Contains(out, []byte(sgr)) || bytes.Contains(findings, []byte(sgr)) {
 			t.Errorf("NO_COLOR output has the colour sequence %q", sgr)
 		}
 	}
@@ -760,7 +767,7 @@ func TestConfirmationFitsTheSmallestScreen(t *testing.T) {
 
 // The first screen needs only the Subjects page: it is drawn without the
 // audit (which runs after, in a command) and without building the other
-// pages, which build on first visit; when the audit ends, the FIND column
+// pages, which build on first visit; when the audit ends, the FINDINGS column
 // and the Findings badge fill in, the cursor kept.
 func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	s := loadSession(t, offlineApp(t))
@@ -776,7 +783,7 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	sp := m.pages[0].(*subjectsPage)
 	for _, r := range sp.list.rows {
 		if r.cells[4] != "…" {
-			t.Fatalf("FIND shows %q before the audit", r.cells[4])
+			t.Fatalf("FINDINGS shows %q before the audit", r.cells[4])
 		}
 	}
 	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) != 0 || rp.items != nil {
@@ -804,7 +811,7 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	total := 0
 	for i, r := range sp.list.rows {
 		if r.cells[4] != itoa(sp.subs[i].findings) {
-			t.Fatalf("row %d: FIND %q, the subject has %d findings", i, r.cells[4], sp.subs[i].findings)
+			t.Fatalf("row %d: FINDINGS %q, the subject has %d findings", i, r.cells[4], sp.subs[i].findings)
 		}
 		total += sp.subs[i].findings
 	}
