@@ -65,7 +65,7 @@ func NewStyles() *Styles {
 		Added:       lipgloss.NewStyle().Foreground(c("2")),
 		Removed:     lipgloss.NewStyle().Foreground(c("1")),
 		Dialog:      lipgloss.NewStyle().Border(lipgloss.NormalBorder()).Padding(0, 1),
-		Severity: severityStyles(colorprofile.TrueColor),
+		Severity:    severityStyles(colorprofile.TrueColor),
 	}
 }
 
