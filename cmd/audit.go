@@ -225,7 +225,7 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		err = printAuditRows(o.Out, o.Output.Value, rep, o.All, app.Names)
 	default:
 		printWarnings(o.ErrOut, rep.Incomplete, rep.Warnings)
-		printAudit(o.Out, rep, auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out)}, app.Names.Annotate)
+		printAudit(o.Out, rep, auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out), color: o.paint(o.Out)}, app.Names.Annotate)
 	}
 	if err != nil {
 		return err
@@ -275,6 +275,7 @@ type auditTable struct {
 	wide  bool // every path of each finding
 	all   bool // the findings on platform-managed objects too
 	width int  // wrap at this many columns; 0 never
+	color painter
 }
 
 // printAudit writes the findings by severity, each headed by its id (what
@@ -291,7 +292,7 @@ func printAudit(w io.Writer, rep *audit.Report, o auditTable, annotate func(stri
 		}
 		if f.Severity != current {
 			current = f.Severity
-			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
+			fmt.Fprintf(w, "%s\n", o.color.severity(current, strings.ToUpper(current.String())))
 		}
 		head := f.ID + ": " + annotate(f.Message)
 		if f.Fixable {

@@ -412,7 +412,7 @@ func TestWholeRowHighlight(t *testing.T) {
 // twin of high's red).
 func TestSeverityColorsOn16Colours(t *testing.T) {
 	seen := map[string]audit.Severity{}
-	for sev, st := range severityStyles(colorprofile.ANSI) {
+	for sev, st := range SeverityStyles(colorprofile.ANSI) {
 		c := fmt.Sprint(st.GetForeground())
 		if other, dup := seen[c]; dup {
 			t.Errorf("%s and %s share the colour %s", sev, other, c)

@@ -65,14 +65,15 @@ func NewStyles() *Styles {
 		Added:       lipgloss.NewStyle().Foreground(c("2")),
 		Removed:     lipgloss.NewStyle().Foreground(c("1")),
 		Dialog:      lipgloss.NewStyle().Border(lipgloss.NormalBorder()).Padding(0, 1),
-		Severity:    severityStyles(colorprofile.TrueColor),
+		Severity:    SeverityStyles(colorprofile.TrueColor),
 	}
 }
 
-// severityStyles are the severities' styles for a terminal's colours: the
+// SeverityStyles are the severities' styles for a terminal's colours (the
+// explorer's, and the CLI's tables'): the
 // fixed colours where it has 256 or more, else five of its 16, one hue
 // each (bright red and red would be one red: magenta is critical's).
-func severityStyles(p colorprofile.Profile) map[audit.Severity]lipgloss.Style {
+func SeverityStyles(p colorprofile.Profile) map[audit.Severity]lipgloss.Style {
 	color := func(sev audit.Severity, ansi string) color.Color {
 		if p == colorprofile.ANSI {
 			return lipgloss.Color(ansi)

@@ -209,7 +209,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.ColorProfileMsg:
 		// The terminal's colours known: the severities' styles for it,
 		// and the rows drawn with them drawn again.
-		m.c.Styles.Severity = severityStyles(msg.Profile)
+		m.c.Styles.Severity = SeverityStyles(msg.Profile)
 		m.pages[pageFindings].(*findingsPage).restyle()
 		return m, nil
 	case screenMsg:
