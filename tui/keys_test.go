@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"reflect"
 	"runtime"
 	"strings"
@@ -422,4 +423,47 @@ func TestSeverityColorsOn16Colours(t *testing.T) {
 	if len(seen) != 5 {
 		t.Errorf("%d colours for 5 severities", len(seen))
 	}
+}
+
+// keysMarkdown is the README's key table: a row per group of the full
+// help, each key as ? and the footer say it.
+func keysMarkdown(k *KeyMap) string {
+	var b strings.Builder
+	b.WriteString("| keys | |\n| --- | --- |\n")
+	for _, g := range k.HelpGroups() {
+		var keys []string
+		for _, kb := range g.Keys {
+			h := kb.Help()
+			keys = append(keys, "`"+h.Key+"` "+strings.ReplaceAll(h.Desc, "|", `\|`))
+		}
+		b.WriteString("| " + g.Name + " | " + strings.Join(keys, " · ") + " |\n")
+	}
+	return b.String()
+}
+
+// TestReadmeKeys: the README's key table is the key map's, as ? lists it
+// (UPDATE_DOCS=1 go test ./tui -run TestReadmeKeys writes it).
+func TestReadmeKeys(t *testing.T) {
+	const doc = "../README.md"
+	const begin, end = "<!-- keys: begin (from tui.KeyMap: UPDATE_DOCS=1 go test ./tui -run TestReadmeKeys) -->\n", "<!-- keys: end -->"
+	b, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q ... %q markers", doc, begin, end)
+	}
+	want := keysMarkdown(DefaultKeyMap())
+	if s[i+len(begin):j] == want {
+		return
+	}
+	if os.Getenv("UPDATE_DOCS") == "1" {
+		if err := os.WriteFile(doc, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the key table of %s is not the key map's: run UPDATE_DOCS=1 go test ./tui -run TestReadmeKeys", doc)
 }

@@ -434,7 +434,6 @@ func (m *Model) resize() {
 	for _, p := range m.pages {
 		p.setSize(m.c.Width, h)
 	}
-	m.help.SetWidth(m.c.Width)
 }
 
 // View renders the whole screen.

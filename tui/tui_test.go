@@ -1718,7 +1718,7 @@ func TestHelpHasEveryKey(t *testing.T) {
 	f := start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("?")
 	_, screen := f.finish()
-	for _, w := range []string{"v yaml", "Y apply (shift+y)", "n/esc cancel"} {
+	for _, w := range []string{"v YAML", "Y apply (shift+y)", "n/esc cancel"} {
 		if !strings.Contains(plain(screen), w) {
 			t.Errorf("the help screen lacks %q", w)
 		}
