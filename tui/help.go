@@ -63,11 +63,6 @@ func pageKeys(k *KeyMap, atTop, atBottom bool) []key.Binding {
 // ends says whether a detail pane is at its top and at its end.
 func (d *detailPane) ends() (atTop, atBottom bool) { return d.vp.AtTop(), d.vp.AtBottom() }
 
-// moveKeys are the keys that move a list's cursor, past ↑ and ↓.
-func moveKeys(k *KeyMap) []key.Binding {
-	return []key.Binding{k.PageUp, k.PageDown, k.Home, k.End}
-}
-
 // stateName names the page and state the keys are for.
 func (m *Model) stateName() string {
 	switch {

@@ -467,3 +467,28 @@ func TestReadmeKeys(t *testing.T) {
 	}
 	t.Errorf("the key table of %s is not the key map's: run UPDATE_DOCS=1 go test ./tui -run TestReadmeKeys", doc)
 }
+
+// TestEveryKeyListedActsAtTheEnds: on a list's first and last row, the
+// keys listed still all act (up is not listed on the first, down not on
+// the last), and those not listed do nothing.
+func TestEveryKeyListedActsAtTheEnds(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	sess.Report()
+	for _, st := range []keyState{
+		{name: "first", keys: []string{"4"}},
+		{name: "last", keys: []string{"4", "G"}},
+	} {
+		m := setupState(t, sess, st, 80, 24)
+		before := screenOf(m)
+		page, global := m.stateKeys()
+		all := append(append([]key.Binding{}, page...), global...)
+		for _, msg := range []tea.KeyPressMsg{keyMsg("<up>"), keyMsg("<down>"), {Code: tea.KeyHome}, {Code: tea.KeyEnd}, {Code: tea.KeyPgUp}, {Code: tea.KeyPgDown}} {
+			_, isListed := listed(all, msg)
+			m := setupState(t, sess, st, 80, 24)
+			settle(m, msg)
+			if changed := screenOf(m) != before; changed != isListed {
+				t.Errorf("%s row: %s listed %v, changed the screen %v", st.name, msg.String(), isListed, changed)
+			}
+		}
+	}
+}

@@ -137,9 +137,10 @@ func (lp *listPage) listKeys(own ...key.Binding) []key.Binding {
 	k := lp.c.Keys
 	keys := []key.Binding{k.Filter}
 	if _, ok := lp.list.selected(); ok {
-		keys = []key.Binding{k.Up, k.Down, k.Filter, either("enter/→", "open detail", k.Enter, k.Right)}
+		step, page := lp.list.moveKeys(k)
+		keys = append(step, k.Filter, either("enter/→", "open detail", k.Enter, k.Right))
 		keys = append(keys, own...)
-		keys = append(keys, moveKeys(k)...)
+		keys = append(keys, page...)
 	}
 	if lp.filter.value() != "" {
 		keys = append(keys, as(k.Back, "clear the filter"))
@@ -162,7 +163,6 @@ func (lp *listPage) detailKeys(links, at int, own ...key.Binding) []key.Binding 
 			keys = append(keys, as(k.Down, "mark down"))
 		}
 	} else {
-		keys = append(keys, scrollKeys(k, top, bottom)[:0]...)
 		if !top {
 			keys = append(keys, as(k.Up, "scroll up"))
 		}
@@ -187,4 +187,21 @@ func (lp *listPage) mode() string {
 		return "detail"
 	}
 	return "list"
+}
+
+// moveKeys are the keys that move the list's cursor where it can go (up
+// not on the first row, down not on the last): a row at a time, and a
+// page or to an end.
+func (l *list) moveKeys(k *KeyMap) (step, page []key.Binding) {
+	if len(l.match) == 0 {
+		return nil, nil
+	}
+	first, last := l.cursor == 0, l.cursor >= len(l.match)-1
+	if !first {
+		step, page = append(step, k.Up), append(page, k.PageUp, k.Home)
+	}
+	if !last {
+		step, page = append(step, k.Down), append(page, k.PageDown, k.End)
+	}
+	return step, page
 }

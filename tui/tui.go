@@ -101,6 +101,9 @@ func New(ctx context.Context, o Options) *Model {
 		d.writeDir = "."
 	}
 	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
+	// The footer's separators in the muted grey of the rest: help's own
+	// default is near-black, lost on a dark terminal.
+	m.help.Styles.ShortSeparator = c.Styles.Muted
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
 	m.pages = make([]page, pageCount)
 	m.pages[pageSubjects], m.pages[pageWhoCan], m.pages[pageFindings], m.pages[pageRoles] = newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c, d)

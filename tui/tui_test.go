@@ -319,7 +319,7 @@ func TestPages(t *testing.T) {
 		// Who can's query line takes tab (completion) on the first visit: esc leaves it.
 		{"tab", []string{"<tab>", "<esc>", "<tab>"}, []string{"SEVERITY RULE"}},
 		{"shift-tab", []string{"<shift+tab>"}, []string{"audit-all-star"}},
-		{"help", []string{"?"}, []string{"Now: Subjects, list", "Here    ↑/k up", "? help", "more lines"}},
+		{"help", []string{"?"}, []string{"Now: Subjects, list", "Here    ↓/j down", "? help", "more lines"}},
 		{"help-end", []string{"?", "G"}, []string{"Filters: words match anywhere", "sign in again", "res:, verb:, group:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

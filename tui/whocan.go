@@ -181,15 +181,13 @@ func (p *whoCanPage) help() []key.Binding {
 		d = append(d, own...)
 		return append(d, pageKeys(k, top, bottom)...)
 	}
-	keys := []key.Binding{query}
+	step, page := p.list.moveKeys(k)
+	keys := append(step, query)
 	if _, ok := p.list.selected(); ok {
-		keys = append([]key.Binding{k.Up, k.Down}, query, either("enter/→", "open detail", k.Enter, k.Right))
+		keys = append(keys, either("enter/→", "open detail", k.Enter, k.Right))
 	}
 	keys = append(keys, own...)
-	if len(p.list.match) > 0 {
-		keys = append(keys, moveKeys(k)...)
-	}
-	return keys
+	return append(keys, page...)
 }
 
 func (p *whoCanPage) mode() string {
