@@ -356,7 +356,9 @@ func TestSeverityColorsReadable(t *testing.T) {
 			t.Errorf("%s %s: contrast %.2f:1 on black, %.2f:1 on white, want 3:1 on both", sev, hex, onBlack, onWhite)
 		}
 		var c [3]int
-		fmt.Sscanf(hex, "#%02x%02x%02x", &c[0], &c[1], &c[2])
+		if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &c[0], &c[1], &c[2]); err != nil {
+			t.Fatal(err)
+		}
 		rgb[sev] = c
 	}
 	for a, ca := range rgb {
