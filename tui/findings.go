@@ -198,7 +198,7 @@ func (p *findingsPage) help() []key.Binding {
 	case p.filter.active:
 		return p.filterKeys()
 	case p.flow.state == fixConfirm:
-		return []key.Binding{k.Confirm, k.No}
+		return []key.Binding{k.Confirm, k.No, as(k.Copy, "applies nothing: says Y does")}
 	case p.flow.state == fixBuilding:
 		return []key.Binding{as(k.Back, "back (the fix is still built)")}
 	case p.flow.active() && p.flow.busy() != "":

@@ -228,6 +228,10 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 			}, true
 		case key.Matches(km, k.No):
 			f.state, f.dry, f.note = fixPreview, nil, "not applied"
+		case key.Matches(km, k.Copy):
+			// y, a habit from the other states, applies nothing here
+			// and says which key does.
+			f.note = "press Y (shift+y) to apply, n or esc to cancel"
 		}
 		// Any other key waits: the dialog says the two answers.
 		return nil, true
