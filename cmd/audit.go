@@ -296,11 +296,12 @@ type auditTable struct {
 	// summarises them past audit.SummarizeAbove.
 	groupBy audit.GroupBy
 	names   identity.Names
+	color   painter
 }
 
 // table is how the options print the audit table.
 func (o *AuditOptions) table(names identity.Names) auditTable {
-	return auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out), groupBy: o.groupBy, names: names}
+	return auditTable{wide: o.Output.Value == FormatWide, all: o.All, width: o.Width.Of(o.Out), groupBy: o.groupBy, names: names, color: o.paint(o.Out)}
 }
 
 // printAudit writes the findings by severity, each headed by its id (what
@@ -371,7 +372,7 @@ func printFindings(w io.Writer, rep *audit.Report, o auditTable) {
 		}
 		if f.Severity != current {
 			current = f.Severity
-			fmt.Fprintf(w, "%s\n", strings.ToUpper(current.String()))
+			fmt.Fprintf(w, "%s\n", o.color.severity(current, strings.ToUpper(current.String())))
 		}
 		head := f.ID + ": " + o.names.Annotate(f.Message)
 		if f.Fixable {

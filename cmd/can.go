@@ -156,7 +156,7 @@ func (o *CanOptions) print(out, errOut io.Writer, app *access.App, ans *access.C
 		return printDoc(out, o.Output.Value, ans)
 	}
 	printWarnings(errOut, ans.Incomplete, ans.Warnings)
-	printCan(out, o.subject, app, ans)
+	printCan(out, o.paint(out), o.subject, app, ans)
 	printVerification(out, ans.Verification)
 	return nil
 }
@@ -240,7 +240,7 @@ func fleetVerdict(n int, allowed, denied, unknown []string) string {
 	return fmt.Sprintf("Across %d clusters: %s", n, strings.Join(parts, "; "))
 }
 
-func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.CanAnswer) {
+func printCan(out io.Writer, paint painter, subject rbac.Subject, app *access.App, ans *access.CanAnswer) {
 	a := ans.Query
 	where := ""
 	if a.Namespace != "" {
@@ -249,14 +249,14 @@ func printCan(out io.Writer, subject rbac.Subject, app *access.App, ans *access.
 	who, what := cell(app.Names.Subject(subject)), cell(a.String()+where)
 	switch {
 	case ans.Allowed:
-		fmt.Fprintf(out, "yes: %s may %s\n", who, what)
+		fmt.Fprintf(out, "%s: %s may %s\n", paint.verdict("yes"), who, what)
 		for _, p := range ans.Via {
 			fmt.Fprintf(out, "  via %s\n", cell(p.String()))
 		}
 	case ans.Unknown():
-		fmt.Fprintf(out, "unknown: no grant found for %s to %s, but the view is incomplete\n", who, what)
+		fmt.Fprintf(out, "%s: no grant found for %s to %s, but the view is incomplete\n", paint.verdict("unknown"), who, what)
 	default:
-		fmt.Fprintf(out, "no: %s may not %s\n", who, what)
+		fmt.Fprintf(out, "%s: %s may not %s\n", paint.verdict("no"), who, what)
 	}
 	if !ans.Allowed && len(ans.Nearest) > 0 {
 		fmt.Fprintln(out, "nearest grants:")

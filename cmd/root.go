@@ -85,6 +85,8 @@ type RootOptions struct {
 
 	// contexts are every --context given (the fleet commands take several).
 	contexts []string
+	// Color is --color: auto, always or never.
+	Color string
 }
 
 func (r *RootOptions) httpClient() *http.Client {
@@ -163,6 +165,7 @@ every grant. It works live against a cluster or offline on manifests.`,
 	addLogLevelFlag(root)
 	addProfilingFlags(root)
 	r.addLoginFlags(root)
+	r.addColorFlag(root)
 	r.trackContexts(root)
 	r.checkKubeconfig(root)
 

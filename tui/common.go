@@ -18,6 +18,10 @@ type Common struct {
 	Width, Height int
 	Styles        *Styles
 	Keys          *KeyMap
+	// ListShift moves the split between list and detail by tenths of the
+	// screen (< and >); Zoom gives the focused pane all of it (z).
+	ListShift int
+	Zoom      bool
 }
 
 // page is one of the explorer's pages. Pages are changed only from the
@@ -57,10 +61,11 @@ type filterBar struct {
 	active bool
 }
 
-func newFilterBar() filterBar {
+func newFilterBar(k *KeyMap) filterBar {
 	in := textinput.New()
 	in.Prompt = "/"
 	in.Placeholder = "filter: words, or key:value"
+	in.KeyMap.DeleteBeforeCursor = k.Erase
 	return filterBar{input: in}
 }
 
@@ -86,11 +91,11 @@ func (f *filterBar) update(msg tea.Msg, k *KeyMap) (changed bool, cmd tea.Cmd) {
 	return f.input.Value() != before, cmd
 }
 
-// open starts a new filter: what is typed replaces the one applied (the
-// page lifts it while the new one is typed), never appends to it.
+// open edits the filter applied, the cursor at its end: what is typed
+// changes it in sight (ctrl+u empties the line, esc clears the filter).
 func (f *filterBar) open() tea.Cmd {
 	f.active = true
-	f.input.SetValue("")
+	f.input.CursorEnd()
 	return f.input.Focus()
 }
 
@@ -103,12 +108,12 @@ func (f *filterBar) clear() { f.input.SetValue("") }
 // filters in force (the findings' category), so every filter applied is
 // on the line.
 func (f *filterBar) view(s *Styles, others ...string) string {
-	if f.active {
-		return f.input.View()
-	}
 	var parts []string
-	if v := f.input.Value(); v != "" {
-		parts = append(parts, s.Muted.Render("filter: ")+v+s.Muted.Render("  (/ for a new one, esc to clear)"))
+	switch {
+	case f.active:
+		parts = append(parts, f.input.View())
+	case f.input.Value() != "":
+		parts = append(parts, s.Muted.Render("filter: ")+f.input.Value()+s.Muted.Render("  (/ to edit, esc to clear)"))
 	}
 	for _, o := range others {
 		if o != "" {
@@ -121,21 +126,33 @@ func (f *filterBar) view(s *Styles, others ...string) string {
 // split lays out a list and its detail: side by side on a wide screen,
 // stacked on a narrow one. It returns the sizes of both.
 type split struct {
-	wide             bool
+	wide, zoom       bool
 	listW, listH     int
 	detailW, detailH int
 }
 
-func layout(w, h int) split {
+// layout splits w x h: the list takes 45% of a wide screen's width or 40%
+// of a narrow one's height, moved by c.ListShift tenths; zoomed, each pane
+// has it all and join shows the focused one.
+func layout(c *Common, w, h int) split {
+	if c.Zoom {
+		return split{zoom: true, wide: w >= 120, listW: w, listH: h, detailW: w, detailH: h}
+	}
 	if w >= 120 {
-		lw := w * 45 / 100
+		lw := min(max(w*(45+10*c.ListShift)/100, 20), w-21)
 		return split{wide: true, listW: lw, listH: h, detailW: w - lw - 1, detailH: h}
 	}
-	lh := max(h*2/5, 4)
+	lh := min(max(h*(40+10*c.ListShift)/100, 4), max(h-4, 4))
 	return split{listW: w, listH: lh, detailW: w, detailH: max(h-lh-1, 1)}
 }
 
 func (s split) join(st *Styles, list, detail string, detailFocused bool) string {
+	if s.zoom {
+		if detailFocused {
+			return fit(detail, s.detailW, s.detailH)
+		}
+		return fit(list, s.listW, s.listH)
+	}
 	rule := st.Rule
 	if detailFocused {
 		rule = st.FocusedRule

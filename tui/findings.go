@@ -192,6 +192,13 @@ func (p *findingsPage) findingRow(f *audit.Finding, indent string) row {
 	}
 }
 
+// restyle draws the rows again in the styles as they are now.
+func (p *findingsPage) restyle() {
+	if p.report != nil && !p.dirty {
+		p.setRows()
+	}
+}
+
 func (p *findingsPage) setSize(w, h int) {
 	p.resize(w, h)
 	p.syncDetail(false)
@@ -199,15 +206,42 @@ func (p *findingsPage) setSize(w, h int) {
 
 func (p *findingsPage) help() []key.Binding {
 	k := p.c.Keys
+	fix := []key.Binding{k.Fix, k.Write, k.Apply, k.Copy}
+	switch {
+	case p.filter.active:
+		return p.filterKeys()
+	case p.flow.state == fixConfirm:
+		return []key.Binding{k.Confirm, k.No, as(k.Copy, "applies nothing: says Y does")}
+	case p.flow.state == fixBuilding:
+		return []key.Binding{as(k.Back, "back (the fix is still built)")}
+	case p.flow.active() && p.flow.busy() != "":
+		return nil // a running step: no key changes it
+	case p.flow.active():
+		top, bottom := p.detail.ends()
+		keys := []key.Binding{k.Write, k.Apply, k.Copy, as(k.Back, "back to the finding"), as(k.Left, "to the list"), k.Filter}
+		return append(keys, scrollKeys(k, top, bottom)...)
+	case p.focus && p.yaml.on:
+		return p.detailKeys(0, 0, append([]key.Binding{as(k.YAML, "back to the detail")}, fix...)...)
+	case p.focus:
+		own := fix
+		if len(p.links) > 0 {
+			own = append([]key.Binding{k.YAML}, fix...)
+		}
+		return p.detailKeys(len(p.links), p.link, own...)
+	}
+	return p.listKeys(append(fix, k.Category, k.Sort, k.Group)...)
+}
+
+func (p *findingsPage) mode() string {
 	switch {
 	case p.flow.state == fixConfirm:
-		return []key.Binding{k.Confirm, k.No}
+		return "confirming a fix"
 	case p.flow.active():
-		return []key.Binding{k.Write, k.Apply, k.Copy, k.Up, k.Down, k.Back}
-	case p.focus:
-		return []key.Binding{k.Up, k.Down, k.Fix, goTo, k.YAML, k.Back}
+		return "a fix"
+	case p.focus && p.yaml.on:
+		return "YAML"
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Category, k.Sort, k.Group, k.Enter, k.Fix, k.Write, k.Apply, k.Copy}
+	return p.listPage.mode()
 }
 
 func (p *findingsPage) status() string {
@@ -246,6 +280,14 @@ func (p *findingsPage) current() (*audit.Finding, bool) {
 }
 
 func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
+	if km, ok := msg.(tea.KeyPressMsg); ok && !p.flow.reloading && (!p.focus || movementOf(km, p.c.Keys) == moveNone) {
+		// The last outcome ends with the next action (scrolling the
+		// detail that says it is not one).
+		if p.flow.note != "" {
+			p.flow.note = ""
+			defer p.syncDetail(false)
+		}
+	}
 	if cmd, done := p.flow.update(msg); done {
 		if p.flow.active() {
 			p.setFocus(true)
@@ -306,8 +348,8 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		}
 		if isAct {
 			f, ok := p.current()
-			if !ok {
-				return nil
+			if !ok || act == actShow && p.flow.active() && p.flow.id == f.ID {
+				return nil // f on the fix shown
 			}
 			cmd := p.flow.start(f, act)
 			if p.flow.active() {
@@ -318,9 +360,6 @@ func (p *findingsPage) update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	cmd, _ := p.handle(msg)
-	if _, moved := msg.(tea.KeyPressMsg); moved && !p.focus {
-		p.flow.note = ""
-	}
 	return cmd
 }
 

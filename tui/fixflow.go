@@ -76,17 +76,26 @@ type fixFlow struct {
 	then  fixAction
 	plans map[string]planMsg
 	dry   []access.OpDiff
-	note  string
+	// note is the outcome of the last step, until the next key;
+	// reloading says it is an apply's, whose reload is running.
+	note      string
+	reloading bool
 }
 
 func newFixFlow(c *Common, d *deps) *fixFlow {
 	return &fixFlow{c: c, deps: d, plans: map[string]planMsg{}}
 }
 
-// reset starts over on a new load: plans are built again from it. The
-// last outcome stays (the apply that caused the reload).
+// reset starts over on a new load: plans are built again from it. An
+// apply's outcome stays, its reload done (the restore command in it);
+// any other note ends with the load.
 func (f *fixFlow) reset(s *access.Session) {
 	f.sess, f.state, f.plans, f.dry = s, fixNone, map[string]planMsg{}, nil
+	if f.reloading {
+		f.note, f.reloading = strings.TrimSuffix(f.note, "; reloading")+"; reloaded", false
+	} else {
+		f.note = ""
+	}
 }
 
 // active says the flow has the detail pane (any state but the finding's).
@@ -192,7 +201,7 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			return nil, true
 		}
-		f.state, f.note = fixNone, "applied the fix for "+msg.id+"; "+msg.restore+"; reloading"
+		f.state, f.note, f.reloading = fixNone, "applied the fix for "+msg.id+"; "+msg.restore+"; reloading", true
 		return func() tea.Msg { return reloadMsg{} }, true
 	case wroteMsg:
 		if msg.err != nil {
@@ -219,9 +228,12 @@ func (f *fixFlow) update(msg tea.Msg) (tea.Cmd, bool) {
 			}, true
 		case key.Matches(km, k.No):
 			f.state, f.dry, f.note = fixPreview, nil, "not applied"
-		default:
+		case key.Matches(km, k.Copy):
+			// y, a habit from the other states, applies nothing here
+			// and says which key does.
 			f.note = "press Y (shift+y) to apply, n or esc to cancel"
 		}
+		// Any other key waits: the dialog says the two answers.
 		return nil, true
 	case fixBuilding, fixDryRun, fixApplying:
 		if key.Matches(km, k.Back) && f.state == fixBuilding {

@@ -31,6 +31,12 @@ type KeyMap struct {
 	// activate membership through PIM).
 	Members              key.Binding
 	ScopePrev, ScopeNext key.Binding
+	// Narrow and Widen give the list less or more of the screen than the
+	// detail; Zoom gives the pane with the keys all of it (k9s's z).
+	Narrow, Widen, Zoom key.Binding
+	// Erase empties a line being typed (a filter, a query); Complete
+	// takes the query line's completion.
+	Erase, Complete key.Binding
 	// Confirm applies a fix; it is a key no other state of the fix flow
 	// uses (y copies), so a habit cannot apply one.
 	Confirm, No key.Binding
@@ -50,6 +56,8 @@ func (k *KeyMap) HelpGroups() []HelpGroup {
 		{"Pages", []key.Binding{k.Page1, k.Page2, k.Page3, k.Page4, k.NextPage, k.PrevPage}},
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right}},
 		{"Look", []key.Binding{k.Filter, k.Enter, k.Back, k.ScopePrev, k.ScopeNext, k.Category, k.Sort, k.Group, k.Transitive, k.Members, k.Verify, k.YAML}},
+		{"Layout", []key.Binding{k.Narrow, k.Widen, k.Zoom}},
+		{"Typing", []key.Binding{k.Erase, k.Complete}},
 		{"Fix", []key.Binding{k.Fix, k.Write, k.Apply, k.Copy, k.Confirm, k.No}},
 		{"Session", []key.Binding{k.Reload, k.SignIn, k.Problems, k.Help, k.Quit, k.ForceQuit}},
 	}
@@ -73,7 +81,7 @@ func DefaultKeyMap() *KeyMap {
 		Up:         b("up", "up", "k"),
 		Down:       b("down", "down", "j"),
 		PageUp:     b("page up", "pgup", "ctrl+b"),
-		PageDown:   b("page down", "pgdown", "ctrl+f", " "),
+		PageDown:   b("page down", "pgdown", "ctrl+f", "space"),
 		Home:       b("first", "home", "g"),
 		End:        b("last", "end", "G"),
 		Left:       b("left", "left", "h"),
@@ -86,17 +94,22 @@ func DefaultKeyMap() *KeyMap {
 		Problems:   b("problems", "!"),
 		Fix:        b("show fix", "f"),
 		Write:      b("write fix to a file", "w"),
-		Apply:      b("apply fix", "a"),
+		Apply:      b("apply fix (dry run first)", "a"),
 		Copy:       b("copy kubectl command", "y"),
 		Category:   b("category", "c"),
-		Verify:     b("verify", "V"),
+		Verify:     b("verify with the cluster", "V"),
 		Sort:       b("sort", "s"),
 		Group:      b("group by", "b"),
-		YAML:       b("yaml", "v"),
+		YAML:       b("YAML", "v"),
 		Transitive: b("via service accounts", "t"),
 		Members:    b("members of groups", "e"),
-		ScopePrev:  b("prev ns", "["),
-		ScopeNext:  b("next ns", "]"),
+		ScopePrev:  b("previous namespace", "["),
+		ScopeNext:  b("next namespace", "]"),
+		Narrow:     b("narrower list", "<"),
+		Widen:      b("wider list", ">"),
+		Zoom:       b("zoom pane", "z"),
+		Erase:      b("erase the line", "ctrl+u"),
+		Complete:   b("complete", "tab"),
 		Confirm:    b("apply", "Y"),
 		No:         b("no", "n", "esc"),
 	}

@@ -12,7 +12,14 @@ type column struct {
 	title string
 	width int
 	flex  bool
+	// short is the title where the whole one leaves the flex column too
+	// little (its width then len(short)); the status line says it whole.
+	short string
 }
+
+// minFlex is the least a flex column (a name) is given before the other
+// columns' titles are shortened.
+const minFlex = 24
 
 // row is one line of a list. search is its lower-cased text for the
 // filter; fields are the values `key:value` filter terms match.
@@ -214,10 +221,14 @@ func (l *list) update(msg tea.Msg, k *KeyMap) bool {
 func (l *list) widths() []int {
 	ws := make([]int, len(l.cols))
 	fixed := 0
+	short := l.short()
 	for i, c := range l.cols {
 		if !c.flex {
 			ws[i] = c.width
-			fixed += c.width + 1
+			if short && c.short != "" {
+				ws[i] = len(c.short)
+			}
+			fixed += ws[i] + 1
 		}
 	}
 	rest := l.width - fixed - 1 // the cursor's gutter
@@ -251,8 +262,12 @@ func (l *list) view() string {
 		return ansi.Truncate(lb.String(), l.width-1, "")
 	}
 	titles := make([]string, len(l.cols))
+	short := l.short()
 	for i, c := range l.cols {
 		titles[i] = c.title
+		if short && c.short != "" {
+			titles[i] = c.short
+		}
 	}
 	b.WriteString(l.styles.Header.Render(padRight(" "+line(titles), l.width)))
 	if len(l.match) == 0 {
@@ -261,7 +276,17 @@ func (l *list) view() string {
 	}
 	end := min(l.offset+l.visible(), len(l.match))
 	for mi := l.offset; mi < end; mi++ {
-		text := line(l.rows[l.match[mi]].cells)
+		cells := l.rows[l.match[mi]].cells
+		if mi == l.cursor {
+			// The cursor row is one style from end to end: a cell's
+			// own colour (a severity) would end the highlight with it.
+			plain := make([]string, len(cells))
+			for i, c := range cells {
+				plain[i] = ansi.Strip(c)
+			}
+			cells = plain
+		}
+		text := line(cells)
 		b.WriteByte('\n')
 		// The cursor row is marked in the gutter too: NO_COLOR terminals
 		// get no reverse video or bold.
@@ -297,4 +322,30 @@ func padRight(s string, w int) string {
 		return s + strings.Repeat(" ", pad)
 	}
 	return s
+}
+
+// short says the titles are shortened: the whole ones would leave the
+// flex column less than minFlex.
+func (l *list) short() bool {
+	fixed := 1
+	for _, c := range l.cols {
+		if !c.flex {
+			fixed += c.width + 1
+		}
+	}
+	return l.width-fixed < minFlex
+}
+
+// legend says the shortened titles whole ("" when none is shortened).
+func (l *list) legend() string {
+	if !l.short() {
+		return ""
+	}
+	var parts []string
+	for _, c := range l.cols {
+		if c.short != "" {
+			parts = append(parts, c.short+" "+strings.ToLower(c.title))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

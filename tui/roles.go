@@ -53,7 +53,7 @@ func newRolesPage(c *Common, d *deps) *rolesPage {
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 14},
 		column{title: "RULES", width: 5},
-		column{title: "SUBJ", width: 4},
+		column{title: "SUBJECTS", width: 8, short: "SUBJ"},
 	)
 	p.sync = func(bool) { p.syncDetail() }
 	return p
@@ -191,13 +191,31 @@ func (p *rolesPage) setSize(w, h int) {
 
 func (p *rolesPage) help() []key.Binding {
 	k := p.c.Keys
-	if p.focus {
-		return []key.Binding{k.Up, k.Down, goTo, k.Back, k.YAML, k.Filter}
+	switch {
+	case p.filter.active:
+		return p.filterKeys()
+	case p.focus && p.yaml:
+		return p.detailKeys(0, 0, as(k.YAML, "back to the detail"))
+	case p.focus:
+		return p.detailKeys(len(p.links), p.link, k.YAML)
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.YAML}
+	return p.listKeys(k.YAML)
 }
 
-func (p *rolesPage) status() string { return "roles and bindings " + p.list.position() }
+func (p *rolesPage) mode() string {
+	if p.focus && p.yaml {
+		return "YAML"
+	}
+	return p.listPage.mode()
+}
+
+func (p *rolesPage) status() string {
+	s := "roles and bindings " + p.list.position()
+	if l := p.list.legend(); l != "" {
+		s += "  (" + l + ")"
+	}
+	return s
+}
 
 func (p *rolesPage) update(msg tea.Msg) tea.Cmd {
 	k := p.c.Keys

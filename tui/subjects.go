@@ -35,8 +35,13 @@ type subjectsPage struct {
 	col       int
 	warning   string
 	matrixTop int // the line the matrix starts on, to keep its cursor in view
-	dirty     bool
-	deps      *deps
+	mview     matrixView
+	// path is the path of the cell under the cursor, drawn in the
+	// pathH lines below the detail's view.
+	path  string
+	pathH int
+	dirty bool
+	deps  *deps
 	// sortBy is the index in subjectSorts.
 	sortBy int
 	// yaml (v) shows a service account's object instead of the matrix.
@@ -68,8 +73,8 @@ func newSubjectsPage(c *Common, d *deps) *subjectsPage {
 		column{title: "KIND", width: 5},
 		column{title: "NAME", flex: true},
 		column{title: "NAMESPACE", width: 12},
-		column{title: "BIND", width: 4},
-		column{title: "FIND", width: 4},
+		column{title: "BINDINGS", width: 8, short: "BIND"},
+		column{title: "FINDINGS", width: 8, short: "FIND"},
 	)
 	p.sync = func(bool) { p.syncDetail() }
 	return p
@@ -177,7 +182,7 @@ func (p *subjectsPage) setRows() {
 	p.list.setRows(rows)
 }
 
-// findingsCell is the FIND column: "…" until the audit has run.
+// findingsCell is the FINDINGS column: "…" until the audit has run.
 func (p *subjectsPage) findingsCell(si subjectInfo) string {
 	if p.sess.Audited() == nil {
 		return "…"
@@ -185,7 +190,7 @@ func (p *subjectsPage) findingsCell(si subjectInfo) string {
 	return itoa(si.findings)
 }
 
-// audited fills the FIND column in place, the cursor and filter kept.
+// audited fills the FINDINGS column in place, the cursor and filter kept.
 func (p *subjectsPage) audited() {
 	if p.dirty || p.sess == nil {
 		return // build will count them
@@ -253,23 +258,75 @@ func (p *subjectsPage) setSize(w, h int) {
 
 func (p *subjectsPage) help() []key.Binding {
 	k := p.c.Keys
-	if p.focus {
-		keys := []key.Binding{k.Up, k.Down, k.Left, k.Right}
+	switch {
+	case p.filter.active:
+		return p.filterKeys()
+	case p.focus && p.yaml:
+		top, bottom := p.detail.ends()
+		return append([]key.Binding{as(k.YAML, "back to the matrix"), as(k.Back, "back to the list"), k.Filter, k.Verify}, scrollKeys(k, top, bottom)...)
+	case p.focus:
+		var keys []key.Binding
+		first, last := p.row == 0, p.row >= len(p.mx.Rows)-1
+		if !first {
+			keys = append(keys, as(k.Up, "resource up"))
+		}
+		if !last {
+			keys = append(keys, as(k.Down, "resource down"))
+		}
+		if p.col > 0 {
+			keys = append(keys, as(k.Left, "verb left"))
+		}
+		if p.col < len(matrixVerbs) {
+			keys = append(keys, as(k.Right, "verb right"))
+		}
 		if len(p.scopes) > 1 {
 			keys = append(keys, k.ScopePrev, k.ScopeNext)
 		}
 		if p.cellBinding() != nil {
 			keys = append(keys, goTo)
 		}
-		return append(keys, k.Back, k.YAML, k.Verify)
+		keys = append(keys, as(k.Back, "back to the list"), k.Filter, k.YAML, k.Verify)
+		if !first {
+			keys = append(keys, as(k.PageUp, "resources up"), as(k.Home, "first resource"))
+		}
+		if !last {
+			keys = append(keys, as(k.PageDown, "resources down"), as(k.End, "last resource"))
+		}
+		return keys
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Enter, k.Sort, k.Verify}
+	return p.listKeys(k.Sort, k.Verify, k.YAML)
+}
+
+func (p *subjectsPage) mode() string {
+	switch {
+	case p.focus && p.yaml:
+		return "YAML"
+	case p.focus:
+		return "matrix"
+	}
+	return p.listPage.mode()
 }
 
 func (p *subjectsPage) status() string {
 	s := "subjects " + p.list.position() + "  by " + subjectSorts[p.sortBy]
+	if l := p.list.legend(); l != "" {
+		s += "  (" + l + ")"
+	}
 	if p.focus && len(p.scopes) > 0 {
 		s += "  scope " + scopeName(p.scopes[p.scope]) + fmt.Sprintf(" (%d/%d)", p.scope+1, len(p.scopes))
+	}
+	// V's answer, where the detail's top may be scrolled away.
+	if i, ok := p.list.selected(); ok && i < len(p.subs) && subjectKeyOf(p.subs[i].s) == subjectKeyOf(p.verifiedOf) {
+		switch {
+		case p.verifying != nil:
+			s += "  verifying…"
+		case p.verr != nil:
+			s += "  not verified (see the detail's top)"
+		case p.verified != nil && p.verified.Agrees():
+			s += "  verified"
+		case p.verified != nil:
+			s += "  NOT VERIFIED (see the detail's top)"
+		}
 	}
 	return s
 }
@@ -373,6 +430,9 @@ func (p *subjectsPage) updateKeys(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && !p.filter.active && key.Matches(km, p.c.Keys.YAML) {
+		if _, ok := p.list.selected(); !ok {
+			return nil
+		}
 		p.yaml = !p.yaml
 		var cmd tea.Cmd
 		if i, ok := p.list.selected(); ok && p.yaml && p.subs[i].s.Kind == rbac.ServiceAccountKind {
@@ -396,6 +456,14 @@ func (p *subjectsPage) updateKeys(msg tea.Msg) tea.Cmd {
 	if _, click := msg.(tea.MouseClickMsg); click || !p.focus || p.filter.active {
 		cmd, _ := p.handle(msg)
 		return cmd
+	}
+	if p.yaml {
+		// The YAML in place of the matrix: the keys scroll it.
+		if km, ok := msg.(tea.KeyPressMsg); ok && (key.Matches(km, p.c.Keys.Back) || key.Matches(km, p.c.Keys.Filter)) {
+			return p.updateMatrix(msg)
+		}
+		p.detail.update(msg, p.c.Keys)
+		return nil
 	}
 	return p.updateMatrix(msg)
 }
@@ -432,9 +500,15 @@ func (p *subjectsPage) updateMatrix(msg tea.Msg) tea.Cmd {
 		p.setScope(p.scope + 1)
 	case key.Matches(km, k.ScopePrev):
 		p.setScope(p.scope - 1)
-	case key.Matches(km, k.PageDown), key.Matches(km, k.PageUp), key.Matches(km, k.Home), key.Matches(km, k.End):
-		p.detail.update(msg, k)
-		return nil
+	case key.Matches(km, k.PageDown):
+		p.row = min(p.row+max(p.lay.detailH/2, 1), max(len(p.mx.Rows)-1, 0))
+	case key.Matches(km, k.PageUp):
+		p.row = max(p.row-max(p.lay.detailH/2, 1), 0)
+	case key.Matches(km, k.Home):
+		p.row = 0
+	case key.Matches(km, k.End):
+		// The cursor to the last resource, not only the view.
+		p.row = max(len(p.mx.Rows)-1, 0)
 	default:
 		return nil
 	}
@@ -483,10 +557,29 @@ func (p *subjectsPage) syncDetail() {
 		p.scopes = access.MatrixScopes(p.rules)
 		p.scope, p.row, p.col = 0, 0, 0
 		p.mx = p.sess.Matrix(s, p.rules, "")
+		// Open on the scope where the subject holds the most: a
+		// namespace's matrix holds the cluster-wide grants too, so
+		// cluster-wide is first only when no namespace adds to it
+		// (what every signed-in user holds cluster-wide does not
+		// hide a team's namespace). The first scopes are looked at.
+		best := granted(p.mx)
+		for i := 1; i < min(len(p.scopes), 32); i++ {
+			if mx := p.sess.Matrix(s, p.rules, p.scopes[i]); granted(mx) > best {
+				p.scope, p.mx, best = i, mx, granted(mx)
+			}
+		}
 	}
+	// The path of the cell under the cursor is pinned below the matrix,
+	// so it is on screen whatever the matrix's length (80x24 too).
+	p.path = p.cellPath()
+	p.pathH = 0
+	if p.path != "" {
+		p.pathH = min(strings.Count(p.path, "\n")+2, max(p.lay.detailH/2, 3))
+	}
+	p.detail.setSize(p.lay.detailW, max(p.lay.detailH-p.pathH, 1))
 	p.detail.setContent(p.renderDetail(), top)
-	if p.focus {
-		p.detail.vp.EnsureVisible(p.matrixTop+1+p.row, 0, 0)
+	if p.focus && !p.yaml {
+		p.keepRowInView()
 	}
 }
 
@@ -553,31 +646,37 @@ func (p *subjectsPage) renderDetail() string {
 		b.WriteString(st.Muted.Render("enter: explore the matrix and the path behind each cell; [ ] namespaces") + "\n")
 	}
 	p.matrixTop = strings.Count(b.String(), "\n")
-	b.WriteString(p.renderMatrix())
-	if p.focus && p.row < len(p.mx.Rows) {
-		r := p.mx.Rows[p.row]
-		verb := "other verbs"
-		if p.col < len(matrixVerbs) {
-			verb = matrixVerbs[p.col]
-		}
-		c := r.Cells[p.col]
-		if p.col == len(matrixVerbs) && len(r.Other) > 0 {
-			verb = strings.Join(r.Other, ",")
-			if r.Other[0] == "*" {
-				verb = "every verb (*, escalate, bind and impersonate included)"
-			}
-		}
-		state := "denied"
-		switch c.State {
-		case access.Allowed:
-			state = "allowed"
-		case access.NamedOnly:
-			state = "allowed on named objects only"
-		}
-		title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.Label, inScope(p.mx.Scope), state))
-		b.WriteString("\n" + provenance(st, title, c.Paths) + "\n")
-	}
+	p.mview = p.drawMatrix()
+	b.WriteString(p.mview.text)
 	return b.String()
+}
+
+// cellPath is the path behind the cell under the cursor, as a tree.
+func (p *subjectsPage) cellPath() string {
+	if !p.focus || p.yaml || p.row >= len(p.mx.Rows) {
+		return ""
+	}
+	r := p.mx.Rows[p.row]
+	verb := "other verbs"
+	if p.col < len(matrixVerbs) {
+		verb = matrixVerbs[p.col]
+	}
+	c := r.Cells[p.col]
+	if p.col == len(matrixVerbs) && len(r.Other) > 0 {
+		verb = strings.Join(r.Other, ",")
+		if r.Other[0] == "*" {
+			verb = "every verb (*, escalate, bind and impersonate included)"
+		}
+	}
+	state := "denied"
+	switch c.State {
+	case access.Allowed:
+		state = "allowed"
+	case access.NamedOnly:
+		state = "allowed on named objects only"
+	}
+	title := safe.Terminal(fmt.Sprintf("%s %s %s: %s", verb, r.Label, inScope(p.mx.Scope), state))
+	return provenance(p.c.Styles, title, c.Paths)
 }
 
 func inScope(s string) string {
@@ -593,83 +692,6 @@ func labels(n identity.Names, groups []string) []string {
 		out[i] = n.Label(g)
 	}
 	return out
-}
-
-func (p *subjectsPage) renderMatrix() string {
-	st := p.c.Styles
-	w := 0
-	for _, r := range p.mx.Rows {
-		w = max(w, ansi.StringWidth(r.Label))
-	}
-	// Columns of 4 fit 80 columns with the verbs cut (watc, crea); with
-	// room for the labels and columns of 6, every verb is written whole.
-	cw, titles := 4, matrixVerbTitles
-	if p.lay.detailW >= 24+len(matrixVerbs)*7+6 {
-		cw, titles = 6, matrixVerbWideTitles
-	}
-	w = min(w, max(p.lay.detailW-len(matrixVerbs)*(cw+1)-6, 12))
-	var b strings.Builder
-	b.WriteString(st.Header.Render(padRight("RESOURCE", w)))
-	for i, t := range titles {
-		h := " " + padRight(t, cw)
-		if len(t) > cw {
-			h = " " + t[:cw]
-		}
-		if p.focus && i == p.col {
-			h = st.Bold.Render(h)
-		}
-		b.WriteString(h)
-	}
-	b.WriteString(" other\n")
-	for ri, r := range p.mx.Rows {
-		label := padRight(ansi.Truncate(safe.Terminal(r.Label), w, "…"), w)
-		if p.focus && ri == p.row {
-			label = st.Bold.Render(label)
-		}
-		b.WriteString(label)
-		pad := strings.Repeat(" ", cw-4)
-		for ci := range matrixVerbs {
-			yes := "  ✓ "
-			if r.Cells[ci].Wild {
-				yes = "  ✓*"
-			}
-			b.WriteString(" " + p.cellText(r.Cells[ci], ri, ci, pad+yes, pad+"  ~ ", pad+"  · "))
-		}
-		other := safe.Terminal(strings.Join(r.Other, ","))
-		if other == "" {
-			other = "·"
-		}
-		last := r.Cells[len(matrixVerbs)]
-		b.WriteString(" " + p.cellText(last, ri, len(matrixVerbs), other, other, other) + "\n")
-	}
-	b.WriteString(st.Muted.Render("✓ allowed  ✓* by a wildcard  ~ named objects only  · no  other *: all verbs"))
-	return b.String()
-}
-
-func (p *subjectsPage) cellText(c access.MatrixCell, ri, ci int, yes, named, no string) string {
-	st := p.c.Styles
-	var s string
-	switch c.State {
-	case access.Allowed:
-		s = st.Allowed.Render(yes)
-	case access.NamedOnly:
-		s = st.Named.Render(named)
-	default:
-		s = st.Muted.Render(no)
-	}
-	if p.focus && ri == p.row && ci == p.col {
-		text := no
-		switch c.State {
-		case access.Allowed:
-			text = yes
-		case access.NamedOnly:
-			text = named
-		}
-		// Brackets mark the cell where reverse video does not show.
-		t := strings.TrimSpace(text)
-		s = st.Cell.Render(padRight(" ["+t+"]", ansi.StringWidth(text)))
-	}
-	return s
 }
 
 // Navigation: what a jump to this page, and back from it, asks of it.

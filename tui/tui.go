@@ -19,7 +19,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/kubectl-access/kubectl-access/access"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -62,13 +61,23 @@ type Model struct {
 	spin     spinner.Model
 	loadErr  error
 	session  bool // the last error was a rejected sign-in
-	note     string
-	showHelp bool
+	// note is the explorer's word on the last action (cleared by the
+	// next key); notice, the credential plugin's last line (cleared
+	// when a load ends).
+	note, notice string
+	showHelp     bool
 	// showProblems: the Problems panel (!) is open.
 	showProblems bool
-	help         help.Model
-	loadCh       chan tea.Msg
-	quitting     bool
+	// panelTop is the first line of the help or Problems panel shown;
+	// panelMax the last it can be.
+	panelTop, panelMax int
+	// helpFor, helpPage and helpGlobal are the state ? was pressed in
+	// and its keys, which the help lists first.
+	helpFor              string
+	helpPage, helpGlobal []key.Binding
+	help                 help.Model
+	loadCh               chan tea.Msg
+	quitting             bool
 	// interrupted: the user quit with Ctrl-C (the command exits 130).
 	interrupted bool
 	notices     <-chan string
@@ -92,6 +101,9 @@ func New(ctx context.Context, o Options) *Model {
 		d.writeDir = "."
 	}
 	m := &Model{c: c, deps: d, help: help.New(), notices: o.Notices}
+	// The footer's separators in the muted grey of the rest: help's own
+	// default is near-black, lost on a dark terminal.
+	m.help.Styles.ShortSeparator = c.Styles.Muted
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
 	m.pages = make([]page, pageCount)
 	m.pages[pageSubjects], m.pages[pageWhoCan], m.pages[pageFindings], m.pages[pageRoles] = newSubjectsPage(c, d), newWhoCanPage(c, d), newFindingsPage(c, d), newRolesPage(c, d)
@@ -138,7 +150,7 @@ func (m *Model) setSession(s *access.Session) {
 }
 
 // audit runs the session's audit after the first screen: the Findings
-// page and the FIND column fill in when it ends.
+// page and the FINDINGS column fill in when it ends.
 func (m *Model) audit() tea.Cmd {
 	s := m.sess
 	if s == nil {
@@ -197,11 +209,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		m.resize()
 		return m, nil
+	case tea.ColorProfileMsg:
+		// The terminal's colours known: the severities' styles for it,
+		// and the rows drawn with them drawn again.
+		m.c.Styles.Severity = SeverityStyles(msg.Profile)
+		m.pages[pageFindings].(*findingsPage).restyle()
+		return m, nil
 	case screenMsg:
 		m.lastScreen = m.render()
 		return m, nil
 	case noticeMsg:
-		m.note = string(msg)
+		m.notice = string(msg)
 		return m, m.waitNotice()
 	case progressMsg:
 		m.progress = string(msg)
@@ -213,7 +231,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.session = errors.Is(msg.err, access.ErrSignIn)
 			return m, nil
 		}
-		m.note = ""
+		m.notice = ""
 		m.setSession(msg.sess)
 		m.resize()
 		return m, tea.Batch(m.enterPage(m.active), m.audit())
@@ -254,6 +272,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.loadErr, m.session = msg.err, true
 		}
 	case tea.KeyPressMsg:
+		// What the status said of the last action ends with the next
+		// one: a note, a failed reload (a rejected sign-in stays, with
+		// what to do).
+		m.note = ""
+		if m.sess != nil && !m.session {
+			m.loadErr = nil
+		}
 		if cmd, done := m.globalKey(msg); done {
 			return m, cmd
 		}
@@ -286,8 +311,7 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return tea.Quit, true
 	}
 	if m.showHelp || m.showProblems {
-		m.showHelp, m.showProblems = false, false
-		return nil, true
+		return m.panelKey(msg), true
 	}
 	typing := m.sess != nil && m.pages[m.active].typing()
 	if typing {
@@ -298,10 +322,12 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.quitting = true
 		return tea.Quit, true
 	case key.Matches(msg, k.Help):
+		m.helpFor, m.panelTop = m.stateName(), 0
+		m.helpPage, m.helpGlobal = m.stateKeys()
 		m.showHelp = true
 		return nil, true
 	case key.Matches(msg, k.Problems) && m.sess != nil:
-		m.showProblems = true
+		m.showProblems, m.panelTop = true, 0
 		return nil, true
 	case key.Matches(msg, k.SignIn) && m.session:
 		if m.deps.signIn != nil {
@@ -318,6 +344,18 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	switch {
+	case key.Matches(msg, k.Narrow), key.Matches(msg, k.Widen):
+		shift := m.c.ListShift + 1
+		if key.Matches(msg, k.Narrow) {
+			shift = m.c.ListShift - 1
+		}
+		m.c.ListShift = min(max(shift, -2), 3)
+		m.resize()
+		return nil, true
+	case key.Matches(msg, k.Zoom):
+		m.c.Zoom = !m.c.Zoom
+		m.resize()
+		return nil, true
 	case key.Matches(msg, k.NextPage):
 		return m.enterPage((m.active + 1) % len(m.pages)), true
 	case key.Matches(msg, k.PrevPage):
@@ -399,7 +437,6 @@ func (m *Model) resize() {
 	for _, p := range m.pages {
 		p.setSize(m.c.Width, h)
 	}
-	m.help.SetWidth(m.c.Width)
 }
 
 // View renders the whole screen.
@@ -425,9 +462,9 @@ func (m *Model) render() string {
 	bodyH := h - headerLines - footerLines
 	switch {
 	case m.showHelp:
-		b.WriteString(fit(m.fullHelp(), w, bodyH))
+		b.WriteString(m.panel(m.fullHelp(), bodyH))
 	case m.showProblems && m.sess != nil:
-		b.WriteString(fit(m.problems(), w, bodyH))
+		b.WriteString(m.panel(m.problems(), bodyH))
 	case m.sess == nil && m.loading:
 		b.WriteString(fit("\n  "+m.spin.View()+" loading: "+safe.Terminal(m.progress)+"…", w, bodyH))
 	case m.sess == nil && m.loadErr != nil:
@@ -492,100 +529,9 @@ func (m *Model) header() string {
 	return ansi.Truncate(title, w, "…") + "\n" + ansi.Truncate(strings.Join(tabs, ""), w, "…")
 }
 
-func (m *Model) footer() string {
-	st, w := m.c.Styles, m.c.Width
-	var status string
-	switch {
-	case m.note != "":
-		status = st.Warning.Render(safe.Terminal(m.note))
-	case m.loading && m.sess != nil:
-		status = m.spin.View() + " reloading " + safe.Terminal(m.progress) + "…"
-	case m.loadErr != nil && m.sess != nil:
-		status = st.Error.Render("reload failed: " + firstLine(safe.Error(m.loadErr)))
-		if m.session {
-			status += "  L signs in again"
-		}
-	case m.sess != nil:
-		// Pages write their status as plain text, a scope's namespace
-		// in it: escaped here, once for every page.
-		status = safe.Terminal(m.pages[m.active].status())
-	}
-	var keys []key.Binding
-	if m.sess != nil {
-		keys = m.pages[m.active].help()
-	}
-	k := m.c.Keys
-	if m.sess != nil && m.pages[m.active].typing() {
-		return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(m.help.ShortHelpView(keys), w, "…")
-	}
-	// ? and q are never cut: the page's keys give way first.
-	keys = append(keys, k.NextPage, k.Reload)
-	always := m.help.ShortHelpView([]key.Binding{k.Help, k.Quit})
-	line := always
-	sep := m.help.Styles.ShortSeparator.Render(m.help.ShortSeparator)
-	room := w - ansi.StringWidth(always) - ansi.StringWidth(sep)
-	shown := keys
-	for len(shown) > 0 && ansi.StringWidth(m.help.ShortHelpView(shown)) > room {
-		// Whole keys give way, the last first, with a mark that ? lists
-		// them all.
-		shown = shown[:len(shown)-1]
-		room = w - ansi.StringWidth(always) - 2*ansi.StringWidth(sep) - 1
-	}
-	switch {
-	case len(shown) == len(keys):
-		line = m.help.ShortHelpView(shown) + sep + always
-	case len(shown) > 0:
-		line = m.help.ShortHelpView(shown) + sep + "…" + sep + always
-	default:
-		line = "…" + sep + always
-	}
-	return ansi.Truncate(st.Status.Render(status), w, "…") + "\n" + ansi.Truncate(line, w, "…")
-}
-
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
-}
-
-func (m *Model) fullHelp() string {
-	st := m.c.Styles
-	var b strings.Builder
-	b.WriteString("\n")
-	for _, g := range m.c.Keys.HelpGroups() {
-		// Lines break between keys, never inside one's words: a key
-		// stays beside what it does.
-		b.WriteString(st.Title.Render(padRight(g.Name, 8)))
-		used := 0
-		for i, kb := range g.Keys {
-			h := kb.Help()
-			n := lipgloss.Width(h.Key + " " + h.Desc)
-			switch {
-			case i == 0:
-			case used+3+n > m.c.Width-10:
-				b.WriteString("\n        ")
-				used = 0
-			default:
-				b.WriteString(" · ")
-				used += 3
-			}
-			b.WriteString(st.Bold.Render(h.Key) + " " + h.Desc)
-			used += n
-		}
-		b.WriteString("\n")
-	}
-	if m.sess != nil {
-		// The view's own gaps and warnings are the Problems panel's,
-		// each with its fix.
-		if n := len(m.sess.Problems()); n > 0 {
-			b.WriteString("\n" + st.Title.Render("This view") + fmt.Sprintf(" has %d problem(s), gaps or warnings: ! lists them with what fixes each.\n", n))
-		}
-	}
-	b.WriteString(`
-Filters: words match anywhere in a row; key:value one field; !term excludes
-(findings: rule:, cat:, sev:, id:, ns:; subjects, roles: kind:, ns:, name:).
-Who can: type VERB RESOURCE [NAME] [-n NS | -A]; tab completes.
-The mouse wheel scrolls lists and details. Press any key to close this help.`)
-	return b.String()
 }
 
 // Run runs the explorer on the terminal until the user quits or ctx ends,

@@ -279,6 +279,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "<ctrl+c>":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "<ctrl+u>":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(k)[0]
 	return tea.KeyPressMsg{Code: r, Text: k}
@@ -317,7 +319,8 @@ func TestPages(t *testing.T) {
 		// Who can's query line takes tab (completion) on the first visit: esc leaves it.
 		{"tab", []string{"<tab>", "<esc>", "<tab>"}, []string{"SEVERITY RULE"}},
 		{"shift-tab", []string{"<shift+tab>"}, []string{"audit-all-star"}},
-		{"help", []string{"?"}, []string{"Filters: words match anywhere", "sign in again"}},
+		{"help", []string{"?"}, []string{"Now: Subjects, list", "Here    ↓/j down", "? help", "more lines"}},
+		{"help-end", []string{"?", "G"}, []string{"Filters: words match anywhere", "sign in again", "res:, verb:, group:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := start(t, offlineApp(t), 80, 24, Options{})
@@ -640,10 +643,17 @@ func TestNoColor(t *testing.T) {
 		out = slices.Clone(b)
 		return bytes.Contains(b, []byte("u-admin"))
 	}, teatest.WithDuration(10*time.Second))
+	// The Findings page too: the severities' colours are fixed ones.
+	tm.Send(tea.KeyPressMsg{Code: '3', Text: "3"})
+	var findings []byte
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		findings = slices.Clone(b)
+		return bytes.Contains(b, []byte("critical"))
+	}, teatest.WithDuration(10*time.Second))
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	for _, sgr := range []string{"\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[90m", "38;5;", "38;2;"} {
-		if bytes.Contains(out, []byte(sgr)) {
+		if bytes.Contains(out, []byte(sgr)) || bytes.Contains(findings, []byte(sgr)) {
 			t.Errorf("NO_COLOR output has the colour sequence %q", sgr)
 		}
 	}
@@ -757,7 +767,7 @@ func TestConfirmationFitsTheSmallestScreen(t *testing.T) {
 
 // The first screen needs only the Subjects page: it is drawn without the
 // audit (which runs after, in a command) and without building the other
-// pages, which build on first visit; when the audit ends, the FIND column
+// pages, which build on first visit; when the audit ends, the FINDINGS column
 // and the Findings badge fill in, the cursor kept.
 func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	s := loadSession(t, offlineApp(t))
@@ -773,7 +783,7 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	sp := m.pages[0].(*subjectsPage)
 	for _, r := range sp.list.rows {
 		if r.cells[4] != "…" {
-			t.Fatalf("FIND shows %q before the audit", r.cells[4])
+			t.Fatalf("FINDINGS shows %q before the audit", r.cells[4])
 		}
 	}
 	if rp := m.pages[3].(*rolesPage); len(rp.list.rows) != 0 || rp.items != nil {
@@ -801,7 +811,7 @@ func TestFirstScreenBeforeTheAudit(t *testing.T) {
 	total := 0
 	for i, r := range sp.list.rows {
 		if r.cells[4] != itoa(sp.subs[i].findings) {
-			t.Fatalf("row %d: FIND %q, the subject has %d findings", i, r.cells[4], sp.subs[i].findings)
+			t.Fatalf("row %d: FINDINGS %q, the subject has %d findings", i, r.cells[4], sp.subs[i].findings)
 		}
 		total += sp.subs[i].findings
 	}
@@ -1003,14 +1013,97 @@ func TestFocusAndBack(t *testing.T) {
 	}
 }
 
-// TestMatrixWideHeaders: with room (160 columns), every verb is written
-// whole in the matrix's header.
-func TestMatrixWideHeaders(t *testing.T) {
-	f := start(t, offlineApp(t), 160, 50, Options{})
-	_, screen := f.finish()
-	s := plain(screen)
-	if !strings.Contains(s, "watch  create update patch  delete delcol") || strings.Contains(s, "watc ") {
-		t.Errorf("matrix header at 160 columns:\n%s", s)
+// TestMatrixWholeWords: at 160 and at 80 columns every verb is written
+// whole in the matrix's titles (staggered over two lines), and a resource
+// name longer than its column wraps whole, never cut.
+func TestMatrixWholeWords(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	for _, w := range []int{160, 80} {
+		m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-wild", then: []string{"<enter>", "<enter>"}}, w, 40)
+		s := plain(m.render())
+		words := strings.Fields(strings.NewReplacer("┃", " ", "│", " ").Replace(s))
+		for _, v := range append(matrixVerbs, "selfsubjectaccessreviews.", "authorization.k8s.io") {
+			if !slices.Contains(words, v) {
+				t.Errorf("%d columns: the matrix lacks %q whole:\n%s", w, v, s)
+			}
+		}
+		lines := strings.Split(s, "\n")
+		if body := strings.Join(lines[2:len(lines)-2], "\n"); strings.Contains(body, "…") {
+			t.Errorf("%d columns: something is cut:\n%s", w, body)
+		}
+	}
+}
+
+// TestMatrixStickyTitlesAndPath: at 80x24, in a matrix longer than its
+// pane, the cursor at the last resource (G moves it, not only the view),
+// the titles are kept at the top and the path of the cell is on screen.
+func TestMatrixStickyTitlesAndPath(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-viewer", then: []string{"<enter>", "<enter>", "G"}}, 80, 24)
+	p := m.pages[pageSubjects].(*subjectsPage)
+	if p.row != len(p.mx.Rows)-1 {
+		t.Fatalf("G: the cursor is on row %d of %d", p.row, len(p.mx.Rows))
+	}
+	s := plain(m.render())
+	last := p.mx.Rows[p.row].Label
+	if !strings.Contains(s, "RESOURCE") || !strings.Contains(s, "deletecollection") {
+		t.Errorf("the titles are not on screen:\n%s", s)
+	}
+	if !strings.Contains(s, "get "+last[:min(len(last), 20)]) || !strings.Contains(s, "└──") {
+		t.Errorf("the path of the cell (get %s) is not on screen:\n%s", last, s)
+	}
+	if p.detail.vp.YOffset() <= p.matrixTop {
+		t.Errorf("the matrix did not scroll (offset %d): the titles were not put back", p.detail.vp.YOffset())
+	}
+}
+
+// TestMatrixOpensWhereTheSubjectHolds: a subject whose grants are in a
+// namespace opens on that namespace's matrix, not on cluster-wide, where
+// it holds only what every signed-in user holds.
+func TestMatrixOpensWhereTheSubjectHolds(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-ns-admin", then: []string{"<enter>"}}, 80, 24)
+	p := m.pages[pageSubjects].(*subjectsPage)
+	if p.mx.Scope != "audit-a" {
+		t.Errorf("the matrix opens on %q, want audit-a", p.mx.Scope)
+	}
+}
+
+// TestLayoutKeys: < and > move the split between list and detail, z
+// zooms the pane with the keys to the whole body and back.
+func TestLayoutKeys(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	for _, w := range []int{80, 160} {
+		m := setupState(t, sess, keyState{keys: []string{"4"}}, w, 40)
+		p := m.pages[pageRoles].(*rolesPage)
+		size := func() int {
+			if p.lay.wide {
+				return p.lay.listW
+			}
+			return p.lay.listH
+		}
+		before := size()
+		m.Update(keyMsg(">"))
+		wider := size()
+		m.Update(keyMsg("<"))
+		m.Update(keyMsg("<"))
+		narrower := size()
+		if !(wider > before && narrower < before) {
+			t.Errorf("%d columns: the list's size %d, > %d, < < %d", w, before, wider, narrower)
+		}
+		m.Update(keyMsg("z"))
+		s := plain(m.render())
+		if strings.Contains(s, "detail has the keys") || strings.Contains(s, "list has the keys") || strings.Contains(s, "│") || !strings.Contains(s, "KIND") {
+			t.Errorf("%d columns: z shows more than the list:\n%s", w, s)
+		}
+		m.Update(keyMsg("<enter>"))
+		if s := plain(m.render()); strings.Contains(s, "KIND") || !strings.Contains(s, "Rules") {
+			t.Errorf("%d columns: zoomed, enter shows more than the detail:\n%s", w, s)
+		}
+		m.Update(keyMsg("z"))
+		if s := plain(m.render()); !strings.Contains(s, "KIND") || !strings.Contains(s, "Rules") {
+			t.Errorf("%d columns: z again does not bring both panes back:\n%s", w, s)
+		}
 	}
 }
 
@@ -1389,7 +1482,7 @@ func TestPagesWide(t *testing.T) {
 		text string
 		want []string
 	}{
-		{"subjects-matrix", []string{"1", "<down>", "<enter>"}, "", []string{"┃", "delcol"}},
+		{"subjects-matrix", []string{"1", "<down>", "<enter>"}, "", []string{"┃", "deletecollection"}},
 		{"whocan", []string{"2"}, "get secrets -A", []string{"in every namespace", "WHERE"}},
 		{"findings", []string{"3", "<enter>"}, "", []string{"NAMESPACE", "┃"}},
 		{"roles", []string{"4", "/"}, "res:pods/exec", []string{"RoleBinding", "Held by"}},
@@ -1464,22 +1557,43 @@ func TestFooterKeepsHelpAndQuit(t *testing.T) {
 	}
 }
 
-// TestFilterReopenedStartsAnew: / on a filtered list starts a new filter;
-// what is typed replaces the old one, never appends to it.
-func TestFilterReopenedStartsAnew(t *testing.T) {
+// TestFilterReopensToEdit: / on a filtered list opens the filter applied,
+// to edit in sight (typing goes on from its end, ctrl+u empties the line),
+// never a blind new line appended to it.
+func TestFilterReopensToEdit(t *testing.T) {
 	f := start(t, offlineApp(t), 80, 24, Options{})
 	f.keys("/")
 	f.typeText("u-sec")
 	f.keys("<enter>", "/")
+	time.Sleep(30 * time.Millisecond)
+	f.tm.Send(screenMsg{})
+	f.typeText("rets")
+	f.keys("<enter>", "/", "<ctrl+u>")
 	f.typeText("u-admin")
 	f.keys("<enter>")
 	m, screen := f.finish()
 	p := m.pages[0].(*subjectsPage)
 	if v := p.filter.value(); v != "u-admin" {
-		t.Errorf("the reopened filter is %q, want u-admin", v)
+		t.Errorf("the filter after ctrl+u is %q, want u-admin", v)
 	}
 	if len(p.list.match) == 0 || !strings.Contains(plain(screen), "filter: u-admin") {
 		t.Errorf("the new filter matched %d subjects:\n%s", len(p.list.match), plain(screen))
+	}
+}
+
+// TestFilterReopenShowsTheFilter: the reopened line holds the filter
+// applied, and what is typed goes on from its end.
+func TestFilterReopenShowsTheFilter(t *testing.T) {
+	sess := loadSession(t, offlineApp(t))
+	m := setupState(t, sess, keyState{keys: []string{"1", "/"}, text: "u-sec", then: []string{"<enter>", "/"}}, 80, 24)
+	if !strings.Contains(plain(m.render()), "/u-sec") {
+		t.Fatalf("the reopened filter line does not show the filter:\n%s", plain(m.render()))
+	}
+	for _, r := range "rets" {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if v := m.pages[0].(*subjectsPage).filter.value(); v != "u-secrets" {
+		t.Errorf("typing on the reopened filter gives %q, want u-secrets", v)
 	}
 }
 
@@ -1604,7 +1718,7 @@ func TestHelpHasEveryKey(t *testing.T) {
 	f := start(t, offlineApp(t), 160, 50, Options{})
 	f.keys("?")
 	_, screen := f.finish()
-	for _, w := range []string{"v yaml", "Y apply (shift+y)", "n/esc cancel"} {
+	for _, w := range []string{"v YAML", "Y apply (shift+y)", "n/esc cancel"} {
 		if !strings.Contains(plain(screen), w) {
 			t.Errorf("the help screen lacks %q", w)
 		}

@@ -72,6 +72,8 @@ func newWhoCanPage(c *Common, d *deps) *whoCanPage {
 	// completions (tab takes one).
 	in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
 	in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
+	in.KeyMap.DeleteBeforeCursor = c.Keys.Erase
+	in.KeyMap.AcceptSuggestion = c.Keys.Complete
 	p := &whoCanPage{c: c, deps: d, input: in, detail: newDetailPane(true), res: &access.WhoCanAnswer{}}
 	p.list = newList(c.Styles,
 		column{title: "KIND", width: 5},
@@ -123,7 +125,7 @@ func (p *whoCanPage) build() {
 
 func (p *whoCanPage) setSize(w, h int) {
 	p.input.SetWidth(max(w-len(p.input.Prompt)-2, 10))
-	p.lay = layout(w, h-3) // query line, its status line, a blank
+	p.lay = layout(p.c, w, h-3) // query line, its status line, a blank
 	p.list.setSize(p.lay.listW, p.lay.listH)
 	p.list.top = headerLines + 3
 	p.detail.setSize(p.lay.detailW, p.lay.detailH)
@@ -133,17 +135,71 @@ func (p *whoCanPage) setSize(w, h int) {
 func (p *whoCanPage) help() []key.Binding {
 	k := p.c.Keys
 	if p.input.Focused() {
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ask")),
-			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
-			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "history")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "to the results")),
+		keys := []key.Binding{as(k.Enter, "ask")}
+		if p.input.CurrentSuggestion() != "" {
+			keys = append(keys, k.Complete)
 		}
+		if len(p.input.MatchedSuggestions()) > 1 {
+			keys = append(keys, key.NewBinding(key.WithKeys("ctrl+n", "ctrl+p"), key.WithHelp("ctrl+n/p", "other completions")))
+		}
+		if len(p.history) > 0 {
+			keys = append(keys, key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "queries asked")))
+		}
+		return append(keys, as(k.Back, "to the results"), k.Erase, editKeys)
+	}
+	query := as(k.Filter, "new query")
+	var own []key.Binding
+	if p.ran {
+		own = []key.Binding{k.Transitive, k.Members, k.Verify}
 	}
 	if p.focus {
-		return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), goTo, k.YAML, k.Back, k.Transitive, k.Members, k.Verify}
+		top, bottom := p.detail.ends()
+		var d []key.Binding
+		switch {
+		case p.yaml.on:
+			d = append(d, as(k.YAML, "back to the detail"))
+		case len(p.links) > 1:
+			if p.link > 0 {
+				d = append(d, as(k.Up, "mark up"))
+			}
+			if p.link < len(p.links)-1 {
+				d = append(d, as(k.Down, "mark down"))
+			}
+			d = append(d, goTo, k.YAML)
+		case len(p.links) == 1:
+			d = append(d, goTo, k.YAML)
+		}
+		if p.yaml.on || len(p.links) <= 1 {
+			if !top {
+				d = append(d, as(k.Up, "scroll up"))
+			}
+			if !bottom {
+				d = append(d, as(k.Down, "scroll down"))
+			}
+		}
+		d = append(d, either("esc/←", "back to the list", k.Back, k.Left), query)
+		d = append(d, own...)
+		return append(d, pageKeys(k, top, bottom)...)
 	}
-	return []key.Binding{k.Up, k.Down, key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "new query")), k.Enter, k.Transitive, k.Members, k.Verify}
+	step, page := p.list.moveKeys(k)
+	keys := append(step, query)
+	if _, ok := p.list.selected(); ok {
+		keys = append(keys, either("enter/→", "open detail", k.Enter, k.Right))
+	}
+	keys = append(keys, own...)
+	return append(keys, page...)
+}
+
+func (p *whoCanPage) mode() string {
+	switch {
+	case p.input.Focused():
+		return "typing a query"
+	case p.focus && p.yaml.on:
+		return "YAML"
+	case p.focus:
+		return "detail"
+	}
+	return "list"
 }
 
 func (p *whoCanPage) status() string {
@@ -236,6 +292,9 @@ func (p *whoCanPage) update(msg tea.Msg) tea.Cmd {
 			return p.focusInput()
 
 		case key.Matches(km, k.Enter), key.Matches(km, k.Right):
+			if _, ok := p.list.selected(); !ok || p.focus {
+				return nil
+			}
 			p.focus = true
 			p.list.focused = false
 			p.link = 0
