@@ -57,6 +57,9 @@ type subjectsPage struct {
 	// key); asked those being asked.
 	groups map[string]subjectGroupsMsg
 	asked  map[string]bool
+	// azure: some subject acts as an Azure identity, so the list has
+	// the AZURE column.
+	azure bool
 }
 
 type subjectInfo struct {
@@ -65,19 +68,32 @@ type subjectInfo struct {
 	refs     []rbac.ObjectRef // the bindings
 	findings int
 	worst    audit.Severity
+	// azure are the managed identities the subject acts as by a step in
+	// the cluster (access.AzureReach), the most severe first.
+	azure []access.AzureReach
 }
 
 func newSubjectsPage(c *Common, d *deps) *subjectsPage {
 	p := &subjectsPage{sel: -1, deps: d}
-	p.listPage = newListPage(c, false,
-		column{title: "KIND", width: 5},
-		column{title: "NAME", flex: true},
-		column{title: "NAMESPACE", width: 12},
-		column{title: "BINDINGS", width: 8, short: "BIND"},
-		column{title: "FINDINGS", width: 8, short: "FIND"},
-	)
+	p.listPage = newListPage(c, false, subjectColumns(false)...)
 	p.sync = func(bool) { p.syncDetail() }
 	return p
+}
+
+// subjectColumns are the Subjects list's columns, with AZURE (the most
+// severe Azure identity the subject acts as) when azure.
+func subjectColumns(azure bool) []column {
+	cols := []column{
+		{title: "KIND", width: 5},
+		{title: "NAME", flex: true},
+		{title: "NAMESPACE", width: 12},
+		{title: "BINDINGS", width: 8, short: "BIND"},
+		{title: "FINDINGS", width: 8, short: "FIND"},
+	}
+	if azure {
+		cols = append(cols, column{title: "AZURE", width: 8, short: "AZ"})
+	}
+	return cols
 }
 
 func (p *subjectsPage) title() string  { return "Subjects" }
@@ -128,6 +144,10 @@ func (p *subjectsPage) build() {
 	}
 	p.dirty = false
 	p.subs = collectSubjects(p.sess)
+	// The AZURE column, where some subject acts as an Azure identity
+	// (what-can's azureReach): a cluster without any keeps its width.
+	p.azure = slices.ContainsFunc(p.subs, func(si subjectInfo) bool { return len(si.azure) > 0 })
+	p.list.cols = subjectColumns(p.azure)
 	p.sortSubjects()
 	p.setRows()
 	p.sel = -1
@@ -174,12 +194,26 @@ func (p *subjectsPage) setRows() {
 		}
 		kind := kindWord(si.s.Kind)
 		rows[i] = row{
-			cells:  []string{kind, safe.Terminal(name), safe.Terminal(si.s.Namespace), itoa(si.bindings), p.findingsCell(si)},
+			cells:  p.cells(si, kind, name),
 			search: strings.ToLower(kind + " " + name + " " + si.s.Namespace),
 			fields: map[string]string{"kind": strings.ToLower(kind), "ns": si.s.Namespace, "name": strings.ToLower(name)},
 		}
 	}
 	p.list.setRows(rows)
+}
+
+// cells are a subject's row: kind, name, namespace, bindings, findings,
+// and its Azure reach where the page shows it.
+func (p *subjectsPage) cells(si subjectInfo, kind, name string) []string {
+	cells := []string{kind, safe.Terminal(name), safe.Terminal(si.s.Namespace), itoa(si.bindings), p.findingsCell(si)}
+	if p.azure {
+		cell := ""
+		if len(si.azure) > 0 {
+			cell = p.c.Styles.Severity[si.azure[0].Severity].Render(si.azure[0].Severity.String())
+		}
+		cells = append(cells, cell)
+	}
+	return cells
 }
 
 // findingsCell is the FINDINGS column: "…" until the audit has run.
@@ -243,7 +277,7 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	entries := sess.Subjects()
 	out := make([]subjectInfo, len(entries))
 	for i, e := range entries {
-		out[i] = subjectInfo{s: e.Subject, bindings: e.Named(), refs: e.Bindings, findings: e.Findings, worst: e.Worst}
+		out[i] = subjectInfo{s: e.Subject, bindings: e.Named(), refs: e.Bindings, findings: e.Findings, worst: e.Worst, azure: e.Azure}
 	}
 	return out // in no order: sortSubjects orders them
 }
@@ -620,6 +654,26 @@ func (p *subjectsPage) renderDetail() string {
 			style = st.Muted
 		}
 		b.WriteString(style.Render(safe.Terminal(access.WorkloadSummary(&w))) + "\n")
+	}
+	// ... and by a step in the cluster, in what-can's words.
+	if len(si.azure) > 0 {
+		b.WriteString(st.Bold.Render("acts in Azure by a step in the cluster:") + "\n")
+		last := ""
+		for i := range si.azure {
+			r := &si.azure[i]
+			if id := access.ReachIdentity(r); id != last {
+				b.WriteString(st.Severity[r.Severity].Render(r.Severity.String()) + " " + safe.Terminal(id) + "\n")
+				last = id
+			}
+			step := access.ReachWords(&r.IdentityReach)
+			if r.Subject.Key() != si.s.Key() {
+				step += " (as a member of " + p.names.Subject(r.Subject) + ")"
+			}
+			if len(r.Evidence) > 0 {
+				step += ", via " + access.PathVia(r.Evidence[0])
+			}
+			b.WriteString(st.Muted.Render("  "+safe.Terminal(step)) + "\n")
+		}
 	}
 	if p.warning != "" {
 		b.WriteString(st.Incomplete.Render(p.warning) + "\n")

@@ -1724,3 +1724,42 @@ func TestHelpHasEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectsAzureReach: where some subject acts as an Azure identity, the
+// Subjects list has an AZURE column with the worst reach of each, and a
+// subject's detail says each identity and step in what-can's words; a
+// cluster without any keeps its columns.
+func TestSubjectsAzureReach(t *testing.T) {
+	a := offlineApp(t)
+	a.Files = []string{"../testdata/aks-identity"}
+	f := start(t, a, 220, 40, Options{})
+	f.keys("/")
+	f.typeText("c7c7c7c7")
+	f.keys("<enter>")
+	_, screen := f.finish()
+	s := plain(screen)
+	for _, want := range []string{"AZURE", "acts in Azure by a step in the cluster:",
+		"critical managed identity id-orders (Contributor on subscription 22222222-2222-4222-8222-222222222222",
+		"create pods in namespace shop that run as sa:shop:orders, via RB shop/shop-edit -> CR edit",
+		"high the nodes' kubelet identity"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the group's Subjects page lacks %q:\n%s", want, s)
+		}
+	}
+	row := ""
+	for _, ln := range strings.Split(s, "\n") {
+		if list, _, ok := strings.Cut(ln, "│"); ok && strings.Contains(list, "c7c7c7c7-0000-4000-8000-000000000007") {
+			row = list
+			break
+		}
+	}
+	if !strings.Contains(row, "critical") {
+		t.Errorf("the group's row lacks its worst reach: %q", row)
+	}
+	// The demo has no Azure identity: no AZURE column.
+	f = start(t, offlineApp(t), 220, 40, Options{})
+	_, screen = f.finish()
+	if strings.Contains(plain(screen), "AZURE") {
+		t.Errorf("a view without Azure identities has the AZURE column:\n%s", plain(screen))
+	}
+}
