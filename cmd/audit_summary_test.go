@@ -26,7 +26,7 @@ func TestAuditGroupBy(t *testing.T) {
 		{"subject", "SUBJECT  ", "REACH"},
 		{"binding", "BINDING  ", "REMOVES"},
 	} {
-		out, errOut, code := run(t, "audit", "-f", "../testdata/demo/cluster.yaml", "--group-by", tc.by)
+		out, errOut, code = run(t, "audit", "-f", "../testdata/demo/cluster.yaml", "--group-by", tc.by)
 		if code != ExitOK || !strings.Contains(out, "findings "+groupTitle(audit.GroupBy(tc.by))) || !strings.Contains(out, tc.want) || !strings.Contains(out, tc.row) {
 			t.Errorf("--group-by %s: code %d\n%s\n%s", tc.by, code, out, errOut)
 		}
