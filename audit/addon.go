@@ -30,7 +30,7 @@ func init() {
 			"a SecretProviderClass with useVMManagedIdentity and its client id, in any namespace, makes the Secrets Store CSI driver fetch secrets with it, and a pod that reaches the instance metadata service gets its tokens too. " +
 			"Whatever Key Vault secrets it reads (Microsoft.KeyVault/vaults/secrets/getSecret/action: Key Vault Secrets User, Officer, Administrator), whoever can create a pod and a SecretProviderClass in any namespace reads. " +
 			"Not read: Key Vault access policies (vaults in the legacy permission model grant outside role assignments) and the SecretProviderClasses already in the cluster (where one names the identity, creating a pod is enough).",
-		Fix:   "None as a manifest: give each application its own identity through workload identity (a federated credential per service account) and remove the add-on identity's Key Vault role assignments (az role assignment delete --ids ID).",
+		Fix:   "Deletes the add-on identity's Key Vault secret-reading role assignments (az role assignment delete --ids ID, applied by fix --apply through ARM, with a restore script); first give each application its own identity through workload identity (a federated credential per service account), or its secrets stop mounting.",
 		check: checkAddonSecrets})
 }
 

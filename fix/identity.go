@@ -47,6 +47,7 @@ const (
 func init() {
 	generators["workload-identity-reach"] = []generator{removeIdentityWrites, removeStepper}
 	generators["kubelet-identity-reach"] = []generator{removeKubeletBeyondAcrPull}
+	generators["addon-identity-secrets"] = []generator{removeAddonSecretReads}
 	generators["federated-credential-unclaimed"] = []generator{deleteCredential}
 }
 
@@ -121,6 +122,41 @@ func removeKubeletBeyondAcrPull(c *fixContext) (*Fix, error) {
 	}
 	fx.Description = "Deletes the kubelet identity's role assignment(s) beyond AcrPull (" + strings.Join(what, "; ") +
 		"): AKS gives it AcrPull only, and every pod that reaches the instance metadata service holds what it holds; a node add-on that needs more (AAD pod identity's Virtual Machine Contributor on the node resource group) should have its own identity"
+	return fx, nil
+}
+
+// removeAddonSecretReads deletes the role assignments by which an
+// add-on's identity (the Key Vault secrets provider's) reads Key Vault
+// secrets: every namespace's pods share it, so each application should
+// read its vault through its own workload identity instead.
+func removeAddonSecretReads(c *fixContext) (*Fix, error) {
+	d := c.snap.Azure
+	if d == nil {
+		return nil, errors.New("the view holds no Azure data")
+	}
+	fx := &Fix{}
+	var what []string
+	for _, o := range c.f.Objects {
+		if o.Kind != "AddonIdentity" {
+			continue
+		}
+		name, oid, ok := strings.Cut(o.Name, "/")
+		if !ok {
+			return nil, fmt.Errorf("add-on identity %s: not NAME/OBJECT-ID", o.Name)
+		}
+		for _, a := range audit.AddonSecretReads(d, oid) {
+			if err := deleteAssignment(fx, d, a.Assignment); err != nil {
+				return nil, err
+			}
+			what = append(what, a.RoleName+" on "+rbac.AzureScopeName(a.Scope)+" ("+name+")")
+		}
+	}
+	if len(fx.Operations) == 0 {
+		return nil, errors.New("the add-on's identity reads no Key Vault secret in the view")
+	}
+	fx.Description = "Deletes the add-on identity's Key Vault secret-reading role assignment(s) (" + strings.Join(what, "; ") +
+		"): every namespace's pods share the add-on's identity; give each application its own identity through workload identity " +
+		"(a federated credential for its service account, and the SecretProviderClass's clientID) before applying, or its secrets stop mounting"
 	return fx, nil
 }
 

@@ -30,7 +30,7 @@ func identityFindings(t *testing.T) (*rbac.Index, []audit.Finding) {
 		t.Fatal(err)
 	}
 	ix := rbac.NewIndex(res.Snapshot)
-	rep := audit.Run(ix, audit.Options{Fixable: Has, Only: []string{"workload-identity-reach", "kubelet-identity-reach", "federated-credential-unclaimed"}})
+	rep := audit.Run(ix, audit.Options{Fixable: Has, Only: []string{"workload-identity-reach", "kubelet-identity-reach", "federated-credential-unclaimed", "addon-identity-secrets"}})
 	return ix, rep.Findings
 }
 
@@ -77,6 +77,12 @@ func TestIdentityFixes(t *testing.T) {
 		}
 		seen[f.Rule] = true
 		switch {
+		case f.Rule == "addon-identity-secrets":
+			// The add-on's Key Vault Secrets User goes, and only it.
+			const kv = "/subscriptions/22222222-2222-4222-8222-222222222222/resourceGroups/rg-shared/providers/Microsoft.KeyVault/vaults/kv-shop/providers/Microsoft.Authorization/roleAssignments/20000000-0000-4000-8000-000000000007"
+			if got := deleted(fx); !slices.Equal(got, []string{kv}) || !strings.Contains(fx.Description, "workload identity") {
+				t.Errorf("%s deletes %v: %s", f.ID, got, fx.Description)
+			}
 		case f.Rule == "workload-identity-reach" && f.Severity == audit.Critical && strings.Contains(f.Message, "can create pods"):
 			if got := deleted(fx); !slices.Equal(got, []string{ordersWrite, batchWrite}) {
 				t.Errorf("%s deletes %v", f.ID, got)
@@ -148,7 +154,7 @@ func TestIdentityFixes(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range []string{"workload-identity-reach", "kubelet-identity-reach", "federated-credential-unclaimed"} {
+	for _, r := range []string{"workload-identity-reach", "kubelet-identity-reach", "federated-credential-unclaimed", "addon-identity-secrets"} {
 		if !seen[r] {
 			t.Errorf("no %s finding fixed", r)
 		}
