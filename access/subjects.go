@@ -1,6 +1,9 @@
 package access
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/kubectl-access/kubectl-access/audit"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -12,6 +15,9 @@ type SubjectEntry struct {
 	// reads their subjects (rbac.BindingSubject), in the index's order:
 	// ClusterRoleBindings first.
 	Bindings []rbac.ObjectRef
+	// Dangling are those of Bindings whose role does not exist: they
+	// grant nothing until it does (and then whatever it holds).
+	Dangling []rbac.ObjectRef
 	// Assignments are the Azure role assignments (ids) that name it.
 	Assignments []string
 	// Findings and Worst count the audit's findings about the subject and
@@ -48,6 +54,9 @@ func (s *Session) Subjects() []SubjectEntry {
 		for _, sub := range b.Matches() {
 			e := get(sub)
 			e.Bindings = append(e.Bindings, b.Ref)
+			if !b.RoleFound {
+				e.Dangling = append(e.Dangling, b.Ref)
+			}
 		}
 	}
 	for _, sa := range s.Index.Snapshot().ServiceAccounts {
@@ -134,3 +143,21 @@ func (s *Session) AzureRBACPending() bool { return s.Index.AzureRBACPending() }
 
 // Gaps are the parts of the cluster the view could not read.
 func (s *Session) Gaps() []rbac.Gap { return s.Index.Gaps() }
+
+// FindingsOf are the audit's findings about the subject (by the identity
+// the authorizer sees), the most severe first, once the audit has run
+// (nil before).
+func (s *Session) FindingsOf(sub rbac.Subject) []audit.Finding {
+	rep := s.Audited()
+	if rep == nil {
+		return nil
+	}
+	var out []audit.Finding
+	for _, f := range rep.Findings {
+		if slices.ContainsFunc(f.Subjects, func(x rbac.Subject) bool { return x.Key() == sub.Key() }) {
+			out = append(out, f)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b audit.Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	return out
+}

@@ -71,6 +71,8 @@ type subjectInfo struct {
 	// azure are the managed identities the subject acts as by a step in
 	// the cluster (access.AzureReach), the most severe first.
 	azure []access.AzureReach
+	// dangling are the bindings naming it whose role does not exist.
+	dangling []rbac.ObjectRef
 }
 
 func newSubjectsPage(c *Common, d *deps) *subjectsPage {
@@ -277,7 +279,7 @@ func collectSubjects(sess *access.Session) []subjectInfo {
 	entries := sess.Subjects()
 	out := make([]subjectInfo, len(entries))
 	for i, e := range entries {
-		out[i] = subjectInfo{s: e.Subject, bindings: e.Named(), refs: e.Bindings, findings: e.Findings, worst: e.Worst, azure: e.Azure}
+		out[i] = subjectInfo{s: e.Subject, bindings: e.Named(), refs: e.Bindings, findings: e.Findings, worst: e.Worst, azure: e.Azure, dangling: e.Dangling}
 	}
 	return out // in no order: sortSubjects orders them
 }
@@ -646,6 +648,23 @@ func (p *subjectsPage) renderDetail() string {
 			named = append(named, fmt.Sprintf("%d more", n))
 		}
 		b.WriteString(st.Muted.Render("bound by "+safe.Terminal(strings.Join(named, ", "))) + "\n")
+	}
+	if len(si.dangling) > 0 {
+		var refs []string
+		for _, r := range si.dangling {
+			refs = append(refs, r.String())
+		}
+		b.WriteString(st.Warning.Render("its role does not exist (grants nothing until it does): "+safe.Terminal(strings.Join(refs, ", "))) + "\n")
+	}
+	// Its findings, the most severe first (all of them on Findings).
+	if fs := p.sess.FindingsOf(si.s); len(fs) > 0 {
+		b.WriteString(st.Bold.Render(fmt.Sprintf("findings: %d", len(fs))) + "\n")
+		for _, f := range fs[:min(len(fs), 3)] {
+			b.WriteString(st.Severity[f.Severity].Render(f.Severity.String()) + " " + safe.Terminal(f.ID+": "+p.names.Annotate(f.Title)) + "\n")
+		}
+		if len(fs) > 3 {
+			b.WriteString(st.Muted.Render(fmt.Sprintf("  %d more on Findings", len(fs)-3)) + "\n")
+		}
 	}
 	// The way out to Azure, as what-can says it.
 	for _, w := range p.sess.WorkloadIdentities(si.s) {

@@ -1763,3 +1763,29 @@ func TestSubjectsAzureReach(t *testing.T) {
 		t.Errorf("a view without Azure identities has the AZURE column:\n%s", plain(screen))
 	}
 }
+
+// TestSubjectDanglingBinding: a binding naming the subject whose role does
+// not exist is said in the subject's detail (it grants nothing until the
+// role exists), beside the bindings that name it.
+func TestSubjectDanglingBinding(t *testing.T) {
+	extra := filepath.Join(t.TempDir(), "dangling.yaml")
+	if err := os.WriteFile(extra, []byte(`apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ghost-binding, namespace: audit-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: not-there}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: u-ghost}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := offlineApp(t)
+	a.Files = append(a.Files, extra)
+	f := start(t, a, 160, 40, Options{})
+	f.keys("/")
+	f.typeText("u-ghost")
+	f.keys("<enter>")
+	_, screen := f.finish()
+	if s := plain(screen); !strings.Contains(s, "bound by RoleBinding audit-a/ghost-binding") ||
+		!strings.Contains(s, "its role does not exist (grants nothing until it does): RoleBinding audit-a/ghost-bind") {
+		t.Errorf("the dangling binding is not said:\n%s", s)
+	}
+}
