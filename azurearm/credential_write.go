@@ -97,20 +97,8 @@ func CreateFederatedCredential(ctx context.Context, id, issuer, subject string, 
 	return nil
 }
 
-// credentialWriteError says what ARM refused, naming the permission a 403
-// lacks.
+// credentialWriteError says what ARM refused a federated credential's
+// read or write.
 func credentialWriteError(what string, err error) error {
-	var signIn *SignInError
-	if errors.As(err, &signIn) {
-		return err
-	}
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		msg := fmt.Sprintf("%s: %s", what, describe(re))
-		if re.StatusCode == http.StatusForbidden {
-			msg += " (the Azure identity needs Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write and delete there, e.g. Managed Identity Contributor)"
-		}
-		return &armError{msg: msg, err: err}
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return armWriteError(what, err, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write and delete there, e.g. Managed Identity Contributor")
 }

@@ -85,8 +85,15 @@ func CreateAssignment(ctx context.Context, id string, p AssignmentProperties, o 
 	return nil
 }
 
-// writeError says what ARM refused, naming the permission a 403 lacks.
-func writeError(what string, err error) error {
+// assignmentsNeeds is what a 403 on a role assignment's write lacks.
+const assignmentsNeeds = "Microsoft.Authorization/roleAssignments/write and delete there, e.g. Role Based Access Control Administrator"
+
+// writeError says what ARM refused a role assignment's read or write.
+func writeError(what string, err error) error { return armWriteError(what, err, assignmentsNeeds) }
+
+// armWriteError says what ARM refused, naming needs, the permission a 403
+// lacks; a failed sign-in is said as it is.
+func armWriteError(what string, err error, needs string) error {
 	var signIn *SignInError
 	if errors.As(err, &signIn) {
 		return err
@@ -95,7 +102,7 @@ func writeError(what string, err error) error {
 	if errors.As(err, &re) {
 		msg := fmt.Sprintf("%s: %s", what, describe(re))
 		if re.StatusCode == http.StatusForbidden {
-			msg += " (the Azure identity needs Microsoft.Authorization/roleAssignments/write and delete there, e.g. Role Based Access Control Administrator)"
+			msg += " (the Azure identity needs " + needs + ")"
 		}
 		return &armError{msg: msg, err: err}
 	}
