@@ -545,10 +545,26 @@ type checker struct {
 	// checks that combine them (escalation-path); computed once, on first
 	// use, by whichever rule asks.
 	probed map[string]*probeMemo
+	// views are the index's bindings (rbac.Index.Bindings), made once for
+	// the rules that walk them, shared by the rules' copies.
+	views *bindingsMemo
 	// evidenceNotManaged keeps a finding's severity when its evidence runs
 	// through platform-owned objects: set by rules for which no platform
 	// default ever matches, so a match is someone's edit of such an object.
 	evidenceNotManaged bool
+}
+
+type bindingsMemo struct {
+	once  sync.Once
+	views []rbac.BindingView
+}
+
+// bindings are every binding of the index, ClusterRoleBindings first,
+// made once per audit (a dense cluster has tens of thousands, and several
+// rules walk them).
+func (c *checker) bindings() []rbac.BindingView {
+	c.views.once.Do(func() { c.views.views = c.ix.Bindings() })
+	return c.views.views
 }
 
 type probeMemo struct {
@@ -566,7 +582,7 @@ type probeHit struct {
 }
 
 func newChecker(ix *rbac.Index) *checker {
-	c := &checker{ix: ix, snap: ix.Snapshot(), managed: map[rbac.ObjectRef]bool{}, probed: map[string]*probeMemo{}}
+	c := &checker{ix: ix, snap: ix.Snapshot(), managed: map[rbac.ObjectRef]bool{}, probed: map[string]*probeMemo{}, views: &bindingsMemo{}}
 	for _, pr := range probeRules {
 		c.probed[pr.Name] = &probeMemo{}
 	}

@@ -402,7 +402,7 @@ func checkAzureEscalation(c *checker) {
 	for _, sa := range c.snap.ServiceAccounts {
 		add(sa.Namespace, sa.Name)
 	}
-	for _, b := range c.ix.Bindings() {
+	for _, b := range c.bindings() {
 		for _, s := range b.Matches() {
 			if s.Kind == rbac.ServiceAccountKind {
 				add(s.Namespace, s.Name)

@@ -178,7 +178,7 @@ func rulesText(paths []rbac.Path) string {
 }
 
 func checkMastersBinding(c *checker) {
-	for _, b := range c.ix.Bindings() {
+	for _, b := range c.bindings() {
 		for _, s := range b.Subjects {
 			if s.Kind == rbacv1.GroupKind && s.Name == rbac.GroupMasters {
 				c.add(Finding{Severity: High, Subjects: []rbac.Subject{{Kind: rbac.GroupKind, Name: rbac.GroupMasters}},
@@ -211,7 +211,7 @@ func checkDangling(c *checker) {
 		nss[n.Name] = true
 	}
 	rolesUnread := c.unread("roles", "") || c.unread("clusterroles", "")
-	for _, b := range c.ix.Bindings() {
+	for _, b := range c.bindings() {
 		switch {
 		case b.RoleFound:
 		case c.unknownRole(b.Role):
@@ -252,7 +252,7 @@ func checkUnusedRoles(c *checker) {
 		return // any role may be bound by what could not be read
 	}
 	used := map[rbac.ObjectRef]bool{}
-	for _, b := range c.ix.Bindings() {
+	for _, b := range c.bindings() {
 		used[b.Role] = true
 	}
 	aggregates := map[string]bool{} // ClusterRoles that feed an aggregated role

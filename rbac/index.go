@@ -27,6 +27,10 @@ type binding struct {
 	// (offline), not because the cluster lacks it: what the binding
 	// grants is not known.
 	unknown bool
+	// matched are the subjects that can match an identity
+	// (bindingSubjects), made once for every binding on the first
+	// Grants (Index.matchedOnce): the audit walks the grants many times.
+	matched []Subject
 }
 
 func (b *binding) roleObjectRef() ObjectRef {
@@ -59,6 +63,8 @@ type Index struct {
 	// need it; who-can does not).
 	subjectsOnce sync.Once
 	bySubject    map[subjectKey][]*binding
+	// matchedOnce fills every binding's matched subjects, on first use.
+	matchedOnce sync.Once
 
 	chain    []Authorizer
 	azure    *azureIndex // nil without Azure data

@@ -20,13 +20,22 @@ type Grant struct {
 // Grants calls fn for every rule of every binding whose role exists,
 // ClusterRoleBindings first, then RoleBindings by namespace.
 func (ix *Index) Grants(fn func(Grant)) {
+	ix.matchedOnce.Do(func() {
+		for _, b := range ix.crbs {
+			b.matched = bindingSubjects(b)
+		}
+		for _, ns := range ix.namespaces {
+			for _, b := range ix.rbs[ns] {
+				b.matched = bindingSubjects(b)
+			}
+		}
+	})
 	each := func(b *binding) {
 		if b.role == nil {
 			return
 		}
-		subjects := bindingSubjects(b)
 		for ri := range b.role.rules {
-			fn(Grant{Namespace: b.namespace, Subjects: subjects, Path: ix.path(b, ri)})
+			fn(Grant{Namespace: b.namespace, Subjects: b.matched, Path: ix.path(b, ri)})
 		}
 	}
 	for _, b := range ix.crbs {
