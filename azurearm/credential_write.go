@@ -2,12 +2,8 @@ package azurearm
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
@@ -47,19 +43,9 @@ func FederatedCredential(ctx context.Context, id string, o Options) (map[string]
 		return nil, err
 	}
 	res, err := c.Get(ctx, group, identity, name, nil)
-	if err != nil {
-		var re *azcore.ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
-			return nil, nil
-		}
-		return nil, credentialWriteError("read federated credential "+id, err)
-	}
-	raw, err := json.Marshal(res.FederatedIdentityCredential)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	return out, json.Unmarshal(raw, &out)
+	return readObject(res.FederatedIdentityCredential, err, func(err error) error {
+		return credentialWriteError("read federated credential "+id, err)
+	})
 }
 
 // DeleteFederatedCredential deletes a federated credential by id.

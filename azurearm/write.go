@@ -39,14 +39,21 @@ func Assignment(ctx context.Context, id string, o Options) (map[string]any, erro
 		return nil, err
 	}
 	res, err := c.GetByID(ctx, id, nil)
+	return readObject(res.RoleAssignment, err, func(err error) error { return writeError("read role assignment "+id, err) })
+}
+
+// readObject is an object ARM gave as the fixes keep it: a map, what a
+// guard compares and a restore writes back; nil when ARM has none (404),
+// and refused's error for any other failure of the read.
+func readObject(v any, err error, refused func(error) error) (map[string]any, error) {
 	if err != nil {
 		var re *azcore.ResponseError
 		if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
 			return nil, nil
 		}
-		return nil, writeError("read role assignment "+id, err)
+		return nil, refused(err)
 	}
-	raw, err := json.Marshal(res.RoleAssignment)
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
