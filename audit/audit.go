@@ -642,7 +642,7 @@ func (c *checker) unknownRole(r rbac.ObjectRef) bool {
 }
 
 // pathManaged says whether a path runs through platform-owned objects only.
-func (c *checker) pathManaged(p rbac.Path) bool {
+func (c *checker) pathManaged(p *rbac.Path) bool {
 	if p.Binding == nil {
 		return c.managed[p.Role] // a role's own rule, not granted through a binding
 	}
@@ -666,7 +666,13 @@ func (c *checker) add(f Finding) Finding {
 	}
 	f.Objects = objectsOf(f.Objects, f.Evidence)
 	if len(f.Evidence) > 0 && !f.Managed && !c.evidenceNotManaged {
-		f.Managed = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !c.pathManaged(p) })
+		f.Managed = true
+		for i := range f.Evidence {
+			if !c.pathManaged(&f.Evidence[i]) {
+				f.Managed = false
+				break
+			}
+		}
 	}
 	if d := c.opts.Defaults; d != nil && !c.evidenceNotManaged {
 		switch {
@@ -682,10 +688,26 @@ func (c *checker) add(f Finding) Finding {
 }
 
 // objectsOf adds the bindings and roles of the evidence to objs, once each.
+// A finding names a few objects, found in a list of their own (a map only
+// past 16); the list returned is exactly as long as it needs to be (a dense
+// cluster's report holds tens of thousands).
 func objectsOf(objs []rbac.ObjectRef, evidence []rbac.Path) []rbac.ObjectRef {
-	seen := map[rbac.ObjectRef]bool{}
-	out := []rbac.ObjectRef{}
+	out := make([]rbac.ObjectRef, 0, min(len(objs)+2*len(evidence), 16))
+	var seen map[rbac.ObjectRef]bool // past 16 references
 	push := func(o rbac.ObjectRef) {
+		if seen == nil {
+			if slices.Contains(out, o) {
+				return
+			}
+			out = append(out, o)
+			if len(out) > 16 {
+				seen = make(map[rbac.ObjectRef]bool, 2*len(out))
+				for _, x := range out {
+					seen[x] = true
+				}
+			}
+			return
+		}
 		if !seen[o] {
 			seen[o] = true
 			out = append(out, o)
@@ -694,11 +716,14 @@ func objectsOf(objs []rbac.ObjectRef, evidence []rbac.Path) []rbac.ObjectRef {
 	for _, o := range objs {
 		push(o)
 	}
-	for _, p := range evidence {
-		if p.Binding != nil { // system:masters has neither binding nor role
+	for i := range evidence {
+		if p := &evidence[i]; p.Binding != nil { // system:masters has neither binding nor role
 			push(rbacRef(*p.Binding))
 			push(rbacRef(p.Role))
 		}
+	}
+	if cap(out) > len(out) {
+		out = slices.Clip(append(make([]rbac.ObjectRef, 0, len(out)), out...))
 	}
 	return out
 }
@@ -708,14 +733,17 @@ func rbacRef(r rbac.ObjectRef) rbac.ObjectRef { return r.WithAPIVersion(rbac.RBA
 // findingID is stable for the same rule, subjects and objects across runs:
 // rule name plus a short hash.
 func findingID(f *Finding) string {
-	h := sha256.New()
-	fmt.Fprintln(h, f.Rule)
+	// What is hashed is what fmt.Fprintln wrote line by line, built in one
+	// buffer and hashed once.
+	var buf [512]byte
+	b := append(append(buf[:0], f.Rule...), '\n')
 	if f.identity != "" {
-		fmt.Fprintln(h, f.identity)
-		return f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+		b = append(append(b, f.identity...), '\n')
+		return hashedID(f.Rule, b)
 	}
 	for _, s := range f.Subjects {
-		fmt.Fprintln(h, s.Kind, s.Namespace, s.Name)
+		b = append(append(append(append(append(b, s.Kind...), ' '), s.Namespace...), ' '), s.Name...)
+		b = append(b, '\n')
 	}
 	objs := make([]string, len(f.Objects))
 	for i, o := range f.Objects {
@@ -723,9 +751,17 @@ func findingID(f *Finding) string {
 	}
 	slices.Sort(objs)
 	for _, o := range objs {
-		fmt.Fprintln(h, o)
+		b = append(append(b, o...), '\n')
 	}
-	return f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+	return hashedID(f.Rule, b)
+}
+
+// hashedID is rule-HASH, HASH the first ten hex digits of b's SHA-256.
+func hashedID(rule string, b []byte) string {
+	sum := sha256.Sum256(b)
+	var h [10]byte
+	hex.Encode(h[:], sum[:5])
+	return rule + "-" + string(h[:])
 }
 
 // ParseID reads a finding id (RULE-HASH, as the audit prints them) and

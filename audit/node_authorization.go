@@ -103,7 +103,7 @@ func checkNodeGroupBindings(c *checker) {
 	}
 	byBinding := map[rbac.ObjectRef]*hit{}
 	var order []rbac.ObjectRef
-	c.ix.Grants(func(g rbac.Grant) {
+	c.ix.Grants(func(g *rbac.Grant) {
 		var nodes []rbac.Subject
 		for _, s := range g.Subjects {
 			if isNodeIdentity(s) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
 
@@ -96,16 +97,47 @@ func (t *table[T]) all() []T {
 // MarshalJSON writes the finding; after SharePaths its evidence and
 // objects are indexes into the report's paths and objects.
 func (f Finding) MarshalJSON() ([]byte, error) {
+	return f.AppendJSON(nil)
+}
+
+// AppendJSON appends what MarshalJSON gives: after SharePaths written by
+// hand (a dense cluster's report holds tens of thousands of findings, and
+// encoding/json's reflection and its compaction of each finding's JSON
+// were most of the time to write them), in the order encoding/json gives
+// the fields of Finding with the three lists of indexes last.
+func (f *Finding) AppendJSON(b []byte) ([]byte, error) {
 	type plain Finding
 	if f.refs == nil {
-		return json.Marshal(plain(f))
+		j, err := json.Marshal((*plain)(f))
+		return append(b, j...), err
 	}
-	return json.Marshal(struct {
-		plain
-		Subjects []int `json:"subjects"`
-		Objects  []int `json:"objects"`
-		Evidence []int `json:"evidence"`
-	}{plain(f), f.subjectRefs, f.objRefs, f.refs})
+	b = jsontext.AppendString(append(b, `{"id":`...), f.ID)
+	b = jsontext.AppendString(append(b, `,"rule":`...), f.Rule)
+	b = jsontext.AppendString(append(b, `,"severity":`...), f.Severity.String())
+	b = jsontext.AppendString(append(b, `,"category":`...), string(f.Category))
+	b = jsontext.AppendString(append(b, `,"title":`...), f.Title)
+	b = jsontext.AppendString(append(b, `,"message":`...), f.Message)
+	b = jsontext.AppendBool(append(b, `,"fixable":`...), f.Fixable)
+	if f.Managed {
+		b = append(b, `,"managed":true`...)
+	}
+	if f.Default {
+		b = append(b, `,"default":true`...)
+	}
+	if f.Scope != "" {
+		b = jsontext.AppendString(append(b, `,"scope":`...), f.Scope)
+	}
+	if len(f.People) > 0 {
+		j, err := json.Marshal(f.People)
+		if err != nil {
+			return b, err
+		}
+		b = append(append(b, `,"people":`...), j...)
+	}
+	b = jsontext.AppendInts(append(b, `,"subjects":`...), f.subjectRefs)
+	b = jsontext.AppendInts(append(b, `,"objects":`...), f.objRefs)
+	b = jsontext.AppendInts(append(b, `,"evidence":`...), f.refs)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads a finding whose evidence and objects are paths and

@@ -60,9 +60,10 @@ func checkEscalationPaths(c *checker) {
 			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace], power{h.subject, key, name, h.scope, h.severity, h.evidence})
 		}
 	}
-	// covered says whether s already holds rule in scope (or cluster-wide).
-	covered := func(s, rule, scope string) bool {
-		scopes := holds[s][rule]
+	// covered says whether a subject holding held already holds rule in
+	// scope (or cluster-wide).
+	covered := func(held map[string][]string, rule, scope string) bool {
+		scopes := held[rule]
 		return slices.Contains(scopes, "") || slices.Contains(scopes, scope)
 	}
 
@@ -92,12 +93,18 @@ func checkEscalationPaths(c *checker) {
 			}
 			var targets []power // the first maxChains
 			count := 0
-			for _, p := range candidates {
-				if p.key != self && !covered(self, p.rule, p.scope) {
-					if count < maxChains {
-						targets = append(targets, p)
+			if held := holds[self]; held == nil {
+				// A subject that holds nothing risky is no power itself
+				// and covers none: every candidate is a target.
+				targets, count = candidates[:min(maxChains, len(candidates))], len(candidates)
+			} else {
+				for _, p := range candidates {
+					if p.key != self && !covered(held, p.rule, p.scope) {
+						if count < maxChains {
+							targets = append(targets, p)
+						}
+						count++
 					}
-					count++
 				}
 			}
 			if count == 0 {

@@ -81,9 +81,9 @@ func (c *checker) grantsBySubject(keep func(g *rbac.Grant, s rbac.Subject) bool,
 	}
 	at := map[key]int{}
 	var all []gathered
-	c.ix.Grants(func(g rbac.Grant) {
+	c.ix.Grants(func(g *rbac.Grant) {
 		for _, s := range g.Subjects {
-			if !keep(&g, s) {
+			if !keep(g, s) {
 				continue
 			}
 			k := key{*g.Path.Binding, idOf(s)}

@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -251,56 +254,83 @@ func (c *checker) hits(pr *probeRule) []probeHit {
 	return m.hits
 }
 
-// probe asks the engine who can make the rule's requests.
+// probe asks the engine who can make the rule's requests, and files each
+// path under its subject and the scope it grants in. The places come in
+// the order the rule's who-can answers would give them (by the first
+// probe that meets them, then by subject as who-can sorts them, then by
+// path), without gathering those answers first.
 func (c *checker) probe(pr *probeRule) []probeHit {
-	evidence := map[place][]rbac.Path{}
-	// A place is an identity; a service principal's label (its kind) is
-	// kept beside it, so it is printed as what it is.
-	principal := map[place]string{}
-	var order []place
-	for _, a := range pr.probes {
-		res := c.ix.WhoCan(a, a.Namespace != "")
-		for _, g := range res.Subjects {
-			s := g.Subject()
+	type gathered struct {
+		k          place
+		principal  string // a service principal's kind
+		probe, seq int32  // the first probe that met it, and when
+		evidence   []rbac.Path
+	}
+	at := map[place]int32{}
+	var all []gathered
+	for pi, a := range pr.probes {
+		seq := int32(0)
+		c.ix.EachGrantee(a, a.Namespace != "", func(s rbac.Subject, paths []rbac.Path) {
 			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters {
-				continue // holds everything by definition; see system-masters-binding
+				return // holds everything by definition; see system-masters-binding
 			}
 			if isNodeIdentity(s) {
-				continue // what nodes are granted: see node-group-binding
+				return // what nodes are granted: see node-group-binding
 			}
-			for _, p := range g.Via {
+			for i := range paths {
+				p := &paths[i]
 				// Where the path grants: a RoleBinding's namespace, or an
 				// Azure assignment's namespace scope.
 				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name, scope: p.GrantNamespace()}
-				if _, ok := evidence[k]; !ok {
-					order = append(order, k)
+				j, ok := at[k]
+				if !ok {
+					j = int32(len(all))
+					at[k] = j
+					all = append(all, gathered{k: k, probe: int32(pi), seq: seq})
+					seq++
 				}
+				g := &all[j]
 				if s.PrincipalType != "" {
-					principal[k] = s.PrincipalType
+					// A place is an identity; a service principal's label
+					// (its kind) is kept beside it, so it is printed as
+					// what it is.
+					g.principal = s.PrincipalType
 				}
-				if !slices.ContainsFunc(evidence[k], func(q rbac.Path) bool { return samePath(p, q) }) {
-					evidence[k] = append(evidence[k], p)
+				if !containsPath(g.evidence, p) {
+					g.evidence = append(g.evidence, *p)
 				}
 			}
-		}
+		})
 	}
-	hits := []probeHit{}
-	for _, k := range order {
+	order := make([]int32, len(all))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &all[i], &all[j]
+		return cmp.Or(cmp.Compare(a.probe, b.probe),
+			rbac.SubjectOrder(rbac.Subject{Kind: a.k.kind, Namespace: a.k.namespace, Name: a.k.name, PrincipalType: a.principal},
+				rbac.Subject{Kind: b.k.kind, Namespace: b.k.namespace, Name: b.k.name, PrincipalType: b.principal}),
+			cmp.Compare(a.seq, b.seq))
+	})
+	hits := make([]probeHit, 0, len(all))
+	for _, i := range order {
+		g := &all[i]
 		sev := pr.cluster
 		switch {
-		case k.scope == "kube-system":
+		case g.k.scope == "kube-system":
 			sev = pr.kubeSystem
-		case k.scope != "":
+		case g.k.scope != "":
 			sev = pr.namespaced
 		}
 		if sev == skip {
 			continue
 		}
-		s := k.subject()
-		if t := principal[k]; t != "" {
-			s.ObjectID, s.PrincipalType = s.Name, t
+		s := g.k.subject()
+		if g.principal != "" {
+			s.ObjectID, s.PrincipalType = s.Name, g.principal
 		}
-		hits = append(hits, probeHit{subject: s, scope: k.scope, severity: sev, evidence: evidence[k]})
+		hits = append(hits, probeHit{subject: s, scope: g.k.scope, severity: sev, evidence: g.evidence})
 	}
 	return hits
 }
@@ -314,9 +344,27 @@ func probeRuleNamed(name string) *probeRule {
 	panic("audit: no probe rule " + name)
 }
 
-func samePath(a, b rbac.Path) bool {
-	return ((a.Binding == nil && b.Binding == nil) || (a.Binding != nil && b.Binding != nil && *a.Binding == *b.Binding)) &&
-		a.Role == b.Role && rbac.RuleString(a.Rule) == rbac.RuleString(b.Rule)
+func containsPath(ps []rbac.Path, p *rbac.Path) bool {
+	for i := range ps {
+		if samePath(&ps[i], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// samePath says whether a and b are one path: the same binding, role and
+// rule (compared field by field; the index's paths share their binding).
+func samePath(a, b *rbac.Path) bool {
+	if (a.Binding == nil) != (b.Binding == nil) || a.Binding != b.Binding && *a.Binding != *b.Binding {
+		return false
+	}
+	return a.Role == b.Role && sameRule(&a.Rule, &b.Rule)
+}
+
+func sameRule(a, b *rbacv1.PolicyRule) bool {
+	return slices.Equal(a.Verbs, b.Verbs) && slices.Equal(a.APIGroups, b.APIGroups) && slices.Equal(a.Resources, b.Resources) &&
+		slices.Equal(a.ResourceNames, b.ResourceNames) && slices.Equal(a.NonResourceURLs, b.NonResourceURLs)
 }
 
 // azureCovered are the probe rules whose risk through an Azure role

@@ -268,6 +268,42 @@ func (ix *Index) WhoCan(a Attributes, allNamespaces bool) WhoCanResult {
 	return res
 }
 
+// EachGrantee calls grant with each subject the chain allows the request
+// for and the paths of one binding (or assignment) that allow it, in the
+// order WhoCan meets them and with WhoCan's scope (allNamespaces as there),
+// without gathering an answer: for callers that file the grants their own
+// way (the audit's probes, by subject and scope). s is the subject as
+// WhoCan's SubjectGrant.Subject gives it; paths is only valid during the
+// call. SubjectOrder is WhoCan's order of subjects.
+func (ix *Index) EachGrantee(a Attributes, allNamespaces bool, grant func(s Subject, paths []Path)) {
+	if !a.IsResourceRequest() {
+		allNamespaces = false
+	}
+	each := func(s rbacv1.Subject, bindingNamespace string, paths ...Path) {
+		k := subjectKeyOf(s, bindingNamespace)
+		g := SubjectGrant{Kind: k.kind, Name: k.name, Namespace: k.namespace}
+		for j := range paths {
+			if z := paths[j].Azure; z != nil && z.Assignment != "" {
+				g.ObjectID = z.PrincipalID
+			}
+		}
+		grant(g.Subject(), paths)
+	}
+	for _, link := range ix.chain {
+		link.Grantees(&a, allNamespaces, each)
+	}
+}
+
+// SubjectOrder is the order of WhoCan's subjects: by kind (users, groups,
+// service accounts, then Azure's service principals), namespace and name.
+func SubjectOrder(a, b Subject) int {
+	return cmp.Or(
+		cmp.Compare(kindOrder(cmp.Or(a.PrincipalType, a.Kind)), kindOrder(cmp.Or(b.PrincipalType, b.Kind))),
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Name, b.Name),
+	)
+}
+
 // roleMatcher memoises, per role, which rules allow one request: a
 // ClusterRole referenced by thousands of bindings is matched once.
 type roleMatcher struct {

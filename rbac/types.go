@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 )
 
 // APIVersion is the apiVersion of every document the tool prints.
@@ -244,36 +246,24 @@ func (r ObjectRef) WithAPIVersion(v string) ObjectRef { r.APIVersion = v; return
 // finding's objects and a fix's targets are {apiVersion, kind, name,
 // namespace} with an empty namespace left out.
 func (r ObjectRef) MarshalJSON() ([]byte, error) {
-	// Written by hand: a who-can -A answer holds tens of thousands of
-	// references, and a marshaller that calls json.Marshal was half of
-	// the time to encode it.
-	b := make([]byte, 0, 32+len(r.APIVersion)+len(r.Kind)+len(r.Name)+len(r.Namespace))
-	b = append(b, '{')
-	if r.APIVersion != "" {
-		b = appendJSONString(append(b, `"apiVersion":`...), r.APIVersion)
-		b = append(b, ',')
-	}
-	b = appendJSONString(append(b, `"kind":`...), r.Kind)
-	b = appendJSONString(append(b, `,"name":`...), r.Name)
-	if r.Namespace != "" || r.APIVersion == "" {
-		b = appendJSONString(append(b, `,"namespace":`...), r.Namespace)
-	}
-	return append(b, '}'), nil
+	return r.AppendJSON(make([]byte, 0, 32+len(r.APIVersion)+len(r.Kind)+len(r.Name)+len(r.Namespace)))
 }
 
-// appendJSONString appends s as encoding/json writes a string: plain
-// printable ASCII is quoted as is, anything else (escapes, HTML
-// characters, non-ASCII) goes through encoding/json itself.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
+// AppendJSON appends what MarshalJSON gives. Written by hand: a who-can
+// -A answer holds tens of thousands of references, and a marshaller that
+// calls json.Marshal was half of the time to encode it.
+func (r ObjectRef) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	if r.APIVersion != "" {
+		b = jsontext.AppendString(append(b, `"apiVersion":`...), r.APIVersion)
+		b = append(b, ',')
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	b = jsontext.AppendString(append(b, `"kind":`...), r.Kind)
+	b = jsontext.AppendString(append(b, `,"name":`...), r.Name)
+	if r.Namespace != "" || r.APIVersion == "" {
+		b = jsontext.AppendString(append(b, `,"namespace":`...), r.Namespace)
+	}
+	return append(b, '}'), nil
 }
 
 // Path is the provenance of one grant: the binding, the role it references
@@ -291,21 +281,24 @@ type Path struct {
 // as {"binding", "role", "rule"}. Written by hand, as ObjectRef's is: a
 // who-can -A answer holds tens of thousands of paths.
 func (p Path) MarshalJSON() ([]byte, error) {
+	return p.AppendJSON(make([]byte, 0, 160))
+}
+
+// AppendJSON appends what MarshalJSON gives.
+func (p Path) AppendJSON(b []byte) ([]byte, error) {
 	if p.Azure != nil {
-		return json.Marshal(struct {
+		j, err := json.Marshal(struct {
 			Azure *AzurePath `json:"azure"`
 		}{p.Azure})
+		return append(b, j...), err
 	}
-	b := make([]byte, 0, 160)
 	b = append(b, `{"binding":`...)
 	if p.Binding == nil {
 		b = append(b, "null"...)
 	} else {
-		ref, _ := p.Binding.MarshalJSON()
-		b = append(b, ref...)
+		b, _ = p.Binding.AppendJSON(b)
 	}
-	ref, _ := p.Role.MarshalJSON()
-	b = append(append(b, `,"role":`...), ref...)
+	b, _ = p.Role.AppendJSON(append(b, `,"role":`...))
 	b = append(b, `,"rule":`...)
 	return append(appendRule(b, &p.Rule), '}'), nil
 }
@@ -329,7 +322,7 @@ func appendRule(b []byte, r *rbacv1.PolicyRule) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, s)
+			b = jsontext.AppendString(b, s)
 		}
 		return append(b, ']')
 	}

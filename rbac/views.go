@@ -18,8 +18,11 @@ type Grant struct {
 }
 
 // Grants calls fn for every rule of every binding whose role exists,
-// ClusterRoleBindings first, then RoleBindings by namespace.
-func (ix *Index) Grants(fn func(Grant)) {
+// ClusterRoleBindings first, then RoleBindings by namespace. The grant is
+// valid during the call only (one is reused: a dense cluster has hundreds
+// of thousands of grants, and a grant whose address a callback takes
+// would otherwise be allocated for each).
+func (ix *Index) Grants(fn func(*Grant)) {
 	ix.matchedOnce.Do(func() {
 		for _, b := range ix.crbs {
 			b.matched = bindingSubjects(b)
@@ -30,12 +33,14 @@ func (ix *Index) Grants(fn func(Grant)) {
 			}
 		}
 	})
+	var g Grant
 	each := func(b *binding) {
 		if b.role == nil {
 			return
 		}
 		for ri := range b.role.rules {
-			fn(Grant{Namespace: b.namespace, Subjects: b.matched, Path: ix.path(b, ri)})
+			g = Grant{Namespace: b.namespace, Subjects: b.matched, Path: ix.path(b, ri)}
+			fn(&g)
 		}
 	}
 	for _, b := range ix.crbs {

@@ -3,7 +3,7 @@
 // into it the first time, and measures the commands against the floor.
 //
 //	go run ./hack/bench [-dir .cache/bench] [-runs 5] [-scale 1] [-only REGEXP] [-check]
-//	go run ./hack/bench -serve [-azure]   # load, then keep the cluster up to explore (-azure: with the guard-like webhook)
+//	go run ./hack/bench -serve [-azure|-dense]   # load, then keep the cluster up to explore (-azure: with the guard-like webhook; -dense: the dense LARGE)
 package main
 
 import (
@@ -35,6 +35,7 @@ func main() {
 	only := flag.String("only", "", "measure only the queries whose name matches this regular expression")
 	serve := flag.Bool("serve", false, "load, then keep the cluster running until Ctrl-C instead of measuring")
 	serveAzure := flag.Bool("azure", false, "with -serve: chain the guard-like webhook deciding from LARGE's Azure RBAC data after RBAC")
+	serveDense := flag.Bool("dense", false, "with -serve: serve the dense variant of LARGE instead")
 	flag.Parse()
 	re, err := regexp.Compile(*only)
 	if err != nil {
@@ -44,13 +45,13 @@ func main() {
 	if *only == "" {
 		re = nil
 	}
-	if err := run(*dir, *bin, *runs, *scale, *seed, re, *check, *serve, *serveAzure); err != nil {
+	if err := run(*dir, *bin, *runs, *scale, *seed, re, *check, *serve, *serveAzure, *serveDense); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, check, serve, serveAzure bool) error {
+func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, check, serve, serveAzure, serveDense bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bin, err := filepath.Abs(bin)
@@ -73,6 +74,12 @@ func run(dir, bin string, runs, scale int, seed uint64, only *regexp.Regexp, che
 		var fx *guardhook.Fixture
 		if serveAzure {
 			fx = livebench.GuardFixture(seed, sizes)
+		}
+		if serveDense {
+			if serveAzure {
+				return fmt.Errorf("-dense and -azure: the dense variant has no Azure RBAC data")
+			}
+			clusterDir, sizes = denseDir, dense
 		}
 		c, err := start(ctx, clusterDir, fx)
 		if err != nil {

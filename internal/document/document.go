@@ -18,8 +18,11 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
 )
+
+var appenderType = reflect.TypeFor[jsontext.Appender]()
 
 // The formats.
 const (
@@ -72,9 +75,28 @@ func split(doc any) (any, []streamed) {
 	var lists []streamed
 	fields(cp, func(f reflect.Value, key string) {
 		full := f.Slice(0, f.Len())
-		lists = append(lists, streamed{key: key, n: full.Len(), batch: func(lo, hi int) ([]byte, error) {
+		batch := func(lo, hi int) ([]byte, error) {
 			return json.Marshal(full.Slice(lo, hi).Interface())
-		}})
+		}
+		if reflect.PointerTo(full.Type().Elem()).Implements(appenderType) {
+			// Items that write their own JSON (jsontext.Appender): appended
+			// one after another, without encoding/json, which compacts
+			// (so scans again) what every MarshalJSON gives.
+			batch = func(lo, hi int) ([]byte, error) {
+				b := append(make([]byte, 0, 256*(hi-lo)), '[')
+				for i := lo; i < hi; i++ {
+					if i > lo {
+						b = append(b, ',')
+					}
+					var err error
+					if b, err = full.Index(i).Addr().Interface().(jsontext.Appender).AppendJSON(b); err != nil {
+						return nil, err
+					}
+				}
+				return append(b, ']'), nil
+			}
+		}
+		lists = append(lists, streamed{key: key, n: full.Len(), batch: batch})
 		f.Set(full.Slice(0, min(1, full.Len())))
 	})
 	return cp.Addr().Interface(), lists

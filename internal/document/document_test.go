@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 )
 
 // Types shaped like the tool's documents: a list in an embedded struct
@@ -23,13 +25,23 @@ type (
 	doc struct {
 		Kind  string `json:"kind"`
 		inner `json:",inline"`
-		More  []item `json:"more,omitempty" document:"stream"`
-		Plain []item `json:"plain"`
-		Empty []item `json:"empty,omitempty" document:"stream"`
-		Skip  []item `json:"-" document:"stream"`
+		More  []item    `json:"more,omitempty" document:"stream"`
+		Plain []item    `json:"plain"`
+		Empty []item    `json:"empty,omitempty" document:"stream"`
+		Skip  []item    `json:"-" document:"stream"`
+		Own   []ownItem `json:"own" document:"stream"`
 		Tail  map[string]int
 	}
+	// ownItem writes its own JSON (jsontext.Appender), which Write appends
+	// without encoding/json.
+	ownItem struct{ Name string }
 )
+
+func (o ownItem) MarshalJSON() ([]byte, error) { return o.AppendJSON(nil) }
+
+func (o ownItem) AppendJSON(b []byte) ([]byte, error) {
+	return append(jsontext.AppendString(append(b, `{"own name":`...), o.Name), '}'), nil
+}
 
 // Strings that stress both encoders: long enough for YAML to fold, with
 // newlines, quotes, list and key syntax, numbers and booleans as text.
@@ -49,6 +61,7 @@ func TestWriteIsPrint(t *testing.T) {
 					d.More = append(d.More, item{Name: fmt.Sprint(i)})
 				}
 				d.Plain = append(d.Plain, item{Name: "p"})
+				d.Own = append(d.Own, ownItem{Name: awkward[(i+5)%len(awkward)]})
 			}
 			d.Skip = d.Items
 			var want, got bytes.Buffer
