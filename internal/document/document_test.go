@@ -101,7 +101,7 @@ func TestSplitFindsTheTags(t *testing.T) {
 	for _, l := range lists {
 		keys = append(keys, fmt.Sprintf("%s:%d", l.key, l.n))
 	}
-	if got := strings.Join(keys, " "); got != "items:3 more:2 empty:0" {
+	if got := strings.Join(keys, " "); got != "items:3 more:2 empty:0 own:0" {
 		t.Errorf("streamed lists = %q", got)
 	}
 	h := head.(*doc)
