@@ -586,18 +586,27 @@ func newChecker(ix *rbac.Index) *checker {
 	for _, pr := range probeRules {
 		c.probed[pr.Name] = &probeMemo{}
 	}
+	// Only the managed objects are kept: a lookup of any other misses.
 	s := c.snap
 	for _, o := range s.ClusterRoles {
-		c.managed[rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}] = isManaged(o.Labels, o.Annotations)
+		if isManaged(o.Labels, o.Annotations) {
+			c.managed[rbac.ObjectRef{Kind: "ClusterRole", Name: o.Name}] = true
+		}
 	}
 	for _, o := range s.ClusterRoleBindings {
-		c.managed[rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}] = isManaged(o.Labels, o.Annotations)
+		if isManaged(o.Labels, o.Annotations) {
+			c.managed[rbac.ObjectRef{Kind: "ClusterRoleBinding", Name: o.Name}] = true
+		}
 	}
 	for _, o := range s.Roles {
-		c.managed[rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}] = isManaged(o.Labels, o.Annotations)
+		if isManaged(o.Labels, o.Annotations) {
+			c.managed[rbac.ObjectRef{Kind: "Role", Name: o.Name, Namespace: o.Namespace}] = true
+		}
 	}
 	for _, o := range s.RoleBindings {
-		c.managed[rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}] = isManaged(o.Labels, o.Annotations)
+		if isManaged(o.Labels, o.Annotations) {
+			c.managed[rbac.ObjectRef{Kind: "RoleBinding", Name: o.Name, Namespace: o.Namespace}] = true
+		}
 	}
 	return c
 }
@@ -643,6 +652,9 @@ func (c *checker) unknownRole(r rbac.ObjectRef) bool {
 
 // pathManaged says whether a path runs through platform-owned objects only.
 func (c *checker) pathManaged(p *rbac.Path) bool {
+	if len(c.managed) == 0 {
+		return false
+	}
 	if p.Binding == nil {
 		return c.managed[p.Role] // a role's own rule, not granted through a binding
 	}

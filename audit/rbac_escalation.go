@@ -80,7 +80,9 @@ func checkEscalationPaths(c *checker) {
 	slices.SortFunc(all, byStrength)
 
 	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
-		for _, h := range c.hits(probeRuleNamed(step)) {
+		hits := c.hits(probeRuleNamed(step))
+		c.findings = slices.Grow(c.findings, len(hits)) // about one each
+		for _, h := range hits {
 			// A step only an Azure role assignment grants is
 			// azure-escalation-path's finding.
 			if h.evidence = rbacOnly(h.evidence); len(h.evidence) == 0 {
@@ -111,9 +113,15 @@ func checkEscalationPaths(c *checker) {
 				continue
 			}
 			sev := targets[0].severity
-			subjects := []rbac.Subject{h.subject}
-			evidence := slices.Clone(h.evidence)
-			var chains []string
+			// Made at their final size: a dense cluster has tens of
+			// thousands of these findings.
+			n := len(h.evidence)
+			for _, t := range targets {
+				n += len(t.evidence)
+			}
+			subjects := append(make([]rbac.Subject, 0, 1+len(targets)), h.subject)
+			evidence := append(make([]rbac.Path, 0, n), h.evidence...)
+			chains := make([]string, 0, len(targets))
 			for _, t := range targets {
 				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == t.key }) {
 					subjects = append(subjects, t.sa)

@@ -221,7 +221,9 @@ func (pr *probeRule) run(c *checker) {
 			admins[h.subject.Key()] = true
 		}
 	}
-	for _, h := range c.hits(pr) {
+	hits := c.hits(pr)
+	c.findings = slices.Grow(c.findings, len(hits)) // about one each
+	for _, h := range hits {
 		if admins[h.subject.Key()] {
 			continue
 		}
@@ -373,8 +375,12 @@ func sameRule(a, b *rbacv1.PolicyRule) bool {
 // (and escalation-path's azure-escalation-path's).
 var azureCovered = map[string]bool{"secrets-read": true, "cluster-admin-equivalent": true}
 
-// rbacOnly are the paths that are not Azure role assignments.
+// rbacOnly are the paths that are not Azure role assignments: ps itself
+// when none is.
 func rbacOnly(ps []rbac.Path) []rbac.Path {
+	if !slices.ContainsFunc(ps, func(p rbac.Path) bool { return p.Azure != nil }) {
+		return ps
+	}
 	var out []rbac.Path
 	for _, p := range ps {
 		if p.Azure == nil {

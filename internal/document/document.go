@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 	"github.com/kubectl-access/kubectl-access/internal/safe"
@@ -75,15 +76,15 @@ func split(doc any) (any, []streamed) {
 	var lists []streamed
 	fields(cp, func(f reflect.Value, key string) {
 		full := f.Slice(0, f.Len())
-		batch := func(lo, hi int) ([]byte, error) {
+		batch := func(dst []byte, lo, hi int) ([]byte, error) {
 			return json.Marshal(full.Slice(lo, hi).Interface())
 		}
 		if reflect.PointerTo(full.Type().Elem()).Implements(appenderType) {
 			// Items that write their own JSON (jsontext.Appender): appended
 			// one after another, without encoding/json, which compacts
 			// (so scans again) what every MarshalJSON gives.
-			batch = func(lo, hi int) ([]byte, error) {
-				b := append(make([]byte, 0, 256*(hi-lo)), '[')
+			batch = func(dst []byte, lo, hi int) ([]byte, error) {
+				b := append(dst, '[')
 				for i := lo; i < hi; i++ {
 					if i > lo {
 						b = append(b, ',')
@@ -135,8 +136,9 @@ func cmpOr(a, b string) string {
 type streamed struct {
 	key string
 	n   int
-	// batch encodes items [lo, hi) as a compact JSON array.
-	batch func(lo, hi int) ([]byte, error)
+	// batch encodes items [lo, hi) as a compact JSON array, appended to
+	// dst where it can be (dst's memory is reused for later batches).
+	batch func(dst []byte, lo, hi int) ([]byte, error)
 }
 
 // splice writes doc as JSON or YAML byte for byte as Print would, where
@@ -247,24 +249,33 @@ func writeItems(w io.Writer, format string, l streamed) error {
 	const batch = 256
 	type result struct {
 		b   []byte
+		buf *[]byte // b's memory, to reuse once b is written
 		err error
 	}
-	encode := func(lo, hi int) ([]byte, error) {
-		arr, err := l.batch(lo, hi)
+	// The batches' buffers are reused: a report of tens of thousands of
+	// items made about three times its size of garbage in them, which let
+	// the heap double over what the document holds while it was written.
+	encode := func(lo, hi int) result {
+		ap := buffers.Get().(*[]byte)
+		arr, err := l.batch((*ap)[:0], lo, hi)
+		defer func() { *ap = arr[:0]; buffers.Put(ap) }()
 		if err != nil {
-			return nil, err
+			return result{err: err}
 		}
 		if format == YAML {
-			return safe.JSONToYAML(arr)
+			b, err := safe.JSONToYAML(arr)
+			return result{b: b, err: err}
 		}
-		arr = safe.JSON(arr)
+		esc := safe.JSON(arr)
 		// "[\n" + items + "\n  ]": keep the items.
-		b := indent(make([]byte, 0, 3*len(arr)), arr, "  ", "  ")
-		b = bytes.TrimSuffix(bytes.TrimPrefix(b, []byte("[\n")), []byte("\n  ]"))
+		bp := buffers.Get().(*[]byte)
+		full := indent((*bp)[:0], esc, "  ", "  ")
+		*bp = full[:0]
+		b := bytes.TrimSuffix(bytes.TrimPrefix(full, []byte("[\n")), []byte("\n  ]"))
 		if hi < l.n {
-			b = append(b, ",\n"...)
+			b = append(b, ",\n"...) // where the "\n  ]" was
 		}
-		return b, nil
+		return result{b: b, buf: bp}
 	}
 	workers := runtime.GOMAXPROCS(0)
 	// One slot per batch in flight, consumed in order; at most 2*workers
@@ -277,8 +288,7 @@ func writeItems(w io.Writer, format string, l streamed) error {
 			slot := make(chan result, 1)
 			slots <- slot
 			go func() {
-				b, err := encode(lo, hi)
-				slot <- result{b, err}
+				slot <- encode(lo, hi)
 			}()
 		}
 	}()
@@ -290,9 +300,15 @@ func writeItems(w io.Writer, format string, l streamed) error {
 				_, first = w.Write(r.b)
 			}
 		}
+		if r.buf != nil {
+			buffers.Put(r.buf)
+		}
 	}
 	return first
 }
+
+// buffers are the batches' reusable buffers.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // indent appends src, compact JSON as json.Marshal writes it, to dst
 // indented exactly as json.Indent would (empty objects and lists stay

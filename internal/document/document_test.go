@@ -110,7 +110,7 @@ func TestSplitFindsTheTags(t *testing.T) {
 	}
 	// A document whose list is not where the head says is an error, not
 	// a wrong document.
-	if err := splice(&bytes.Buffer{}, JSON, map[string]any{"other": []int{}}, streamed{key: "findings", n: 2, batch: func(lo, hi int) ([]byte, error) { return json.Marshal([]int{1, 2}[lo:hi]) }}); err == nil {
+	if err := splice(&bytes.Buffer{}, JSON, map[string]any{"other": []int{}}, streamed{key: "findings", n: 2, batch: func(_ []byte, lo, hi int) ([]byte, error) { return json.Marshal([]int{1, 2}[lo:hi]) }}); err == nil {
 		t.Error("a document without the key was accepted")
 	}
 }
