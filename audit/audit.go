@@ -335,27 +335,30 @@ func Run(ix *rbac.Index, o Options) *Report {
 	// answers are computed once, by whichever rule asks first). Findings
 	// are joined in catalogue order, so the report does not depend on
 	// scheduling.
+	//
+	// First the probes' answers the rules will ask for, in parallel:
+	// escalation-path asks for a dozen of them, and computing each in turn
+	// itself (or waiting for the rule computing it) made it the audit's
+	// long pole. Then the rules, escalation-path first (the longest of
+	// what is left), so that the others share the cores with it.
+	probes := c.probesFor(rules)
+	inParallel(len(probes), func(i int) { c.hits(probes[i]) })
+	order := make([]int, len(rules))
+	for i := range order {
+		order[i] = i
+	}
+	if k := slices.IndexFunc(rules, func(r Rule) bool { return r.Name == "escalation-path" }); k > 0 {
+		order = slices.Insert(slices.Delete(order, k, k+1), 0, k)
+	}
 	found := make([][]Finding, len(rules))
 	checked := make([][]Check, len(rules))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(rules)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				rc := *c
-				rc.rule = rules[i]
-				rules[i].check(&rc)
-				found[i], checked[i] = rc.findings, rc.checks
-			}
-		}()
-	}
-	for i := range rules {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(order), func(k int) {
+		i := order[k]
+		rc := *c
+		rc.rule = rules[i]
+		rules[i].check(&rc)
+		found[i], checked[i] = rc.findings, rc.checks
+	})
 	rep := &Report{
 		APIVersion: rbac.APIVersion, Kind: Kind,
 		Findings:   slices.Concat(found...),
@@ -393,6 +396,58 @@ func Run(ix *rbac.Index, o Options) *Report {
 	distinctIDs(rep.Findings)
 	rep.Summary = summarize(rep.Findings)
 	return rep
+}
+
+// inParallel calls fn(0) to fn(n-1), as many at once as there are cores,
+// in that order.
+func inParallel(n int, fn func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// probesFor are the probe rules whose answers the rules will ask for: a
+// probe rule's own (and cluster-admin-equivalent's, which every other
+// probe rule leaves out), where it applies; escalation-path's, the risky
+// rules' and the steps'.
+func (c *checker) probesFor(rules []Rule) []*probeRule {
+	var out []*probeRule
+	add := func(pr *probeRule) {
+		if !slices.Contains(out, pr) {
+			out = append(out, pr)
+		}
+	}
+	for _, r := range rules {
+		if r.Name == "escalation-path" {
+			for _, name := range riskyRules {
+				add(probeRuleNamed(name))
+			}
+			for _, name := range []string{"workload-create", "serviceaccount-token-create"} {
+				add(probeRuleNamed(name))
+			}
+			continue
+		}
+		for i := range probeRules {
+			if pr := &probeRules[i]; pr.Name == r.Name && (pr.when == nil || pr.when(c)) {
+				add(probeRuleNamed("cluster-admin-equivalent"))
+				add(pr)
+			}
+		}
+	}
+	return out
 }
 
 // distinctIDs gives each finding its own id. Two findings of one rule on
