@@ -83,6 +83,7 @@ func TestYAMLJSONCases(t *testing.T) {
 		{"literal in sequences", "- |2\n   x\n- |-\n  y\n\n- |+\n\n  z\n-\n  |\n   w\n", true},
 		{"root scalar", "  plain\n  text\n", true},
 		{"root quoted", "  \"a\n  b\"\n", true},
+		{"keys that are strings however they look", "\"<<\": 1\n'1': 2\n\"true\": 3\n2001-01-01: 4\n2001-12-14 21:59:43.10: 5\nuuid-00000000-0000: 6\n", true},
 		{"key with a space before its colon", "a : 1\n", false},
 		{"comment then more of a plain scalar", "a: b\n  # c\n  d\n", false},
 		{"less indented comment in a literal", "a: |\n  x\n # c\n  y\n", false},
@@ -337,6 +338,34 @@ func variantScalar(r *rand.Rand, b *bytes.Buffer, x any, col, pc int, key bool) 
 	}
 }
 
+// mutateLines changes one line of text as a hand might break it: its
+// indentation one or two columns off, dropped, doubled, or a comment, a
+// blank, a quote or a colon put in.
+func mutateLines(r *rand.Rand, text []byte) []byte {
+	lines := strings.SplitAfter(string(text), "\n")
+	i := r.IntN(len(lines))
+	switch l := lines[i]; r.IntN(8) {
+	case 0:
+		lines[i] = strings.Repeat(" ", 1+r.IntN(2)) + l
+	case 1:
+		lines[i] = strings.TrimPrefix(strings.TrimPrefix(l, " "), " "[:r.IntN(2)])
+	case 2:
+		lines[i] = ""
+	case 3:
+		lines[i] = l + l
+	case 4:
+		lines[i] = strings.Repeat(" ", r.IntN(6)) + "# x: 'y\n" + l
+	case 5:
+		lines[i] = strings.Repeat(" ", r.IntN(6)) + "\n" + l
+	default:
+		if len(l) > 1 {
+			j := r.IntN(len(l) - 1)
+			lines[i] = l[:j] + []string{"'", "\"", ": ", " #", "- ", "|", "\\"}[r.IntN(7)] + l[j:]
+		}
+	}
+	return []byte(strings.Join(lines, ""))
+}
+
 // TestYAMLJSONGenerated compares the converter with YAMLToJSONStrict on
 // random objects, written as snapshot writes them (JSONToYAML) and split
 // into the entries and items the streaming path converts, and written by
@@ -396,6 +425,9 @@ func TestYAMLJSONGenerated(t *testing.T) {
 			variants++
 			if checkYAMLJSON(t, &c, b.Bytes()) {
 				variantsAccepted++
+			}
+			for range 3 {
+				checkYAMLJSON(t, &c, mutateLines(r, b.Bytes()))
 			}
 		}
 	}
