@@ -455,9 +455,15 @@ func FuzzYAMLJSON(f *testing.F) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
+		v := genValue(r, 3, true)
 		var b bytes.Buffer
-		variant(r, &b, genValue(r, 3, true), 0, -1)
+		variant(r, &b, v, 0, -1)
 		f.Add(b.Bytes())
+		if j, err := json.Marshal(map[string]any{"k": v}); err == nil {
+			if y, err := safe.JSONToYAML(j); err == nil {
+				f.Add(y)
+			}
+		}
 	}
 	var c yamlJSON
 	f.Fuzz(func(t *testing.T, text []byte) {
