@@ -230,13 +230,16 @@ func anchorOrAlias(line []byte) bool {
 
 // yamlSnapshotReader gives the JSON of a split YAML snapshot, converting
 // an entry or an item at a time as it is read, so the whole document's
-// generic tree never exists.
+// generic tree never exists, nor, when yamlJSON accepts an item (as it
+// does what snapshot writes), the item's.
 type yamlSnapshotReader struct {
 	doc   *yamlDoc
 	entry int // the entry being written
 	item  int // the item of it, -1 for its head
 	buf   bytes.Buffer
 	item0 []byte // a reused copy of an item to unindent
+	conv  yamlJSON
+	j     []byte // a reused item's JSON
 	done  bool
 	err   error
 }
@@ -280,7 +283,7 @@ func (r *yamlSnapshotReader) next() error {
 		if err != nil {
 			return err
 		}
-		j, err := yaml.YAMLToJSONStrict(text)
+		j, err := r.conv.toJSON(nil, text, true)
 		if err != nil {
 			return err
 		}
@@ -312,16 +315,32 @@ func (r *yamlSnapshotReader) next() error {
 	}
 	r.item0 = it
 	it[bytes.IndexByte(it, '-')] = ' '
-	j, err := yaml.YAMLToJSONStrict(it)
+	j, err := r.conv.toJSON(r.j, it, true)
 	if err != nil {
 		return err
 	}
+	r.j = j
 	if r.item > 0 {
 		r.buf.WriteByte(',')
 	}
 	r.buf.Write(j)
 	r.item++
 	return nil
+}
+
+// toJSON converts an entry or an item of a split document: without a
+// generic tree when the converter accepts it, else through
+// sigs.k8s.io/yaml (strictly, or not, as the whole document would have
+// been converted), which gives the same JSON or says what is wrong. dst's
+// memory is reused.
+func (c *yamlJSON) toJSON(dst, text []byte, strict bool) ([]byte, error) {
+	if j, ok := c.convert(dst[:0], text); ok {
+		return j, nil
+	}
+	if strict {
+		return yaml.YAMLToJSONStrict(text)
+	}
+	return yaml.YAMLToJSON(text)
 }
 
 // isSnapshot says whether the split document is a saved snapshot, by its
@@ -372,7 +391,10 @@ func isList(doc *yamlDoc) bool {
 // listItems reads a split List's items as documents, each converted as
 // the whole List's conversion would have given it.
 func (l *loader) listItems(doc *yamlDoc, at Location) error {
-	var item []byte
+	var (
+		item, j []byte
+		conv    yamlJSON
+	)
 	for i := range doc.entries {
 		e := &doc.entries[i]
 		if e.key != "items" {
@@ -382,7 +404,7 @@ func (l *loader) listItems(doc *yamlDoc, at Location) error {
 			if err != nil {
 				return err
 			}
-			if _, err := yaml.YAMLToJSON(text); err != nil {
+			if _, err := conv.toJSON(nil, text, false); err != nil {
 				return err
 			}
 			continue
@@ -394,8 +416,7 @@ func (l *loader) listItems(doc *yamlDoc, at Location) error {
 			}
 			item = it
 			item[bytes.IndexByte(item, '-')] = ' '
-			j, err := yaml.YAMLToJSON(item)
-			if err != nil {
+			if j, err = conv.toJSON(j, item, false); err != nil {
 				return err
 			}
 			if err := l.document(j, nil, at); err != nil {
