@@ -3,6 +3,9 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"unsafe"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kubectl-access/kubectl-access/internal/jsontext"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -17,19 +20,64 @@ import (
 // bound in many namespaces, a team's binding behind each of its risks):
 // each is written once instead of once per finding.
 func (r *Report) SharePaths() {
-	paths, objects, subjects := table[rbac.Path]{}, table[rbac.ObjectRef]{}, table[rbac.Subject]{}
+	paths, subjects := table[rbac.Path]{}, table[rbac.Subject]{}
 	var key []byte // reused: a key is copied only when new
+	// RBAC paths are told apart by their binding (found by the pointer
+	// the index's paths share, else by its name), then by role and rule
+	// among that binding's few: no key is built for them. A path's rule
+	// is first compared by the memory its lists share with the index's
+	// other paths of that rule, then field by field.
+	type seenPath struct {
+		role rbac.ObjectRef
+		rule rbacv1.PolicyRule
+		ref  int
+	}
+	byPointer := map[*rbac.ObjectRef]*[]seenPath{}
+	byBinding := map[rbac.ObjectRef]*[]seenPath{}
+	pathRef := func(p *rbac.Path) int {
+		if p.Azure != nil || p.Binding == nil {
+			key = appendPathKey(key[:0], p)
+			return paths.ref(*p, key)
+		}
+		seen := byPointer[p.Binding]
+		if seen == nil {
+			if seen = byBinding[*p.Binding]; seen == nil {
+				seen = new([]seenPath)
+				byBinding[*p.Binding] = seen
+			}
+			byPointer[p.Binding] = seen
+		}
+		for k := range *seen {
+			if s := &(*seen)[k]; sameLists(&s.rule, &p.Rule) && s.role == p.Role {
+				return s.ref
+			}
+		}
+		for k := range *seen {
+			if s := &(*seen)[k]; sameRule(&s.rule, &p.Rule) && s.role == p.Role {
+				return s.ref
+			}
+		}
+		ref := paths.add(*p)
+		*seen = append(*seen, seenPath{p.Role, p.Rule, ref})
+		return ref
+	}
+	objects := map[rbac.ObjectRef]int{}
+	var objectList []rbac.ObjectRef
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		f.refs = make([]int, len(f.Evidence))
 		for j := range f.Evidence {
-			key = appendPathKey(key[:0], &f.Evidence[j])
-			f.refs[j] = paths.ref(f.Evidence[j], key)
+			f.refs[j] = pathRef(&f.Evidence[j])
 		}
 		f.objRefs = make([]int, len(f.Objects))
 		for j, o := range f.Objects {
-			key = appendFields(key[:0], o.APIVersion, o.Kind, o.Namespace, o.Name)
-			f.objRefs[j] = objects.ref(o, key)
+			k, ok := objects[o]
+			if !ok {
+				k = len(objectList)
+				objects[o] = k
+				objectList = append(objectList, o)
+			}
+			f.objRefs[j] = k
 		}
 		f.subjectRefs = make([]int, len(f.Subjects))
 		for j, s := range f.Subjects {
@@ -38,7 +86,14 @@ func (r *Report) SharePaths() {
 			f.subjectRefs[j] = subjects.ref(s, key)
 		}
 	}
-	r.Paths, r.Objects, r.Subjects = paths.all(), objects.all(), subjects.all()
+	r.Paths, r.Objects, r.Subjects = paths.all(), (&table[rbac.ObjectRef]{items: objectList}).all(), subjects.all()
+}
+
+// sameLists says whether a and b hold the same lists in the same memory.
+func sameLists(a, b *rbacv1.PolicyRule) bool {
+	same := func(x, y []string) bool { return len(x) == len(y) && unsafe.SliceData(x) == unsafe.SliceData(y) }
+	return same(a.Verbs, b.Verbs) && same(a.APIGroups, b.APIGroups) && same(a.Resources, b.Resources) &&
+		same(a.ResourceNames, b.ResourceNames) && same(a.NonResourceURLs, b.NonResourceURLs)
 }
 
 // appendPathKey appends what tells p from every other path: its binding,
@@ -82,6 +137,13 @@ func (t *table[T]) ref(v T, key []byte) int {
 		return k
 	}
 	t.at[string(key)] = len(t.items)
+	t.items = append(t.items, v)
+	return len(t.items) - 1
+}
+
+// add adds v, told apart from the others by its caller, and gives its
+// index.
+func (t *table[T]) add(v T) int {
 	t.items = append(t.items, v)
 	return len(t.items) - 1
 }

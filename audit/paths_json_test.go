@@ -2,8 +2,11 @@ package audit
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kubectl-access/kubectl-access/internal/testkit/hostile"
 	"github.com/kubectl-access/kubectl-access/rbac"
@@ -65,5 +68,37 @@ func TestFindingAppendJSON(t *testing.T) {
 		if !strings.Contains(string(got), `"evidence":[`) {
 			t.Errorf("variant %d: no evidence indexes in %s", i, got)
 		}
+	}
+}
+
+// SharePaths gives one index to equal paths wherever their memory is
+// (the index's paths share their binding and rule lists; a copy does
+// not), and tells apart paths that differ in binding, role or rule.
+func TestSharePathsEqualPathsOnce(t *testing.T) {
+	binding := rbac.ObjectRef{Kind: "RoleBinding", Namespace: "ns", Name: "rb"}
+	rule := func(verbs ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{Verbs: verbs, APIGroups: []string{""}, Resources: []string{"pods"}}
+	}
+	role := rbac.ObjectRef{Kind: "Role", Namespace: "ns", Name: "r"}
+	shared := rbac.Path{Binding: &binding, Role: role, Rule: rule("get")}
+	bindingCopy := binding
+	paths := []rbac.Path{
+		shared,
+		shared, // the same memory
+		{Binding: &bindingCopy, Role: role, Rule: rule("get")},                                                  // equal, elsewhere
+		{Binding: &binding, Role: role, Rule: rule("list")},                                                     // another rule
+		{Binding: &binding, Role: rbac.ObjectRef{Kind: "Role", Namespace: "ns", Name: "r2"}, Rule: rule("get")}, // another role
+		{Binding: &rbac.ObjectRef{Kind: "RoleBinding", Namespace: "ns", Name: "rb2"}, Role: role, Rule: rule("get")},
+		{Role: rbac.ObjectRef{Kind: "ClusterRole", Name: "system:masters"}, Rule: rule("*")}, // no binding
+		{Role: rbac.ObjectRef{Kind: "ClusterRole", Name: "system:masters"}, Rule: rule("*")},
+	}
+	rep := &Report{Findings: []Finding{{Evidence: paths[:4]}, {Evidence: paths[4:]}}}
+	rep.SharePaths()
+	got := append(slices.Clone(rep.Findings[0].refs), rep.Findings[1].refs...)
+	if want := []int{0, 0, 0, 1, 2, 3, 4, 4}; !slices.Equal(got, want) {
+		t.Errorf("refs %v, want %v", got, want)
+	}
+	if len(rep.Paths) != 5 {
+		t.Errorf("%d paths in the table, want 5", len(rep.Paths))
 	}
 }

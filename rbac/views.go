@@ -81,7 +81,11 @@ type BindingView struct {
 
 // Bindings returns every binding, ClusterRoleBindings first.
 func (ix *Index) Bindings() []BindingView {
-	var out []BindingView
+	n := len(ix.crbs)
+	for _, ns := range ix.namespaces {
+		n += len(ix.rbs[ns])
+	}
+	out := make([]BindingView, 0, n)
 	add := func(b *binding) {
 		out = append(out, BindingView{Ref: b.ref, Role: b.roleObjectRef(), RoleFound: b.role != nil, Subjects: b.subjects})
 	}
@@ -136,7 +140,7 @@ func BindingSubject(s rbacv1.Subject, ns string) (sub Subject, ok bool) {
 // Matches are the subjects a binding's subjects match, as BindingSubject
 // reads them (the unmatchable left out).
 func (b *BindingView) Matches() []Subject {
-	var out []Subject
+	out := make([]Subject, 0, len(b.Subjects))
 	for _, s := range b.Subjects {
 		if sub, ok := BindingSubject(s, b.Ref.Namespace); ok {
 			out = append(out, sub)
