@@ -3,6 +3,7 @@ package audit
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -36,41 +37,56 @@ func checkEscalationPaths(c *checker) {
 	}
 	exists := func(s rbac.Subject) bool { return len(c.snap.ServiceAccounts) == 0 || sas[s.Namespace+"/"+s.Name] }
 
-	// What each service account holds that is worth stealing.
+	// What each service account holds that is worth stealing. A power's
+	// chain is the text each finding through it gives, made once.
 	type power struct {
 		sa       rbac.Subject
 		key      string // sa.Key()
-		rule     string
+		rule     int    // in riskyRules
 		scope    string
 		severity Severity
 		evidence []rbac.Path
+		chain    string
+	}
+	// held is what one subject holds of each risky rule: cluster-wide, or
+	// in these namespaces.
+	type held []struct {
+		cluster bool
+		scopes  []string
 	}
 	bySA := map[string][]power{} // namespace -> powers of its service accounts
-	holds := map[string]map[string][]string{}
-	for _, name := range riskyRules {
+	holds := map[string]held{}
+	for ri, name := range riskyRules {
 		for _, h := range c.hits(probeRuleNamed(name)) {
 			key := h.subject.Key()
-			if holds[key] == nil {
-				holds[key] = map[string][]string{}
+			hs := holds[key]
+			if hs == nil {
+				hs = make(held, len(riskyRules))
+				holds[key] = hs
 			}
-			holds[key][name] = append(holds[key][name], h.scope)
+			if h.scope == "" {
+				hs[ri].cluster = true
+			} else {
+				hs[ri].scopes = append(hs[ri].scopes, h.scope)
+			}
 			if h.subject.Kind != rbac.ServiceAccountKind || h.severity < High || !exists(h.subject) {
 				continue
 			}
-			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace], power{h.subject, key, name, h.scope, h.severity, h.evidence})
+			bySA[h.subject.Namespace] = append(bySA[h.subject.Namespace],
+				power{h.subject, key, ri, h.scope, h.severity, h.evidence, fmt.Sprintf("%s (%s %s)", h.subject, name, where(h.scope))})
 		}
 	}
-	// covered says whether a subject holding held already holds rule in
+	// covered says whether a subject holding hs already holds rule in
 	// scope (or cluster-wide).
-	covered := func(held map[string][]string, rule, scope string) bool {
-		scopes := held[rule]
-		return slices.Contains(scopes, "") || slices.Contains(scopes, scope)
+	covered := func(hs held, rule int, scope string) bool {
+		return hs[rule].cluster || slices.Contains(hs[rule].scopes, scope)
 	}
 
 	// Each namespace's powers, strongest first, and all of them for the
 	// subjects who reach every namespace: sorted once, walked per subject.
 	byStrength := func(a, b power) int {
-		return cmp.Or(cmp.Compare(b.severity, a.severity), strings.Compare(a.key, b.key), strings.Compare(a.rule, b.rule))
+		return cmp.Or(cmp.Compare(b.severity, a.severity), strings.Compare(a.key, b.key),
+			strings.Compare(riskyRules[a.rule], riskyRules[b.rule]), strings.Compare(a.scope, b.scope))
 	}
 	var all []power
 	for _, ps := range bySA {
@@ -79,9 +95,7 @@ func checkEscalationPaths(c *checker) {
 	}
 	slices.SortFunc(all, byStrength)
 
-	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
-		hits := c.hits(probeRuleNamed(step))
-		c.findings = slices.Grow(c.findings, len(hits)) // about one each
+	escalations := func(c *checker, step string, hits []probeHit) {
 		for _, h := range hits {
 			// A step only an Azure role assignment grants is
 			// azure-escalation-path's finding.
@@ -95,15 +109,15 @@ func checkEscalationPaths(c *checker) {
 			}
 			var targets []power // the first maxChains
 			count := 0
-			if held := holds[self]; held == nil {
+			if hs := holds[self]; hs == nil {
 				// A subject that holds nothing risky is no power itself
 				// and covers none: every candidate is a target.
 				targets, count = candidates[:min(maxChains, len(candidates))], len(candidates)
 			} else {
-				for _, p := range candidates {
-					if p.key != self && !covered(held, p.rule, p.scope) {
+				for i := range candidates {
+					if p := &candidates[i]; p.key != self && !covered(hs, p.rule, p.scope) {
 						if count < maxChains {
-							targets = append(targets, p)
+							targets = append(targets, *p)
 						}
 						count++
 					}
@@ -127,7 +141,7 @@ func checkEscalationPaths(c *checker) {
 					subjects = append(subjects, t.sa)
 				}
 				evidence = append(evidence, t.evidence...)
-				chains = append(chains, fmt.Sprintf("%s (%s %s)", t.sa, t.rule, where(t.scope)))
+				chains = append(chains, t.chain)
 			}
 			more := ""
 			if count > len(chains) {
@@ -144,6 +158,24 @@ func checkEscalationPaths(c *checker) {
 				// step and one of its targets do.
 				actors: 1, links: len(h.evidence),
 				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepText, where(h.scope), strings.Join(chains, ", "), more)})
+		}
+	}
+
+	for _, step := range []string{"workload-create", "serviceaccount-token-create"} {
+		hits := c.hits(probeRuleNamed(step))
+		// A dense cluster has tens of thousands of steps: their findings
+		// are made in parallel, a part of the steps each, and joined in
+		// the steps' order.
+		parts := make([][]Finding, min(len(hits), 4*runtime.GOMAXPROCS(0)))
+		inParallel(len(parts), func(k int) {
+			rc := *c
+			lo, hi := k*len(hits)/len(parts), (k+1)*len(hits)/len(parts)
+			rc.findings = make([]Finding, 0, hi-lo) // about one each
+			escalations(&rc, step, hits[lo:hi])
+			parts[k] = rc.findings
+		})
+		for _, p := range parts {
+			c.findings = append(c.findings, p...)
 		}
 	}
 }
