@@ -9,10 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/unicode"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/azurerbac"
 	"github.com/kubectl-access/kubectl-access/internal/files"
+	"github.com/kubectl-access/kubectl-access/internal/gcpace"
 	"github.com/kubectl-access/kubectl-access/loading"
 	"github.com/kubectl-access/kubectl-access/rbac"
 )
@@ -105,7 +104,7 @@ var ErrEmpty = errors.New("no Kubernetes objects in the input")
 // "nothing". Reading stops when ctx ends (Ctrl-C while stdin is a
 // terminal).
 func Read(ctx context.Context, paths []string, o ReadOptions) (*Result, error) {
-	defer tightGC()()
+	defer gcpace.Tight(readGCPercent)()
 	l, err := readFiles(ctx, paths, o)
 	if err != nil {
 		return nil, err
@@ -405,28 +404,3 @@ func jsonStream(data []byte) bool {
 // peak twice what the view keeps. A quarter of it costs some CPU and keeps
 // the peak near the view (make bench's BenchmarkReadSnapshot*).
 const readGCPercent = 25
-
-var (
-	gcMu     sync.Mutex
-	gcUsers  int
-	gcBefore int
-)
-
-// tightGC lowers the collector's headroom for a read and returns what
-// puts it back; reads at once (a fleet's) share one lowering, undone by
-// the last to end.
-func tightGC() func() {
-	gcMu.Lock()
-	if gcUsers == 0 {
-		gcBefore = debug.SetGCPercent(readGCPercent)
-	}
-	gcUsers++
-	gcMu.Unlock()
-	return func() {
-		gcMu.Lock()
-		defer gcMu.Unlock()
-		if gcUsers--; gcUsers == 0 {
-			debug.SetGCPercent(gcBefore)
-		}
-	}
-}
