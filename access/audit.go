@@ -33,9 +33,8 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	opts := audit.Options{Only: o.Only, Skip: o.Skip, Credential: s.App.Credential, Fixable: fix.Has,
 		Defaults: source.Defaults().Pinned(s.Index.Snapshot())}
 	// An audit keeps its report while the probes' answers, also live,
-	// turn to garbage: with half the collector's default headroom the
-	// dense LARGE's audit peaks at about 270 MiB rather than 310-320
-	// (docs/benchmarks.md).
+	// turn to garbage: at 70 rather than the default 100 the dense
+	// LARGE's audit stays under its 300 MiB ceiling (docs/benchmarks.md).
 	undo := gcpace.Tight(auditGCPercent)
 	rep := audit.Run(s.Index, opts)
 	undo()
