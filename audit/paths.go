@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -61,31 +62,49 @@ func (r *Report) SharePaths() {
 		*seen = append(*seen, seenPath{p.Role, p.Rule, ref})
 		return ref
 	}
+	// The three tables are independent: made at once, each walking the
+	// findings and setting its own field of each (a dense cluster's
+	// report has tens of thousands, and writing waits for all three).
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.refs = make([]int, len(f.Evidence))
+			for j := range f.Evidence {
+				f.refs[j] = pathRef(&f.Evidence[j])
+			}
+		}
+	})
 	objects := map[rbac.ObjectRef]int{}
 	var objectList []rbac.ObjectRef
+	wg.Go(func() {
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.objRefs = make([]int, len(f.Objects))
+			for j := range f.Objects {
+				o := &f.Objects[j]
+				k, ok := objects[*o]
+				if !ok {
+					k = len(objectList)
+					objects[*o] = k
+					objectList = append(objectList, *o)
+				}
+				f.objRefs[j] = k
+			}
+		}
+	})
+	var subjectKey []byte
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		f.refs = make([]int, len(f.Evidence))
-		for j := range f.Evidence {
-			f.refs[j] = pathRef(&f.Evidence[j])
-		}
-		f.objRefs = make([]int, len(f.Objects))
-		for j, o := range f.Objects {
-			k, ok := objects[o]
-			if !ok {
-				k = len(objectList)
-				objects[o] = k
-				objectList = append(objectList, o)
-			}
-			f.objRefs[j] = k
-		}
 		f.subjectRefs = make([]int, len(f.Subjects))
-		for j, s := range f.Subjects {
-			key = appendFields(key[:0], s.Kind, s.Namespace, s.Name, s.DisplayName, s.ObjectID, s.PrincipalType)
-			key = appendFields(key, s.Groups...)
-			f.subjectRefs[j] = subjects.ref(s, key)
+		for j := range f.Subjects {
+			s := &f.Subjects[j]
+			subjectKey = appendFields(subjectKey[:0], s.Kind, s.Namespace, s.Name, s.DisplayName, s.ObjectID, s.PrincipalType)
+			subjectKey = appendFields(subjectKey, s.Groups...)
+			f.subjectRefs[j] = subjects.ref(*s, subjectKey)
 		}
 	}
+	wg.Wait()
 	r.Paths, r.Objects, r.Subjects = paths.all(), (&table[rbac.ObjectRef]{items: objectList}).all(), subjects.all()
 }
 
