@@ -765,7 +765,13 @@ func (c *checker) add(f Finding) Finding {
 	if d := c.opts.Defaults; d != nil && !c.evidenceNotManaged {
 		switch {
 		case len(f.Evidence) > 0:
-			f.Default = !slices.ContainsFunc(f.Evidence, func(p rbac.Path) bool { return !d.Path(&p) })
+			f.Default = true
+			for i := range f.Evidence {
+				if !d.Path(&f.Evidence[i]) {
+					f.Default = false
+					break
+				}
+			}
 		case len(f.Objects) > 0:
 			f.Default = !slices.ContainsFunc(f.Objects, func(o rbac.ObjectRef) bool { return !d.Object(rbacObject(o)) })
 		}

@@ -378,7 +378,14 @@ var azureCovered = map[string]bool{"secrets-read": true, "cluster-admin-equivale
 // rbacOnly are the paths that are not Azure role assignments: ps itself
 // when none is.
 func rbacOnly(ps []rbac.Path) []rbac.Path {
-	if !slices.ContainsFunc(ps, func(p rbac.Path) bool { return p.Azure != nil }) {
+	azure := false
+	for i := range ps {
+		if ps[i].Azure != nil {
+			azure = true
+			break
+		}
+	}
+	if !azure {
 		return ps
 	}
 	var out []rbac.Path
