@@ -265,13 +265,13 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 	type gathered struct {
 		k          place
 		principal  string // a service principal's kind
-		probe, seq int32  // the first probe that met it, and when
+		probe, seq int    // the first probe that met it, and when
 		evidence   []rbac.Path
 	}
-	at := map[place]int32{}
+	at := map[place]int{}
 	var all []gathered
 	for pi, a := range pr.probes {
-		seq := int32(0)
+		seq := 0
 		c.ix.EachGrantee(a, a.Namespace != "", func(s rbac.Subject, paths []rbac.Path) {
 			if s.Kind == rbac.GroupKind && s.Name == rbac.GroupMasters {
 				return // holds everything by definition; see system-masters-binding
@@ -286,9 +286,9 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name, scope: p.GrantNamespace()}
 				j, ok := at[k]
 				if !ok {
-					j = int32(len(all))
+					j = len(all)
 					at[k] = j
-					all = append(all, gathered{k: k, probe: int32(pi), seq: seq})
+					all = append(all, gathered{k: k, probe: pi, seq: seq})
 					seq++
 				}
 				g := &all[j]
