@@ -25,27 +25,29 @@ const module = "github.com/kubectl-access/kubectl-access"
 // decided.
 var below = map[string][]string{
 	"cmd/kubectl-access": {"cmd", "access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading", "internal/jsontext", "internal/gcpace"},
 	"cmd": {"access", "audit", "auth", "azurearm", "azurerbac", "cluster", "fix", "identity", "rbac", "source", "tui",
-		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading"},
-	"azurearm":          {"auth", "azurerbac", "rbac", "identity", "internal/files"},
+		"internal/safe", "internal/files", "internal/humanize", "internal/version", "internal/document", "loading", "internal/jsontext", "internal/gcpace"},
+	"azurearm":          {"auth", "azurerbac", "rbac", "identity", "internal/files", "internal/jsontext"},
 	"internal/version":  {},
 	"internal/dist":     {},
 	"azurerbac":         {},
-	"rbac":              {"azurerbac"},
+	"rbac":              {"azurerbac", "internal/jsontext"},
 	"internal/safe":     {},
-	"internal/document": {"internal/safe"},
+	"internal/document": {"internal/safe", "internal/jsontext"},
 	"internal/files":    {},
+	"internal/jsontext": {},
+	"internal/gcpace":   {},
 	"internal/humanize": {},
-	"identity":          {"rbac", "azurerbac", "internal/files"},
-	"loading":           {"rbac", "azurerbac"},
-	"source":            {"rbac", "azurerbac", "loading", "internal/safe", "internal/files"},
-	"audit":             {"rbac", "azurerbac", "identity", "internal/files"},
-	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe", "internal/files"},
-	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files", "loading"},
-	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files", "loading"},
-	"auth":              {"rbac", "azurerbac", "identity", "internal/files"},
-	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files", "loading"},
+	"identity":          {"rbac", "azurerbac", "internal/files", "internal/jsontext"},
+	"loading":           {"rbac", "azurerbac", "internal/jsontext"},
+	"source":            {"rbac", "azurerbac", "loading", "internal/safe", "internal/files", "internal/jsontext", "internal/gcpace"},
+	"audit":             {"rbac", "azurerbac", "identity", "internal/files", "internal/jsontext"},
+	"fix":               {"rbac", "azurerbac", "identity", "audit", "internal/safe", "internal/files", "internal/jsontext"},
+	"access":            {"rbac", "azurerbac", "identity", "audit", "fix", "source", "internal/safe", "internal/files", "loading", "internal/jsontext", "internal/gcpace"},
+	"tui":               {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/humanize", "internal/files", "loading", "internal/jsontext", "internal/gcpace"},
+	"auth":              {"rbac", "azurerbac", "identity", "internal/files", "internal/jsontext"},
+	"cluster":           {"rbac", "azurerbac", "identity", "audit", "fix", "source", "access", "internal/safe", "internal/files", "loading", "internal/jsontext", "internal/gcpace"},
 }
 
 // free are the packages that may import anything of the module, and why:
@@ -59,7 +61,8 @@ var free = map[string]string{
 
 // pure may not depend on client-go or kubelogin (nor, through it, on
 // Azure's SDK).
-var pure = []string{"azurerbac", "rbac", "identity", "loading", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize", "internal/files"}
+var pure = []string{"azurerbac", "rbac", "identity", "loading", "source", "audit", "fix", "access", "tui", "internal/safe", "internal/humanize", "internal/files",
+	"internal/jsontext", "internal/gcpace"}
 
 var forbidden = []string{"k8s.io/client-go", "github.com/Azure/kubelogin", "github.com/Azure/azure-sdk-for-go", "github.com/spf13/cobra"}
 
