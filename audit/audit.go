@@ -786,40 +786,41 @@ func (c *checker) add(f Finding) Finding {
 // past 16); the list returned is exactly as long as it needs to be (a dense
 // cluster's report holds tens of thousands).
 func objectsOf(objs []rbac.ObjectRef, evidence []rbac.Path) []rbac.ObjectRef {
-	out := make([]rbac.ObjectRef, 0, min(len(objs)+2*len(evidence), 16))
-	var seen map[rbac.ObjectRef]bool // past 16 references
-	push := func(o rbac.ObjectRef) {
-		if seen == nil {
-			if slices.Contains(out, o) {
-				return
-			}
-			out = append(out, o)
-			if len(out) > 16 {
-				seen = make(map[rbac.ObjectRef]bool, 2*len(out))
-				for _, x := range out {
-					seen[x] = true
-				}
-			}
-			return
-		}
-		if !seen[o] {
-			seen[o] = true
-			out = append(out, o)
-		}
-	}
+	out := make([]rbac.ObjectRef, 0, 16) // on the stack: only its copy is kept
+	var seen map[rbac.ObjectRef]bool     // past 16 references
 	for _, o := range objs {
-		push(o)
+		out, seen = pushRef(out, seen, o)
 	}
 	for i := range evidence {
 		if p := &evidence[i]; p.Binding != nil { // system:masters has neither binding nor role
-			push(rbacRef(*p.Binding))
-			push(rbacRef(p.Role))
+			out, seen = pushRef(out, seen, rbacRef(*p.Binding))
+			out, seen = pushRef(out, seen, rbacRef(p.Role))
 		}
 	}
-	if cap(out) > len(out) {
-		out = slices.Clip(append(make([]rbac.ObjectRef, 0, len(out)), out...))
+	return append(make([]rbac.ObjectRef, 0, len(out)), out...)
+}
+
+// pushRef adds o to out unless it is there: found in out itself while it
+// is short, in seen once it is longer.
+func pushRef(out []rbac.ObjectRef, seen map[rbac.ObjectRef]bool, o rbac.ObjectRef) ([]rbac.ObjectRef, map[rbac.ObjectRef]bool) {
+	if seen == nil {
+		if slices.Contains(out, o) {
+			return out, nil
+		}
+		out = append(out, o)
+		if len(out) > 16 {
+			seen = make(map[rbac.ObjectRef]bool, 2*len(out))
+			for _, x := range out {
+				seen[x] = true
+			}
+		}
+		return out, seen
 	}
-	return out
+	if !seen[o] {
+		seen[o] = true
+		out = append(out, o)
+	}
+	return out, seen
 }
 
 func rbacRef(r rbac.ObjectRef) rbac.ObjectRef { return r.WithAPIVersion(rbac.RBACAPIVersion) }

@@ -107,17 +107,21 @@ func checkEscalationPaths(c *checker) {
 			if h.scope != "" {
 				candidates = bySA[h.scope]
 			}
-			var targets []power // the first maxChains
+			var chosen [maxChains]*power
+			targets := chosen[:0] // the first maxChains
 			count := 0
 			if hs := holds[self]; hs == nil {
 				// A subject that holds nothing risky is no power itself
 				// and covers none: every candidate is a target.
-				targets, count = candidates[:min(maxChains, len(candidates))], len(candidates)
+				for i := range candidates[:min(maxChains, len(candidates))] {
+					targets = append(targets, &candidates[i])
+				}
+				count = len(candidates)
 			} else {
 				for i := range candidates {
 					if p := &candidates[i]; p.key != self && !covered(hs, p.rule, p.scope) {
 						if count < maxChains {
-							targets = append(targets, *p)
+							targets = append(targets, p)
 						}
 						count++
 					}
@@ -137,7 +141,7 @@ func checkEscalationPaths(c *checker) {
 			evidence := append(make([]rbac.Path, 0, n), h.evidence...)
 			chains := make([]string, 0, len(targets))
 			for _, t := range targets {
-				if !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return s.Key() == t.key }) {
+				if id := idOf(t.sa); !slices.ContainsFunc(subjects, func(s rbac.Subject) bool { return idOf(s) == id }) {
 					subjects = append(subjects, t.sa)
 				}
 				evidence = append(evidence, t.evidence...)
@@ -157,7 +161,7 @@ func checkEscalationPaths(c *checker) {
 				// what it reaches), and the chain holds while both its
 				// step and one of its targets do.
 				actors: 1, links: len(h.evidence),
-				Message: fmt.Sprintf("%s can %s %s and so act as %s%s", h.subject, stepText, where(h.scope), strings.Join(chains, ", "), more)})
+				Message: h.subject.String() + " can " + stepText + " " + where(h.scope) + " and so act as " + strings.Join(chains, ", ") + more})
 		}
 	}
 

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -241,7 +240,7 @@ func (pr *probeRule) run(c *checker) {
 		}
 		c.add(Finding{
 			Severity: h.severity,
-			Message:  fmt.Sprintf("%s can %s %s", h.subject, pr.what, where),
+			Message:  h.subject.String() + " can " + pr.what + " " + where,
 			Subjects: []rbac.Subject{h.subject},
 			Evidence: h.evidence,
 		})
@@ -269,7 +268,13 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 		evidence   []rbac.Path
 	}
 	at := map[place]int{}
-	var all []gathered
+	// The places in chunks that never move (a rule of a dense cluster
+	// has tens of thousands, and a slice grown by doubling left as much
+	// again behind as garbage).
+	const chunk = 1024
+	var all [][]gathered
+	n := 0
+	get := func(j int) *gathered { return &all[j/chunk][j%chunk] }
 	for pi, a := range pr.probes {
 		seq := 0
 		c.ix.EachGrantee(a, a.Namespace != "", func(s rbac.Subject, paths []rbac.Path) {
@@ -286,12 +291,15 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 				k := place{kind: s.Kind, namespace: s.Namespace, name: s.Name, scope: p.GrantNamespace()}
 				j, ok := at[k]
 				if !ok {
-					j = len(all)
+					if n%chunk == 0 {
+						all = append(all, make([]gathered, 0, chunk))
+					}
+					all[len(all)-1] = append(all[len(all)-1], gathered{k: k, probe: pi, seq: seq})
+					j, n = n, n+1
 					at[k] = j
-					all = append(all, gathered{k: k, probe: pi, seq: seq})
 					seq++
 				}
-				g := &all[j]
+				g := get(j)
 				if s.PrincipalType != "" {
 					// A place is an identity; a service principal's label
 					// (its kind) is kept beside it, so it is printed as
@@ -304,20 +312,20 @@ func (c *checker) probe(pr *probeRule) []probeHit {
 			}
 		})
 	}
-	order := make([]int32, len(all))
+	order := make([]int, n)
 	for i := range order {
-		order[i] = int32(i)
+		order[i] = i
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		a, b := &all[i], &all[j]
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := get(i), get(j)
 		return cmp.Or(cmp.Compare(a.probe, b.probe),
 			rbac.SubjectOrder(rbac.Subject{Kind: a.k.kind, Namespace: a.k.namespace, Name: a.k.name, PrincipalType: a.principal},
 				rbac.Subject{Kind: b.k.kind, Namespace: b.k.namespace, Name: b.k.name, PrincipalType: b.principal}),
 			cmp.Compare(a.seq, b.seq))
 	})
-	hits := make([]probeHit, 0, len(all))
+	hits := make([]probeHit, 0, n)
 	for _, i := range order {
-		g := &all[i]
+		g := get(i)
 		sev := pr.cluster
 		switch {
 		case g.k.scope == "kube-system":
