@@ -30,7 +30,8 @@ build: ## Build bin/kubectl-access
 controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl and kubelogin from Go modules
 	@hack/controlplane.sh
 
-# The fuzz targets: the manifest reader, subject and resource parsing, rule
+# The fuzz targets: the manifest reader and its tree-less YAML converter
+# (against sigs.k8s.io/yaml), subject and resource parsing, rule
 # matching, the shell and terminal escaping, the JSON indenter of streamed
 # output, and group resolution with a names file. Their corpora (testdata/fuzz)
 # run with every go test; make test fuzzes each besides, for a number of
@@ -38,7 +39,7 @@ controlplane: ## Build (or reuse) etcd, kube-apiserver, kube-controller-manager,
 # fuzz coordinator can fail a duration-bounded run with "context deadline
 # exceeded" at its end though no input failed (go.dev/issue/75804, fixed in
 # Go 1.27). FUZZ_SCALE multiplies the counts.
-FUZZ_TARGETS := ./source:FuzzRead:60000 ./rbac:FuzzParseSubject:200000 ./rbac:FuzzRuleAllows:200000 \
+FUZZ_TARGETS := ./source:FuzzRead:60000 ./source:FuzzYAMLJSON:40000 ./rbac:FuzzParseSubject:200000 ./rbac:FuzzRuleAllows:200000 \
 	./cluster:FuzzResolve:15000 ./internal/safe:FuzzTerminal:200000 ./internal/safe:FuzzShell:1500 ./internal/safe:FuzzJSON:60000 ./internal/document:FuzzIndent:5000 ./rbac:FuzzObjectRefJSON:50000 \
 	./identity:FuzzResolve:100000
 FUZZ_SCALE ?= 1
