@@ -35,9 +35,10 @@ func (s *Session) Audit(o AuditOptions) *audit.Report {
 	// An audit keeps its report while the probes' answers, also live,
 	// turn to garbage: at 70 rather than the default 100 the dense
 	// LARGE's audit stays under its 300 MiB ceiling (docs/benchmarks.md).
-	undo := gcpace.Tight(auditGCPercent)
-	rep := audit.Run(s.Index, opts)
-	undo()
+	rep := func() *audit.Report {
+		defer gcpace.Tight(auditGCPercent)()
+		return audit.Run(s.Index, opts)
+	}()
 	s.markLockouts(rep)
 	rep.Warnings = slices.Concat(s.App.Warnings, s.Warnings, rep.Warnings)
 	if o.People && s.App.People != nil {

@@ -482,10 +482,7 @@ func distinctIDs(fs []Finding) {
 	for i := range fs {
 		f := &fs[i]
 		if seen[f.ID] {
-			h := sha256.New()
-			fmt.Fprintln(h, f.ID)
-			fmt.Fprintln(h, f.Message)
-			f.ID = f.Rule + "-" + hex.EncodeToString(h.Sum(nil))[:10]
+			f.ID = hashedID(f.Rule, []byte(f.ID+"\n"+f.Message+"\n"))
 		}
 		seen[f.ID] = true
 	}
